@@ -1,0 +1,35 @@
+#!/bin/sh
+# install-deps.sh: install what kakaowatch needs from Debian's archive.
+# Used by the README, by .ci/run and by docker/Dockerfile (build stage).
+#
+#   sudo docker/install-deps.sh          build + test dependencies (default)
+#   sudo docker/install-deps.sh runtime  only the shared libraries the binary needs
+#
+# Debian 12 (bookworm) and Ubuntu 22.04+ package names.
+set -eu
+
+build_pkgs="build-essential cmake pkg-config ca-certificates \
+libcurl4-openssl-dev libxml2-dev libyaml-dev libsqlite3-dev libjansson-dev \
+libcmocka-dev python3"
+runtime_pkgs="ca-certificates libcurl4 libxml2 libyaml-0-2 libsqlite3-0 libjansson4"
+
+case "${1:-build}" in
+build) pkgs=$build_pkgs ;;
+runtime) pkgs=$runtime_pkgs ;;
+*) echo "usage: $0 [build|runtime]" >&2; exit 2 ;;
+esac
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	exit 0
+fi
+echo "install-deps: installing$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

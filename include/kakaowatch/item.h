@@ -1,0 +1,46 @@
+/*
+ * item: one XPath match of a watched page (SPEC §3), and lists of them.
+ * Shared by extract (makes items), diff (compares them), store (keeps them)
+ * and message (sends them).
+ */
+#ifndef KAKAOWATCH_ITEM_H
+#define KAKAOWATCH_ITEM_H
+
+#include <stddef.h>
+
+struct item {
+	char *text; /* normalised UTF-8 text, never NULL; owned */
+	char *link; /* absolute URL, or NULL when the match has none; owned */
+};
+
+struct item_list {
+	struct item *v;
+	size_t n;
+	size_t cap;
+};
+
+/* item_list_init prepares an empty list (no allocation). */
+void item_list_init(struct item_list *l);
+
+/*
+ * item_list_add appends copies of `text` (required) and `link` (may be
+ * NULL). Returns 0, or -1 on out-of-memory (the list is unchanged).
+ */
+int item_list_add(struct item_list *l, const char *text, const char *link);
+
+/*
+ * item_list_add_take appends, taking ownership of heap strings `text` and
+ * `link` (freed on failure too). Returns 0 or -1.
+ */
+int item_list_add_take(struct item_list *l, char *text, char *link);
+
+/* item_list_release frees every item and the array; the list is empty. */
+void item_list_release(struct item_list *l);
+
+/*
+ * item_equal: identity per SPEC §3 is text + link (NULL link equals NULL
+ * link only). Returns 1 when equal, else 0.
+ */
+int item_equal(const struct item *a, const struct item *b);
+
+#endif

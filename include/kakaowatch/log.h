@@ -1,0 +1,65 @@
+/*
+ * log: one line per event on stderr, with redaction of registered secrets.
+ *
+ * Line format (STYLE.md):
+ *   2026-01-02T03:04:05Z warn fetch: 'rust-blog': HTTP 503, retrying in 60s
+ * Lower case, no full stop. No colour. Timestamps are UTC (RFC 3339).
+ */
+#ifndef KAKAOWATCH_LOG_H
+#define KAKAOWATCH_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARN = 1,
+	LOG_LEVEL_INFO = 2,
+	LOG_LEVEL_DEBUG = 3
+};
+
+/*
+ * log_init sets the threshold: lines above `level` are dropped.
+ * Default before any call: LOG_LEVEL_INFO. `-q` maps to WARN, each `-v`
+ * adds one level. Never fails.
+ */
+void log_init(enum log_level level);
+
+/* log_level_get returns the current threshold. */
+enum log_level log_level_get(void);
+
+/*
+ * log_redact_add registers a secret (access token, refresh token,
+ * authorization code, client secret): from now on every occurrence of it in
+ * any logged line, and in strings passed through log_redact(), is replaced by
+ * "[redacted]". The string is copied; strings shorter than 4 bytes and NULL
+ * are ignored. Never fails (on out-of-memory the line is dropped instead).
+ */
+void log_redact_add(const char *secret);
+
+/* log_redact_clear forgets every registered secret (tests, reload). */
+void log_redact_clear(void);
+
+/*
+ * log_redact rewrites `s` (NUL-terminated, at most `size` bytes including
+ * the NUL) in place, replacing registered secrets. Output is truncated to
+ * fit. Used for every error message that may reach the user.
+ */
+void log_redact(char *s, size_t size);
+
+/* printf-style loggers; the format never ends with "\n". */
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * log_warn appends ": strerror(errno)". fatal/fatalx log at error level and
+ * exit(1); only main and cmd_* may call them.
+ */
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
