@@ -60,69 +60,118 @@ log_redact_clear(void)
 	nsecrets = 0;
 }
 
-void
-log_redact(char *s, size_t size)
+/*
+ * log_redact_alloc returns a heap copy of s with every registered secret
+ * replaced (the longest secret that matches at a position wins), or NULL on
+ * out-of-memory / when nothing matched (*hit says which).
+ */
+static char *
+log_redact_alloc(const char *s, int *hit)
 {
-	char out[LOG_LINE_MAX * 2];
-	size_t i, o, slen;
+	size_t i, slen, best, rlen = strlen(REDACTED), o = 0, cap;
 	const char *p;
-	int hit;
+	char *out;
 
-	if (s == NULL || size == 0 || nsecrets == 0)
-		return;
-	o = 0;
-	hit = 0;
-	for (p = s; *p != '\0' && o < sizeof(out) - 1;) {
+	*hit = 0;
+	cap = strlen(s) * (rlen + 1) + 1;
+	out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	for (p = s; *p != '\0';) {
+		best = 0;
 		for (i = 0; i < nsecrets; i++) {
 			slen = strlen(secrets[i]);
-			if (strncmp(p, secrets[i], slen) == 0)
-				break;
+			if (slen > best && strncmp(p, secrets[i], slen) == 0)
+				best = slen;
 		}
-		if (i < nsecrets) {
-			size_t rlen = strlen(REDACTED);
-			if (o + rlen >= sizeof(out) - 1)
-				break;
+		if (best > 0) {
 			memcpy(out + o, REDACTED, rlen);
 			o += rlen;
-			p += strlen(secrets[i]);
-			hit = 1;
+			p += best;
+			*hit = 1;
 		} else {
 			out[o++] = *p++;
 		}
 	}
-	if (!hit)
-		return;
 	out[o] = '\0';
-	if (o >= size)
-		o = size - 1;
-	memcpy(s, out, o);
-	s[o] = '\0';
+	return out;
+}
+
+void
+log_redact(char *s, size_t size)
+{
+	char *out;
+	size_t o;
+	int hit;
+
+	if (s == NULL || size == 0 || nsecrets == 0)
+		return;
+	out = log_redact_alloc(s, &hit);
+	if (out == NULL) {
+		/* cannot prove the line is clean: drop it */
+		s[0] = '\0';
+		return;
+	}
+	if (hit) {
+		o = strlen(out);
+		if (o >= size)
+			o = size - 1;
+		memcpy(s, out, o);
+		s[o] = '\0';
+	}
+	free(out);
+}
+
+char *
+log_vformat_redacted(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	char *full, *red;
+	int n, hit;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return NULL;
+	full = malloc((size_t)n + 1);
+	if (full == NULL)
+		return NULL;
+	vsnprintf(full, (size_t)n + 1, fmt, ap);
+	if (nsecrets == 0)
+		return full;
+	red = log_redact_alloc(full, &hit);
+	free(full);
+	return red;
 }
 
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
-	char line[LOG_LINE_MAX];
 	char stamp[32];
 	struct tm tm;
 	time_t now;
 	int saved = errno;
-	size_t len;
+	char *line;
 
 	if (level > log_threshold)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	if (with_errno) {
-		len = strlen(line);
-		snprintf(line + len, sizeof(line) - len, ": %s",
-		    strerror(saved));
-	}
-	log_redact(line, sizeof(line));
+	/* redact the whole line before any cut, so no prefix of a secret
+	 * can survive truncation */
+	line = log_vformat_redacted(fmt, ap);
+	if (line == NULL)
+		return;
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s %s %s\n", stamp, level_names[level], line);
+	if (with_errno)
+		fprintf(stderr, "%s %s %.*s: %s\n", stamp, level_names[level],
+		    LOG_LINE_MAX, line, strerror(saved));
+	else
+		fprintf(stderr, "%s %s %.*s\n", stamp, level_names[level],
+		    LOG_LINE_MAX, line);
 	fflush(stderr);
+	free(line);
 	errno = saved;
 }
 

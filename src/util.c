@@ -22,13 +22,16 @@ int
 kw_err_set(struct kw_err *err, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	if (err == NULL || err->set)
 		return -1;
+	/* redact before cutting: a secret at the cut must not leak a prefix */
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	msg = log_vformat_redacted(fmt, ap);
 	va_end(ap);
-	log_redact(err->msg, sizeof(err->msg));
+	snprintf(err->msg, sizeof(err->msg), "%s", msg ? msg : "out of memory");
+	free(msg);
 	err->set = true;
 	return -1;
 }
@@ -151,6 +154,17 @@ util_parse_percent(const char *s, double *out, struct kw_err *err)
 	double v;
 
 	if (s == NULL || !isdigit((unsigned char)*s))
+		goto bad;
+	/* digits, at most one '.', digits, '%': no hex, exponent or sign */
+	for (end = (char *)s; isdigit((unsigned char)*end); end++)
+		;
+	if (*end == '.') {
+		if (!isdigit((unsigned char)end[1]))
+			goto bad;
+		for (end++; isdigit((unsigned char)*end); end++)
+			;
+	}
+	if (end[0] != '%' || end[1] != '\0')
 		goto bad;
 	errno = 0;
 	v = strtod(s, &end);
@@ -367,7 +381,7 @@ util_path_join(const char *dir, const char *name)
 	if (name[0] == '/' || dir == NULL || dir[0] == '\0')
 		return strdup(name);
 	dl = strlen(dir);
-	while (dl > 1 && dir[dl - 1] == '/')
+	while (dl > 0 && dir[dl - 1] == '/')
 		dl--;
 	p = malloc(dl + 1 + strlen(name) + 1);
 	if (p == NULL)

@@ -46,6 +46,12 @@ void log_redact_clear(void);
  */
 void log_redact(char *s, size_t size);
 
+/*
+ * log_vformat_redacted formats fmt/ap in full, then replaces registered
+ * secrets. Returns a heap string (caller frees) or NULL on out-of-memory.
+ */
+char *log_vformat_redacted(const char *fmt, va_list ap);
+
 /* printf-style loggers; the format never ends with "\n". */
 void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

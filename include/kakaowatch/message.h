@@ -1,0 +1,159 @@
+/*
+ * message: a check's changes -> KakaoTalk template objects (SPEC §4), as
+ * JSON text built with jansson (never by pasting strings), always within
+ * Kakao's limits (kakao-api.md §5), whatever the input.
+ *
+ * Which template:
+ *   - 2 or 3 items: one list template (object_type "list", kakao-api.md
+ *     §5.3: contents needs 2 to 3 entries).
+ *       header_title  "NAME: N new" / "NAME: N removed" (N = every item of
+ *                     this check, not just this message's),
+ *       header_link   the watched page,
+ *       contents      [{title: item text, link: item link or the page}],
+ *       buttons       [{title: "페이지 열기", link: the page}].
+ *   - 1 item: a text template (object_type "text", §5.1), not a feed: a
+ *     feed's content is built around an image we do not have, and text is
+ *     the simplest template, fully supported by the memo API (it is the
+ *     official curl sample, §4). text = "NAME: 1 new\nITEM TEXT",
+ *     link = item link or the page, button_title "열기".
+ *   - more than 3 items: lists of 3, never a list of 1 (see message_plan),
+ *     at most max_messages messages. When items are left over, the LAST
+ *     message's header says so ("NAME: 50 new (+41 more)") and its button
+ *     is "전체 보기", opening the page.
+ *
+ * Limits. Kakao's lengths are "characters"; its SDKs and servers are
+ * Java/Kotlin/JS/Dart, whose string length counts UTF-16 code units, so
+ * message counts characters that way (a 4-byte emoji counts 2, everything
+ * else 1). That is never more than the code point count, so it is within the
+ * limit under either reading.
+ *   text          200  (§5.1, S7b/S12a)
+ *   header_title  200  (§5.3, S12b)
+ *   content title  80  Kakao shows 2 lines and ellipsises itself (§5.7,
+ *                      S20); 80 is more than 2 phone lines and keeps the
+ *                      template small.
+ *   button title   14  no documented limit (UNCONFIRMED, §5.7); a button is
+ *                      one line, ours are 2 to 6 Hangul long, and a
+ *                      user-given title (`send --button`) is cut to 14.
+ *   text-template header line 80 (so the item still shows after a long name)
+ * Every cut goes through message_cut: on a character boundary, never inside
+ * a Hangul syllable or a combining sequence, "…" (U+2026) when cut.
+ * A watch name is cut before its ": N new" suffix, so the count always shows.
+ * Single-line fields (titles, names, item text) have control characters and
+ * runs of white space turned into one space and are trimmed; a text
+ * template's text keeps its line breaks (CR LF and CR become LF).
+ * An item with empty text is shown by its link, else as "(텍스트 없음)".
+ *
+ * Links (§5.7 Link): only an absolute http:// or https:// URL with a host,
+ * at most MESSAGE_URL_MAX bytes, valid UTF-8, without spaces or control
+ * characters (message_url_ok) goes into web_url and mobile_web_url, both
+ * set to the same URL. Anything else (relative, javascript:, too long) falls
+ * back to the page URL; URLs are never cut or rewritten. If the page URL is
+ * not acceptable either, the link object is left empty ({}), which is valid
+ * JSON for Kakao; the message still sends but tapping does nothing.
+ * Remember that Kakao opens only web links whose domain is registered in
+ * the app's console ([제품 링크 관리] > [웹 도메인], kakao-api.md §0, §8.7).
+ *
+ * Input: any NUL-terminated bytes (invalid UTF-8 becomes U+FFFD). Output:
+ * valid UTF-8 JSON, compact, keys in a fixed order.
+ */
+#ifndef KAKAOWATCH_MESSAGE_H
+#define KAKAOWATCH_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kakaowatch/item.h"
+#include "kakaowatch/util.h"
+
+#define MESSAGE_TEXT_MAX 200        /* text template's text, kakao-api §5.1 */
+#define MESSAGE_HEADER_MAX 200      /* list header_title, kakao-api §5.3 */
+#define MESSAGE_TITLE_MAX 80        /* list content title, our choice */
+#define MESSAGE_BUTTON_MAX 14       /* button title, our choice */
+#define MESSAGE_TEXT_HEADER_MAX 80  /* "NAME: 1 new" line of a text template */
+#define MESSAGE_URL_MAX 2000        /* bytes; longer links use the page */
+#define MESSAGE_LIST_MAX 3          /* contents per list, kakao-api §5.3 */
+
+enum message_kind { MESSAGE_ADDED, MESSAGE_REMOVED };
+
+/*
+ * message_plan splits `nitems` changed items into messages (pure; no
+ * allocation). max_messages < 1 counts as 1.
+ *   - 0 items: *nchunks = 0, *more = 0.
+ *   - 1 item: one chunk of 1 (sent as a text template).
+ *   - 2 or more: up to 3 * max_messages items are shown, in chunks of 3;
+ *     when the shown count leaves a remainder of 1 the last two chunks are
+ *     2 + 2 instead of 3 + 1 (a list needs 2 contents): 4 -> 2+2,
+ *     5 -> 3+2, 7 -> 3+2+2, 10 -> 3+3+2+2. Items beyond 3 * max_messages
+ *     are not shown; their count goes to *more (50 items, max 3 -> 3+3+3,
+ *     more 41).
+ * Chunks are in item order: chunk i holds the chunk_sizes[i] items after
+ * those of chunks 0..i-1. `chunk_sizes` must have room for
+ * min(max_messages, nitems) entries (at least 1).
+ */
+void message_plan(size_t nitems, int max_messages, size_t *chunk_sizes,
+    size_t *nchunks, size_t *more);
+
+/*
+ * message_build_changes builds the messages for one check's changes.
+ * watch_name: the watch's name (header). page_url: the watched page
+ * (header link, button, fallback for item links). kind: added or removed
+ * (the header's word). items: the changed items, already filtered (NULL
+ * counts as empty); shown in their order. max_messages: at most this many
+ * messages (< 1 counts as 1), split by message_plan.
+ * On success *out is a heap array of *nout heap strings, each one
+ * template_object JSON text ready to be form-encoded; the caller frees them
+ * with message_list_free. Zero items: *out = NULL, *nout = 0.
+ * All arguments are borrowed. Returns 0, or -1 with a message in `err` on
+ * out-of-memory only (*out = NULL, *nout = 0).
+ */
+int message_build_changes(const char *watch_name, const char *page_url,
+    enum message_kind kind, const struct item_list *items, int max_messages,
+    char ***out, size_t *nout, struct kw_err *err);
+
+/*
+ * message_build_text builds a text template (kakao-api §5.1) for `send` and
+ * notices ("watch is failing", "recovered"): text (line breaks kept, cut to
+ * MESSAGE_TEXT_MAX), link = link_url when message_url_ok, else an empty link
+ * object (NULL: no link), button_title cut to MESSAGE_BUTTON_MAX (NULL or
+ * empty: omitted, Kakao shows its default "자세히 보기").
+ * Returns the JSON text (heap, caller frees), or NULL with a message in
+ * `err` when `text` is NULL or empty after cleaning, or on out-of-memory.
+ */
+char *message_build_text(const char *text, const char *link_url,
+    const char *button_title, struct kw_err *err);
+
+/* message_list_free frees `n` strings of `v` and `v` (NULL is a no-op). */
+void message_list_free(char **v, size_t n);
+
+/*
+ * message_cut returns a heap copy of `s` (caller frees; NULL only on
+ * out-of-memory; NULL s counts as "") with invalid UTF-8 replaced by U+FFFD
+ * (one per maximal ill-formed subpart, Unicode 15 §3.9), cut to at most
+ * `max_chars` characters counted as message_count_chars does. When cut,
+ * the kept part ends on a grapheme boundary (never inside a Hangul
+ * syllable, precomposed or conjoining jamo L+V+T, nor before a combining
+ * mark, variation selector, ZWJ sequence member, skin tone modifier or the
+ * second of a regional-indicator pair), trailing spaces are dropped and "…"
+ * (U+2026, 1 character) is appended, so the result has at most max_chars
+ * characters. A single cluster longer than the room is cut at a code point
+ * boundary instead. max_chars == 0 gives "". Control characters are kept.
+ */
+char *message_cut(const char *s, size_t max_chars);
+
+/*
+ * message_count_chars counts the characters of UTF-8 `s` the way Kakao's
+ * limits are counted here: UTF-16 code units (U+10000 and above count 2,
+ * other code points 1, each invalid byte sequence 1, as its U+FFFD).
+ */
+size_t message_count_chars(const char *s);
+
+/*
+ * message_url_ok returns true when `url` may go into a Link object: it
+ * starts with "http://" or "https://" (case-insensitive) followed by a
+ * non-empty host, is at most MESSAGE_URL_MAX bytes, valid UTF-8, and has no
+ * space, control character or backslash. cmd_send uses it to refuse a bad
+ * --link instead of sending a dead link.
+ */
+bool message_url_ok(const char *url);
+
+#endif

@@ -1,0 +1,685 @@
+/* message: changes -> Kakao template objects (see message.h). */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kakaowatch/message.h"
+
+#define CP_REPLACEMENT 0xFFFDu
+#define CP_ELLIPSIS 0x2026u
+#define CP_ZWJ 0x200Du
+
+#define BUTTON_PAGE "페이지 열기"
+#define BUTTON_ALL "전체 보기"
+#define BUTTON_ITEM "열기"
+#define NO_TEXT "(텍스트 없음)"
+#define NO_NAME "kakaowatch"
+
+enum clean_mode {
+	CLEAN_KEEP,  /* only repair UTF-8 */
+	CLEAN_LINE,  /* one line: controls and space runs -> one space, trim */
+	CLEAN_MULTI  /* keep LF (CR LF, CR -> LF), other controls -> space */
+};
+
+/*
+ * utf8_next decodes one code point from `s` (`n` bytes left, n >= 1).
+ * Well-formed sequences follow Unicode 15 table 3-7; an ill-formed one gives
+ * U+FFFD for its maximal subpart. Returns the bytes used (>= 1).
+ */
+static size_t
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	size_t need, i;
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		*cp = CP_REPLACEMENT;
+		return 1;
+	}
+	for (i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*cp = CP_REPLACEMENT;
+			return i;
+		}
+		v = (v << 6) | (s[i] & 0x3F);
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	*cp = v;
+	return need + 1;
+}
+
+static size_t
+utf8_put(char *o, uint32_t c)
+{
+	if (c < 0x80) {
+		o[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = (char)(0xC0 | (c >> 6));
+		o[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = (char)(0xE0 | (c >> 12));
+		o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | (c >> 18));
+	o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (c & 0x3F));
+	return 4;
+}
+
+/* Kakao counts like Java's String.length: UTF-16 code units. */
+static size_t
+cp_width(uint32_t c)
+{
+	return c > 0xFFFF ? 2 : 1;
+}
+
+static bool
+cp_is_control(uint32_t c)
+{
+	return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) ||
+	    c == 0x2028 || c == 0x2029;
+}
+
+static bool
+cp_is_space(uint32_t c)
+{
+	return c == ' ' || cp_is_control(c);
+}
+
+/*
+ * cp_is_extend: code points that never start a grapheme cluster (UAX #29
+ * Extend/SpacingMark, the common ranges only): combining marks, variation
+ * selectors, ZWJ/ZWNJ, emoji skin tone modifiers, tags, Hangul tone marks.
+ */
+static bool
+cp_is_extend(uint32_t c)
+{
+	static const uint32_t ranges[][2] = {
+		{ 0x0300, 0x036F }, { 0x0483, 0x0489 }, { 0x0591, 0x05BD },
+		{ 0x05BF, 0x05C7 }, { 0x0610, 0x061A }, { 0x064B, 0x065F },
+		{ 0x0670, 0x0670 }, { 0x06D6, 0x06DC }, { 0x06DF, 0x06E4 },
+		{ 0x06E7, 0x06ED }, { 0x0900, 0x0903 }, { 0x093A, 0x094F },
+		{ 0x0951, 0x0957 }, { 0x0962, 0x0963 }, { 0x0E31, 0x0E31 },
+		{ 0x0E34, 0x0E3A }, { 0x0E47, 0x0E4E }, { 0x1AB0, 0x1AFF },
+		{ 0x1DC0, 0x1DFF }, { 0x200C, 0x200D }, { 0x20D0, 0x20FF },
+		{ 0x302A, 0x302F }, { 0x3099, 0x309A }, { 0xFE00, 0xFE0F },
+		{ 0xFE20, 0xFE2F }, { 0x1F3FB, 0x1F3FF }, { 0xE0020, 0xE007F },
+		{ 0xE0100, 0xE01EF },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (c >= ranges[i][0] && c <= ranges[i][1])
+			return true;
+	return false;
+}
+
+enum hangul_type { HANGUL_NONE, HANGUL_L, HANGUL_V, HANGUL_T, HANGUL_LV,
+	HANGUL_LVT };
+
+/* Hangul_Syllable_Type (Unicode HangulSyllableType.txt) */
+static enum hangul_type
+hangul_type(uint32_t c)
+{
+	if ((c >= 0x1100 && c <= 0x115F) || (c >= 0xA960 && c <= 0xA97C))
+		return HANGUL_L;
+	if ((c >= 0x1160 && c <= 0x11A7) || (c >= 0xD7B0 && c <= 0xD7C6))
+		return HANGUL_V;
+	if ((c >= 0x11A8 && c <= 0x11FF) || (c >= 0xD7CB && c <= 0xD7FB))
+		return HANGUL_T;
+	if (c >= 0xAC00 && c <= 0xD7A3)
+		return (c - 0xAC00) % 28 == 0 ? HANGUL_LV : HANGUL_LVT;
+	return HANGUL_NONE;
+}
+
+static bool
+cp_is_ri(uint32_t c)
+{
+	return c >= 0x1F1E6 && c <= 0x1F1FF;
+}
+
+/*
+ * break_ok: may text be cut between v[k-1] and v[k]? UAX #29 rules GB3,
+ * GB6-GB9 (Extend and ZWJ), GB11 (approximated: never after a ZWJ) and
+ * GB12/13 (regional indicator pairs).
+ */
+static bool
+break_ok(const uint32_t *v, size_t k)
+{
+	uint32_t a = v[k - 1], b = v[k];
+	enum hangul_type ha = hangul_type(a), hb = hangul_type(b);
+	size_t j, ri = 0;
+
+	if (a == '\r' && b == '\n')
+		return false;
+	if (cp_is_extend(b) || a == CP_ZWJ)
+		return false;
+	if (ha == HANGUL_L && (hb == HANGUL_L || hb == HANGUL_V ||
+	    hb == HANGUL_LV || hb == HANGUL_LVT))
+		return false;
+	if ((ha == HANGUL_LV || ha == HANGUL_V) &&
+	    (hb == HANGUL_V || hb == HANGUL_T))
+		return false;
+	if ((ha == HANGUL_LVT || ha == HANGUL_T) && hb == HANGUL_T)
+		return false;
+	if (cp_is_ri(a) && cp_is_ri(b)) {
+		for (j = k; j > 0 && cp_is_ri(v[j - 1]); j--)
+			ri++;
+		if (ri % 2 == 1)
+			return false;
+	}
+	return true;
+}
+
+/* decode: `s` -> heap array of code points (*n of them); NULL on OOM. */
+static uint32_t *
+decode(const char *s, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), off = 0, k = 0;
+	uint32_t *v;
+
+	v = malloc((len + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	while (off < len)
+		off += utf8_next(p + off, len - off, &v[k++]);
+	*n = k;
+	return v;
+}
+
+/* clean rewrites v[0..*n) in place according to `mode`. */
+static void
+clean(uint32_t *v, size_t *n, enum clean_mode mode)
+{
+	size_t i, o = 0;
+	bool pending = false;
+
+	if (mode == CLEAN_KEEP)
+		return;
+	for (i = 0; i < *n; i++) {
+		uint32_t c = v[i];
+
+		if (mode == CLEAN_LINE) {
+			if (cp_is_space(c)) {
+				pending = o > 0;
+				continue;
+			}
+			if (pending)
+				v[o++] = ' ';
+			pending = false;
+			v[o++] = c;
+			continue;
+		}
+		/* CLEAN_MULTI */
+		if (c == '\r') {
+			if (i + 1 < *n && v[i + 1] == '\n')
+				continue;
+			c = '\n';
+		} else if (c != '\n' && cp_is_control(c)) {
+			c = ' ';
+		}
+		if (o == 0 && (c == ' ' || c == '\n'))
+			continue;
+		v[o++] = c;
+	}
+	if (mode == CLEAN_MULTI)
+		while (o > 0 && (v[o - 1] == ' ' || v[o - 1] == '\n'))
+			o--;
+	*n = o;
+}
+
+/*
+ * cut_point returns how many code points of v[0..n) to keep so that they
+ * plus "…" fit in `max` (>= 1) characters; *cut tells whether anything is
+ * dropped (then "…" follows).
+ */
+static size_t
+cut_point(const uint32_t *v, size_t n, size_t max, bool *cut)
+{
+	size_t total = 0, units = 0, fit, k;
+
+	for (k = 0; k < n; k++)
+		total += cp_width(v[k]);
+	*cut = total > max;
+	if (!*cut)
+		return n;
+	for (fit = 0; fit < n && units + cp_width(v[fit]) <= max - 1; fit++)
+		units += cp_width(v[fit]);
+	k = fit;
+	while (k > 0 && !break_ok(v, k))
+		k--;
+	if (k == 0) /* one cluster longer than the room: by code point */
+		k = fit;
+	while (k > 0 && cp_is_space(v[k - 1]))
+		k--;
+	return k;
+}
+
+/* clean_cut: message_cut with a cleaning mode; NULL only on OOM. */
+static char *
+clean_cut(const char *s, size_t max, enum clean_mode mode)
+{
+	uint32_t *v;
+	size_t n, k, i, o = 0;
+	bool cut = false;
+	char *out;
+
+	if (s == NULL)
+		s = "";
+	v = decode(s, &n);
+	if (v == NULL)
+		return NULL;
+	clean(v, &n, mode);
+	k = max == 0 ? 0 : cut_point(v, n, max, &cut);
+	out = malloc(k * 4 + 4);
+	if (out != NULL) {
+		for (i = 0; i < k; i++)
+			o += utf8_put(out + o, v[i]);
+		if (cut)
+			o += utf8_put(out + o, CP_ELLIPSIS);
+		out[o] = '\0';
+	}
+	free(v);
+	return out;
+}
+
+char *
+message_cut(const char *s, size_t max_chars)
+{
+	return clean_cut(s, max_chars, CLEAN_KEEP);
+}
+
+size_t
+message_count_chars(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len, off = 0, count = 0;
+	uint32_t c;
+
+	if (s == NULL)
+		return 0;
+	len = strlen(s);
+	while (off < len) {
+		off += utf8_next(p + off, len - off, &c);
+		count += cp_width(c);
+	}
+	return count;
+}
+
+bool
+message_url_ok(const char *url)
+{
+	const unsigned char *p = (const unsigned char *)url;
+	size_t len, off, used;
+	uint32_t c;
+
+	if (url == NULL)
+		return false;
+	if (strncasecmp(url, "http://", 7) == 0)
+		off = 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		off = 8;
+	else
+		return false;
+	len = strlen(url);
+	if (len > MESSAGE_URL_MAX || url[off] == '\0' || url[off] == '/' ||
+	    url[off] == '?' || url[off] == '#')
+		return false;
+	for (off = 0; off < len; off += used) {
+		used = utf8_next(p + off, len - off, &c);
+		if (c == CP_REPLACEMENT &&
+		    (used != 3 || memcmp(p + off, "\xef\xbf\xbd", 3) != 0))
+			return false; /* ill-formed, not a real U+FFFD */
+		if (c <= 0x20 || c == '\\' || cp_is_control(c))
+			return false;
+	}
+	return true;
+}
+
+void
+message_plan(size_t nitems, int max_messages, size_t *chunk_sizes,
+    size_t *nchunks, size_t *more)
+{
+	size_t mm = max_messages < 1 ? 1 : (size_t)max_messages;
+	size_t shown = nitems, k, i;
+
+	*nchunks = 0;
+	*more = 0;
+	if (nitems == 0)
+		return;
+	if (nitems == 1) {
+		chunk_sizes[0] = 1;
+		*nchunks = 1;
+		return;
+	}
+	if (mm <= SIZE_MAX / MESSAGE_LIST_MAX &&
+	    shown > mm * MESSAGE_LIST_MAX)
+		shown = mm * MESSAGE_LIST_MAX;
+	*more = nitems - shown;
+	k = (shown + MESSAGE_LIST_MAX - 1) / MESSAGE_LIST_MAX;
+	for (i = 0; i < k; i++)
+		chunk_sizes[i] = MESSAGE_LIST_MAX;
+	if (shown % MESSAGE_LIST_MAX == 1) {
+		/* 3 + 1 -> 2 + 2: a list needs two contents; shown >= 4 */
+		chunk_sizes[k - 2] = 2;
+		chunk_sizes[k - 1] = 2;
+	} else if (shown % MESSAGE_LIST_MAX == 2) {
+		chunk_sizes[k - 1] = 2;
+	}
+	*nchunks = k;
+}
+
+void
+message_list_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* link_new: a Link object for `url` (already message_url_ok) or {}. */
+static json_t *
+link_new(const char *url)
+{
+	json_t *o;
+
+	o = json_object();
+	if (o == NULL || url == NULL)
+		return o;
+	if (json_object_set_new(o, "web_url", json_string(url)) != 0 ||
+	    json_object_set_new(o, "mobile_web_url", json_string(url)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* set_take sets o[key] to the string `s` (heap, always freed). */
+static int
+set_take(json_t *o, const char *key, char *s)
+{
+	int result;
+
+	if (s == NULL)
+		return -1;
+	result = json_object_set_new(o, key, json_string(s));
+	free(s);
+	return result;
+}
+
+/* item_url: the item's link when usable, else the page (may be NULL). */
+static const char *
+item_url(const struct item *it, const char *page)
+{
+	return message_url_ok(it->link) ? it->link : page;
+}
+
+/* item_title: the item's text as one line, else its link, else NO_TEXT. */
+static char *
+item_title(const struct item *it, size_t max)
+{
+	const char *src[] = { it->text, it->link, NO_TEXT };
+	char *t = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		free(t);
+		t = clean_cut(src[i], max, CLEAN_LINE);
+		if (t == NULL || t[0] != '\0')
+			break;
+	}
+	return t;
+}
+
+/*
+ * header_new: "NAME: N new" / "NAME: N removed", plus " (+M more)" when
+ * more > 0, at most `max` characters; the name is cut, never the suffix.
+ */
+static char *
+header_new(const char *name, enum message_kind kind, size_t total,
+    size_t more, size_t max)
+{
+	char suffix[96], *cname, *h;
+	size_t slen;
+	int len;
+
+	len = snprintf(suffix, sizeof(suffix), ": %zu %s", total,
+	    kind == MESSAGE_REMOVED ? "removed" : "new");
+	if (more > 0)
+		snprintf(suffix + len, sizeof(suffix) - (size_t)len,
+		    " (+%zu more)", more);
+	slen = strlen(suffix); /* ASCII: bytes == characters */
+	cname = clean_cut(name, max > slen + 1 ? max - slen : 1, CLEAN_LINE);
+	if (cname != NULL && cname[0] == '\0') {
+		free(cname);
+		cname = strdup(NO_NAME);
+	}
+	if (cname == NULL)
+		return NULL;
+	h = malloc(strlen(cname) + slen + 1);
+	if (h != NULL) {
+		strcpy(h, cname);
+		strcat(h, suffix);
+	}
+	free(cname);
+	return h;
+}
+
+/*
+ * text_template: {"object_type":"text","text":..,"link":..,
+ * "button_title":..}; `text` is clean and within limits; `url` may be NULL,
+ * `button` NULL or "" (omitted). Returns JSON text or NULL on OOM.
+ */
+static char *
+text_template(const char *text, const char *url, const char *button)
+{
+	json_t *root;
+	char *out = NULL;
+
+	root = json_object();
+	if (root == NULL)
+		return NULL;
+	if (json_object_set_new(root, "object_type", json_string("text")) ||
+	    json_object_set_new(root, "text", json_string(text)) ||
+	    json_object_set_new(root, "link", link_new(url)))
+		goto out;
+	if (button != NULL && button[0] != '\0' &&
+	    json_object_set_new(root, "button_title", json_string(button)))
+		goto out;
+	out = json_dumps(root, JSON_COMPACT);
+out:
+	json_decref(root);
+	return out;
+}
+
+/* single_template: one changed item as a text template. */
+static char *
+single_template(const char *name, const char *page, enum message_kind kind,
+    size_t total, const struct item *it)
+{
+	char *header, *title = NULL, *joined = NULL, *text = NULL;
+	char *out = NULL;
+
+	header = header_new(name, kind, total, 0, MESSAGE_TEXT_HEADER_MAX);
+	if (header == NULL)
+		goto out;
+	title = item_title(it, MESSAGE_TEXT_MAX);
+	if (title == NULL)
+		goto out;
+	joined = malloc(strlen(header) + 1 + strlen(title) + 1);
+	if (joined == NULL)
+		goto out;
+	strcpy(joined, header);
+	strcat(joined, "\n");
+	strcat(joined, title);
+	text = message_cut(joined, MESSAGE_TEXT_MAX);
+	if (text == NULL)
+		goto out;
+	out = text_template(text, item_url(it, page), BUTTON_ITEM);
+out:
+	free(header);
+	free(title);
+	free(joined);
+	free(text);
+	return out;
+}
+
+/* list_template: items v[0..n) (2 or 3) as a list template. */
+static char *
+list_template(const char *header, const char *page, const struct item *v,
+    size_t n, const char *button_title)
+{
+	json_t *root, *contents, *content, *buttons, *button;
+	char *out = NULL;
+	size_t i;
+
+	root = json_object();
+	contents = json_array();
+	buttons = json_array();
+	if (root == NULL || contents == NULL || buttons == NULL) {
+		json_decref(contents);
+		json_decref(buttons);
+		goto out;
+	}
+	/* root owns contents and buttons from here (set_new steals) */
+	if (json_object_set_new(root, "object_type", json_string("list")) ||
+	    json_object_set_new(root, "header_title", json_string(header)) ||
+	    json_object_set_new(root, "header_link", link_new(page)) ||
+	    json_object_set_new(root, "contents", contents) ||
+	    json_object_set_new(root, "buttons", buttons))
+		goto out;
+	for (i = 0; i < n; i++) {
+		content = json_object();
+		if (json_array_append_new(contents, content))
+			goto out;
+		if (set_take(content, "title",
+			item_title(&v[i], MESSAGE_TITLE_MAX)) ||
+		    json_object_set_new(content, "link",
+			link_new(item_url(&v[i], page))))
+			goto out;
+	}
+	button = json_object();
+	if (json_array_append_new(buttons, button) ||
+	    json_object_set_new(button, "title", json_string(button_title)) ||
+	    json_object_set_new(button, "link", link_new(page)))
+		goto out;
+	out = json_dumps(root, JSON_COMPACT);
+out:
+	json_decref(root);
+	return out;
+}
+
+int
+message_build_changes(const char *watch_name, const char *page_url,
+    enum message_kind kind, const struct item_list *items, int max_messages,
+    char ***out, size_t *nout, struct kw_err *err)
+{
+	size_t n = items != NULL ? items->n : 0;
+	size_t mm = max_messages < 1 ? 1 : (size_t)max_messages;
+	size_t *sizes = NULL, nchunks = 0, more = 0, i, off = 0;
+	const char *page, *button;
+	char **v = NULL, *header;
+	bool last;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	sizes = calloc(mm < n ? mm : n, sizeof(*sizes));
+	if (sizes == NULL)
+		goto fail;
+	message_plan(n, max_messages, sizes, &nchunks, &more);
+	v = calloc(nchunks, sizeof(*v));
+	if (v == NULL)
+		goto fail;
+	page = message_url_ok(page_url) ? page_url : NULL;
+	for (i = 0; i < nchunks; i++) {
+		last = i + 1 == nchunks;
+		if (sizes[i] == 1) {
+			v[i] = single_template(watch_name, page, kind, n,
+			    &items->v[off]);
+		} else {
+			header = header_new(watch_name, kind, n,
+			    last ? more : 0, MESSAGE_HEADER_MAX);
+			if (header == NULL)
+				goto fail;
+			button = last && more > 0 ? BUTTON_ALL : BUTTON_PAGE;
+			v[i] = list_template(header, page, &items->v[off],
+			    sizes[i], button);
+			free(header);
+		}
+		if (v[i] == NULL)
+			goto fail;
+		off += sizes[i];
+	}
+	free(sizes);
+	*out = v;
+	*nout = nchunks;
+	return 0;
+fail:
+	free(sizes);
+	message_list_free(v, nchunks);
+	return kw_err_set(err, "message: out of memory");
+}
+
+char *
+message_build_text(const char *text, const char *link_url,
+    const char *button_title, struct kw_err *err)
+{
+	char *t, *b = NULL, *out = NULL;
+
+	t = clean_cut(text, MESSAGE_TEXT_MAX, CLEAN_MULTI);
+	if (t != NULL && t[0] == '\0') {
+		kw_err_set(err, "message text is empty");
+		goto out;
+	}
+	if (t != NULL && button_title != NULL)
+		b = clean_cut(button_title, MESSAGE_BUTTON_MAX, CLEAN_LINE);
+	if (t != NULL && (button_title == NULL || b != NULL))
+		out = text_template(t,
+		    message_url_ok(link_url) ? link_url : NULL, b);
+	if (out == NULL)
+		kw_err_set(err, "message: out of memory");
+out:
+	free(t);
+	free(b);
+	return out;
+}
