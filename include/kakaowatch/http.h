@@ -1,0 +1,211 @@
+/*
+ * http: page and API fetching over libcurl (the only module that uses it).
+ *
+ * One `struct http` owns one curl multi handle: transfers are submitted with
+ * a completion callback and run concurrently by http_poll(), the loop's only
+ * wait (curl_multi_poll + curl_multi_info_read + CURLINFO_PRIVATE). The
+ * multi handle keeps a connection cache, so transfers to the same host
+ * reuse connections. At most `max_connections` connections are open in all
+ * and at most `max_connections_per_host` per host; transfers beyond that
+ * wait in curl's pending queue and start when a connection frees up. HTTP/2
+ * multiplexing is turned off, so "connections per host" is also the number
+ * of requests a host sees at once (SPEC §3, max_connections_per_host).
+ *
+ * Every transfer: redirects followed (at most HTTP_MAX_REDIRECTS, http and
+ * https only), every content encoding this libcurl supports accepted and
+ * decoded (gzip, deflate, br, zstd when built in), a cap on the decoded
+ * body, total and connect timeouts, TLS verification on unless turned off,
+ * proxies from the environment (http_proxy, https_proxy, no_proxy).
+ * Errors are per transfer and never stop the others.
+ *
+ * Nothing here logs the request body, the bearer token or any header.
+ */
+#ifndef KAKAOWATCH_HTTP_H
+#define KAKAOWATCH_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kakaowatch/util.h"
+
+#define HTTP_DEFAULT_TIMEOUT_MS 30000L
+#define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define HTTP_DEFAULT_MAX_BYTES ((size_t)5 * 1024 * 1024)
+#define HTTP_MAX_REDIRECTS 10
+
+/*
+ * struct http_request describes one request. Every pointer is borrowed:
+ * http_submit and http_request_sync copy what they need, so the request and
+ * its strings may be freed as soon as the call returns.
+ */
+struct http_request {
+	const char *url;    /* http:// or https:// URL; required */
+	const char *method; /* "GET" (default when NULL) or "POST" */
+	const char *body;   /* POST body (may hold binary), or NULL */
+	size_t body_len;    /* bytes of `body` */
+	/* Content-Type of the body, or NULL (a POST then gets libcurl's
+	 * application/x-www-form-urlencoded) */
+	const char *content_type;
+	/* extra request headers, "Name: value" each, no CR/LF; a header
+	 * named here replaces the one kakaowatch would send */
+	const char *const *headers;
+	size_t nheaders;
+	const char *user_agent; /* NULL: "kakaowatch/VERSION" */
+	/* sends "Authorization: Bearer X" (only to the original host when
+	 * redirected), or NULL; never logged nor put into errmsg */
+	const char *bearer_token;
+	long timeout_ms;         /* whole transfer; <= 0: 30000 */
+	long connect_timeout_ms; /* connect phase; <= 0: 10000 */
+	/* cap on the DECODED body in bytes; 0: 5 MiB. Larger bodies fail
+	 * with HTTP_ERR_TOO_BIG */
+	size_t max_bytes;
+	bool ssl_verify; /* verify peer certificate and host name */
+	/* validators from the previous response, or NULL: sent as
+	 * If-None-Match and If-Modified-Since (RFC 9110 §13.1.2, §13.1.3) */
+	const char *etag;
+	const char *last_modified;
+};
+
+/* transport result of a transfer; the HTTP status is separate */
+enum http_error {
+	HTTP_OK = 0,        /* a response arrived (any status) */
+	HTTP_ERR_CONNECT,   /* refused, unreachable, reset, no reply */
+	HTTP_ERR_DNS,       /* host name (or proxy name) did not resolve */
+	HTTP_ERR_TIMEOUT,   /* timeout_ms or connect_timeout_ms passed */
+	HTTP_ERR_TLS,       /* handshake or certificate verification */
+	HTTP_ERR_TOO_BIG,   /* decoded body over max_bytes */
+	HTTP_ERR_REDIRECTS, /* over HTTP_MAX_REDIRECTS, or to non-http(s) */
+	HTTP_ERR_OTHER      /* anything else: bad URL, protocol, memory */
+};
+
+/*
+ * struct http_response is filled by the library. Owned strings are freed by
+ * http_response_release (a completion callback may take any of them by
+ * copying the pointer and setting the field to NULL).
+ */
+struct http_response {
+	enum http_error error; /* transport result; HTTP status is separate */
+	/* one lower-case line for the log when error != HTTP_OK, else "";
+	 * never holds the bearer token or the request body, and registered
+	 * secrets (log_redact_add) are redacted */
+	char errmsg[256];
+	long status;       /* status of the last response, 0 if none */
+	bool not_modified; /* 304 to a request that sent etag/last_modified */
+	/* decoded body, NUL-terminated (may hold NULs: use len). Non-NULL
+	 * ("" when empty, e.g. 304) when error == HTTP_OK; NULL otherwise */
+	char *body;
+	size_t len;         /* bytes of body, excluding the NUL */
+	char *content_type; /* Content-Type of the last response, or NULL */
+	char *final_url;    /* URL after redirects, or NULL */
+	/* ETag and Last-Modified of the last response, or NULL. On a 304
+	 * without them, copies of the request's validators, so the caller
+	 * can store these fields unconditionally */
+	char *etag;
+	char *last_modified;
+	/* Retry-After of a 429 or 503 response in seconds from now
+	 * (delta-seconds or HTTP-date, RFC 9110 §10.2.3; a past date is 0);
+	 * -1 when absent, unparsable or another status */
+	int64_t retry_after_s;
+	double total_time_s; /* whole transfer including redirects */
+};
+
+/*
+ * http_done_fn is called once per submitted transfer, from http_poll, when it
+ * has finished (any status or error). `resp` is valid only during the call;
+ * owned fields may be taken (set to NULL). The callback may call
+ * http_submit and http_wakeup on the same `struct http`, but not http_free.
+ */
+typedef void (*http_done_fn)(void *user, struct http_response *resp);
+
+/*
+ * http_global_init initialises libcurl once per process (later calls do
+ * nothing). Call it at the top of main, before any thread exists; it is
+ * not thread-safe. Never fails (a failure shows up as errors later).
+ */
+void http_global_init(void);
+
+/* http_global_cleanup undoes http_global_init at exit (after http_free). */
+void http_global_cleanup(void);
+
+/*
+ * http_new makes a transfer engine allowing `max_connections` open
+ * connections in all and `max_connections_per_host` per host (<= 0 for
+ * either: no limit). Returns it (free with http_free), or NULL with a
+ * message in `err`.
+ */
+struct http *http_new(int max_connections, int max_connections_per_host,
+    struct kw_err *err);
+
+/*
+ * http_free aborts every pending transfer WITHOUT calling its callback,
+ * closes all connections and frees `h`. http_free(NULL) does nothing.
+ */
+void http_free(struct http *h);
+
+/*
+ * http_submit queues `req`; `done(user, resp)` is called from a later
+ * http_poll when it finishes, whatever the outcome. Everything needed is
+ * copied from `req`. Returns 0, or -1 with a message in `err` (bad method,
+ * missing URL, CR/LF in a header, out of memory): `done` is then never
+ * called.
+ */
+int http_submit(struct http *h, const struct http_request *req,
+    http_done_fn done, void *user, struct kw_err *err);
+
+/*
+ * http_poll runs one turn of the loop: waits up to `timeout_ms`
+ * (milliseconds, >= 0; less when curl has a timer due) for activity on the
+ * transfers or on the extra descriptors, lets curl do its work, then calls
+ * the callbacks of finished transfers. `fds[i]` is polled for readability
+ * and `ready[i]` set to whether it is readable (both may be NULL when
+ * `nfds` is 0). A signal (EINTR) or http_wakeup ends the wait early.
+ * Returns 0, or -1 when the multi handle failed (logged; should not happen).
+ */
+int http_poll(struct http *h, int timeout_ms, const int *fds, bool *ready,
+    size_t nfds);
+
+/*
+ * http_pending returns how many transfers were submitted and have not yet
+ * had their callback called (a running callback no longer counts).
+ */
+size_t http_pending(const struct http *h);
+
+/*
+ * http_run calls http_poll until nothing is pending (for `once`, `test`).
+ * Returns 0, or -1 as http_poll.
+ */
+int http_run(struct http *h);
+
+/*
+ * http_wakeup makes a current or the next http_poll return early
+ * (curl_multi_wakeup). It may be called from another thread, but it is NOT
+ * async-signal-safe (curl does not document curl_multi_wakeup as such): a
+ * signal handler must only set a flag; to wake the loop from a signal, pass
+ * a self-pipe or signalfd to http_poll as an extra descriptor.
+ */
+void http_wakeup(struct http *h);
+
+/*
+ * http_request_sync performs `req` now, blocking, on its own easy handle
+ * (with the same options as http_submit; no connection reuse between
+ * calls). Fills `resp` (release it with http_response_release in every
+ * case). Returns 0 when a response arrived (any HTTP status), or -1 with
+ * resp->error and resp->errmsg set on a transport failure or a bad request.
+ */
+int http_request_sync(const struct http_request *req,
+    struct http_response *resp);
+
+/*
+ * http_response_release frees the owned fields of `resp` and leaves it
+ * empty (safe to call twice).
+ */
+void http_response_release(struct http_response *resp);
+
+/*
+ * http_error_name returns a short static name for the log: "ok",
+ * "connect", "dns", "timeout", "tls", "too big", "redirects", "other".
+ */
+const char *http_error_name(enum http_error e);
+
+#endif

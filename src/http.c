@@ -1,0 +1,941 @@
+/* http: transfers over one curl multi handle (see http.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "kakaowatch/buf.h"
+#include "kakaowatch/http.h"
+#include "kakaowatch/log.h"
+#include "kakaowatch/util.h"
+
+#ifndef KW_VERSION
+#define KW_VERSION "0"
+#endif
+
+#define HTTP_PROTOCOLS "http,https"
+#define HTTP_POLL_STACK_FDS 8
+
+/* one transfer: its easy handle and everything the callbacks fill in */
+struct http_transfer {
+	struct http *http; /* NULL for http_request_sync */
+	CURL *easy;
+	struct curl_slist *headers;
+	http_done_fn done;
+	void *user;
+	struct http_transfer *prev, *next;
+
+	size_t max_bytes;
+	struct buf body; /* the one growing copy of the decoded body */
+	char errbuf[CURL_ERROR_SIZE];
+	bool too_big;
+	bool oom;
+
+	/* request validators, for not_modified and 304 without validators */
+	char *req_etag;
+	char *req_last_modified;
+
+	/* headers of the current response (reset at each status line) */
+	long hdr_status;
+	bool hdr_encoded;         /* Content-Encoding other than identity */
+	int64_t hdr_content_length; /* -1 when absent */
+	char *hdr_etag;
+	char *hdr_last_modified;
+	char *hdr_retry_after;
+};
+
+struct http {
+	CURLM *multi;
+	struct http_transfer *transfers; /* submitted, not yet completed */
+	size_t pending;
+};
+
+static bool http_inited;
+
+void
+http_global_init(void)
+{
+	CURLcode rc;
+
+	if (http_inited)
+		return;
+	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (rc != CURLE_OK) {
+		log_errorx("http: curl_global_init failed: %s",
+		    curl_easy_strerror(rc));
+		return;
+	}
+	http_inited = true;
+}
+
+void
+http_global_cleanup(void)
+{
+	if (!http_inited)
+		return;
+	curl_global_cleanup();
+	http_inited = false;
+}
+
+const char *
+http_error_name(enum http_error e)
+{
+	switch (e) {
+	case HTTP_OK:
+		return "ok";
+	case HTTP_ERR_CONNECT:
+		return "connect";
+	case HTTP_ERR_DNS:
+		return "dns";
+	case HTTP_ERR_TIMEOUT:
+		return "timeout";
+	case HTTP_ERR_TLS:
+		return "tls";
+	case HTTP_ERR_TOO_BIG:
+		return "too big";
+	case HTTP_ERR_REDIRECTS:
+		return "redirects";
+	case HTTP_ERR_OTHER:
+		break;
+	}
+	return "other";
+}
+
+/* header parsing helpers (raw header lines are not NUL-terminated) */
+
+/*
+ * header_value returns the trimmed value of `line` (len bytes) when its name
+ * is `name` (case-insensitive), with its length in *vlen; else NULL.
+ */
+static const char *
+header_value(const char *line, size_t len, const char *name, size_t *vlen)
+{
+	size_t nlen = strlen(name);
+	const char *v, *end;
+
+	if (len <= nlen || line[nlen] != ':' ||
+	    strncasecmp(line, name, nlen) != 0)
+		return NULL;
+	v = line + nlen + 1;
+	end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+	    end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*vlen = (size_t)(end - v);
+	return v;
+}
+
+/* header_take replaces *dst with a copy of v[0..vlen); -1 on OOM */
+static int
+header_take(char **dst, const char *v, size_t vlen)
+{
+	char *s;
+
+	s = malloc(vlen + 1);
+	if (s == NULL)
+		return -1;
+	memcpy(s, v, vlen);
+	s[vlen] = '\0';
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static void
+transfer_reset_headers(struct http_transfer *t)
+{
+	t->hdr_status = 0;
+	t->hdr_encoded = false;
+	t->hdr_content_length = -1;
+	free(t->hdr_etag);
+	free(t->hdr_last_modified);
+	free(t->hdr_retry_after);
+	t->hdr_etag = NULL;
+	t->hdr_last_modified = NULL;
+	t->hdr_retry_after = NULL;
+}
+
+/* header_store keeps the header lines we use; -1 on out-of-memory */
+static int
+header_store(struct http_transfer *t, const char *line, size_t len)
+{
+	const char *v;
+	size_t vlen;
+	char num[32];
+	char *end;
+	long long n;
+
+	v = header_value(line, len, "ETag", &vlen);
+	if (v != NULL)
+		return header_take(&t->hdr_etag, v, vlen);
+	v = header_value(line, len, "Last-Modified", &vlen);
+	if (v != NULL)
+		return header_take(&t->hdr_last_modified, v, vlen);
+	v = header_value(line, len, "Retry-After", &vlen);
+	if (v != NULL)
+		return header_take(&t->hdr_retry_after, v, vlen);
+	v = header_value(line, len, "Content-Encoding", &vlen);
+	if (v != NULL) {
+		if (vlen > 0 &&
+		    !(vlen == 8 && strncasecmp(v, "identity", 8) == 0))
+			t->hdr_encoded = true;
+		return 0;
+	}
+	v = header_value(line, len, "Content-Length", &vlen);
+	if (v != NULL && vlen > 0 && vlen < sizeof(num)) {
+		memcpy(num, v, vlen);
+		num[vlen] = '\0';
+		errno = 0;
+		n = strtoll(num, &end, 10);
+		if (errno == 0 && *end == '\0' && n >= 0)
+			t->hdr_content_length = n;
+	}
+	return 0;
+}
+
+/* status_code parses the code of a status line ("HTTP/1.1 200 OK") */
+static long
+status_code(const char *line, size_t len)
+{
+	const char *sp;
+	char num[4];
+	size_t i;
+
+	sp = memchr(line, ' ', len);
+	if (sp == NULL || (size_t)(line + len - sp) < 4)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		if (!isdigit((unsigned char)sp[1 + i]))
+			return 0;
+		num[i] = sp[1 + i];
+	}
+	num[3] = '\0';
+	return strtol(num, NULL, 10);
+}
+
+/*
+ * transfer_header is CURLOPT_HEADERFUNCTION: one raw header line per call,
+ * status lines included, for every response of a redirect chain (and 1xx
+ * and proxy CONNECT responses). A status line starts a new response.
+ */
+static size_t
+transfer_header(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	struct http_transfer *t = userdata;
+	size_t len = size * nitems;
+
+	if (len >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+		transfer_reset_headers(t);
+		buf_reset(&t->body);
+		t->hdr_status = status_code(ptr, len);
+		return len;
+	}
+	if (len > 0 && len <= 2 && (ptr[0] == '\r' || ptr[0] == '\n')) {
+		/*
+		 * End of headers. Reject early by Content-Length only when
+		 * the body is not encoded: Content-Length counts the encoded
+		 * bytes, and only the decoded body is capped. 3xx bodies are
+		 * skipped by curl (redirect) or absent (304).
+		 */
+		if (t->hdr_status >= 200 &&
+		    (t->hdr_status < 300 || t->hdr_status >= 400) &&
+		    !t->hdr_encoded && t->hdr_content_length >= 0 &&
+		    (uint64_t)t->hdr_content_length > t->max_bytes) {
+			t->too_big = true;
+			return 0;
+		}
+		return len;
+	}
+	if (header_store(t, ptr, len) != 0) {
+		t->oom = true;
+		return 0;
+	}
+	return len;
+}
+
+/*
+ * transfer_write is CURLOPT_WRITEFUNCTION: curl hands over the body already
+ * decoded (CURLOPT_ACCEPT_ENCODING), so the cap applies to decoded bytes.
+ */
+static size_t
+transfer_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_transfer *t = userdata;
+	size_t n = size * nmemb;
+
+	if (n > t->max_bytes || t->body.len > t->max_bytes - n) {
+		t->too_big = true;
+		return 0;
+	}
+	if (buf_append(&t->body, ptr, n) != 0) {
+		t->oom = true;
+		return 0;
+	}
+	return n;
+}
+
+static void
+transfer_free(struct http_transfer *t)
+{
+	if (t == NULL)
+		return;
+	if (t->easy != NULL)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	buf_release(&t->body);
+	free(t->req_etag);
+	free(t->req_last_modified);
+	transfer_reset_headers(t);
+	free(t);
+}
+
+static bool
+has_crlf(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") != NULL;
+}
+
+/* user_has_header: does the request's header list name `name`? */
+static bool
+user_has_header(const struct http_request *req, const char *name)
+{
+	size_t i, nlen = strlen(name);
+
+	for (i = 0; i < req->nheaders; i++) {
+		const char *h = req->headers[i];
+
+		if (h != NULL && strncasecmp(h, name, nlen) == 0 &&
+		    (h[nlen] == ':' || h[nlen] == ';'))
+			return true;
+	}
+	return false;
+}
+
+/* add_header appends "name: value" unless the caller sent its own */
+static int
+add_header(struct http_transfer *t, const struct http_request *req,
+    const char *name, const char *value)
+{
+	struct buf line;
+	struct curl_slist *l;
+
+	if (user_has_header(req, name))
+		return 0;
+	buf_init(&line, 0);
+	if (value != NULL) {
+		if (buf_printf(&line, "%s: %s", name, value) != 0)
+			goto fail;
+	} else if (buf_printf(&line, "%s:", name) != 0) {
+		goto fail;
+	}
+	l = curl_slist_append(t->headers, line.data);
+	if (l == NULL)
+		goto fail;
+	t->headers = l;
+	buf_release(&line);
+	return 0;
+fail:
+	buf_release(&line);
+	return -1;
+}
+
+#define SETOPT(opt, val)                                                   \
+	do {                                                               \
+		if (rc == CURLE_OK)                                        \
+			rc = curl_easy_setopt(t->easy, opt, val);          \
+	} while (0)
+
+/*
+ * transfer_new checks `req` and makes a transfer with a configured easy
+ * handle. Returns it, or NULL with a message in `err`.
+ */
+static struct http_transfer *
+transfer_new(const struct http_request *req, struct kw_err *err)
+{
+	struct http_transfer *t = NULL;
+	struct curl_slist *l;
+	CURLcode rc = CURLE_OK;
+	bool post;
+	size_t i;
+
+	if (req->url == NULL || req->url[0] == '\0') {
+		kw_err_set(err, "http: request without a URL");
+		goto fail;
+	}
+	if (req->method == NULL || strcasecmp(req->method, "GET") == 0) {
+		post = false;
+	} else if (strcasecmp(req->method, "POST") == 0) {
+		post = true;
+	} else {
+		kw_err_set(err, "http: unsupported method '%s': use GET or "
+		    "POST", req->method);
+		goto fail;
+	}
+	if (req->body != NULL && !post) {
+		kw_err_set(err, "http: a request body needs method POST");
+		goto fail;
+	}
+	if (has_crlf(req->url) || has_crlf(req->content_type) ||
+	    has_crlf(req->user_agent) || has_crlf(req->bearer_token) ||
+	    has_crlf(req->etag) || has_crlf(req->last_modified)) {
+		kw_err_set(err, "http: line break in a request field");
+		goto fail;
+	}
+	for (i = 0; i < req->nheaders; i++) {
+		const char *h = req->headers[i];
+
+		if (h == NULL || has_crlf(h) || strpbrk(h, ":;") == NULL ||
+		    h[0] == ':' || h[0] == ';') {
+			/* name only: the value may be a secret */
+			kw_err_set(err, "http: bad request header '%.*s': "
+			    "use 'Name: value' on one line",
+			    h != NULL ? (int)strcspn(h, ":;\r\n") : 6,
+			    h != NULL ? h : "(null)");
+			goto fail;
+		}
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		goto oom;
+	t->max_bytes = req->max_bytes > 0 ? req->max_bytes :
+	    HTTP_DEFAULT_MAX_BYTES;
+	buf_init(&t->body, t->max_bytes);
+	t->hdr_content_length = -1;
+	if (req->etag != NULL) {
+		t->req_etag = strdup(req->etag);
+		if (t->req_etag == NULL)
+			goto oom;
+	}
+	if (req->last_modified != NULL) {
+		t->req_last_modified = strdup(req->last_modified);
+		if (t->req_last_modified == NULL)
+			goto oom;
+	}
+
+	/* request headers: ours first, then the caller's */
+	if (post && add_header(t, req, "Expect", NULL) != 0)
+		goto oom;
+	if (req->content_type != NULL &&
+	    add_header(t, req, "Content-Type", req->content_type) != 0)
+		goto oom;
+	if (req->etag != NULL &&
+	    add_header(t, req, "If-None-Match", req->etag) != 0)
+		goto oom;
+	if (req->last_modified != NULL &&
+	    add_header(t, req, "If-Modified-Since", req->last_modified) != 0)
+		goto oom;
+	for (i = 0; i < req->nheaders; i++) {
+		l = curl_slist_append(t->headers, req->headers[i]);
+		if (l == NULL)
+			goto oom;
+		t->headers = l;
+	}
+
+	t->easy = curl_easy_init();
+	if (t->easy == NULL)
+		goto oom;
+	SETOPT(CURLOPT_URL, req->url);
+	SETOPT(CURLOPT_PRIVATE, (void *)t);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
+	SETOPT(CURLOPT_WRITEFUNCTION, transfer_write);
+	SETOPT(CURLOPT_WRITEDATA, (void *)t);
+	SETOPT(CURLOPT_HEADERFUNCTION, transfer_header);
+	SETOPT(CURLOPT_HEADERDATA, (void *)t);
+	SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
+	SETOPT(CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SETOPT(CURLOPT_PROTOCOLS_STR, HTTP_PROTOCOLS);
+	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, HTTP_PROTOCOLS);
+#else
+	SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SETOPT(CURLOPT_REDIR_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms :
+	    HTTP_DEFAULT_TIMEOUT_MS);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ?
+	    req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, req->ssl_verify ? 1L : 0L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, req->ssl_verify ? 2L : 0L);
+	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(CURLOPT_USERAGENT, req->user_agent != NULL ? req->user_agent :
+	    "kakaowatch/" KW_VERSION);
+	if (req->bearer_token != NULL) {
+		/* curl sends it to the first host only when redirected */
+		SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		SETOPT(CURLOPT_XOAUTH2_BEARER, req->bearer_token);
+	}
+	if (post) {
+		SETOPT(CURLOPT_POST, 1L);
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)(req->body != NULL ? req->body_len : 0));
+		/* curl keeps its own copy, freed with the handle */
+		SETOPT(CURLOPT_COPYPOSTFIELDS,
+		    req->body != NULL ? req->body : "");
+	}
+	if (t->headers != NULL)
+		SETOPT(CURLOPT_HTTPHEADER, t->headers);
+	if (rc != CURLE_OK) {
+		kw_err_set(err, "http: cannot set up the request: %s",
+		    curl_easy_strerror(rc));
+		goto fail;
+	}
+	return t;
+oom:
+	kw_err_set(err, "http: out of memory");
+fail:
+	transfer_free(t);
+	return NULL;
+}
+
+#undef SETOPT
+
+static enum http_error
+error_from_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return HTTP_OK;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_PROXY:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		return HTTP_ERR_CONNECT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return HTTP_ERR_DNS;
+	case CURLE_OPERATION_TIMEDOUT:
+		return HTTP_ERR_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_USE_SSL_FAILED:
+		return HTTP_ERR_TLS;
+	case CURLE_FILESIZE_EXCEEDED:
+		return HTTP_ERR_TOO_BIG;
+	case CURLE_TOO_MANY_REDIRECTS:
+		return HTTP_ERR_REDIRECTS;
+	default:
+		return HTTP_ERR_OTHER;
+	}
+}
+
+/* errmsg_set writes one log line: lower-case start, secrets redacted */
+static void
+errmsg_set(struct http_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+errmsg_set(struct http_response *resp, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = resp->errmsg;
+	const char *p;
+	size_t len;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(resp->errmsg), fmt, ap);
+	va_end(ap);
+	len = strlen(m);
+	while (len > 0 && (m[len - 1] == '\n' || m[len - 1] == '\r' ||
+	    m[len - 1] == ' ' || m[len - 1] == '.'))
+		m[--len] = '\0';
+	/* "Failed to connect" -> "failed to connect"; keep "SSL", "OpenSSL" */
+	if (isupper((unsigned char)m[0]) && islower((unsigned char)m[1])) {
+		for (p = m + 1; isalpha((unsigned char)*p); p++)
+			if (isupper((unsigned char)*p))
+				break;
+		if (!isalpha((unsigned char)*p))
+			m[0] = (char)tolower((unsigned char)m[0]);
+	}
+	log_redact(m, sizeof(resp->errmsg));
+}
+
+/*
+ * parse_retry_after turns a Retry-After value (RFC 9110 §10.2.3:
+ * delta-seconds or HTTP-date) into seconds from `now`; -1 if unparsable.
+ */
+static int64_t
+parse_retry_after(const char *v, time_t now)
+{
+	const char *p;
+	char *end;
+	long long n;
+	time_t when;
+
+	if (v == NULL || v[0] == '\0')
+		return -1;
+	for (p = v; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			break;
+	if (*p == '\0') {
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno == ERANGE || n > INT32_MAX)
+			return INT32_MAX;
+		return n;
+	}
+	when = curl_getdate(v, NULL);
+	if (when == (time_t)-1)
+		return -1;
+	return when > now ? (int64_t)(when - now) : 0;
+}
+
+static char *
+dup_info_string(CURL *easy, CURLINFO info)
+{
+	char *s = NULL;
+
+	if (curl_easy_getinfo(easy, info, &s) != CURLE_OK || s == NULL)
+		return NULL;
+	return strdup(s);
+}
+
+/*
+ * transfer_finish fills `resp` from the finished transfer `t` whose result
+ * is `rc`. The body moves from the transfer into the response.
+ */
+static void
+transfer_finish(struct http_transfer *t, CURLcode rc,
+    struct http_response *resp)
+{
+	long redirects = 0;
+	double total = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after_s = -1;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total) ==
+	    CURLE_OK)
+		resp->total_time_s = total;
+	resp->final_url = dup_info_string(t->easy, CURLINFO_EFFECTIVE_URL);
+	resp->content_type = dup_info_string(t->easy, CURLINFO_CONTENT_TYPE);
+
+	if (t->too_big) {
+		resp->error = HTTP_ERR_TOO_BIG;
+		errmsg_set(resp, "body larger than %zu bytes", t->max_bytes);
+	} else if (t->oom) {
+		resp->error = HTTP_ERR_OTHER;
+		errmsg_set(resp, "out of memory");
+	} else if (rc != CURLE_OK) {
+		resp->error = error_from_curl(rc);
+		curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+		if (rc == CURLE_UNSUPPORTED_PROTOCOL && redirects > 0) {
+			resp->error = HTTP_ERR_REDIRECTS;
+			errmsg_set(resp, "redirect to a non-http(s) URL "
+			    "refused: %s", t->errbuf[0] != '\0' ? t->errbuf :
+			    curl_easy_strerror(rc));
+		} else {
+			errmsg_set(resp, "%s", t->errbuf[0] != '\0' ?
+			    t->errbuf : curl_easy_strerror(rc));
+		}
+	}
+	if (resp->error != HTTP_OK) {
+		buf_release(&t->body);
+		return;
+	}
+
+	resp->body = buf_detach(&t->body, &resp->len);
+	if (resp->body == NULL) {
+		resp->error = HTTP_ERR_OTHER;
+		errmsg_set(resp, "out of memory");
+		return;
+	}
+	resp->not_modified = resp->status == 304 &&
+	    (t->req_etag != NULL || t->req_last_modified != NULL);
+	resp->etag = t->hdr_etag;
+	t->hdr_etag = NULL;
+	resp->last_modified = t->hdr_last_modified;
+	t->hdr_last_modified = NULL;
+	if (resp->status == 304) {
+		if (resp->etag == NULL && t->req_etag != NULL) {
+			resp->etag = t->req_etag;
+			t->req_etag = NULL;
+		}
+		if (resp->last_modified == NULL &&
+		    t->req_last_modified != NULL) {
+			resp->last_modified = t->req_last_modified;
+			t->req_last_modified = NULL;
+		}
+	}
+	if (resp->status == 429 || resp->status == 503)
+		resp->retry_after_s = parse_retry_after(t->hdr_retry_after,
+		    time(NULL));
+}
+
+void
+http_response_release(struct http_response *resp)
+{
+	if (resp == NULL)
+		return;
+	free(resp->body);
+	free(resp->content_type);
+	free(resp->final_url);
+	free(resp->etag);
+	free(resp->last_modified);
+	resp->body = NULL;
+	resp->len = 0;
+	resp->content_type = NULL;
+	resp->final_url = NULL;
+	resp->etag = NULL;
+	resp->last_modified = NULL;
+}
+
+int
+http_request_sync(const struct http_request *req, struct http_response *resp)
+{
+	struct kw_err err = { 0 };
+	struct http_transfer *t;
+	CURLcode rc;
+
+	t = transfer_new(req, &err);
+	if (t == NULL) {
+		memset(resp, 0, sizeof(*resp));
+		resp->retry_after_s = -1;
+		resp->error = HTTP_ERR_OTHER;
+		errmsg_set(resp, "%s", err.msg);
+		return -1;
+	}
+	rc = curl_easy_perform(t->easy);
+	transfer_finish(t, rc, resp);
+	transfer_free(t);
+	return resp->error == HTTP_OK ? 0 : -1;
+}
+
+struct http *
+http_new(int max_connections, int max_connections_per_host,
+    struct kw_err *err)
+{
+	struct http *h;
+	CURLMcode mc = CURLM_OK;
+
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		kw_err_set(err, "http: out of memory");
+		return NULL;
+	}
+	h->multi = curl_multi_init();
+	if (h->multi == NULL) {
+		kw_err_set(err, "http: cannot make a curl multi handle");
+		free(h);
+		return NULL;
+	}
+	if (max_connections > 0) {
+		mc = curl_multi_setopt(h->multi,
+		    CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
+		/* the idle connection cache: room for every connection */
+		if (mc == CURLM_OK)
+			mc = curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+			    (long)max_connections);
+	}
+	if (mc == CURLM_OK && max_connections_per_host > 0)
+		mc = curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+		    (long)max_connections_per_host);
+	/* one request per connection: the per-host limit is a request
+	 * limit too, even over HTTP/2 */
+	if (mc == CURLM_OK)
+		mc = curl_multi_setopt(h->multi, CURLMOPT_PIPELINING,
+		    (long)CURLPIPE_NOTHING);
+	if (mc != CURLM_OK) {
+		kw_err_set(err, "http: cannot set connection limits: %s",
+		    curl_multi_strerror(mc));
+		curl_multi_cleanup(h->multi);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void
+http_unlink(struct http *h, struct http_transfer *t)
+{
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		h->transfers = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	t->prev = t->next = NULL;
+	h->pending--;
+}
+
+void
+http_free(struct http *h)
+{
+	struct http_transfer *t;
+
+	if (h == NULL)
+		return;
+	while (h->transfers != NULL) {
+		t = h->transfers;
+		curl_multi_remove_handle(h->multi, t->easy);
+		http_unlink(h, t);
+		transfer_free(t);
+	}
+	curl_multi_cleanup(h->multi);
+	free(h);
+}
+
+int
+http_submit(struct http *h, const struct http_request *req,
+    http_done_fn done, void *user, struct kw_err *err)
+{
+	struct http_transfer *t;
+	CURLMcode mc;
+
+	if (done == NULL)
+		return kw_err_set(err, "http: submit without a callback");
+	t = transfer_new(req, err);
+	if (t == NULL)
+		return -1;
+	t->http = h;
+	t->done = done;
+	t->user = user;
+	mc = curl_multi_add_handle(h->multi, t->easy);
+	if (mc != CURLM_OK) {
+		kw_err_set(err, "http: cannot queue the transfer: %s",
+		    curl_multi_strerror(mc));
+		transfer_free(t);
+		return -1;
+	}
+	t->next = h->transfers;
+	if (t->next != NULL)
+		t->next->prev = t;
+	h->transfers = t;
+	h->pending++;
+	return 0;
+}
+
+/* http_drain calls the callbacks of every finished transfer */
+static void
+http_drain(struct http *h)
+{
+	struct http_response resp;
+	struct http_transfer *t;
+	CURLMsg *msg;
+	CURL *easy;
+	CURLcode rc;
+	char *priv;
+	int left;
+
+	for (;;) {
+		msg = curl_multi_info_read(h->multi, &left);
+		if (msg == NULL)
+			break;
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		easy = msg->easy_handle;
+		rc = msg->data.result;
+		priv = NULL;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		t = (struct http_transfer *)(void *)priv;
+		curl_multi_remove_handle(h->multi, easy);
+		if (t == NULL)
+			continue;
+		http_unlink(h, t);
+		transfer_finish(t, rc, &resp);
+		t->done(t->user, &resp);
+		http_response_release(&resp);
+		transfer_free(t);
+	}
+}
+
+int
+http_poll(struct http *h, int timeout_ms, const int *fds, bool *ready,
+    size_t nfds)
+{
+	struct curl_waitfd stack[HTTP_POLL_STACK_FDS];
+	struct curl_waitfd *w = stack;
+	CURLMcode mc;
+	int running, numfds;
+	int result = -1;
+	size_t i;
+
+	if (nfds > UINT_MAX) {
+		log_errorx("http: too many descriptors to poll");
+		return -1;
+	}
+	if (nfds > HTTP_POLL_STACK_FDS) {
+		w = calloc(nfds, sizeof(*w));
+		if (w == NULL) {
+			log_errorx("http: out of memory");
+			return -1;
+		}
+	}
+	for (i = 0; i < nfds; i++) {
+		w[i].fd = fds[i];
+		w[i].events = CURL_WAIT_POLLIN;
+		w[i].revents = 0;
+		ready[i] = false;
+	}
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	/* the wait is cut short by curl's own timers (new transfers: 0) */
+	mc = curl_multi_poll(h->multi, nfds > 0 ? w : NULL, (unsigned)nfds,
+	    timeout_ms, &numfds);
+	if (mc != CURLM_OK) {
+		log_errorx("http: curl_multi_poll: %s",
+		    curl_multi_strerror(mc));
+		goto out;
+	}
+	for (i = 0; i < nfds; i++)
+		ready[i] = (w[i].revents & CURL_WAIT_POLLIN) != 0;
+	mc = curl_multi_perform(h->multi, &running);
+	if (mc != CURLM_OK) {
+		log_errorx("http: curl_multi_perform: %s",
+		    curl_multi_strerror(mc));
+		goto out;
+	}
+	http_drain(h);
+	result = 0;
+out:
+	if (w != stack)
+		free(w);
+	return result;
+}
+
+size_t
+http_pending(const struct http *h)
+{
+	return h->pending;
+}
+
+int
+http_run(struct http *h)
+{
+	while (h->pending > 0)
+		if (http_poll(h, 1000, NULL, NULL, 0) != 0)
+			return -1;
+	return 0;
+}
+
+void
+http_wakeup(struct http *h)
+{
+	if (h != NULL)
+		curl_multi_wakeup(h->multi);
+}

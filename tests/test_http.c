@@ -1,0 +1,1150 @@
+/*
+ * test_http: fetching against the loopback fake tests/fakes/pageserver.py
+ * (started once for the group on a free port, killed at the end).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "kakaowatch/buf.h"
+#include "kakaowatch/http.h"
+#include "kakaowatch/util.h"
+
+static pid_t server_pid = -1;
+static int server_port;
+static char server_root[512];
+
+/* -- the fake server ---------------------------------------------------- */
+
+static int
+server_start(void **state)
+{
+	const char *fakes = getenv("KW_FAKES_DIR");
+	const char *tmp = getenv("TMPDIR");
+	char script[1024], line[32];
+	struct pollfd pfd;
+	size_t n = 0;
+	int p[2];
+	ssize_t r;
+
+	(void)state;
+	/* curl takes proxies from the environment: not for loopback tests */
+	unsetenv("http_proxy");
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
+	if (fakes == NULL) {
+		fprintf(stderr, "test_http: KW_FAKES_DIR is not set\n");
+		return -1;
+	}
+	snprintf(script, sizeof(script), "%s/pageserver.py", fakes);
+	snprintf(server_root, sizeof(server_root), "%s/kw-http-XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(server_root) == NULL || pipe(p) != 0)
+		return -1;
+	server_pid = fork();
+	if (server_pid < 0)
+		return -1;
+	if (server_pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		execlp("python3", "python3", "-B", script, "--root",
+		    server_root, "--port", "0", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	/* the server prints "PORT\n" once it listens */
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	while (n < sizeof(line) - 1 && memchr(line, '\n', n) == NULL) {
+		if (poll(&pfd, 1, 10000) <= 0)
+			break;
+		r = read(p[0], line + n, sizeof(line) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(p[0]);
+	line[n] = '\0';
+	server_port = (int)strtol(line, NULL, 10);
+	if (server_port <= 0) {
+		fprintf(stderr, "test_http: pageserver did not start\n");
+		return -1;
+	}
+	http_global_init();
+	return 0;
+}
+
+static int
+server_stop(void **state)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[1024];
+
+	(void)state;
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+		server_pid = -1;
+	}
+	d = opendir(server_root);
+	if (d != NULL) {
+		for (e = readdir(d); e != NULL; e = readdir(d)) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", server_root,
+			    e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+		rmdir(server_root);
+	}
+	http_global_cleanup();
+	return 0;
+}
+
+/* write_page replaces ROOT/name with `text` (temp file + rename) */
+static void
+write_page(const char *name, const char *text, const char *charset)
+{
+	char path[1024], tmp[1100];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", server_root, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+	if (charset != NULL) {
+		snprintf(path, sizeof(path), "%s/%s.charset", server_root,
+		    name);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(charset, f);
+		assert_int_equal(fclose(f), 0);
+	}
+}
+
+/* url writes "http://127.0.0.1:PORT" + path into out */
+static const char *
+url(char *out, size_t size, const char *path)
+{
+	snprintf(out, size, "http://127.0.0.1:%d%s", server_port, path);
+	return out;
+}
+
+/* -- running transfers -------------------------------------------------- */
+
+struct result {
+	int calls;
+	struct http_response resp;
+};
+
+/* on_done takes the whole response into the result */
+static void
+on_done(void *user, struct http_response *resp)
+{
+	struct result *r = user;
+
+	r->calls++;
+	http_response_release(&r->resp);
+	r->resp = *resp;
+	resp->body = NULL;
+	resp->content_type = NULL;
+	resp->final_url = NULL;
+	resp->etag = NULL;
+	resp->last_modified = NULL;
+}
+
+static void
+result_release(struct result *r)
+{
+	http_response_release(&r->resp);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+req_init(struct http_request *req, const char *u)
+{
+	memset(req, 0, sizeof(*req));
+	req->url = u;
+	req->ssl_verify = true;
+}
+
+/* fetch runs `req` alone on a fresh engine through the callback API */
+static void
+fetch(const struct http_request *req, struct result *r)
+{
+	struct kw_err err = { 0 };
+	struct http *h;
+
+	memset(r, 0, sizeof(*r));
+	h = http_new(4, 2, &err);
+	assert_non_null(h);
+	assert_int_equal(http_submit(h, req, on_done, r, &err), 0);
+	assert_int_equal(http_pending(h), 1);
+	assert_int_equal(http_run(h), 0);
+	assert_int_equal(http_pending(h), 0);
+	assert_int_equal(r->calls, 1);
+	http_free(h);
+}
+
+static void
+get(const char *path, struct result *r)
+{
+	struct http_request req;
+	char u[512];
+
+	req_init(&req, url(u, sizeof(u), path));
+	fetch(&req, r);
+}
+
+/* server_json GETs a control endpoint with the blocking API */
+static json_t *
+server_json(const char *path)
+{
+	struct http_request req;
+	struct http_response resp;
+	json_error_t jerr;
+	json_t *j;
+	char u[512];
+
+	req_init(&req, url(u, sizeof(u), path));
+	assert_int_equal(http_request_sync(&req, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	j = json_loads(resp.body, 0, &jerr);
+	assert_non_null(j);
+	http_response_release(&resp);
+	return j;
+}
+
+static json_int_t
+json_int_at(json_t *j, const char *key)
+{
+	json_t *v = json_object_get(j, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static const char *
+header_of(json_t *echo, const char *name)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(echo, "headers"), name));
+}
+
+/* refused_port returns a bound but not listening socket's port */
+static int
+refused_port(int *fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+	return ntohs(sa.sin_port);
+}
+
+static void
+count_calls(void *user, struct http_response *resp)
+{
+	(void)resp;
+	(*(int *)user)++;
+}
+
+/* -- tests -------------------------------------------------------------- */
+
+static void
+test_http_get_returns_body_and_headers(void **state)
+{
+	struct result r;
+	char u[512];
+
+	(void)state;
+	write_page("plain.html", "<p>hello</p>\n", "euc-kr");
+	get("/plain.html", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_string_equal(r.resp.errmsg, "");
+	assert_int_equal(r.resp.status, 200);
+	assert_false(r.resp.not_modified);
+	assert_string_equal(r.resp.body, "<p>hello</p>\n");
+	assert_int_equal(r.resp.len, strlen("<p>hello</p>\n"));
+	assert_string_equal(r.resp.content_type, "text/html; charset=euc-kr");
+	assert_string_equal(r.resp.final_url,
+	    url(u, sizeof(u), "/plain.html"));
+	assert_non_null(r.resp.etag);
+	assert_non_null(r.resp.last_modified);
+	assert_int_equal(r.resp.retry_after_s, -1);
+	assert_true(r.resp.total_time_s >= 0);
+	result_release(&r);
+}
+
+static void
+test_http_etag_makes_unchanged_page_not_modified(void **state)
+{
+	struct http_request req;
+	struct result r;
+	char u[512], *etag;
+
+	(void)state;
+	write_page("etag.html", "<p>one</p>", NULL);
+	get("/etag.html", &r);
+	assert_int_equal(r.resp.status, 200);
+	assert_non_null(r.resp.etag);
+	etag = strdup(r.resp.etag);
+	result_release(&r);
+
+	req_init(&req, url(u, sizeof(u), "/etag.html"));
+	req.etag = etag;
+	fetch(&req, &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.status, 304);
+	assert_true(r.resp.not_modified);
+	assert_string_equal(r.resp.body, "");
+	assert_int_equal(r.resp.len, 0);
+	assert_string_equal(r.resp.etag, etag);
+	result_release(&r);
+
+	/* a changed page comes back whole, with a new ETag */
+	write_page("etag.html", "<p>two</p>", NULL);
+	fetch(&req, &r);
+	assert_int_equal(r.resp.status, 200);
+	assert_false(r.resp.not_modified);
+	assert_string_equal(r.resp.body, "<p>two</p>");
+	assert_non_null(r.resp.etag);
+	assert_string_not_equal(r.resp.etag, etag);
+	result_release(&r);
+	free(etag);
+}
+
+static void
+test_http_last_modified_makes_unchanged_page_not_modified(void **state)
+{
+	struct http_request req;
+	struct result r;
+	char u[512], *lm;
+	json_t *j;
+
+	(void)state;
+	write_page("lm.html", "<p>dated</p>", NULL);
+	get("/lm.html?noetag=1", &r);
+	assert_int_equal(r.resp.status, 200);
+	assert_null(r.resp.etag);
+	assert_non_null(r.resp.last_modified);
+	lm = strdup(r.resp.last_modified);
+	result_release(&r);
+
+	req_init(&req, url(u, sizeof(u), "/lm.html?noetag=1"));
+	req.last_modified = lm;
+	fetch(&req, &r);
+	assert_int_equal(r.resp.status, 304);
+	assert_true(r.resp.not_modified);
+	assert_string_equal(r.resp.last_modified, lm);
+	/* the server sent no ETag: the request's validator is kept */
+	req.etag = "\"kept\"";
+	result_release(&r);
+	fetch(&req, &r);
+	assert_int_equal(r.resp.status, 304);
+	assert_string_equal(r.resp.etag, "\"kept\"");
+	result_release(&r);
+
+	j = server_json("/count?path=/lm.html");
+	assert_int_equal(json_int_at(j, "not_modified"), 2);
+	json_decref(j);
+	free(lm);
+}
+
+static void
+test_http_decodes_gzip_bodies(void **state)
+{
+	struct buf page;
+	struct result r;
+	json_t *j;
+	int i;
+
+	(void)state;
+	buf_init(&page, 0);
+	assert_int_equal(buf_puts(&page, "<html><body><ul>\n"), 0);
+	for (i = 0; i < 500; i++)
+		assert_int_equal(buf_printf(&page,
+		    "<li><a href=\"/post/%d\">post number %d</a></li>\n", i,
+		    i), 0);
+	assert_int_equal(buf_puts(&page, "</ul></body></html>\n"), 0);
+	write_page("gz.html", page.data, NULL);
+
+	get("/gz.html", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.len, page.len);
+	assert_memory_equal(r.resp.body, page.data, page.len);
+	result_release(&r);
+	j = server_json("/count?path=/gz.html");
+	assert_int_equal(json_int_at(j, "gzip"), 1);
+	json_decref(j);
+	buf_release(&page);
+}
+
+static void
+test_http_caps_the_decoded_body_of_a_gzip_bomb(void **state)
+{
+	struct http_request req;
+	struct result r;
+	char u[512];
+	size_t i;
+
+	(void)state;
+	/* ~10 KB on the wire, 10 MB decoded */
+	req_init(&req, url(u, sizeof(u), "/gzip-bomb?bytes=10000000"));
+	req.max_bytes = 100000;
+	fetch(&req, &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_TOO_BIG);
+	assert_string_equal(r.resp.errmsg, "body larger than 100000 bytes");
+	assert_null(r.resp.body);
+	result_release(&r);
+
+	/* under the cap, the same encoding decodes in full */
+	req_init(&req, url(u, sizeof(u), "/gzip-bomb?bytes=50000"));
+	req.max_bytes = 100000;
+	fetch(&req, &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.len, 50000);
+	for (i = 0; i < r.resp.len; i++)
+		if (r.resp.body[i] != 'a')
+			break;
+	assert_int_equal(i, 50000);
+	result_release(&r);
+}
+
+static void
+test_http_rejects_bodies_over_the_cap(void **state)
+{
+	static const struct {
+		const char *path;
+		enum http_error want;
+	} cases[] = {
+		/* Content-Length over the cap: rejected from the headers */
+		{ "/big?bytes=200000", HTTP_ERR_TOO_BIG },
+		/* chunked, no length: rejected while writing */
+		{ "/big?bytes=200000&chunked=1", HTTP_ERR_TOO_BIG },
+		{ "/big?bytes=100001&chunked=1", HTTP_ERR_TOO_BIG },
+		/* exactly the cap is fine */
+		{ "/big?bytes=100000", HTTP_OK },
+		{ "/big?bytes=100000&chunked=1", HTTP_OK },
+	};
+	struct http_request req;
+	struct result r;
+	char u[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req_init(&req, url(u, sizeof(u), cases[i].path));
+		req.max_bytes = 100000;
+		fetch(&req, &r);
+		assert_int_equal(r.resp.error, cases[i].want);
+		if (cases[i].want == HTTP_OK) {
+			assert_int_equal(r.resp.len, 100000);
+			assert_int_equal(strlen(r.resp.body), 100000);
+		} else {
+			assert_string_equal(r.resp.errmsg,
+			    "body larger than 100000 bytes");
+		}
+		result_release(&r);
+	}
+}
+
+static void
+test_http_follows_redirects_and_reports_the_final_url(void **state)
+{
+	struct result r;
+	char u[512];
+
+	(void)state;
+	get("/redirect/3", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.status, 200);
+	assert_non_null(strstr(r.resp.body, "redirect done"));
+	assert_string_equal(r.resp.final_url,
+	    url(u, sizeof(u), "/redirect/0"));
+	result_release(&r);
+
+	/* ten redirects is the most allowed */
+	get("/redirect/10", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.status, 200);
+	result_release(&r);
+}
+
+static void
+test_http_fails_after_too_many_redirects(void **state)
+{
+	struct result r;
+
+	(void)state;
+	get("/redirect/11", &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_REDIRECTS);
+	assert_true(strlen(r.resp.errmsg) > 0);
+	result_release(&r);
+
+	get("/redirect-loop", &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_REDIRECTS);
+	result_release(&r);
+}
+
+static void
+test_http_refuses_redirects_to_other_protocols(void **state)
+{
+	struct result r;
+
+	(void)state;
+	get("/redirect-to?url=ftp://127.0.0.1/file", &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_REDIRECTS);
+	assert_non_null(strstr(r.resp.errmsg, "non-http(s)"));
+	result_release(&r);
+}
+
+static void
+test_http_times_out_on_a_slow_server(void **state)
+{
+	static const char *const paths[] = {
+		"/slow?delay=5",         /* no headers in time */
+		"/hang",                 /* never answers */
+		"/trickle?bytes=30",     /* body too slow */
+	};
+	struct http_request req;
+	struct result r;
+	char u[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		req_init(&req, url(u, sizeof(u), paths[i]));
+		req.timeout_ms = i == 2 ? 1200 : 300;
+		fetch(&req, &r);
+		assert_int_equal(r.resp.error, HTTP_ERR_TIMEOUT);
+		assert_non_null(strstr(r.resp.errmsg, "timed out"));
+		assert_null(r.resp.body);
+		result_release(&r);
+	}
+}
+
+static void
+test_http_reports_error_statuses_as_responses(void **state)
+{
+	struct result r;
+
+	(void)state;
+	get("/status/404", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.status, 404);
+	assert_non_null(strstr(r.resp.body, "status 404"));
+	result_release(&r);
+
+	get("/status/500", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.status, 500);
+	result_release(&r);
+
+	get("/missing-page.html", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	assert_int_equal(r.resp.status, 404);
+	result_release(&r);
+}
+
+static void
+test_http_parses_retry_after(void **state)
+{
+	struct result r;
+
+	(void)state;
+	get("/retry-after?status=429&after=120", &r);
+	assert_int_equal(r.resp.status, 429);
+	assert_int_equal(r.resp.retry_after_s, 120);
+	result_release(&r);
+
+	/* HTTP-date form, 120 s ahead (one-second resolution) */
+	get("/retry-after?status=503&after=120&date=1", &r);
+	assert_int_equal(r.resp.status, 503);
+	assert_in_range(r.resp.retry_after_s, 100, 121);
+	result_release(&r);
+
+	/* only 429 and 503 carry a meaningful Retry-After here */
+	get("/retry-after?status=200&after=5", &r);
+	assert_int_equal(r.resp.status, 200);
+	assert_int_equal(r.resp.retry_after_s, -1);
+	result_release(&r);
+
+	get("/status/429", &r);
+	assert_int_equal(r.resp.retry_after_s, -1);
+	result_release(&r);
+}
+
+static void
+test_http_reports_connection_refused(void **state)
+{
+	struct http_request req;
+	struct result r;
+	char u[128];
+	int fd, port;
+
+	(void)state;
+	port = refused_port(&fd);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/", port);
+	req_init(&req, u);
+	fetch(&req, &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_CONNECT);
+	assert_int_equal(r.resp.status, 0);
+	assert_true(strlen(r.resp.errmsg) > 0);
+	assert_null(r.resp.body);
+	result_release(&r);
+	close(fd);
+}
+
+static void
+test_http_reports_tls_failure_against_plain_http(void **state)
+{
+	struct http_request req;
+	struct result r;
+	char u[128];
+
+	(void)state;
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/plain.html",
+	    server_port);
+	req_init(&req, u);
+	req.timeout_ms = 5000;
+	fetch(&req, &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_TLS);
+	assert_true(strlen(r.resp.errmsg) > 0);
+	result_release(&r);
+}
+
+#define NPARALLEL 20
+
+static void
+test_http_keeps_the_per_host_limit_and_isolates_failures(void **state)
+{
+	struct result r[NPARALLEL + 2];
+	struct http_request req;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char u[NPARALLEL + 2][512];
+	int fd, i;
+	json_t *j;
+
+	(void)state;
+	json_decref(server_json("/concurrency?reset=1"));
+	memset(r, 0, sizeof(r));
+	h = http_new(16, 2, &err);
+	assert_non_null(h);
+	for (i = 0; i < NPARALLEL; i++) {
+		snprintf(u[i], sizeof(u[i]), "http://127.0.0.1:%d"
+		    "/slow?delay=0.1&n=%d", server_port, i);
+		req_init(&req, u[i]);
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
+		    0);
+	}
+	/* one refused, one timing out: neither stops the others */
+	snprintf(u[NPARALLEL], sizeof(u[0]), "http://127.0.0.1:%d/",
+	    refused_port(&fd));
+	req_init(&req, u[NPARALLEL]);
+	assert_int_equal(http_submit(h, &req, on_done, &r[NPARALLEL], &err),
+	    0);
+	url(u[NPARALLEL + 1], sizeof(u[0]), "/hang");
+	req_init(&req, u[NPARALLEL + 1]);
+	req.timeout_ms = 500;
+	assert_int_equal(http_submit(h, &req, on_done, &r[NPARALLEL + 1],
+	    &err), 0);
+	assert_int_equal(http_pending(h), NPARALLEL + 2);
+
+	assert_int_equal(http_run(h), 0);
+	assert_int_equal(http_pending(h), 0);
+	for (i = 0; i < NPARALLEL; i++) {
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].resp.error, HTTP_OK);
+		assert_int_equal(r[i].resp.status, 200);
+	}
+	assert_int_equal(r[NPARALLEL].calls, 1);
+	assert_int_equal(r[NPARALLEL].resp.error, HTTP_ERR_CONNECT);
+	assert_int_equal(r[NPARALLEL + 1].calls, 1);
+	assert_int_equal(r[NPARALLEL + 1].resp.error, HTTP_ERR_TIMEOUT);
+	for (i = 0; i < NPARALLEL + 2; i++)
+		result_release(&r[i]);
+	http_free(h);
+	close(fd);
+
+	j = server_json("/concurrency");
+	assert_in_range(json_int_at(j, "max"), 1, 2);
+	json_decref(j);
+}
+
+static void
+test_http_runs_transfers_in_parallel_up_to_the_limit(void **state)
+{
+	struct result r[16];
+	struct http_request req;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char u[512];
+	json_t *j;
+	int i;
+
+	(void)state;
+	json_decref(server_json("/concurrency?reset=1"));
+	memset(r, 0, sizeof(r));
+	h = http_new(16, 8, &err);
+	assert_non_null(h);
+	req_init(&req, url(u, sizeof(u), "/slow?delay=0.3"));
+	for (i = 0; i < 16; i++)
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
+		    0);
+	assert_int_equal(http_run(h), 0);
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(r[i].resp.status, 200);
+		result_release(&r[i]);
+	}
+	http_free(h);
+	/* the limit is what bounds the server's load, not serialisation */
+	j = server_json("/concurrency");
+	assert_in_range(json_int_at(j, "max"), 3, 8);
+	json_decref(j);
+}
+
+static void
+test_http_reuses_connections(void **state)
+{
+	struct http_request req;
+	struct result r;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char u[512];
+	json_t *j;
+	int i;
+
+	(void)state;
+	write_page("reuse.html", "<p>again</p>", NULL);
+	json_decref(server_json("/concurrency?reset=1"));
+	h = http_new(4, 2, &err);
+	assert_non_null(h);
+	req_init(&req, url(u, sizeof(u), "/reuse.html"));
+	for (i = 0; i < 5; i++) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(http_submit(h, &req, on_done, &r, &err), 0);
+		assert_int_equal(http_run(h), 0);
+		assert_int_equal(r.resp.status, 200);
+		result_release(&r);
+	}
+	http_free(h);
+	/* one connection for the five, one for this query */
+	j = server_json("/concurrency");
+	assert_int_equal(json_int_at(j, "connections"), 2);
+	json_decref(j);
+}
+
+static void
+test_http_sends_custom_headers_user_agent_and_validators(void **state)
+{
+	static const char *const headers[] = {
+		"X-Kw-Test: yes",
+		"Accept-Language: ko-KR",
+	};
+	struct http_request req;
+	struct result r;
+	json_error_t jerr;
+	char u[512];
+	json_t *j;
+
+	(void)state;
+	req_init(&req, url(u, sizeof(u), "/headers"));
+	req.headers = headers;
+	req.nheaders = 2;
+	req.user_agent = "kw-test/1.0";
+	req.bearer_token = "tok-abcdef123456";
+	req.etag = "\"abc\"";
+	req.last_modified = "Mon, 02 Jan 2006 15:04:05 GMT";
+	fetch(&req, &r);
+	assert_int_equal(r.resp.status, 200);
+	j = json_loads(r.resp.body, 0, &jerr);
+	assert_non_null(j);
+	assert_string_equal(header_of(j, "x-kw-test"), "yes");
+	assert_string_equal(header_of(j, "accept-language"), "ko-KR");
+	assert_string_equal(header_of(j, "user-agent"), "kw-test/1.0");
+	assert_string_equal(header_of(j, "authorization"),
+	    "Bearer tok-abcdef123456");
+	assert_string_equal(header_of(j, "if-none-match"), "\"abc\"");
+	assert_string_equal(header_of(j, "if-modified-since"),
+	    "Mon, 02 Jan 2006 15:04:05 GMT");
+	json_decref(j);
+	result_release(&r);
+}
+
+static void
+test_http_sends_the_bearer_token_to_the_first_host_only(void **state)
+{
+	struct http_request req;
+	struct result r;
+	json_error_t jerr;
+	char u[512], path[256];
+	json_t *j;
+
+	(void)state;
+	/* same host: the token follows the redirect */
+	req_init(&req, url(u, sizeof(u), "/redirect-to?url=/headers"));
+	req.bearer_token = "tok-abcdef123456";
+	fetch(&req, &r);
+	j = json_loads(r.resp.body, 0, &jerr);
+	assert_non_null(j);
+	assert_string_equal(header_of(j, "authorization"),
+	    "Bearer tok-abcdef123456");
+	json_decref(j);
+	result_release(&r);
+
+	/* "localhost" is another host name: the token stays behind */
+	snprintf(path, sizeof(path),
+	    "/redirect-to?url=http://localhost:%d/headers", server_port);
+	req_init(&req, url(u, sizeof(u), path));
+	req.bearer_token = "tok-abcdef123456";
+	fetch(&req, &r);
+	assert_int_equal(r.resp.status, 200);
+	j = json_loads(r.resp.body, 0, &jerr);
+	assert_non_null(j);
+	assert_null(header_of(j, "authorization"));
+	json_decref(j);
+	result_release(&r);
+}
+
+static void
+test_http_sends_default_user_agent_and_accept_encoding(void **state)
+{
+	struct result r;
+	json_error_t jerr;
+	json_t *j;
+
+	(void)state;
+	get("/headers", &r);
+	j = json_loads(r.resp.body, 0, &jerr);
+	assert_non_null(j);
+	assert_non_null(header_of(j, "user-agent"));
+	assert_memory_equal(header_of(j, "user-agent"), "kakaowatch/", 11);
+	assert_non_null(header_of(j, "accept-encoding"));
+	assert_non_null(strstr(header_of(j, "accept-encoding"), "gzip"));
+	assert_null(header_of(j, "authorization"));
+	assert_null(header_of(j, "if-none-match"));
+	json_decref(j);
+	result_release(&r);
+}
+
+static void
+test_http_sync_posts_a_form_body(void **state)
+{
+	static const char body[] = "a=1&b=%ED%95%9C";
+	struct http_request req;
+	struct http_response resp;
+	json_error_t jerr;
+	char u[512];
+	json_t *j;
+
+	(void)state;
+	req_init(&req, url(u, sizeof(u), "/headers"));
+	req.method = "POST";
+	req.body = body;
+	req.body_len = strlen(body);
+	req.content_type = "application/x-www-form-urlencoded;charset=utf-8";
+	assert_int_equal(http_request_sync(&req, &resp), 0);
+	assert_int_equal(resp.error, HTTP_OK);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal(resp.content_type, "application/json");
+	j = json_loads(resp.body, 0, &jerr);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "method")),
+	    "POST");
+	assert_string_equal(json_string_value(json_object_get(j, "body")),
+	    body);
+	assert_string_equal(header_of(j, "content-type"),
+	    "application/x-www-form-urlencoded;charset=utf-8");
+	assert_null(header_of(j, "expect"));
+	json_decref(j);
+	http_response_release(&resp);
+
+	/* any status is a response */
+	req_init(&req, url(u, sizeof(u), "/status/503"));
+	assert_int_equal(http_request_sync(&req, &resp), 0);
+	assert_int_equal(resp.status, 503);
+	http_response_release(&resp);
+}
+
+static void
+test_http_sync_failure_message_holds_no_secrets(void **state)
+{
+	static const char body[] = "refresh_token=rt-SECRET-0123456789";
+	struct http_request req;
+	struct http_response resp;
+	char u[128];
+	int fd;
+
+	(void)state;
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/oauth/token",
+	    refused_port(&fd));
+	req_init(&req, u);
+	req.method = "POST";
+	req.body = body;
+	req.body_len = strlen(body);
+	req.bearer_token = "at-SECRET-9876543210";
+	assert_int_equal(http_request_sync(&req, &resp), -1);
+	assert_int_equal(resp.error, HTTP_ERR_CONNECT);
+	assert_true(strlen(resp.errmsg) > 0);
+	assert_null(strstr(resp.errmsg, "SECRET"));
+	assert_null(resp.body);
+	http_response_release(&resp);
+	close(fd);
+}
+
+static void
+test_http_rejects_bad_requests(void **state)
+{
+	static const char *const injected[] = { "X-A: 1\r\nX-B: 2" };
+	static const char *const nameless[] = { "no colon here" };
+	struct http_request req;
+	struct http_response resp;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char u[512];
+	int calls = 0;
+
+	(void)state;
+	h = http_new(4, 2, &err);
+	assert_non_null(h);
+	req_init(&req, url(u, sizeof(u), "/plain.html"));
+	req.method = "DELETE";
+	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), -1);
+	assert_non_null(strstr(err.msg, "DELETE"));
+
+	kw_err_clear(&err);
+	req_init(&req, url(u, sizeof(u), "/plain.html"));
+	req.headers = injected;
+	req.nheaders = 1;
+	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), -1);
+	assert_true(err.set);
+
+	kw_err_clear(&err);
+	req.headers = nameless;
+	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), -1);
+
+	kw_err_clear(&err);
+	req_init(&req, NULL);
+	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), -1);
+
+	kw_err_clear(&err);
+	req_init(&req, url(u, sizeof(u), "/plain.html"));
+	req.body = "x=1";
+	req.body_len = 3;
+	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), -1);
+
+	assert_int_equal(http_pending(h), 0);
+	http_free(h);
+	assert_int_equal(calls, 0);
+
+	req_init(&req, url(u, sizeof(u), "/plain.html"));
+	req.method = "PATCH";
+	assert_int_equal(http_request_sync(&req, &resp), -1);
+	assert_int_equal(resp.error, HTTP_ERR_OTHER);
+	assert_non_null(strstr(resp.errmsg, "PATCH"));
+	http_response_release(&resp);
+}
+
+static void
+test_http_free_aborts_pending_transfers_without_callbacks(void **state)
+{
+	struct http_request req;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char u[512];
+	int calls = 0, i;
+
+	(void)state;
+	h = http_new(4, 2, &err);
+	assert_non_null(h);
+	req_init(&req, url(u, sizeof(u), "/hang"));
+	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), 0);
+	req_init(&req, url(u, sizeof(u), "/slow?delay=10"));
+	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
+	assert_int_equal(http_pending(h), 2);
+	http_free(h);
+	assert_int_equal(calls, 0);
+	http_free(NULL);
+}
+
+/* a callback may queue the next transfer */
+struct chain {
+	struct http *h;
+	const char *url;
+	int calls;
+	long last_status;
+};
+
+static void
+chain_done(void *user, struct http_response *resp)
+{
+	struct chain *c = user;
+	struct http_request req;
+	struct kw_err err = { 0 };
+
+	c->calls++;
+	c->last_status = resp->status;
+	if (c->calls < 3) {
+		req_init(&req, c->url);
+		assert_int_equal(http_submit(c->h, &req, chain_done, c, &err),
+		    0);
+	}
+}
+
+static void
+test_http_callbacks_may_submit_more_transfers(void **state)
+{
+	struct http_request req;
+	struct kw_err err = { 0 };
+	struct chain c = { 0 };
+	char u[512];
+
+	(void)state;
+	write_page("chain.html", "<p>chain</p>", NULL);
+	c.h = http_new(4, 2, &err);
+	assert_non_null(c.h);
+	c.url = url(u, sizeof(u), "/chain.html");
+	req_init(&req, c.url);
+	assert_int_equal(http_submit(c.h, &req, chain_done, &c, &err), 0);
+	assert_int_equal(http_run(c.h), 0);
+	assert_int_equal(c.calls, 3);
+	assert_int_equal(c.last_status, 200);
+	http_free(c.h);
+}
+
+static void
+test_http_poll_reports_a_readable_extra_fd(void **state)
+{
+	struct kw_err err = { 0 };
+	struct http *h;
+	bool ready = true;
+	int p[2];
+
+	(void)state;
+	h = http_new(4, 2, &err);
+	assert_non_null(h);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(http_poll(h, 0, &p[0], &ready, 1), 0);
+	assert_false(ready);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(http_poll(h, 5000, &p[0], &ready, 1), 0);
+	assert_true(ready);
+	close(p[0]);
+	close(p[1]);
+	http_free(h);
+}
+
+static void
+test_http_wakeup_ends_a_poll_early(void **state)
+{
+	struct kw_err err = { 0 };
+	struct http *h;
+	int64_t t0;
+
+	(void)state;
+	h = http_new(4, 2, &err);
+	assert_non_null(h);
+	http_wakeup(h);
+	t0 = util_mono_ms();
+	assert_int_equal(http_poll(h, 20000, NULL, NULL, 0), 0);
+	/* without the wakeup this waits the full 20 s */
+	assert_true(util_mono_ms() - t0 < 10000);
+	http_free(h);
+}
+
+static void
+test_http_names_errors_for_the_log(void **state)
+{
+	(void)state;
+	assert_string_equal(http_error_name(HTTP_OK), "ok");
+	assert_string_equal(http_error_name(HTTP_ERR_TIMEOUT), "timeout");
+	assert_string_equal(http_error_name(HTTP_ERR_TOO_BIG), "too big");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_http_get_returns_body_and_headers),
+		cmocka_unit_test(
+		    test_http_etag_makes_unchanged_page_not_modified),
+		cmocka_unit_test(
+		    test_http_last_modified_makes_unchanged_page_not_modified),
+		cmocka_unit_test(test_http_decodes_gzip_bodies),
+		cmocka_unit_test(
+		    test_http_caps_the_decoded_body_of_a_gzip_bomb),
+		cmocka_unit_test(test_http_rejects_bodies_over_the_cap),
+		cmocka_unit_test(
+		    test_http_follows_redirects_and_reports_the_final_url),
+		cmocka_unit_test(test_http_fails_after_too_many_redirects),
+		cmocka_unit_test(
+		    test_http_refuses_redirects_to_other_protocols),
+		cmocka_unit_test(test_http_times_out_on_a_slow_server),
+		cmocka_unit_test(test_http_reports_error_statuses_as_responses),
+		cmocka_unit_test(test_http_parses_retry_after),
+		cmocka_unit_test(test_http_reports_connection_refused),
+		cmocka_unit_test(
+		    test_http_reports_tls_failure_against_plain_http),
+		cmocka_unit_test(
+		    test_http_keeps_the_per_host_limit_and_isolates_failures),
+		cmocka_unit_test(
+		    test_http_runs_transfers_in_parallel_up_to_the_limit),
+		cmocka_unit_test(test_http_reuses_connections),
+		cmocka_unit_test(
+		    test_http_sends_custom_headers_user_agent_and_validators),
+		cmocka_unit_test(
+		    test_http_sends_the_bearer_token_to_the_first_host_only),
+		cmocka_unit_test(
+		    test_http_sends_default_user_agent_and_accept_encoding),
+		cmocka_unit_test(test_http_sync_posts_a_form_body),
+		cmocka_unit_test(
+		    test_http_sync_failure_message_holds_no_secrets),
+		cmocka_unit_test(test_http_rejects_bad_requests),
+		cmocka_unit_test(
+		    test_http_free_aborts_pending_transfers_without_callbacks),
+		cmocka_unit_test(test_http_callbacks_may_submit_more_transfers),
+		cmocka_unit_test(test_http_poll_reports_a_readable_extra_fd),
+		cmocka_unit_test(test_http_wakeup_ends_a_poll_early),
+		cmocka_unit_test(test_http_names_errors_for_the_log),
+	};
+
+	return cmocka_run_group_tests(tests, server_start, server_stop);
+}
