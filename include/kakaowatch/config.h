@@ -1,0 +1,216 @@
+/*
+ * config: the YAML configuration file (SPEC §2) -> struct config, with all
+ * validation. The only user of libyaml.
+ *
+ * Loading is all-or-nothing: config_load either returns a complete, valid
+ * struct config, or every error it found, each as "FILE:LINE:COL: message"
+ * (LINE and COL 1-based; COL counts characters, as libyaml's marks do), in
+ * file order. FILE is the path exactly as given to config_load. An error
+ * that has no position (the file cannot be read) is "FILE: message".
+ *
+ * File layout (every key optional unless marked required):
+ *
+ *   state_dir: PATH          default $XDG_STATE_HOME/kakaowatch (when
+ *                            XDG_STATE_HOME is absolute), else
+ *                            $HOME/.local/state/kakaowatch
+ *   kakao:                   mapping, see struct kakao_config
+ *   defaults:                mapping of watch keys (all but `name`)
+ *   watches:                 required, non-empty list of watch mappings
+ *   max_connections, max_connections_per_host, max_messages_per_check,
+ *   max_messages_per_day, history_days: integers, see struct config
+ *
+ * Value rules:
+ * - Environment: every scalar *value* (not keys, not header names) has
+ *   `${VAR}` and `${VAR:-default}` expanded from the environment before it
+ *   is interpreted. `${VAR:-default}` uses the default when VAR is unset or
+ *   empty (as sh does); the default may itself contain references. `${VAR}`
+ *   with VAR unset is an error at that scalar naming VAR; VAR set to the
+ *   empty string gives "". `$${` is a literal `${`; any other `$` is
+ *   literal. Variable names are [A-Za-z_][A-Za-z0-9_]*.
+ * - Paths (state_dir, kakao.token_file): a leading `~/` (or a lone `~`) is
+ *   replaced by $HOME (error when HOME is unset). state_dir, when relative,
+ *   is relative to the directory of the config file; token_file, when
+ *   relative, to state_dir. Both come out absolute, with `.` segments and
+ *   repeated slashes removed (`..` is kept as written).
+ * - Null: a key with no value (`key:`, `~`, `null`) means an empty
+ *   mapping/list for kakao, defaults, headers, keywords and exclude, and
+ *   "not set" for the optional strings (kakao.rest_api_key,
+ *   kakao.client_secret, body, encoding). For any other key it is an error
+ *   ("missing value"). An empty string after expansion is "not set" for the
+ *   optional strings too, and no keywords/exclude for a scalar
+ *   keywords/exclude.
+ * - Durations ("90s", "15m", "1h30m"), sizes ("5MiB", "512KB"), percentages
+ *   ("10%") and integers parse strictly (util_parse_*); a bare number is
+ *   not a duration.
+ * - Booleans: true/false/yes/no/on/off (any case).
+ * - Unknown keys are errors (with "did you mean" for a near miss, else the
+ *   list of allowed keys); a key given twice in one mapping is an error at
+ *   the second one. YAML anchors and aliases work; merge keys (`<<:`) do
+ *   not (use defaults:). A scalar where a mapping or list is expected (and
+ *   vice versa) is an error at the value. A second YAML document in the
+ *   file is an error. YAML syntax errors are reported at libyaml's problem
+ *   mark, and stop the load (only that one error is reported).
+ * - An empty file, a missing `watches:` or an empty list is an error ("no
+ *   watches defined"): a daemon with nothing to watch is a mistake that
+ *   `kakaowatch check` must catch.
+ */
+#ifndef KAKAOWATCH_CONFIG_H
+#define KAKAOWATCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits checked by config_load (inclusive). */
+#define CONFIG_NAME_MAX_CHARS 64              /* watch name, in characters */
+#define CONFIG_INTERVAL_MIN_MS 1000           /* interval: 1s .. 30d */
+#define CONFIG_INTERVAL_MAX_MS (30LL * 86400 * 1000)
+#define CONFIG_JITTER_MAX_PCT 50.0            /* jitter: 0% .. 50% */
+#define CONFIG_TIMEOUT_MIN_MS 1000            /* timeout: 1s .. 10m */
+#define CONFIG_TIMEOUT_MAX_MS (10LL * 60 * 1000)
+#define CONFIG_MAX_BYTES_MIN 1024LL           /* max_bytes: 1KiB .. 1GiB */
+#define CONFIG_MAX_BYTES_MAX (1024LL * 1024 * 1024)
+#define CONFIG_MAX_FAILURES_MAX 1000          /* max_failures: 1 .. 1000 */
+#define CONFIG_MAX_CONNECTIONS_MAX 1024       /* max_connections: 1 .. 1024 */
+#define CONFIG_MAX_PER_HOST_MAX 64            /* per host: 1 .. 64 */
+#define CONFIG_MAX_MESSAGES_PER_CHECK_MAX 100 /* 1 .. 100 */
+#define CONFIG_MAX_MESSAGES_PER_DAY_MAX 10000 /* 1 .. 10000 */
+#define CONFIG_HISTORY_DAYS_MAX 3650          /* history_days: 1 .. 3650 */
+#define CONFIG_MIN_REFRESH_MAX_MS (86400LL * 1000) /* 0 .. 1d */
+#define CONFIG_FILE_MAX_BYTES (1024 * 1024)   /* the YAML file itself */
+
+enum config_sink {
+	CONFIG_SINK_AUTO,   /* kakao once a token file exists, else stdout */
+	CONFIG_SINK_KAKAO,  /* always Kakao (needs rest_api_key) */
+	CONFIG_SINK_STDOUT  /* print messages instead of sending them */
+};
+
+/* notify_on bits: which changes send a message */
+enum { NOTIFY_ADDED = 1, NOTIFY_REMOVED = 2 };
+
+/* a position in the config file; 1-based line and column (characters) */
+struct config_pos {
+	unsigned line, col;
+};
+
+/*
+ * One watch, after `defaults:` and the built-in defaults are applied.
+ * Every string is owned by the struct config (freed by config_free).
+ */
+struct watch_config {
+	/*
+	 * Required; unique in the file. 1..CONFIG_NAME_MAX_CHARS characters
+	 * out of ASCII letters, digits, '.', '_', '-' and Hangul (syllables
+	 * U+AC00..U+D7A3, jamo U+1100..U+11FF, compatibility jamo
+	 * U+3130..U+318F); the first one is not '.', '_' or '-'. No spaces:
+	 * the name is a command-line argument (`kakaowatch test NAME`), a log
+	 * subject and the key of the watch's history.
+	 */
+	char *name;
+	char *url;        /* required; http:// or https:// with a host */
+	char *xpath;      /* required; XPath 1.0, checked by the hook */
+	char *method;     /* "GET" (default) or "POST"; input is any case */
+	char *body;       /* request body, POST only; NULL when not set */
+	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF */
+	char *encoding;   /* charset override known to iconv, or NULL */
+	/*
+	 * keywords: an item triggers a message only when its text contains
+	 * one of them (case-insensitive); none = every item. exclude: drop
+	 * items containing any of them. A list or a single string; entries
+	 * are non-empty. A watch's list replaces the one from defaults.
+	 */
+	char **keywords;
+	size_t nkeywords;
+	char **exclude;
+	size_t nexclude;
+	/*
+	 * Extra request headers, each "Name: value" in file order. Name is an
+	 * RFC 9110 token, unique (case-insensitive); value has no CR, LF or
+	 * NUL. A watch's headers replace the ones from defaults entirely.
+	 */
+	char **headers;
+	size_t nheaders;
+	int notify_on;       /* NOTIFY_* bits, default NOTIFY_ADDED */
+	int64_t interval_ms; /* default 30m; CONFIG_INTERVAL_MIN/MAX_MS */
+	int64_t timeout_ms;  /* whole transfer; default 30s; 1s..10m */
+	int64_t max_bytes;   /* page size cap; default 5MiB; 1KiB..1GiB */
+	double jitter_pct;   /* +- percent of interval; default 10; 0..50 */
+	int max_failures;    /* failures before "watch is failing"; default 5 */
+	bool ssl_verify;     /* default true */
+	bool enabled;        /* default true; false = parsed but not run */
+	struct config_pos pos;       /* the watch's list item (its mapping) */
+	struct config_pos xpath_pos; /* the xpath value (maybe in defaults) */
+};
+
+struct kakao_config {
+	char *rest_api_key;  /* app's REST API key; NULL when empty/unset;
+	                        required when sink is kakao */
+	char *client_secret; /* NULL when empty/unset; registered with
+	                        log_redact_add by config_load */
+	char *redirect_uri;  /* default "http://localhost:5000/oauth" */
+	char *token_file;    /* absolute; default
+	                        {state_dir}/kakao_token.json */
+	char *auth_base_url; /* default "https://kauth.kakao.com" */
+	char *api_base_url;  /* default "https://kapi.kakao.com" */
+	                     /* URLs: http(s), trailing '/' removed */
+	enum config_sink sink; /* default CONFIG_SINK_AUTO */
+	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (SPEC §5) */
+};
+
+struct config {
+	char *path;      /* the config file, as given to config_load */
+	char *state_dir; /* absolute (see the path rules above) */
+	struct kakao_config kakao;
+	int max_connections;          /* default 16; 1..1024 */
+	int max_connections_per_host; /* default 2; 1..64 */
+	int max_messages_per_check;   /* default 3; 1..100 */
+	int max_messages_per_day;     /* default 20; 1..10000 */
+	int history_days;             /* default 90; 1..3650 */
+	struct watch_config *watches; /* in file order */
+	size_t nwatches;              /* >= 1 */
+};
+
+/* "FILE:LINE:COL: message" strings in file order; owned by the struct */
+struct config_errors {
+	char **v;
+	size_t n;
+};
+
+/*
+ * The XPath check hook: returns 0 when `xpath` compiles, else -1 with a
+ * short reason in `msg` (NUL-terminated, at most `msgsize` bytes). The
+ * extract module provides extract_xpath_check; config does not use libxml2.
+ */
+typedef int (*config_xpath_check_fn)(const char *xpath, char *msg,
+    size_t msgsize);
+
+/*
+ * config_load reads and validates the YAML file `path` (borrowed; at most
+ * CONFIG_FILE_MAX_BYTES). `xpath_check` is called once for each xpath value
+ * (in a watch or in defaults); NULL skips the XPath check. A bad XPath is
+ * reported at the xpath value as "watch 'x': bad xpath '...': <msg>".
+ *
+ * Returns 0 and a new config in *out (the caller frees it with
+ * config_free), or -1 with *out = NULL and every error appended to `errs`
+ * (which must be zero-initialised or released; may be NULL to discard).
+ * On success nothing is added to `errs`. Reads the environment (see the
+ * value rules above) and registers client_secret with log_redact_add.
+ */
+int config_load(const char *path, config_xpath_check_fn xpath_check,
+    struct config **out, struct config_errors *errs);
+
+/* config_free frees everything in `cfg` and `cfg`; NULL is a no-op. */
+void config_free(struct config *cfg);
+
+/* config_errors_release frees the messages; `errs` is empty afterwards. */
+void config_errors_release(struct config_errors *errs);
+
+/*
+ * config_find_watch returns the watch called `name` (exact, byte-wise
+ * match) or NULL. The pointer is borrowed from `cfg` and lives as long as
+ * it does.
+ */
+const struct watch_config *config_find_watch(const struct config *cfg,
+    const char *name);
+
+#endif

@@ -1,0 +1,2222 @@
+/* config: YAML -> struct config, with all validation (see config.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "kakaowatch/buf.h"
+#include "kakaowatch/config.h"
+#include "kakaowatch/log.h"
+#include "kakaowatch/util.h"
+
+#define MSG_MAX 1024               /* one error message, before FILE:L:C */
+#define VALUE_MAX (1024 * 1024)    /* a scalar after ${VAR} expansion */
+#define EXPAND_DEPTH_MAX 8         /* nested ${A:-${B:-...}} */
+#define VAR_NAME_MAX 128
+#define SHOW_MAX 80                /* bytes of a value quoted in a message */
+#define LABEL_MAX (CONFIG_NAME_MAX_CHARS * 4 + 16)
+
+#define DEFAULT_INTERVAL_MS (30LL * 60 * 1000)
+#define DEFAULT_JITTER_PCT 10.0
+#define DEFAULT_TIMEOUT_MS (30LL * 1000)
+#define DEFAULT_MAX_BYTES (5LL * 1024 * 1024)
+#define DEFAULT_MAX_FAILURES 5
+#define DEFAULT_USER_AGENT "kakaowatch/" KW_VERSION
+#define DEFAULT_REDIRECT_URI "http://localhost:5000/oauth"
+#define DEFAULT_TOKEN_FILE "kakao_token.json"
+#define DEFAULT_AUTH_BASE_URL "https://kauth.kakao.com"
+#define DEFAULT_API_BASE_URL "https://kapi.kakao.com"
+#define DEFAULT_MIN_REFRESH_MS (5LL * 60 * 1000)
+
+/* one collected error; sorted by position before it is handed out */
+struct load_error {
+	unsigned line, col; /* 0:0 for errors without a position */
+	size_t seq;         /* discovery order, for a stable sort */
+	char *text;         /* "FILE:L:C: message" */
+};
+
+struct loader {
+	const char *path;
+	char *text; /* the file */
+	size_t textlen;
+	yaml_document_t doc;
+	bool have_doc;
+	config_xpath_check_fn xpath_check;
+	struct load_error *errs;
+	size_t nerrs, errcap;
+	bool oom;
+};
+
+/* top-level keys */
+enum {
+	TK_STATE_DIR,
+	TK_KAKAO,
+	TK_DEFAULTS,
+	TK_WATCHES,
+	TK_MAX_CONNECTIONS,
+	TK_MAX_CONNECTIONS_PER_HOST,
+	TK_MAX_MESSAGES_PER_CHECK,
+	TK_MAX_MESSAGES_PER_DAY,
+	TK_HISTORY_DAYS,
+	TK_COUNT
+};
+
+static const char *const top_keys[TK_COUNT] = {
+	"state_dir", "kakao", "defaults", "watches", "max_connections",
+	"max_connections_per_host", "max_messages_per_check",
+	"max_messages_per_day", "history_days",
+};
+
+/* kakao: keys */
+enum {
+	KK_REST_API_KEY,
+	KK_CLIENT_SECRET,
+	KK_REDIRECT_URI,
+	KK_TOKEN_FILE,
+	KK_AUTH_BASE_URL,
+	KK_API_BASE_URL,
+	KK_SINK,
+	KK_MIN_REFRESH_INTERVAL,
+	KK_COUNT
+};
+
+static const char *const kakao_keys[KK_COUNT] = {
+	"rest_api_key", "client_secret", "redirect_uri", "token_file",
+	"auth_base_url", "api_base_url", "sink", "min_refresh_interval",
+};
+
+/* watch keys (also the keys of defaults:, except name) */
+enum {
+	WK_NAME,
+	WK_URL,
+	WK_XPATH,
+	WK_METHOD,
+	WK_BODY,
+	WK_USER_AGENT,
+	WK_ENCODING,
+	WK_KEYWORDS,
+	WK_EXCLUDE,
+	WK_HEADERS,
+	WK_NOTIFY_ON,
+	WK_INTERVAL,
+	WK_JITTER,
+	WK_TIMEOUT,
+	WK_MAX_BYTES,
+	WK_MAX_FAILURES,
+	WK_SSL_VERIFY,
+	WK_ENABLED,
+	WK_COUNT
+};
+
+static const char *const watch_keys[WK_COUNT] = {
+	"name", "url", "xpath", "method", "body", "user_agent", "encoding",
+	"keywords", "exclude", "headers", "notify_on", "interval", "jitter",
+	"timeout", "max_bytes", "max_failures", "ssl_verify", "enabled",
+};
+
+/* a watch (or defaults:) as written, before inheritance */
+struct watch_src {
+	char label[LABEL_MAX];       /* "watch 'x'", "watch #3", "defaults" */
+	yaml_mark_t pos;             /* the mapping */
+	bool present[WK_COUNT];      /* key given, valid or not */
+	bool set[WK_COUNT];          /* key given with a valid value */
+	yaml_mark_t mark[WK_COUNT];  /* each given key's value */
+	struct watch_config w;       /* the values of the set keys */
+};
+
+/* --- errors ------------------------------------------------------------ */
+
+static void
+errors_push(struct loader *ld, unsigned line, unsigned col, const char *msg)
+{
+	struct load_error *v;
+	struct buf b;
+	int r;
+
+	buf_init(&b, 0);
+	if (line > 0)
+		r = buf_printf(&b, "%s:%u:%u: %s", ld->path, line, col, msg);
+	else
+		r = buf_printf(&b, "%s: %s", ld->path, msg);
+	if (r != 0)
+		goto oom;
+	if (ld->nerrs == ld->errcap) {
+		size_t cap = ld->errcap ? ld->errcap * 2 : 16;
+
+		v = realloc(ld->errs, cap * sizeof(*v));
+		if (v == NULL)
+			goto oom;
+		ld->errs = v;
+		ld->errcap = cap;
+	}
+	ld->errs[ld->nerrs].line = line;
+	ld->errs[ld->nerrs].col = col;
+	ld->errs[ld->nerrs].seq = ld->nerrs;
+	ld->errs[ld->nerrs].text = buf_detach(&b, NULL);
+	if (ld->errs[ld->nerrs].text == NULL)
+		goto oom;
+	ld->nerrs++;
+	return;
+oom:
+	buf_release(&b);
+	ld->oom = true;
+}
+
+static void
+errorv(struct loader *ld, yaml_mark_t mark, const char *label,
+    const char *key, const char *fmt, va_list ap)
+{
+	char msg[MSG_MAX];
+	size_t off = 0;
+	int n;
+
+	msg[0] = '\0';
+	n = snprintf(msg, sizeof(msg), "%s%s%s%s", label ? label : "",
+	    label ? ": " : "", key ? key : "", key ? ": " : "");
+	if (n > 0)
+		off = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
+	log_redact(msg, sizeof(msg));
+	errors_push(ld, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
+	    msg);
+}
+
+/* an error at `mark`: "message" */
+static void
+errorf(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+errorf(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errorv(ld, mark, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* an error about a key's value: "LABEL: KEY: message" (either may be NULL) */
+static void
+key_errorf(struct loader *ld, yaml_mark_t mark, const char *label,
+    const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+key_errorf(struct loader *ld, yaml_mark_t mark, const char *label,
+    const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errorv(ld, mark, label, key, fmt, ap);
+	va_end(ap);
+}
+
+static int
+error_cmp(const void *a, const void *b)
+{
+	const struct load_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+/*
+ * show copies `s` into `tmp` for quoting in a message: at most SHOW_MAX
+ * bytes, cut on a UTF-8 character boundary, with "..." when cut.
+ */
+static const char *
+show(const char *s, char *tmp, size_t tmpsize)
+{
+	size_t n = strlen(s);
+
+	if (n <= SHOW_MAX && n < tmpsize)
+		return s;
+	n = SHOW_MAX < tmpsize - 4 ? SHOW_MAX : tmpsize - 4;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(tmp, s, n);
+	memcpy(tmp + n, "...", 4);
+	return tmp;
+}
+
+/* --- small helpers ----------------------------------------------------- */
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv;
+
+	if (s == NULL)
+		return -1;
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		free(s);
+		return -1;
+	}
+	nv[*n] = s;
+	*v = nv;
+	(*n)++;
+	return 0;
+}
+
+static int
+strv_dup(char **v, size_t n, char ***out, size_t *nout)
+{
+	size_t i;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < n; i++) {
+		if (strv_push(out, nout, strdup(v[i])) != 0) {
+			strv_free(*out, *nout);
+			*out = NULL;
+			*nout = 0;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* replace *dst with a copy of src (which may be NULL) */
+static int
+str_set(char **dst, const char *src)
+{
+	char *c = NULL;
+
+	if (src != NULL) {
+		c = strdup(src);
+		if (c == NULL)
+			return -1;
+	}
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+/* formats a duration for a message: the largest unit that divides it */
+static void
+fmt_duration(int64_t ms, char *out, size_t size)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" },
+		{ 1000, "s" }, { 1, "ms" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms != 0 && ms % units[i].ms == 0) {
+			snprintf(out, size, "%lld%s",
+			    (long long)(ms / units[i].ms), units[i].unit);
+			return;
+		}
+	}
+	snprintf(out, size, "0s");
+}
+
+/* Levenshtein distance, case-insensitive, for "did you mean" */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, prev, tmp, best;
+	size_t row[64];
+
+	if (lb >= sizeof(row) / sizeof(row[0]) || la >= 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			best = prev + (tolower((unsigned char)a[i - 1]) !=
+			    tolower((unsigned char)b[j - 1]));
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* --- ${VAR} expansion -------------------------------------------------- */
+
+static int
+is_var_start(int c)
+{
+	return isalpha(c) || c == '_';
+}
+
+static int
+is_var_char(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+static int
+expand_into(struct buf *out, const char *s, size_t len, int depth,
+    struct kw_err *err)
+{
+	const char *p = s, *end = s + len, *dollar, *name, *q, *d;
+	char vname[VAR_NAME_MAX];
+	const char *val;
+	size_t namelen;
+	int nest;
+
+	if (depth > EXPAND_DEPTH_MAX)
+		return kw_err_set(err, "'${...}' nested too deeply");
+	while (p < end) {
+		dollar = memchr(p, '$', (size_t)(end - p));
+		if (dollar == NULL) {
+			if (buf_append(out, p, (size_t)(end - p)) != 0)
+				goto too_long;
+			break;
+		}
+		if (buf_append(out, p, (size_t)(dollar - p)) != 0)
+			goto too_long;
+		p = dollar;
+		if (end - p >= 3 && p[1] == '$' && p[2] == '{') {
+			/* "$${" is a literal "${" */
+			if (buf_append(out, "${", 2) != 0)
+				goto too_long;
+			p += 3;
+			continue;
+		}
+		if (end - p < 2 || p[1] != '{') {
+			if (buf_append(out, "$", 1) != 0)
+				goto too_long;
+			p++;
+			continue;
+		}
+		name = p + 2;
+		q = name;
+		if (q < end && is_var_start((unsigned char)*q)) {
+			q++;
+			while (q < end && is_var_char((unsigned char)*q))
+				q++;
+		}
+		namelen = (size_t)(q - name);
+		if (namelen == 0)
+			return kw_err_set(err,
+			    "bad variable reference '%.*s': '${' must be "
+			    "followed by a name (write '$${' for a literal "
+			    "'${')",
+			    (int)((end - p) > 12 ? 12 : (end - p)), p);
+		if (namelen >= sizeof(vname))
+			return kw_err_set(err,
+			    "variable name too long in '${'");
+		memcpy(vname, name, namelen);
+		vname[namelen] = '\0';
+		val = getenv(vname);
+		if (q < end && *q == '}') {
+			if (val == NULL)
+				return kw_err_set(err,
+				    "environment variable '%s' is not set "
+				    "(set it, or write ${%s:-default})",
+				    vname, vname);
+			if (buf_puts(out, val) != 0)
+				goto too_long;
+			p = q + 1;
+			continue;
+		}
+		if (end - q < 2 || q[0] != ':' || q[1] != '-') {
+			if (q == end)
+				return kw_err_set(err,
+				    "unterminated '${%s' (write '$${' for a "
+				    "literal '${')", vname);
+			return kw_err_set(err,
+			    "bad variable reference '${%s%c...': use ${%s} or "
+			    "${%s:-default}", vname, *q, vname, vname);
+		}
+		/* ${VAR:-default}: find the matching '}' */
+		nest = 0;
+		for (d = q + 2; d < end; d++) {
+			if (d[0] == '$' && end - d >= 3 && d[1] == '$' &&
+			    d[2] == '{') {
+				d += 2;
+			} else if (d[0] == '$' && end - d >= 2 && d[1] == '{') {
+				nest++;
+				d++;
+			} else if (d[0] == '}') {
+				if (nest == 0)
+					break;
+				nest--;
+			}
+		}
+		if (d == end)
+			return kw_err_set(err,
+			    "unterminated '${%s:-' (write '$${' for a literal "
+			    "'${')", vname);
+		if (val != NULL && val[0] != '\0') {
+			if (buf_puts(out, val) != 0)
+				goto too_long;
+		} else if (expand_into(out, q + 2, (size_t)(d - (q + 2)),
+		    depth + 1, err) != 0) {
+			return -1;
+		}
+		p = d + 1;
+	}
+	return 0;
+too_long:
+	return kw_err_set(err, "value longer than %d bytes after expansion",
+	    VALUE_MAX);
+}
+
+/*
+ * env_expand returns `s` with ${VAR} and ${VAR:-default} expanded (heap,
+ * caller frees), or NULL with a message in `err` (out-of-memory included).
+ */
+static char *
+env_expand(const char *s, struct kw_err *err)
+{
+	struct buf b;
+	char *r;
+
+	buf_init(&b, VALUE_MAX);
+	if (expand_into(&b, s, strlen(s), 0, err) != 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	r = buf_detach(&b, NULL);
+	if (r == NULL)
+		kw_err_set(err, "out of memory");
+	return r;
+}
+
+/* --- nodes ------------------------------------------------------------- */
+
+static yaml_node_t *
+node_get(struct loader *ld, int index)
+{
+	return yaml_document_get_node(&ld->doc, index);
+}
+
+static const char *
+node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		return "a string";
+	default:
+		return "nothing";
+	}
+}
+
+static const char *
+node_str(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* YAML null: a plain empty scalar, ~, null */
+static bool
+node_is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n == NULL)
+		return true;
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = node_str(n);
+	return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+static size_t
+seq_len(const yaml_node_t *n)
+{
+	return (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+}
+
+static int
+key_index(const char *const *keys, size_t nkeys, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nkeys; i++)
+		if (strcmp(keys[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+unknown_key(struct loader *ld, const yaml_node_t *k, const char *where,
+    const char *const *keys, size_t nkeys)
+{
+	const char *name = node_str(k);
+	size_t i, d, best = SIZE_MAX, len = strlen(name);
+	size_t limit = len <= 4 ? 1 : 2;
+	const char *guess = NULL;
+	char tmp[SHOW_MAX + 4];
+	struct buf b;
+
+	if (strcmp(name, "<<") == 0) {
+		errorf(ld, k->start_mark,
+		    "YAML merge keys ('<<') are not supported %s: put shared "
+		    "watch settings in defaults:", where);
+		return;
+	}
+	for (i = 0; i < nkeys; i++) {
+		d = edit_distance(name, keys[i]);
+		if (d < best) {
+			best = d;
+			guess = keys[i];
+		}
+	}
+	if (best > limit) {
+		/* "notify" -> "notify_on": a unique prefix is a near miss */
+		guess = NULL;
+		for (i = 0; len >= 4 && i < nkeys; i++) {
+			if (strncasecmp(keys[i], name, len) != 0)
+				continue;
+			if (guess != NULL) {
+				guess = NULL;
+				break;
+			}
+			guess = keys[i];
+		}
+	}
+	if (guess != NULL) {
+		errorf(ld, k->start_mark,
+		    "unknown key '%s' %s (did you mean '%s'?)",
+		    show(name, tmp, sizeof(tmp)), where, guess);
+		return;
+	}
+	buf_init(&b, 0);
+	for (i = 0; i < nkeys; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", keys[i]);
+	errorf(ld, k->start_mark, "unknown key '%s' %s (allowed: %s)",
+	    show(name, tmp, sizeof(tmp)), where, b.data ? b.data : "");
+	buf_release(&b);
+}
+
+/*
+ * map_collect walks a mapping node: vals[i] = value node of keys[i] (or
+ * NULL), keymarks[i] its key's position. Non-string keys, unknown keys and
+ * repeated keys are errors; the first occurrence of a key wins.
+ */
+static void
+map_collect(struct loader *ld, yaml_node_t *map, const char *where,
+    const char *const *keys, size_t nkeys, yaml_node_t **vals,
+    yaml_mark_t *keymarks)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	char tmp[SHOW_MAX + 4];
+	size_t i;
+	int idx;
+
+	for (i = 0; i < nkeys; i++)
+		vals[i] = NULL;
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = node_get(ld, pair->key);
+		v = node_get(ld, pair->value);
+		if (k == NULL || v == NULL)
+			continue;
+		if (k->type != YAML_SCALAR_NODE) {
+			errorf(ld, k->start_mark,
+			    "keys %s must be strings, not %s", where,
+			    node_kind(k));
+			continue;
+		}
+		idx = key_index(keys, nkeys, node_str(k));
+		if (idx < 0) {
+			unknown_key(ld, k, where, keys, nkeys);
+			continue;
+		}
+		if (vals[idx] != NULL) {
+			errorf(ld, k->start_mark,
+			    "duplicate key '%s' %s (first at %s:%u:%u)",
+			    show(node_str(k), tmp, sizeof(tmp)), where,
+			    ld->path, (unsigned)keymarks[idx].line + 1,
+			    (unsigned)keymarks[idx].column + 1);
+			continue;
+		}
+		vals[idx] = v;
+		keymarks[idx] = k->start_mark;
+	}
+}
+
+/* --- scalar values ----------------------------------------------------- */
+
+/*
+ * scalar_get returns the expanded value of a scalar node (heap), or NULL
+ * with an error recorded. *was_null tells a YAML null apart.
+ */
+static char *
+scalar_get(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, bool *was_null)
+{
+	struct kw_err err = { 0 };
+	char *s;
+
+	*was_null = false;
+	if (n->type != YAML_SCALAR_NODE) {
+		key_errorf(ld, n->start_mark, label, key,
+		    "expected a string, not %s", node_kind(n));
+		return NULL;
+	}
+	if (strlen(node_str(n)) != n->data.scalar.length) {
+		key_errorf(ld, n->start_mark, label, key,
+		    "contains a NUL character");
+		return NULL;
+	}
+	if (node_is_null(n)) {
+		*was_null = true;
+		s = strdup("");
+		if (s == NULL)
+			ld->oom = true;
+		return s;
+	}
+	s = env_expand(node_str(n), &err);
+	if (s == NULL)
+		key_errorf(ld, n->start_mark, label, key, "%s", err.msg);
+	return s;
+}
+
+/*
+ * parse_str: a string value. Optional: null or "" gives *out = NULL.
+ * Required: null or "" is an error.
+ */
+static int
+parse_str(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, bool optional, char **out)
+{
+	bool was_null;
+	char *s;
+
+	*out = NULL;
+	s = scalar_get(ld, n, label, key, &was_null);
+	if (s == NULL)
+		return -1;
+	if (s[0] == '\0') {
+		free(s);
+		if (optional)
+			return 0;
+		key_errorf(ld, n->start_mark, label, key,
+		    was_null ? "missing value" : "must not be empty");
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static int
+parse_duration(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	struct kw_err err = { 0 };
+	char lim[32], tmp[SHOW_MAX + 4];
+	int64_t v;
+	char *s;
+	int result = -1;
+
+	if (parse_str(ld, n, label, key, false, &s) != 0)
+		return -1;
+	if (util_parse_duration(s, &v, &err) != 0) {
+		key_errorf(ld, n->start_mark, label, key, "%s", err.msg);
+	} else if (v < min) {
+		fmt_duration(min, lim, sizeof(lim));
+		key_errorf(ld, n->start_mark, label, key,
+		    "'%s' is too short: the minimum is %s",
+		    show(s, tmp, sizeof(tmp)), lim);
+	} else if (v > max) {
+		fmt_duration(max, lim, sizeof(lim));
+		key_errorf(ld, n->start_mark, label, key,
+		    "'%s' is too long: the maximum is %s",
+		    show(s, tmp, sizeof(tmp)), lim);
+	} else {
+		*out = v;
+		result = 0;
+	}
+	free(s);
+	return result;
+}
+
+static int
+parse_size(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, int64_t min, int64_t max, const char *range,
+    int64_t *out)
+{
+	struct kw_err err = { 0 };
+	char tmp[SHOW_MAX + 4];
+	int64_t v;
+	char *s;
+	int result = -1;
+
+	if (parse_str(ld, n, label, key, false, &s) != 0)
+		return -1;
+	if (util_parse_size(s, &v, &err) != 0) {
+		key_errorf(ld, n->start_mark, label, key, "%s", err.msg);
+	} else if (v < min || v > max) {
+		key_errorf(ld, n->start_mark, label, key,
+		    "'%s' is out of range: use %s",
+		    show(s, tmp, sizeof(tmp)), range);
+	} else {
+		*out = v;
+		result = 0;
+	}
+	free(s);
+	return result;
+}
+
+static int
+parse_percent(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, double max, double *out)
+{
+	struct kw_err err = { 0 };
+	char tmp[SHOW_MAX + 4];
+	double v;
+	char *s;
+	int result = -1;
+
+	if (parse_str(ld, n, label, key, false, &s) != 0)
+		return -1;
+	if (util_parse_percent(s, &v, &err) != 0) {
+		key_errorf(ld, n->start_mark, label, key, "%s", err.msg);
+	} else if (v > max) {
+		key_errorf(ld, n->start_mark, label, key,
+		    "'%s' is too large: the maximum is %g%%",
+		    show(s, tmp, sizeof(tmp)), max);
+	} else {
+		*out = v;
+		result = 0;
+	}
+	free(s);
+	return result;
+}
+
+static int
+parse_int(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, int min, int max, int *out)
+{
+	char tmp[SHOW_MAX + 4];
+	int64_t v;
+	char *s;
+	int result = -1;
+
+	if (parse_str(ld, n, label, key, false, &s) != 0)
+		return -1;
+	if (util_parse_int(s, min, max, &v) != 0) {
+		key_errorf(ld, n->start_mark, label, key,
+		    "must be a whole number from %d to %d, not '%s'", min,
+		    max, show(s, tmp, sizeof(tmp)));
+	} else {
+		*out = (int)v;
+		result = 0;
+	}
+	free(s);
+	return result;
+}
+
+static int
+parse_bool(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, bool *out)
+{
+	char tmp[SHOW_MAX + 4];
+	char *s;
+	int result = -1;
+
+	if (parse_str(ld, n, label, key, false, &s) != 0)
+		return -1;
+	if (util_parse_bool(s, out) != 0)
+		key_errorf(ld, n->start_mark, label, key,
+		    "must be true or false, not '%s'",
+		    show(s, tmp, sizeof(tmp)));
+	else
+		result = 0;
+	free(s);
+	return result;
+}
+
+/* the reason `s` is not a usable http(s) URL, or NULL */
+static const char *
+url_problem(const char *s)
+{
+	const char *p, *host;
+
+	if (strncasecmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else if (strncasecmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else
+		return "must start with http:// or https://";
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return "must not contain spaces or control characters";
+	if (*host == '\0' || strchr("/?#:@", *host) != NULL)
+		return "has no host";
+	return NULL;
+}
+
+static int
+parse_url(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, char **out)
+{
+	char tmp[SHOW_MAX + 4];
+	const char *why;
+	char *s;
+
+	if (parse_str(ld, n, label, key, false, &s) != 0)
+		return -1;
+	why = url_problem(s);
+	if (why != NULL) {
+		key_errorf(ld, n->start_mark, label, key, "'%s' %s",
+		    show(s, tmp, sizeof(tmp)), why);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* a base URL: as parse_url, without trailing slashes */
+static int
+parse_base_url(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, char **out)
+{
+	size_t len;
+
+	if (parse_url(ld, n, label, key, out) != 0)
+		return -1;
+	len = strlen(*out);
+	while (len > 0 && (*out)[len - 1] == '/')
+		(*out)[--len] = '\0';
+	return 0;
+}
+
+/* a printable single-line string: no CR, LF or other control bytes */
+static bool
+is_single_line(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* decodes one UTF-8 character; returns its length, or 0 when invalid */
+static size_t
+utf8_decode(const unsigned char *s, unsigned long *cp)
+{
+	size_t len, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xE0) == 0xC0) {
+		len = 2;
+		*cp = s[0] & 0x1F;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		len = 3;
+		*cp = s[0] & 0x0F;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		len = 4;
+		*cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3F);
+	}
+	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) ||
+	    (len == 4 && *cp < 0x10000) || *cp > 0x10FFFF ||
+	    (*cp >= 0xD800 && *cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+static bool
+is_hangul(unsigned long cp)
+{
+	return (cp >= 0xAC00 && cp <= 0xD7A3) ||
+	    (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F);
+}
+
+/* why `s` is not a valid watch name (see config.h), or NULL */
+static const char *
+name_problem(const char *s, char *why, size_t whysize)
+{
+	static const char allowed[] =
+	    "may only contain letters, digits, '.', '_', '-' and Hangul";
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t len, chars = 0;
+
+	if (*p == '.' || *p == '_' || *p == '-')
+		return "must start with a letter, a digit or Hangul";
+	while (*p != '\0') {
+		len = utf8_decode(p, &cp);
+		if (len == 0)
+			return "is not valid UTF-8";
+		if (!(cp < 0x80 && (isalnum((int)cp) || cp == '.' ||
+		    cp == '_' || cp == '-')) && !is_hangul(cp)) {
+			if (cp == ' ')
+				snprintf(why, whysize, "%s, not spaces",
+				    allowed);
+			else if (cp > 0x20 && cp < 0x7f)
+				snprintf(why, whysize, "%s, not '%c'", allowed,
+				    (int)cp);
+			else
+				snprintf(why, whysize, "%s, not U+%04lX",
+				    allowed, cp);
+			return why;
+		}
+		p += len;
+		chars++;
+	}
+	if (chars > CONFIG_NAME_MAX_CHARS) {
+		snprintf(why, whysize, "is longer than %d characters",
+		    CONFIG_NAME_MAX_CHARS);
+		return why;
+	}
+	return NULL;
+}
+
+/* a list of non-empty strings, or a single string (empty: no entries) */
+static int
+parse_strlist(struct loader *ld, yaml_node_t *n, const char *label,
+    const char *key, char ***out, size_t *nout)
+{
+	yaml_node_item_t *it;
+	yaml_node_t *item;
+	char *s;
+	int result = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (node_is_null(n))
+		return 0;
+	if (n->type == YAML_SCALAR_NODE) {
+		if (parse_str(ld, n, label, key, true, &s) != 0)
+			return -1;
+		if (s != NULL && strv_push(out, nout, s) != 0) {
+			ld->oom = true;
+			return -1;
+		}
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		key_errorf(ld, n->start_mark, label, key,
+		    "expected a list of strings or one string, not %s",
+		    node_kind(n));
+		return -1;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		item = node_get(ld, *it);
+		if (item == NULL)
+			continue;
+		if (item->type != YAML_SCALAR_NODE) {
+			key_errorf(ld, item->start_mark, label, key,
+			    "each entry must be a string, not %s",
+			    node_kind(item));
+			result = -1;
+			continue;
+		}
+		if (parse_str(ld, item, label, key, false, &s) != 0) {
+			result = -1;
+			continue;
+		}
+		if (strv_push(out, nout, s) != 0) {
+			ld->oom = true;
+			result = -1;
+		}
+	}
+	if (result != 0) {
+		strv_free(*out, *nout);
+		*out = NULL;
+		*nout = 0;
+	}
+	return result;
+}
+
+static bool
+is_tchar(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* headers: mapping of RFC 9110 token -> single-line string */
+static int
+parse_headers(struct loader *ld, yaml_node_t *n, const char *label,
+    char ***out, size_t *nout)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v, *seen;
+	yaml_node_pair_t *prev;
+	char tmp[SHOW_MAX + 4];
+	const char *p, *name;
+	struct buf b;
+	char *value;
+	int result = 0;
+	bool bad;
+
+	*out = NULL;
+	*nout = 0;
+	if (node_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		key_errorf(ld, n->start_mark, label, "headers",
+		    "expected a mapping of header names to values "
+		    "(e.g. { Accept-Language: ko-KR }), not %s", node_kind(n));
+		return -1;
+	}
+	for (pair = n->data.mapping.pairs.start;
+	    pair < n->data.mapping.pairs.top; pair++) {
+		k = node_get(ld, pair->key);
+		v = node_get(ld, pair->value);
+		if (k == NULL || v == NULL)
+			continue;
+		if (k->type != YAML_SCALAR_NODE) {
+			key_errorf(ld, k->start_mark, label, "headers",
+			    "header names must be strings, not %s",
+			    node_kind(k));
+			result = -1;
+			continue;
+		}
+		name = node_str(k);
+		bad = name[0] == '\0';
+		for (p = name; *p != '\0'; p++)
+			if (!is_tchar((unsigned char)*p))
+				bad = true;
+		if (bad) {
+			key_errorf(ld, k->start_mark, label, "headers",
+			    "'%s' is not a valid header name",
+			    show(name, tmp, sizeof(tmp)));
+			result = -1;
+			continue;
+		}
+		seen = NULL;
+		for (prev = n->data.mapping.pairs.start; prev < pair; prev++) {
+			seen = node_get(ld, prev->key);
+			if (seen != NULL && seen->type == YAML_SCALAR_NODE &&
+			    strcasecmp(node_str(seen), name) == 0)
+				break;
+			seen = NULL;
+		}
+		if (seen != NULL) {
+			key_errorf(ld, k->start_mark, label, "headers",
+			    "duplicate header '%s' (first at %s:%u:%u)",
+			    show(name, tmp, sizeof(tmp)), ld->path,
+			    (unsigned)seen->start_mark.line + 1,
+			    (unsigned)seen->start_mark.column + 1);
+			result = -1;
+			continue;
+		}
+		if (parse_str(ld, v, label, "headers", false, &value) != 0) {
+			result = -1;
+			continue;
+		}
+		if (!is_single_line(value)) {
+			key_errorf(ld, v->start_mark, label, "headers",
+			    "the value of '%s' must not contain line breaks "
+			    "or control characters",
+			    show(name, tmp, sizeof(tmp)));
+			free(value);
+			result = -1;
+			continue;
+		}
+		buf_init(&b, 0);
+		if (buf_printf(&b, "%s: %s", name, value) != 0 ||
+		    strv_push(out, nout, buf_detach(&b, NULL)) != 0) {
+			buf_release(&b);
+			ld->oom = true;
+			result = -1;
+		}
+		free(value);
+	}
+	if (result != 0) {
+		strv_free(*out, *nout);
+		*out = NULL;
+		*nout = 0;
+	}
+	return result;
+}
+
+static int
+notify_word(struct loader *ld, yaml_node_t *n, const char *label, int *bits)
+{
+	char tmp[SHOW_MAX + 4];
+	char *s;
+	int result = 0;
+
+	if (parse_str(ld, n, label, "notify_on", false, &s) != 0)
+		return -1;
+	if (strcasecmp(s, "added") == 0) {
+		*bits |= NOTIFY_ADDED;
+	} else if (strcasecmp(s, "removed") == 0) {
+		*bits |= NOTIFY_REMOVED;
+	} else if (strcasecmp(s, "both") == 0) {
+		*bits |= NOTIFY_ADDED | NOTIFY_REMOVED;
+	} else {
+		key_errorf(ld, n->start_mark, label, "notify_on",
+		    "must be added, removed or both, not '%s'",
+		    show(s, tmp, sizeof(tmp)));
+		result = -1;
+	}
+	free(s);
+	return result;
+}
+
+/* notify_on: added | removed | both, or a list of them */
+static int
+parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
+{
+	yaml_node_item_t *it;
+	yaml_node_t *item;
+	int bits = 0, result = 0;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		if (notify_word(ld, n, label, &bits) != 0)
+			return -1;
+		*out = bits;
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		key_errorf(ld, n->start_mark, label, "notify_on",
+		    "expected added, removed, both or a list of them, not %s",
+		    node_kind(n));
+		return -1;
+	}
+	if (seq_len(n) == 0) {
+		key_errorf(ld, n->start_mark, label, "notify_on",
+		    "empty list: use added, removed or both");
+		return -1;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		item = node_get(ld, *it);
+		if (item == NULL)
+			continue;
+		if (notify_word(ld, item, label, &bits) != 0)
+			result = -1;
+	}
+	if (result == 0)
+		*out = bits;
+	return result;
+}
+
+/* encoding: a charset name iconv knows */
+static int
+parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
+    char **out)
+{
+	char tmp[SHOW_MAX + 4];
+	iconv_t cd;
+	char *s;
+
+	if (parse_str(ld, n, label, "encoding", true, &s) != 0)
+		return -1;
+	if (s == NULL) {
+		*out = NULL;
+		return 0;
+	}
+	cd = is_single_line(s) ? iconv_open("UTF-8", s) : (iconv_t)-1;
+	if (cd == (iconv_t)-1) {
+		key_errorf(ld, n->start_mark, label, "encoding",
+		    "unknown character encoding '%s' (e.g. euc-kr, cp949, "
+		    "utf-8)", show(s, tmp, sizeof(tmp)));
+		free(s);
+		return -1;
+	}
+	iconv_close(cd);
+	*out = s;
+	return 0;
+}
+
+/* --- watches ----------------------------------------------------------- */
+
+static void
+watch_release(struct watch_config *w)
+{
+	free(w->name);
+	free(w->url);
+	free(w->xpath);
+	free(w->method);
+	free(w->body);
+	free(w->user_agent);
+	free(w->encoding);
+	strv_free(w->keywords, w->nkeywords);
+	strv_free(w->exclude, w->nexclude);
+	strv_free(w->headers, w->nheaders);
+	memset(w, 0, sizeof(*w));
+}
+
+/* parse the value of watch key `k` into src->w; 0 when it is valid */
+static int
+watch_parse_value(struct loader *ld, struct watch_src *src, int k,
+    yaml_node_t *n)
+{
+	struct watch_config *w = &src->w;
+	const char *label = src->label, *key = watch_keys[k];
+	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
+	char *s, *p;
+
+	switch (k) {
+	case WK_URL:
+		return parse_url(ld, n, label, key, &w->url);
+	case WK_XPATH:
+		if (parse_str(ld, n, label, key, false, &w->xpath) != 0)
+			return -1;
+		msg[0] = '\0';
+		if (ld->xpath_check != NULL &&
+		    ld->xpath_check(w->xpath, msg, sizeof(msg)) != 0) {
+			msg[sizeof(msg) - 1] = '\0';
+			key_errorf(ld, n->start_mark, label, NULL,
+			    "bad xpath '%s': %s",
+			    show(w->xpath, tmp, sizeof(tmp)),
+			    msg[0] ? msg : "does not compile");
+			return -1;
+		}
+		return 0;
+	case WK_METHOD:
+		if (parse_str(ld, n, label, key, false, &s) != 0)
+			return -1;
+		if (strcasecmp(s, "GET") != 0 && strcasecmp(s, "POST") != 0) {
+			key_errorf(ld, n->start_mark, label, key,
+			    "must be GET or POST, not '%s'",
+			    show(s, tmp, sizeof(tmp)));
+			free(s);
+			return -1;
+		}
+		for (p = s; *p != '\0'; p++)
+			*p = (char)toupper((unsigned char)*p);
+		w->method = s;
+		return 0;
+	case WK_BODY:
+		return parse_str(ld, n, label, key, true, &w->body);
+	case WK_USER_AGENT:
+		if (parse_str(ld, n, label, key, false, &w->user_agent) != 0)
+			return -1;
+		if (!is_single_line(w->user_agent)) {
+			key_errorf(ld, n->start_mark, label, key,
+			    "must not contain line breaks or control "
+			    "characters");
+			return -1;
+		}
+		return 0;
+	case WK_ENCODING:
+		return parse_encoding(ld, n, label, &w->encoding);
+	case WK_KEYWORDS:
+		return parse_strlist(ld, n, label, key, &w->keywords,
+		    &w->nkeywords);
+	case WK_EXCLUDE:
+		return parse_strlist(ld, n, label, key, &w->exclude,
+		    &w->nexclude);
+	case WK_HEADERS:
+		return parse_headers(ld, n, label, &w->headers, &w->nheaders);
+	case WK_NOTIFY_ON:
+		return parse_notify(ld, n, label, &w->notify_on);
+	case WK_INTERVAL:
+		return parse_duration(ld, n, label, key,
+		    CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS,
+		    &w->interval_ms);
+	case WK_JITTER:
+		return parse_percent(ld, n, label, key, CONFIG_JITTER_MAX_PCT,
+		    &w->jitter_pct);
+	case WK_TIMEOUT:
+		return parse_duration(ld, n, label, key, CONFIG_TIMEOUT_MIN_MS,
+		    CONFIG_TIMEOUT_MAX_MS, &w->timeout_ms);
+	case WK_MAX_BYTES:
+		return parse_size(ld, n, label, key, CONFIG_MAX_BYTES_MIN,
+		    CONFIG_MAX_BYTES_MAX, "1KiB to 1GiB", &w->max_bytes);
+	case WK_MAX_FAILURES:
+		return parse_int(ld, n, label, key, 1, CONFIG_MAX_FAILURES_MAX,
+		    &w->max_failures);
+	case WK_SSL_VERIFY:
+		return parse_bool(ld, n, label, key, &w->ssl_verify);
+	case WK_ENABLED:
+		return parse_bool(ld, n, label, key, &w->enabled);
+	default:
+		return -1;
+	}
+}
+
+/* the name of watch #index, checked; sets src->label */
+static void
+watch_parse_name(struct loader *ld, yaml_node_t *map, size_t index,
+    struct watch_src *src)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v = NULL;
+	char why[128], tmp[SHOW_MAX + 4];
+	const char *problem;
+	char *s;
+
+	snprintf(src->label, sizeof(src->label), "watch #%zu", index);
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = node_get(ld, pair->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    strcmp(node_str(k), "name") == 0) {
+			v = node_get(ld, pair->value);
+			break;
+		}
+	}
+	if (v == NULL)
+		return;
+	src->present[WK_NAME] = true;
+	src->mark[WK_NAME] = v->start_mark;
+	if (parse_str(ld, v, src->label, "name", false, &s) != 0)
+		return;
+	problem = name_problem(s, why, sizeof(why));
+	if (problem != NULL) {
+		key_errorf(ld, v->start_mark, src->label, "name",
+		    "'%s' %s", show(s, tmp, sizeof(tmp)), problem);
+		free(s);
+		return;
+	}
+	src->w.name = s;
+	src->set[WK_NAME] = true;
+	snprintf(src->label, sizeof(src->label), "watch '%s'", s);
+}
+
+/*
+ * watch_src_parse reads one watch mapping (index >= 1) or the defaults
+ * mapping (index 0) into `src`.
+ */
+static void
+watch_src_parse(struct loader *ld, yaml_node_t *map, size_t index,
+    struct watch_src *src)
+{
+	yaml_node_t *vals[WK_COUNT];
+	yaml_mark_t keymarks[WK_COUNT];
+	char where[LABEL_MAX + 4];
+	int k;
+
+	src->pos = map->start_mark;
+	if (index == 0)
+		snprintf(src->label, sizeof(src->label), "defaults");
+	else
+		watch_parse_name(ld, map, index, src);
+	snprintf(where, sizeof(where), "in %s", src->label);
+	map_collect(ld, map, where, watch_keys, WK_COUNT, vals, keymarks);
+	if (index == 0 && vals[WK_NAME] != NULL)
+		errorf(ld, keymarks[WK_NAME],
+		    "defaults: 'name' cannot be set here: each watch needs "
+		    "its own");
+	for (k = WK_NAME + 1; k < WK_COUNT; k++) {
+		if (vals[k] == NULL)
+			continue;
+		src->present[k] = true;
+		src->mark[k] = vals[k]->start_mark;
+		if (watch_parse_value(ld, src, k, vals[k]) == 0)
+			src->set[k] = true;
+	}
+}
+
+/* copy the value of key `k` from `from` into `to` */
+static int
+watch_copy_value(struct watch_config *to, const struct watch_config *from,
+    int k)
+{
+	switch (k) {
+	case WK_NAME:
+		return str_set(&to->name, from->name);
+	case WK_URL:
+		return str_set(&to->url, from->url);
+	case WK_XPATH:
+		return str_set(&to->xpath, from->xpath);
+	case WK_METHOD:
+		return str_set(&to->method, from->method);
+	case WK_BODY:
+		return str_set(&to->body, from->body);
+	case WK_USER_AGENT:
+		return str_set(&to->user_agent, from->user_agent);
+	case WK_ENCODING:
+		return str_set(&to->encoding, from->encoding);
+	case WK_KEYWORDS:
+		strv_free(to->keywords, to->nkeywords);
+		return strv_dup(from->keywords, from->nkeywords, &to->keywords,
+		    &to->nkeywords);
+	case WK_EXCLUDE:
+		strv_free(to->exclude, to->nexclude);
+		return strv_dup(from->exclude, from->nexclude, &to->exclude,
+		    &to->nexclude);
+	case WK_HEADERS:
+		strv_free(to->headers, to->nheaders);
+		return strv_dup(from->headers, from->nheaders, &to->headers,
+		    &to->nheaders);
+	case WK_NOTIFY_ON:
+		to->notify_on = from->notify_on;
+		return 0;
+	case WK_INTERVAL:
+		to->interval_ms = from->interval_ms;
+		return 0;
+	case WK_JITTER:
+		to->jitter_pct = from->jitter_pct;
+		return 0;
+	case WK_TIMEOUT:
+		to->timeout_ms = from->timeout_ms;
+		return 0;
+	case WK_MAX_BYTES:
+		to->max_bytes = from->max_bytes;
+		return 0;
+	case WK_MAX_FAILURES:
+		to->max_failures = from->max_failures;
+		return 0;
+	case WK_SSL_VERIFY:
+		to->ssl_verify = from->ssl_verify;
+		return 0;
+	case WK_ENABLED:
+		to->enabled = from->enabled;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* the source that decides key `k` of a watch: the watch, defaults or none */
+static const struct watch_src *
+watch_source(const struct watch_src *defs, const struct watch_src *src,
+    int k)
+{
+	if (src->present[k])
+		return src;
+	if (defs->present[k])
+		return defs;
+	return NULL;
+}
+
+/*
+ * watch_build applies built-in defaults, then `defs`, then `src` into
+ * `out`, and checks the rules that span keys. Returns 0 when the watch is
+ * valid.
+ */
+static int
+watch_build(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, struct watch_config *out)
+{
+	const struct watch_src *from, *mfrom;
+	int k, result = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->method = strdup("GET");
+	out->user_agent = strdup(DEFAULT_USER_AGENT);
+	if (out->method == NULL || out->user_agent == NULL)
+		goto oom;
+	out->notify_on = NOTIFY_ADDED;
+	out->interval_ms = DEFAULT_INTERVAL_MS;
+	out->timeout_ms = DEFAULT_TIMEOUT_MS;
+	out->max_bytes = DEFAULT_MAX_BYTES;
+	out->jitter_pct = DEFAULT_JITTER_PCT;
+	out->max_failures = DEFAULT_MAX_FAILURES;
+	out->ssl_verify = true;
+	out->enabled = true;
+	for (k = 0; k < WK_COUNT; k++) {
+		from = watch_source(defs, src, k);
+		if (from == NULL)
+			continue;
+		if (!from->set[k]) {
+			result = -1; /* already reported */
+			continue;
+		}
+		if (watch_copy_value(out, &from->w, k) != 0)
+			goto oom;
+	}
+	out->pos.line = (unsigned)src->pos.line + 1;
+	out->pos.col = (unsigned)src->pos.column + 1;
+	from = watch_source(defs, src, WK_XPATH);
+	if (from != NULL) {
+		out->xpath_pos.line = (unsigned)from->mark[WK_XPATH].line + 1;
+		out->xpath_pos.col = (unsigned)from->mark[WK_XPATH].column + 1;
+	}
+	if (!src->present[WK_NAME]) {
+		errorf(ld, src->pos, "%s: missing required key 'name'",
+		    src->label);
+		result = -1;
+	}
+	if (watch_source(defs, src, WK_URL) == NULL) {
+		errorf(ld, src->pos, "%s: missing required key 'url'",
+		    src->label);
+		result = -1;
+	}
+	if (watch_source(defs, src, WK_XPATH) == NULL) {
+		errorf(ld, src->pos, "%s: missing required key 'xpath'",
+		    src->label);
+		result = -1;
+	}
+	from = watch_source(defs, src, WK_BODY);
+	mfrom = watch_source(defs, src, WK_METHOD);
+	if (from != NULL && from->set[WK_BODY] && out->body != NULL &&
+	    (mfrom == NULL || mfrom->set[WK_METHOD]) &&
+	    strcmp(out->method, "POST") != 0) {
+		key_errorf(ld, from->mark[WK_BODY], src->label, "body",
+		    "a request body needs 'method: POST'");
+		result = -1;
+	}
+	return result;
+oom:
+	ld->oom = true;
+	return -1;
+}
+
+/* --- kakao ------------------------------------------------------------- */
+
+/* kakao: values; token_file is resolved later, against state_dir */
+static void
+kakao_parse(struct loader *ld, yaml_node_t *n, struct kakao_config *kc,
+    char **token_file, yaml_mark_t *token_mark)
+{
+	yaml_node_t *vals[KK_COUNT];
+	yaml_mark_t keymarks[KK_COUNT];
+	char tmp[SHOW_MAX + 4];
+	bool key_ok = true;
+	char *s;
+
+	if (node_is_null(n))
+		return;
+	if (n->type != YAML_MAPPING_NODE) {
+		key_errorf(ld, n->start_mark, NULL, "kakao",
+		    "expected a mapping (rest_api_key:, sink:, ...), not %s",
+		    node_kind(n));
+		return;
+	}
+	map_collect(ld, n, "in kakao", kakao_keys, KK_COUNT, vals, keymarks);
+	if (vals[KK_REST_API_KEY] != NULL &&
+	    parse_str(ld, vals[KK_REST_API_KEY], "kakao", "rest_api_key",
+	    true, &kc->rest_api_key) != 0)
+		key_ok = false;
+	if (vals[KK_CLIENT_SECRET] != NULL &&
+	    parse_str(ld, vals[KK_CLIENT_SECRET], "kakao", "client_secret",
+	    true, &kc->client_secret) == 0)
+		log_redact_add(kc->client_secret);
+	if (vals[KK_REDIRECT_URI] != NULL) {
+		free(kc->redirect_uri);
+		kc->redirect_uri = NULL;
+		parse_url(ld, vals[KK_REDIRECT_URI], "kakao", "redirect_uri",
+		    &kc->redirect_uri);
+	}
+	if (vals[KK_TOKEN_FILE] != NULL &&
+	    parse_str(ld, vals[KK_TOKEN_FILE], "kakao", "token_file", false,
+	    &s) == 0) {
+		free(*token_file);
+		*token_file = s;
+		*token_mark = vals[KK_TOKEN_FILE]->start_mark;
+	}
+	if (vals[KK_AUTH_BASE_URL] != NULL) {
+		free(kc->auth_base_url);
+		kc->auth_base_url = NULL;
+		parse_base_url(ld, vals[KK_AUTH_BASE_URL], "kakao",
+		    "auth_base_url", &kc->auth_base_url);
+	}
+	if (vals[KK_API_BASE_URL] != NULL) {
+		free(kc->api_base_url);
+		kc->api_base_url = NULL;
+		parse_base_url(ld, vals[KK_API_BASE_URL], "kakao",
+		    "api_base_url", &kc->api_base_url);
+	}
+	if (vals[KK_SINK] != NULL &&
+	    parse_str(ld, vals[KK_SINK], "kakao", "sink", false, &s) == 0) {
+		if (strcasecmp(s, "auto") == 0)
+			kc->sink = CONFIG_SINK_AUTO;
+		else if (strcasecmp(s, "kakao") == 0)
+			kc->sink = CONFIG_SINK_KAKAO;
+		else if (strcasecmp(s, "stdout") == 0)
+			kc->sink = CONFIG_SINK_STDOUT;
+		else
+			key_errorf(ld, vals[KK_SINK]->start_mark, "kakao",
+			    "sink", "must be auto, kakao or stdout, not '%s'",
+			    show(s, tmp, sizeof(tmp)));
+		if (kc->sink == CONFIG_SINK_KAKAO && key_ok &&
+		    kc->rest_api_key == NULL)
+			key_errorf(ld, vals[KK_SINK]->start_mark, "kakao",
+			    "sink", "'kakao' needs kakao.rest_api_key (the "
+			    "app's REST API key)");
+		free(s);
+	}
+	if (vals[KK_MIN_REFRESH_INTERVAL] != NULL)
+		parse_duration(ld, vals[KK_MIN_REFRESH_INTERVAL], "kakao",
+		    "min_refresh_interval", 0, CONFIG_MIN_REFRESH_MAX_MS,
+		    &kc->min_refresh_interval_ms);
+}
+
+/* --- paths ------------------------------------------------------------- */
+
+/*
+ * path_normalize rewrites an absolute path in place: no repeated '/', no
+ * "." segments, no trailing '/' (except for "/").
+ */
+static void
+path_normalize(char *p)
+{
+	char *r = p, *w = p, *seg;
+	size_t len;
+
+	while (*r != '\0') {
+		while (*r == '/')
+			r++;
+		if (*r == '\0')
+			break;
+		seg = r;
+		while (*r != '\0' && *r != '/')
+			r++;
+		len = (size_t)(r - seg);
+		if (len == 1 && seg[0] == '.')
+			continue;
+		*w++ = '/';
+		memmove(w, seg, len);
+		w += len;
+	}
+	if (w == p)
+		*w++ = '/';
+	*w = '\0';
+}
+
+/*
+ * path_resolve returns `s` with a leading "~/" replaced by $HOME and, when
+ * relative, joined to `base` (absolute), normalised; heap string or NULL
+ * with a message in `err`.
+ */
+static char *
+path_resolve(const char *s, const char *base, struct kw_err *err)
+{
+	const char *home;
+	char *tilde = NULL, *r;
+
+	if (s[0] == '~') {
+		if (s[1] != '\0' && s[1] != '/') {
+			kw_err_set(err, "'~user' paths are not supported; "
+			    "use '~/' or an absolute path");
+			return NULL;
+		}
+		home = getenv("HOME");
+		if (home == NULL || home[0] != '/') {
+			kw_err_set(err, "'~' needs HOME set to an absolute "
+			    "path");
+			return NULL;
+		}
+		tilde = malloc(strlen(home) + strlen(s) + 1);
+		if (tilde == NULL)
+			goto oom;
+		strcpy(tilde, home);
+		strcat(tilde, s + 1);
+		s = tilde;
+	}
+	r = util_path_join(base, s);
+	free(tilde);
+	if (r == NULL)
+		goto oom;
+	path_normalize(r);
+	return r;
+oom:
+	kw_err_set(err, "out of memory");
+	return NULL;
+}
+
+/* the absolute directory of the config file */
+static char *
+config_dir(const char *path)
+{
+	char cwd[PATH_MAX], *dir, *slash, *r;
+
+	dir = strdup(path);
+	if (dir == NULL)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (dir[0] == '/') {
+		path_normalize(dir);
+		return dir;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		free(dir);
+		return NULL;
+	}
+	r = util_path_join(cwd, dir);
+	free(dir);
+	if (r != NULL)
+		path_normalize(r);
+	return r;
+}
+
+/* --- the document ------------------------------------------------------ */
+
+static void
+config_defaults(struct config *cfg)
+{
+	cfg->max_connections = 16;
+	cfg->max_connections_per_host = 2;
+	cfg->max_messages_per_check = 3;
+	cfg->max_messages_per_day = 20;
+	cfg->history_days = 90;
+	cfg->kakao.sink = CONFIG_SINK_AUTO;
+	cfg->kakao.min_refresh_interval_ms = DEFAULT_MIN_REFRESH_MS;
+}
+
+static int
+kakao_defaults(struct kakao_config *kc)
+{
+	kc->redirect_uri = strdup(DEFAULT_REDIRECT_URI);
+	kc->auth_base_url = strdup(DEFAULT_AUTH_BASE_URL);
+	kc->api_base_url = strdup(DEFAULT_API_BASE_URL);
+	if (kc->redirect_uri == NULL || kc->auth_base_url == NULL ||
+	    kc->api_base_url == NULL)
+		return -1;
+	return 0;
+}
+
+/* state_dir: given (resolved against the config dir) or the XDG default */
+static void
+state_dir_resolve(struct loader *ld, struct config *cfg, yaml_node_t *n)
+{
+	struct kw_err err = { 0 };
+	yaml_mark_t start = { 0, 0, 0 };
+	const char *xdg, *home;
+	char *dir, *s;
+	struct buf b;
+
+	if (n != NULL) {
+		if (parse_str(ld, n, NULL, "state_dir", false, &s) != 0)
+			return;
+		dir = config_dir(ld->path);
+		if (dir == NULL) {
+			key_errorf(ld, n->start_mark, NULL, "state_dir",
+			    "cannot find the config file's directory: %s",
+			    strerror(errno));
+			free(s);
+			return;
+		}
+		cfg->state_dir = path_resolve(s, dir, &err);
+		if (cfg->state_dir == NULL)
+			key_errorf(ld, n->start_mark, NULL, "state_dir", "%s",
+			    err.msg);
+		free(dir);
+		free(s);
+		return;
+	}
+	xdg = getenv("XDG_STATE_HOME");
+	home = getenv("HOME");
+	buf_init(&b, 0);
+	if (xdg != NULL && xdg[0] == '/') {
+		if (buf_printf(&b, "%s/kakaowatch", xdg) != 0)
+			ld->oom = true;
+	} else if (home != NULL && home[0] == '/') {
+		if (buf_printf(&b, "%s/.local/state/kakaowatch", home) != 0)
+			ld->oom = true;
+	} else {
+		errorf(ld, start,
+		    "state_dir is not set, and neither XDG_STATE_HOME nor "
+		    "HOME is an absolute path: set state_dir");
+		return;
+	}
+	cfg->state_dir = buf_detach(&b, NULL);
+	if (cfg->state_dir == NULL)
+		ld->oom = true;
+	else
+		path_normalize(cfg->state_dir);
+}
+
+static void
+int_setting(struct loader *ld, yaml_node_t *n, const char *key, int max,
+    int *out)
+{
+	if (n != NULL)
+		parse_int(ld, n, NULL, key, 1, max, out);
+}
+
+static void
+config_build(struct loader *ld, struct config *cfg)
+{
+	yaml_node_t *vals[TK_COUNT], *root, *n, *item;
+	yaml_mark_t keymarks[TK_COUNT], token_mark, start = { 0, 0, 0 };
+	struct watch_src defs, *srcs = NULL;
+	struct kw_err err = { 0 };
+	yaml_node_item_t *it;
+	char *token_file = NULL;
+	size_t i, j, nsrcs = 0;
+
+	memset(&defs, 0, sizeof(defs));
+	root = yaml_document_get_root_node(&ld->doc);
+	if (root == NULL || node_is_null(root)) {
+		errorf(ld, start, "no watches defined: add a 'watches:' list");
+		return;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		errorf(ld, root->start_mark,
+		    "the top level must be a mapping of settings (state_dir:, "
+		    "kakao:, defaults:, watches:, ...), not %s",
+		    node_kind(root));
+		return;
+	}
+	map_collect(ld, root, "at the top level", top_keys, TK_COUNT, vals,
+	    keymarks);
+	int_setting(ld, vals[TK_MAX_CONNECTIONS], "max_connections",
+	    CONFIG_MAX_CONNECTIONS_MAX, &cfg->max_connections);
+	int_setting(ld, vals[TK_MAX_CONNECTIONS_PER_HOST],
+	    "max_connections_per_host", CONFIG_MAX_PER_HOST_MAX,
+	    &cfg->max_connections_per_host);
+	int_setting(ld, vals[TK_MAX_MESSAGES_PER_CHECK],
+	    "max_messages_per_check", CONFIG_MAX_MESSAGES_PER_CHECK_MAX,
+	    &cfg->max_messages_per_check);
+	int_setting(ld, vals[TK_MAX_MESSAGES_PER_DAY], "max_messages_per_day",
+	    CONFIG_MAX_MESSAGES_PER_DAY_MAX, &cfg->max_messages_per_day);
+	int_setting(ld, vals[TK_HISTORY_DAYS], "history_days",
+	    CONFIG_HISTORY_DAYS_MAX, &cfg->history_days);
+
+	/* state_dir, then kakao (token_file is relative to state_dir) */
+	state_dir_resolve(ld, cfg, vals[TK_STATE_DIR]);
+	token_file = strdup(DEFAULT_TOKEN_FILE);
+	if (token_file == NULL) {
+		ld->oom = true;
+		return;
+	}
+	token_mark = start;
+	if (vals[TK_KAKAO] != NULL)
+		kakao_parse(ld, vals[TK_KAKAO], &cfg->kakao, &token_file,
+		    &token_mark);
+	if (cfg->state_dir != NULL) {
+		cfg->kakao.token_file = path_resolve(token_file,
+		    cfg->state_dir, &err);
+		if (cfg->kakao.token_file == NULL)
+			key_errorf(ld, token_mark, "kakao", "token_file", "%s",
+			    err.msg);
+	}
+	free(token_file);
+
+	n = vals[TK_DEFAULTS];
+	if (n != NULL && !node_is_null(n)) {
+		if (n->type != YAML_MAPPING_NODE)
+			key_errorf(ld, n->start_mark, NULL, "defaults",
+			    "expected a mapping of watch settings "
+			    "(interval:, timeout:, ...), not %s",
+			    node_kind(n));
+		else
+			watch_src_parse(ld, n, 0, &defs);
+	}
+
+	n = vals[TK_WATCHES];
+	if (n == NULL) {
+		errorf(ld, root->start_mark,
+		    "no watches defined: add a 'watches:' list");
+		goto out;
+	}
+	if (node_is_null(n) ||
+	    (n->type == YAML_SEQUENCE_NODE && seq_len(n) == 0)) {
+		key_errorf(ld, n->start_mark, NULL, "watches",
+		    "no watches defined: the list is empty");
+		goto out;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		key_errorf(ld, n->start_mark, NULL, "watches",
+		    "expected a list of watches (- name: ...), not %s",
+		    node_kind(n));
+		goto out;
+	}
+	srcs = calloc(seq_len(n), sizeof(*srcs));
+	cfg->watches = calloc(seq_len(n), sizeof(*cfg->watches));
+	if (srcs == NULL || cfg->watches == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		item = node_get(ld, *it);
+		if (item == NULL)
+			continue;
+		i = (size_t)(it - n->data.sequence.items.start);
+		if (item->type != YAML_MAPPING_NODE) {
+			errorf(ld, item->start_mark,
+			    "watch #%zu: expected a mapping (name:, url:, "
+			    "xpath:, ...), not %s", i + 1, node_kind(item));
+			continue;
+		}
+		watch_src_parse(ld, item, i + 1, &srcs[nsrcs]);
+		/* errors are recorded; the watch is kept for config_free */
+		watch_build(ld, &defs, &srcs[nsrcs], &cfg->watches[nsrcs]);
+		nsrcs++;
+		cfg->nwatches = nsrcs;
+	}
+	for (i = 1; i < nsrcs; i++) {
+		if (!srcs[i].set[WK_NAME])
+			continue;
+		for (j = 0; j < i; j++) {
+			if (!srcs[j].set[WK_NAME] ||
+			    strcmp(srcs[i].w.name, srcs[j].w.name) != 0)
+				continue;
+			errorf(ld, srcs[i].mark[WK_NAME],
+			    "duplicate watch name '%s' (first at %s:%u:%u)",
+			    srcs[i].w.name, ld->path,
+			    (unsigned)srcs[j].mark[WK_NAME].line + 1,
+			    (unsigned)srcs[j].mark[WK_NAME].column + 1);
+			break;
+		}
+	}
+out:
+	for (i = 0; i < nsrcs; i++)
+		watch_release(&srcs[i].w);
+	free(srcs);
+	watch_release(&defs.w);
+}
+
+/* --- reading and parsing ----------------------------------------------- */
+
+static int
+file_read(struct loader *ld)
+{
+	char msg[MSG_MAX];
+	FILE *f;
+	struct buf b;
+	char chunk[8192];
+	size_t n;
+
+	f = fopen(ld->path, "rb");
+	if (f == NULL) {
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		errors_push(ld, 0, 0, msg);
+		return -1;
+	}
+	buf_init(&b, CONFIG_FILE_MAX_BYTES);
+	for (;;) {
+		n = fread(chunk, 1, sizeof(chunk), f);
+		if (n > 0 && buf_append(&b, chunk, n) != 0) {
+			snprintf(msg, sizeof(msg),
+			    "larger than %d bytes: not a config file",
+			    CONFIG_FILE_MAX_BYTES);
+			goto fail;
+		}
+		if (n < sizeof(chunk)) {
+			if (ferror(f)) {
+				snprintf(msg, sizeof(msg), "cannot read: %s",
+				    strerror(errno));
+				goto fail;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	ld->text = buf_detach(&b, &ld->textlen);
+	if (ld->text == NULL) {
+		ld->oom = true;
+		return -1;
+	}
+	return 0;
+fail:
+	fclose(f);
+	buf_release(&b);
+	errors_push(ld, 0, 0, msg);
+	return -1;
+}
+
+/* a libyaml failure as an error at its problem mark */
+static void
+yaml_failure(struct loader *ld, const yaml_parser_t *p)
+{
+	yaml_mark_t mark = p->problem_mark;
+	size_t i;
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		ld->oom = true;
+		return;
+	}
+	if (p->error == YAML_READER_ERROR) {
+		/* a byte offset only: count lines and characters up to it */
+		memset(&mark, 0, sizeof(mark));
+		for (i = 0; i < p->problem_offset && i < ld->textlen; i++) {
+			if (ld->text[i] == '\n') {
+				mark.line++;
+				mark.column = 0;
+			} else if (((unsigned char)ld->text[i] & 0xC0) !=
+			    0x80) {
+				mark.column++;
+			}
+		}
+		errorf(ld, mark, "not a valid YAML text: %s",
+		    p->problem ? p->problem : "bad input");
+		return;
+	}
+	if (p->context != NULL)
+		errorf(ld, mark, "YAML syntax error: %s (%s at %u:%u)",
+		    p->problem ? p->problem : "unknown problem", p->context,
+		    (unsigned)p->context_mark.line + 1,
+		    (unsigned)p->context_mark.column + 1);
+	else
+		errorf(ld, mark, "YAML syntax error: %s",
+		    p->problem ? p->problem : "unknown problem");
+}
+
+static int
+yaml_read(struct loader *ld)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root;
+	int result = -1;
+
+	if (!yaml_parser_initialize(&parser)) {
+		ld->oom = true;
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)ld->text,
+	    ld->textlen);
+	if (!yaml_parser_load(&parser, &ld->doc)) {
+		yaml_failure(ld, &parser);
+		goto out;
+	}
+	ld->have_doc = true;
+	/* a second document is a mistake (a stray "---") */
+	if (!yaml_parser_load(&parser, &extra)) {
+		yaml_failure(ld, &parser);
+		goto out;
+	}
+	/* reported, but the first document is still checked */
+	root = yaml_document_get_root_node(&extra);
+	if (root != NULL)
+		errorf(ld, root->start_mark,
+		    "a second YAML document: the config is one document "
+		    "(remove the '---' line)");
+	yaml_document_delete(&extra);
+	result = 0;
+out:
+	yaml_parser_delete(&parser);
+	return result;
+}
+
+/* --- public ------------------------------------------------------------ */
+
+int
+config_load(const char *path, config_xpath_check_fn xpath_check,
+    struct config **out, struct config_errors *errs)
+{
+	struct loader ld;
+	struct config *cfg;
+	char **v;
+	size_t i;
+	int result = -1;
+
+	*out = NULL;
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	ld.xpath_check = xpath_check;
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
+		ld.oom = true;
+		goto out;
+	}
+	cfg->path = strdup(path);
+	if (cfg->path == NULL || kakao_defaults(&cfg->kakao) != 0) {
+		ld.oom = true;
+		goto out;
+	}
+	config_defaults(cfg);
+	if (file_read(&ld) != 0 || yaml_read(&ld) != 0)
+		goto out;
+	config_build(&ld, cfg);
+	if (ld.nerrs == 0 && !ld.oom) {
+		*out = cfg;
+		cfg = NULL;
+		result = 0;
+	}
+out:
+	if (ld.oom)
+		errors_push(&ld, 0, 0, "out of memory");
+	if (ld.nerrs > 1)
+		qsort(ld.errs, ld.nerrs, sizeof(*ld.errs), error_cmp);
+	for (i = 0; i < ld.nerrs; i++) {
+		if (errs == NULL) {
+			free(ld.errs[i].text);
+			continue;
+		}
+		v = realloc(errs->v, (errs->n + 1) * sizeof(*v));
+		if (v == NULL) {
+			free(ld.errs[i].text);
+			continue;
+		}
+		errs->v = v;
+		errs->v[errs->n++] = ld.errs[i].text;
+	}
+	free(ld.errs);
+	if (ld.have_doc)
+		yaml_document_delete(&ld.doc);
+	free(ld.text);
+	config_free(cfg);
+	return result;
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->state_dir);
+	free(cfg->kakao.rest_api_key);
+	free(cfg->kakao.client_secret);
+	free(cfg->kakao.redirect_uri);
+	free(cfg->kakao.token_file);
+	free(cfg->kakao.auth_base_url);
+	free(cfg->kakao.api_base_url);
+	for (i = 0; i < cfg->nwatches; i++)
+		watch_release(&cfg->watches[i]);
+	free(cfg->watches);
+	free(cfg);
+}
+
+void
+config_errors_release(struct config_errors *errs)
+{
+	strv_free(errs->v, errs->n);
+	errs->v = NULL;
+	errs->n = 0;
+}
+
+const struct watch_config *
+config_find_watch(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nwatches; i++)
+		if (strcmp(cfg->watches[i].name, name) == 0)
+			return &cfg->watches[i];
+	return NULL;
+}

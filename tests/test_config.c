@@ -1,0 +1,854 @@
+/* tests for config: YAML -> struct config, FILE:LINE:COL errors */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+
+#include "kakaowatch/config.h"
+#include "kakaowatch/log.h"
+
+static char path_buf[PATH_MAX];
+
+/* the path of a fixture in tests/data/config */
+static const char *
+fixture(const char *name)
+{
+	const char *dir = getenv("KW_DATA_DIR");
+
+	assert_non_null(dir);
+	snprintf(path_buf, sizeof(path_buf), "%s/config/%s", dir, name);
+	return path_buf;
+}
+
+/* the path of a shipped file under the source tree */
+static const char *
+shipped(const char *name)
+{
+	const char *dir = getenv("KW_SOURCE_DIR");
+
+	assert_non_null(dir);
+	snprintf(path_buf, sizeof(path_buf), "%s/config/%s", dir, name);
+	return path_buf;
+}
+
+/* the fixture directory, as an absolute path */
+static void
+fixture_dir(char *out, size_t size)
+{
+	const char *dir = getenv("KW_DATA_DIR");
+
+	assert_non_null(dir);
+	snprintf(out, size, "%s/config", dir);
+}
+
+static void
+xml_ignore(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+/* the real thing: compile with libxml2, as extract_xpath_check does */
+static int
+libxml_xpath_check(const char *xpath, char *msg, size_t msgsize)
+{
+	xmlXPathCompExprPtr comp;
+	const xmlError *e;
+
+	xmlResetLastError();
+	comp = xmlXPathCompile((const xmlChar *)xpath);
+	if (comp != NULL) {
+		xmlXPathFreeCompExpr(comp);
+		return 0;
+	}
+	e = xmlGetLastError();
+	snprintf(msg, msgsize, "%s",
+	    e != NULL && e->message != NULL ? e->message : "invalid");
+	msg[strcspn(msg, "\n")] = '\0';
+	return -1;
+}
+
+static int fake_calls;
+
+/* a fake checker: rejects unbalanced brackets, counts its calls */
+static int
+fake_xpath_check(const char *xpath, char *msg, size_t msgsize)
+{
+	int depth = 0;
+
+	fake_calls++;
+	for (; *xpath != '\0'; xpath++) {
+		if (*xpath == '[')
+			depth++;
+		else if (*xpath == ']')
+			depth--;
+	}
+	if (depth != 0) {
+		snprintf(msg, msgsize, "unbalanced brackets");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+clean_env(void)
+{
+	unsetenv("KW_TEST_REST_KEY");
+	unsetenv("KW_TEST_CLIENT_SECRET");
+	unsetenv("KW_TEST_HEADER");
+	unsetenv("KW_TEST_BASE");
+	unsetenv("KW_TEST_UNSET_UA");
+	unsetenv("KW_TEST_DEFINITELY_UNSET_KEY");
+	unsetenv("KAKAOWATCH_STATE_DIR");
+	unsetenv("KAKAO_REST_API_KEY");
+	unsetenv("KAKAO_CLIENT_SECRET");
+	unsetenv("BOARD_QUERY");
+	setenv("HOME", "/home/kwtest", 1);
+	unsetenv("XDG_STATE_HOME");
+}
+
+static struct config *
+load_ok(const char *path, config_xpath_check_fn check)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+	size_t i;
+	int r;
+
+	r = config_load(path, check, &cfg, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "unexpected: %s\n", errs.v[i]);
+	assert_int_equal(r, 0);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(cfg);
+	config_errors_release(&errs);
+	return cfg;
+}
+
+/*
+ * load_fail loads a fixture that must fail and checks that the errors are
+ * exactly `expected` ("LINE:COL: message" after "FILE:"), in order.
+ */
+static void
+load_fail_with(const char *name, config_xpath_check_fn check, size_t n,
+    const char *const *expected)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = (struct config *)&errs; /* must become NULL */
+	const char *path = fixture(name);
+	char want[PATH_MAX + 2048];
+	size_t i;
+	int r;
+
+	r = config_load(path, check, &cfg, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "got: %s\n", errs.v[i]);
+	assert_int_equal(r, -1);
+	assert_null(cfg);
+	assert_int_equal(errs.n, n);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%s:%s", path, expected[i]);
+		assert_string_equal(errs.v[i], want);
+	}
+	config_errors_release(&errs);
+	assert_int_equal(errs.n, 0);
+	assert_null(errs.v);
+}
+
+static void
+load_fail(const char *name, const char *expected)
+{
+	load_fail_with(name, NULL, 1, &expected);
+}
+
+/* --- valid files --------------------------------------------------------- */
+
+static void
+test_config_loads_every_key(void **state)
+{
+	const struct watch_config *w;
+	struct config *cfg;
+	char dir[PATH_MAX], want[PATH_MAX + 64];
+
+	(void)state;
+	clean_env();
+	setenv("KW_TEST_REST_KEY", "rest-key-1234", 1);
+	setenv("KW_TEST_BASE", "http://127.0.0.1:7/base", 1);
+	cfg = load_ok(fixture("full.yaml"), fake_xpath_check);
+	fixture_dir(dir, sizeof(dir));
+
+	assert_string_equal(cfg->path, fixture("full.yaml"));
+	snprintf(want, sizeof(want), "%s/state", dir);
+	assert_string_equal(cfg->state_dir, want);
+	snprintf(want, sizeof(want), "%s/state/tokens/kakao.json", dir);
+	assert_string_equal(cfg->kakao.token_file, want);
+	assert_string_equal(cfg->kakao.rest_api_key, "rest-key-1234");
+	assert_null(cfg->kakao.client_secret); /* ${..:-} empty = unset */
+	assert_string_equal(cfg->kakao.redirect_uri,
+	    "http://127.0.0.1:5123/oauth");
+	assert_string_equal(cfg->kakao.auth_base_url,
+	    "http://127.0.0.1:9/auth"); /* trailing slash dropped */
+	assert_string_equal(cfg->kakao.api_base_url, "http://127.0.0.1:9");
+	assert_int_equal(cfg->kakao.sink, CONFIG_SINK_STDOUT);
+	assert_int_equal(cfg->kakao.min_refresh_interval_ms, 90000);
+	assert_int_equal(cfg->max_connections, 8);
+	assert_int_equal(cfg->max_connections_per_host, 1);
+	assert_int_equal(cfg->max_messages_per_check, 5);
+	assert_int_equal(cfg->max_messages_per_day, 50);
+	assert_int_equal(cfg->history_days, 30);
+	assert_int_equal(cfg->nwatches, 3);
+
+	/* watch 1 overrides lists; the rest comes from defaults */
+	w = &cfg->watches[0];
+	assert_string_equal(w->name, "rust-blog");
+	assert_string_equal(w->url, "https://blog.rust-lang.org/");
+	assert_string_equal(w->xpath, "//main//h2/a");
+	assert_int_equal(w->interval_ms, 90 * 60 * 1000);
+	assert_int_equal(w->nkeywords, 2);
+	assert_string_equal(w->keywords[0], "release");
+	assert_string_equal(w->keywords[1], "security");
+	assert_int_equal(w->nexclude, 2);
+	assert_string_equal(w->exclude[1], "ad");
+	assert_int_equal(w->notify_on, NOTIFY_ADDED);
+	assert_int_equal(w->nheaders, 2);
+	assert_string_equal(w->headers[0], "X-Test: fallback");
+	assert_string_equal(w->headers[1], "Accept: text/html");
+	assert_string_equal(w->encoding, "euc-kr");
+	assert_false(w->enabled);
+	assert_string_equal(w->method, "GET");
+	assert_null(w->body);
+	assert_true(w->jitter_pct == 5.0);
+	assert_int_equal(w->timeout_ms, 20000);
+	assert_int_equal(w->max_bytes, 2 * 1024 * 1024);
+	assert_string_equal(w->user_agent, "test-agent/1.0");
+	assert_int_equal(w->max_failures, 3);
+	assert_false(w->ssl_verify);
+	assert_int_equal(w->pos.line, 35);
+	assert_int_equal(w->pos.col, 5);
+	assert_int_equal(w->xpath_pos.line, 37);
+	assert_int_equal(w->xpath_pos.col, 12);
+
+	/* watch 2: POST, env in url, escapes, nested default, empty list */
+	w = &cfg->watches[1];
+	assert_string_equal(w->name, "공지사항");
+	assert_string_equal(w->url, "http://127.0.0.1:7/base/board?page=1");
+	assert_string_equal(w->xpath, "//td[@class='subject']/a");
+	assert_string_equal(w->method, "POST");
+	assert_string_equal(w->body, "page=1&q=${literal}");
+	assert_int_equal(w->timeout_ms, 60000);
+	assert_int_equal(w->max_bytes, 512 * 1024);
+	assert_true(w->jitter_pct == 0.0);
+	assert_int_equal(w->max_failures, 10);
+	assert_true(w->ssl_verify);
+	assert_string_equal(w->user_agent, "Mozilla/5.0 (rest-key-1234)");
+	assert_int_equal(w->notify_on, NOTIFY_REMOVED);
+	assert_int_equal(w->nkeywords, 0); /* [] replaces defaults' list */
+	assert_int_equal(w->nexclude, 1);
+	assert_string_equal(w->exclude[0], "sponsored");
+	assert_int_equal(w->nheaders, 1);
+	assert_string_equal(w->headers[0], "Accept-Language: ko-KR");
+	assert_string_equal(w->encoding, "utf-8");
+	assert_int_equal(w->interval_ms, 15 * 60 * 1000);
+	assert_true(w->enabled);
+
+	/* watch 3: everything from defaults */
+	w = &cfg->watches[2];
+	assert_string_equal(w->name, "inherits");
+	assert_int_equal(w->interval_ms, 15 * 60 * 1000);
+	assert_true(w->jitter_pct == 5.0);
+	assert_int_equal(w->timeout_ms, 20000);
+	assert_int_equal(w->max_bytes, 2 * 1024 * 1024);
+	assert_string_equal(w->user_agent, "test-agent/1.0");
+	assert_int_equal(w->max_failures, 3);
+	assert_false(w->ssl_verify);
+	assert_string_equal(w->method, "GET");
+	assert_int_equal(w->notify_on, NOTIFY_ADDED | NOTIFY_REMOVED);
+	assert_true(w->enabled);
+	assert_int_equal(w->nkeywords, 1);
+	assert_string_equal(w->keywords[0], "default-kw");
+	assert_int_equal(w->nexclude, 1);
+	assert_int_equal(w->nheaders, 1);
+	assert_string_equal(w->encoding, "utf-8");
+	config_free(cfg);
+}
+
+static void
+test_config_env_value_replaces_default(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	setenv("KW_TEST_REST_KEY", "k", 1);
+	setenv("KW_TEST_BASE", "https://example.com", 1);
+	setenv("KW_TEST_HEADER", "from-env", 1);
+	setenv("KW_TEST_UNSET_UA", "agent-from-env", 1);
+	cfg = load_ok(fixture("full.yaml"), NULL);
+	assert_string_equal(cfg->watches[0].headers[0], "X-Test: from-env");
+	assert_string_equal(cfg->watches[1].user_agent,
+	    "Mozilla/5.0 (agent-from-env)");
+	config_free(cfg);
+}
+
+static void
+test_config_registers_client_secret_for_redaction(void **state)
+{
+	struct config *cfg;
+	char line[128];
+
+	(void)state;
+	clean_env();
+	setenv("KW_TEST_REST_KEY", "k", 1);
+	setenv("KW_TEST_BASE", "https://example.com", 1);
+	setenv("KW_TEST_CLIENT_SECRET", "s3cr3t-client-value", 1);
+	cfg = load_ok(fixture("full.yaml"), NULL);
+	assert_string_equal(cfg->kakao.client_secret, "s3cr3t-client-value");
+	snprintf(line, sizeof(line), "secret=s3cr3t-client-value;");
+	log_redact(line, sizeof(line));
+	assert_string_equal(line, "secret=[redacted];");
+	log_redact_clear();
+	config_free(cfg);
+}
+
+static void
+test_config_applies_builtin_defaults(void **state)
+{
+	const struct watch_config *w;
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	setenv("XDG_STATE_HOME", "/xdg/state/", 1);
+	cfg = load_ok(fixture("minimal.yaml"), NULL);
+	assert_string_equal(cfg->state_dir, "/xdg/state/kakaowatch");
+	assert_string_equal(cfg->kakao.token_file,
+	    "/xdg/state/kakaowatch/kakao_token.json");
+	assert_null(cfg->kakao.rest_api_key);
+	assert_null(cfg->kakao.client_secret);
+	assert_string_equal(cfg->kakao.redirect_uri,
+	    "http://localhost:5000/oauth");
+	assert_string_equal(cfg->kakao.auth_base_url,
+	    "https://kauth.kakao.com");
+	assert_string_equal(cfg->kakao.api_base_url, "https://kapi.kakao.com");
+	assert_int_equal(cfg->kakao.sink, CONFIG_SINK_AUTO);
+	assert_int_equal(cfg->kakao.min_refresh_interval_ms, 5 * 60 * 1000);
+	assert_int_equal(cfg->max_connections, 16);
+	assert_int_equal(cfg->max_connections_per_host, 2);
+	assert_int_equal(cfg->max_messages_per_check, 3);
+	assert_int_equal(cfg->max_messages_per_day, 20);
+	assert_int_equal(cfg->history_days, 90);
+	assert_int_equal(cfg->nwatches, 1);
+	w = &cfg->watches[0];
+	assert_int_equal(w->interval_ms, 30 * 60 * 1000);
+	assert_true(w->jitter_pct == 10.0);
+	assert_int_equal(w->timeout_ms, 30000);
+	assert_int_equal(w->max_bytes, 5 * 1024 * 1024);
+	assert_string_equal(w->user_agent, "kakaowatch/" KW_VERSION);
+	assert_int_equal(w->max_failures, 5);
+	assert_true(w->ssl_verify);
+	assert_string_equal(w->method, "GET");
+	assert_null(w->body);
+	assert_null(w->encoding);
+	assert_int_equal(w->notify_on, NOTIFY_ADDED);
+	assert_true(w->enabled);
+	assert_int_equal(w->nkeywords, 0);
+	assert_int_equal(w->nexclude, 0);
+	assert_int_equal(w->nheaders, 0);
+	assert_int_equal(w->pos.line, 2);
+	assert_int_equal(w->pos.col, 5);
+	config_free(cfg);
+}
+
+static void
+test_config_state_dir_falls_back_to_home(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	/* XDG base directories must be absolute, else they are ignored */
+	setenv("XDG_STATE_HOME", "relative/ignored", 1);
+	cfg = load_ok(fixture("minimal.yaml"), NULL);
+	assert_string_equal(cfg->state_dir,
+	    "/home/kwtest/.local/state/kakaowatch");
+	config_free(cfg);
+}
+
+static void
+test_config_state_dir_without_home_is_an_error(void **state)
+{
+	(void)state;
+	clean_env();
+	unsetenv("HOME");
+	load_fail("minimal.yaml",
+	    "1:1: state_dir is not set, and neither XDG_STATE_HOME nor HOME "
+	    "is an absolute path: set state_dir");
+	clean_env();
+}
+
+static void
+test_config_relative_state_dir_follows_config_file(void **state)
+{
+	struct config *cfg;
+	char cwd[PATH_MAX], here[PATH_MAX], want[PATH_MAX + 64];
+	const char *data = getenv("KW_DATA_DIR");
+
+	(void)state;
+	clean_env();
+	setenv("KW_TEST_REST_KEY", "k", 1);
+	setenv("KW_TEST_BASE", "https://example.com", 1);
+	assert_non_null(data);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(data), 0);
+	assert_non_null(getcwd(here, sizeof(here)));
+	cfg = load_ok("./config//full.yaml", NULL);
+	assert_int_equal(chdir(cwd), 0);
+	assert_string_equal(cfg->path, "./config//full.yaml");
+	snprintf(want, sizeof(want), "%s/config/state", here);
+	assert_string_equal(cfg->state_dir, want);
+	snprintf(want, sizeof(want), "%s/config/state/tokens/kakao.json", here);
+	assert_string_equal(cfg->kakao.token_file, want);
+	config_free(cfg);
+}
+
+static void
+test_config_expands_tilde_in_paths(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	cfg = load_ok(fixture("tilde.yaml"), NULL);
+	assert_string_equal(cfg->state_dir, "/home/kwtest/kw-state");
+	assert_string_equal(cfg->kakao.token_file,
+	    "/home/kwtest/tokens/kakao.json");
+	config_free(cfg);
+}
+
+static void
+test_config_defaults_can_supply_url_and_xpath(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	fake_calls = 0;
+	cfg = load_ok(fixture("defaults_xpath.yaml"), fake_xpath_check);
+	assert_int_equal(fake_calls, 2); /* once per xpath value */
+	assert_int_equal(cfg->nwatches, 2);
+	assert_string_equal(cfg->watches[0].url,
+	    "https://news.ycombinator.com/");
+	assert_string_equal(cfg->watches[0].xpath,
+	    "//span[@class='titleline']/a");
+	assert_int_equal(cfg->watches[0].xpath_pos.line, 4); /* defaults */
+	assert_int_equal(cfg->watches[0].xpath_pos.col, 10);
+	assert_string_equal(cfg->watches[1].xpath,
+	    "//span[@class='sitestr']");
+	assert_int_equal(cfg->watches[1].xpath_pos.line, 8);
+	assert_int_equal(cfg->watches[1].xpath_pos.col, 12);
+	config_free(cfg);
+}
+
+static void
+test_config_finds_watch_by_name(void **state)
+{
+	struct config *cfg;
+	const struct watch_config *w;
+
+	(void)state;
+	clean_env();
+	cfg = load_ok(fixture("defaults_xpath.yaml"), NULL);
+	w = config_find_watch(cfg, "hn-sites");
+	assert_non_null(w);
+	assert_ptr_equal(w, &cfg->watches[1]);
+	assert_null(config_find_watch(cfg, "HN-SITES"));
+	assert_null(config_find_watch(cfg, "missing"));
+	config_free(cfg);
+}
+
+static void
+test_config_shipped_config_loads_cleanly(void **state)
+{
+	struct config *cfg;
+	const struct watch_config *w;
+
+	(void)state;
+	clean_env();
+	cfg = load_ok(shipped("kakaowatch.yaml"), libxml_xpath_check);
+	assert_string_equal(cfg->state_dir,
+	    "/home/kwtest/.local/state/kakaowatch");
+	assert_null(cfg->kakao.rest_api_key);
+	assert_int_equal(cfg->kakao.sink, CONFIG_SINK_AUTO);
+	assert_true(cfg->nwatches >= 3);
+	w = config_find_watch(cfg, "hacker-news");
+	assert_non_null(w);
+	assert_string_equal(w->xpath, "//span[@class='titleline']/a");
+	assert_non_null(config_find_watch(cfg, "rust-blog"));
+	config_free(cfg);
+
+	/* the Docker image points state_dir at its volume */
+	setenv("KAKAOWATCH_STATE_DIR", "/data", 1);
+	cfg = load_ok(shipped("kakaowatch.yaml"), libxml_xpath_check);
+	assert_string_equal(cfg->state_dir, "/data");
+	assert_string_equal(cfg->kakao.token_file, "/data/kakao_token.json");
+	config_free(cfg);
+	clean_env();
+}
+
+static void
+test_config_examples_load_cleanly(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	cfg = load_ok(shipped("examples/minimal.yaml"), libxml_xpath_check);
+	assert_int_equal(cfg->nwatches, 1);
+	config_free(cfg);
+	cfg = load_ok(shipped("examples/full.yaml"), libxml_xpath_check);
+	assert_int_equal(cfg->nwatches, 2);
+	assert_string_equal(cfg->state_dir, "/var/lib/kakaowatch");
+	assert_string_equal(cfg->watches[1].body, "q=kakao&page=1");
+	config_free(cfg);
+}
+
+/* --- one broken file per rule ------------------------------------------- */
+
+static void
+test_config_rejects_unknown_key(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("unknown_key.yaml",
+	    "5:5: unknown key 'intervall' in watch 'rust-blog' (did you mean "
+	    "'interval'?)");
+	load_fail("unknown_key_far.yaml",
+	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
+	    "url, xpath, method, body, user_agent, encoding, keywords, "
+	    "exclude, headers, notify_on, interval, jitter, timeout, "
+	    "max_bytes, max_failures, ssl_verify, enabled)");
+}
+
+static void
+test_config_rejects_bad_duration(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_duration.yaml",
+	    "7:15: watch 'rust-blog': interval: bad duration '10x': use a "
+	    "number with ms, s, m, h or d, e.g. 90s");
+	load_fail("short_interval.yaml",
+	    "5:15: watch 'rust-blog': interval: '500ms' is too short: the "
+	    "minimum is 1s");
+}
+
+static void
+test_config_rejects_bad_xpath(void **state)
+{
+	static const char *const want[] = {
+		"7:12: watch 'broken': bad xpath '//div[@class='post'': "
+		"unbalanced brackets",
+	};
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	char prefix[PATH_MAX + 128];
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_xpath.yaml", fake_xpath_check, 1, want);
+
+	/* with libxml2 itself: the position and libxml2's reason */
+	assert_int_equal(config_load(fixture("bad_xpath.yaml"),
+	    libxml_xpath_check, &cfg, &errs), -1);
+	assert_int_equal(errs.n, 1);
+	snprintf(prefix, sizeof(prefix),
+	    "%s:7:12: watch 'broken': bad xpath '//div[@class='post'': ",
+	    fixture("bad_xpath.yaml"));
+	assert_memory_equal(errs.v[0], prefix, strlen(prefix));
+	assert_true(strlen(errs.v[0]) > strlen(prefix));
+	config_errors_release(&errs);
+
+	/* no checker: the file is fine as far as config can tell */
+	cfg = load_ok(fixture("bad_xpath.yaml"), NULL);
+	config_free(cfg);
+}
+
+static void
+test_config_rejects_missing_url(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("missing_url.yaml",
+	    "5:5: watch 'no-url': missing required key 'url'");
+}
+
+static void
+test_config_rejects_duplicate_name(void **state)
+{
+	char want[PATH_MAX + 128];
+
+	(void)state;
+	clean_env();
+	snprintf(want, sizeof(want),
+	    "8:11: duplicate watch name 'rust-blog' (first at %s:2:11)",
+	    fixture("duplicate_name.yaml"));
+	load_fail("duplicate_name.yaml", want);
+}
+
+static void
+test_config_rejects_unset_env_variable(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_env.yaml",
+	    "2:17: kakao: rest_api_key: environment variable "
+	    "'KW_TEST_DEFINITELY_UNSET_KEY' is not set (set it, or write "
+	    "${KW_TEST_DEFINITELY_UNSET_KEY:-default})");
+}
+
+static void
+test_config_rejects_bad_size(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_size.yaml",
+	    "5:16: watch 'rust-blog': max_bytes: bad size '5 MiB': use a "
+	    "number with B, KB, KiB, MB, MiB, GB or GiB, e.g. 5MiB");
+}
+
+static void
+test_config_rejects_bad_percentage(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_percent.yaml",
+	    "2:11: defaults: jitter: bad percentage '10': use a number from 0 "
+	    "to 100 with %, e.g. 10%");
+}
+
+static void
+test_config_rejects_wrong_type(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("wrong_type.yaml",
+	    "5:14: watch 'rust-blog': headers: expected a mapping of header "
+	    "names to values (e.g. { Accept-Language: ko-KR }), not a string");
+	load_fail("scalar_watches.yaml",
+	    "1:10: watches: expected a list of watches (- name: ...), not a "
+	    "string");
+}
+
+static void
+test_config_reports_yaml_syntax_error_position(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("syntax_error.yaml",
+	    "5:13: YAML syntax error: did not find expected ',' or ']' (while "
+	    "parsing a flow sequence at 4:12)");
+}
+
+static void
+test_config_reports_all_errors_in_file_order(void **state)
+{
+	static const char *const want[] = {
+		"3:5: watch 'first': missing required key 'url'",
+		"8:15: watch 'second': interval: bad duration '10x': use a "
+		"number with ms, s, m, h or d, e.g. 90s",
+		"9:1: unknown key 'histroy_days' at the top level (did you "
+		"mean 'history_days'?)",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("three_errors.yaml", NULL, 3, want);
+}
+
+static void
+test_config_rejects_duplicate_key(void **state)
+{
+	char want[PATH_MAX + 128];
+
+	(void)state;
+	clean_env();
+	snprintf(want, sizeof(want),
+	    "6:5: duplicate key 'interval' in watch 'rust-blog' (first at "
+	    "%s:5:5)", fixture("duplicate_key.yaml"));
+	load_fail("duplicate_key.yaml", want);
+}
+
+static void
+test_config_rejects_config_without_watches(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("empty.yaml",
+	    "1:1: no watches defined: add a 'watches:' list");
+	load_fail("empty_watches.yaml",
+	    "2:10: watches: no watches defined: the list is empty");
+}
+
+static void
+test_config_rejects_body_without_post(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("body_without_post.yaml",
+	    "5:11: watch 'search': body: a request body needs 'method: POST'");
+}
+
+static void
+test_config_rejects_bad_watch_name(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_name.yaml",
+	    "2:11: watch #1: name: 'rust blog' may only contain letters, "
+	    "digits, '.', '_', '-' and Hangul, not spaces");
+}
+
+static void
+test_config_rejects_non_http_url(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_url.yaml",
+	    "3:10: watch 'rust-blog': url: 'blog.rust-lang.org' must start "
+	    "with http:// or https://");
+}
+
+static void
+test_config_rejects_unknown_notify_on(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_notify.yaml",
+	    "5:24: watch 'rust-blog': notify_on: must be added, removed or "
+	    "both, not 'changed'");
+}
+
+static void
+test_config_rejects_second_document(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("two_documents.yaml",
+	    "6:1: a second YAML document: the config is one document (remove "
+	    "the '---' line)");
+}
+
+static void
+test_config_kakao_sink_needs_rest_api_key(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("sink_kakao_no_key.yaml",
+	    "2:9: kakao: sink: 'kakao' needs kakao.rest_api_key (the app's "
+	    "REST API key)");
+}
+
+static void
+test_config_checks_integer_limits(void **state)
+{
+	static const char *const want[] = {
+		"1:18: max_connections: must be a whole number from 1 to 1024, "
+		"not '0'",
+		"2:23: max_messages_per_day: must be a whole number from 1 to "
+		"10000, not 'lots'",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_int.yaml", NULL, 2, want);
+}
+
+static void
+test_config_rejects_unknown_encoding(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_encoding.yaml",
+	    "5:15: watch 'board': encoding: unknown character encoding "
+	    "'euc-krr' (e.g. euc-kr, cp949, utf-8)");
+}
+
+static void
+test_config_reports_unreadable_file(void **state)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	const char *path = fixture("does-not-exist.yaml");
+	char want[PATH_MAX + 64];
+
+	(void)state;
+	assert_int_equal(config_load(path, NULL, &cfg, &errs), -1);
+	assert_null(cfg);
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want),
+	    "%s: cannot open: No such file or directory", path);
+	assert_string_equal(errs.v[0], want);
+	config_errors_release(&errs);
+
+	/* errs may be NULL: the caller only wants to know */
+	assert_int_equal(config_load(path, NULL, &cfg, NULL), -1);
+	assert_null(cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_loads_every_key),
+		cmocka_unit_test(test_config_env_value_replaces_default),
+		cmocka_unit_test(
+		    test_config_registers_client_secret_for_redaction),
+		cmocka_unit_test(test_config_applies_builtin_defaults),
+		cmocka_unit_test(test_config_state_dir_falls_back_to_home),
+		cmocka_unit_test(
+		    test_config_state_dir_without_home_is_an_error),
+		cmocka_unit_test(
+		    test_config_relative_state_dir_follows_config_file),
+		cmocka_unit_test(test_config_expands_tilde_in_paths),
+		cmocka_unit_test(test_config_defaults_can_supply_url_and_xpath),
+		cmocka_unit_test(test_config_finds_watch_by_name),
+		cmocka_unit_test(test_config_shipped_config_loads_cleanly),
+		cmocka_unit_test(test_config_examples_load_cleanly),
+		cmocka_unit_test(test_config_rejects_unknown_key),
+		cmocka_unit_test(test_config_rejects_bad_duration),
+		cmocka_unit_test(test_config_rejects_bad_xpath),
+		cmocka_unit_test(test_config_rejects_missing_url),
+		cmocka_unit_test(test_config_rejects_duplicate_name),
+		cmocka_unit_test(test_config_rejects_unset_env_variable),
+		cmocka_unit_test(test_config_rejects_bad_size),
+		cmocka_unit_test(test_config_rejects_bad_percentage),
+		cmocka_unit_test(test_config_rejects_wrong_type),
+		cmocka_unit_test(
+		    test_config_reports_yaml_syntax_error_position),
+		cmocka_unit_test(test_config_reports_all_errors_in_file_order),
+		cmocka_unit_test(test_config_rejects_duplicate_key),
+		cmocka_unit_test(test_config_rejects_config_without_watches),
+		cmocka_unit_test(test_config_rejects_body_without_post),
+		cmocka_unit_test(test_config_rejects_bad_watch_name),
+		cmocka_unit_test(test_config_rejects_non_http_url),
+		cmocka_unit_test(test_config_rejects_unknown_notify_on),
+		cmocka_unit_test(test_config_rejects_second_document),
+		cmocka_unit_test(test_config_kakao_sink_needs_rest_api_key),
+		cmocka_unit_test(test_config_checks_integer_limits),
+		cmocka_unit_test(test_config_rejects_unknown_encoding),
+		cmocka_unit_test(test_config_reports_unreadable_file),
+	};
+
+	/* libxml2 would print XPath compile errors on stderr */
+	xmlSetGenericErrorFunc(NULL, xml_ignore);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
