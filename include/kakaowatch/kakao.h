@@ -1,0 +1,171 @@
+/*
+ * kakao: the Kakao REST client for "send to me" (kakao-api.md): the
+ * authorize URL, the token endpoint (authorization code and refresh token
+ * grants), the memo send, the classification of Kakao's errors, and the
+ * session helpers that tie those to the token file (SPEC §5).
+ *
+ * Every request is synchronous (http_request_sync) with a 15 s timeout by
+ * default. Errors are told apart by `error_code` / `error` (kauth) and
+ * `code` (kapi), never by message text (kakao-api.md §6, S3). Error
+ * messages say what to do; they never hold a token, an authorization code
+ * or the client secret (each is registered with log_redact_add before it
+ * is sent anywhere).
+ */
+#ifndef KAKAOWATCH_KAKAO_H
+#define KAKAOWATCH_KAKAO_H
+
+#include <stdint.h>
+
+#include "kakaowatch/token.h"
+#include "kakaowatch/util.h"
+
+#define KAKAO_TIMEOUT_MS 15000L
+#define KAKAO_CONNECT_TIMEOUT_MS 10000L
+#define KAKAO_MAX_RESPONSE_BYTES (256 * 1024)
+
+/*
+ * struct kakao_client: everything borrowed (usually from struct config);
+ * it must outlive the calls.
+ */
+struct kakao_client {
+	const char *auth_base_url; /* "https://kauth.kakao.com", no slash */
+	const char *api_base_url;  /* "https://kapi.kakao.com" */
+	const char *rest_api_key;  /* client_id */
+	const char *client_secret; /* NULL when the app has it turned off */
+	const char *redirect_uri;  /* byte-identical to the registered one */
+	const char *token_path;    /* the token file (session helpers) */
+	int64_t min_refresh_interval_s; /* SPEC §5, default 300 */
+	long timeout_ms; /* per request; <= 0: KAKAO_TIMEOUT_MS */
+};
+
+/* what the caller should do next; see kakao_status_name */
+enum kakao_status {
+	KAKAO_OK,
+	/* transient: 5xx, network, timeout, -1, -7, -603, -9798, KOE003:
+	 * retry later with backoff */
+	KAKAO_RETRY,
+	/* -401: the access token is invalid or expired: refresh */
+	KAKAO_UNAUTHORIZED,
+	/* no token file, or the refresh token / code is dead (invalid_grant:
+	 * KOE319, KOE320, KOE322): the user must run `kakaowatch auth` */
+	KAKAO_REAUTH,
+	/* -402 / -3: talk_message consent missing (user or app) */
+	KAKAO_CONSENT,
+	/* -10, -11, -531, -532, -533, -536: quota used up; hold until the
+	 * next day, keep the outbox */
+	KAKAO_QUOTA,
+	/* KOE237: token issuance rate limit; try again later */
+	KAKAO_RATE_LIMITED,
+	/* -2: our template object (or a parameter) is wrong: a bug */
+	KAKAO_BAD_TEMPLATE,
+	/* the app / config is wrong: KOE004, KOE006, KOE009, KOE010, KOE101,
+	 * KOE303, ..., -5, -903, an unreadable token file */
+	KAKAO_CONFIG,
+	/* anything else */
+	KAKAO_FATAL
+};
+
+/* kakao_status_name: static lower-case name ("ok", "retry", ...) */
+const char *kakao_status_name(enum kakao_status s);
+
+/*
+ * kakao_authorize_url returns the URL the user opens (kakao-api.md §1):
+ * {auth_base_url}/oauth/authorize?client_id=..&redirect_uri=..
+ * &response_type=code&scope=talk_message&state=.. with every value
+ * percent-encoded; `state` may be NULL (then omitted). Heap string, caller
+ * frees; NULL on out-of-memory.
+ */
+char *kakao_authorize_url(const struct kakao_client *c, const char *state);
+
+/*
+ * kakao_exchange_code trades an authorization code for tokens
+ * (POST {auth}/oauth/token, grant_type=authorization_code, with
+ * redirect_uri and client_secret when set; kakao-api.md §2.1). On KAKAO_OK
+ * `t` is replaced by the new tokens (its old content released); it is not
+ * saved (the caller saves it with token_save). On failure `t` is unchanged
+ * and `err` says what to do: KOE320 -> KAKAO_REAUTH ("already used or
+ * expired"), KOE303/KOE006 -> KAKAO_CONFIG (redirect URI), KOE010 ->
+ * KAKAO_CONFIG (client secret), ... `now_s`: Unix seconds.
+ */
+enum kakao_status kakao_exchange_code(const struct kakao_client *c,
+    const char *code, struct token *t, int64_t now_s, struct kw_err *err);
+
+/*
+ * kakao_refresh refreshes `t` with its refresh token (grant_type=
+ * refresh_token; kakao-api.md §2.2) and merges the answer with
+ * token_apply_response (a rotated refresh token replaces the old one in
+ * `t`). Does NOT save: use the kakao_session_* helpers, which persist at
+ * once. On failure `t` is unchanged. KOE322 -> KAKAO_REAUTH, KOE237 ->
+ * KAKAO_RATE_LIMITED, 5xx / network -> KAKAO_RETRY.
+ */
+enum kakao_status kakao_refresh(const struct kakao_client *c, struct token *t,
+    int64_t now_s, struct kw_err *err);
+
+/*
+ * kakao_send_memo sends one default template to the user's own chat
+ * (POST {api}/v2/api/talk/memo/default/send, form field template_object =
+ * the percent-encoded JSON `template_json`, Authorization: Bearer;
+ * kakao-api.md §4). KAKAO_OK only on HTTP 200 with {"result_code":0}.
+ * `template_json` that is not a JSON object gives KAKAO_BAD_TEMPLATE
+ * without a request. Errors per kakao_classify_api_error; a 200 without
+ * result_code 0 is KAKAO_RETRY (delivery unknown: at-least-once).
+ */
+enum kakao_status kakao_send_memo(const struct kakao_client *c,
+    const char *access_token, const char *template_json, struct kw_err *err);
+
+/*
+ * kakao_classify_auth_error maps a kauth error response (HTTP status and
+ * body {"error":..,"error_code":"KOExxx"}; kakao-api.md §6.1, §6.3) to a
+ * status and writes an actionable message into `err`. Pure. Looks at
+ * error_code first, then the status (5xx -> retry), then the OAuth `error`
+ * class; never at error_description.
+ */
+enum kakao_status kakao_classify_auth_error(long http_status,
+    const char *body, struct kw_err *err);
+
+/*
+ * kakao_classify_api_error maps a kapi error response ({"code":-N,...};
+ * kakao-api.md §6.1, §6.2) to a status with an actionable message in
+ * `err`. Pure. Looks at `code`, then at the HTTP status; never at `msg`.
+ * A 200 answer is not an error: callers only pass failures.
+ */
+enum kakao_status kakao_classify_api_error(long http_status,
+    const char *body, struct kw_err *err);
+
+/*
+ * kakao_session_begin prepares a send batch: loads c->token_path into `t`
+ * (zeroed or released before; the caller releases it after), and when
+ * token_refresh_due(t, now_s, c->min_refresh_interval_s) refreshes it and
+ * saves the file at once (so a rotated refresh token is never lost).
+ * Returns KAKAO_OK with a usable access token in `t`.
+ * KAKAO_REAUTH when there is no token file or the refresh token is dead,
+ * with a message that says to run `kakaowatch auth`; KAKAO_CONFIG when the
+ * file is unreadable (mode, JSON). When a due refresh fails with
+ * KAKAO_RETRY or KAKAO_RATE_LIMITED but the access token still has over a
+ * minute left, the refresh is skipped (warning logged) and KAKAO_OK is
+ * returned. When the refreshed token cannot be saved: KAKAO_FATAL (`t`
+ * holds the new tokens, the file the old ones).
+ */
+enum kakao_status kakao_session_begin(const struct kakao_client *c,
+    struct token *t, int64_t now_s, struct kw_err *err);
+
+/*
+ * kakao_session_send sends `template_json` with t->access_token. On -401 it
+ * first re-reads the token file (another kakaowatch process may have
+ * refreshed: then it just retries), else refreshes and saves, and retries
+ * once (Kakao SDK policy, kakao-api.md §2.4). Other results are returned
+ * as kakao_send_memo gives them.
+ */
+enum kakao_status kakao_session_send(const struct kakao_client *c,
+    struct token *t, const char *template_json, int64_t now_s,
+    struct kw_err *err);
+
+/*
+ * kakao_session_refresh (`kakaowatch token refresh`): loads c->token_path
+ * into `t` (zeroed or released before), refreshes now whatever the policy
+ * says, and saves. Statuses as kakao_session_begin (no fallback).
+ */
+enum kakao_status kakao_session_refresh(const struct kakao_client *c,
+    struct token *t, int64_t now_s, struct kw_err *err);
+
+#endif
