@@ -58,6 +58,26 @@ struct http {
 };
 
 static bool http_inited;
+static volatile sig_atomic_t *http_abort_flag;
+
+void
+http_set_abort_flag(volatile sig_atomic_t *flag)
+{
+	http_abort_flag = flag;
+}
+
+/* progress callback: a non-zero return makes curl stop the transfer */
+static int
+transfer_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)clientp;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return http_abort_flag != NULL && *http_abort_flag != 0;
+}
 
 void
 http_global_init(void)
@@ -104,6 +124,8 @@ http_error_name(enum http_error e)
 		return "redirects";
 	case HTTP_ERR_OTHER:
 		break;
+	case HTTP_ERR_ABORTED:
+		return "aborted";
 	}
 	return "other";
 }
@@ -447,6 +469,8 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	SETOPT(CURLOPT_URL, req->url);
 	SETOPT(CURLOPT_PRIVATE, (void *)t);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_XFERINFOFUNCTION, transfer_progress);
+	SETOPT(CURLOPT_NOPROGRESS, 0L);
 	SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
 	SETOPT(CURLOPT_WRITEFUNCTION, transfer_write);
 	SETOPT(CURLOPT_WRITEDATA, (void *)t);
@@ -539,6 +563,8 @@ error_from_curl(CURLcode rc)
 		return HTTP_ERR_TOO_BIG;
 	case CURLE_TOO_MANY_REDIRECTS:
 		return HTTP_ERR_REDIRECTS;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return HTTP_ERR_ABORTED;
 	default:
 		return HTTP_ERR_OTHER;
 	}
@@ -828,6 +854,28 @@ http_submit(struct http *h, const struct http_request *req,
 	h->transfers = t;
 	h->pending++;
 	return 0;
+}
+
+void
+http_cancel_all(struct http *h)
+{
+	struct http_response resp;
+	struct http_transfer *t;
+
+	if (h == NULL)
+		return;
+	while (h->transfers != NULL) {
+		t = h->transfers;
+		curl_multi_remove_handle(h->multi, t->easy);
+		http_unlink(h, t);
+		memset(&resp, 0, sizeof(resp));
+		resp.error = HTTP_ERR_ABORTED;
+		resp.retry_after_s = -1;
+		snprintf(resp.errmsg, sizeof(resp.errmsg), "aborted");
+		t->done(t->user, &resp);
+		http_response_release(&resp);
+		transfer_free(t);
+	}
 }
 
 /* http_drain calls the callbacks of every finished transfer */

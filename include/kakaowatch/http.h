@@ -23,6 +23,7 @@
 #ifndef KAKAOWATCH_HTTP_H
 #define KAKAOWATCH_HTTP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,7 +77,8 @@ enum http_error {
 	HTTP_ERR_TLS,       /* handshake or certificate verification */
 	HTTP_ERR_TOO_BIG,   /* decoded body over max_bytes */
 	HTTP_ERR_REDIRECTS, /* over HTTP_MAX_REDIRECTS, or to non-http(s) */
-	HTTP_ERR_OTHER      /* anything else: bad URL, protocol, memory */
+	HTTP_ERR_OTHER,     /* anything else: bad URL, protocol, memory */
+	HTTP_ERR_ABORTED    /* cancelled: http_cancel_all or the abort flag */
 };
 
 /*
@@ -142,6 +144,21 @@ struct http *http_new(int max_connections, int max_connections_per_host,
  * closes all connections and frees `h`. http_free(NULL) does nothing.
  */
 void http_free(struct http *h);
+
+/*
+ * http_cancel_all aborts every pending transfer and calls its callback with
+ * error HTTP_ERR_ABORTED (status 0, no body), so owners can free what they
+ * attached to it. Used on shutdown. Callbacks must not submit new transfers
+ * from here (they would be cancelled too late).
+ */
+void http_cancel_all(struct http *h);
+
+/*
+ * http_set_abort_flag: while *flag is non-zero (e.g. a signal handler's
+ * stop flag), running transfers, including http_request_sync, end within
+ * about a second with HTTP_ERR_ABORTED. NULL turns it off. Process-wide.
+ */
+void http_set_abort_flag(volatile sig_atomic_t *flag);
 
 /*
  * http_submit queues `req`; `done(user, resp)` is called from a later
