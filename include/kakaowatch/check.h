@@ -1,0 +1,74 @@
+/*
+ * check: one check of one watch (SPEC §3, §6): fetch with validators,
+ * extract, diff against the snapshot, build the messages, and commit the new
+ * snapshot, history and outbox messages in one store transaction.
+ * Used by `once` and by the daemon; it never sends anything itself.
+ */
+#ifndef KAKAOWATCH_CHECK_H
+#define KAKAOWATCH_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kakaowatch/config.h"
+#include "kakaowatch/extract.h"
+#include "kakaowatch/http.h"
+#include "kakaowatch/store.h"
+#include "kakaowatch/util.h"
+
+enum check_kind {
+	CHECK_BASELINE,  /* first success (or new XPath): stored, nothing sent */
+	CHECK_CHANGED,   /* items were added or removed */
+	CHECK_UNCHANGED, /* same items, or 304 Not Modified */
+	CHECK_FAILED,    /* fetch, HTTP >= 400, parse, or no match: snapshot kept */
+	CHECK_SKIPPED    /* inside a Retry-After window: not fetched */
+};
+
+struct check_outcome {
+	enum check_kind kind;
+	bool not_modified;   /* the server answered 304 */
+	size_t nitems;       /* items in the current snapshot */
+	size_t nadded;       /* added items (before keywords/exclude) */
+	size_t nremoved;     /* removed items */
+	size_t nmessages;    /* messages queued in the outbox */
+	int failures;        /* consecutive failures after this check */
+	int64_t retry_after_until; /* Unix ms the server asked us to wait, or 0 */
+	char error[KW_ERR_MAX]; /* CHECK_FAILED / CHECK_SKIPPED: why */
+};
+
+/*
+ * check_done_fn is called once per started check, after its result is
+ * committed to the store (or the commit failed: then kind is CHECK_FAILED
+ * and error says so). `o` is valid during the call only.
+ */
+typedef void (*check_done_fn)(void *user, const struct watch_config *wc,
+    const struct check_outcome *o);
+
+struct check_env {
+	struct store *store;      /* borrowed */
+	struct http *http;        /* borrowed: transfers run in its loop */
+	const struct config *cfg; /* borrowed: max_messages_per_check */
+};
+
+/*
+ * check_start begins a check of `wc` with its compiled XPath `xp`: it reads
+ * the watch's state, skips it when a Retry-After window is still open (then
+ * `done` is called before check_start returns, with CHECK_SKIPPED), and
+ * otherwise submits the fetch to env->http; `done` runs from http_poll when
+ * the check has finished. `env`, `wc` and `xp` must stay valid until then.
+ * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
+ * called).
+ */
+int check_start(const struct check_env *env, const struct watch_config *wc,
+    const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
+    void *user, struct kw_err *err);
+
+/*
+ * check_outcome_format writes a one-line summary such as
+ * "rust-blog: 2 new, 0 removed (42 items)" into buf (size bytes).
+ */
+void check_outcome_format(const struct watch_config *wc,
+    const struct check_outcome *o, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * diff: pure functions over item lists (SPEC §3). No I/O, no clock, no
+ * global state; safe on any input, including invalid UTF-8.
+ *
+ * Identity of an item is its text + link (item_equal in item.h): order
+ * changes are not changes, and an item that appears twice in one list counts
+ * once.
+ *
+ * Keyword matching is a case-insensitive substring test on UTF-8 text. Both
+ * sides are case-folded with Unicode (14.0) simple case folding for every
+ * script that has case (Latin including accented letters, Greek, Cyrillic,
+ * Armenian, Georgian, ...), plus:
+ *   - fullwidth ASCII (U+FF01..U+FF5E) folds to ASCII, U+3000 to a space,
+ *     so "ＲＥＬＥＡＳＥ" matches "release";
+ *   - the full foldings ß/ẞ -> "ss" and the Latin ligatures U+FB00..U+FB06
+ *     ("ﬁ" -> "fi"), so "STRASSE" matches "Straße"; İ folds to "i";
+ *   - conjoining Hangul jamo (U+1100 block, as produced by NFD text) are
+ *     composed into syllables, so decomposed "보안" matches precomposed.
+ * Hangul syllables and CJK are otherwise compared as they are. Accents are
+ * not removed ("resume" does not match "résumé"), and other decomposed
+ * (NFD) Latin text is not composed. Bytes that are not valid UTF-8 are
+ * compared as themselves.
+ */
+#ifndef KAKAOWATCH_DIFF_H
+#define KAKAOWATCH_DIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kakaowatch/item.h"
+
+/*
+ * diff_items compares the previous snapshot `old` with the new one `cur`
+ * (either may be NULL, meaning empty). `added` receives copies of the items
+ * of `cur` not in `old`, in `cur` order; `removed` the items of `old` not in
+ * `cur`, in `old` order; each distinct item at most once. O(n) expected
+ * time with hash sets (10,000 items are fine).
+ *
+ * `added` and `removed` are initialised here (pass fresh or released
+ * lists; old contents are not freed); the caller releases them with
+ * item_list_release. Returns 0, or -1 on out-of-memory (both lists are
+ * then empty).
+ */
+int diff_items(const struct item_list *old, const struct item_list *cur,
+    struct item_list *added, struct item_list *removed);
+
+/*
+ * diff_text_matches returns true when `text` contains any of the `n` words
+ * `words`, case-insensitively as described above. Empty and NULL words
+ * never match; a NULL text or n == 0 gives false. On out-of-memory it
+ * falls back to an exact (case-sensitive) byte comparison.
+ */
+bool diff_text_matches(const char *text, const char *const *words, size_t n);
+
+/*
+ * diff_filter copies into `out` the items of `in` (NULL = empty) whose text
+ * matches at least one of `keywords` (every item when nkeywords == 0) and
+ * none of `exclude`, in order. Only the text is matched, not the link.
+ * `out` is initialised here (pass a fresh or released list); the caller
+ * releases it. Returns 0, or -1 on out-of-memory (`out` is then empty).
+ */
+int diff_filter(const struct item_list *in, const char *const *keywords,
+    size_t nkeywords, const char *const *exclude, size_t nexclude,
+    struct item_list *out);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * store: the SQLite database in state_dir (SPEC §6). All SQL lives here:
+ * watches' fetch state, current snapshots, change history, the outbox of
+ * messages to send, a daily sent-message counter and a small key/value
+ * table. The SQLite handle never leaves this module.
+ *
+ * Files (all created 0600 in a state_dir created 0700):
+ *   STATE_DIR/kakaowatch.db        the database, WAL journal mode
+ *   STATE_DIR/kakaowatch.db-wal    write-ahead log  } SQLite gives them the
+ *   STATE_DIR/kakaowatch.db-shm    shared index     } db file's permissions
+ *   STATE_DIR/kakaowatch.lock      flock(2) lock holding the owner's pid
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL. Every committed
+ * transaction is fsynced to the WAL before the commit returns, so nothing
+ * committed is lost on kill -9 (WAL + NORMAL would already give that) nor
+ * on power loss or a kernel crash (NORMAL would not: it only fsyncs at
+ * checkpoints). The cost is one fsync per transaction, and kakaowatch
+ * writes a few transactions per check or send, not thousands per second.
+ *
+ * Every operation that changes several rows runs in one transaction
+ * (BEGIN IMMEDIATE): all of it happens or none. Statements for the hot paths
+ * are prepared once per handle and reused.
+ *
+ * Times are Unix milliseconds (int64_t); 0 means "never"/"none". Strings are
+ * UTF-8 (invalid bytes are stored as they are). Errors name the database
+ * path and carry SQLite's message; the store stores no secrets.
+ *
+ * One thread: a struct store must not be used from two threads at once.
+ */
+#ifndef KAKAOWATCH_STORE_H
+#define KAKAOWATCH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kakaowatch/item.h"
+#include "kakaowatch/util.h"
+
+/* the schema version this build writes (PRAGMA user_version) */
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/*
+ * store_open opens the database for reading and writing: creates
+ * `state_dir` (0700, with parents) when missing, takes an exclusive lock on
+ * STATE_DIR/kakaowatch.lock (flock LOCK_EX|LOCK_NB; the file then holds our
+ * pid), creates or opens STATE_DIR/kakaowatch.db (0600; a more open mode is
+ * tightened), sets WAL, synchronous=FULL, a 5 s busy timeout and foreign
+ * keys, and creates or upgrades the schema (migrations keyed on
+ * user_version; a database from a newer kakaowatch is refused).
+ *
+ * When another process holds the lock, fails with "another kakaowatch
+ * (pid N) is using STATE_DIR; stop it first". The lock is held until
+ * store_close (or process exit). Returns the handle (free with store_close)
+ * or NULL with a message in `err`.
+ */
+struct store *store_open(const char *state_dir, struct kw_err *err);
+
+/*
+ * store_open_readonly opens STATE_DIR/kakaowatch.db read-only, without the
+ * lock, for `status` while the daemon runs (WAL lets it read while the
+ * daemon writes). Fails clearly when the database does not exist ("no state
+ * database at PATH: kakaowatch has not run with this state_dir yet") or has
+ * a schema version other than STORE_SCHEMA_VERSION. Every write on the
+ * returned handle fails. Returns the handle or NULL with `err`.
+ */
+struct store *store_open_readonly(const char *state_dir, struct kw_err *err);
+
+/* store_close finalizes, closes and releases the lock. NULL is a no-op. */
+void store_close(struct store *st);
+
+/* store_db_path returns the database path (owned by the store). */
+const char *store_db_path(const struct store *st);
+
+/* ---- watches' fetch state and snapshots ---- */
+
+struct watch_state {
+	bool known;         /* a row exists for this watch */
+	char *url;          /* url of the last successful check, or NULL */
+	char *xpath;        /* xpath of the last successful check, or NULL */
+	char *etag;         /* validator for If-None-Match, or NULL */
+	char *last_modified; /* validator for If-Modified-Since, or NULL */
+	char *last_error;   /* error of the current failure run, or NULL */
+	int64_t last_check_at;     /* last check, success or failure */
+	int64_t last_success_at;
+	int64_t last_change_at;    /* last check that added or removed items */
+	int64_t retry_after_until; /* server asked us to wait until then */
+	int64_t next_check_at;     /* as last given in store_check */
+	int failures;              /* consecutive failed checks */
+	bool failing_notified;     /* a "watch is failing" message was queued */
+	bool baselined;            /* a snapshot (possibly empty) exists */
+	int64_t item_count;        /* items in the snapshot */
+};
+
+/*
+ * store_watch_state_get fills `out` for watch `name` (out->known = false
+ * and everything zero/NULL when the store has no row for it). The strings
+ * are owned by `out`: free with watch_state_release (also after -1, which
+ * leaves `out` zeroed). Returns 0 or -1 with `err`.
+ */
+int store_watch_state_get(struct store *st, const char *name,
+    struct watch_state *out, struct kw_err *err);
+
+/* watch_state_release frees the strings of `ws` and zeroes it. */
+void watch_state_release(struct watch_state *ws);
+
+/*
+ * store_snapshot_get initialises `out` with the current snapshot of watch
+ * `name`, in page order (empty when none). The caller releases it with
+ * item_list_release (also after -1, which leaves it empty). Returns 0 or -1.
+ */
+int store_snapshot_get(struct store *st, const char *name,
+    struct item_list *out, struct kw_err *err);
+
+/*
+ * One finished check of a watch, committed by store_record_check in ONE
+ * transaction. All pointers are borrowed for the duration of the call.
+ */
+struct store_check {
+	const char *name;  /* watch name, required */
+	const char *url;   /* stored on success (describe the snapshot) */
+	const char *xpath; /* stored on success */
+	int64_t at;        /* when the check finished, Unix ms */
+	const char *etag;          /* new validators on success; NULL clears */
+	const char *last_modified;
+	int64_t retry_after_until; /* 0 = none; stored in both cases */
+	/* the new snapshot on success; NULL = unchanged (HTTP 304): kept */
+	const struct item_list *items;
+	/* changes recorded in history on success (NULL = none) */
+	const struct item_list *added, *removed;
+	/* template objects (JSON text, non-empty) to queue in the outbox,
+	 * in order, due at `at`; queued in both cases */
+	const char *const *messages;
+	size_t nmessages;
+	bool failed;       /* the check failed (see store_record_check) */
+	const char *error; /* what failed, when failed */
+	bool failing_notified; /* new value of the flag, stored in both cases */
+	int64_t next_check_at; /* next planned check; 0 = unknown */
+};
+
+/*
+ * store_record_check commits one check atomically: the watch row (created
+ * when new), and
+ *   - on success (failed == false): url, xpath, etag, last_modified,
+ *     last_check_at = last_success_at = at, failures = 0, last_error = NULL;
+ *     when `items` is given the snapshot is replaced by it (baselined, with
+ *     item_count = items->n); `added`/`removed` go to history, and when
+ *     either is non-empty last_change_at = at;
+ *   - on failure: last_check_at = at, failures + 1, last_error = error;
+ *     the snapshot, url, xpath, validators and history are untouched
+ *     (items, added, removed, etag and last_modified are ignored);
+ *   - in both cases: retry_after_until, next_check_at, failing_notified,
+ *     and the `messages` appended to the outbox.
+ * If any step fails (including a NULL or empty message), nothing changes.
+ * Returns 0 or -1 with `err`.
+ */
+int store_record_check(struct store *st, const struct store_check *check,
+    struct kw_err *err);
+
+/*
+ * store_watch_set_next_check stores when watch `name` will be checked next
+ * (e.g. after a reload moved it), creating its row if needed. 0 or -1.
+ */
+int store_watch_set_next_check(struct store *st, const char *name,
+    int64_t next_check_at, struct kw_err *err);
+
+/*
+ * store_watch_names returns the names of every watch with a row, sorted
+ * (bytewise), as a heap array of heap strings: free with
+ * store_names_free(*names, *n). Returns 0 or -1 (*names = NULL, *n = 0).
+ */
+int store_watch_names(struct store *st, char ***names, size_t *n,
+    struct kw_err *err);
+
+/* store_names_free frees what store_watch_names returned. NULL is ok. */
+void store_names_free(char **names, size_t n);
+
+/*
+ * store_watch_forget deletes watch `name`: its state, snapshot and history
+ * (its queued outbox messages stay and are still sent). A name that does
+ * not exist is not an error. Returns 0 or -1.
+ */
+int store_watch_forget(struct store *st, const char *name,
+    struct kw_err *err);
+
+/* ---- history ---- */
+
+struct history_entry {
+	int64_t at;   /* when the change was seen, Unix ms */
+	bool removed; /* false: the item was added; true: removed */
+	char *text;   /* owned */
+	char *link;   /* owned, may be NULL */
+};
+
+/*
+ * store_history_recent returns up to `limit` (0 = all) history entries of
+ * watch `name`, newest first, as a heap array (free with
+ * history_entries_free(*out, *n)). Returns 0 or -1 (*out = NULL, *n = 0).
+ */
+int store_history_recent(struct store *st, const char *name, size_t limit,
+    struct history_entry **out, size_t *n, struct kw_err *err);
+
+/* history_entries_free frees the array and its strings. NULL is ok. */
+void history_entries_free(struct history_entry *v, size_t n);
+
+/*
+ * store_history_trim deletes history entries seen before `before_ms` (for
+ * history_days), and daily sent counters beyond the newest 62 days, in one
+ * transaction. Returns 0 or -1.
+ */
+int store_history_trim(struct store *st, int64_t before_ms,
+    struct kw_err *err);
+
+/* ---- outbox (SPEC §6: at-least-once delivery) ---- */
+
+struct outbox_msg {
+	int64_t id;          /* increasing: FIFO order, never reused */
+	char *watch;         /* watch that queued it, NULL for `send`/notices */
+	char *template_json; /* the Kakao template object (JSON text) */
+	int attempts;        /* failed send attempts so far */
+	int64_t created_at;
+	int64_t next_attempt_at;
+	char *last_error;    /* why the last attempt failed, or NULL */
+};
+
+/*
+ * store_outbox_add queues a template object (non-empty JSON text) for
+ * `watch` (may be NULL), due now. Returns 0 or -1.
+ */
+int store_outbox_add(struct store *st, const char *watch,
+    const char *template_json, int64_t now_ms, struct kw_err *err);
+
+/*
+ * store_outbox_due returns up to `limit` (0 = all) messages with
+ * next_attempt_at <= now_ms, in id (FIFO) order, as a heap array: free
+ * with outbox_msgs_free(*out, *n). Returns 0 or -1 (*out = NULL, *n = 0).
+ */
+int store_outbox_due(struct store *st, int64_t now_ms, size_t limit,
+    struct outbox_msg **out, size_t *n, struct kw_err *err);
+
+/* outbox_msgs_free frees the array and its strings. NULL is ok. */
+void outbox_msgs_free(struct outbox_msg *v, size_t n);
+
+/*
+ * store_outbox_delete removes message `id` (Kakao answered result_code 0).
+ * An id that is gone already is not an error. Returns 0 or -1.
+ */
+int store_outbox_delete(struct store *st, int64_t id, struct kw_err *err);
+
+/*
+ * store_outbox_delete_sent removes message `id` and adds one to the sent
+ * counter of `day_key` (a caller-computed day such as "2026-11-23", Korea
+ * time, for max_messages_per_day), in one transaction. Returns 0 or -1.
+ */
+int store_outbox_delete_sent(struct store *st, int64_t id,
+    const char *day_key, struct kw_err *err);
+
+/*
+ * store_sent_count sets *n to the messages counted for `day_key` (0 when
+ * none). Returns 0 or -1.
+ */
+int store_sent_count(struct store *st, const char *day_key, int64_t *n,
+    struct kw_err *err);
+
+/*
+ * store_outbox_defer records a failed attempt of message `id`: attempts + 1,
+ * next_attempt_at, last_error = error (may be NULL). Returns 0 or -1.
+ */
+int store_outbox_defer(struct store *st, int64_t id, int64_t next_attempt_at,
+    const char *error, struct kw_err *err);
+
+/*
+ * store_outbox_defer_all holds every queued message until at least
+ * `next_attempt_at` (messages already due later keep their time) and sets
+ * last_error; attempts are not counted (e.g. Kakao quota used up until
+ * tomorrow: not the messages' fault). Returns 0 or -1.
+ */
+int store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
+    const char *error, struct kw_err *err);
+
+/*
+ * store_outbox_stats sets *count to the queued messages and
+ * *oldest_created_at to the created_at of the oldest (0 when empty); either
+ * pointer may be NULL. Returns 0 or -1.
+ */
+int store_outbox_stats(struct store *st, int64_t *count,
+    int64_t *oldest_created_at, struct kw_err *err);
+
+/*
+ * store_outbox_next_at sets *next_ms to the earliest next_attempt_at of
+ * any queued message, or -1 when the outbox is empty (scheduler deadline).
+ * Returns 0 or -1.
+ */
+int store_outbox_next_at(struct store *st, int64_t *next_ms,
+    struct kw_err *err);
+
+/* ---- key/value meta ---- */
+
+/*
+ * store_meta_get sets *value to a heap copy of the value of `key` (caller
+ * frees), or NULL when absent. Returns 0 or -1. Keys starting with "kw."
+ * are used by the store itself.
+ */
+int store_meta_get(struct store *st, const char *key, char **value,
+    struct kw_err *err);
+
+/* store_meta_set stores `value` under `key`; NULL deletes. 0 or -1. */
+int store_meta_set(struct store *st, const char *key, const char *value,
+    struct kw_err *err);
+
+/*
+ * store_heartbeat records that the daemon's loop ran at `now_ms` (meta key
+ * "kw.heartbeat_at"), for `status --health`. Returns 0 or -1.
+ */
+int store_heartbeat(struct store *st, int64_t now_ms, struct kw_err *err);
+
+/*
+ * store_heartbeat_get sets *at_ms to the last heartbeat (0 = never).
+ * Returns 0 or -1.
+ */
+int store_heartbeat_get(struct store *st, int64_t *at_ms,
+    struct kw_err *err);
+
+/*
+ * store_outbox_replace deletes the outbox messages `ids` (n of them) and
+ * queues `template_json` for `watch` in their place, in one transaction
+ * (used for the daily-limit digest). now_ms: Unix ms. Returns 0, or -1
+ * with err (nothing changed).
+ */
+int store_outbox_replace(struct store *st, const int64_t *ids, size_t n,
+    const char *watch, const char *template_json, int64_t now_ms,
+    struct kw_err *err);
+
+#endif

@@ -1,0 +1,398 @@
+/* check: fetch, extract, diff, record one watch (see check.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kakaowatch/check.h"
+#include "kakaowatch/diff.h"
+#include "kakaowatch/item.h"
+#include "kakaowatch/log.h"
+#include "kakaowatch/message.h"
+
+struct check_job {
+	struct check_env env;
+	const struct watch_config *wc;
+	const struct extract_xpath *xp;
+	struct watch_state st;
+	int64_t started_at;
+	check_done_fn done;
+	void *user;
+};
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* messages: growable list of template objects queued by one check */
+struct msgs {
+	char **v;
+	size_t n;
+};
+
+static int
+msgs_take(struct msgs *m, char **v, size_t n)
+{
+	char **p;
+	size_t i;
+
+	if (n == 0) {
+		free(v);
+		return 0;
+	}
+	p = realloc(m->v, (m->n + n) * sizeof(*p));
+	if (p == NULL) {
+		message_list_free(v, n);
+		return -1;
+	}
+	m->v = p;
+	for (i = 0; i < n; i++)
+		m->v[m->n++] = v[i];
+	free(v);
+	return 0;
+}
+
+static int
+msgs_add_text(struct msgs *m, const char *text, const char *link,
+    struct kw_err *err)
+{
+	char **one;
+
+	one = malloc(sizeof(*one));
+	if (one == NULL)
+		return kw_err_set(err, "out of memory");
+	one[0] = message_build_text(text, link, "열기", err);
+	if (one[0] == NULL) {
+		free(one);
+		return -1;
+	}
+	return msgs_take(m, one, 1);
+}
+
+static void
+msgs_release(struct msgs *m)
+{
+	message_list_free(m->v, m->n);
+	m->v = NULL;
+	m->n = 0;
+}
+
+/* the changes the user asked to hear about, as messages */
+static int
+build_change_messages(struct check_job *job, const struct item_list *added,
+    const struct item_list *removed, struct msgs *m, struct kw_err *err)
+{
+	const struct watch_config *wc = job->wc;
+	int max = job->env.cfg->max_messages_per_check;
+	struct item_list shown;
+	char **v = NULL;
+	size_t n = 0;
+	int result = -1;
+	int kinds[2] = { NOTIFY_ADDED, NOTIFY_REMOVED };
+	const struct item_list *lists[2] = { added, removed };
+	size_t k;
+
+	for (k = 0; k < 2; k++) {
+		if (!(wc->notify_on & kinds[k]) || lists[k]->n == 0)
+			continue;
+		item_list_init(&shown);
+		if (diff_filter(lists[k], (const char *const *)wc->keywords,
+			wc->nkeywords, (const char *const *)wc->exclude,
+			wc->nexclude, &shown) != 0) {
+			kw_err_set(err, "out of memory");
+			goto out;
+		}
+		if (shown.n > 0) {
+			if (message_build_changes(wc->name, wc->url,
+				k == 0 ? MESSAGE_ADDED : MESSAGE_REMOVED,
+				&shown, max - (int)m->n > 0 ? max - (int)m->n :
+							    1,
+				&v, &n, err) != 0 ||
+			    msgs_take(m, v, n) != 0) {
+				item_list_release(&shown);
+				kw_err_set(err, "out of memory");
+				goto out;
+			}
+		}
+		item_list_release(&shown);
+	}
+	result = 0;
+out:
+	return result;
+}
+
+static void
+finish(struct check_job *job, struct check_outcome *o)
+{
+	job->done(job->user, job->wc, o);
+	watch_state_release(&job->st);
+	free(job);
+}
+
+static void
+record_failure(struct check_job *job, const char *why, int64_t retry_until,
+    struct check_outcome *o)
+{
+	const struct watch_config *wc = job->wc;
+	struct store_check rec = { 0 };
+	struct msgs m = { 0 };
+	struct kw_err err = { 0 };
+	char text[512];
+	bool notify;
+
+	o->kind = CHECK_FAILED;
+	snprintf(o->error, sizeof(o->error), "%s", why);
+	o->failures = job->st.failures + 1;
+	o->retry_after_until = retry_until;
+	notify = o->failures >= wc->max_failures && !job->st.failing_notified;
+	if (notify) {
+		snprintf(text, sizeof(text),
+		    "%s: watch is failing (%d checks in a row)\n%s",
+		    wc->name, o->failures, why);
+		if (msgs_add_text(&m, text, wc->url, &err) != 0)
+			notify = false;
+	}
+	rec.name = wc->name;
+	rec.url = wc->url;
+	rec.xpath = wc->xpath;
+	rec.at = job->started_at;
+	rec.failed = true;
+	rec.error = why;
+	rec.retry_after_until = retry_until;
+	rec.messages = (const char *const *)m.v;
+	rec.nmessages = m.n;
+	rec.failing_notified = job->st.failing_notified || notify;
+	if (store_record_check(job->env.store, &rec, &err) != 0)
+		log_warnx("store: '%s': %s", wc->name, err.msg);
+	else
+		o->nmessages = m.n;
+	msgs_release(&m);
+}
+
+static void
+record_success(struct check_job *job, const struct http_response *resp,
+    struct item_list *items, struct check_outcome *o)
+{
+	const struct watch_config *wc = job->wc;
+	struct store_check rec = { 0 };
+	struct item_list old, added, removed;
+	struct msgs m = { 0 };
+	struct kw_err err = { 0 };
+	char text[512];
+	bool rebaseline;
+
+	item_list_init(&old);
+	item_list_init(&added);
+	item_list_init(&removed);
+	rebaseline = !job->st.baselined || !str_eq(job->st.xpath, wc->xpath);
+	if (items == NULL) {
+		/* 304: the page is as it was */
+		o->kind = CHECK_UNCHANGED;
+		o->not_modified = true;
+		o->nitems = (size_t)job->st.item_count;
+	} else if (rebaseline) {
+		o->kind = CHECK_BASELINE;
+		o->nitems = items->n;
+	} else {
+		if (store_snapshot_get(job->env.store, wc->name, &old, &err) !=
+			0 ||
+		    diff_items(&old, items, &added, &removed) != 0) {
+			kw_err_set(&err, "out of memory");
+			goto fail;
+		}
+		o->nitems = items->n;
+		o->nadded = added.n;
+		o->nremoved = removed.n;
+		o->kind = added.n + removed.n > 0 ? CHECK_CHANGED :
+						    CHECK_UNCHANGED;
+		if (build_change_messages(job, &added, &removed, &m, &err) != 0)
+			goto fail;
+	}
+	if (job->st.failing_notified) {
+		snprintf(text, sizeof(text),
+		    "%s: recovered after %d failed checks", wc->name,
+		    job->st.failures);
+		if (msgs_add_text(&m, text, wc->url, &err) != 0)
+			goto fail;
+	}
+	rec.name = wc->name;
+	rec.url = wc->url;
+	rec.xpath = wc->xpath;
+	rec.at = job->started_at;
+	rec.etag = resp->etag;
+	rec.last_modified = resp->last_modified;
+	if (items == NULL) {
+		/* keep the validators the 304 confirmed */
+		rec.etag = resp->etag ? resp->etag : job->st.etag;
+		rec.last_modified = resp->last_modified ?
+					resp->last_modified :
+					job->st.last_modified;
+	}
+	rec.items = items;
+	rec.added = &added;
+	rec.removed = &removed;
+	rec.messages = (const char *const *)m.v;
+	rec.nmessages = m.n;
+	rec.failing_notified = false;
+	if (store_record_check(job->env.store, &rec, &err) != 0)
+		goto fail;
+	o->nmessages = m.n;
+	goto out;
+fail:
+	o->kind = CHECK_FAILED;
+	snprintf(o->error, sizeof(o->error), "%s", err.msg);
+	log_warnx("store: '%s': %s", wc->name, err.msg);
+out:
+	msgs_release(&m);
+	item_list_release(&old);
+	item_list_release(&added);
+	item_list_release(&removed);
+}
+
+static void
+on_fetched(void *user, struct http_response *resp)
+{
+	struct check_job *job = user;
+	const struct watch_config *wc = job->wc;
+	struct check_outcome o = { 0 };
+	struct item_list items;
+	struct kw_err err = { 0 };
+	char why[256];
+	int64_t retry_until = 0;
+
+	item_list_init(&items);
+	if (resp->error == HTTP_ERR_ABORTED) {
+		/* shutdown: nothing happened, nothing is recorded */
+		o.kind = CHECK_SKIPPED;
+		o.failures = job->st.failures;
+		snprintf(o.error, sizeof(o.error), "aborted");
+		goto out;
+	}
+	if (resp->error != HTTP_OK) {
+		record_failure(job, resp->errmsg, 0, &o);
+		goto out;
+	}
+	if (resp->not_modified) {
+		record_success(job, resp, NULL, &o);
+		goto out;
+	}
+	if (resp->status < 200 || resp->status >= 300) {
+		if (resp->retry_after_s >= 0) {
+			retry_until = job->started_at +
+			    resp->retry_after_s * 1000;
+			snprintf(why, sizeof(why),
+			    "HTTP %ld, server asks to retry after %" PRId64
+			    "s",
+			    resp->status, resp->retry_after_s);
+		} else {
+			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+		}
+		record_failure(job, why, retry_until, &o);
+		goto out;
+	}
+	if (extract_items(resp->body, resp->len, resp->content_type,
+		wc->encoding, resp->final_url ? resp->final_url : wc->url,
+		job->xp, &items, &err) != 0) {
+		record_failure(job, err.msg, 0, &o);
+		goto out;
+	}
+	if (items.n == 0) {
+		record_failure(job, "the xpath matched nothing", 0, &o);
+		goto out;
+	}
+	record_success(job, resp, &items, &o);
+out:
+	item_list_release(&items);
+	finish(job, &o);
+}
+
+int
+check_start(const struct check_env *env, const struct watch_config *wc,
+    const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
+    void *user, struct kw_err *err)
+{
+	struct http_request req = { 0 };
+	struct check_job *job;
+	struct check_outcome o = { 0 };
+	bool same;
+
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return kw_err_set(err, "out of memory");
+	job->env = *env;
+	job->wc = wc;
+	job->xp = xp;
+	job->started_at = now_ms;
+	job->done = done;
+	job->user = user;
+	if (store_watch_state_get(env->store, wc->name, &job->st, err) != 0)
+		goto fail;
+	if (job->st.retry_after_until > now_ms) {
+		o.kind = CHECK_SKIPPED;
+		o.failures = job->st.failures;
+		o.nitems = (size_t)job->st.item_count;
+		o.retry_after_until = job->st.retry_after_until;
+		snprintf(o.error, sizeof(o.error),
+		    "the server asked to wait %" PRId64 "s more",
+		    (job->st.retry_after_until - now_ms + 999) / 1000);
+		finish(job, &o);
+		return 0;
+	}
+	/* validators only describe the page we extracted with this xpath */
+	same = job->st.baselined && str_eq(job->st.url, wc->url) &&
+	    str_eq(job->st.xpath, wc->xpath);
+	req.url = wc->url;
+	req.method = wc->method;
+	req.body = wc->body;
+	req.body_len = wc->body ? strlen(wc->body) : 0;
+	req.content_type = wc->body ? "application/x-www-form-urlencoded" :
+				      NULL;
+	req.headers = (const char *const *)wc->headers;
+	req.nheaders = wc->nheaders;
+	req.user_agent = wc->user_agent;
+	req.timeout_ms = (long)wc->timeout_ms;
+	req.max_bytes = (size_t)wc->max_bytes;
+	req.ssl_verify = wc->ssl_verify;
+	req.etag = same ? job->st.etag : NULL;
+	req.last_modified = same ? job->st.last_modified : NULL;
+	if (http_submit(env->http, &req, on_fetched, job, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	watch_state_release(&job->st);
+	free(job);
+	return -1;
+}
+
+void
+check_outcome_format(const struct watch_config *wc,
+    const struct check_outcome *o, char *buf, size_t size)
+{
+	switch (o->kind) {
+	case CHECK_BASELINE:
+		snprintf(buf, size, "%s: baseline stored (%zu items)",
+		    wc->name, o->nitems);
+		break;
+	case CHECK_CHANGED:
+		snprintf(buf, size,
+		    "%s: %zu new, %zu removed (%zu items, %zu messages)",
+		    wc->name, o->nadded, o->nremoved, o->nitems,
+		    o->nmessages);
+		break;
+	case CHECK_UNCHANGED:
+		snprintf(buf, size, "%s: unchanged%s (%zu items)", wc->name,
+		    o->not_modified ? ", not modified" : "", o->nitems);
+		break;
+	case CHECK_FAILED:
+		snprintf(buf, size, "%s: failed: %s (%d in a row)", wc->name,
+		    o->error, o->failures);
+		break;
+	case CHECK_SKIPPED:
+		snprintf(buf, size, "%s: skipped: %s", wc->name, o->error);
+		break;
+	}
+}

@@ -1,0 +1,167 @@
+/* cmd_once: one pass over the watches, then deliver the outbox. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kakaowatch/check.h"
+#include "kakaowatch/cmd.h"
+#include "kakaowatch/deliver.h"
+#include "kakaowatch/log.h"
+
+static const char once_usage[] =
+    "usage: kakaowatch once [--due] [-c FILE] [-v|-q] [NAME...]\n"
+    "\n"
+    "Checks every enabled watch (or the NAMEs given, enabled or not) once:\n"
+    "fetch, extract, compare with the last snapshot, queue the changes,\n"
+    "deliver the outbox through the sink, print one line per watch.\n"
+    "\n"
+    "  --due   only watches whose interval has passed since their last\n"
+    "          check (for cron)\n";
+
+struct once_state {
+	size_t failed;
+	size_t done;
+};
+
+static void
+once_done(void *user, const struct watch_config *wc,
+    const struct check_outcome *o)
+{
+	struct once_state *os = user;
+	char line[512];
+
+	check_outcome_format(wc, o, line, sizeof(line));
+	printf("%s\n", line);
+	fflush(stdout);
+	if (o->kind == CHECK_FAILED) {
+		os->failed++;
+		log_warnx("check: '%s': %s", wc->name, o->error);
+	}
+	os->done++;
+}
+
+static bool
+is_due(struct store *st, const struct watch_config *wc, int64_t now_ms)
+{
+	struct watch_state ws = { 0 };
+	struct kw_err err = { 0 };
+	bool due = true;
+
+	if (store_watch_state_get(st, wc->name, &ws, &err) == 0 &&
+	    ws.last_check_at > 0)
+		due = now_ms - ws.last_check_at >= wc->interval_ms;
+	watch_state_release(&ws);
+	return due;
+}
+
+int
+cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "due", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct http *http = NULL;
+	struct extract_xpath **xps = NULL;
+	struct check_env env;
+	struct once_state os = { 0 };
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	bool due_only = false, *selected = NULL;
+	int64_t now;
+	size_t i;
+	int c, j, status = KW_EXIT_USAGE;
+
+	while ((c = cmd_getopt(argc, argv, "", longopts, once_usage, ctx)) !=
+	    -1) {
+		if (c == 'd')
+			due_only = true;
+		else
+			return KW_EXIT_USAGE;
+	}
+	cfg = cmd_load_config(ctx);
+	if (cfg == NULL)
+		return KW_EXIT_USAGE;
+	selected = calloc(cfg->nwatches, sizeof(*selected));
+	xps = calloc(cfg->nwatches, sizeof(*xps));
+	if ((selected == NULL || xps == NULL) && cfg->nwatches > 0) {
+		log_errorx("out of memory");
+		status = KW_EXIT_FAILURE;
+		goto out;
+	}
+	for (j = optind; j < argc; j++) {
+		for (i = 0; i < cfg->nwatches; i++)
+			if (strcmp(cfg->watches[i].name, argv[j]) == 0)
+				break;
+		if (i == cfg->nwatches) {
+			fprintf(stderr, "kakaowatch: no watch named '%s' in "
+					"%s\n",
+			    argv[j], cfg->path);
+			goto out;
+		}
+		selected[i] = true;
+	}
+	if (optind == argc)
+		for (i = 0; i < cfg->nwatches; i++)
+			selected[i] = cfg->watches[i].enabled;
+
+	status = KW_EXIT_FAILURE;
+	st = store_open(cfg->state_dir, &err);
+	if (st == NULL)
+		goto fail;
+	http = http_new(cfg->max_connections, cfg->max_connections_per_host,
+	    &err);
+	if (http == NULL)
+		goto fail;
+	env.store = st;
+	env.http = http;
+	env.cfg = cfg;
+	now = util_now_ms();
+	for (i = 0; i < cfg->nwatches; i++) {
+		if (!selected[i])
+			continue;
+		if (due_only && !is_due(st, &cfg->watches[i], now))
+			continue;
+		xps[i] = extract_xpath_compile(cfg->watches[i].xpath, &err);
+		if (xps[i] == NULL)
+			goto fail;
+		if (check_start(&env, &cfg->watches[i], xps[i], now, once_done,
+			&os, &err) != 0)
+			goto fail;
+	}
+	if (http_run(http) != 0) {
+		kw_err_set(&err, "the transfer loop failed");
+		goto fail;
+	}
+	switch (deliver_outbox(st, cfg, deliver_resolve_sink(cfg),
+	    util_now_ms(), true, 0, stdout, &rep, &err)) {
+	case 0:
+		break;
+	case 1:
+		os.failed++;
+		break;
+	default:
+		goto fail;
+	}
+	if (rep.left > 0)
+		log_warnx("outbox: %zu messages kept for the next run",
+		    rep.left);
+	status = os.failed > 0 ? KW_EXIT_FAILURE : KW_EXIT_OK;
+	goto out;
+fail:
+	log_errorx("%s", err.msg);
+	status = KW_EXIT_FAILURE;
+out:
+	http_free(http);
+	if (xps != NULL)
+		for (i = 0; i < cfg->nwatches; i++)
+			extract_xpath_free(xps[i]);
+	free(xps);
+	free(selected);
+	store_close(st);
+	config_free(cfg);
+	return status;
+}

@@ -1,0 +1,195 @@
+/* cmd_test: fetch (or read) one page, extract, print its items. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kakaowatch/cmd.h"
+#include "kakaowatch/extract.h"
+#include "kakaowatch/http.h"
+#include "kakaowatch/item.h"
+#include "kakaowatch/log.h"
+
+static const char test_usage[] =
+    "usage: kakaowatch test [-c FILE] NAME\n"
+    "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR]\n"
+    "\n"
+    "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
+    "and prints them (text, then link), without touching the state or\n"
+    "sending anything. With --file and --xpath no configuration is read.\n"
+    "\n"
+    "  --file PATH    extract from a local HTML file\n"
+    "  --xpath EXPR   the XPath to use (default: the watch's)\n"
+    "  --url URL      the page's URL, to resolve relative links of --file\n";
+
+struct test_fetch {
+	struct http_response resp;
+	bool done;
+};
+
+static void
+test_fetched(void *user, struct http_response *resp)
+{
+	struct test_fetch *tf = user;
+
+	tf->resp = *resp;
+	/* take every owned field: the http module's copy is now empty */
+	memset(resp, 0, sizeof(*resp));
+	tf->done = true;
+}
+
+static int
+fetch_page(const struct config *cfg, const struct watch_config *wc,
+    struct test_fetch *tf, struct kw_err *err)
+{
+	struct http_request req = { 0 };
+	struct http *http;
+	int result = -1;
+
+	http = http_new(cfg->max_connections, cfg->max_connections_per_host,
+	    err);
+	if (http == NULL)
+		return -1;
+	req.url = wc->url;
+	req.method = wc->method;
+	req.body = wc->body;
+	req.body_len = wc->body ? strlen(wc->body) : 0;
+	req.content_type = wc->body ? "application/x-www-form-urlencoded" :
+				      NULL;
+	req.headers = (const char *const *)wc->headers;
+	req.nheaders = wc->nheaders;
+	req.user_agent = wc->user_agent;
+	req.timeout_ms = (long)wc->timeout_ms;
+	req.max_bytes = (size_t)wc->max_bytes;
+	req.ssl_verify = wc->ssl_verify;
+	if (http_submit(http, &req, test_fetched, tf, err) != 0 ||
+	    http_run(http) != 0)
+		goto out;
+	if (!tf->done) {
+		kw_err_set(err, "'%s': no response", wc->name);
+		goto out;
+	}
+	if (tf->resp.error != HTTP_OK) {
+		kw_err_set(err, "'%s': %s", wc->name, tf->resp.errmsg);
+		goto out;
+	}
+	if (tf->resp.status < 200 || tf->resp.status >= 300) {
+		kw_err_set(err, "'%s': HTTP %ld", wc->name, tf->resp.status);
+		goto out;
+	}
+	result = 0;
+out:
+	http_free(http);
+	return result;
+}
+
+int
+cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "xpath", required_argument, NULL, 'x' },
+		{ "url", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
+	const char *encoding = NULL, *content_type = NULL, *page_url;
+	struct config *cfg = NULL;
+	const struct watch_config *wc = NULL;
+	struct extract_xpath *xp = NULL;
+	struct test_fetch tf = { 0 };
+	struct item_list items;
+	struct kw_err err = { 0 };
+	char *body = NULL, abs[PATH_MAX], file_url[PATH_MAX + 8];
+	size_t len = 0, i;
+	int c, status = KW_EXIT_USAGE;
+
+	item_list_init(&items);
+	while ((c = cmd_getopt(argc, argv, "", longopts, test_usage, ctx)) !=
+	    -1) {
+		switch (c) {
+		case 'f':
+			file = optarg;
+			break;
+		case 'x':
+			xpath = optarg;
+			break;
+		case 'u':
+			url = optarg;
+			break;
+		default:
+			return KW_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		name = argv[optind++];
+	if (optind < argc || (name == NULL && (file == NULL || xpath == NULL))) {
+		fputs(test_usage, stderr);
+		return KW_EXIT_USAGE;
+	}
+	if (name != NULL) {
+		cfg = cmd_load_config(ctx);
+		if (cfg == NULL)
+			return KW_EXIT_USAGE;
+		wc = config_find_watch(cfg, name);
+		if (wc == NULL) {
+			fprintf(stderr, "kakaowatch: no watch named '%s' in "
+					"%s\n",
+			    name, cfg->path);
+			goto out;
+		}
+		if (xpath == NULL)
+			xpath = wc->xpath;
+		encoding = wc->encoding;
+	}
+	status = KW_EXIT_FAILURE;
+	xp = extract_xpath_compile(xpath, &err);
+	if (xp == NULL) {
+		status = KW_EXIT_USAGE;
+		goto fail;
+	}
+	if (file != NULL) {
+		body = util_read_file(file, 64 * 1024 * 1024, &len, &err);
+		if (body == NULL)
+			goto fail;
+		if (url == NULL) {
+			if (realpath(file, abs) == NULL)
+				snprintf(abs, sizeof(abs), "%s", file);
+			snprintf(file_url, sizeof(file_url), "file://%s", abs);
+			url = file_url;
+		}
+		page_url = url;
+	} else {
+		if (fetch_page(cfg, wc, &tf, &err) != 0)
+			goto fail;
+		body = tf.resp.body;
+		len = tf.resp.len;
+		tf.resp.body = NULL;
+		content_type = tf.resp.content_type;
+		page_url = tf.resp.final_url ? tf.resp.final_url : wc->url;
+	}
+	if (extract_items(body, len, content_type, encoding, page_url, xp,
+		&items, &err) != 0)
+		goto fail;
+	for (i = 0; i < items.n; i++) {
+		printf("%zu. %s\n", i + 1, items.v[i].text);
+		if (items.v[i].link != NULL)
+			printf("   %s\n", items.v[i].link);
+	}
+	if (items.n == 0) {
+		fprintf(stderr, "kakaowatch: the xpath matched nothing\n");
+		goto out;
+	}
+	status = KW_EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "kakaowatch: %s\n", err.msg);
+out:
+	item_list_release(&items);
+	http_response_release(&tf.resp);
+	extract_xpath_free(xp);
+	free(body);
+	config_free(cfg);
+	return status;
+}

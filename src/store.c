@@ -1,0 +1,1389 @@
+/*
+ * store: the SQLite state database (see store.h). All SQL of kakaowatch
+ * lives in this file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "kakaowatch/log.h"
+#include "kakaowatch/store.h"
+#include "kakaowatch/util.h"
+
+#define STORE_DB_NAME "kakaowatch.db"
+#define STORE_LOCK_NAME "kakaowatch.lock"
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_SENT_DAYS_KEPT 62
+#define STORE_META_HEARTBEAT "kw.heartbeat_at"
+
+/*
+ * Schema migrations: migrations[i] takes a database from user_version i to
+ * i + 1. Append, never edit a released step; bump STORE_SCHEMA_VERSION.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1: the first schema */
+	"CREATE TABLE watch ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" url TEXT,"
+	" xpath TEXT,"
+	" etag TEXT,"
+	" last_modified TEXT,"
+	" last_error TEXT,"
+	" last_check_at INTEGER NOT NULL DEFAULT 0,"
+	" last_success_at INTEGER NOT NULL DEFAULT 0,"
+	" last_change_at INTEGER NOT NULL DEFAULT 0,"
+	" retry_after_until INTEGER NOT NULL DEFAULT 0,"
+	" next_check_at INTEGER NOT NULL DEFAULT 0,"
+	" failures INTEGER NOT NULL DEFAULT 0,"
+	" failing_notified INTEGER NOT NULL DEFAULT 0,"
+	" baselined INTEGER NOT NULL DEFAULT 0,"
+	" item_count INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE snapshot_item ("
+	" watch TEXT NOT NULL REFERENCES watch(name) ON DELETE CASCADE,"
+	" pos INTEGER NOT NULL,"
+	" text TEXT NOT NULL,"
+	" link TEXT,"
+	" PRIMARY KEY (watch, pos)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE history ("
+	" id INTEGER PRIMARY KEY,"
+	" watch TEXT NOT NULL REFERENCES watch(name) ON DELETE CASCADE,"
+	" at INTEGER NOT NULL,"
+	" removed INTEGER NOT NULL CHECK (removed IN (0, 1)),"
+	" text TEXT NOT NULL,"
+	" link TEXT"
+	");"
+	"CREATE INDEX history_watch_at ON history(watch, at);"
+	"CREATE INDEX history_at ON history(at);"
+	"CREATE TABLE outbox ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" watch TEXT,"
+	" template_json TEXT NOT NULL CHECK (length(template_json) > 0),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" next_attempt_at INTEGER NOT NULL,"
+	" last_error TEXT"
+	");"
+	"CREATE INDEX outbox_next_attempt ON outbox(next_attempt_at);"
+	"CREATE TABLE sent_day ("
+	" day TEXT PRIMARY KEY NOT NULL,"
+	" n INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE meta ("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL"
+	") WITHOUT ROWID;",
+};
+
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+_Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
+    "one migration per schema version");
+
+/* statements prepared once per handle (SQLITE_PREPARE_PERSISTENT) */
+enum stmt_id {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_WATCH_GET,
+	STMT_WATCH_ENSURE,
+	STMT_WATCH_SUCCESS,
+	STMT_WATCH_FAILURE,
+	STMT_WATCH_SNAPSHOT,
+	STMT_WATCH_NEXT,
+	STMT_WATCH_NAMES,
+	STMT_WATCH_FORGET,
+	STMT_SNAPSHOT_GET,
+	STMT_SNAPSHOT_CLEAR,
+	STMT_SNAPSHOT_ADD,
+	STMT_HISTORY_ADD,
+	STMT_HISTORY_RECENT,
+	STMT_HISTORY_TRIM,
+	STMT_SENT_TRIM,
+	STMT_SENT_INC,
+	STMT_SENT_GET,
+	STMT_OUTBOX_ADD,
+	STMT_OUTBOX_DUE,
+	STMT_OUTBOX_DELETE,
+	STMT_OUTBOX_DEFER,
+	STMT_OUTBOX_DEFER_ALL,
+	STMT_OUTBOX_STATS,
+	STMT_META_GET,
+	STMT_META_SET,
+	STMT_META_DEL,
+	STMT_COUNT
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_WATCH_GET] =
+	    "SELECT url, xpath, etag, last_modified, last_error,"
+	    " last_check_at, last_success_at, last_change_at,"
+	    " retry_after_until, next_check_at, failures, failing_notified,"
+	    " baselined, item_count FROM watch WHERE name = ?1",
+	[STMT_WATCH_ENSURE] =
+	    "INSERT INTO watch(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
+	[STMT_WATCH_SUCCESS] =
+	    "UPDATE watch SET url = ?2, xpath = ?3, etag = ?4,"
+	    " last_modified = ?5, last_check_at = ?6, last_success_at = ?6,"
+	    " last_change_at = CASE WHEN ?7 THEN ?6 ELSE last_change_at END,"
+	    " failures = 0, last_error = NULL, retry_after_until = ?8,"
+	    " next_check_at = ?9, failing_notified = ?10 WHERE name = ?1",
+	[STMT_WATCH_FAILURE] =
+	    "UPDATE watch SET last_check_at = ?2, failures = failures + 1,"
+	    " last_error = ?3, retry_after_until = ?4, next_check_at = ?5,"
+	    " failing_notified = ?6 WHERE name = ?1",
+	[STMT_WATCH_SNAPSHOT] =
+	    "UPDATE watch SET baselined = 1, item_count = ?2 WHERE name = ?1",
+	[STMT_WATCH_NEXT] =
+	    "UPDATE watch SET next_check_at = ?2 WHERE name = ?1",
+	[STMT_WATCH_NAMES] = "SELECT name FROM watch ORDER BY name",
+	[STMT_WATCH_FORGET] = "DELETE FROM watch WHERE name = ?1",
+	[STMT_SNAPSHOT_GET] =
+	    "SELECT text, link FROM snapshot_item WHERE watch = ?1"
+	    " ORDER BY pos",
+	[STMT_SNAPSHOT_CLEAR] = "DELETE FROM snapshot_item WHERE watch = ?1",
+	[STMT_SNAPSHOT_ADD] =
+	    "INSERT INTO snapshot_item(watch, pos, text, link)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[STMT_HISTORY_ADD] =
+	    "INSERT INTO history(watch, at, removed, text, link)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_HISTORY_RECENT] =
+	    "SELECT at, removed, text, link FROM history WHERE watch = ?1"
+	    " ORDER BY at DESC, id DESC LIMIT ?2",
+	[STMT_HISTORY_TRIM] = "DELETE FROM history WHERE at < ?1",
+	[STMT_SENT_TRIM] =
+	    "DELETE FROM sent_day WHERE day NOT IN"
+	    " (SELECT day FROM sent_day ORDER BY day DESC LIMIT ?1)",
+	[STMT_SENT_INC] =
+	    "INSERT INTO sent_day(day, n) VALUES (?1, 1)"
+	    " ON CONFLICT(day) DO UPDATE SET n = n + 1",
+	[STMT_SENT_GET] = "SELECT n FROM sent_day WHERE day = ?1",
+	[STMT_OUTBOX_ADD] =
+	    "INSERT INTO outbox(watch, template_json, created_at,"
+	    " next_attempt_at) VALUES (?1, ?2, ?3, ?3)",
+	[STMT_OUTBOX_DUE] =
+	    "SELECT id, watch, template_json, attempts, created_at,"
+	    " next_attempt_at, last_error FROM outbox"
+	    " WHERE next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+	[STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
+	[STMT_OUTBOX_DEFER] =
+	    "UPDATE outbox SET attempts = attempts + 1,"
+	    " next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+	[STMT_OUTBOX_DEFER_ALL] =
+	    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?1),"
+	    " last_error = ?2",
+	[STMT_OUTBOX_STATS] =
+	    "SELECT count(*), coalesce(min(created_at), 0),"
+	    " coalesce(min(next_attempt_at), -1) FROM outbox",
+	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[STMT_META_SET] =
+	    "INSERT INTO meta(key, value) VALUES (?1, ?2)"
+	    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[STMT_META_DEL] = "DELETE FROM meta WHERE key = ?1",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;    /* STATE_DIR/kakaowatch.db */
+	int lock_fd;   /* flock'd STATE_DIR/kakaowatch.lock, -1 if readonly */
+	bool readonly;
+	sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+/* store_fail sets "state database 'PATH': cannot WHAT: SQLITE MESSAGE" */
+static int
+store_fail(struct store *st, struct kw_err *err, const char *what)
+{
+	return kw_err_set(err, "state database '%s': cannot %s: %s", st->path,
+	    what, st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+}
+
+/*
+ * stmt_get returns the prepared statement `id`, reset and with no
+ * bindings, preparing it on first use. NULL with `err` on failure.
+ */
+static sqlite3_stmt *
+stmt_get(struct store *st, enum stmt_id id, struct kw_err *err)
+{
+	sqlite3_stmt *s = st->stmts[id];
+
+	if (s != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return s;
+	}
+	if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
+		SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		store_fail(st, err, "prepare a statement");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	st->stmts[id] = s;
+	return s;
+}
+
+/*
+ * stmt_done ends a use of a statement: reset (so no read transaction stays
+ * open) and forget the bindings, which point into the caller's memory.
+ */
+static void
+stmt_done(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/*
+ * stmt_vbind binds parameters ?1, ?2, ... by `types`: 't' const char *
+ * (NULL binds NULL; borrowed until stmt_done), 'l' int64_t, 'i' int (bool
+ * promotes to int). Returns an SQLite result code.
+ */
+static int
+stmt_vbind(sqlite3_stmt *s, const char *types, va_list ap)
+{
+	const char *t;
+	int i, rc = SQLITE_OK;
+
+	for (i = 0; types[i] != '\0' && rc == SQLITE_OK; i++) {
+		switch (types[i]) {
+		case 't':
+			t = va_arg(ap, const char *);
+			if (t == NULL)
+				rc = sqlite3_bind_null(s, i + 1);
+			else
+				rc = sqlite3_bind_text(s, i + 1, t, -1,
+				    SQLITE_STATIC);
+			break;
+		case 'l':
+			rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'i':
+			rc = sqlite3_bind_int(s, i + 1, va_arg(ap, int));
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+			break;
+		}
+	}
+	return rc;
+}
+
+/* stmt_query gets statement `id` and binds its parameters; see stmt_vbind */
+static sqlite3_stmt *
+stmt_query(struct store *st, enum stmt_id id, struct kw_err *err,
+    const char *what, const char *types, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int rc;
+
+	s = stmt_get(st, id, err);
+	if (s == NULL)
+		return NULL;
+	va_start(ap, types);
+	rc = stmt_vbind(s, types, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		store_fail(st, err, what);
+		stmt_done(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* stmt_run runs a statement that returns no rows; see stmt_vbind */
+static int
+stmt_run(struct store *st, enum stmt_id id, struct kw_err *err,
+    const char *what, const char *types, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int rc;
+
+	s = stmt_get(st, id, err);
+	if (s == NULL)
+		return -1;
+	va_start(ap, types);
+	rc = stmt_vbind(s, types, ap);
+	va_end(ap);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		store_fail(st, err, what);
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
+static int
+tx_begin(struct store *st, struct kw_err *err)
+{
+	return stmt_run(st, STMT_BEGIN, err, "begin a transaction", "");
+}
+
+/* tx_rollback undoes the open transaction, if any; errors are ignored */
+static void
+tx_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return; /* SQLite already rolled it back */
+	if (stmt_run(st, STMT_ROLLBACK, NULL, "roll back", "") != 0)
+		log_warnx("store: '%s': rollback failed: %s", st->path,
+		    sqlite3_errmsg(st->db));
+}
+
+static int
+tx_commit(struct store *st, struct kw_err *err)
+{
+	if (stmt_run(st, STMT_COMMIT, err, "commit", "") != 0) {
+		tx_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* col_dup returns a heap copy of text column `col` (NULL for SQL NULL) */
+static int
+col_dup(sqlite3_stmt *s, int col, char **out)
+{
+	const unsigned char *t;
+
+	*out = NULL;
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 0;
+	t = sqlite3_column_text(s, col);
+	if (t == NULL)
+		return -1;
+	*out = strdup((const char *)t);
+	return *out == NULL ? -1 : 0;
+}
+
+/* sql_limit maps a size_t limit (0 = none) to SQLite's LIMIT (-1 = none) */
+static int64_t
+sql_limit(size_t limit)
+{
+	if (limit == 0 || limit > (uint64_t)INT64_MAX)
+		return -1;
+	return (int64_t)limit;
+}
+
+/* ---- opening ---- */
+
+/*
+ * lock_take opens and flocks STATE_DIR/kakaowatch.lock and writes our pid
+ * into it. The lock dies with the descriptor, so a crashed daemon leaves no
+ * stale lock.
+ */
+static int
+lock_take(struct store *st, const char *state_dir, struct kw_err *err)
+{
+	char *path;
+	char text[32];
+	int64_t pid = 0;
+	ssize_t n;
+	int fd, len, result = -1;
+
+	path = util_path_join(state_dir, STORE_LOCK_NAME);
+	if (path == NULL)
+		return kw_err_set(err, "out of memory");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		kw_err_set(err, "cannot open lock file '%s': %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) {
+			kw_err_set(err, "cannot lock '%s': %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		n = pread(fd, text, sizeof(text) - 1, 0);
+		text[n > 0 ? n : 0] = '\0';
+		text[strcspn(text, "\n")] = '\0';
+		if (util_parse_int(text, 1, INT32_MAX, &pid) == 0)
+			kw_err_set(err,
+			    "another kakaowatch (pid %" PRId64 ") is using %s; "
+			    "stop it first",
+			    pid, state_dir);
+		else
+			kw_err_set(err,
+			    "another kakaowatch is using %s; stop it first",
+			    state_dir);
+		goto out;
+	}
+	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
+		kw_err_set(err, "cannot write lock file '%s': %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	st->lock_fd = fd;
+	fd = -1;
+	result = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return result;
+}
+
+/*
+ * tighten_mode makes an existing file `path` 0600 when group or others may
+ * read it. create: create it (0600) when missing. ENOENT is fine otherwise.
+ */
+static int
+tighten_mode(const char *path, bool create, struct kw_err *err)
+{
+	struct stat sb;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	if (fd < 0) {
+		if (!create && errno == ENOENT)
+			return 0;
+		return kw_err_set(err, "cannot open state database '%s': %s",
+		    path, strerror(errno));
+	}
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0) {
+		if (fchmod(fd, 0600) != 0) {
+			kw_err_set(err, "'%s' is readable by others and "
+			    "cannot be made private: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		log_warnx("store: '%s' was readable by others; mode set to "
+			  "0600",
+		    path);
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+db_files_prepare(const char *path, struct kw_err *err)
+{
+	static const char *const suffixes[] = { "-wal", "-shm" };
+	char side[4096];
+	size_t i;
+
+	if (tighten_mode(path, true, err) != 0)
+		return -1;
+	/* SQLite creates these with the db file's mode; old ones may differ */
+	for (i = 0; i < 2; i++) {
+		if (snprintf(side, sizeof(side), "%s%s", path, suffixes[i]) >=
+		    (int)sizeof(side))
+			return kw_err_set(err, "'%s': path too long", path);
+		if (tighten_mode(side, false, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+exec_sql(struct store *st, const char *sql, const char *what,
+    struct kw_err *err)
+{
+	char *msg = NULL;
+	int rc;
+
+	rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		kw_err_set(err, "state database '%s': cannot %s: %s", st->path,
+		    what, msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* pragma_text runs a one-row pragma and copies its first column */
+static int
+pragma_text(struct store *st, const char *sql, char *out, size_t size,
+    struct kw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *t;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	t = sqlite3_column_text(s, 0);
+	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
+	sqlite3_finalize(s);
+	return 0;
+fail:
+	store_fail(st, err, "read its settings");
+	sqlite3_finalize(s);
+	return -1;
+}
+
+static int
+schema_version(struct store *st, int64_t *version, struct kw_err *err)
+{
+	char text[32];
+
+	if (pragma_text(st, "PRAGMA user_version", text, sizeof(text), err) !=
+	    0)
+		return -1;
+	if (util_parse_int(text, 0, INT32_MAX, version) != 0)
+		return kw_err_set(err, "state database '%s': bad user_version "
+				       "'%s'",
+		    st->path, text);
+	return 0;
+}
+
+/* migrate brings the schema to STORE_SCHEMA_VERSION in one transaction */
+static int
+migrate(struct store *st, struct kw_err *err)
+{
+	char sql[64];
+	int64_t v, from;
+
+	if (exec_sql(st, "BEGIN IMMEDIATE", "begin a transaction", err) != 0)
+		return -1;
+	if (schema_version(st, &v, err) != 0)
+		goto fail;
+	if (v > STORE_SCHEMA_VERSION) {
+		kw_err_set(err,
+		    "state database '%s' has schema version %" PRId64
+		    ", newer than this kakaowatch knows (%d): upgrade "
+		    "kakaowatch",
+		    st->path, v, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	from = v;
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		if (exec_sql(st, migrations[v], "create its tables", err) != 0)
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    STORE_SCHEMA_VERSION);
+	if (from != v && exec_sql(st, sql, "set its version", err) != 0)
+		goto fail;
+	if (exec_sql(st, "COMMIT", "commit", err) != 0)
+		goto fail;
+	if (from == 0)
+		log_info("store: created state database '%s'", st->path);
+	else if (from != v)
+		log_info("store: upgraded state database '%s' from schema %"
+			 PRId64 " to %d",
+		    st->path, from, STORE_SCHEMA_VERSION);
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int
+db_configure(struct store *st, struct kw_err *err)
+{
+	char mode[32];
+
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if (st->readonly)
+		return 0;
+	if (pragma_text(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
+		err) != 0)
+		return -1;
+	if (strcmp(mode, "wal") != 0)
+		log_warnx("store: '%s': WAL not available here, using journal "
+			  "mode %s (status may wait while the daemon writes)",
+		    st->path, mode);
+	/* see store.h for why FULL */
+	return exec_sql(st,
+	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	    "configure it", err);
+}
+
+static struct store *
+store_new(const char *state_dir, struct kw_err *err)
+{
+	struct store *st;
+
+	if (state_dir == NULL || state_dir[0] == '\0') {
+		kw_err_set(err, "no state_dir given");
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	st->lock_fd = -1;
+	st->path = util_path_join(state_dir, STORE_DB_NAME);
+	if (st->path == NULL) {
+		kw_err_set(err, "out of memory");
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct store *
+store_open(const char *state_dir, struct kw_err *err)
+{
+	struct store *st;
+
+	st = store_new(state_dir, err);
+	if (st == NULL)
+		return NULL;
+	if (util_mkdir_p(state_dir, 0700, err) != 0)
+		goto fail;
+	if (lock_take(st, state_dir, err) != 0)
+		goto fail;
+	if (db_files_prepare(st->path, err) != 0)
+		goto fail;
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE,
+		NULL) != SQLITE_OK) {
+		store_fail(st, err, "open it");
+		goto fail;
+	}
+	if (db_configure(st, err) != 0 || migrate(st, err) != 0)
+		goto fail;
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+struct store *
+store_open_readonly(const char *state_dir, struct kw_err *err)
+{
+	struct store *st;
+	struct stat sb;
+	int64_t v;
+
+	st = store_new(state_dir, err);
+	if (st == NULL)
+		return NULL;
+	st->readonly = true;
+	if (stat(st->path, &sb) != 0) {
+		if (errno == ENOENT)
+			kw_err_set(err,
+			    "no state database at '%s': kakaowatch has not "
+			    "run with this state_dir yet",
+			    st->path);
+		else
+			kw_err_set(err, "cannot open state database '%s': %s",
+			    st->path, strerror(errno));
+		goto fail;
+	}
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		store_fail(st, err, "open it");
+		goto fail;
+	}
+	if (db_configure(st, err) != 0 || schema_version(st, &v, err) != 0)
+		goto fail;
+	if (v == 0) {
+		kw_err_set(err,
+		    "state database '%s' is empty: kakaowatch has not run "
+		    "with this state_dir yet",
+		    st->path);
+		goto fail;
+	}
+	if (v != STORE_SCHEMA_VERSION) {
+		kw_err_set(err,
+		    "state database '%s' has schema version %" PRId64
+		    ", this kakaowatch reads version %d%s",
+		    st->path, v, STORE_SCHEMA_VERSION,
+		    v < STORE_SCHEMA_VERSION
+			? ": run the daemon once to upgrade it"
+			: ": upgrade kakaowatch");
+		goto fail;
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	if (st->db != NULL) {
+		if (!st->readonly)
+			sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL,
+			    NULL);
+		if (sqlite3_close(st->db) != SQLITE_OK)
+			log_warnx("store: '%s': close: %s", st->path,
+			    sqlite3_errmsg(st->db));
+	}
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	free(st->path);
+	free(st);
+}
+
+const char *
+store_db_path(const struct store *st)
+{
+	return st->path;
+}
+
+/* ---- watches ---- */
+
+void
+watch_state_release(struct watch_state *ws)
+{
+	if (ws == NULL)
+		return;
+	free(ws->url);
+	free(ws->xpath);
+	free(ws->etag);
+	free(ws->last_modified);
+	free(ws->last_error);
+	memset(ws, 0, sizeof(*ws));
+}
+
+int
+store_watch_state_get(struct store *st, const char *name,
+    struct watch_state *out, struct kw_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	s = stmt_query(st, STMT_WATCH_GET, err, "read watch state", "t",
+	    name);
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		stmt_done(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		store_fail(st, err, "read watch state");
+		goto fail;
+	}
+	if (col_dup(s, 0, &out->url) != 0 || col_dup(s, 1, &out->xpath) != 0 ||
+	    col_dup(s, 2, &out->etag) != 0 ||
+	    col_dup(s, 3, &out->last_modified) != 0 ||
+	    col_dup(s, 4, &out->last_error) != 0) {
+		kw_err_set(err, "out of memory");
+		goto fail;
+	}
+	out->known = true;
+	out->last_check_at = sqlite3_column_int64(s, 5);
+	out->last_success_at = sqlite3_column_int64(s, 6);
+	out->last_change_at = sqlite3_column_int64(s, 7);
+	out->retry_after_until = sqlite3_column_int64(s, 8);
+	out->next_check_at = sqlite3_column_int64(s, 9);
+	out->failures = sqlite3_column_int(s, 10);
+	out->failing_notified = sqlite3_column_int(s, 11) != 0;
+	out->baselined = sqlite3_column_int(s, 12) != 0;
+	out->item_count = sqlite3_column_int64(s, 13);
+	stmt_done(s);
+	return 0;
+fail:
+	stmt_done(s);
+	watch_state_release(out);
+	return -1;
+}
+
+int
+store_snapshot_get(struct store *st, const char *name, struct item_list *out,
+    struct kw_err *err)
+{
+	sqlite3_stmt *s;
+	const unsigned char *text, *link;
+	int rc;
+
+	item_list_init(out);
+	s = stmt_query(st, STMT_SNAPSHOT_GET, err, "read snapshot", "t", name);
+	if (s == NULL)
+		return -1;
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			store_fail(st, err, "read snapshot");
+			goto fail;
+		}
+		text = sqlite3_column_text(s, 0);
+		link = sqlite3_column_text(s, 1);
+		if (text == NULL ||
+		    (link == NULL &&
+			sqlite3_column_type(s, 1) != SQLITE_NULL) ||
+		    item_list_add(out, (const char *)text,
+			(const char *)link) != 0) {
+			kw_err_set(err, "out of memory");
+			goto fail;
+		}
+	}
+	stmt_done(s);
+	return 0;
+fail:
+	stmt_done(s);
+	item_list_release(out);
+	return -1;
+}
+
+/* snapshot_replace: inside a transaction */
+static int
+snapshot_replace(struct store *st, const char *name,
+    const struct item_list *items, const char *what, struct kw_err *err)
+{
+	size_t i;
+
+	if (stmt_run(st, STMT_SNAPSHOT_CLEAR, err, what, "t", name) != 0)
+		return -1;
+	for (i = 0; i < items->n; i++) {
+		if (stmt_run(st, STMT_SNAPSHOT_ADD, err, what, "tltt", name,
+			(int64_t)i, items->v[i].text, items->v[i].link) != 0)
+			return -1;
+	}
+	return stmt_run(st, STMT_WATCH_SNAPSHOT, err, what, "tl", name,
+	    (int64_t)items->n);
+}
+
+/* history_add: inside a transaction */
+static int
+history_add(struct store *st, const char *name, int64_t at,
+    const struct item_list *items, bool removed, const char *what,
+    struct kw_err *err)
+{
+	size_t i;
+
+	for (i = 0; items != NULL && i < items->n; i++) {
+		if (stmt_run(st, STMT_HISTORY_ADD, err, what, "tlitt", name, at,
+			(int)removed, items->v[i].text, items->v[i].link) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_record_check(struct store *st, const struct store_check *c,
+    struct kw_err *err)
+{
+	char what[200];
+	bool changed;
+	size_t i;
+
+	if (c == NULL || c->name == NULL)
+		return kw_err_set(err, "state database '%s': a check without a "
+				       "watch name",
+		    st->path);
+	if (c->nmessages > 0 && c->messages == NULL)
+		return kw_err_set(err, "state database '%s': watch '%s': "
+				       "messages missing",
+		    st->path, c->name);
+	snprintf(what, sizeof(what), "record the check of watch '%s'",
+	    c->name);
+	if (tx_begin(st, err) != 0)
+		return -1;
+	if (stmt_run(st, STMT_WATCH_ENSURE, err, what, "t", c->name) != 0)
+		goto fail;
+	if (c->failed) {
+		if (stmt_run(st, STMT_WATCH_FAILURE, err, what, "tltlli",
+			c->name, c->at, c->error, c->retry_after_until,
+			c->next_check_at, (int)c->failing_notified) != 0)
+			goto fail;
+	} else {
+		changed = (c->added != NULL && c->added->n > 0) ||
+		    (c->removed != NULL && c->removed->n > 0);
+		if (stmt_run(st, STMT_WATCH_SUCCESS, err, what, "tttttlilli",
+			c->name, c->url, c->xpath, c->etag, c->last_modified,
+			c->at, (int)changed, c->retry_after_until,
+			c->next_check_at, (int)c->failing_notified) != 0)
+			goto fail;
+		if (c->items != NULL &&
+		    snapshot_replace(st, c->name, c->items, what, err) != 0)
+			goto fail;
+		if (history_add(st, c->name, c->at, c->added, false, what,
+			err) != 0 ||
+		    history_add(st, c->name, c->at, c->removed, true, what,
+			err) != 0)
+			goto fail;
+	}
+	for (i = 0; i < c->nmessages; i++) {
+		if (stmt_run(st, STMT_OUTBOX_ADD, err, what, "ttl", c->name,
+			c->messages[i], c->at) != 0)
+			goto fail;
+	}
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+int
+store_watch_set_next_check(struct store *st, const char *name,
+    int64_t next_check_at, struct kw_err *err)
+{
+	const char *what = "store the next check time";
+
+	if (tx_begin(st, err) != 0)
+		return -1;
+	if (stmt_run(st, STMT_WATCH_ENSURE, err, what, "t", name) != 0 ||
+	    stmt_run(st, STMT_WATCH_NEXT, err, what, "tl", name,
+		next_check_at) != 0) {
+		tx_rollback(st);
+		return -1;
+	}
+	return tx_commit(st, err);
+}
+
+void
+store_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
+store_watch_names(struct store *st, char ***names, size_t *n,
+    struct kw_err *err)
+{
+	sqlite3_stmt *s;
+	char **v = NULL, **nv, *name;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	s = stmt_query(st, STMT_WATCH_NAMES, err, "list watches", "");
+	if (s == NULL)
+		return -1;
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			store_fail(st, err, "list watches");
+			goto fail;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+		}
+		if (col_dup(s, 0, &name) != 0 || name == NULL)
+			goto oom;
+		v[count++] = name;
+	}
+	stmt_done(s);
+	*names = v;
+	*n = count;
+	return 0;
+oom:
+	kw_err_set(err, "out of memory");
+fail:
+	stmt_done(s);
+	store_names_free(v, count);
+	return -1;
+}
+
+int
+store_watch_forget(struct store *st, const char *name, struct kw_err *err)
+{
+	/* snapshot and history follow by ON DELETE CASCADE */
+	return stmt_run(st, STMT_WATCH_FORGET, err, "forget the watch", "t",
+	    name);
+}
+
+/* ---- history ---- */
+
+void
+history_entries_free(struct history_entry *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].text);
+		free(v[i].link);
+	}
+	free(v);
+}
+
+int
+store_history_recent(struct store *st, const char *name, size_t limit,
+    struct history_entry **out, size_t *n, struct kw_err *err)
+{
+	struct history_entry *v = NULL, *nv, *e;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	s = stmt_query(st, STMT_HISTORY_RECENT, err, "read history", "tl",
+	    name, sql_limit(limit));
+	if (s == NULL)
+		return -1;
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			store_fail(st, err, "read history");
+			goto fail;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+		}
+		e = &v[count];
+		memset(e, 0, sizeof(*e));
+		count++;
+		e->at = sqlite3_column_int64(s, 0);
+		e->removed = sqlite3_column_int(s, 1) != 0;
+		if (col_dup(s, 2, &e->text) != 0 || e->text == NULL ||
+		    col_dup(s, 3, &e->link) != 0)
+			goto oom;
+	}
+	stmt_done(s);
+	*out = v;
+	*n = count;
+	return 0;
+oom:
+	kw_err_set(err, "out of memory");
+fail:
+	stmt_done(s);
+	history_entries_free(v, count);
+	return -1;
+}
+
+int
+store_history_trim(struct store *st, int64_t before_ms, struct kw_err *err)
+{
+	const char *what = "trim history";
+
+	if (tx_begin(st, err) != 0)
+		return -1;
+	if (stmt_run(st, STMT_HISTORY_TRIM, err, what, "l", before_ms) != 0 ||
+	    stmt_run(st, STMT_SENT_TRIM, err, what, "l",
+		(int64_t)STORE_SENT_DAYS_KEPT) != 0) {
+		tx_rollback(st);
+		return -1;
+	}
+	return tx_commit(st, err);
+}
+
+/* ---- outbox ---- */
+
+void
+outbox_msgs_free(struct outbox_msg *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].watch);
+		free(v[i].template_json);
+		free(v[i].last_error);
+	}
+	free(v);
+}
+
+int
+store_outbox_add(struct store *st, const char *watch,
+    const char *template_json, int64_t now_ms, struct kw_err *err)
+{
+	return stmt_run(st, STMT_OUTBOX_ADD, err, "queue a message", "ttl",
+	    watch, template_json, now_ms);
+}
+
+int
+store_outbox_due(struct store *st, int64_t now_ms, size_t limit,
+    struct outbox_msg **out, size_t *n, struct kw_err *err)
+{
+	struct outbox_msg *v = NULL, *nv, *m;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	s = stmt_query(st, STMT_OUTBOX_DUE, err, "read the outbox", "ll",
+	    now_ms, sql_limit(limit));
+	if (s == NULL)
+		return -1;
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			store_fail(st, err, "read the outbox");
+			goto fail;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+		}
+		m = &v[count];
+		memset(m, 0, sizeof(*m));
+		count++;
+		m->id = sqlite3_column_int64(s, 0);
+		m->attempts = sqlite3_column_int(s, 3);
+		m->created_at = sqlite3_column_int64(s, 4);
+		m->next_attempt_at = sqlite3_column_int64(s, 5);
+		if (col_dup(s, 1, &m->watch) != 0 ||
+		    col_dup(s, 2, &m->template_json) != 0 ||
+		    m->template_json == NULL ||
+		    col_dup(s, 6, &m->last_error) != 0)
+			goto oom;
+	}
+	stmt_done(s);
+	*out = v;
+	*n = count;
+	return 0;
+oom:
+	kw_err_set(err, "out of memory");
+fail:
+	stmt_done(s);
+	outbox_msgs_free(v, count);
+	return -1;
+}
+
+int
+store_outbox_delete(struct store *st, int64_t id, struct kw_err *err)
+{
+	return stmt_run(st, STMT_OUTBOX_DELETE, err,
+	    "remove a sent message from the outbox", "l", id);
+}
+
+int
+store_outbox_delete_sent(struct store *st, int64_t id, const char *day_key,
+    struct kw_err *err)
+{
+	const char *what = "remove a sent message from the outbox";
+
+	if (day_key == NULL)
+		return kw_err_set(err, "state database '%s': no day given",
+		    st->path);
+	if (tx_begin(st, err) != 0)
+		return -1;
+	if (stmt_run(st, STMT_OUTBOX_DELETE, err, what, "l", id) != 0 ||
+	    stmt_run(st, STMT_SENT_INC, err, what, "t", day_key) != 0) {
+		tx_rollback(st);
+		return -1;
+	}
+	return tx_commit(st, err);
+}
+
+int
+store_sent_count(struct store *st, const char *day_key, int64_t *n,
+    struct kw_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	s = stmt_query(st, STMT_SENT_GET, err, "read the daily count", "t",
+	    day_key);
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE) {
+		store_fail(st, err, "read the daily count");
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
+int
+store_outbox_defer(struct store *st, int64_t id, int64_t next_attempt_at,
+    const char *error, struct kw_err *err)
+{
+	return stmt_run(st, STMT_OUTBOX_DEFER, err, "postpone a message", "llt",
+	    id, next_attempt_at, error);
+}
+
+int
+store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
+    const char *error, struct kw_err *err)
+{
+	return stmt_run(st, STMT_OUTBOX_DEFER_ALL, err,
+	    "postpone the outbox", "lt", next_attempt_at, error);
+}
+
+/* outbox_numbers reads count, oldest created_at and earliest due time */
+static int
+outbox_numbers(struct store *st, int64_t v[3], struct kw_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = stmt_query(st, STMT_OUTBOX_STATS, err, "read the outbox", "");
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_fail(st, err, "read the outbox");
+		stmt_done(s);
+		return -1;
+	}
+	v[0] = sqlite3_column_int64(s, 0);
+	v[1] = sqlite3_column_int64(s, 1);
+	v[2] = sqlite3_column_int64(s, 2);
+	stmt_done(s);
+	return 0;
+}
+
+int
+store_outbox_stats(struct store *st, int64_t *count,
+    int64_t *oldest_created_at, struct kw_err *err)
+{
+	int64_t v[3];
+
+	if (outbox_numbers(st, v, err) != 0)
+		return -1;
+	if (count != NULL)
+		*count = v[0];
+	if (oldest_created_at != NULL)
+		*oldest_created_at = v[1];
+	return 0;
+}
+
+int
+store_outbox_next_at(struct store *st, int64_t *next_ms, struct kw_err *err)
+{
+	int64_t v[3];
+
+	if (outbox_numbers(st, v, err) != 0)
+		return -1;
+	*next_ms = v[2];
+	return 0;
+}
+
+/* ---- meta ---- */
+
+int
+store_meta_get(struct store *st, const char *key, char **value,
+    struct kw_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*value = NULL;
+	s = stmt_query(st, STMT_META_GET, err, "read a setting", "t", key);
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (col_dup(s, 0, value) != 0) {
+			kw_err_set(err, "out of memory");
+			stmt_done(s);
+			return -1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		store_fail(st, err, "read a setting");
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
+int
+store_meta_set(struct store *st, const char *key, const char *value,
+    struct kw_err *err)
+{
+	if (value == NULL)
+		return stmt_run(st, STMT_META_DEL, err, "delete a setting", "t",
+		    key);
+	return stmt_run(st, STMT_META_SET, err, "store a setting", "tt", key,
+	    value);
+}
+
+int
+store_heartbeat(struct store *st, int64_t now_ms, struct kw_err *err)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%" PRId64, now_ms);
+	return store_meta_set(st, STORE_META_HEARTBEAT, text, err);
+}
+
+int
+store_heartbeat_get(struct store *st, int64_t *at_ms, struct kw_err *err)
+{
+	char *text = NULL;
+	int result = 0;
+
+	*at_ms = 0;
+	if (store_meta_get(st, STORE_META_HEARTBEAT, &text, err) != 0)
+		return -1;
+	if (text != NULL && util_parse_int(text, 0, INT64_MAX, at_ms) != 0)
+		result = kw_err_set(err, "state database '%s': bad heartbeat "
+					 "'%s'",
+		    st->path, text);
+	free(text);
+	return result;
+}
+
+int
+store_outbox_replace(struct store *st, const int64_t *ids, size_t n,
+    const char *watch, const char *template_json, int64_t now_ms,
+    struct kw_err *err)
+{
+	const char *what = "replace held messages by a digest";
+	size_t i;
+
+	if (tx_begin(st, err) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (stmt_run(st, STMT_OUTBOX_DELETE, err, what, "l",
+			ids[i]) != 0)
+			goto fail;
+	if (stmt_run(st, STMT_OUTBOX_ADD, err, what, "ttl", watch,
+		template_json, now_ms) != 0)
+		goto fail;
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return -1;
+}
