@@ -109,6 +109,61 @@ watches:
         self.assertIn("not modified", third.stdout,
                       "an unchanged page must be answered by a 304")
 
+    def test_real_pages_report_added_items_in_the_right_encoding(self):
+        # a real HTML documentation page (urlwatch, from Debian) and a
+        # Korean notice board declared euc-kr by <meta> only
+        with open(os.path.join(kwtest.DATA, "html",
+                               "urlwatch-introduction.html"), "rb") as f:
+            doc = f.read()
+        with open(os.path.join(kwtest.DATA, "html", "euckr-notice.html"),
+                  "rb") as f:
+            board = f.read()
+        self.write_page("docs/introduction.html", doc)
+        self.write_page("board/list.html", board)
+        self.config("""
+  - name: docs
+    url: %s
+    xpath: //div[@class='body']//h2
+  - name: board
+    url: %s
+    xpath: //td[@class='subject']/a
+""" % (self.pages.url("/docs/introduction.html"),
+            self.pages.url("/board/list.html")))
+        first = self.kw("once")
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertIn("docs: baseline stored (4 items)", first.stdout)
+
+        doc2 = doc.replace(
+            b'<h2>Reporters<a',
+            b'<h2>Hooks and Plugins<a class="headerlink" '
+            b'href="#hooks" title="Permalink">\xc2\xb6</a></h2>\n<h2>Reporters<a')
+        row = ('<tr><td class="subject"><a href="view.php?bo_table=notice'
+               '&amp;wr_id=413">2025학년도 장학금 신청 안내</a></td></tr>\n')
+        marker = '<td class="subject"><a href="view.php?bo_table=notice'
+        board2 = board.replace(marker.encode("cp949"),
+                               row.encode("cp949") + marker.encode("cp949"),
+                               1)
+        self.assertNotEqual(board2, board)
+        self.write_page("docs/introduction.html", doc2)
+        self.write_page("board/list.html", board2)
+        second = self.kw("once")
+        self.assertEqual(second.returncode, 0, second.stderr)
+        msgs = {m["text"].split(":")[0]: m
+                for m in kwtest.json_lines(second.stdout)}
+        self.assertEqual(sorted(msgs), ["board", "docs"], second.stdout)
+        self.assertEqual(msgs["docs"]["text"], "docs: 1 new\nHooks and Plugins¶")
+        self.assertEqual(msgs["docs"]["link"]["web_url"],
+                         self.pages.url("/docs/introduction.html#hooks"))
+        self.assertEqual(msgs["board"]["text"],
+                         "board: 1 new\n2025학년도 장학금 신청 안내")
+        self.assertEqual(msgs["board"]["link"]["web_url"], self.pages.url(
+            "/board/view.php?bo_table=notice&wr_id=413"))
+
+        third = self.kw("once")
+        self.assertEqual(kwtest.json_lines(third.stdout), [])
+        self.assertIn("docs: unchanged", third.stdout)
+        self.assertIn("board: unchanged", third.stdout)
+
     def test_failing_page_keeps_snapshot_and_others_run(self):
         self.write_page("news.html", news_page(["a1", "a2"]))
         self.write_page("other.html", news_page(["o1", "o2"]))
