@@ -21,7 +21,9 @@ static const char test_usage[] =
     "\n"
     "  --file PATH    extract from a local HTML file\n"
     "  --xpath EXPR   the XPath to use (default: the watch's)\n"
-    "  --url URL      the page's URL, to resolve relative links of --file\n";
+    "  --url URL      the page's URL, to resolve relative links of --file\n"
+    "  --encoding CS  decode the page as CS (e.g. euc-kr), whatever it "
+    "says\n";
 
 struct test_fetch {
 	struct http_response resp;
@@ -91,10 +93,12 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "file", required_argument, NULL, 'f' },
 		{ "xpath", required_argument, NULL, 'x' },
 		{ "url", required_argument, NULL, 'u' },
+		{ "encoding", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
 	const char *encoding = NULL, *content_type = NULL, *page_url;
+	const char *encoding_opt = NULL;
 	struct config *cfg = NULL;
 	const struct watch_config *wc = NULL;
 	struct extract_xpath *xp = NULL;
@@ -117,6 +121,9 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'u':
 			url = optarg;
+			break;
+		case 'e':
+			encoding_opt = optarg;
 			break;
 		default:
 			return KW_EXIT_USAGE;
@@ -143,6 +150,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 			xpath = wc->xpath;
 		encoding = wc->encoding;
 	}
+	if (encoding_opt != NULL)
+		encoding = encoding_opt;
 	status = KW_EXIT_FAILURE;
 	xp = extract_xpath_compile(xpath, &err);
 	if (xp == NULL) {
