@@ -125,6 +125,19 @@ out:
 	return result;
 }
 
+/*
+ * next_check: the next check as far as this module knows (one interval
+ * after this one, or the server's Retry-After); the daemon stores its own
+ * jittered plan right after the commit
+ */
+static int64_t
+next_check(const struct check_job *job, int64_t retry_until)
+{
+	int64_t next = job->started_at + job->wc->interval_ms;
+
+	return retry_until > next ? retry_until : next;
+}
+
 static void
 finish(struct check_job *job, struct check_outcome *o)
 {
@@ -166,6 +179,7 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	rec.messages = (const char *const *)m.v;
 	rec.nmessages = m.n;
 	rec.failing_notified = job->st.failing_notified || notify;
+	rec.next_check_at = next_check(job, retry_until);
 	if (store_record_check(job->env.store, &rec, &err) != 0)
 		log_warnx("store: '%s': %s", wc->name, err.msg);
 	else
@@ -188,7 +202,10 @@ record_success(struct check_job *job, const struct http_response *resp,
 	item_list_init(&old);
 	item_list_init(&added);
 	item_list_init(&removed);
-	rebaseline = !job->st.baselined || !str_eq(job->st.xpath, wc->xpath);
+	/* a new XPath (SPEC §2) or a new URL describes other items: their
+	 * first snapshot is a silent baseline, not a flood of "new" */
+	rebaseline = !job->st.baselined || !str_eq(job->st.xpath, wc->xpath) ||
+	    !str_eq(job->st.url, wc->url);
 	if (items == NULL) {
 		/* 304: the page is as it was */
 		o->kind = CHECK_UNCHANGED;
@@ -238,6 +255,7 @@ record_success(struct check_job *job, const struct http_response *resp,
 	rec.messages = (const char *const *)m.v;
 	rec.nmessages = m.n;
 	rec.failing_notified = false;
+	rec.next_check_at = next_check(job, 0);
 	if (store_record_check(job->env.store, &rec, &err) != 0)
 		goto fail;
 	o->nmessages = m.n;

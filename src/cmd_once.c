@@ -19,9 +19,18 @@ static const char once_usage[] =
     "  --due   only watches whose interval has passed since their last\n"
     "          check (for cron)\n";
 
+/*
+ * Checks started per connection: enough that curl has the next transfer
+ * while a callback parses a page, few enough that 10,000 watches do not
+ * hold 10,000 check jobs (and a fragmented heap) at once.
+ */
+#define ONCE_CHECKS_PER_CONNECTION 2
+#define ONCE_CHECKS_UNLIMITED 64 /* when max_connections is not set */
+
 struct once_state {
 	size_t failed;
 	size_t done;
+	size_t running; /* started, outcome not reported yet */
 };
 
 static void
@@ -39,6 +48,105 @@ once_done(void *user, const struct watch_config *wc,
 		log_warnx("check: '%s': %s", wc->name, o->error);
 	}
 	os->done++;
+	os->running--;
+}
+
+/*
+ * run_checks checks every watch i with run[i], in config order, keeping at
+ * most ONCE_CHECKS_PER_CONNECTION checks per connection started: the next
+ * starts when one reports. Returns when all have reported: 0, or -1 with
+ * `err` (a check that could not start, or the transfer loop failed).
+ */
+static int
+run_checks(const struct check_env *env, const bool *run,
+    struct extract_xpath *const *xps, struct once_state *os,
+    struct kw_err *err)
+{
+	const struct config *cfg = env->cfg;
+	size_t i = 0, window;
+
+	window = cfg->max_connections > 0 ?
+	    (size_t)cfg->max_connections * ONCE_CHECKS_PER_CONNECTION :
+	    ONCE_CHECKS_UNLIMITED;
+	for (;;) {
+		/* a skipped check reports at once: the loop goes on */
+		while (os->running < window && i < cfg->nwatches) {
+			if (!run[i]) {
+				i++;
+				continue;
+			}
+			os->running++;
+			if (check_start(env, &cfg->watches[i], xps[i],
+				util_now_ms(), once_done, os, err) != 0) {
+				os->running--;
+				return -1;
+			}
+			i++;
+		}
+		if (os->running == 0)
+			return 0;
+		if (http_poll(env->http, 1000, NULL, NULL, 0) != 0)
+			return kw_err_set(err, "the transfer loop failed");
+	}
+}
+
+/* a watch and its XPath, for sorting by expression */
+struct xpath_use {
+	const char *expr; /* borrowed from the config */
+	size_t watch;     /* index into cfg->watches */
+};
+
+static int
+xpath_use_cmp(const void *a, const void *b)
+{
+	const struct xpath_use *x = a, *y = b;
+	int c = strcmp(x->expr, y->expr);
+
+	if (c != 0)
+		return c;
+	return x->watch < y->watch ? -1 : x->watch > y->watch;
+}
+
+/*
+ * compile_xpaths sets xps[i] to the compiled XPath of every watch i with
+ * run[i], compiling each distinct expression once (sorted, so 10,000
+ * watches with 3 XPaths compile 3 times): watches with the same expression
+ * share one, and owned[i] marks the watch whose xps[i] is to be freed.
+ * Returns 0, or -1 with `err` (what was compiled stays in xps/owned).
+ */
+static int
+compile_xpaths(const struct config *cfg, const bool *run,
+    struct extract_xpath **xps, bool *owned, struct kw_err *err)
+{
+	struct xpath_use *v;
+	size_t i, n = 0;
+	int result = -1;
+
+	v = calloc(cfg->nwatches > 0 ? cfg->nwatches : 1, sizeof(*v));
+	if (v == NULL)
+		return kw_err_set(err, "out of memory");
+	for (i = 0; i < cfg->nwatches; i++) {
+		if (!run[i])
+			continue;
+		v[n].expr = cfg->watches[i].xpath;
+		v[n].watch = i;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), xpath_use_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i].expr, v[i - 1].expr) == 0) {
+			xps[v[i].watch] = xps[v[i - 1].watch];
+			continue;
+		}
+		xps[v[i].watch] = extract_xpath_compile(v[i].expr, err);
+		if (xps[v[i].watch] == NULL)
+			goto out;
+		owned[v[i].watch] = true;
+	}
+	result = 0;
+out:
+	free(v);
+	return result;
 }
 
 static bool
@@ -70,7 +178,7 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	struct once_state os = { 0 };
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
-	bool due_only = false, *selected = NULL;
+	bool due_only = false, *selected = NULL, *owned = NULL;
 	int64_t now;
 	size_t i;
 	int c, j, status = KW_EXIT_USAGE;
@@ -86,8 +194,10 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	if (cfg == NULL)
 		return KW_EXIT_USAGE;
 	selected = calloc(cfg->nwatches, sizeof(*selected));
+	owned = calloc(cfg->nwatches, sizeof(*owned));
 	xps = calloc(cfg->nwatches, sizeof(*xps));
-	if ((selected == NULL || xps == NULL) && cfg->nwatches > 0) {
+	if ((selected == NULL || owned == NULL || xps == NULL) &&
+	    cfg->nwatches > 0) {
 		log_errorx("out of memory");
 		status = KW_EXIT_FAILURE;
 		goto out;
@@ -120,22 +230,14 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	env.http = http;
 	env.cfg = cfg;
 	now = util_now_ms();
-	for (i = 0; i < cfg->nwatches; i++) {
-		if (!selected[i])
-			continue;
-		if (due_only && !is_due(st, &cfg->watches[i], now))
-			continue;
-		xps[i] = extract_xpath_compile(cfg->watches[i].xpath, &err);
-		if (xps[i] == NULL)
-			goto fail;
-		if (check_start(&env, &cfg->watches[i], xps[i], now, once_done,
-			&os, &err) != 0)
-			goto fail;
-	}
-	if (http_run(http) != 0) {
-		kw_err_set(&err, "the transfer loop failed");
+	/* from here on selected[i]: the watch is checked in this run */
+	for (i = 0; i < cfg->nwatches; i++)
+		if (selected[i] && due_only &&
+		    !is_due(st, &cfg->watches[i], now))
+			selected[i] = false;
+	if (compile_xpaths(cfg, selected, xps, owned, &err) != 0 ||
+	    run_checks(&env, selected, xps, &os, &err) != 0)
 		goto fail;
-	}
 	switch (deliver_outbox(st, cfg, deliver_resolve_sink(cfg),
 	    util_now_ms(), true, 0, stdout, &rep, &err)) {
 	case 0:
@@ -156,10 +258,12 @@ fail:
 	status = KW_EXIT_FAILURE;
 out:
 	http_free(http);
-	if (xps != NULL)
+	if (xps != NULL && owned != NULL)
 		for (i = 0; i < cfg->nwatches; i++)
-			extract_xpath_free(xps[i]);
+			if (owned[i])
+				extract_xpath_free(xps[i]);
 	free(xps);
+	free(owned);
 	free(selected);
 	store_close(st);
 	config_free(cfg);

@@ -43,6 +43,8 @@ struct load_error {
 	char *text;         /* "FILE:L:C: message" */
 };
 
+#define XPATH_OK_CACHE 16
+
 struct loader {
 	const char *path;
 	char *text; /* the file */
@@ -50,6 +52,10 @@ struct loader {
 	yaml_document_t doc;
 	bool have_doc;
 	config_xpath_check_fn xpath_check;
+	/* xpaths that passed xpath_check, so that 10,000 watches sharing a
+	 * few are checked a few times (round robin when full) */
+	char *xpath_ok[XPATH_OK_CACHE];
+	size_t nxpath_ok, xpath_ok_next;
 	struct load_error *errs;
 	size_t nerrs, errcap;
 	bool oom;
@@ -868,6 +874,13 @@ parse_bool(struct loader *ld, yaml_node_t *n, const char *label,
 	return result;
 }
 
+/*
+ * The longest URL a KakaoTalk message links to (message.h MESSAGE_URL_MAX):
+ * a watch's page is the link of its messages, so a longer one would leave
+ * them without a link, which Kakao refuses.
+ */
+#define URL_MAX_BYTES 2000
+
 /* the reason `s` is not a usable http(s) URL, or NULL */
 static const char *
 url_problem(const char *s)
@@ -883,6 +896,19 @@ url_problem(const char *s)
 	for (p = s; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return "must not contain spaces or control characters";
+	/* C1 controls, U+2028/U+2029 (message_url_ok refuses them too) */
+	if (strstr(s, "\xe2\x80\xa8") != NULL ||
+	    strstr(s, "\xe2\x80\xa9") != NULL)
+		return "must not contain spaces or control characters";
+	for (p = s; p[0] != '\0'; p++)
+		if ((unsigned char)p[0] == 0xc2 &&
+		    (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f)
+			return "must not contain spaces or control characters";
+	if (strchr(s, '\\') != NULL)
+		return "must not contain '\\' (write '/' or %5C)";
+	if (strlen(s) > URL_MAX_BYTES)
+		return "is longer than 2000 bytes (the limit of a KakaoTalk "
+		    "link)";
 	if (*host == '\0' || strchr("/?#:@", *host) != NULL)
 		return "has no host";
 	return NULL;
@@ -1285,6 +1311,35 @@ watch_release(struct watch_config *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* xpath_checked: did `xpath` pass xpath_check already? */
+static bool
+xpath_checked(const struct loader *ld, const char *xpath)
+{
+	size_t i;
+
+	for (i = 0; i < ld->nxpath_ok; i++)
+		if (strcmp(ld->xpath_ok[i], xpath) == 0)
+			return true;
+	return false;
+}
+
+/* xpath_passed remembers that `xpath` passed xpath_check */
+static void
+xpath_passed(struct loader *ld, const char *xpath)
+{
+	char *s = strdup(xpath);
+
+	if (s == NULL)
+		return; /* only a cache: it is checked again */
+	if (ld->nxpath_ok < XPATH_OK_CACHE) {
+		ld->xpath_ok[ld->nxpath_ok++] = s;
+	} else {
+		free(ld->xpath_ok[ld->xpath_ok_next]);
+		ld->xpath_ok[ld->xpath_ok_next] = s;
+		ld->xpath_ok_next = (ld->xpath_ok_next + 1) % XPATH_OK_CACHE;
+	}
+}
+
 /* parse the value of watch key `k` into src->w; 0 when it is valid */
 static int
 watch_parse_value(struct loader *ld, struct watch_src *src, int k,
@@ -1302,8 +1357,9 @@ watch_parse_value(struct loader *ld, struct watch_src *src, int k,
 		if (parse_str(ld, n, label, key, false, &w->xpath) != 0)
 			return -1;
 		msg[0] = '\0';
-		if (ld->xpath_check != NULL &&
-		    ld->xpath_check(w->xpath, msg, sizeof(msg)) != 0) {
+		if (ld->xpath_check == NULL || xpath_checked(ld, w->xpath))
+			return 0;
+		if (ld->xpath_check(w->xpath, msg, sizeof(msg)) != 0) {
 			msg[sizeof(msg) - 1] = '\0';
 			key_errorf(ld, n->start_mark, label, NULL,
 			    "bad xpath '%s': %s",
@@ -1311,6 +1367,7 @@ watch_parse_value(struct loader *ld, struct watch_src *src, int k,
 			    msg[0] ? msg : "does not compile");
 			return -1;
 		}
+		xpath_passed(ld, w->xpath);
 		return 0;
 	case WK_METHOD:
 		if (parse_str(ld, n, label, key, false, &s) != 0)
@@ -1863,6 +1920,53 @@ int_setting(struct loader *ld, yaml_node_t *n, const char *key, int max,
 		parse_int(ld, n, NULL, key, 1, max, out);
 }
 
+/* by name, then by position in the list (same array: address order) */
+static int
+src_name_cmp(const void *a, const void *b)
+{
+	const struct watch_src *x = *(const struct watch_src *const *)a;
+	const struct watch_src *y = *(const struct watch_src *const *)b;
+	int c = strcmp(x->w.name, y->w.name);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * names_check reports every watch whose name an earlier watch has, at its
+ * name, with the position of the first: sorted, so 10,000 watches cost
+ * O(n log n) compares, not 50 million.
+ */
+static void
+names_check(struct loader *ld, const struct watch_src *srcs, size_t nsrcs)
+{
+	const struct watch_src **v;
+	size_t i, first = 0, n = 0;
+
+	v = calloc(nsrcs > 0 ? nsrcs : 1, sizeof(*v));
+	if (v == NULL) {
+		ld->oom = true;
+		return;
+	}
+	for (i = 0; i < nsrcs; i++)
+		if (srcs[i].set[WK_NAME])
+			v[n++] = &srcs[i];
+	qsort(v, n, sizeof(*v), src_name_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[i]->w.name, v[first]->w.name) != 0) {
+			first = i; /* v[first]: the earliest of equal names */
+			continue;
+		}
+		errorf(ld, v[i]->mark[WK_NAME],
+		    "duplicate watch name '%s' (first at %s:%u:%u)",
+		    v[i]->w.name, ld->path,
+		    (unsigned)v[first]->mark[WK_NAME].line + 1,
+		    (unsigned)v[first]->mark[WK_NAME].column + 1);
+	}
+	free(v);
+}
+
 static void
 config_build(struct loader *ld, struct config *cfg)
 {
@@ -1872,7 +1976,7 @@ config_build(struct loader *ld, struct config *cfg)
 	struct kw_err err = { 0 };
 	yaml_node_item_t *it;
 	char *token_file = NULL;
-	size_t i, j, nsrcs = 0;
+	size_t i, nsrcs = 0;
 
 	memset(&defs, 0, sizeof(defs));
 	root = yaml_document_get_root_node(&ld->doc);
@@ -1975,21 +2079,7 @@ config_build(struct loader *ld, struct config *cfg)
 		nsrcs++;
 		cfg->nwatches = nsrcs;
 	}
-	for (i = 1; i < nsrcs; i++) {
-		if (!srcs[i].set[WK_NAME])
-			continue;
-		for (j = 0; j < i; j++) {
-			if (!srcs[j].set[WK_NAME] ||
-			    strcmp(srcs[i].w.name, srcs[j].w.name) != 0)
-				continue;
-			errorf(ld, srcs[i].mark[WK_NAME],
-			    "duplicate watch name '%s' (first at %s:%u:%u)",
-			    srcs[i].w.name, ld->path,
-			    (unsigned)srcs[j].mark[WK_NAME].line + 1,
-			    (unsigned)srcs[j].mark[WK_NAME].column + 1);
-			break;
-		}
-	}
+	names_check(ld, srcs, nsrcs);
 out:
 	for (i = 0; i < nsrcs; i++)
 		watch_release(&srcs[i].w);
@@ -2174,6 +2264,8 @@ out:
 		errs->v[errs->n++] = ld.errs[i].text;
 	}
 	free(ld.errs);
+	for (i = 0; i < ld.nxpath_ok; i++)
+		free(ld.xpath_ok[i]);
 	if (ld.have_doc)
 		yaml_document_delete(&ld.doc);
 	free(ld.text);

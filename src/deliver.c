@@ -5,13 +5,38 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kakaowatch/deliver.h"
 #include "kakaowatch/buf.h"
+#include "kakaowatch/deliver.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
 
 #define KST_OFFSET_MS (9LL * 3600 * 1000)
 #define DAY_MS (86400LL * 1000)
+#define BACKOFF_FIRST_MS (30LL * 1000)
+#define BACKOFF_MAX_MS (3600LL * 1000)
+#define DEFAULT_LIMIT 1000
+/* the reminder's link: where the Kakao app and its login settings live */
+#define REMIND_LINK "https://developers.kakao.com/console/app"
+
+static volatile sig_atomic_t *deliver_abort;
+
+void
+deliver_set_abort_flag(volatile sig_atomic_t *flag)
+{
+	deliver_abort = flag;
+}
+
+static bool
+aborted(void)
+{
+	return deliver_abort != NULL && *deliver_abort != 0;
+}
+
+static double
+rnd(void)
+{
+	return (double)rand() / ((double)RAND_MAX + 1.0);
+}
 
 enum deliver_sink
 deliver_resolve_sink(const struct config *cfg)
@@ -53,36 +78,140 @@ deliver_kakao_client(const struct config *cfg, struct kakao_client *c)
 int64_t
 deliver_backoff_ms(int attempts, double jitter)
 {
-	int64_t d = 30 * 1000;
+	int64_t d = BACKOFF_FIRST_MS;
 	int i;
 
-	for (i = 1; i < attempts && d < 3600 * 1000; i++)
+	for (i = 1; i < attempts && d < BACKOFF_MAX_MS; i++)
 		d *= 2;
-	if (d > 3600 * 1000)
-		d = 3600 * 1000;
-	if (jitter < 0)
+	if (d > BACKOFF_MAX_MS)
+		d = BACKOFF_MAX_MS;
+	if (!(jitter >= 0))
 		jitter = 0;
 	if (jitter >= 1)
 		jitter = 0.999;
 	return d + (int64_t)((double)d * 0.2 * jitter);
 }
 
+/* floor division: days before 1970 must not round towards zero */
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
 void
 deliver_kst_day(int64_t now_ms, char *out, size_t size)
 {
-	time_t t = (time_t)((now_ms + KST_OFFSET_MS) / 1000);
+	time_t t = (time_t)floor_div(now_ms + KST_OFFSET_MS, 1000);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, size, "%Y-%m-%d", &tm);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d", &tm) == 0) {
+		if (size > 0)
+			out[0] = '\0';
+	}
+}
+
+int64_t
+deliver_kst_day_start_ms(int64_t now_ms)
+{
+	return floor_div(now_ms + KST_OFFSET_MS, DAY_MS) * DAY_MS -
+	    KST_OFFSET_MS;
 }
 
 int64_t
 deliver_next_kst_midnight_ms(int64_t now_ms)
 {
-	int64_t local = now_ms + KST_OFFSET_MS;
+	return deliver_kst_day_start_ms(now_ms) + DAY_MS;
+}
 
-	return (local / DAY_MS + 1) * DAY_MS - KST_OFFSET_MS;
+/* meta_int reads a decimal meta value; absent or unparsable is 0 */
+static int
+meta_int(struct store *st, const char *key, int64_t *out, struct kw_err *err)
+{
+	char *text = NULL;
+
+	*out = 0;
+	if (store_meta_get(st, key, &text, err) != 0)
+		return -1;
+	if (text != NULL && util_parse_int(text, INT64_MIN, INT64_MAX, out) !=
+	    0)
+		*out = 0;
+	free(text);
+	return 0;
+}
+
+static int
+meta_set_int(struct store *st, const char *key, int64_t v, struct kw_err *err)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%" PRId64, v);
+	return store_meta_set(st, key, text, err);
+}
+
+/*
+ * remind_if_expiring queues one reminder per refresh token when `tok`'s
+ * refresh token has under DELIVER_REMIND_S left (SPEC §5). The message is
+ * queued before it is remembered: a crash in between sends it twice rather
+ * than never.
+ */
+static int
+remind_if_expiring(struct store *st, const struct token *tok, int64_t now_ms,
+    bool *queued, struct kw_err *err)
+{
+	char want[32], day[16], when[32], text[300];
+	char *have = NULL, *tmpl = NULL;
+	int64_t left;
+	long long days;
+	int result = -1;
+
+	if (tok->refresh_token_expires_at <= 0)
+		return 0;
+	left = tok->refresh_token_expires_at - now_ms / 1000;
+	if (left <= 0 || left >= DELIVER_REMIND_S)
+		return 0;
+	snprintf(want, sizeof(want), "%" PRId64,
+	    tok->refresh_token_expires_at);
+	if (store_meta_get(st, DELIVER_META_REMINDED, &have, err) != 0)
+		return -1;
+	if (have != NULL && strcmp(have, want) == 0) {
+		result = 0;
+		goto out;
+	}
+	days = (long long)(left / 86400);
+	if (days > 1)
+		snprintf(when, sizeof(when), "in %lld days", days);
+	else
+		snprintf(when, sizeof(when), "within %s",
+		    days == 1 ? "two days" : "a day");
+	deliver_kst_day(tok->refresh_token_expires_at * 1000, day,
+	    sizeof(day));
+	log_warnx("kakao: the refresh token expires %s (%s Korea time) and "
+		  "Kakao has not replaced it; run `kakaowatch auth` before "
+		  "then (one reminder is sent on KakaoTalk)",
+	    when, day);
+	snprintf(text, sizeof(text),
+	    "kakaowatch: the KakaoTalk connection ends %s (%s). Run "
+	    "`kakaowatch auth` to renew it, or messages will wait.",
+	    when, day);
+	tmpl = message_build_text(text, REMIND_LINK, "열기", err);
+	if (tmpl == NULL)
+		goto out;
+	if (store_outbox_add(st, DELIVER_SELF, tmpl, now_ms, err) != 0 ||
+	    store_meta_set(st, DELIVER_META_REMINDED, want, err) != 0)
+		goto out;
+	if (queued != NULL)
+		*queued = true;
+	result = 0;
+out:
+	free(tmpl);
+	free(have);
+	return result;
 }
 
 static int
@@ -102,6 +231,63 @@ deliver_stdout(struct store *st, struct outbox_msg *v, size_t n, FILE *out,
 	return 0;
 }
 
+/* log_held writes the one error line of a hold that needs the user */
+static void
+log_held(enum kakao_status s, const char *why)
+{
+	if (s == KAKAO_REAUTH || s == KAKAO_CONSENT)
+		log_errorx("kakao: %s; every message is kept and sending "
+			   "resumes when a new token file appears (checks go "
+			   "on)",
+		    why);
+	else
+		log_errorx("kakao: %s; every message is kept until this is "
+			   "fixed (checks go on)",
+		    why);
+}
+
+/*
+ * stop_sending records why a Kakao batch stopped at message `head`:
+ * transient -> the head's attempt is counted and the whole queue waits the
+ * backoff (FIFO order kept); quota -> everything waits for 00:00 KST;
+ * anything else -> one error line, the messages stay as they are (the
+ * daemon holds sending until the token file or the config changes).
+ */
+static int
+stop_sending(struct store *st, enum kakao_status s,
+    const struct outbox_msg *head, int64_t now_ms, const char *why,
+    struct deliver_report *rep, struct kw_err *err)
+{
+	int64_t next;
+
+	switch (s) {
+	case KAKAO_RETRY:
+	case KAKAO_RATE_LIMITED:
+		rep->retry_in_ms = deliver_backoff_ms(head->attempts + 1,
+		    rnd());
+		next = now_ms + rep->retry_in_ms;
+		if (store_outbox_defer(st, head->id, next, why, err) != 0 ||
+		    store_outbox_defer_all(st, next, why, err) != 0)
+			return -1;
+		log_warnx("kakao: sending failed (attempt %d): %s; retrying "
+			  "in %" PRId64 "s",
+		    head->attempts + 1, why, (rep->retry_in_ms + 999) / 1000);
+		return 0;
+	case KAKAO_QUOTA:
+		next = deliver_next_kst_midnight_ms(now_ms);
+		if (meta_set_int(st, DELIVER_META_QUOTA_HOLD, next, err) != 0 ||
+		    store_outbox_defer_all(st, next, why, err) != 0)
+			return -1;
+		log_warnx("kakao: %s; messages are held until 00:00 Korea "
+			  "time, checks go on",
+		    why);
+		return 0;
+	default:
+		log_held(s, why);
+		return 0;
+	}
+}
+
 static int
 deliver_kakao(struct store *st, const struct config *cfg,
     struct outbox_msg *v, size_t n, int64_t now_ms, const char *day,
@@ -111,15 +297,21 @@ deliver_kakao(struct store *st, const struct config *cfg,
 	struct token tok = { 0 };
 	struct kw_err kerr = { 0 };
 	enum kakao_status s;
-	int64_t now_s = now_ms / 1000, next;
-	size_t i;
+	int64_t now_s = now_ms / 1000;
+	size_t i = 0;
 	int result = -1;
 
 	deliver_kakao_client(cfg, &kc);
 	s = kakao_session_begin(&kc, &tok, now_s, &kerr);
 	if (s != KAKAO_OK)
 		goto stop;
+	if (remind_if_expiring(st, &tok, now_ms, NULL, err) != 0)
+		goto out;
 	for (i = 0; i < n; i++) {
+		if (aborted()) {
+			s = KAKAO_RETRY;
+			goto stop;
+		}
 		kw_err_clear(&kerr);
 		s = kakao_session_send(&kc, &tok, v[i].template_json, now_s,
 		    &kerr);
@@ -134,19 +326,12 @@ deliver_kakao(struct store *st, const struct config *cfg,
 			/* a bug of ours: keep the evidence, drop only it */
 			log_errorx("kakao: message %" PRId64 " of '%s' was "
 				   "rejected as invalid (%s); dropped: %s",
-			    v[i].id, v[i].watch, kerr.msg,
-			    v[i].template_json);
+			    v[i].id, v[i].watch ? v[i].watch : DELIVER_SELF,
+			    kerr.msg, v[i].template_json);
 			if (store_outbox_delete(st, v[i].id, err) != 0)
 				goto out;
 			rep->dropped++;
 			continue;
-		}
-		if (s == KAKAO_RETRY || s == KAKAO_RATE_LIMITED) {
-			next = now_ms + deliver_backoff_ms(v[i].attempts + 1,
-					    (double)rand() / RAND_MAX);
-			if (store_outbox_defer(st, v[i].id, next, kerr.msg,
-				err) != 0)
-				goto out;
 		}
 		goto stop;
 	}
@@ -154,20 +339,13 @@ deliver_kakao(struct store *st, const struct config *cfg,
 	goto out;
 stop:
 	rep->status = s;
-	if (s == KAKAO_QUOTA) {
-		next = deliver_next_kst_midnight_ms(now_ms);
-		log_warnx("kakao: daily message quota used up (%s); holding "
-			  "messages until 00:00 Korea time",
-		    kerr.msg);
-		if (store_outbox_defer_all(st, next, kerr.msg, err) != 0)
-			goto out;
-	} else if (s == KAKAO_RETRY || s == KAKAO_RATE_LIMITED) {
-		log_warnx("kakao: sending failed, will retry: %s", kerr.msg);
-	} else {
-		log_errorx("kakao: %s; messages are kept until this is fixed",
-		    kerr.msg);
-	}
 	result = 1;
+	/* shutting down: the failure is ours, not the message's */
+	if (aborted())
+		goto out;
+	if (stop_sending(st, s, &v[i < n ? i : 0], now_ms, kerr.msg, rep,
+		err) != 0)
+		result = -1;
 out:
 	token_release(&tok);
 	return result;
@@ -186,8 +364,8 @@ deliver_outbox(struct store *st, const struct config *cfg,
 	memset(rep, 0, sizeof(*rep));
 	rep->status = KAKAO_OK;
 	deliver_kst_day(now_ms, day, sizeof(day));
-	if (limit == 0 || limit > 1000)
-		limit = 1000;
+	if (limit == 0 || limit > DEFAULT_LIMIT)
+		limit = DEFAULT_LIMIT;
 	if (store_outbox_due(st, all ? INT64_MAX : now_ms, limit, &v, &n,
 		err) != 0)
 		return -1;
@@ -204,128 +382,179 @@ deliver_outbox(struct store *st, const struct config *cfg,
 	return result;
 }
 
-/* one message that stands for every message held by yesterday's budget */
+/* a page to link the digest to: a held watch's, else the first watch's */
+static const char *
+digest_link(const struct config *cfg, const struct outbox_msg *v,
+    const size_t *held, size_t n)
+{
+	const struct watch_config *wc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		wc = v[held[i]].watch ? config_find_watch(cfg,
+					    v[held[i]].watch) :
+					NULL;
+		if (wc != NULL)
+			return wc->url;
+	}
+	return cfg->nwatches > 0 ? cfg->watches[0].url : NULL;
+}
+
+/*
+ * make_digest replaces the messages created before today's 00:00 KST (those
+ * held on `held_day` by the daily budget) by one text message counting
+ * them per watch, when there are two or more.
+ */
 static int
 make_digest(struct store *st, const struct config *cfg, int64_t now_ms,
     const char *held_day, struct kw_err *err)
 {
 	struct outbox_msg *v = NULL;
 	struct buf text;
-	int64_t *ids = NULL;
-	size_t n = 0, i, j, kinds = 0;
-	const char *link = NULL;
+	int64_t *ids = NULL, day_start = deliver_kst_day_start_ms(now_ms);
+	size_t *held = NULL, n = 0, nheld = 0, i, j, k, count, kinds = 0;
+	const char *wi, *wj;
 	char *tmpl = NULL;
 	int result = -1;
 
-	if (store_outbox_due(st, INT64_MAX, 100000, &v, &n, err) != 0)
+	buf_init(&text, 0);
+	if (store_outbox_due(st, INT64_MAX, 0, &v, &n, err) != 0)
 		return -1;
-	if (n < 2) {
-		result = 0;
-		goto out;
-	}
-	ids = calloc(n, sizeof(*ids));
-	if (ids == NULL) {
+	held = calloc(n ? n : 1, sizeof(*held));
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (held == NULL || ids == NULL) {
 		kw_err_set(err, "out of memory");
 		goto out;
 	}
-	buf_init(&text, 0);
+	for (i = 0; i < n; i++) {
+		if (v[i].created_at < day_start) {
+			ids[nheld] = v[i].id;
+			held[nheld++] = i;
+		}
+	}
+	if (nheld < 2) {
+		result = 0;
+		goto out;
+	}
 	buf_printf(&text,
 	    "kakaowatch: %zu messages were held on %s by the daily limit "
 	    "(max_messages_per_day: %d):",
-	    n, held_day, cfg->max_messages_per_day);
-	for (i = 0; i < n; i++) {
-		ids[i] = v[i].id;
-		for (j = 0; j < i; j++)
-			if (strcmp(v[j].watch, v[i].watch) == 0)
+	    nheld, held_day, cfg->max_messages_per_day);
+	for (i = 0; i < nheld; i++) {
+		wi = v[held[i]].watch ? v[held[i]].watch : DELIVER_SELF;
+		for (j = 0; j < i; j++) {
+			wj = v[held[j]].watch ? v[held[j]].watch : DELIVER_SELF;
+			if (strcmp(wi, wj) == 0)
 				break;
+		}
 		if (j < i)
 			continue;
-		size_t count = 0, k;
-		for (k = i; k < n; k++)
-			if (strcmp(v[k].watch, v[i].watch) == 0)
+		count = 0;
+		for (k = i; k < nheld; k++) {
+			wj = v[held[k]].watch ? v[held[k]].watch : DELIVER_SELF;
+			if (strcmp(wi, wj) == 0)
 				count++;
-		buf_printf(&text, "%s %s %zu", kinds ? "," : "", v[i].watch,
-		    count);
-		kinds++;
-		if (link == NULL) {
-			const struct watch_config *wc =
-			    config_find_watch(cfg, v[i].watch);
-			if (wc != NULL)
-				link = wc->url;
 		}
+		buf_printf(&text, "%s %s %zu", kinds ? "," : "", wi, count);
+		kinds++;
 	}
-	tmpl = message_build_text(text.data ? text.data : "", link, "열기",
-	    err);
-	buf_release(&text);
+	if (text.data == NULL) {
+		kw_err_set(err, "out of memory");
+		goto out;
+	}
+	tmpl = message_build_text(text.data, digest_link(cfg, v, held, nheld),
+	    "열기", err);
 	if (tmpl == NULL)
 		goto out;
-	if (store_outbox_replace(st, ids, n, "kakaowatch", tmpl, now_ms,
+	if (store_outbox_replace(st, ids, nheld, DELIVER_SELF, tmpl, now_ms,
 		err) != 0)
 		goto out;
-	log_info("outbox: %zu messages held by yesterday's daily limit "
+	log_info("outbox: %zu messages held by the daily limit on %s "
 		 "replaced by one digest",
-	    n);
+	    nheld, held_day);
 	result = 0;
 out:
+	buf_release(&text);
 	free(tmpl);
 	free(ids);
+	free(held);
 	outbox_msgs_free(v, n);
 	return result;
 }
 
 int
 deliver_daily(struct store *st, const struct config *cfg,
-    enum deliver_sink sink, int64_t now_ms, FILE *out,
+    enum deliver_sink sink, int64_t now_ms, size_t limit, FILE *out,
     struct deliver_report *rep, struct kw_err *err)
 {
+	struct outbox_msg *v = NULL;
 	char day[16];
 	char *held = NULL;
-	int64_t sent = 0, budget;
+	int64_t sent = 0, budget, hold = 0;
+	size_t n = 0;
 	int result = -1;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->status = KAKAO_OK;
+	if (limit == 0 || limit > DEFAULT_LIMIT)
+		limit = DEFAULT_LIMIT;
 	if (sink != DELIVER_KAKAO)
-		return deliver_outbox(st, cfg, sink, now_ms, false, 0, out, rep,
-		    err);
-	deliver_kst_day(now_ms, day, sizeof(day));
-	if (store_meta_get(st, "budget_held_day", &held, err) != 0)
+		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
+		    rep, err);
+	/* Kakao said its quota is used up: wait without asking again */
+	if (meta_int(st, DELIVER_META_QUOTA_HOLD, &hold, err) != 0)
 		return -1;
-	if (held != NULL && strcmp(held, day) != 0) {
+	if (hold > now_ms) {
+		if (store_outbox_defer_all(st, hold,
+			"held: the Kakao message quota is used up until "
+			"00:00 Korea time",
+			err) != 0)
+			return -1;
+		rep->status = KAKAO_QUOTA;
+		return 1;
+	}
+	if (hold != 0 && store_meta_set(st, DELIVER_META_QUOTA_HOLD, NULL,
+			     err) != 0)
+		return -1;
+	deliver_kst_day(now_ms, day, sizeof(day));
+	if (store_meta_get(st, DELIVER_META_BUDGET_DAY, &held, err) != 0)
+		return -1;
+	if (held != NULL && held[0] != '\0' && strcmp(held, day) != 0) {
 		if (make_digest(st, cfg, now_ms, held, err) != 0 ||
-		    store_meta_set(st, "budget_held_day", "", err) != 0)
+		    store_meta_set(st, DELIVER_META_BUDGET_DAY, NULL, err) != 0)
 			goto out;
+		free(held);
+		held = NULL;
 	}
 	if (store_sent_count(st, day, &sent, err) != 0)
 		goto out;
 	budget = cfg->max_messages_per_day - sent;
 	if (budget > 0) {
 		result = deliver_outbox(st, cfg, sink, now_ms, false,
-		    (size_t)budget, out, rep, err);
-		if (result != 0 || sent + (int64_t)rep->sent <
-					   cfg->max_messages_per_day)
+		    (size_t)budget < limit ? (size_t)budget : limit, out, rep,
+		    err);
+		if (result != 0 ||
+		    sent + (int64_t)rep->sent < cfg->max_messages_per_day)
 			goto out;
+		result = -1;
 	}
 	/* the budget is used up: anything still due waits for tomorrow */
-	{
-		struct outbox_msg *v = NULL;
-		size_t n = 0;
-
-		if (store_outbox_due(st, now_ms, 1, &v, &n, err) != 0)
-			goto out;
-		outbox_msgs_free(v, n);
-		if (n == 0) {
-			result = 0;
-			goto out;
-		}
+	if (store_outbox_due(st, now_ms, 1, &v, &n, err) != 0)
+		goto out;
+	outbox_msgs_free(v, n);
+	if (n == 0) {
+		result = 0;
+		goto out;
 	}
 	if (store_outbox_defer_all(st, deliver_next_kst_midnight_ms(now_ms),
-		"daily message limit reached", err) != 0 ||
-	    store_meta_set(st, "budget_held_day", day, err) != 0)
+		"held: max_messages_per_day reached; sent as one digest "
+		"after 00:00 Korea time",
+		err) != 0 ||
+	    store_meta_set(st, DELIVER_META_BUDGET_DAY, day, err) != 0)
 		goto out;
 	if (held == NULL || strcmp(held, day) != 0)
 		log_warnx("outbox: max_messages_per_day (%d) reached; further "
-			  "changes are held and sent as one digest after "
+			  "messages are held and sent as one digest after "
 			  "00:00 Korea time",
 		    cfg->max_messages_per_day);
 	rep->status = KAKAO_QUOTA;
@@ -333,4 +562,53 @@ deliver_daily(struct store *st, const struct config *cfg,
 out:
 	free(held);
 	return result;
+}
+
+enum kakao_status
+deliver_token_upkeep(struct store *st, const struct config *cfg,
+    int64_t now_ms, bool *queued, struct kw_err *err)
+{
+	struct kakao_client kc;
+	struct token tok = { 0 };
+	struct kw_err kerr = { 0 };
+	enum kakao_status s = KAKAO_OK;
+	int64_t now_s = now_ms / 1000, last = 0;
+
+	if (queued != NULL)
+		*queued = false;
+	if (token_load(cfg->kakao.token_file, &tok, &kerr) != 0)
+		return KAKAO_OK; /* no usable file: the next send says why */
+	if (tok.refresh_token_expires_at <= 0)
+		goto out;
+	if (tok.expires_in > 0 && tok.access_token_expires_at > 0)
+		last = tok.access_token_expires_at - tok.expires_in;
+	if (tok.refresh_token_expires_at - now_s < DELIVER_ROTATE_WINDOW_S &&
+	    now_s - last >= 86400) {
+		deliver_kakao_client(cfg, &kc);
+		token_release(&tok);
+		s = kakao_session_refresh(&kc, &tok, now_s, &kerr);
+		switch (s) {
+		case KAKAO_OK:
+			log_info("kakao: tokens refreshed to keep the "
+				 "KakaoTalk connection alive");
+			break;
+		case KAKAO_RETRY:
+		case KAKAO_RATE_LIMITED:
+			if (!aborted())
+				log_warnx("kakao: keeping the KakaoTalk "
+					  "connection alive failed, will try "
+					  "again later: %s",
+				    kerr.msg);
+			break;
+		default:
+			if (!aborted())
+				log_held(s, kerr.msg);
+			goto out;
+		}
+	}
+	if (remind_if_expiring(st, &tok, now_ms, queued, err) != 0)
+		s = KAKAO_FATAL;
+out:
+	token_release(&tok);
+	return s;
 }

@@ -1223,6 +1223,68 @@ url_has_scheme(const char *u)
 }
 
 /*
+ * url_escape_rest percent-encodes what a resolved URL may still hold that no
+ * URI may: libxml2 decodes %XX in the host, and sometimes in other parts,
+ * and writes the bytes back raw, so href="//a%3Cb%95/#%EA%B0%80" comes out
+ * of xmlBuildURI as "//a<b\x95/#\xEA\xB0\x80". Encodes spaces, controls,
+ * "<>\"{}|\\^`", bytes that are not UTF-8, and non-ASCII outside the
+ * authority (in the authority it is an internationalised host name, which
+ * curl and message_url_ok take as it is). Takes `u` (heap) and returns it
+ * or a new heap string, NULL on out-of-memory (`u` freed).
+ */
+static char *
+url_escape_rest(char *u)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)u;
+	const char *colon = strchr(u, ':');
+	size_t n = strlen(u), i, l, bad, k, a0 = n, a1 = n;
+	bool escape, changed = false;
+	struct buf b;
+
+	if (strncmp(u, "//", 2) == 0)
+		a0 = 2;
+	else if (url_has_scheme(u) && strncmp(colon, "://", 3) == 0)
+		a0 = (size_t)(colon - u) + 3;
+	if (a0 < n)
+		a1 = a0 + strcspn(u + a0, "/?#");
+	buf_init(&b, 0);
+	for (i = 0; i < n; i += l) {
+		l = s[i] < 0x80 ? 1 : utf8_check(s + i, n - i, &bad);
+		if (l == 0) {
+			escape = true;
+			l = bad;
+		} else if (l == 1) {
+			escape = s[i] <= 0x20 || s[i] == 0x7F ||
+			    strchr("<>\"{}|\\^`", s[i]) != NULL;
+		} else {
+			escape = i < a0 || i >= a1;
+		}
+		if (!escape) {
+			if (buf_append(&b, s + i, l) != 0)
+				goto nomem;
+			continue;
+		}
+		changed = true;
+		for (k = i; k < i + l; k++)
+			if (buf_append(&b, "%", 1) != 0 ||
+			    buf_append(&b, &hex[s[k] >> 4], 1) != 0 ||
+			    buf_append(&b, &hex[s[k] & 15], 1) != 0)
+				goto nomem;
+	}
+	if (!changed) {
+		buf_release(&b);
+		return u;
+	}
+	free(u);
+	return buf_detach(&b, NULL);
+nomem:
+	buf_release(&b);
+	free(u);
+	return NULL;
+}
+
+/*
  * url_resolve resolves `href` against `base` (NULL: none, the cleaned href
  * is kept as written) as RFC 3986 says (xmlBuildURI). Sets *out to a heap
  * string, or NULL for script links and hrefs that are no URL even after
@@ -1260,6 +1322,11 @@ url_resolve(const char *href, const char *base, char **out)
 	}
 	if (u != NULL && !url_is_script((const char *)u)) {
 		*out = strdup((const char *)u);
+		if (*out == NULL)
+			goto out;
+	}
+	if (*out != NULL) {
+		*out = url_escape_rest(*out);
 		if (*out == NULL)
 			goto out;
 	}

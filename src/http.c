@@ -23,14 +23,31 @@
 #define HTTP_PROTOCOLS "http,https"
 #define HTTP_POLL_STACK_FDS 8
 
-/* one transfer: its easy handle and everything the callbacks fill in */
+/*
+ * one transfer: its easy handle and everything the callbacks fill in. A
+ * transfer waiting in the queue of a struct http has no easy handle yet,
+ * only the copy of its request (url .. ssl_verify) that transfer_setup
+ * turns into one when it starts.
+ */
 struct http_transfer {
 	struct http *http; /* NULL for http_request_sync */
-	CURL *easy;
+	CURL *easy;        /* NULL until transfer_setup */
 	struct curl_slist *headers;
 	http_done_fn done;
 	void *user;
+	/* running: the doubly linked list h->running; queued: `next` only */
 	struct http_transfer *prev, *next;
+
+	/* the request, kept until the easy handle is set up */
+	char *url;
+	char *user_agent;   /* NULL: kakaowatch/VERSION */
+	char *bearer_token; /* freed once handed to curl */
+	char *post_body;    /* POST body (CURLOPT_POSTFIELDS), or NULL */
+	size_t post_len;
+	bool post;
+	bool ssl_verify;
+	long timeout_ms;
+	long connect_timeout_ms;
 
 	size_t max_bytes;
 	struct buf body; /* the one growing copy of the decoded body */
@@ -51,10 +68,18 @@ struct http_transfer {
 	char *hdr_retry_after;
 };
 
+/*
+ * At most `max_running` transfers are in the multi handle at once (0: no
+ * limit); the others wait in a FIFO queue without an easy handle, so their
+ * timeout has not started and they cost no curl memory.
+ */
 struct http {
 	CURLM *multi;
-	struct http_transfer *transfers; /* submitted, not yet completed */
-	size_t pending;
+	struct http_transfer *running; /* in the multi handle */
+	struct http_transfer *queue_head, *queue_tail; /* not yet started */
+	size_t nrunning;
+	size_t max_running;
+	size_t pending; /* running + queued */
 };
 
 static bool http_inited;
@@ -314,6 +339,10 @@ transfer_free(struct http_transfer *t)
 		curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->headers);
 	buf_release(&t->body);
+	free(t->url);
+	free(t->user_agent);
+	free(t->bearer_token);
+	free(t->post_body);
 	free(t->req_etag);
 	free(t->req_last_modified);
 	transfer_reset_headers(t);
@@ -376,16 +405,27 @@ fail:
 			rc = curl_easy_setopt(t->easy, opt, val);          \
 	} while (0)
 
+/* dup_opt: *dst = copy of s (NULL stays NULL); -1 on out-of-memory */
+static int
+dup_opt(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (s == NULL)
+		return 0;
+	*dst = strdup(s);
+	return *dst != NULL ? 0 : -1;
+}
+
 /*
- * transfer_new checks `req` and makes a transfer with a configured easy
- * handle. Returns it, or NULL with a message in `err`.
+ * transfer_new checks `req` and makes a transfer holding a copy of it, not
+ * yet started: transfer_setup makes its easy handle. Returns it, or NULL
+ * with a message in `err`.
  */
 static struct http_transfer *
 transfer_new(const struct http_request *req, struct kw_err *err)
 {
 	struct http_transfer *t = NULL;
 	struct curl_slist *l;
-	CURLcode rc = CURLE_OK;
 	bool post;
 	size_t i;
 
@@ -443,6 +483,25 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 		if (t->req_last_modified == NULL)
 			goto oom;
 	}
+	if (dup_opt(&t->url, req->url) != 0 ||
+	    dup_opt(&t->user_agent, req->user_agent) != 0 ||
+	    dup_opt(&t->bearer_token, req->bearer_token) != 0)
+		goto oom;
+	t->post = post;
+	if (post && req->body != NULL) {
+		/* may hold NULs: copy body_len bytes, plus a NUL */
+		t->post_body = malloc(req->body_len + 1);
+		if (t->post_body == NULL)
+			goto oom;
+		memcpy(t->post_body, req->body, req->body_len);
+		t->post_body[req->body_len] = '\0';
+		t->post_len = req->body_len;
+	}
+	t->ssl_verify = req->ssl_verify;
+	t->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms :
+	    HTTP_DEFAULT_TIMEOUT_MS;
+	t->connect_timeout_ms = req->connect_timeout_ms > 0 ?
+	    req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 
 	/* request headers: ours first, then the caller's */
 	if (post && add_header(t, req, "Expect", NULL) != 0)
@@ -462,11 +521,29 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 			goto oom;
 		t->headers = l;
 	}
+	return t;
+oom:
+	kw_err_set(err, "http: out of memory");
+fail:
+	transfer_free(t);
+	return NULL;
+}
+
+/*
+ * transfer_setup makes the easy handle of `t` from its copy of the
+ * request, and drops the copy of the bearer token (curl keeps its own).
+ * Returns 0, or -1 with a message in `err` (`t` is then unchanged but for
+ * a half-set-up handle that transfer_free frees).
+ */
+static int
+transfer_setup(struct http_transfer *t, struct kw_err *err)
+{
+	CURLcode rc = CURLE_OK;
 
 	t->easy = curl_easy_init();
 	if (t->easy == NULL)
-		goto oom;
-	SETOPT(CURLOPT_URL, req->url);
+		return kw_err_set(err, "http: out of memory");
+	SETOPT(CURLOPT_URL, t->url);
 	SETOPT(CURLOPT_PRIVATE, (void *)t);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_XFERINFOFUNCTION, transfer_progress);
@@ -487,41 +564,35 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	SETOPT(CURLOPT_ACCEPT_ENCODING, "");
-	SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms :
-	    HTTP_DEFAULT_TIMEOUT_MS);
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ?
-	    req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS);
-	SETOPT(CURLOPT_SSL_VERIFYPEER, req->ssl_verify ? 1L : 0L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, req->ssl_verify ? 2L : 0L);
+	/* both count from here: the transfer starts now */
+	SETOPT(CURLOPT_TIMEOUT_MS, t->timeout_ms);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-	SETOPT(CURLOPT_USERAGENT, req->user_agent != NULL ? req->user_agent :
+	SETOPT(CURLOPT_USERAGENT, t->user_agent != NULL ? t->user_agent :
 	    "kakaowatch/" KW_VERSION);
-	if (req->bearer_token != NULL) {
+	if (t->bearer_token != NULL) {
 		/* curl sends it to the first host only when redirected */
 		SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-		SETOPT(CURLOPT_XOAUTH2_BEARER, req->bearer_token);
+		SETOPT(CURLOPT_XOAUTH2_BEARER, t->bearer_token);
 	}
-	if (post) {
+	if (t->post) {
 		SETOPT(CURLOPT_POST, 1L);
-		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)(req->body != NULL ? req->body_len : 0));
-		/* curl keeps its own copy, freed with the handle */
-		SETOPT(CURLOPT_COPYPOSTFIELDS,
-		    req->body != NULL ? req->body : "");
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->post_len);
+		/* not copied: t->post_body lives as long as the handle */
+		SETOPT(CURLOPT_POSTFIELDS,
+		    t->post_body != NULL ? t->post_body : "");
 	}
 	if (t->headers != NULL)
 		SETOPT(CURLOPT_HTTPHEADER, t->headers);
-	if (rc != CURLE_OK) {
-		kw_err_set(err, "http: cannot set up the request: %s",
+	if (rc != CURLE_OK)
+		return kw_err_set(err, "http: cannot set up the request: %s",
 		    curl_easy_strerror(rc));
-		goto fail;
-	}
-	return t;
-oom:
-	kw_err_set(err, "http: out of memory");
-fail:
-	transfer_free(t);
-	return NULL;
+	/* curl copied it (CURLOPT_XOAUTH2_BEARER): one copy less around */
+	free(t->bearer_token);
+	t->bearer_token = NULL;
+	return 0;
 }
 
 #undef SETOPT
@@ -676,8 +747,12 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 			    "refused: %s", t->errbuf[0] != '\0' ? t->errbuf :
 			    curl_easy_strerror(rc));
 		} else {
-			errmsg_set(resp, "%s", t->errbuf[0] != '\0' ?
-			    t->errbuf : curl_easy_strerror(rc));
+			/* OpenSSL's text ("wrong version number") does not
+			 * say that it is about TLS */
+			errmsg_set(resp, "%s%s",
+			    resp->error == HTTP_ERR_TLS ? "TLS failed: " : "",
+			    t->errbuf[0] != '\0' ? t->errbuf :
+			    curl_easy_strerror(rc));
 		}
 	}
 	if (resp->error != HTTP_OK) {
@@ -739,6 +814,10 @@ http_request_sync(const struct http_request *req, struct http_response *resp)
 	CURLcode rc;
 
 	t = transfer_new(req, &err);
+	if (t != NULL && transfer_setup(t, &err) != 0) {
+		transfer_free(t);
+		t = NULL;
+	}
 	if (t == NULL) {
 		memset(resp, 0, sizeof(*resp));
 		resp->retry_after_s = -1;
@@ -793,20 +872,129 @@ http_new(int max_connections, int max_connections_per_host,
 		free(h);
 		return NULL;
 	}
+	h->max_running = max_connections > 0 ? (size_t)max_connections : 0;
 	return h;
 }
 
+/* http_unlink takes the running transfer `t` out of h->running */
 static void
 http_unlink(struct http *h, struct http_transfer *t)
 {
 	if (t->prev != NULL)
 		t->prev->next = t->next;
 	else
-		h->transfers = t->next;
+		h->running = t->next;
 	if (t->next != NULL)
 		t->next->prev = t->prev;
 	t->prev = t->next = NULL;
+	h->nrunning--;
 	h->pending--;
+}
+
+/* http_enqueue puts `t` behind every queued transfer */
+static void
+http_enqueue(struct http *h, struct http_transfer *t)
+{
+	t->prev = t->next = NULL;
+	if (h->queue_tail != NULL)
+		h->queue_tail->next = t;
+	else
+		h->queue_head = t;
+	h->queue_tail = t;
+	h->pending++;
+}
+
+/* http_dequeue takes the oldest queued transfer out (NULL: none) */
+static struct http_transfer *
+http_dequeue(struct http *h)
+{
+	struct http_transfer *t = h->queue_head;
+
+	if (t == NULL)
+		return NULL;
+	h->queue_head = t->next;
+	if (h->queue_head == NULL)
+		h->queue_tail = NULL;
+	t->next = NULL;
+	h->pending--;
+	return t;
+}
+
+/*
+ * http_start makes the easy handle of `t` and adds it to the multi handle:
+ * its timeouts start now. Returns 0, or -1 with `err` (`t` is then not
+ * linked anywhere; the caller frees it).
+ */
+static int
+http_start(struct http *h, struct http_transfer *t, struct kw_err *err)
+{
+	CURLMcode mc;
+
+	if (transfer_setup(t, err) != 0)
+		return -1;
+	mc = curl_multi_add_handle(h->multi, t->easy);
+	if (mc != CURLM_OK)
+		return kw_err_set(err, "http: cannot start the transfer: %s",
+		    curl_multi_strerror(mc));
+	t->prev = NULL;
+	t->next = h->running;
+	if (t->next != NULL)
+		t->next->prev = t;
+	h->running = t;
+	h->nrunning++;
+	h->pending++;
+	return 0;
+}
+
+/*
+ * transfer_abandon ends `t`, which is in no list, without a response:
+ * calls its callback with `error` and `msg`, then frees it.
+ */
+static void
+transfer_abandon(struct http_transfer *t, enum http_error error,
+    const char *msg)
+{
+	struct http_response resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.error = error;
+	resp.retry_after_s = -1;
+	errmsg_set(&resp, "%s", msg);
+	t->done(t->user, &resp);
+	http_response_release(&resp);
+	transfer_free(t);
+}
+
+static bool
+http_has_room(const struct http *h)
+{
+	return h->max_running == 0 || h->nrunning < h->max_running;
+}
+
+/*
+ * http_start_queued starts queued transfers, oldest first, while fewer than
+ * max_running run. One that cannot start has its callback called with the
+ * error (HTTP_ERR_ABORTED while the abort flag is set). Looks at most at
+ * the transfers queued on entry, so a callback that submits again cannot
+ * keep it going.
+ */
+static void
+http_start_queued(struct http *h)
+{
+	struct kw_err err = { 0 };
+	struct http_transfer *t;
+	size_t budget = h->pending - h->nrunning;
+
+	while (budget > 0 && h->queue_head != NULL && http_has_room(h)) {
+		budget--;
+		t = http_dequeue(h);
+		if (http_abort_flag != NULL && *http_abort_flag != 0) {
+			transfer_abandon(t, HTTP_ERR_ABORTED, "aborted");
+			continue;
+		}
+		if (http_start(h, t, &err) != 0)
+			transfer_abandon(t, HTTP_ERR_OTHER, err.msg);
+	}
 }
 
 void
@@ -816,10 +1004,16 @@ http_free(struct http *h)
 
 	if (h == NULL)
 		return;
-	while (h->transfers != NULL) {
-		t = h->transfers;
+	while (h->running != NULL) {
+		t = h->running;
 		curl_multi_remove_handle(h->multi, t->easy);
 		http_unlink(h, t);
+		transfer_free(t);
+	}
+	for (;;) {
+		t = http_dequeue(h);
+		if (t == NULL)
+			break;
 		transfer_free(t);
 	}
 	curl_multi_cleanup(h->multi);
@@ -831,7 +1025,6 @@ http_submit(struct http *h, const struct http_request *req,
     http_done_fn done, void *user, struct kw_err *err)
 {
 	struct http_transfer *t;
-	CURLMcode mc;
 
 	if (done == NULL)
 		return kw_err_set(err, "http: submit without a callback");
@@ -841,40 +1034,37 @@ http_submit(struct http *h, const struct http_request *req,
 	t->http = h;
 	t->done = done;
 	t->user = user;
-	mc = curl_multi_add_handle(h->multi, t->easy);
-	if (mc != CURLM_OK) {
-		kw_err_set(err, "http: cannot queue the transfer: %s",
-		    curl_multi_strerror(mc));
+	/* FIFO: never ahead of a transfer queued earlier */
+	if (h->queue_head != NULL || !http_has_room(h)) {
+		http_enqueue(h, t);
+		return 0;
+	}
+	if (http_start(h, t, err) != 0) {
 		transfer_free(t);
 		return -1;
 	}
-	t->next = h->transfers;
-	if (t->next != NULL)
-		t->next->prev = t;
-	h->transfers = t;
-	h->pending++;
 	return 0;
 }
 
 void
 http_cancel_all(struct http *h)
 {
-	struct http_response resp;
 	struct http_transfer *t;
 
 	if (h == NULL)
 		return;
-	while (h->transfers != NULL) {
-		t = h->transfers;
+	/* oldest first: the running ones were queued before the others */
+	while (h->running != NULL) {
+		t = h->running;
 		curl_multi_remove_handle(h->multi, t->easy);
 		http_unlink(h, t);
-		memset(&resp, 0, sizeof(resp));
-		resp.error = HTTP_ERR_ABORTED;
-		resp.retry_after_s = -1;
-		snprintf(resp.errmsg, sizeof(resp.errmsg), "aborted");
-		t->done(t->user, &resp);
-		http_response_release(&resp);
-		transfer_free(t);
+		transfer_abandon(t, HTTP_ERR_ABORTED, "aborted");
+	}
+	for (;;) {
+		t = http_dequeue(h);
+		if (t == NULL)
+			break;
+		transfer_abandon(t, HTTP_ERR_ABORTED, "aborted");
 	}
 }
 
@@ -910,6 +1100,8 @@ http_drain(struct http *h)
 		http_response_release(&resp);
 		transfer_free(t);
 	}
+	/* the finished ones made room */
+	http_start_queued(h);
 }
 
 int
@@ -942,6 +1134,8 @@ http_poll(struct http *h, int timeout_ms, const int *fds, bool *ready,
 	}
 	if (timeout_ms < 0)
 		timeout_ms = 0;
+	/* room left by transfers that could not start (see the budget) */
+	http_start_queued(h);
 	/* the wait is cut short by curl's own timers (new transfers: 0) */
 	mc = curl_multi_poll(h->multi, nfds > 0 ? w : NULL, (unsigned)nfds,
 	    timeout_ms, &numfds);

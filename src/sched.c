@@ -21,43 +21,73 @@
 #include "kakaowatch/sched.h"
 #include "kakaowatch/store.h"
 
-#define HEARTBEAT_MS (15 * 1000)
-#define TRIM_MS (6 * 3600 * 1000)
+#define TRIM_MS (6LL * 3600 * 1000)
+#define UPKEEP_FIRST_MS (2 * 1000)
+#define UPKEEP_MS (12LL * 3600 * 1000)
+#define UPKEEP_RETRY_MS (3600LL * 1000)
 #define RELOAD_SETTLE_MS 300
-#define HOLD_POLL_MS (5 * 1000)
+#define STORE_RETRY_MS (5 * 1000)
+/* while held without inotify on the token file: stat it this often */
+#define HOLD_POLL_MS (60 * 1000)
+/* holds that may pass by themselves (config, fatal) are retried after */
+#define HOLD_RETRY_MS (3600LL * 1000)
 #define MAX_WAIT_MS (60 * 1000)
+/* messages per send batch: the loop turns between batches */
+#define DELIVER_BATCH 10
+/* due messages wait this long for checks in flight, then go anyway */
+#define DELIVER_STARVE_MS 2000
 
 static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 static int sig_pipe[2] = { -1, -1 };
 
+/* one loaded configuration with its compiled XPaths */
+struct sched_gen {
+	struct config *cfg;
+	struct extract_xpath **xp; /* per cfg->watches[i]; NULL: disabled */
+	size_t checks;             /* checks in flight started under it */
+	uint64_t hash;             /* of the file's bytes */
+	struct sched_gen *next;    /* in sched.retired */
+};
+
 struct sched_watch {
-	char *name;                    /* owned copy: survives reloads */
-	const struct watch_config *wc; /* in the current config */
-	struct extract_xpath *xp;      /* compiled for wc->xpath */
-	int64_t next_at;               /* monotonic ms */
-	bool in_flight;
-	int failures;
+	char *name;                     /* owned copy: survives reloads */
 	struct sched *s;
+	const struct watch_config *wc;  /* in s->gen */
+	const struct extract_xpath *xp; /* in s->gen */
+	struct sched_gen *flight;       /* the check in flight runs on it */
+	int64_t next_at;                /* monotonic ms */
+	int failures;
+	bool removed; /* gone from the config; freed when its check ends */
 };
 
 struct sched {
 	const char *config_path;
-	struct config *cfg;
+	struct sched_gen *gen;     /* in force */
+	struct sched_gen *retired; /* older ones with checks in flight */
 	struct store *store;
 	struct http *http;
-	struct sched_watch *w;
+	bool http_rebuild; /* connection limits changed: new engine when idle */
+	struct sched_watch **w;
 	size_t nw;
 	size_t in_flight;
-	bool reload_pending;
-	int64_t reload_at;      /* monotonic ms, 0 = none */
-	int64_t outbox_at;      /* monotonic ms, 0 = nothing to send */
-	int64_t heartbeat_at;
-	int64_t trim_at;
-	bool held;              /* sending held until the token file changes */
-	struct stat held_token; /* the token file as it was when held */
-	int ino_fd;
-	char *config_dir, *config_base;
+	bool stopping;
+	int64_t reload_at;   /* monotonic ms, 0 = none */
+	uint64_t bad_hash;   /* the last invalid file, not logged twice */
+	bool bad_hash_set;
+	int64_t outbox_at;   /* monotonic ms, 0 = nothing to send */
+	int64_t heartbeat_at, trim_at, upkeep_at;
+	/* sending held until the token file changes (or a reload) */
+	bool held;
+	enum kakao_status held_status;
+	struct stat held_token;    /* the token file as it was when held */
+	bool held_token_exists;
+	int64_t hold_retry_at;     /* 0 = only by a new token file */
+	int64_t hold_poll_at;      /* 0 = inotify tells us */
+	int cfg_ino, tok_ino;      /* inotify descriptors, -1 = none */
+	char *cfg_base, *cfg_real_base;
+	char *tok_base;
 	size_t checks;
+	size_t abandoned; /* checks aborted by the stop signal */
 };
 
 static double
@@ -73,6 +103,10 @@ sched_next_check_ms(int64_t now_ms, int64_t interval_ms, double jitter_pct,
 	double spread = (double)interval_ms * jitter_pct / 100.0;
 	int64_t next;
 
+	if (!(r >= 0))
+		r = 0;
+	if (r >= 1)
+		r = 0.999999;
 	next = now_ms + interval_ms + (int64_t)(spread * (2.0 * r - 1.0));
 	if (next < now_ms + 1000)
 		next = now_ms + 1000;
@@ -81,17 +115,34 @@ sched_next_check_ms(int64_t now_ms, int64_t interval_ms, double jitter_pct,
 
 int64_t
 sched_first_check_ms(int64_t now_ms, int64_t now_wall_ms,
-    int64_t last_check_wall_ms, int64_t interval_ms, double r)
+    int64_t last_check_wall_ms, int64_t next_check_wall_ms,
+    int64_t interval_ms, size_t nnew, double r)
 {
-	int64_t ahead;
+	int64_t ahead, spread;
 
-	if (last_check_wall_ms <= 0)
-		return now_ms + (int64_t)(5000.0 * r);
-	ahead = last_check_wall_ms + interval_ms - now_wall_ms;
+	if (!(r >= 0))
+		r = 0;
+	if (r >= 1)
+		r = 0.999999;
+	if (last_check_wall_ms <= 0) {
+		spread = (int64_t)(nnew > 0 ? nnew : 1) *
+		    SCHED_NEW_WATCH_STEP_MS;
+		if (nnew >= SCHED_NEW_WATCH_MS / SCHED_NEW_WATCH_STEP_MS)
+			spread = SCHED_NEW_WATCH_MS;
+		return now_ms + (int64_t)((double)spread * r);
+	}
+	if (next_check_wall_ms > 0)
+		ahead = next_check_wall_ms - now_wall_ms;
+	else
+		ahead = last_check_wall_ms + interval_ms - now_wall_ms;
 	if (ahead > 0)
 		return now_ms + (ahead < interval_ms ? ahead : interval_ms);
-	return now_ms + (int64_t)((double)interval_ms * r);
+	spread = interval_ms < SCHED_SPREAD_MAX_MS ? interval_ms :
+						     SCHED_SPREAD_MAX_MS;
+	return now_ms + (int64_t)((double)spread * r);
 }
+
+/* ---- signals ---- */
 
 static void
 on_signal(int sig)
@@ -115,13 +166,17 @@ static int
 signals_setup(struct kw_err *err)
 {
 	struct sigaction sa;
+	int i, fl;
 
+	sig_stop = sig_reload = sig_status = 0;
 	if (pipe(sig_pipe) != 0)
 		return kw_err_set(err, "pipe: %s", strerror(errno));
-	for (int i = 0; i < 2; i++) {
-		fcntl(sig_pipe[i], F_SETFL,
-		    fcntl(sig_pipe[i], F_GETFL) | O_NONBLOCK);
-		fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
+	for (i = 0; i < 2; i++) {
+		fl = fcntl(sig_pipe[i], F_GETFL);
+		if (fl < 0 ||
+		    fcntl(sig_pipe[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
+		    fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC) != 0)
+			return kw_err_set(err, "pipe: %s", strerror(errno));
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -133,6 +188,7 @@ signals_setup(struct kw_err *err)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	http_set_abort_flag(&sig_stop);
+	deliver_set_abort_flag(&sig_stop);
 	return 0;
 }
 
@@ -144,64 +200,12 @@ signals_teardown(void)
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGUSR1, SIG_DFL);
 	http_set_abort_flag(NULL);
+	deliver_set_abort_flag(NULL);
 	if (sig_pipe[0] >= 0)
 		close(sig_pipe[0]);
 	if (sig_pipe[1] >= 0)
 		close(sig_pipe[1]);
 	sig_pipe[0] = sig_pipe[1] = -1;
-}
-
-/* inotify on the config's directory: editors replace files by rename */
-static void
-watch_config_dir(struct sched *s)
-{
-	char *a, *b;
-
-	a = strdup(s->config_path);
-	b = strdup(s->config_path);
-	if (a == NULL || b == NULL) {
-		free(a);
-		free(b);
-		return;
-	}
-	s->config_dir = strdup(dirname(a));
-	s->config_base = strdup(basename(b));
-	free(a);
-	free(b);
-	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->ino_fd < 0 || s->config_dir == NULL ||
-	    inotify_add_watch(s->ino_fd, s->config_dir,
-		IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
-		    IN_MODIFY | IN_ATTRIB) < 0) {
-		log_warn("reload: cannot watch '%s' (SIGHUP still reloads)",
-		    s->config_dir ? s->config_dir : s->config_path);
-		if (s->ino_fd >= 0)
-			close(s->ino_fd);
-		s->ino_fd = -1;
-	}
-}
-
-/* true when an event names the config file */
-static bool
-drain_inotify(struct sched *s)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	const struct inotify_event *ev;
-	ssize_t n;
-	char *p;
-	bool hit = false;
-
-	for (;;) {
-		n = read(s->ino_fd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
-			ev = (const struct inotify_event *)p;
-			if (ev->len > 0 && strcmp(ev->name, s->config_base) == 0)
-				hit = true;
-		}
-	}
-	return hit;
 }
 
 static void
@@ -213,179 +217,619 @@ drain_pipe(void)
 		;
 }
 
-static void
-watch_release(struct sched_watch *w)
+/* ---- inotify ---- */
+
+/* split_path sets *dir and *base to heap copies of dirname/basename */
+static int
+split_path(const char *path, char **dir, char **base)
 {
-	free(w->name);
-	extract_xpath_free(w->xp);
-	w->name = NULL;
-	w->xp = NULL;
+	char *a = strdup(path), *b = strdup(path);
+
+	*dir = *base = NULL;
+	if (a != NULL && b != NULL) {
+		*dir = strdup(dirname(a));
+		*base = strdup(basename(b));
+	}
+	free(a);
+	free(b);
+	if (*dir == NULL || *base == NULL) {
+		free(*dir);
+		free(*base);
+		*dir = *base = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* watch_dir adds an inotify watch on `path`'s directory; 0 or -1 */
+static int
+watch_dir(int fd, const char *path, uint32_t mask, char **base)
+{
+	char *dir = NULL;
+	int result = -1;
+
+	if (split_path(path, &dir, base) != 0)
+		return -1;
+	if (inotify_add_watch(fd, dir, mask) >= 0)
+		result = 0;
+	free(dir);
+	if (result != 0) {
+		free(*base);
+		*base = NULL;
+	}
+	return result;
 }
 
 /*
- * Builds the watch table for `cfg`, keeping the schedule of watches that
- * exist in `old` (by name). Returns 0, or -1 with err (nothing changed).
+ * The config's directory: editors replace the file by rename, and
+ * Kubernetes swaps a "..data" symlink. When the config path is a symlink,
+ * the directory of the file it points to is watched too.
  */
-static int
-build_watches(struct sched *s, const struct config *cfg,
-    struct sched_watch **out, size_t *nout, struct kw_err *err)
+static void
+watch_config(struct sched *s)
 {
-	struct sched_watch *v, *o;
-	struct watch_state ws;
-	int64_t now = util_mono_ms(), wall = util_now_ms();
-	size_t i, j, n = 0;
+	const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+	    IN_DELETE | IN_MODIFY | IN_ATTRIB;
+	char *real;
 
-	v = calloc(cfg->nwatches ? cfg->nwatches : 1, sizeof(*v));
-	if (v == NULL)
-		return kw_err_set(err, "out of memory");
-	for (i = 0; i < cfg->nwatches; i++) {
-		const struct watch_config *wc = &cfg->watches[i];
-
-		if (!wc->enabled)
-			continue;
-		v[n].s = s;
-		v[n].wc = wc;
-		v[n].name = strdup(wc->name);
-		v[n].xp = extract_xpath_compile(wc->xpath, err);
-		if (v[n].name == NULL || v[n].xp == NULL) {
-			n++;
-			goto fail;
-		}
-		o = NULL;
-		for (j = 0; j < s->nw; j++)
-			if (strcmp(s->w[j].name, wc->name) == 0)
-				o = &s->w[j];
-		if (o != NULL) {
-			v[n].next_at = o->next_at;
-			v[n].failures = o->failures;
-			/* a shorter interval applies now, not after the old */
-			if (v[n].next_at > now + wc->interval_ms)
-				v[n].next_at = now + wc->interval_ms;
-		} else {
-			memset(&ws, 0, sizeof(ws));
-			if (store_watch_state_get(s->store, wc->name, &ws,
-				err) != 0) {
-				n++;
-				goto fail;
-			}
-			v[n].failures = ws.failures;
-			v[n].next_at = sched_first_check_ms(now, wall,
-			    ws.last_check_at, wc->interval_ms, rnd());
-			if (ws.retry_after_until > wall &&
-			    v[n].next_at < now + (ws.retry_after_until - wall))
-				v[n].next_at = now +
-				    (ws.retry_after_until - wall);
-			watch_state_release(&ws);
-		}
-		n++;
+	s->cfg_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->cfg_ino < 0 ||
+	    watch_dir(s->cfg_ino, s->config_path, mask, &s->cfg_base) != 0) {
+		log_warn("reload: cannot watch the directory of '%s' (SIGHUP "
+			 "still reloads)",
+		    s->config_path);
+		if (s->cfg_ino >= 0)
+			close(s->cfg_ino);
+		s->cfg_ino = -1;
+		return;
 	}
-	*out = v;
-	*nout = n;
-	return 0;
-fail:
-	for (i = 0; i < n; i++)
-		watch_release(&v[i]);
-	free(v);
-	return -1;
+	real = realpath(s->config_path, NULL);
+	if (real != NULL && strcmp(real, s->config_path) != 0 &&
+	    watch_dir(s->cfg_ino, real, mask, &s->cfg_real_base) != 0)
+		log_warn("reload: cannot watch the directory of '%s'", real);
+	free(real);
+}
+
+/* drain_inotify reads every event; true when one names `base` or `base2` */
+static bool
+drain_inotify(int fd, const char *base, const char *base2, bool dotdot)
+{
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+	bool hit = false;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(void *)p;
+			if ((ev->mask & IN_Q_OVERFLOW) != 0)
+				hit = true;
+			if (ev->len == 0)
+				continue;
+			if ((base != NULL && strcmp(ev->name, base) == 0) ||
+			    (base2 != NULL && strcmp(ev->name, base2) == 0) ||
+			    (dotdot && strncmp(ev->name, "..", 2) == 0))
+				hit = true;
+		}
+	}
+	return hit;
 }
 
 static void
-free_watches(struct sched_watch *v, size_t n)
+token_watch_stop(struct sched *s)
+{
+	if (s->tok_ino >= 0)
+		close(s->tok_ino);
+	s->tok_ino = -1;
+	free(s->tok_base);
+	s->tok_base = NULL;
+}
+
+/* inotify on the token file's directory, while sending is held */
+static void
+token_watch_start(struct sched *s)
+{
+	token_watch_stop(s);
+	s->tok_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->tok_ino < 0)
+		return;
+	if (watch_dir(s->tok_ino, s->gen->cfg->kakao.token_file,
+		IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB, &s->tok_base) != 0)
+		token_watch_stop(s);
+}
+
+/* ---- configurations ---- */
+
+/* FNV-1a, 64 bit: tells an edited file from a touched one */
+static uint64_t
+hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static bool
+file_hash(const char *path, uint64_t *h)
+{
+	struct kw_err err = { 0 };
+	size_t len = 0;
+	char *data;
+
+	data = util_read_file(path, CONFIG_FILE_MAX_BYTES, &len, &err);
+	if (data == NULL)
+		return false;
+	*h = hash_bytes(data, len);
+	free(data);
+	return true;
+}
+
+static void
+gen_free(struct sched_gen *g)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		watch_release(&v[i]);
-	free(v);
+	if (g == NULL)
+		return;
+	if (g->xp != NULL)
+		for (i = 0; i < g->cfg->nwatches; i++)
+			extract_xpath_free(g->xp[i]);
+	free(g->xp);
+	config_free(g->cfg);
+	free(g);
+}
+
+/*
+ * gen_load loads the config and compiles the XPaths of its enabled
+ * watches. On failure every error is printed (initial: on stderr as
+ * `check` does; else logged) and NULL is returned.
+ */
+static struct sched_gen *
+gen_load(const char *path, bool initial)
+{
+	struct config_errors errs = { 0 };
+	struct kw_err err = { 0 };
+	struct sched_gen *g;
+	size_t i;
+
+	g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		log_errorx("out of memory");
+		return NULL;
+	}
+	if (!file_hash(path, &g->hash))
+		g->hash = 0;
+	if (config_load(path, extract_xpath_check, &g->cfg, &errs) != 0) {
+		for (i = 0; i < errs.n; i++) {
+			if (initial)
+				fprintf(stderr, "%s\n", errs.v[i]);
+			else
+				log_errorx("reload: %s", errs.v[i]);
+		}
+		config_errors_release(&errs);
+		free(g);
+		return NULL;
+	}
+	g->xp = calloc(g->cfg->nwatches, sizeof(*g->xp));
+	if (g->xp == NULL) {
+		log_errorx("out of memory");
+		goto fail;
+	}
+	for (i = 0; i < g->cfg->nwatches; i++) {
+		if (!g->cfg->watches[i].enabled)
+			continue;
+		g->xp[i] = extract_xpath_compile(g->cfg->watches[i].xpath,
+		    &err);
+		if (g->xp[i] == NULL) {
+			log_errorx("%swatch '%s': %s",
+			    initial ? "" : "reload: ", g->cfg->watches[i].name,
+			    err.msg);
+			goto fail;
+		}
+	}
+	return g;
+fail:
+	gen_free(g);
+	return NULL;
+}
+
+/* gen_release drops a configuration that is no longer in force */
+static void
+gen_retire(struct sched *s, struct sched_gen *g)
+{
+	if (g->checks == 0) {
+		gen_free(g);
+		return;
+	}
+	g->next = s->retired;
+	s->retired = g;
+}
+
+/* ---- watches ---- */
+
+static void
+watch_free(struct sched_watch *w)
+{
+	if (w == NULL)
+		return;
+	free(w->name);
+	free(w);
+}
+
+/* next_wall converts a monotonic deadline to Unix ms for the store */
+static int64_t
+next_wall(int64_t next_at, int64_t now, int64_t wall)
+{
+	return wall + (next_at - now);
 }
 
 static void
-log_changes(const struct sched *s, const struct config *cfg)
+store_next(struct sched *s, const struct sched_watch *w, int64_t now,
+    int64_t wall)
 {
-	size_t i, j;
-	bool found;
+	struct kw_err err = { 0 };
 
+	if (store_watch_set_next_check(s->store, w->name,
+		next_wall(w->next_at, now, wall), &err) != 0)
+		log_warnx("store: %s", err.msg);
+}
+
+/* watch_new plans a watch that is not scheduled yet from its stored state */
+static struct sched_watch *
+watch_new(struct sched *s, const struct watch_config *wc,
+    const struct extract_xpath *xp, int64_t now, int64_t wall, size_t nnew,
+    struct kw_err *err)
+{
+	struct sched_watch *w;
+	struct watch_state ws;
+
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || (w->name = strdup(wc->name)) == NULL) {
+		free(w);
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	w->s = s;
+	w->wc = wc;
+	w->xp = xp;
+	if (store_watch_state_get(s->store, wc->name, &ws, err) != 0) {
+		watch_free(w);
+		return NULL;
+	}
+	w->failures = ws.failures;
+	w->next_at = sched_first_check_ms(now, wall, ws.last_check_at,
+	    ws.next_check_at, wc->interval_ms, nnew, rnd());
+	if (ws.retry_after_until > wall &&
+	    w->next_at < now + (ws.retry_after_until - wall))
+		w->next_at = now + (ws.retry_after_until - wall);
+	watch_state_release(&ws);
+	return w;
+}
+
+/*
+ * count_new counts the enabled watches of `cfg` that are not scheduled yet
+ * and were never checked: their first checks are spread by their number
+ */
+static int
+count_new(struct sched *s, const struct config *cfg, size_t *nnew,
+    struct kw_err *err)
+{
+	struct watch_state ws;
+	size_t i, j;
+	bool known;
+
+	*nnew = 0;
 	for (i = 0; i < cfg->nwatches; i++) {
 		if (!cfg->watches[i].enabled)
 			continue;
-		found = false;
-		for (j = 0; j < s->nw; j++)
-			if (strcmp(s->w[j].name, cfg->watches[i].name) == 0)
-				found = true;
-		if (!found)
-			log_info("reload: watch '%s' added",
-			    cfg->watches[i].name);
+		known = false;
+		for (j = 0; j < s->nw && !known; j++)
+			known = !s->w[j]->removed &&
+			    strcmp(s->w[j]->name, cfg->watches[i].name) == 0;
+		if (known)
+			continue;
+		if (store_watch_state_get(s->store, cfg->watches[i].name, &ws,
+			err) != 0)
+			return -1;
+		if (ws.last_check_at <= 0)
+			(*nnew)++;
+		watch_state_release(&ws);
 	}
-	for (j = 0; j < s->nw; j++) {
-		const struct watch_config *wc =
-		    config_find_watch(cfg, s->w[j].name);
-		if (wc == NULL || !wc->enabled)
-			log_info("reload: watch '%s' removed", s->w[j].name);
-	}
+	return 0;
 }
 
-/* swap in a new config when it is valid; called with nothing in flight */
-static void
-reload(struct sched *s)
+static bool
+strv_eq(char *const *a, size_t na, char *const *b, size_t nb)
 {
-	struct config_errors errs = { 0 };
-	struct config *cfg = NULL;
-	struct sched_watch *v;
-	struct http *http = NULL;
-	struct kw_err err = { 0 };
-	size_t n, i;
+	size_t i;
 
-	s->reload_pending = false;
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* watch_changed: did the edit change anything a check uses */
+static bool
+watch_changed(const struct watch_config *a, const struct watch_config *b)
+{
+	return !str_eq(a->url, b->url) || !str_eq(a->xpath, b->xpath) ||
+	    !str_eq(a->method, b->method) || !str_eq(a->body, b->body) ||
+	    !str_eq(a->user_agent, b->user_agent) ||
+	    !str_eq(a->encoding, b->encoding) ||
+	    !strv_eq(a->keywords, a->nkeywords, b->keywords, b->nkeywords) ||
+	    !strv_eq(a->exclude, a->nexclude, b->exclude, b->nexclude) ||
+	    !strv_eq(a->headers, a->nheaders, b->headers, b->nheaders) ||
+	    a->notify_on != b->notify_on || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->max_bytes != b->max_bytes ||
+	    a->jitter_pct != b->jitter_pct ||
+	    a->max_failures != b->max_failures ||
+	    a->ssl_verify != b->ssl_verify;
+}
+
+/* ---- sending hold ---- */
+
+static void
+meta_hold(struct sched *s, const char *value)
+{
+	struct kw_err err = { 0 };
+
+	if (store_meta_set(s->store, SCHED_META_HOLD, value, &err) != 0)
+		log_warnx("store: %s", err.msg);
+}
+
+static bool
+token_stat(const struct sched *s, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	return stat(s->gen->cfg->kakao.token_file, st) == 0;
+}
+
+static bool
+token_file_changed(const struct sched *s)
+{
+	struct stat st;
+
+	if (!token_stat(s, &st))
+		return false;
+	if (!s->held_token_exists)
+		return true;
+	return st.st_ino != s->held_token.st_ino ||
+	    st.st_dev != s->held_token.st_dev ||
+	    st.st_size != s->held_token.st_size ||
+	    st.st_mode != s->held_token.st_mode ||
+	    st.st_mtim.tv_sec != s->held_token.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != s->held_token.st_mtim.tv_nsec ||
+	    st.st_ctim.tv_sec != s->held_token.st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != s->held_token.st_ctim.tv_nsec;
+}
+
+static void
+hold(struct sched *s, enum kakao_status why)
+{
+	int64_t now = util_mono_ms();
+
+	s->held = true;
+	s->held_status = why;
+	s->held_token_exists = token_stat(s, &s->held_token);
+	s->hold_retry_at = why == KAKAO_REAUTH || why == KAKAO_CONSENT ?
+	    0 :
+	    now + HOLD_RETRY_MS;
+	token_watch_start(s);
+	s->hold_poll_at = s->tok_ino < 0 ? now + HOLD_POLL_MS : 0;
+	s->outbox_at = 0;
+	meta_hold(s, kakao_status_name(why));
+	/* deliver already wrote the one error line saying what to do */
+}
+
+static void
+unhold(struct sched *s, const char *why)
+{
+	if (!s->held)
+		return;
+	s->held = false;
+	s->hold_retry_at = s->hold_poll_at = 0;
+	token_watch_stop(s);
+	meta_hold(s, NULL);
+	log_info("outbox: %s, sending again", why);
+	s->outbox_at = util_mono_ms();
+}
+
+/* ---- reload ---- */
+
+static void
+reload(struct sched *s, bool forced)
+{
+	struct sched_gen *g, *old = s->gen;
+	struct sched_watch **v = NULL, *w;
+	struct kw_err err = { 0 };
+	int64_t now = util_mono_ms(), wall = util_now_ms();
+	uint64_t h = 0;
+	bool have_hash, *kept = NULL;
+	size_t i, j, n = 0, k, nnew = 0;
+
 	s->reload_at = 0;
-	if (config_load(s->config_path, extract_xpath_check, &cfg, &errs) !=
-	    0) {
-		for (i = 0; i < errs.n; i++)
-			log_errorx("reload: %s", errs.v[i]);
+	have_hash = file_hash(s->config_path, &h);
+	if (!forced && have_hash &&
+	    (h == old->hash || (s->bad_hash_set && h == s->bad_hash)))
+		return;
+	g = gen_load(s->config_path, false);
+	if (g == NULL) {
 		log_errorx("reload: '%s' has errors; the previous "
 			   "configuration stays in force",
 		    s->config_path);
-		config_errors_release(&errs);
+		s->bad_hash = h;
+		s->bad_hash_set = have_hash;
 		return;
 	}
-	config_errors_release(&errs);
-	if (strcmp(cfg->state_dir, s->cfg->state_dir) != 0)
-		log_warnx("reload: state_dir changed to '%s'; it takes effect "
-			  "after a restart",
-		    cfg->state_dir);
-	if (build_watches(s, cfg, &v, &n, &err) != 0) {
-		log_errorx("reload: %s; the previous configuration stays in "
-			   "force",
-		    err.msg);
-		config_free(cfg);
-		return;
+	s->bad_hash_set = false;
+	v = calloc(g->cfg->nwatches + s->nw, sizeof(*v));
+	kept = calloc(s->nw ? s->nw : 1, sizeof(*kept));
+	if (v == NULL || kept == NULL) {
+		kw_err_set(&err, "out of memory");
+		goto fail;
 	}
-	if (cfg->max_connections != s->cfg->max_connections ||
-	    cfg->max_connections_per_host !=
-		s->cfg->max_connections_per_host) {
-		http = http_new(cfg->max_connections,
-		    cfg->max_connections_per_host, &err);
-		if (http == NULL) {
-			log_errorx("reload: %s", err.msg);
-		} else {
-			http_free(s->http);
-			s->http = http;
+	if (count_new(s, g->cfg, &nnew, &err) != 0)
+		goto fail;
+	/* first everything that can fail: the watches that are new */
+	for (i = 0; i < g->cfg->nwatches; i++) {
+		const struct watch_config *wc = &g->cfg->watches[i];
+
+		if (!wc->enabled)
+			continue;
+		w = NULL;
+		for (j = 0; j < s->nw && w == NULL; j++) {
+			if (!s->w[j]->removed &&
+			    strcmp(s->w[j]->name, wc->name) == 0) {
+				w = s->w[j];
+				kept[j] = true;
+			}
+		}
+		if (w == NULL) {
+			w = watch_new(s, wc, g->xp[i], now, wall, nnew,
+			    &err);
+			if (w == NULL)
+				goto fail;
+		}
+		v[n++] = w;
+	}
+	/* then the swap, which cannot fail */
+	if (strcmp(g->cfg->state_dir, old->cfg->state_dir) != 0)
+		log_warnx("reload: state_dir changed to '%s'; kakaowatch keeps "
+			  "using '%s' until it is restarted",
+		    g->cfg->state_dir, old->cfg->state_dir);
+	for (i = 0, k = 0; i < g->cfg->nwatches; i++) {
+		const struct watch_config *wc = &g->cfg->watches[i];
+
+		if (!wc->enabled)
+			continue;
+		w = v[k++];
+		if (w->wc == wc) {
+			log_info("reload: watch '%s' added", wc->name);
+			store_next(s, w, now, wall);
+			continue;
+		}
+		if (watch_changed(w->wc, wc))
+			log_info("reload: watch '%s' changed", wc->name);
+		w->wc = wc;
+		w->xp = g->xp[i];
+		/* a shorter interval applies now, not after the old one */
+		if (w->flight == NULL && w->next_at > now + wc->interval_ms) {
+			w->next_at = now + wc->interval_ms;
+			store_next(s, w, now, wall);
 		}
 	}
-	log_changes(s, cfg);
-	free_watches(s->w, s->nw);
+	for (j = 0; j < s->nw; j++) {
+		w = s->w[j];
+		if (kept[j])
+			continue;
+		if (!w->removed) {
+			log_info("reload: watch '%s' removed", w->name);
+			w->removed = true;
+		}
+		/* still in flight: freed by reap when its check ended */
+		if (w->flight != NULL)
+			v[n++] = w;
+		else
+			watch_free(w);
+	}
+	free(s->w);
 	s->w = v;
 	s->nw = n;
-	/* keep state_dir: the store stays where it was opened */
-	free(cfg->state_dir);
-	cfg->state_dir = strdup(s->cfg->state_dir);
-	config_free(s->cfg);
-	s->cfg = cfg;
-	if (cfg->state_dir == NULL)
-		fatalx("out of memory");
+	if (g->cfg->max_connections != old->cfg->max_connections ||
+	    g->cfg->max_connections_per_host !=
+		old->cfg->max_connections_per_host)
+		s->http_rebuild = true;
+	s->gen = g;
+	gen_retire(s, old);
+	free(kept);
+	for (i = 0, n = 0; i < s->nw; i++)
+		n += !s->w[i]->removed;
 	log_info("reload: configuration from '%s' in force, %zu watches",
 	    s->config_path, n);
-	s->outbox_at = util_mono_ms();
+	/* the new settings may fix what held sending; due messages go now */
+	unhold(s, "configuration reloaded");
+	s->outbox_at = now;
+	return;
+fail:
+	log_errorx("reload: %s; the previous configuration stays in force",
+	    err.msg);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < s->nw; j++)
+			if (s->w[j] == v[i])
+				break;
+		if (j == s->nw)
+			watch_free(v[i]);
+	}
+	free(v);
+	free(kept);
+	gen_free(g);
 }
+
+/* reap frees removed watches and old configurations nothing uses */
+static void
+reap(struct sched *s)
+{
+	struct sched_gen **pg, *g;
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nw; i++) {
+		if (s->w[i]->removed && s->w[i]->flight == NULL)
+			watch_free(s->w[i]);
+		else
+			s->w[n++] = s->w[i];
+	}
+	s->nw = n;
+	for (pg = &s->retired; *pg != NULL;) {
+		g = *pg;
+		if (g->checks == 0) {
+			*pg = g->next;
+			gen_free(g);
+		} else {
+			pg = &g->next;
+		}
+	}
+}
+
+static void
+rebuild_http(struct sched *s)
+{
+	struct kw_err err = { 0 };
+	struct http *h;
+
+	s->http_rebuild = false;
+	h = http_new(s->gen->cfg->max_connections,
+	    s->gen->cfg->max_connections_per_host, &err);
+	if (h == NULL) {
+		log_errorx("reload: %s; keeping the old connection limits",
+		    err.msg);
+		return;
+	}
+	http_free(s->http);
+	s->http = h;
+}
+
+/* ---- checks ---- */
 
 static void
 on_checked(void *user, const struct watch_config *wc,
@@ -394,20 +838,17 @@ on_checked(void *user, const struct watch_config *wc,
 	struct sched_watch *w = user;
 	struct sched *s = w->s;
 	char line[512];
-	int64_t now = util_mono_ms(), wall, wait;
+	int64_t now = util_mono_ms(), wall = util_now_ms(), wait;
 
-	w->in_flight = false;
+	w->flight->checks--;
+	w->flight = NULL;
 	s->in_flight--;
-	s->checks++;
-	w->failures = o->failures;
-	w->next_at = sched_next_check_ms(now, wc->interval_ms, wc->jitter_pct,
-	    rnd());
-	if (o->retry_after_until > 0) {
-		wall = util_now_ms();
-		wait = o->retry_after_until - wall;
-		if (wait > 0 && now + wait > w->next_at)
-			w->next_at = now + wait;
+	if (s->stopping || sig_stop) {
+		/* aborted: nothing was recorded, nothing to plan */
+		s->abandoned++;
+		return;
 	}
+	s->checks++;
 	check_outcome_format(wc, o, line, sizeof(line));
 	if (o->kind == CHECK_FAILED)
 		log_warnx("check: %s", line);
@@ -415,48 +856,89 @@ on_checked(void *user, const struct watch_config *wc,
 		log_info("check: %s", line);
 	else
 		log_debug("check: %s", line);
-	if (o->nmessages > 0)
+	if (o->nmessages > 0 && (s->outbox_at == 0 || s->outbox_at > now))
 		s->outbox_at = now;
+	if (w->removed)
+		return;
+	w->failures = o->failures;
+	w->next_at = sched_next_check_ms(now, w->wc->interval_ms,
+	    w->wc->jitter_pct, rnd());
+	if (o->retry_after_until > 0) {
+		wait = o->retry_after_until - wall;
+		if (wait > 0 && now + wait > w->next_at)
+			w->next_at = now + wait;
+	}
+	store_next(s, w, now, wall);
+}
+
+/*
+ * name_in_flight: a watch removed and added again by reloads may still
+ * have its old check in flight; two checks of one watch must not overlap
+ */
+static bool
+name_in_flight(const struct sched *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nw; i++)
+		if (s->w[i]->removed && s->w[i]->flight != NULL &&
+		    strcmp(s->w[i]->name, name) == 0)
+			return true;
+	return false;
 }
 
 static void
 start_due_checks(struct sched *s)
 {
-	struct check_env env = { s->store, s->http, s->cfg };
+	struct check_env env = { s->store, s->http, s->gen->cfg };
+	struct sched_watch *w;
 	struct kw_err err;
-	int64_t now = util_mono_ms();
+	int64_t now = util_mono_ms(), wall = util_now_ms();
 	size_t i;
 
-	for (i = 0; i < s->nw; i++) {
-		struct sched_watch *w = &s->w[i];
-
-		if (w->in_flight || w->next_at > now)
+	for (i = 0; i < s->nw && !sig_stop; i++) {
+		w = s->w[i];
+		if (w->removed || w->flight != NULL || w->next_at > now ||
+		    name_in_flight(s, w->name))
 			continue;
 		memset(&err, 0, sizeof(err));
-		w->in_flight = true;
+		w->flight = s->gen;
+		s->gen->checks++;
 		s->in_flight++;
-		if (check_start(&env, w->wc, w->xp, util_now_ms(), on_checked,
-			w, &err) != 0) {
-			w->in_flight = false;
+		if (check_start(&env, w->wc, w->xp, wall, on_checked, w,
+			&err) != 0) {
+			w->flight = NULL;
+			s->gen->checks--;
 			s->in_flight--;
 			log_warnx("check: '%s': %s", w->name, err.msg);
 			w->next_at = sched_next_check_ms(now,
 			    w->wc->interval_ms, w->wc->jitter_pct, rnd());
+			store_next(s, w, now, wall);
 		}
 	}
 }
 
-static bool
-token_file_changed(const struct sched *s)
-{
-	struct stat st;
+/* ---- delivery ---- */
 
-	if (stat(s->cfg->kakao.token_file, &st) != 0)
-		return false;
-	return st.st_ino != s->held_token.st_ino ||
-	    st.st_mtim.tv_sec != s->held_token.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != s->held_token.st_mtim.tv_nsec ||
-	    st.st_size != s->held_token.st_size;
+/* outbox_plan sets outbox_at from the earliest queued message */
+static void
+outbox_plan(struct sched *s, bool progressed)
+{
+	struct kw_err err = { 0 };
+	int64_t now = util_mono_ms(), wall = util_now_ms(), next = -1;
+
+	if (store_outbox_next_at(s->store, &next, &err) != 0) {
+		log_warnx("outbox: %s", err.msg);
+		s->outbox_at = now + STORE_RETRY_MS;
+	} else if (next < 0) {
+		s->outbox_at = 0;
+	} else if (next <= wall) {
+		/* more due: go on next turn after a batch that sent, else
+		 * do not spin on something that did not move */
+		s->outbox_at = progressed ? now : now + 1000;
+	} else {
+		s->outbox_at = now + (next - wall);
+	}
 }
 
 static void
@@ -464,90 +946,89 @@ deliver(struct sched *s)
 {
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
-	int64_t now = util_mono_ms(), wall = util_now_ms(), next = 0;
+	int64_t now = util_mono_ms();
 	int r;
 
 	s->outbox_at = 0;
-	if (s->held) {
-		if (!token_file_changed(s)) {
-			s->outbox_at = now + HOLD_POLL_MS;
-			return;
-		}
-		log_info("kakao: the token file changed, sending again");
-		s->held = false;
-	}
-	r = deliver_daily(s->store, s->cfg, deliver_resolve_sink(s->cfg),
-	    wall, stdout, &rep, &err);
+	if (s->held)
+		return;
+	r = deliver_daily(s->store, s->gen->cfg,
+	    deliver_resolve_sink(s->gen->cfg), util_now_ms(), DELIVER_BATCH,
+	    stdout, &rep, &err);
 	if (r < 0) {
 		log_errorx("outbox: %s", err.msg);
-		s->outbox_at = now + HOLD_POLL_MS;
+		s->outbox_at = now + STORE_RETRY_MS;
 		return;
 	}
 	if (rep.sent > 0)
-		log_info("outbox: %zu messages sent", rep.sent);
+		log_info("outbox: %zu message%s sent", rep.sent,
+		    rep.sent == 1 ? "" : "s");
+	if (sig_stop)
+		return;
 	switch (rep.status) {
 	case KAKAO_REAUTH:
 	case KAKAO_CONSENT:
 	case KAKAO_CONFIG:
 	case KAKAO_FATAL:
 	case KAKAO_UNAUTHORIZED:
-		/* one log line was written; wait for a new token file */
-		s->held = true;
-		memset(&s->held_token, 0, sizeof(s->held_token));
-		stat(s->cfg->kakao.token_file, &s->held_token);
-		s->outbox_at = now + HOLD_POLL_MS;
+		/* one error line was written: wait for a new token file */
+		hold(s, rep.status);
 		return;
 	default:
 		break;
 	}
-	if (store_outbox_next_at(s->store, &next, &err) != 0) {
-		log_errorx("outbox: %s", err.msg);
-		s->outbox_at = now + HOLD_POLL_MS;
-	} else if (next > 0) {
-		s->outbox_at = now + (next > wall ? next - wall : 0);
-		if (s->outbox_at < now + 1000)
-			s->outbox_at = now + 1000;
-	}
+	outbox_plan(s, rep.sent + rep.dropped > 0);
 }
+
+/* hold_timers: the hold's fallbacks when inotify cannot tell us */
+static void
+hold_timers(struct sched *s, int64_t now)
+{
+	if (!s->held)
+		return;
+	if (s->hold_poll_at > 0 && now >= s->hold_poll_at) {
+		s->hold_poll_at = now + HOLD_POLL_MS;
+		if (token_file_changed(s))
+			unhold(s, "the token file changed");
+	}
+	if (s->held && s->hold_retry_at > 0 && now >= s->hold_retry_at)
+		unhold(s, "trying again after an hour");
+}
+
+/* ---- status and housekeeping ---- */
 
 static void
 log_status(const struct sched *s)
 {
 	int64_t count = 0, oldest = 0, now = util_mono_ms();
 	struct kw_err err = { 0 };
-	size_t i;
+	const struct sched_watch *w;
+	size_t i, n = 0;
 
-	store_outbox_stats(s->store, &count, &oldest, &err);
-	log_info("status: %zu watches, %zu checks since start, %zu in "
-		 "flight, %" PRId64 " messages in the outbox%s",
-	    s->nw, s->checks, s->in_flight, count,
-	    s->held ? " (held: run `kakaowatch auth`)" : "");
+	if (store_outbox_stats(s->store, &count, &oldest, &err) != 0)
+		log_warnx("store: %s", err.msg);
 	for (i = 0; i < s->nw; i++)
-		log_info("status: '%s': next check in %" PRId64
-			 "s, %d failures",
-		    s->w[i].name,
-		    s->w[i].next_at > now ? (s->w[i].next_at - now) / 1000 :
-					     0,
-		    s->w[i].failures);
-}
-
-static int64_t
-next_deadline(const struct sched *s)
-{
-	int64_t d = s->heartbeat_at;
-	size_t i;
-
-	if (s->trim_at < d)
-		d = s->trim_at;
-	if (s->outbox_at > 0 && s->outbox_at < d)
-		d = s->outbox_at;
-	if (s->reload_at > 0 && s->reload_at < d)
-		d = s->reload_at;
-	if (!s->reload_pending)
-		for (i = 0; i < s->nw; i++)
-			if (!s->w[i].in_flight && s->w[i].next_at < d)
-				d = s->w[i].next_at;
-	return d;
+		n += !s->w[i]->removed;
+	log_info("status: %zu watches, %zu checks since start, %zu in "
+		 "flight, %" PRId64 " messages in the outbox%s%s",
+	    n, s->checks, s->in_flight, count,
+	    s->held ? ", sending held: " : "",
+	    s->held ? kakao_status_name(s->held_status) : "");
+	for (i = 0; i < s->nw; i++) {
+		w = s->w[i];
+		if (w->removed)
+			continue;
+		if (w->flight != NULL)
+			log_info("status: '%s': checking now, %d failures",
+			    w->name, w->failures);
+		else
+			log_info("status: '%s': next check in %" PRId64
+				 "s, %d failures",
+			    w->name,
+			    w->next_at > now ? (w->next_at - now + 999) / 1000 :
+					       0,
+			    w->failures);
+	}
 }
 
 static void
@@ -555,125 +1036,240 @@ housekeeping(struct sched *s)
 {
 	struct kw_err err = { 0 };
 	int64_t now = util_mono_ms(), wall = util_now_ms();
+	enum kakao_status ks;
+	bool queued = false;
 
 	if (now >= s->heartbeat_at) {
 		if (store_heartbeat(s->store, wall, &err) != 0)
 			log_warnx("store: %s", err.msg);
-		s->heartbeat_at = now + HEARTBEAT_MS;
+		s->heartbeat_at = now + SCHED_HEARTBEAT_MS;
+		/* the wall clock may have jumped: re-read the outbox's time */
+		if (!s->held && (s->outbox_at == 0 ||
+				    s->outbox_at > now + SCHED_HEARTBEAT_MS))
+			outbox_plan(s, false);
 	}
 	if (now >= s->trim_at) {
 		kw_err_clear(&err);
 		if (store_history_trim(s->store,
-			wall - (int64_t)s->cfg->history_days * 86400 * 1000,
+			wall - (int64_t)s->gen->cfg->history_days * 86400000,
 			&err) != 0)
 			log_warnx("store: %s", err.msg);
 		s->trim_at = now + TRIM_MS;
 	}
+	if (now >= s->upkeep_at) {
+		s->upkeep_at = now + UPKEEP_MS;
+		if (s->held ||
+		    deliver_resolve_sink(s->gen->cfg) != DELIVER_KAKAO)
+			return;
+		kw_err_clear(&err);
+		ks = deliver_token_upkeep(s->store, s->gen->cfg, wall, &queued,
+		    &err);
+		if (err.set)
+			log_warnx("store: %s", err.msg);
+		if (queued)
+			s->outbox_at = util_mono_ms();
+		if (ks == KAKAO_RETRY || ks == KAKAO_RATE_LIMITED)
+			s->upkeep_at = now + UPKEEP_RETRY_MS;
+		else if (ks != KAKAO_OK && ks != KAKAO_QUOTA && !sig_stop &&
+		    !err.set)
+			hold(s, ks);
+	}
+}
+
+static int64_t
+next_deadline(const struct sched *s)
+{
+	int64_t d = s->heartbeat_at, o;
+	size_t i;
+
+	if (s->trim_at < d)
+		d = s->trim_at;
+	if (s->upkeep_at < d)
+		d = s->upkeep_at;
+	if (s->outbox_at > 0) {
+		o = s->outbox_at;
+		if (s->in_flight > 0)
+			o += DELIVER_STARVE_MS;
+		if (o < d)
+			d = o;
+	}
+	if (s->reload_at > 0 && s->reload_at < d)
+		d = s->reload_at;
+	if (s->hold_poll_at > 0 && s->hold_poll_at < d)
+		d = s->hold_poll_at;
+	if (s->hold_retry_at > 0 && s->hold_retry_at < d)
+		d = s->hold_retry_at;
+	for (i = 0; i < s->nw; i++)
+		if (!s->w[i]->removed && s->w[i]->flight == NULL &&
+		    s->w[i]->next_at < d)
+			d = s->w[i]->next_at;
+	return d;
+}
+
+/* ---- the loop ---- */
+
+static int
+sched_start(struct sched *s, struct kw_err *err)
+{
+	int64_t now = util_mono_ms(), wall = util_now_ms();
+	size_t i, n = 0, nnew = 0;
+
+	s->store = store_open(s->gen->cfg->state_dir, err);
+	if (s->store == NULL)
+		return -1;
+	if (count_new(s, s->gen->cfg, &nnew, err) != 0)
+		return -1;
+	s->http = http_new(s->gen->cfg->max_connections,
+	    s->gen->cfg->max_connections_per_host, err);
+	if (s->http == NULL)
+		return -1;
+	s->w = calloc(s->gen->cfg->nwatches, sizeof(*s->w));
+	if (s->w == NULL)
+		return kw_err_set(err, "out of memory");
+	for (i = 0; i < s->gen->cfg->nwatches; i++) {
+		const struct watch_config *wc = &s->gen->cfg->watches[i];
+
+		if (!wc->enabled)
+			continue;
+		s->w[n] = watch_new(s, wc, s->gen->xp[i], now, wall, nnew,
+		    err);
+		if (s->w[n] == NULL)
+			return -1;
+		s->nw = ++n;
+		store_next(s, s->w[n - 1], now, wall);
+	}
+	meta_hold(s, NULL);
+	watch_config(s);
+	s->heartbeat_at = now;
+	s->trim_at = now;
+	s->upkeep_at = now + UPKEEP_FIRST_MS;
+	s->outbox_at = now;
+	return 0;
+}
+
+static void
+sched_stop(struct sched *s)
+{
+	struct sched_gen *g;
+	struct kw_err err = { 0 };
+	size_t i;
+
+	s->stopping = true;
+	/* the callbacks of abandoned checks record nothing */
+	http_cancel_all(s->http);
+	http_free(s->http);
+	for (i = 0; i < s->nw; i++)
+		watch_free(s->w[i]);
+	free(s->w);
+	while (s->retired != NULL) {
+		g = s->retired;
+		s->retired = g->next;
+		gen_free(g);
+	}
+	token_watch_stop(s);
+	if (s->cfg_ino >= 0)
+		close(s->cfg_ino);
+	free(s->cfg_base);
+	free(s->cfg_real_base);
+	if (s->store != NULL) {
+		if (store_heartbeat(s->store, 0, &err) != 0 ||
+		    store_meta_set(s->store, SCHED_META_HOLD, NULL, &err) != 0)
+			log_warnx("store: %s", err.msg);
+	}
+	store_close(s->store);
+	gen_free(s->gen);
 }
 
 int
 sched_run(const char *config_path, struct kw_err *err)
 {
-	struct config_errors errs = { 0 };
 	struct sched s;
-	int fds[2];
-	bool ready[2];
+	int fds[3];
+	bool ready[3];
 	int64_t now, wait;
-	size_t i, nfds;
-	int result = -1;
+	size_t nfds;
+	int result = -1, ifd, ifd_tok;
 
 	memset(&s, 0, sizeof(s));
 	s.config_path = config_path;
-	s.ino_fd = -1;
+	s.cfg_ino = s.tok_ino = -1;
 	srand((unsigned)(util_now_ms() ^ getpid()));
-	if (config_load(config_path, extract_xpath_check, &s.cfg, &errs) !=
-	    0) {
-		for (i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.v[i]);
-		config_errors_release(&errs);
+	if (signals_setup(err) != 0) {
+		signals_teardown();
+		return -1;
+	}
+	s.gen = gen_load(config_path, true);
+	if (s.gen == NULL) {
+		signals_teardown();
 		return 2;
 	}
-	config_errors_release(&errs);
-	s.store = store_open(s.cfg->state_dir, err);
-	if (s.store == NULL)
+	if (sched_start(&s, err) != 0)
 		goto out;
-	s.http = http_new(s.cfg->max_connections,
-	    s.cfg->max_connections_per_host, err);
-	if (s.http == NULL)
-		goto out;
-	if (build_watches(&s, s.cfg, &s.w, &s.nw, err) != 0)
-		goto out;
-	if (signals_setup(err) != 0)
-		goto out;
-	watch_config_dir(&s);
-	now = util_mono_ms();
-	s.heartbeat_at = now;
-	s.trim_at = now;
-	s.outbox_at = now;
 	log_info("run: kakaowatch %s started, %zu watches, state in '%s'",
-	    KW_VERSION, s.nw, s.cfg->state_dir);
+	    KW_VERSION, s.nw, s.gen->cfg->state_dir);
 	while (!sig_stop) {
 		now = util_mono_ms();
 		if (sig_reload) {
 			sig_reload = 0;
 			log_info("reload: SIGHUP");
-			s.reload_pending = true;
+			reload(&s, true);
 		}
 		if (s.reload_at > 0 && now >= s.reload_at)
-			s.reload_pending = true;
-		if (s.reload_pending && s.in_flight == 0)
-			reload(&s);
+			reload(&s, false);
 		if (sig_status) {
 			sig_status = 0;
 			log_status(&s);
 		}
-		if (!s.reload_pending)
-			start_due_checks(&s);
-		if (s.outbox_at > 0 && now >= s.outbox_at && s.in_flight == 0)
+		reap(&s);
+		if (s.http_rebuild && s.in_flight == 0)
+			rebuild_http(&s);
+		hold_timers(&s, now);
+		if (s.outbox_at > 0 && now >= s.outbox_at &&
+		    (s.in_flight == 0 ||
+			now - s.outbox_at >= DELIVER_STARVE_MS))
 			deliver(&s);
+		start_due_checks(&s);
 		housekeeping(&s);
 		if (sig_stop)
 			break;
-		now = util_mono_ms();
-		wait = next_deadline(&s) - now;
-		if (s.outbox_at > 0 && s.outbox_at <= now && s.in_flight > 0)
-			wait = 1000; /* deliver once the checks are in */
+		wait = next_deadline(&s) - util_mono_ms();
 		if (wait < 0)
 			wait = 0;
 		if (wait > MAX_WAIT_MS)
 			wait = MAX_WAIT_MS;
 		nfds = 0;
 		fds[nfds++] = sig_pipe[0];
-		if (s.ino_fd >= 0)
-			fds[nfds++] = s.ino_fd;
-		ready[0] = ready[1] = false;
+		ifd = ifd_tok = -1;
+		if (s.cfg_ino >= 0) {
+			ifd = (int)nfds;
+			fds[nfds++] = s.cfg_ino;
+		}
+		if (s.tok_ino >= 0) {
+			ifd_tok = (int)nfds;
+			fds[nfds++] = s.tok_ino;
+		}
 		if (http_poll(s.http, (int)wait, fds, ready, nfds) != 0) {
 			kw_err_set(err, "the transfer loop failed");
 			goto out;
 		}
 		if (ready[0])
 			drain_pipe();
-		if (nfds > 1 && ready[1] && drain_inotify(&s))
+		if (ifd >= 0 && ready[ifd] &&
+		    drain_inotify(s.cfg_ino, s.cfg_base, s.cfg_real_base, true))
 			s.reload_at = util_mono_ms() + RELOAD_SETTLE_MS;
+		if (ifd_tok >= 0 && ready[ifd_tok] &&
+		    drain_inotify(s.tok_ino, s.tok_base, NULL, false) &&
+		    token_file_changed(&s))
+			unhold(&s, "the token file changed");
 	}
-	log_info("run: stopping (%zu checks in flight abandoned, state kept)",
-	    s.in_flight);
+	log_info("run: stopping (%zu check%s in flight abandoned, state "
+		 "kept)",
+	    s.in_flight + s.abandoned,
+	    s.in_flight + s.abandoned == 1 ? "" : "s");
 	result = 0;
 out:
+	sched_stop(&s);
 	signals_teardown();
-	http_cancel_all(s.http);
-	http_free(s.http);
-	free_watches(s.w, s.nw);
-	if (s.ino_fd >= 0)
-		close(s.ino_fd);
-	free(s.config_dir);
-	free(s.config_base);
-	if (s.store != NULL) {
-		struct kw_err e2 = { 0 };
-		store_heartbeat(s.store, 0, &e2);
-	}
-	store_close(s.store);
-	config_free(s.cfg);
 	sig_stop = 0;
 	return result;
 }

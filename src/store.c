@@ -154,10 +154,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SNAPSHOT_GET] =
 	    "SELECT text, link FROM snapshot_item WHERE watch = ?1"
 	    " ORDER BY pos",
-	[STMT_SNAPSHOT_CLEAR] = "DELETE FROM snapshot_item WHERE watch = ?1",
+	[STMT_SNAPSHOT_CLEAR] =
+	    "DELETE FROM snapshot_item WHERE watch = ?1 AND pos >= ?2",
 	[STMT_SNAPSHOT_ADD] =
 	    "INSERT INTO snapshot_item(watch, pos, text, link)"
-	    " VALUES (?1, ?2, ?3, ?4)",
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(watch, pos) DO UPDATE"
+	    " SET text = excluded.text, link = excluded.link",
 	[STMT_HISTORY_ADD] =
 	    "INSERT INTO history(watch, at, removed, text, link)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -614,8 +616,10 @@ db_configure(struct store *st, struct kw_err *err)
 		log_warnx("store: '%s': WAL not available here, using journal "
 			  "mode %s (status may wait while the daemon writes)",
 		    st->path, mode);
-	/* see store.h for why FULL */
-	return exec_sql(st,
+	/* see store.h for why NORMAL with WAL; without WAL, NORMAL could
+	 * corrupt the database on power loss, so FULL there */
+	return exec_sql(st, strcmp(mode, "wal") == 0 ?
+	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;" :
 	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
 	    "configure it", err);
 }
@@ -852,20 +856,94 @@ fail:
 	return -1;
 }
 
-/* snapshot_replace: inside a transaction */
+static bool
+same_text(const unsigned char *stored, const char *s)
+{
+	if (stored == NULL || s == NULL)
+		return stored == NULL && s == NULL;
+	return strcmp((const char *)stored, s) == 0;
+}
+
+/*
+ * snapshot_compare reads the stored snapshot of `name` in page order:
+ * *nstored = its rows, *nsame = how many leading rows equal (text and link)
+ * the first items of `items`. Inside a transaction. 0 or -1 with `err`.
+ */
+static int
+snapshot_compare(struct store *st, const char *name,
+    const struct item_list *items, size_t *nstored, size_t *nsame,
+    const char *what, struct kw_err *err)
+{
+	const unsigned char *link;
+	sqlite3_stmt *s;
+	bool same = true;
+	size_t i = 0;
+	int rc;
+
+	s = stmt_query(st, STMT_SNAPSHOT_GET, err, what, "t", name);
+	if (s == NULL)
+		return -1;
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			store_fail(st, err, what);
+			stmt_done(s);
+			return -1;
+		}
+		if (same && i >= items->n) {
+			same = false; /* rows beyond the new list */
+			*nsame = i;
+		}
+		if (!same) {
+			i++;
+			continue;
+		}
+		/* a NULL from an out-of-memory read compares unequal */
+		link = sqlite3_column_text(s, 1);
+		if (!same_text(sqlite3_column_text(s, 0), items->v[i].text) ||
+		    !same_text(link, items->v[i].link) ||
+		    (link == NULL &&
+			sqlite3_column_type(s, 1) != SQLITE_NULL)) {
+			same = false;
+			*nsame = i;
+		}
+		i++;
+	}
+	stmt_done(s);
+	*nstored = i;
+	if (same)
+		*nsame = i;
+	return 0;
+}
+
+/*
+ * snapshot_replace makes the stored snapshot of `name` equal to `items`,
+ * writing only what differs: rows from the first differing position on
+ * are overwritten or added, surplus rows at the end deleted. An unchanged
+ * snapshot (the usual 200 of a page without validators) writes no row; a
+ * first snapshot deletes nothing. item_count is always set. Inside a
+ * transaction.
+ */
 static int
 snapshot_replace(struct store *st, const char *name,
     const struct item_list *items, const char *what, struct kw_err *err)
 {
-	size_t i;
+	size_t i, nstored = 0, nsame = 0;
 
-	if (stmt_run(st, STMT_SNAPSHOT_CLEAR, err, what, "t", name) != 0)
+	if (snapshot_compare(st, name, items, &nstored, &nsame, what,
+		err) != 0)
 		return -1;
-	for (i = 0; i < items->n; i++) {
+	for (i = nsame; i < items->n; i++) {
 		if (stmt_run(st, STMT_SNAPSHOT_ADD, err, what, "tltt", name,
 			(int64_t)i, items->v[i].text, items->v[i].link) != 0)
 			return -1;
 	}
+	if (nstored > items->n &&
+	    stmt_run(st, STMT_SNAPSHOT_CLEAR, err, what, "tl", name,
+		(int64_t)items->n) != 0)
+		return -1;
 	return stmt_run(st, STMT_WATCH_SNAPSHOT, err, what, "tl", name,
 	    (int64_t)items->n);
 }

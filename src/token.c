@@ -62,7 +62,18 @@ get_string(json_t *obj, const char *key, char **out)
 	return *out == NULL ? -1 : 0;
 }
 
-/* get_int: *out = integer member `key`, 0 when absent; -1 on bad type */
+/*
+ * The largest lifetime or expiry time (seconds) taken from a token file or
+ * response: 9999-12-31T23:59:59Z. Far beyond any real token, and small
+ * enough that now + expires_in cannot overflow (a hostile or corrupt
+ * answer such as "expires_in": 9223372036854775807 is refused).
+ */
+#define TOKEN_TIME_MAX 253402300799LL
+
+/*
+ * get_int: *out = integer member `key` (0..TOKEN_TIME_MAX), 0 when absent;
+ * -1 on a bad type or range
+ */
 static int
 get_int(json_t *obj, const char *key, int64_t *out, bool *present)
 {
@@ -73,7 +84,8 @@ get_int(json_t *obj, const char *key, int64_t *out, bool *present)
 		*present = false;
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > TOKEN_TIME_MAX)
 		return -1;
 	*out = json_integer_value(v);
 	if (present != NULL)
@@ -220,7 +232,8 @@ token_load(const char *path, struct token *out, struct kw_err *err)
 	    get_int(root, "refresh_token_expires_at",
 		&t.refresh_token_expires_at, &have_rat) != 0) {
 		kw_err_set(err, "'%s': expires_in, refresh_token_expires_in "
-		    "and *_expires_at must be whole numbers of seconds", path);
+		    "and *_expires_at must be whole numbers of seconds (at "
+		    "most %lld)", path, (long long)TOKEN_TIME_MAX);
 		goto out;
 	}
 	if (t.refresh_token == NULL || !token_chars_ok(t.refresh_token)) {
@@ -352,7 +365,7 @@ token_apply_response(struct token *t, const char *json, int64_t now_s,
 	    get_int(root, "refresh_token_expires_in",
 		&n.refresh_token_expires_in, &have_rexp) != 0) {
 		kw_err_set(err, "Kakao token response has a field of the "
-		    "wrong type");
+		    "wrong type or out of range");
 		goto out;
 	}
 	if (n.access_token == NULL || !token_chars_ok(n.access_token) ||

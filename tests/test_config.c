@@ -604,6 +604,79 @@ test_config_rejects_duplicate_name(void **state)
 	load_fail("duplicate_name.yaml", want);
 }
 
+/*
+ * write_many writes a config of `n` watches in block style (about 150
+ * bytes each, so 10,000 are over 1 MiB) to a temporary file; watch i is
+ * named w<i>, or w<same_as[k]> when i == dup[k]. Returns the path
+ * (static).
+ */
+static const char *
+write_many(size_t n, const size_t *dup, const size_t *same_as, size_t ndup)
+{
+	static char path[PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
+	size_t i, k, name;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/kw-config-XXXXXX.yaml",
+	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	fd = mkstemps(path, 5);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fprintf(f, "state_dir: /tmp/kw-unused\nwatches:\n");
+	for (i = 0; i < n; i++) {
+		name = i;
+		for (k = 0; k < ndup; k++)
+			if (dup[k] == i)
+				name = same_as[k];
+		fprintf(f, "  - name: w%zu\n"
+			   "    url: https://board.example.co.kr/list.php?"
+			   "category=notice&page=1&id=%zu\n"
+			   "    xpath: '//table[@class=\"board-list\"]//a'\n"
+			   "    interval: 30m\n", name, i);
+	}
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void
+test_config_loads_10000_watches_and_finds_duplicates(void **state)
+{
+	static const size_t dup[] = { 5000, 9999 }, same_as[] = { 17, 17 };
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	const char *path;
+	char want[PATH_MAX + 128];
+	size_t i;
+
+	(void)state;
+	clean_env();
+	path = write_many(10000, NULL, NULL, 0);
+	fake_calls = 0;
+	cfg = load_ok(path, fake_xpath_check);
+	assert_int_equal(fake_calls, 1); /* one distinct xpath */
+	assert_int_equal(cfg->nwatches, 10000);
+	assert_string_equal(cfg->watches[9999].name, "w9999");
+	config_free(cfg);
+	unlink(path);
+
+	/* both later copies point at the first one (line 2 + 4 * 17) */
+	path = write_many(10000, dup, same_as, 2);
+	assert_int_equal(config_load(path, fake_xpath_check, &cfg, &errs),
+	    -1);
+	assert_null(cfg);
+	assert_int_equal(errs.n, 2);
+	for (i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), "%s:%zu:11: duplicate watch name "
+		    "'w17' (first at %s:71:11)", path, 3 + 4 * dup[i], path);
+		assert_string_equal(errs.v[i], want);
+	}
+	config_errors_release(&errs);
+	unlink(path);
+}
+
 static void
 test_config_rejects_unset_env_variable(void **state)
 {
@@ -828,6 +901,8 @@ main(void)
 		cmocka_unit_test(test_config_rejects_bad_xpath),
 		cmocka_unit_test(test_config_rejects_missing_url),
 		cmocka_unit_test(test_config_rejects_duplicate_name),
+		cmocka_unit_test(
+		    test_config_loads_10000_watches_and_finds_duplicates),
 		cmocka_unit_test(test_config_rejects_unset_env_variable),
 		cmocka_unit_test(test_config_rejects_bad_size),
 		cmocka_unit_test(test_config_rejects_bad_percentage),

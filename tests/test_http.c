@@ -739,6 +739,92 @@ test_http_runs_transfers_in_parallel_up_to_the_limit(void **state)
 	json_decref(j);
 }
 
+#define NQUEUED 200
+
+/*
+ * More transfers than connections: the ones over the limit wait in the
+ * engine, not in curl, and their timeout starts only when they do. 200
+ * transfers of 50 ms on 4 connections take about 2.5 s, more than the
+ * 1.5 s timeout of each; none may time out, and the server never sees more
+ * than 4 at once.
+ */
+static void
+test_http_queues_over_the_limit_timed_from_start(void **state)
+{
+	static struct result r[NQUEUED];
+	struct http_request req;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char u[512];
+	json_t *j;
+	json_int_t before;
+	int i;
+
+	(void)state;
+	/* transfers of earlier tests may still be in flight on the server */
+	j = server_json("/concurrency?reset=1");
+	before = json_int_at(j, "current");
+	json_decref(j);
+	memset(r, 0, sizeof(r));
+	h = http_new(4, 4, &err);
+	assert_non_null(h);
+	req_init(&req, url(u, sizeof(u), "/slow?delay=0.05"));
+	req.timeout_ms = 1500;
+	for (i = 0; i < NQUEUED; i++)
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
+		    0);
+	assert_int_equal(http_pending(h), NQUEUED);
+	assert_int_equal(http_run(h), 0);
+	assert_int_equal(http_pending(h), 0);
+	for (i = 0; i < NQUEUED; i++) {
+		assert_int_equal(r[i].calls, 1);
+		if (r[i].resp.error != HTTP_OK)
+			fail_msg("transfer %d: %s", i, r[i].resp.errmsg);
+		assert_int_equal(r[i].resp.status, 200);
+		result_release(&r[i]);
+	}
+	http_free(h);
+	j = server_json("/concurrency");
+	assert_in_range(json_int_at(j, "max") - before, 1, 4);
+	/* queued transfers reuse the 4 connections (+1: this query) */
+	assert_in_range(json_int_at(j, "connections"), 1, 5);
+	json_decref(j);
+}
+
+static void
+test_http_cancel_all_calls_back_running_and_queued_transfers(void **state)
+{
+	struct result r[3];
+	struct http_request req;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char u[512];
+	int i;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	h = http_new(1, 1, &err);
+	assert_non_null(h);
+	req_init(&req, url(u, sizeof(u), "/slow?delay=10"));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
+		    0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
+	/* one runs, two wait: all three are pending */
+	assert_int_equal(http_pending(h), 3);
+	http_cancel_all(h);
+	assert_int_equal(http_pending(h), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].resp.error, HTTP_ERR_ABORTED);
+		assert_int_equal(r[i].resp.status, 0);
+		assert_null(r[i].resp.body);
+		result_release(&r[i]);
+	}
+	http_free(h);
+}
+
 static void
 test_http_reuses_connections(void **state)
 {
@@ -1003,6 +1089,17 @@ test_http_free_aborts_pending_transfers_without_callbacks(void **state)
 	http_free(h);
 	assert_int_equal(calls, 0);
 	http_free(NULL);
+
+	/* also those still waiting for a connection */
+	h = http_new(1, 1, &err);
+	assert_non_null(h);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(http_submit(h, &req, count_calls, &calls,
+		    &err), 0);
+	assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
+	assert_int_equal(http_pending(h), 3);
+	http_free(h);
+	assert_int_equal(calls, 0);
 }
 
 /* a callback may queue the next transfer */
@@ -1127,6 +1224,10 @@ main(void)
 		    test_http_keeps_the_per_host_limit_and_isolates_failures),
 		cmocka_unit_test(
 		    test_http_runs_transfers_in_parallel_up_to_the_limit),
+		cmocka_unit_test(
+		    test_http_queues_over_the_limit_timed_from_start),
+		cmocka_unit_test(
+		    test_http_cancel_all_calls_back_running_and_queued_transfers),
 		cmocka_unit_test(test_http_reuses_connections),
 		cmocka_unit_test(
 		    test_http_sends_custom_headers_user_agent_and_validators),

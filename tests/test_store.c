@@ -426,6 +426,80 @@ test_store_not_modified_keeps_snapshot(void **state)
 	store_close(st);
 }
 
+/*
+ * The store writes only the rows that differ: whatever the old and new
+ * lists (grown, shrunk, reordered, a link added, duplicates, emptied), the
+ * snapshot read back is exactly the last list, with its item_count. The
+ * checks carry empty added/removed lists, as a rebaseline does.
+ */
+static void
+test_store_snapshot_follows_every_new_item_list(void **state)
+{
+	static const char *const lists[][6][2] = {
+		{ { "A", "/a" }, { "B", NULL }, { "C", "/c" } },
+		{ { "A", "/a" }, { "B", NULL }, { "C", "/c" } },
+		{ { "A", "/a" }, { "B", "/b" }, { "C", "/c" } },
+		{ { "A", "/a" } },
+		{ { "X", NULL }, { "A", "/a" }, { "B", "/b" }, { "C", "/c" },
+		    { "D", "/d" } },
+		{ { NULL, NULL } },
+		{ { "C", "/c" }, { "A", "/a" } },
+		{ { "A", "/a" }, { "C", "/c" } },
+		{ { "A", "/a" }, { "C", "/c" }, { "C", "/c" } },
+		{ { "A", "/a" }, { "C", "/c" } },
+		{ { "A", "/a" }, { "C", "/c2" } },
+	};
+	struct fixture *f = *state;
+	struct store *st = open_ok(f);
+	struct item_list items, none, snap;
+	struct watch_state ws;
+	struct store_check c = {
+		.name = "news",
+		.url = "https://news.example/",
+		.xpath = "//h2/a",
+		.added = &none,
+		.removed = &none,
+	};
+	size_t k, i, n;
+
+	item_list_init(&none);
+	for (k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		item_list_init(&items);
+		for (n = 0; n < 6 && lists[k][n][0] != NULL; n++)
+			add(&items, lists[k][n][0], lists[k][n][1]);
+		c.at = 1000 + (int64_t)k;
+		c.items = &items;
+		record_ok(st, &c);
+
+		snapshot_get(st, "news", &snap);
+		assert_int_equal(snap.n, n);
+		for (i = 0; i < n; i++) {
+			assert_string_equal(snap.v[i].text, lists[k][i][0]);
+			if (lists[k][i][1] == NULL)
+				assert_null(snap.v[i].link);
+			else
+				assert_string_equal(snap.v[i].link,
+				    lists[k][i][1]);
+		}
+		item_list_release(&snap);
+		state_get(st, "news", &ws);
+		assert_true(ws.baselined);
+		assert_int_equal(ws.item_count, (int64_t)n);
+		assert_int_equal(ws.last_success_at, c.at);
+		watch_state_release(&ws);
+		item_list_release(&items);
+	}
+	store_close(st);
+
+	/* and so it is after reopening */
+	st = open_ok(f);
+	snapshot_get(st, "news", &snap);
+	assert_int_equal(snap.n, 2);
+	assert_string_equal(snap.v[1].link, "/c2");
+	item_list_release(&snap);
+	store_close(st);
+}
+
 static void
 test_store_empty_snapshot_is_a_baseline(void **state)
 {
@@ -1010,6 +1084,7 @@ main(void)
 		T(test_store_records_baseline_then_change),
 		T(test_store_failed_check_keeps_snapshot_and_validators),
 		T(test_store_not_modified_keeps_snapshot),
+		T(test_store_snapshot_follows_every_new_item_list),
 		T(test_store_empty_snapshot_is_a_baseline),
 		T(test_store_check_is_atomic_when_a_message_is_empty),
 		T(test_store_check_is_atomic_when_a_message_is_null),

@@ -18,10 +18,12 @@
 #include "kakaowatch/util.h"
 
 enum check_kind {
-	CHECK_BASELINE,  /* first success (or new XPath): stored, nothing sent */
+	CHECK_BASELINE,  /* first success, or a new XPath or URL: stored,
+			    nothing sent */
 	CHECK_CHANGED,   /* items were added or removed */
 	CHECK_UNCHANGED, /* same items, or 304 Not Modified */
-	CHECK_FAILED,    /* fetch, HTTP >= 400, parse, or no match: snapshot kept */
+	CHECK_FAILED,    /* fetch, HTTP >= 400, parse, or no match: the
+			    snapshot is kept */
 	CHECK_SKIPPED    /* inside a Retry-After window: not fetched */
 };
 
@@ -33,7 +35,8 @@ struct check_outcome {
 	size_t nremoved;     /* removed items */
 	size_t nmessages;    /* messages queued in the outbox */
 	int failures;        /* consecutive failures after this check */
-	int64_t retry_after_until; /* Unix ms the server asked us to wait, or 0 */
+	/* Unix ms the server asked us to wait (Retry-After), or 0 */
+	int64_t retry_after_until;
 	char error[KW_ERR_MAX]; /* CHECK_FAILED / CHECK_SKIPPED: why */
 };
 

@@ -3,11 +3,26 @@
  *
  * The outbox is the only way out: a message leaves it only after the sink
  * took it (stdout: printed; KakaoTalk: Kakao answered {"result_code":0}).
- * Delivery is at-least-once and in order (FIFO by outbox id).
+ * Delivery is at-least-once (a crash between Kakao's answer and the
+ * delete sends that message again) and in order (FIFO by outbox id): a
+ * transient failure of the head message holds the whole queue, so nothing
+ * overtakes it.
+ *
+ * What is held, and where that is remembered (store meta keys):
+ *   DELIVER_META_QUOTA_HOLD   Kakao said its quota is used up (-10, -11,
+ *                             -531, -532, -533, -536): no send is tried
+ *                             until this Unix ms (the next 00:00 KST)
+ *   DELIVER_META_BUDGET_DAY   the KST day ("YYYY-MM-DD") on which our own
+ *                             max_messages_per_day ran out; the next day
+ *                             the held messages become one digest
+ *   DELIVER_META_REMINDED     refresh_token_expires_at (Unix s, decimal) of
+ *                             the refresh token a "renew the
+ *                             authorization" reminder was queued for
  */
 #ifndef KAKAOWATCH_DELIVER_H
 #define KAKAOWATCH_DELIVER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +31,19 @@
 #include "kakaowatch/kakao.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/util.h"
+
+#define DELIVER_META_QUOTA_HOLD "deliver.quota_hold_until"
+#define DELIVER_META_BUDGET_DAY "deliver.budget_held_day"
+#define DELIVER_META_REMINDED "deliver.reminded_refresh_expiry"
+
+/* remind the user when the refresh token has less than this left (SPEC §5) */
+#define DELIVER_REMIND_S (7LL * 86400)
+/* Kakao rotates a refresh token refreshed with less than a month left
+ * (kakao-api.md §2.2); deliver_token_upkeep refreshes inside that window */
+#define DELIVER_ROTATE_WINDOW_S (30LL * 86400)
+
+/* the watch name the daemon's own messages (digest, reminder) are queued as */
+#define DELIVER_SELF "kakaowatch"
 
 enum deliver_sink {
 	DELIVER_STDOUT, /* print each template object as one JSON line */
@@ -27,6 +55,7 @@ struct deliver_report {
 	size_t dropped;           /* rejected by Kakao as invalid (-2) */
 	size_t left;              /* due messages still queued */
 	enum kakao_status status; /* KAKAO_OK, or why sending stopped */
+	int64_t retry_in_ms;      /* KAKAO_RETRY / RATE_LIMITED: the backoff */
 };
 
 /*
@@ -43,34 +72,73 @@ enum deliver_sink deliver_resolve_sink(const struct config *cfg);
 void deliver_kakao_client(const struct config *cfg, struct kakao_client *c);
 
 /*
+ * deliver_set_abort_flag: while *flag is non-zero (the daemon's stop flag,
+ * set by a signal handler), a send batch stops before its next message and
+ * a send that failed meanwhile (http aborts it) is not counted as a failed
+ * attempt: the message stays due as it was. NULL turns it off.
+ * Process-wide, like http_set_abort_flag.
+ */
+void deliver_set_abort_flag(volatile sig_atomic_t *flag);
+
+/*
  * deliver_outbox sends the outbox's due messages (next_attempt_at <= now_ms;
- * all of them when `all` is true) through `sink`, in order. stdout: printed
- * on `out` one per line. KakaoTalk: the access token is refreshed first when
- * the refresh policy says so (SPEC §5), then each message is sent; on a
- * transient failure it is deferred with exponential backoff and sending
- * stops; on a quota error every message is held until the next day (Korea
- * time); on a dead refresh token or missing consent everything is kept and
- * an error says how to fix it; a template Kakao rejects as invalid (-2) is
- * logged and dropped, the others go on. now_ms: Unix ms.
- * Returns 0 when every due message left the outbox, 1 when some are still
- * queued (rep says why), -1 on a store error (err).
+ * all of them when `all` is true), at most `limit` (0: 1000), through
+ * `sink`, in order. stdout: printed on `out` one per line. KakaoTalk: the
+ * access token is refreshed first when the refresh policy says so (SPEC
+ * §5), then each message is sent; on a transient failure (5xx, network,
+ * timeout, KOE237) the head message's attempt is counted and the whole
+ * queue waits deliver_backoff_ms, and sending stops; on a quota error every
+ * message is held until the next 00:00 KST (DELIVER_META_QUOTA_HOLD); on a
+ * dead refresh token, missing consent or a configuration error everything
+ * is kept and one error line says how to fix it; a template Kakao rejects as
+ * invalid (-2) is logged and dropped, the others go on. When the refresh
+ * token has under DELIVER_REMIND_S left, one reminder is queued (see
+ * deliver_token_upkeep). now_ms: Unix ms.
+ * Returns 0 when every due message fetched left the outbox, 1 when some are
+ * still queued (rep->status says why), -1 on a store error (err).
  */
 int deliver_outbox(struct store *st, const struct config *cfg,
     enum deliver_sink sink, int64_t now_ms, bool all, size_t limit,
     FILE *out, struct deliver_report *rep, struct kw_err *err);
 
 /*
- * deliver_daily is deliver_outbox for the daemon, with the daily budget
- * (max_messages_per_day, counted per Korea-time day, KakaoTalk only): once
- * it is used up, the remaining messages are held until 00:00 KST; then,
- * when more than one message was held, they are replaced by one digest
- * message that counts them per watch and links to the pages (SPEC §6,
- * issue "noise control"). Only due messages are sent. Returns as
- * deliver_outbox; a used-up budget reports KAKAO_QUOTA.
+ * deliver_daily is deliver_outbox (due messages only, at most `limit`) for
+ * the daemon, with the holds:
+ * - while a Kakao quota hold (DELIVER_META_QUOTA_HOLD) lasts, nothing is
+ *   sent: every message is deferred to its end (KAKAO_QUOTA, no log line);
+ * - the daily budget (max_messages_per_day, counted per Korea-time day,
+ *   KakaoTalk only): once it is used up, the remaining messages are held
+ *   until 00:00 KST with one warning per day; on the first call of a later
+ *   day, the messages created before that day's start are replaced by one
+ *   digest message that counts them per watch and links to a page (when
+ *   there are two or more; one is simply sent). A used-up budget reports
+ *   KAKAO_QUOTA.
+ * now_ms: Unix ms. Returns as deliver_outbox.
  */
 int deliver_daily(struct store *st, const struct config *cfg,
-    enum deliver_sink sink, int64_t now_ms, FILE *out,
+    enum deliver_sink sink, int64_t now_ms, size_t limit, FILE *out,
     struct deliver_report *rep, struct kw_err *err);
+
+/*
+ * deliver_token_upkeep keeps the KakaoTalk connection alive when nothing
+ * is sent for weeks (SPEC §5): when the token file's refresh token has
+ * under DELIVER_ROTATE_WINDOW_S left and the last refresh was a day or more
+ * ago, it refreshes now (Kakao then rotates the refresh token; the file is
+ * saved at once). When the refresh token still has under DELIVER_REMIND_S
+ * left afterwards (Kakao did not rotate it), it logs a warning and queues
+ * ONE reminder message for that refresh token (DELIVER_META_REMINDED), in
+ * the outbox like any other message. Does nothing when there is no token
+ * file or its refresh expiry is unknown. now_ms: Unix ms; *queued (may be
+ * NULL) tells whether a reminder was queued.
+ * Returns the Kakao status of the refresh: KAKAO_OK (also when none was
+ * needed); KAKAO_RETRY or KAKAO_RATE_LIMITED when it failed for now (a
+ * warning was logged; try again later); KAKAO_REAUTH, KAKAO_CONSENT,
+ * KAKAO_CONFIG, ... when the user must act (one error line was logged);
+ * KAKAO_FATAL with `err` set on a store error.
+ */
+enum kakao_status deliver_token_upkeep(struct store *st,
+    const struct config *cfg, int64_t now_ms, bool *queued,
+    struct kw_err *err);
 
 /*
  * deliver_backoff_ms: delay before retry number `attempts` (1 = first
@@ -81,9 +149,12 @@ int64_t deliver_backoff_ms(int attempts, double jitter);
 
 /*
  * deliver_kst_day writes the Korea Standard Time (UTC+9, no DST) date of
- * now_ms as "YYYY-MM-DD" into out (at least 11 bytes). Pure.
+ * now_ms (Unix ms) as "YYYY-MM-DD" into out (at least 11 bytes). Pure.
  */
 void deliver_kst_day(int64_t now_ms, char *out, size_t size);
+
+/* deliver_kst_day_start_ms: the 00:00 KST at or before now_ms, Unix ms. */
+int64_t deliver_kst_day_start_ms(int64_t now_ms);
 
 /* deliver_next_kst_midnight_ms: the next 00:00 KST after now_ms, Unix ms. */
 int64_t deliver_next_kst_midnight_ms(int64_t now_ms);

@@ -6,10 +6,16 @@
  * wait (curl_multi_poll + curl_multi_info_read + CURLINFO_PRIVATE). The
  * multi handle keeps a connection cache, so transfers to the same host
  * reuse connections. At most `max_connections` connections are open in all
- * and at most `max_connections_per_host` per host; transfers beyond that
- * wait in curl's pending queue and start when a connection frees up. HTTP/2
- * multiplexing is turned off, so "connections per host" is also the number
- * of requests a host sees at once (SPEC §3, max_connections_per_host).
+ * and at most `max_connections_per_host` per host. At most
+ * `max_connections` transfers are handed to curl at once; the others wait,
+ * first in first out, in a queue of the `struct http` (a copy of their
+ * request, no curl handle) and start as earlier ones finish, so a queued
+ * transfer's timeout has not started yet and 10,000 queued transfers cost
+ * a few hundred bytes each. Of those in curl, the ones over the per-host
+ * limit wait in curl's own pending queue for a connection to that host.
+ * HTTP/2 multiplexing is turned off, so "connections per host" is also the
+ * number of requests a host sees at once (SPEC §3,
+ * max_connections_per_host).
  *
  * Every transfer: redirects followed (at most HTTP_MAX_REDIRECTS, http and
  * https only), every content encoding this libcurl supports accepted and
@@ -56,7 +62,9 @@ struct http_request {
 	/* sends "Authorization: Bearer X" (only to the original host when
 	 * redirected), or NULL; never logged nor put into errmsg */
 	const char *bearer_token;
-	long timeout_ms;         /* whole transfer; <= 0: 30000 */
+	/* whole transfer, counted from its start (not from http_submit
+	 * while it waits in the queue); <= 0: 30000 */
+	long timeout_ms;
 	long connect_timeout_ms; /* connect phase; <= 0: 10000 */
 	/* cap on the DECODED body in bytes; 0: 5 MiB. Larger bodies fail
 	 * with HTTP_ERR_TOO_BIG */
@@ -132,40 +140,47 @@ void http_global_cleanup(void);
 
 /*
  * http_new makes a transfer engine allowing `max_connections` open
- * connections in all and `max_connections_per_host` per host (<= 0 for
- * either: no limit). Returns it (free with http_free), or NULL with a
- * message in `err`.
+ * connections (and running transfers) in all and
+ * `max_connections_per_host` per host (<= 0 for either: no limit).
+ * Returns it (free with http_free), or NULL with a message in `err`.
  */
 struct http *http_new(int max_connections, int max_connections_per_host,
     struct kw_err *err);
 
 /*
- * http_free aborts every pending transfer WITHOUT calling its callback,
- * closes all connections and frees `h`. http_free(NULL) does nothing.
+ * http_free aborts every pending transfer (running or queued) WITHOUT
+ * calling its callback, closes all connections and frees `h`.
+ * http_free(NULL) does nothing.
  */
 void http_free(struct http *h);
 
 /*
- * http_cancel_all aborts every pending transfer and calls its callback with
- * error HTTP_ERR_ABORTED (status 0, no body), so owners can free what they
- * attached to it. Used on shutdown. Callbacks must not submit new transfers
- * from here (they would be cancelled too late).
+ * http_cancel_all aborts every pending transfer, running or queued, and
+ * calls its callback with error HTTP_ERR_ABORTED (status 0, no body), so
+ * owners can free what they attached to it. Used on shutdown. Callbacks
+ * must not submit new transfers from here (they would be cancelled too
+ * late).
  */
 void http_cancel_all(struct http *h);
 
 /*
  * http_set_abort_flag: while *flag is non-zero (e.g. a signal handler's
  * stop flag), running transfers, including http_request_sync, end within
- * about a second with HTTP_ERR_ABORTED. NULL turns it off. Process-wide.
+ * about a second with HTTP_ERR_ABORTED, and queued ones end with it instead
+ * of starting. NULL turns it off. Process-wide.
  */
 void http_set_abort_flag(volatile sig_atomic_t *flag);
 
 /*
  * http_submit queues `req`; `done(user, resp)` is called from a later
  * http_poll when it finishes, whatever the outcome. Everything needed is
- * copied from `req`. Returns 0, or -1 with a message in `err` (bad method,
- * missing URL, CR/LF in a header, out of memory): `done` is then never
- * called.
+ * copied from `req`. The transfer starts at once when fewer than
+ * max_connections run and none is queued, else when the transfers queued
+ * before it have started and one finishes (FIFO). Returns 0, or -1 with a
+ * message in `err` (bad method, missing URL, CR/LF in a header, out of
+ * memory): `done` is then never called. A queued transfer that cannot be
+ * set up when its turn comes (out of memory) ends through `done` with
+ * HTTP_ERR_OTHER.
  */
 int http_submit(struct http *h, const struct http_request *req,
     http_done_fn done, void *user, struct kw_err *err);
@@ -184,7 +199,8 @@ int http_poll(struct http *h, int timeout_ms, const int *fds, bool *ready,
 
 /*
  * http_pending returns how many transfers were submitted and have not yet
- * had their callback called (a running callback no longer counts).
+ * had their callback called, running and queued (a running callback no
+ * longer counts).
  */
 size_t http_pending(const struct http *h);
 

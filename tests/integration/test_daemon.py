@@ -1,0 +1,595 @@
+"""`kakaowatch run`, the daemon (issue: the daemon).
+
+Starts the real binary against loopback pages and the strict fake Kakao
+with 1 s intervals and no jitter, and drives it through what a user lives
+through: a change delivered, Kakao failing (500, a request that hangs) and
+recovering, kill -9 at random moments, live edits of the YAML (good and
+broken), SIGTERM during slow work, a dead refresh token and a new
+`kakaowatch auth`, Kakao's quota, the expiry reminder, and `status` telling
+the truth. Every wait polls for its condition with a deadline.
+"""
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import kwtest  # noqa: E402
+
+CLIENT_ID = "daemon-test-rest-key-42"
+REDIRECT = "http://localhost:5000/oauth"
+
+
+def page(titles):
+    return "<html><body><ul>%s</ul></body></html>" % "".join(
+        '<li><a href="/p/%s">%s</a></li>' % (t.replace(" ", "-"), t)
+        for t in titles)
+
+
+def items_of(msg):
+    """The item titles a message shows (list contents or a text's item)."""
+    if msg.get("object_type") == "list":
+        return [c["title"] for c in msg["contents"]]
+    lines = msg.get("text", "").split("\n")
+    if len(lines) > 1 and re.search(r": \d+ new", lines[0]):
+        return lines[1:]
+    return []
+
+
+def wait_until(cond, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+class Daemon:
+    """One `kakaowatch run` with its stdout and stderr in files."""
+
+    count = 0
+
+    def __init__(self, tc, config, env=None, args=()):
+        Daemon.count += 1
+        base = os.path.join(tc.tmp, "run%d" % Daemon.count)
+        self.out_path, self.err_path = base + ".out", base + ".err"
+        e = dict(os.environ)
+        e.pop("KAKAOWATCH_CONFIG", None)
+        e.update(env or {})
+        with open(self.out_path, "w") as out, \
+                open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(
+                [kwtest.BINARY, "-c", config, *args, "run"], stdout=out,
+                stderr=err, env=e)
+        tc.daemons.append(self)
+
+    def log(self):
+        with open(self.err_path, errors="replace") as f:
+            return f.read()
+
+    def stdout(self):
+        with open(self.out_path, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=15, count=1):
+        """Waits until `pattern` (a regex) matched `count` log lines."""
+        def seen():
+            if self.proc.poll() is not None:
+                raise AssertionError("the daemon exited (%s):\n%s" % (
+                    self.proc.returncode, self.log()))
+            return len(re.findall(pattern, self.log(), re.M)) >= count
+        wait_until(seen, timeout, "/%s/ x%d in the log:\n%s" % (
+            pattern, count, self.log()[-3000:]))
+
+    def stop(self, sig=signal.SIGTERM):
+        """Sends `sig`; returns (exit status, seconds until it exited)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "hung"
+        return rc, time.monotonic() - t0
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Env:
+    """A fake Kakao, a state dir and a config of watches on loopback."""
+
+    def __init__(self, tc, name, pages, kakao_args=()):
+        self.tc = tc
+        self.dir = os.path.join(tc.tmp, name)
+        os.mkdir(self.dir)
+        self.state = os.path.join(self.dir, "state")
+        self.config = os.path.join(self.dir, "kakaowatch.yaml")
+        self.token_file = os.path.join(self.state, "kakao_token.json")
+        self.pages = pages
+        self.kakao = tc.start_kakao("--client-id", CLIENT_ID,
+                                    "--redirect-uri", REDIRECT, *kakao_args)
+        self.env = {"KAKAO_REST_API_KEY": CLIENT_ID}
+
+    def write_config(self, watches, extra="", sink="kakao"):
+        text = """
+state_dir: %s
+kakao:
+  rest_api_key: ${KAKAO_REST_API_KEY}
+  redirect_uri: %s
+  auth_base_url: %s
+  api_base_url: %s
+  sink: %s
+max_messages_per_day: 1000
+%s
+defaults:
+  interval: 1s
+  jitter: 0%%
+  timeout: 5s
+watches:
+""" % (self.state, REDIRECT, self.kakao.base, self.kakao.base, sink, extra)
+        for name, path, more in watches:
+            text += "  - name: %s\n    url: %s\n    xpath: //li/a\n%s" % (
+                name, self.pages.url(path), more)
+        tmp = self.config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config)
+
+    def auth(self):
+        code = self.kakao.post_json("/_control/issue-code")["code"]
+        p = self.tc.kw("auth", "--code", code, env=self.env,
+                       config=self.config)
+        self.tc.assertEqual(p.returncode, 0, p.stderr)
+
+    def run(self, *args):
+        return Daemon(self.tc, self.config, self.env, args)
+
+    def messages(self):
+        return [m["template_object"] for m in
+                self.kakao.get_json("/_control/messages")["messages"]]
+
+    def items(self):
+        out = []
+        for m in self.messages():
+            out += items_of(m)
+        return out
+
+    def status(self, *args):
+        return self.tc.kw("status", *args, env=self.env, config=self.config)
+
+    def status_json(self):
+        p = self.status("--json")
+        self.tc.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def watch_status(self, name):
+        for w in self.status_json()["watches"]:
+            if w["name"] == name:
+                return w
+        raise AssertionError("no watch %s in status" % name)
+
+    def fail(self, **how):
+        how.setdefault("endpoint", "send")
+        self.kakao.post_json("/_control/fail", how)
+
+
+class DaemonTest(kwtest.KwTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.daemons = []
+        self.pages = self.start_pages()
+
+    def tearDown(self):
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.kill9()
+        super().tearDown()
+
+    def env(self, name="e", **kw):
+        return Env(self, name, self.pages, **kw)
+
+    def assert_stops_cleanly(self, d):
+        rc, took = d.stop()
+        self.assertEqual(rc, 0, d.log()[-2000:])
+        self.assertLess(took, 2.0, "SIGTERM took %.2fs" % took)
+        self.assertIn("run: stopping", d.log())
+        return took
+
+    # ---- tests ----
+
+    def test_run_delivers_a_change_and_status_tells_the_truth(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        self.write_page("broken.html", page(["x", "y"]))
+        e.write_config([("board", "/board.html", ""),
+                        ("broken", "/broken.html", "    max_failures: 2\n")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored \(2 items\)")
+        d.wait_log(r"check: broken: baseline stored")
+        self.write_page("board.html", page(["three", "one", "two"]))
+        os.unlink(os.path.join(self.root, "broken.html"))
+        wait_until(lambda: len(e.messages()) >= 2, 15,
+                   "the change and the failing notice")
+        texts = [m.get("text", "") for m in e.messages()]
+        self.assertIn("board: 1 new\nthree", texts)
+        self.assertTrue(any(t.startswith("broken: watch is failing")
+                            and "HTTP 404" in t for t in texts), texts)
+
+        now = time.time()
+        st = e.status_json()
+        self.assertTrue(st["daemon_alive"])
+        board = [w for w in st["watches"] if w["name"] == "board"][0]
+        broken = [w for w in st["watches"] if w["name"] == "broken"][0]
+        self.assertEqual(board["items"], 3)
+        self.assertEqual(board["failures"], 0)
+        self.assertIsNone(board["last_error"])
+        self.assertLessEqual(abs(board["last_check"] - now), 3)
+        self.assertLessEqual(abs(board["last_change"] - now), 10)
+        # the next check is the one the daemon planned: about 1 s ahead
+        self.assertGreaterEqual(board["next_check"], int(now) - 2)
+        self.assertLessEqual(board["next_check"], now + 3)
+        self.assertGreaterEqual(broken["failures"], 2)
+        self.assertTrue(broken["failing"])
+        self.assertIn("HTTP 404", broken["last_error"])
+        self.assertEqual(broken["items"], 2, "a failure keeps the snapshot")
+        self.assertEqual(st["outbox"]["pending"], 0)
+        self.assertEqual(st["today_kst"]["sent"], 2)
+        self.assertTrue(st["token"]["present"])
+        self.assertGreater(st["token"]["refresh_token_expires_at"],
+                           now + 59 * 86400)
+        human = e.status()
+        self.assertEqual(human.returncode, 0, human.stderr)
+        self.assertIn("daemon: running", human.stdout)
+        self.assertRegex(human.stdout, r"broken .*HTTP 404")
+        self.assertRegex(human.stdout, r"board +\d+s ago +(in \ds|due) ")
+        # a watch at max_failures makes the container unhealthy ...
+        self.assertEqual(e.status("--health").returncode, 1)
+        # ... until it recovers (and says so once)
+        self.write_page("broken.html", page(["x", "y"]))
+        wait_until(lambda: e.status("--health").returncode == 0, 10,
+                   "healthy again")
+        wait_until(lambda: any("broken: recovered" in m.get("text", "")
+                               for m in e.messages()), 10, "recovered")
+
+        self.assert_stops_cleanly(d)
+        self.assertEqual(e.status("--health").returncode, 1,
+                         "a stopped daemon is not healthy")
+        self.assertIn("daemon: not running", e.status().stdout)
+        texts = [m.get("text", "") for m in e.messages()]
+        self.assertEqual(texts.count("board: 1 new\nthree"), 1)
+        self.assertEqual(sum("recovered" in t for t in texts), 1)
+        self.assertEqual(sum("watch is failing" in t for t in texts), 1)
+
+    def test_kakao_500_or_hang_then_recovery_delivers_each_once(self):
+        # the two run side by side: each waits out one 30 s backoff
+        cases = [("e500", {"status": 500}), ("ehang", {"hang": 2})]
+        envs, daemons = [], []
+        for name, how in cases:
+            e = self.env(name)
+            self.write_page(name + ".html", page(["a", "b"]))
+            e.write_config([("w", "/%s.html" % name, "")])
+            e.auth()
+            envs.append(e)
+            daemons.append(e.run())
+        for (name, how), e, d in zip(cases, envs, daemons):
+            d.wait_log(r"check: w: baseline stored")
+            e.fail(**how)
+            self.write_page(name + ".html", page(["a", "b", "c", "d"]))
+        for e, d in zip(envs, daemons):
+            d.wait_log(r"kakao: sending failed \(attempt 1\).*retrying in "
+                       r"3\ds")
+            st = e.status_json()["outbox"]
+            self.assertEqual(st["pending"], 1)
+            self.assertEqual(st["attempts"], 1)
+            self.assertIsNotNone(st["last_error"])
+        for e, d in zip(envs, daemons):
+            wait_until(lambda: e.messages(), 45, "the retry")
+        time.sleep(1.5)  # would a duplicate follow?
+        for e, d in zip(envs, daemons):
+            self.assertEqual(e.items(), ["c", "d"], d.log()[-2000:])
+            self.assertEqual(e.status_json()["outbox"]["pending"], 0)
+            self.assert_stops_cleanly(d)
+
+    def test_kill_9_at_random_moments_loses_no_change(self):
+        e = self.env()
+        names = ["n0", "n1", "n2"]
+        pages = {n: ["%s-base-%d" % (n, i) for i in range(2)] for n in names}
+        for n in names:
+            self.write_page(n + ".html", page(pages[n]))
+        e.write_config([(n, "/%s.html" % n, "") for n in names])
+        e.auth()
+        d = e.run()
+        for n in names:
+            d.wait_log(r"check: %s: baseline stored" % n)
+        d.kill9()
+        added = []
+        rng = random.Random(int(os.environ.get("KW_SEED", "4242")))
+
+        def add_item():
+            n = rng.choice(names)
+            t = "%s-new-%d" % (n, len(added))
+            pages[n].insert(rng.randrange(len(pages[n]) + 1), t)
+            self.write_page(n + ".html", page(pages[n]))
+            added.append(t)
+
+        for i in range(20):
+            add_item()
+            d = e.run()
+            time.sleep(rng.uniform(0.05, 0.6))
+            add_item()
+            time.sleep(rng.uniform(0.05, 0.9))
+            d.kill9()
+        # a final clean run delivers everything that is left
+        d = e.run()
+        wait_until(lambda: set(added) <= set(e.items()), 30,
+                   "every added item at Kakao")
+        wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 10,
+                   "an empty outbox")
+        self.assert_stops_cleanly(d)
+        got = e.items()
+        dups = len(got) - len(set(got))
+        print("kill -9 x20: %d changes, %d messages, %d duplicate items"
+              % (len(added), len(e.messages()), dups), file=sys.stderr)
+        self.assertEqual(set(got) - set(added), set(),
+                         "only added items were reported")
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
+            e.state, "kakaowatch.db"), uri=True)
+        try:
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(),
+                             [("ok",)])
+            self.assertEqual(db.execute("SELECT count(*) FROM outbox")
+                             .fetchone()[0], 0)
+        finally:
+            db.close()
+        with open(e.token_file) as f:
+            self.assertIn("refresh_token", json.load(f))
+
+    def test_editing_the_yaml_adds_edits_and_removes_watches_live(self):
+        e = self.env()
+        self.write_page("a.html", page(["a1", "a2"]))
+        self.write_page("b.html", page(["b1", "b2"]))
+        e.write_config([("a", "/a.html", "")], sink="stdout")
+        d = e.run()
+        d.wait_log(r"check: a: baseline stored")
+        # an editor that writes a temp file and renames it over the config
+        e.write_config([("a", "/a.html", ""), ("b", "/b.html", "")],
+                       sink="stdout")
+        d.wait_log(r"reload: watch 'b' added", timeout=5)
+        t0 = time.monotonic()
+        d.wait_log(r"check: b: baseline stored \(2 items\)", timeout=8)
+        self.assertLess(time.monotonic() - t0, 6.5,
+                        "a new watch gets its baseline within ~5 s")
+        # edit b in place (open, truncate, write): only keyword items now
+        with open(e.config) as f:
+            text = f.read()
+        text = text.replace("b.html\n    xpath: //li/a\n",
+                            "b.html\n    xpath: //li/a\n"
+                            "    keywords: [urgent]\n")
+        with open(e.config, "w") as f:
+            f.write(text)
+        d.wait_log(r"reload: watch 'b' changed")
+        d.wait_log(r"reload: configuration .* in force", count=2)
+        self.write_page("b.html", page(["b1", "b2", "lunch menu",
+                                        "URGENT: server down"]))
+        d.wait_log(r"check: b: 2 new")
+        wait_until(lambda: "URGENT" in d.stdout(), 5, "b's message")
+        msgs = kwtest.json_lines(d.stdout())
+        self.assertEqual([items_of(m) for m in msgs],
+                         [["URGENT: server down"]],
+                         "the edited keywords apply; history is kept "
+                         "(no second baseline)")
+        self.assertEqual(len(re.findall(r"check: b: baseline", d.log())), 1)
+        # remove a: it is checked no more
+        e.write_config([("b", "/b.html", "    keywords: [urgent]\n")],
+                       sink="stdout")
+        d.wait_log(r"reload: watch 'a' removed")
+        time.sleep(0.5)  # a check in flight at the swap may still finish
+        n = self.pages.get_json("/count?path=/a.html")["count"]
+        time.sleep(2.5)
+        self.assertEqual(self.pages.get_json("/count?path=/a.html")["count"],
+                         n, "a removed watch is no longer fetched")
+        self.assertGreater(self.pages.get_json("/count?path=/b.html")
+                           ["count"], 3, "the others go on")
+        # b moves to another page: its items are a new baseline, not news
+        self.write_page("c.html", page(["c1", "c2", "c3"]))
+        e.write_config([("b", "/c.html", "    keywords: [urgent]\n")],
+                       sink="stdout")
+        d.wait_log(r"check: b: baseline stored \(3 items\)")
+        self.assertEqual(len(kwtest.json_lines(d.stdout())), 1)
+        self.assert_stops_cleanly(d)
+
+    def test_reload_while_checks_are_in_flight(self):
+        e = self.env()
+        self.write_page("a.html", page(["a1", "a2"]))
+        self.write_page("s.html", page(["s1", "s2"]))
+        slow = ("slow", "/slow?delay=1.5&page=s.html", "")
+        e.write_config([("a", "/a.html", ""), slow], sink="stdout")
+        d = e.run("-v")
+        d.wait_log(r"check: slow: baseline stored")
+        wait_until(lambda: self.pages.get_json("/count?path=/slow")["count"]
+                   >= 2, 5, "slow's second check in flight")
+        # removed while its check runs: the check ends on the old config
+        e.write_config([("a", "/a.html", "")], sink="stdout")
+        d.wait_log(r"reload: watch 'slow' removed")
+        # and back, edited, before that check is over: never two at once
+        e.write_config([("a", "/a.html", ""),
+                        ("slow", "/slow?delay=1.5&page=s.html",
+                         "    interval: 2s\n")], sink="stdout")
+        d.wait_log(r"reload: watch 'slow' added")
+        n = self.pages.get_json("/count?path=/slow")["count"]
+        self.write_page("s.html", page(["s1", "s2", "s3"]))
+        d.wait_log(r"check: slow: 1 new", timeout=10)
+        self.assertLessEqual(
+            self.pages.get_json("/count?path=/slow")["count"], n + 3)
+        self.assertEqual(len(re.findall(r"check: slow: baseline",
+                                        d.log())), 1)
+        os.kill(d.proc.pid, signal.SIGUSR1)
+        d.wait_log(r"status: 2 watches, \d+ checks since start")
+        d.wait_log(r"status: 'slow': (next check in \d+s|checking now)")
+        self.assert_stops_cleanly(d)
+
+    def test_broken_edit_is_logged_with_its_position_and_the_old_config_stays(
+            self):
+        e = self.env()
+        self.write_page("a.html", page(["a1", "a2"]))
+        e.write_config([("a", "/a.html", "")], sink="stdout")
+        d = e.run()
+        d.wait_log(r"check: a: baseline stored")
+        with open(e.config) as f:
+            good = f.read()
+        broken = good.replace("interval: 1s", "interval: 1 fortnight")
+        self.assertNotEqual(broken, good)
+        line = broken[:broken.index("1 fortnight")].count("\n") + 1
+        with open(e.config, "w") as f:
+            f.write(broken)
+        d.wait_log(r"error reload: %s:%d:\d+: .*duration" % (
+            re.escape(e.config), line))
+        d.wait_log(r"previous configuration stays in force")
+        # the old configuration still works: a change is still reported
+        self.write_page("a.html", page(["a1", "a2", "a3"]))
+        wait_until(lambda: "a: 1 new" in d.stdout(), 5, "a's change")
+        self.assertEqual(len(re.findall(r"error reload: .*duration",
+                                        d.log())), 1,
+                         "the same broken file is reported once")
+        # and fixing the file brings the new config in
+        with open(e.config, "w") as f:
+            f.write(good.replace("interval: 1s", "interval: 2s"))
+        d.wait_log(r"reload: configuration .* in force")
+        # SIGHUP reloads even an unchanged file
+        os.kill(d.proc.pid, signal.SIGHUP)
+        d.wait_log(r"reload: SIGHUP")
+        d.wait_log(r"reload: configuration .* in force", count=2)
+        self.assert_stops_cleanly(d)
+
+    def test_sigterm_exits_0_within_2s_during_a_slow_fetch_and_a_slow_send(
+            self):
+        e = self.env()
+        self.write_page("ok.html", page(["a", "b"]))
+        e.write_config([("slow", "/hang", "    timeout: 60s\n"),
+                        ("ok", "/ok.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: ok: baseline stored")
+        wait_until(lambda: self.pages.get_json("/count?path=/hang")["count"],
+                   10, "the fetch of /hang")
+        took = self.assert_stops_cleanly(d)
+        self.assertRegex(d.log(), r"run: stopping \([12] checks? in flight "
+                                  r"abandoned")
+        # a send Kakao never answers (the client would wait 15 s)
+        e.write_config([("ok", "/ok.html", "")])
+        d = e.run()
+        d.wait_log(r"run: kakaowatch .* started")
+        e.fail(hang=60)
+        self.write_page("ok.html", page(["a", "b", "c"]))
+        d.wait_log(r"check: ok: 1 new")
+        time.sleep(1.0)  # into the send
+        took2 = self.assert_stops_cleanly(d)
+        self.assertNotIn("sending failed", d.log(),
+                         "an aborted send is not a failed attempt")
+        print("SIGTERM took %.2fs (slow fetch), %.2fs (slow send)"
+              % (took, took2), file=sys.stderr)
+        # nothing was lost: the next run sends it (and the hang was used
+        # up by the send SIGTERM interrupted, or this would hang again)
+        d = e.run()
+        wait_until(lambda: e.items() == ["c"], 15, "the message after "
+                   "the restart")
+        self.assert_stops_cleanly(d)
+
+    def test_dead_refresh_token_holds_sending_until_a_new_auth(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        e.kakao.post_json("/_control/revoke", {"access": True})
+        self.write_page("board.html", page(["one", "two", "three"]))
+        d.wait_log(r"error kakao: Kakao KOE322: .*kakaowatch auth")
+        # checks go on and queue more; no new error line per turn
+        self.write_page("board.html", page(["one", "two", "three", "four"]))
+        d.wait_log(r"check: board: 1 new", count=2)
+        time.sleep(1.5)
+        self.assertEqual(len(re.findall(r"KOE322", d.log())), 1, d.log())
+        self.assertEqual(e.messages(), [])
+        st = e.status_json()
+        self.assertEqual(st["send_hold"], "reauth")
+        self.assertEqual(st["outbox"]["pending"], 2)
+        self.assertIn("kakaowatch auth", e.status().stdout)
+        # the user authorizes again while the daemon runs
+        e.auth()
+        d.wait_log(r"the token file changed, sending again", timeout=5)
+        wait_until(lambda: e.items() == ["three", "four"], 10,
+                   "the held messages, in order")
+        self.assertIsNone(e.status_json()["send_hold"])
+        self.assert_stops_cleanly(d)
+
+    def test_kakao_quota_holds_sending_until_korean_midnight(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        e.fail(code=-10)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        d.wait_log(r"kakao: Kakao API error -10: .*held until 00:00 Korea")
+        before = e.watch_status("board")["last_check"]
+        self.write_page("board.html", page(["one", "two", "three", "four"]))
+        d.wait_log(r"check: board: 1 new", count=2)
+        wait_until(lambda: e.watch_status("board")["last_check"] > before,
+                   5, "checks going on")
+        st = e.status_json()
+        self.assertEqual(st["outbox"]["pending"], 2)
+        # 00:00 KST is 15:00 UTC
+        until = st["outbox"]["quota_hold_until"]
+        self.assertEqual(until % 86400, 15 * 3600)
+        self.assertTrue(0 < until - time.time() <= 86400)
+        self.assertEqual(e.messages(), [], "nothing is tried until then")
+        self.assertIn("Kakao's daily quota is used up", e.status().stdout)
+        self.assertEqual(len(re.findall(r"API error -10", d.log())), 1)
+        self.assert_stops_cleanly(d)
+
+    def test_expiring_refresh_token_sends_one_reminder(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        with open(e.token_file) as f:
+            tok = json.load(f)
+        tok["refresh_token_expires_at"] = int(time.time()) + 3 * 86400 + 600
+        with open(e.token_file + ".new", "w") as f:
+            json.dump(tok, f)
+        os.chmod(e.token_file + ".new", 0o600)
+        os.replace(e.token_file + ".new", e.token_file)
+        d = e.run()
+        wait_until(lambda: e.messages(), 10, "the reminder")
+        self.assertRegex(d.log(), r"warn kakao: the refresh token expires "
+                                  r"in 3 days")
+        self.assert_stops_cleanly(d)
+        # once per refresh token, not once per start
+        d = e.run()
+        d.wait_log(r"run: .* started")
+        time.sleep(3)  # the upkeep runs 2 s after the start
+        self.assert_stops_cleanly(d)
+        msgs = [m.get("text", "") for m in e.messages()]
+        self.assertEqual(len(msgs), 1, msgs)
+        self.assertIn("kakaowatch auth", msgs[0])
+        self.assertIn("in 3 days", msgs[0])
+
+
+if __name__ == "__main__":
+    kwtest.main()

@@ -1,0 +1,235 @@
+"""A state_dir that cannot be used, or a disk that fills up (issue 7).
+
+- state_dir below a regular file (ENOTDIR) or inside /proc: `once`, `run`
+  and `status` fail at once with one clear error naming the path; `run`
+  exits instead of looping.
+- a read-only state_dir (a tmpfs remounted read-only): a clear error; after
+  it is writable again, the change that happened meanwhile is reported.
+- a full disk under a running daemon (a small tmpfs filled to the last
+  byte): errors are logged, the daemon does not spin (its CPU time over a
+  few seconds stays low) and when space returns it records and delivers
+  the change it could not store before.
+The mount tests need root (CAP_SYS_ADMIN) and skip with the reason
+otherwise. Tests run as root in CI, where permission bits do not stop
+root, hence mounts instead of chmod.
+"""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import kwtest  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def page(items):
+    return "<html><body><ul>%s</ul></body></html>" % "".join(
+        '<li><a href="/p/%s">%s</a></li>' % (t, t) for t in items)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def fill(directory):
+    """Fills the file system of `directory`; returns the filler's path."""
+    path = os.path.join(directory, "filler")
+    block = b"\0" * 65536
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(block)
+        except OSError:
+            pass
+        try:
+            while True:
+                f.write(b"\0")
+        except OSError:
+            pass
+    return path
+
+
+class StateDir(kwtest.KwTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.pages = self.start_pages()
+        self.write_page("news.html", page(["one"]))
+        self.mounted = None
+
+    def tearDown(self):
+        if self.mounted:
+            subprocess.run(["umount", "-l", self.mounted],
+                           stderr=subprocess.DEVNULL)
+        super().tearDown()
+
+    def use_state(self, state, interval="1m"):
+        self.state = state
+        return self.write_config("""
+state_dir: %s
+kakao: {sink: stdout}
+defaults: {interval: %s, jitter: 0%%, timeout: 2s}
+watches:
+  - {name: news, url: '%s', xpath: //li/a}
+""" % (state, interval, self.pages.url("/news.html")))
+
+    def mount_tmpfs(self, size):
+        mnt = os.path.join(self.tmp, "mnt")
+        os.mkdir(mnt)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                            "size=%s,mode=0755" % size, "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            self.skipTest("cannot mount a tmpfs (needs root with "
+                          "CAP_SYS_ADMIN): %s" % p.stderr.strip())
+        self.mounted = mnt
+        return mnt
+
+    def remount(self, opt):
+        subprocess.run(["mount", "-o", "remount,%s" % opt, self.mounted],
+                       check=True)
+
+    def assert_fails_clearly(self, path, why):
+        for args in (("once",), ("run",), ("status",)):
+            start = time.monotonic()
+            p = self.kw(*args, timeout=30)
+            with self.subTest(cmd=args[0]):
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertLess(time.monotonic() - start, 10,
+                                "must fail at once, not retry forever")
+                self.assertIn(path, p.stderr)
+                self.assertIn(why, p.stderr)
+                self.assertNotIn("Traceback", p.stderr)
+                self.assertLessEqual(len(p.stderr.splitlines()), 3,
+                                     p.stderr)
+
+    def test_state_dir_below_a_regular_file(self):
+        with open(os.path.join(self.tmp, "file"), "w") as f:
+            f.write("x")
+        state = os.path.join(self.tmp, "file", "state")
+        self.use_state(state)
+        self.assert_fails_clearly(state, "Not a directory")
+
+    def test_state_dir_in_proc(self):
+        state = "/proc/kakaowatch-test-%d/state" % os.getpid()
+        self.use_state(state)
+        for args in (("once",), ("run",)):
+            p = self.kw(*args, timeout=30)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("cannot create directory '/proc/kakaowatch-test",
+                          p.stderr)
+
+    def test_read_only_state_dir_fails_clearly_and_resumes(self):
+        mnt = self.mount_tmpfs("4m")
+        self.use_state(os.path.join(mnt, "state"))
+        self.assertEqual(self.kw("once").returncode, 0)
+        self.remount("ro")
+        self.write_page("news.html", page(["one", "two"]))
+        for args in (("once",), ("run",)):
+            start = time.monotonic()
+            p = self.kw(*args, timeout=30)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertLess(time.monotonic() - start, 10)
+            self.assertIn("Read-only file system", p.stderr)
+            self.assertIn(mnt, p.stderr)
+        self.remount("rw")
+        p = self.kw("once")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([m["text"] for m in kwtest.json_lines(p.stdout)],
+                         ["news: 1 new\ntwo"])
+
+    def test_once_on_a_full_disk_fails_clearly_and_resumes(self):
+        mnt = self.mount_tmpfs("4m")
+        self.use_state(os.path.join(mnt, "state"))
+        self.assertEqual(self.kw("once").returncode, 0)
+        filler = fill(mnt)
+        self.write_page("news.html", page(["one", "two"]))
+        p = self.kw("once", timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr, r"full|I/O error|No space")
+        self.assertEqual(kwtest.json_lines(p.stdout), [])
+        os.remove(filler)
+        p = self.kw("once")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([m["text"] for m in kwtest.json_lines(p.stdout)],
+                         ["news: 1 new\ntwo"])
+
+    def test_run_survives_a_full_disk_without_spinning_and_resumes(self):
+        mnt = self.mount_tmpfs("4m")
+        self.use_state(os.path.join(mnt, "state"), interval="1s")
+        out = open(os.path.join(self.tmp, "run.out"), "w+")
+        err = open(os.path.join(self.tmp, "run.err"), "w+")
+        proc = subprocess.Popen([kwtest.BINARY, "-c", self.config, "run"],
+                                stdout=out, stderr=err)
+        try:
+            db = os.path.join(self.state, "kakaowatch.db")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                if os.path.exists(db) and self.snapshot(db) == ["one"]:
+                    break
+            self.assertEqual(self.snapshot(db), ["one"], "no baseline")
+            filler = fill(mnt)
+            self.write_page("news.html", page(["one", "two"]))
+            time.sleep(1.5)
+            self.assertIsNone(proc.poll(), "run died on a full disk")
+            cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+            err.seek(0, os.SEEK_END)
+            lines0 = err.tell()
+            time.sleep(4)
+            cpu = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
+            err.seek(lines0)
+            logged = err.read().splitlines()
+            self.assertLess(cpu, 0.5, "run spins on a full disk")
+            self.assertLess(len(logged), 40, "\n".join(logged))
+            self.assertTrue(any("full" in ln or "I/O" in ln
+                                for ln in logged), "\n".join(logged))
+            self.assertEqual(self.snapshot(db), ["one"])
+            os.remove(filler)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                time.sleep(0.3)
+                out.seek(0)
+                if "two" in out.read():
+                    break
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+            out.close()
+            err.close()
+        self.assertEqual(proc.returncode, 0, stderr)
+        self.assertEqual([m["text"] for m in kwtest.json_lines(stdout)],
+                         ["news: 1 new\ntwo"], stderr)
+        con = sqlite3.connect(db)
+        try:
+            self.assertEqual(con.execute("PRAGMA integrity_check")
+                             .fetchall(), [("ok",)])
+        finally:
+            con.close()
+
+    @staticmethod
+    def snapshot(db):
+        try:
+            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True,
+                                  timeout=5)
+            try:
+                return [r[0] for r in con.execute(
+                    "SELECT text FROM snapshot_item WHERE watch = 'news' "
+                    "ORDER BY pos")]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return None
+
+
+if __name__ == "__main__":
+    kwtest.main()

@@ -1,0 +1,831 @@
+/*
+ * test_deliver: the outbox -> KakaoTalk delivery (deliver.h) against the
+ * strict loopback fake (tests/fakes/fake_kakao.py) and a temporary state
+ * database, driven through time by explicit now_ms values: the daily
+ * budget and its next-day digest, Kakao's quota hold until 00:00 KST,
+ * backoff on transient failures in FIFO order, dead refresh tokens, the
+ * expiry reminder, the keep-alive refresh; and the pure arithmetic (backoff,
+ * Korea-time days).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "kakaowatch/config.h"
+#include "kakaowatch/deliver.h"
+#include "kakaowatch/http.h"
+#include "kakaowatch/kakao.h"
+#include "kakaowatch/log.h"
+#include "kakaowatch/message.h"
+#include "kakaowatch/store.h"
+#include "kakaowatch/token.h"
+#include "kakaowatch/util.h"
+
+#define CLIENT_ID "deliverTestKey0123"
+#define REDIRECT_URI "http://localhost:5000/oauth"
+#define SEC 1000LL
+#define DAY_MS (86400LL * SEC)
+
+/* 2026-01-01T00:00:00+09:00 == 2025-12-31T15:00:00Z */
+#define NEW_YEAR_KST_MS 1767193200000LL
+
+/* ---- pure arithmetic ---- */
+
+static void
+test_backoff_starts_at_30s_and_doubles_to_an_hour(void **state)
+{
+	(void)state;
+	assert_int_equal(deliver_backoff_ms(1, 0), 30 * SEC);
+	assert_int_equal(deliver_backoff_ms(2, 0), 60 * SEC);
+	assert_int_equal(deliver_backoff_ms(3, 0), 120 * SEC);
+	assert_int_equal(deliver_backoff_ms(7, 0), 1920 * SEC);
+	assert_int_equal(deliver_backoff_ms(8, 0), 3600 * SEC);
+	assert_int_equal(deliver_backoff_ms(1000, 0), 3600 * SEC);
+	assert_int_equal(deliver_backoff_ms(0, 0), 30 * SEC);
+	assert_int_equal(deliver_backoff_ms(-5, 0), 30 * SEC);
+}
+
+static void
+test_backoff_jitter_adds_at_most_a_fifth(void **state)
+{
+	double j;
+	int64_t d;
+
+	(void)state;
+	for (j = 0; j < 1; j += 0.01) {
+		d = deliver_backoff_ms(2, j);
+		assert_true(d >= 60 * SEC);
+		assert_true(d < 72 * SEC);
+		d = deliver_backoff_ms(20, j);
+		assert_true(d >= 3600 * SEC);
+		assert_true(d < 4320 * SEC);
+	}
+	assert_int_equal(deliver_backoff_ms(1, 0.5), 33 * SEC);
+	/* nonsense jitter does not shorten or explode the delay */
+	assert_int_equal(deliver_backoff_ms(1, -1.0), 30 * SEC);
+	assert_true(deliver_backoff_ms(1, 5.0) < 36 * SEC);
+}
+
+static void
+test_kst_day_turns_at_15_utc(void **state)
+{
+	char day[16];
+	/* 2026-11-23T14:59:59.999Z is 23:59:59.999 KST */
+	const int64_t before = 1795445999999LL;
+
+	(void)state;
+	deliver_kst_day(before, day, sizeof(day));
+	assert_string_equal(day, "2026-11-23");
+	deliver_kst_day(before + 1, day, sizeof(day));
+	assert_string_equal(day, "2026-11-24");
+	/* 00:00Z is already 09:00 KST of the same date */
+	deliver_kst_day(before + 1 - 15 * 3600 * SEC, day, sizeof(day));
+	assert_string_equal(day, "2026-11-23");
+	deliver_kst_day(before + 1 - DAY_MS, day, sizeof(day));
+	assert_string_equal(day, "2026-11-23");
+	deliver_kst_day(before - DAY_MS, day, sizeof(day));
+	assert_string_equal(day, "2026-11-22");
+}
+
+static void
+test_kst_day_crosses_the_year_before_utc_does(void **state)
+{
+	char day[16];
+
+	(void)state;
+	deliver_kst_day(NEW_YEAR_KST_MS - 1, day, sizeof(day));
+	assert_string_equal(day, "2025-12-31");
+	deliver_kst_day(NEW_YEAR_KST_MS, day, sizeof(day));
+	assert_string_equal(day, "2026-01-01");
+	/* UTC still says 2025-12-31 for nine more hours */
+	deliver_kst_day(NEW_YEAR_KST_MS + 8 * 3600 * SEC, day, sizeof(day));
+	assert_string_equal(day, "2026-01-01");
+}
+
+static void
+test_next_kst_midnight_is_strictly_after_now(void **state)
+{
+	(void)state;
+	assert_int_equal(deliver_next_kst_midnight_ms(NEW_YEAR_KST_MS - 1),
+	    NEW_YEAR_KST_MS);
+	assert_int_equal(deliver_next_kst_midnight_ms(NEW_YEAR_KST_MS),
+	    NEW_YEAR_KST_MS + DAY_MS);
+	assert_int_equal(
+	    deliver_next_kst_midnight_ms(NEW_YEAR_KST_MS - DAY_MS + 1),
+	    NEW_YEAR_KST_MS);
+	assert_int_equal(deliver_kst_day_start_ms(NEW_YEAR_KST_MS + 5),
+	    NEW_YEAR_KST_MS);
+	assert_int_equal(deliver_kst_day_start_ms(NEW_YEAR_KST_MS - 5),
+	    NEW_YEAR_KST_MS - DAY_MS);
+	/* before 1970 the day still starts at 15:00Z, not rounded to 0 */
+	assert_int_equal(deliver_kst_day_start_ms(-1),
+	    -9 * 3600 * SEC);
+}
+
+/* ---- against the fake Kakao ---- */
+
+struct fixture {
+	pid_t pid;
+	char base[64];
+	char dir[64];
+	char path[256];
+	char token_file[128];
+	struct config *cfg;
+	struct store *st;
+	FILE *out; /* the stdout sink's file */
+};
+
+static void
+fake_start(struct fixture *f)
+{
+	const char *fakes = getenv("KW_FAKES_DIR");
+	char script[PATH_MAX], line[64];
+	int fds[2], port;
+	FILE *in;
+
+	assert_non_null(fakes);
+	snprintf(script, sizeof(script), "%s/fake_kakao.py", fakes);
+	assert_int_equal(pipe(fds), 0);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execlp("python3", "python3", "-B", script, "--port", "0",
+		    "--client-id", CLIENT_ID, "--redirect-uri", REDIRECT_URI,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	in = fdopen(fds[0], "r");
+	assert_non_null(in);
+	if (fgets(line, sizeof(line), in) == NULL)
+		fail_msg("fake_kakao.py did not start");
+	fclose(in);
+	port = (int)strtol(line, NULL, 10);
+	assert_true(port > 0);
+	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", port);
+}
+
+static json_t *
+control(struct fixture *f, const char *method, const char *what,
+    const char *body)
+{
+	struct http_request req;
+	struct http_response resp;
+	char url[256];
+	json_t *out;
+
+	snprintf(url, sizeof(url), "%s/_control/%s", f->base, what);
+	memset(&req, 0, sizeof(req));
+	req.url = url;
+	req.method = method;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.content_type = "application/json";
+	req.timeout_ms = 10000;
+	assert_int_equal(http_request_sync(&req, &resp), 0);
+	if (resp.status != 200)
+		fail_msg("control %s %s: HTTP %ld", method, what, resp.status);
+	out = json_loads(resp.body, 0, NULL);
+	assert_non_null(out);
+	http_response_release(&resp);
+	return out;
+}
+
+static void
+control_void(struct fixture *f, const char *method, const char *what,
+    const char *body)
+{
+	json_decref(control(f, method, what, body));
+}
+
+/* the template objects the fake accepted, in order (caller decrefs) */
+static json_t *
+received(struct fixture *f)
+{
+	json_t *j = control(f, "GET", "messages", NULL);
+	json_t *m = json_incref(json_object_get(j, "messages"));
+
+	json_decref(j);
+	return m;
+}
+
+static size_t
+nreceived(struct fixture *f)
+{
+	json_t *m = received(f);
+	size_t n = json_array_size(m);
+
+	json_decref(m);
+	return n;
+}
+
+/* the text (text template) of received message i */
+static char *
+received_text(struct fixture *f, size_t i)
+{
+	json_t *m = received(f);
+	const char *t = json_string_value(json_object_get(
+	    json_object_get(json_array_get(m, i), "template_object"), "text"));
+	char *out = t ? strdup(t) : NULL;
+
+	json_decref(m);
+	assert_non_null(out);
+	return out;
+}
+
+static void
+write_config(struct fixture *f, int max_per_day)
+{
+	struct config_errors errs = { 0 };
+	FILE *fp;
+
+	snprintf(f->path, sizeof(f->path), "%s/kw.yaml", f->dir);
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+	    "state_dir: %s/state\n"
+	    "kakao:\n"
+	    "  rest_api_key: %s\n"
+	    "  redirect_uri: %s\n"
+	    "  auth_base_url: %s\n"
+	    "  api_base_url: %s\n"
+	    "  token_file: %s\n"
+	    "  sink: kakao\n"
+	    "max_messages_per_day: %d\n"
+	    "watches:\n"
+	    "  - name: alpha\n"
+	    "    url: http://127.0.0.1:9/alpha\n"
+	    "    xpath: //a\n"
+	    "  - name: beta\n"
+	    "    url: http://127.0.0.1:9/beta\n"
+	    "    xpath: //a\n",
+	    f->dir, CLIENT_ID, REDIRECT_URI, f->base, f->base, f->token_file,
+	    max_per_day);
+	fclose(fp);
+	config_free(f->cfg);
+	f->cfg = NULL;
+	if (config_load(f->path, NULL, &f->cfg, &errs) != 0)
+		fail_msg("config: %s", errs.n ? errs.v[0] : "?");
+}
+
+/* authorize as `kakaowatch auth --code` does; now_s is the real time */
+static void
+authorize(struct fixture *f)
+{
+	struct kakao_client kc;
+	struct token t = { 0 };
+	struct kw_err err = { 0 };
+	json_t *j;
+
+	j = control(f, "POST", "issue-code", NULL);
+	deliver_kakao_client(f->cfg, &kc);
+	assert_int_equal(kakao_exchange_code(&kc,
+			     json_string_value(json_object_get(j, "code")), &t,
+			     (int64_t)time(NULL), &err),
+	    KAKAO_OK);
+	json_decref(j);
+	assert_int_equal(token_save(f->token_file, &t, &err), 0);
+	token_release(&t);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct kw_err err = { 0 };
+	char sdir[128];
+
+	assert_non_null(f);
+	fake_start(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kw-deliver-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->token_file, sizeof(f->token_file), "%s/token.json",
+	    f->dir);
+	write_config(f, 3);
+	snprintf(sdir, sizeof(sdir), "%s/state", f->dir);
+	f->st = store_open(sdir, &err);
+	assert_non_null(f->st);
+	f->out = tmpfile();
+	assert_non_null(f->out);
+	authorize(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[200];
+
+	deliver_set_abort_flag(NULL);
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+	store_close(f->st);
+	config_free(f->cfg);
+	fclose(f->out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		print_message("could not remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+queue(struct fixture *f, const char *watch, const char *text, int64_t at)
+{
+	struct kw_err err = { 0 };
+	char *tmpl = message_build_text(text, "http://127.0.0.1:9/x", NULL,
+	    &err);
+
+	assert_non_null(tmpl);
+	assert_int_equal(store_outbox_add(f->st, watch, tmpl, at, &err), 0);
+	free(tmpl);
+}
+
+static int64_t
+pending(struct fixture *f)
+{
+	struct kw_err err = { 0 };
+	int64_t n = -1;
+
+	assert_int_equal(store_outbox_stats(f->st, &n, NULL, &err), 0);
+	return n;
+}
+
+static int64_t
+due(struct fixture *f, int64_t at)
+{
+	struct outbox_msg *v = NULL;
+	struct kw_err err = { 0 };
+	size_t n = 0;
+
+	assert_int_equal(store_outbox_due(f->st, at, 0, &v, &n, &err), 0);
+	outbox_msgs_free(v, n);
+	return (int64_t)n;
+}
+
+static int
+daily(struct fixture *f, int64_t at, struct deliver_report *rep)
+{
+	struct kw_err err = { 0 };
+	int r;
+
+	r = deliver_daily(f->st, f->cfg, DELIVER_KAKAO, at, 100, f->out, rep,
+	    &err);
+	if (r < 0)
+		fail_msg("deliver_daily: %s", err.msg);
+	return r;
+}
+
+static void
+test_budget_holds_the_rest_for_one_digest_next_day(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
+	int64_t next = 0, sent = 0;
+	char day[16], want[300], *text;
+
+	deliver_kst_day(t, day, sizeof(day));
+	queue(f, "alpha", "a1", t);
+	queue(f, "beta", "b1", t);
+	queue(f, "alpha", "a2", t);
+	queue(f, "beta", "b2", t);
+	queue(f, "beta", "b3", t);
+	/* max_messages_per_day: 3 */
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(rep.sent, 3);
+	assert_int_equal(rep.status, KAKAO_QUOTA);
+	assert_int_equal(nreceived(f), 3);
+	text = received_text(f, 2);
+	assert_string_equal(text, "a2");
+	free(text);
+	/* the rest waits for 00:00 KST, and so does what comes later */
+	assert_int_equal(pending(f), 2);
+	assert_int_equal(due(f, midnight - 1), 0);
+	assert_int_equal(store_outbox_next_at(f->st, &next, &err), 0);
+	assert_int_equal(next, midnight);
+	queue(f, "alpha", "a3", t + 60 * SEC);
+	assert_int_equal(daily(f, t + 61 * SEC, &rep), 1);
+	assert_int_equal(rep.sent, 0);
+	assert_int_equal(nreceived(f), 3);
+	assert_int_equal(due(f, midnight - 1), 0);
+	/* the next day: one digest stands for the three held messages */
+	assert_int_equal(daily(f, midnight + 1, &rep), 0);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(pending(f), 0);
+	assert_int_equal(nreceived(f), 4);
+	snprintf(want, sizeof(want),
+	    "kakaowatch: 3 messages were held on %s by the daily limit "
+	    "(max_messages_per_day: 3): beta 2, alpha 1",
+	    day);
+	text = received_text(f, 3);
+	assert_string_equal(text, want);
+	free(text);
+	deliver_kst_day(midnight + 1, day, sizeof(day));
+	assert_int_equal(store_sent_count(f->st, day, &sent, &err), 0);
+	assert_int_equal(sent, 1);
+}
+
+static void
+test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
+	char *text;
+
+	queue(f, "alpha", "a1", t);
+	queue(f, "alpha", "a2", t);
+	queue(f, "alpha", "a3", t);
+	queue(f, "beta", "b1", t);
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(nreceived(f), 3);
+	assert_int_equal(daily(f, midnight + 5 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 1);
+	text = received_text(f, 3);
+	assert_string_equal(text, "b1");
+	free(text);
+	/* and a later day with nothing held makes no digest either */
+	queue(f, "alpha", "a4", midnight + 60 * SEC);
+	queue(f, "alpha", "a5", midnight + 60 * SEC);
+	assert_int_equal(daily(f, midnight + DAY_MS + 5 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 2);
+	text = received_text(f, 5);
+	assert_string_equal(text, "a5");
+	free(text);
+}
+
+static void
+test_quota_error_holds_every_message_until_kst_midnight(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
+	char *hold = NULL, want[32];
+
+	write_config(f, 100);
+	control_void(f, "POST", "fail", "{\"endpoint\":\"send\",\"code\":-10}");
+	queue(f, "alpha", "q1", t);
+	queue(f, "beta", "q2", t);
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_QUOTA);
+	assert_int_equal(rep.sent, 0);
+	assert_int_equal(store_meta_get(f->st, DELIVER_META_QUOTA_HOLD, &hold,
+			     &err),
+	    0);
+	snprintf(want, sizeof(want), "%lld", (long long)midnight);
+	assert_string_equal(hold, want);
+	free(hold);
+	/* checks go on and queue more; nothing is even tried until then
+	 * (the fake would accept it now: no failure is queued any more) */
+	queue(f, "alpha", "q3", t + 5 * SEC);
+	assert_int_equal(daily(f, t + 6 * SEC, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_QUOTA);
+	assert_int_equal(nreceived(f), 0);
+	assert_int_equal(due(f, midnight - 1), 0);
+	assert_int_equal(pending(f), 3);
+	/* the next Korean day: all of them, in order, once */
+	assert_int_equal(daily(f, midnight + 1, &rep), 0);
+	assert_int_equal(rep.sent, 3);
+	assert_int_equal(nreceived(f), 3);
+	hold = received_text(f, 0);
+	assert_string_equal(hold, "q1");
+	free(hold);
+	hold = received_text(f, 2);
+	assert_string_equal(hold, "q3");
+	free(hold);
+}
+
+static void
+test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct outbox_msg *v = NULL;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms();
+	size_t n = 0;
+	char *text;
+
+	write_config(f, 100);
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\",\"status\":500}");
+	queue(f, "alpha", "m1", t);
+	queue(f, "beta", "m2", t);
+	queue(f, "alpha", "m3", t);
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_RETRY);
+	assert_true(rep.retry_in_ms >= 30 * SEC && rep.retry_in_ms < 36 * SEC);
+	/* the head counted one attempt; nobody overtakes it */
+	assert_int_equal(store_outbox_due(f->st, INT64_MAX, 0, &v, &n, &err),
+	    0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].attempts, 1);
+	assert_int_equal(v[1].attempts, 0);
+	assert_int_equal(v[0].next_attempt_at, t + rep.retry_in_ms);
+	assert_true(v[1].next_attempt_at >= v[0].next_attempt_at);
+	assert_non_null(v[0].last_error);
+	outbox_msgs_free(v, n);
+	assert_int_equal(daily(f, t + 29 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 0);
+	assert_int_equal(nreceived(f), 0);
+	/* after the backoff: each exactly once, in order */
+	assert_int_equal(daily(f, t + 37 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 3);
+	assert_int_equal(nreceived(f), 3);
+	text = received_text(f, 0);
+	assert_string_equal(text, "m1");
+	free(text);
+	text = received_text(f, 2);
+	assert_string_equal(text, "m3");
+	free(text);
+	assert_int_equal(pending(f), 0);
+}
+
+static void
+test_second_failure_doubles_the_backoff(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	int64_t t = util_now_ms();
+
+	write_config(f, 100);
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\",\"status\":503,\"count\":2}");
+	queue(f, "alpha", "m1", t);
+	assert_int_equal(daily(f, t, &rep), 1);
+	t += rep.retry_in_ms;
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_RETRY);
+	assert_true(rep.retry_in_ms >= 60 * SEC && rep.retry_in_ms < 72 * SEC);
+	assert_int_equal(daily(f, t + rep.retry_in_ms, &rep), 0);
+	assert_int_equal(nreceived(f), 1);
+}
+
+static void
+test_dead_refresh_token_keeps_every_message_as_it_was(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct outbox_msg *v = NULL;
+	struct kw_err err = { 0 };
+	/* a day later the access token is old: a refresh is due */
+	int64_t t = util_now_ms() + DAY_MS;
+	size_t n = 0;
+
+	write_config(f, 100);
+	control_void(f, "POST", "revoke", "{\"access\":true}");
+	queue(f, "alpha", "m1", t);
+	queue(f, "beta", "m2", t);
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_REAUTH);
+	assert_int_equal(store_outbox_due(f->st, t, 0, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].attempts, 0);
+	outbox_msgs_free(v, n);
+	/* a new authorization: everything goes */
+	authorize(f);
+	assert_int_equal(daily(f, t + SEC, &rep), 0);
+	assert_int_equal(rep.sent, 2);
+	assert_int_equal(nreceived(f), 2);
+}
+
+static void
+test_invalid_template_is_dropped_and_the_rest_goes_on(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms();
+
+	write_config(f, 100);
+	assert_int_equal(store_outbox_add(f->st, "alpha",
+			     "{\"object_type\":\"text\",\"text\":\"no link\"}",
+			     t, &err),
+	    0);
+	queue(f, "beta", "fine", t);
+	assert_int_equal(daily(f, t, &rep), 0);
+	assert_int_equal(rep.dropped, 1);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(nreceived(f), 1);
+	assert_int_equal(pending(f), 0);
+}
+
+static void
+test_stop_flag_ends_the_batch_without_counting_an_attempt(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct outbox_msg *v = NULL;
+	struct kw_err err = { 0 };
+	volatile sig_atomic_t stop = 1;
+	int64_t t = util_now_ms();
+	size_t n = 0;
+
+	write_config(f, 100);
+	queue(f, "alpha", "m1", t);
+	deliver_set_abort_flag(&stop);
+	assert_int_equal(daily(f, t, &rep), 1);
+	deliver_set_abort_flag(NULL);
+	assert_int_equal(nreceived(f), 0);
+	assert_int_equal(store_outbox_due(f->st, t, 0, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].attempts, 0);
+	outbox_msgs_free(v, n);
+	assert_int_equal(daily(f, t, &rep), 0);
+	assert_int_equal(nreceived(f), 1);
+}
+
+/* set_refresh_expiry rewrites the token file's refresh token expiry */
+static void
+set_expiry(struct fixture *f, int64_t refresh_at, int64_t access_age_s)
+{
+	struct token t = { 0 };
+	struct kw_err err = { 0 };
+
+	assert_int_equal(token_load(f->token_file, &t, &err), 0);
+	t.refresh_token_expires_at = refresh_at;
+	t.access_token_expires_at = (int64_t)time(NULL) - access_age_s +
+	    t.expires_in;
+	assert_int_equal(token_save(f->token_file, &t, &err), 0);
+	token_release(&t);
+}
+
+static void
+test_reminder_is_queued_once_per_refresh_token(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms();
+	bool queued = false;
+	char *text;
+
+	write_config(f, 100);
+	set_expiry(f, t / 1000 + 3 * 86400 + 60, 0);
+	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t, &queued, &err),
+	    KAKAO_OK);
+	assert_true(queued);
+	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t + 60 * SEC,
+			     &queued, &err),
+	    KAKAO_OK);
+	assert_false(queued);
+	/* sending does not queue it again either */
+	assert_int_equal(daily(f, t + 61 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(nreceived(f), 1);
+	text = received_text(f, 0);
+	assert_non_null(strstr(text, "kakaowatch auth"));
+	assert_non_null(strstr(text, "in 3 days"));
+	free(text);
+	assert_int_equal(pending(f), 0);
+	/* 8 days left: no reminder for a token that is not near its end */
+	set_expiry(f, t / 1000 + 8 * 86400, 0);
+	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t, &queued, &err),
+	    KAKAO_OK);
+	assert_false(queued);
+	/* another refresh token near its end: one more reminder */
+	set_expiry(f, t / 1000 + 2 * 86400, 0);
+	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t, &queued, &err),
+	    KAKAO_OK);
+	assert_true(queued);
+	assert_int_equal(pending(f), 1);
+}
+
+static void
+test_upkeep_refreshes_inside_the_rotation_window(void **state)
+{
+	struct fixture *f = *state;
+	struct token t = { 0 }, before = { 0 };
+	struct kw_err err = { 0 };
+	int64_t now = util_now_ms();
+	json_t *j;
+	bool queued = true;
+
+	write_config(f, 100);
+	assert_int_equal(token_load(f->token_file, &before, &err), 0);
+	/* a month of silence: Kakao rotates when under 30 days are left */
+	control_void(f, "POST", "clock", "{\"advance\": 2678400}");
+	now += 2678400LL * SEC;
+	set_expiry(f, now / 1000 + 29 * 86400, 2 * 86400);
+	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, now, &queued,
+			     &err),
+	    KAKAO_OK);
+	assert_false(queued);
+	j = control(f, "GET", "tokens", NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "rotations")),
+	    1);
+	json_decref(j);
+	assert_int_equal(token_load(f->token_file, &t, &err), 0);
+	assert_string_not_equal(t.refresh_token, before.refresh_token);
+	assert_true(t.refresh_token_expires_at > now / 1000 + 59 * 86400);
+	token_release(&t);
+	token_release(&before);
+	/* refreshed just now: the next upkeep leaves it alone */
+	j = control(f, "GET", "tokens", NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "refreshes")),
+	    1);
+	json_decref(j);
+	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, now + SEC,
+			     &queued, &err),
+	    KAKAO_OK);
+	j = control(f, "GET", "tokens", NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "refreshes")),
+	    1);
+	json_decref(j);
+}
+
+static void
+test_stdout_sink_has_no_daily_budget(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms();
+	char line[512];
+	int i, lines = 0;
+
+	for (i = 0; i < 5; i++)
+		queue(f, "alpha", "s", t);
+	assert_int_equal(deliver_daily(f->st, f->cfg, DELIVER_STDOUT, t, 100,
+			     f->out, &rep, &err),
+	    0);
+	assert_int_equal(rep.sent, 5);
+	rewind(f->out);
+	while (fgets(line, sizeof(line), f->out) != NULL)
+		lines += line[0] == '{';
+	assert_int_equal(lines, 5);
+	assert_int_equal(nreceived(f), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_backoff_starts_at_30s_and_doubles_to_an_hour),
+		cmocka_unit_test(test_backoff_jitter_adds_at_most_a_fifth),
+		cmocka_unit_test(test_kst_day_turns_at_15_utc),
+		cmocka_unit_test(test_kst_day_crosses_the_year_before_utc_does),
+		cmocka_unit_test(test_next_kst_midnight_is_strictly_after_now),
+		cmocka_unit_test_setup_teardown(
+		    test_budget_holds_the_rest_for_one_digest_next_day,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_one_held_message_is_sent_as_it_is_the_next_day, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_quota_error_holds_every_message_until_kst_midnight,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_transient_failure_backs_off_and_keeps_fifo_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_second_failure_doubles_the_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dead_refresh_token_keeps_every_message_as_it_was,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_invalid_template_is_dropped_and_the_rest_goes_on,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stop_flag_ends_the_batch_without_counting_an_attempt,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reminder_is_queued_once_per_refresh_token, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_upkeep_refreshes_inside_the_rotation_window, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stdout_sink_has_no_daily_budget, setup, teardown),
+	};
+	int r;
+
+	http_global_init();
+	log_init(LOG_LEVEL_ERROR);
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	http_global_cleanup();
+	return r;
+}
