@@ -507,17 +507,23 @@ static char *
 env_expand(const char *s, struct kw_err *err)
 {
 	struct buf b;
-	char *r;
+	char *r, *fit;
+	size_t len;
 
 	buf_init(&b, VALUE_MAX);
 	if (expand_into(&b, s, strlen(s), 0, err) != 0) {
 		buf_release(&b);
 		return NULL;
 	}
-	r = buf_detach(&b, NULL);
-	if (r == NULL)
+	r = buf_detach(&b, &len);
+	if (r == NULL) {
 		kw_err_set(err, "out of memory");
-	return r;
+		return NULL;
+	}
+	/* the config keeps it for the whole run: not in a 256-byte buffer
+	 * (10,000 watches have 30,000 of these) */
+	fit = realloc(r, len + 1);
+	return fit != NULL ? fit : r;
 }
 
 /* --- nodes ------------------------------------------------------------- */

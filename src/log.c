@@ -9,6 +9,8 @@
 
 #define LOG_LINE_MAX 2048
 #define REDACTED "[redacted]"
+#define REDACT_MAX 512 /* secrets remembered at most */
+#define REDACT_KEEP 8  /* the first ones are never forgotten */
 
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 static char **secrets;
@@ -39,6 +41,15 @@ log_redact_add(const char *secret)
 	for (i = 0; i < nsecrets; i++)
 		if (strcmp(secrets[i], secret) == 0)
 			return;
+	if (nsecrets >= REDACT_MAX) {
+		/* a daemon refreshes its access token for months: forget the
+		 * oldest tokens (long dead), never the first few secrets (the
+		 * client secret and the tokens read at start) */
+		free(secrets[REDACT_KEEP]);
+		memmove(&secrets[REDACT_KEEP], &secrets[REDACT_KEEP + 1],
+		    (nsecrets - REDACT_KEEP - 1) * sizeof(*secrets));
+		nsecrets--;
+	}
 	v = realloc(secrets, (nsecrets + 1) * sizeof(*v));
 	if (v == NULL)
 		return;

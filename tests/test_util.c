@@ -699,6 +699,33 @@ test_kw_err_truncation_does_not_leak_secret_prefix(void **state)
  * that prefix and the rest of the longer secret is printed.
  */
 static void
+test_log_redact_stays_bounded_but_keeps_the_first_secrets(void **state)
+{
+	char name[32], line[128];
+	int i;
+
+	(void)state;
+	log_redact_clear();
+	log_redact_add("client-secret-first");
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "access-token-%04d", i);
+		log_redact_add(name);
+	}
+	snprintf(line, sizeof(line), "a client-secret-first b");
+	log_redact(line, sizeof(line));
+	assert_string_equal(line, "a [redacted] b");
+	/* the newest tokens are still hidden */
+	snprintf(line, sizeof(line), "x access-token-1999 y");
+	log_redact(line, sizeof(line));
+	assert_string_equal(line, "x [redacted] y");
+	/* a long-dead token from the middle was forgotten: the list is bounded */
+	snprintf(line, sizeof(line), "x access-token-0500 y");
+	log_redact(line, sizeof(line));
+	assert_string_equal(line, "x access-token-0500 y");
+	log_redact_clear();
+}
+
+static void
 test_log_redact_hides_longer_secret_sharing_a_prefix(void **state)
 {
 	char line[128];
@@ -852,6 +879,8 @@ main(void)
 		cmocka_unit_test(
 		    test_log_redact_replaces_secret_inside_longer_line),
 		cmocka_unit_test(test_log_redact_truncates_to_buffer),
+		cmocka_unit_test(
+		    test_log_redact_stays_bounded_but_keeps_the_first_secrets),
 		cmocka_unit_test(test_kw_err_set_redacts_secrets),
 		cmocka_unit_test(
 		    test_kw_err_truncation_does_not_leak_secret_prefix),

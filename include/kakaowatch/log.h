@@ -32,7 +32,9 @@ enum log_level log_level_get(void);
  * authorization code, client secret): from now on every occurrence of it in
  * any logged line, and in strings passed through log_redact(), is replaced by
  * "[redacted]". The string is copied; strings shorter than 4 bytes and NULL
- * are ignored. Never fails (on out-of-memory the line is dropped instead).
+ * are ignored. At most 512 secrets are remembered: past that the oldest is
+ * forgotten, except the first 8 registered (the client secret and the
+ * tokens read at start-up), so months of refreshes stay bounded. Never fails (on out-of-memory the line is dropped instead).
  */
 void log_redact_add(const char *secret);
 

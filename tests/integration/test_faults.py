@@ -216,7 +216,15 @@ watches:
                 if sent == [(1,)] and pending == [(0,)]:
                     break
                 time.sleep(0.2)
-            time.sleep(2.5)  # a few more failed rounds of the others
+            # wait (with a deadline) until every hanging watch has
+            # failed at least once: its timeout line is then in the log
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                rows = db_rows(self.state, "SELECT count(*) FROM watch "
+                               "WHERE name LIKE 'hang%' AND failures >= 1")
+                if rows == [(3,)]:
+                    break
+                time.sleep(0.2)
         finally:
             proc.terminate()
             out, err = proc.communicate(timeout=20)
