@@ -19,18 +19,9 @@ static const char once_usage[] =
     "  --due   only watches whose interval has passed since their last\n"
     "          check (for cron)\n";
 
-/*
- * Checks started per connection: enough that curl has the next transfer
- * while a callback parses a page, few enough that 10,000 watches do not
- * hold 10,000 check jobs (and a fragmented heap) at once.
- */
-#define ONCE_CHECKS_PER_CONNECTION 2
-#define ONCE_CHECKS_UNLIMITED 64 /* when max_connections is not set */
-
 struct once_state {
 	size_t failed;
 	size_t done;
-	size_t running; /* started, outcome not reported yet */
 };
 
 static void
@@ -48,46 +39,6 @@ once_done(void *user, const struct watch_config *wc,
 		log_warnx("check: '%s': %s", wc->name, o->error);
 	}
 	os->done++;
-	os->running--;
-}
-
-/*
- * run_checks checks every watch i with run[i], in config order, keeping at
- * most ONCE_CHECKS_PER_CONNECTION checks per connection started: the next
- * starts when one reports. Returns when all have reported: 0, or -1 with
- * `err` (a check that could not start, or the transfer loop failed).
- */
-static int
-run_checks(const struct check_env *env, const bool *run,
-    struct extract_xpath *const *xps, struct once_state *os,
-    struct kw_err *err)
-{
-	const struct config *cfg = env->cfg;
-	size_t i = 0, window;
-
-	window = cfg->max_connections > 0 ?
-	    (size_t)cfg->max_connections * ONCE_CHECKS_PER_CONNECTION :
-	    ONCE_CHECKS_UNLIMITED;
-	for (;;) {
-		/* a skipped check reports at once: the loop goes on */
-		while (os->running < window && i < cfg->nwatches) {
-			if (!run[i]) {
-				i++;
-				continue;
-			}
-			os->running++;
-			if (check_start(env, &cfg->watches[i], xps[i],
-				util_now_ms(), once_done, os, err) != 0) {
-				os->running--;
-				return -1;
-			}
-			i++;
-		}
-		if (os->running == 0)
-			return 0;
-		if (http_poll(env->http, 1000, NULL, NULL, 0) != 0)
-			return kw_err_set(err, "the transfer loop failed");
-	}
 }
 
 /* a watch and its XPath, for sorting by expression */
@@ -235,9 +186,19 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 		if (selected[i] && due_only &&
 		    !is_due(st, &cfg->watches[i], now))
 			selected[i] = false;
-	if (compile_xpaths(cfg, selected, xps, owned, &err) != 0 ||
-	    run_checks(&env, selected, xps, &os, &err) != 0)
+	if (compile_xpaths(cfg, selected, xps, owned, &err) != 0)
 		goto fail;
+	for (i = 0; i < cfg->nwatches; i++) {
+		if (!selected[i])
+			continue;
+		if (check_start(&env, &cfg->watches[i], xps[i], now, once_done,
+			&os, &err) != 0)
+			goto fail;
+	}
+	if (http_run(http) != 0) {
+		kw_err_set(&err, "the transfer loop failed");
+		goto fail;
+	}
 	switch (deliver_outbox(st, cfg, deliver_resolve_sink(cfg),
 	    util_now_ms(), true, 0, stdout, &rep, &err)) {
 	case 0:
