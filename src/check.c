@@ -328,6 +328,24 @@ out:
 	finish(job, &o);
 }
 
+void
+check_request_init(struct http_request *req, const struct watch_config *wc)
+{
+	memset(req, 0, sizeof(*req));
+	req->url = wc->url;
+	req->method = wc->method;
+	req->body = wc->body;
+	req->body_len = wc->body ? strlen(wc->body) : 0;
+	req->content_type = wc->body ? "application/x-www-form-urlencoded" :
+				       NULL;
+	req->headers = (const char *const *)wc->headers;
+	req->nheaders = wc->nheaders;
+	req->user_agent = wc->user_agent;
+	req->timeout_ms = (long)wc->timeout_ms;
+	req->max_bytes = (size_t)wc->max_bytes;
+	req->ssl_verify = wc->ssl_verify;
+}
+
 int
 check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
@@ -363,18 +381,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	/* validators only describe the page we extracted with this xpath */
 	same = job->st.baselined && str_eq(job->st.url, wc->url) &&
 	    str_eq(job->st.xpath, wc->xpath);
-	req.url = wc->url;
-	req.method = wc->method;
-	req.body = wc->body;
-	req.body_len = wc->body ? strlen(wc->body) : 0;
-	req.content_type = wc->body ? "application/x-www-form-urlencoded" :
-				      NULL;
-	req.headers = (const char *const *)wc->headers;
-	req.nheaders = wc->nheaders;
-	req.user_agent = wc->user_agent;
-	req.timeout_ms = (long)wc->timeout_ms;
-	req.max_bytes = (size_t)wc->max_bytes;
-	req.ssl_verify = wc->ssl_verify;
+	check_request_init(&req, wc);
 	req.etag = same ? job->st.etag : NULL;
 	req.last_modified = same ? job->st.last_modified : NULL;
 	if (http_submit(env->http, &req, on_fetched, job, err) != 0)

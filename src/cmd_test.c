@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kakaowatch/check.h"
 #include "kakaowatch/cmd.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
@@ -45,7 +46,7 @@ static int
 fetch_page(const struct config *cfg, const struct watch_config *wc,
     struct test_fetch *tf, struct kw_err *err)
 {
-	struct http_request req = { 0 };
+	struct http_request req;
 	struct http *http;
 	int result = -1;
 
@@ -53,18 +54,7 @@ fetch_page(const struct config *cfg, const struct watch_config *wc,
 	    err);
 	if (http == NULL)
 		return -1;
-	req.url = wc->url;
-	req.method = wc->method;
-	req.body = wc->body;
-	req.body_len = wc->body ? strlen(wc->body) : 0;
-	req.content_type = wc->body ? "application/x-www-form-urlencoded" :
-				      NULL;
-	req.headers = (const char *const *)wc->headers;
-	req.nheaders = wc->nheaders;
-	req.user_agent = wc->user_agent;
-	req.timeout_ms = (long)wc->timeout_ms;
-	req.max_bytes = (size_t)wc->max_bytes;
-	req.ssl_verify = wc->ssl_verify;
+	check_request_init(&req, wc);
 	if (http_submit(http, &req, test_fetched, tf, err) != 0 ||
 	    http_run(http) != 0)
 		goto out;

@@ -63,6 +63,15 @@ struct check_env {
  * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
  * called).
  */
+/*
+ * check_request_init fills `req` with the request a check of `wc` makes
+ * (URL, method, form body, headers, user agent, timeout in ms, size cap in
+ * bytes, TLS verification), without validators. Strings are borrowed from
+ * `wc`. Used by checks and by `kakaowatch test`. Never fails.
+ */
+void check_request_init(struct http_request *req,
+    const struct watch_config *wc);
+
 int check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
     void *user, struct kw_err *err);
