@@ -1,4 +1,5 @@
 /* deliver: outbox -> stdout or KakaoTalk (see deliver.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,12 @@ rnd(void)
 }
 
 enum deliver_sink
-deliver_resolve_sink(const struct config *cfg)
+deliver_resolve_sink(const struct config *cfg, struct store *st)
 {
 	static bool told;
+	struct kw_err err = { 0 };
+	char *used = NULL;
+	bool kakao;
 
 	switch (cfg->kakao.sink) {
 	case CONFIG_SINK_STDOUT:
@@ -51,7 +55,25 @@ deliver_resolve_sink(const struct config *cfg)
 	case CONFIG_SINK_AUTO:
 		break;
 	}
-	if (access(cfg->kakao.token_file, F_OK) == 0)
+	/* a token file, even one that cannot be read, means KakaoTalk */
+	if (access(cfg->kakao.token_file, F_OK) == 0 || errno != ENOENT) {
+		if (st != NULL && store_meta_get(st, DELIVER_META_KAKAO_USED,
+				      &used, &err) == 0 &&
+		    used == NULL)
+			(void)store_meta_set(st, DELIVER_META_KAKAO_USED, "1",
+			    &err);
+		free(used);
+		return DELIVER_KAKAO;
+	}
+	/* a state dir that went through KakaoTalk once stays with it: a
+	 * token file moved aside is a hold, never print-and-delete */
+	kakao = true; /* a store error: do not risk printing */
+	if (st == NULL)
+		kakao = false;
+	else if (store_meta_get(st, DELIVER_META_KAKAO_USED, &used, &err) == 0)
+		kakao = used != NULL;
+	free(used);
+	if (kakao)
 		return DELIVER_KAKAO;
 	if (!told) {
 		log_info("kakao: KakaoTalk is not connected yet, printing "

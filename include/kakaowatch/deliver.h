@@ -18,6 +18,8 @@
  *   DELIVER_META_REMINDED     refresh_token_expires_at (Unix s, decimal) of
  *                             the refresh token a "renew the
  *                             authorization" reminder was queued for
+ *   DELIVER_META_KAKAO_USED   "1" once this state dir used KakaoTalk (a
+ *                             token file was seen under `sink: auto`)
  */
 #ifndef KAKAOWATCH_DELIVER_H
 #define KAKAOWATCH_DELIVER_H
@@ -35,6 +37,7 @@
 #define DELIVER_META_QUOTA_HOLD "deliver.quota_hold_until"
 #define DELIVER_META_BUDGET_DAY "deliver.budget_held_day"
 #define DELIVER_META_REMINDED "deliver.reminded_refresh_expiry"
+#define DELIVER_META_KAKAO_USED "deliver.kakao_used"
 
 /* remind the user when the refresh token has less than this left (SPEC §5) */
 #define DELIVER_REMIND_S (7LL * 86400)
@@ -59,11 +62,18 @@ struct deliver_report {
 };
 
 /*
- * deliver_resolve_sink maps the configured sink to the one to use now:
- * `auto` is KakaoTalk when the token file exists, else stdout (logging once
- * how to connect KakaoTalk). Never fails.
+ * deliver_resolve_sink maps the configured sink to the one to use now.
+ * Only `sink: stdout` prints for sure; `kakao` is KakaoTalk. `auto` is
+ * KakaoTalk when the token file exists (or cannot be told apart from
+ * existing), and from then on for good in this state dir (remembered as
+ * DELIVER_META_KAKAO_USED in `st`): a token file moved aside later makes
+ * sending hold (KAKAO_REAUTH), it never prints and deletes the outbox.
+ * A state dir that never saw a token file prints (logging once how to
+ * connect KakaoTalk). `st` may be NULL (then nothing is remembered). Never
+ * fails; a store error counts as "used KakaoTalk".
  */
-enum deliver_sink deliver_resolve_sink(const struct config *cfg);
+enum deliver_sink deliver_resolve_sink(const struct config *cfg,
+    struct store *st);
 
 /*
  * deliver_kakao_client fills `c` from the config (borrowed strings: valid
