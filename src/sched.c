@@ -971,6 +971,7 @@ deliver(struct sched *s)
 	case KAKAO_CONFIG:
 	case KAKAO_FATAL:
 	case KAKAO_UNAUTHORIZED:
+	case KAKAO_BAD_TEMPLATE:
 		/* one error line was written: wait for a new token file */
 		hold(s, rep.status);
 		return;

@@ -235,6 +235,58 @@ class DeliveryTest(kwtest.KwTestCase):
         self.assertEqual(len(msgs), 1)
         self.assertTrue(msgs[0]["link"].get("web_url"), msgs[0])
 
+    def test_minus_2_twice_goes_to_dead_letters_that_outbox_handles(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        # refused as it is and as plain text
+        e.fail(code=-2, count=2)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertIn("dead letters", p.stderr)
+        self.assertEqual(e.messages(), [])
+        st = e.status_json()["outbox"]
+        self.assertEqual(st["dead_letters"], 1)
+        self.assertEqual(st["pending"], 0)
+        self.assertIn("dead letters: 1", e.status().stdout)
+        lst = self.kw("outbox", "list", env=e.env, config=e.config)
+        self.assertEqual(lst.returncode, 0, lst.stderr)
+        m = re.search(r"^(\d+) 'board' .*refused", lst.stdout, re.M)
+        self.assertIsNotNone(m, lst.stdout)
+        self.assertIn("three", lst.stdout)
+        r = self.kw("outbox", "retry", m.group(1), env=e.env,
+                    config=e.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(e.items(), ["three"])
+        self.assertEqual(e.status_json()["outbox"]["dead_letters"], 0)
+        bad = self.kw("outbox", "drop", m.group(1), env=e.env,
+                      config=e.config)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("no dead letter", bad.stderr)
+
+    def test_minus_2_once_is_sent_again_as_plain_text(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        e.fail(code=-2, count=1)
+        self.write_page("board.html", page(["one", "two", "three", "four"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = e.messages()
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual(msgs[0]["object_type"], "text")
+        self.assertIn("board: 2 new", msgs[0]["text"])
+        self.assertEqual(msgs[0]["link"]["web_url"],
+                         self.pages.url("/board.html"))
+
 
 if __name__ == "__main__":
     kwtest.main()
