@@ -418,7 +418,7 @@ message_list_free(char **v, size_t n)
 /*
  * link_new: a Link object for `url` (already message_url_ok), else for
  * MESSAGE_FALLBACK_LINK: Kakao's contract needs at least one field in a
- * link object (kakao-api.md §5.7), so it is never empty.
+ * link object (docs/kakao.md §5.7), so it is never empty.
  */
 static json_t *
 link_new(const char *url)
