@@ -2239,9 +2239,6 @@ config_build(struct loader *ld, struct config *cfg)
 
 	memset(&builtin, 0, sizeof(builtin));
 	memset(&defs, 0, sizeof(defs));
-	snprintf(builtin.label, sizeof(builtin.label), "built-in defaults");
-	keys_defaults(ld, watch_keys, WK_COUNT, builtin.label, &builtin.w,
-	    builtin.set);
 	root = yaml_document_get_root_node(&ld->doc);
 	if (root == NULL || node_is_null(root)) {
 		errorf(ld, start, "no watches defined: add a 'watches:' list");
@@ -2280,6 +2277,10 @@ config_build(struct loader *ld, struct config *cfg)
 	}
 	free(token_file);
 
+	/* from here on every path releases builtin and defs at out: */
+	snprintf(builtin.label, sizeof(builtin.label), "built-in defaults");
+	keys_defaults(ld, watch_keys, WK_COUNT, builtin.label, &builtin.w,
+	    builtin.set);
 	n = vals[TK_DEFAULTS];
 	if (n != NULL && !node_is_null(n)) {
 		if (n->type != YAML_MAPPING_NODE)
