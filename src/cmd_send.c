@@ -19,7 +19,9 @@ static const char send_usage[] =
     "access token first when it is due.\n"
     "\n"
     "  --link URL      where a tap on the message goes (its domain must be\n"
-    "                  registered as a web domain of your Kakao app)\n"
+    "                  registered as a web domain of your Kakao app);\n"
+    "                  default: kakao.default_link, else\n"
+    "                  " MESSAGE_FALLBACK_LINK "\n"
     "  --button TITLE  the button's title (Kakao's default: 자세히 보기)\n";
 
 int
@@ -59,7 +61,15 @@ cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
 	cfg = cmd_load_config(ctx);
 	if (cfg == NULL)
 		return KW_EXIT_USAGE;
-	tmpl = message_build_text(argv[optind], link, button, &err);
+	if (link != NULL && !message_url_ok(link)) {
+		fprintf(stderr, "kakaowatch: --link '%s' is not an absolute "
+				"http(s) URL\n",
+		    link);
+		status = KW_EXIT_USAGE;
+		goto out;
+	}
+	tmpl = message_build_text(argv[optind],
+	    link != NULL ? link : deliver_default_link(cfg), button, &err);
 	if (tmpl == NULL)
 		goto fail;
 	deliver_kakao_client(cfg, &kc);

@@ -87,7 +87,8 @@ deliver_resolve_sink(const struct config *cfg, struct store *st)
 const char *
 deliver_default_link(const struct config *cfg)
 {
-	(void)cfg;
+	if (cfg->kakao.default_link != NULL)
+		return cfg->kakao.default_link;
 	return MESSAGE_FALLBACK_LINK;
 }
 
