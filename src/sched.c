@@ -936,6 +936,14 @@ deliver(struct sched *s)
 		/* one error line was written: wait for a new token file */
 		hold(s, rep.status);
 		return;
+	case KAKAO_RETRY:
+	case KAKAO_RATE_LIMITED:
+		/* the queue waits out its backoff, new messages too */
+		if (rep.retry_in_ms > 0) {
+			s->outbox_at = now + rep.retry_in_ms;
+			return;
+		}
+		break;
 	default:
 		break;
 	}
