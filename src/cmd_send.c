@@ -9,6 +9,7 @@
 #include "kakaowatch/kakao.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
+#include "kakaowatch/store.h"
 #include "kakaowatch/token.h"
 
 static const char send_usage[] =
@@ -23,6 +24,23 @@ static const char send_usage[] =
     "                  default: kakao.default_link, else\n"
     "                  " MESSAGE_FALLBACK_LINK "\n"
     "  --button TITLE  the button's title (Kakao's default: 자세히 보기)\n";
+
+/* count_sent: `send` messages count in max_messages_per_day too */
+static void
+count_sent(const struct config *cfg)
+{
+	struct kw_err err = { 0 };
+	struct store *st;
+	char day[16];
+
+	st = store_open(cfg->state_dir, &err);
+	deliver_kst_day(util_now_ms(), day, sizeof(day));
+	if (st == NULL || store_sent_add(st, day, &err) != 0)
+		log_warnx("store: %s; this message is not counted in "
+			  "max_messages_per_day",
+		    err.msg);
+	store_close(st);
+}
 
 int
 cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
@@ -80,6 +98,7 @@ cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
 		goto fail;
 	printf("sent\n");
 	status = KW_EXIT_OK;
+	count_sent(cfg);
 	goto out;
 fail:
 	fprintf(stderr, "kakaowatch: %s\n", err.msg);

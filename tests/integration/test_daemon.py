@@ -469,10 +469,13 @@ class DaemonTest(kwtest.KwTestCase):
         with open(e.config, "w") as f:
             f.write(good.replace("interval: 1s", "interval: 2s"))
         d.wait_log(r"reload: configuration .* in force")
-        # SIGHUP reloads even an unchanged file
+        # SIGHUP reads the file, but an unchanged one is not loaded again
+        # (issue 14: a SIGHUP storm must not release holds or hit Kakao)
         os.kill(d.proc.pid, signal.SIGHUP)
         d.wait_log(r"reload: SIGHUP")
-        d.wait_log(r"reload: configuration .* in force", count=2)
+        d.wait_log(r"reload: .* is unchanged; nothing to do")
+        self.assertEqual(len(re.findall(r"reload: configuration .* in "
+                                        r"force", d.log())), 1)
         self.assert_stops_cleanly(d)
 
     def test_sigterm_exits_0_within_2s_during_a_slow_fetch_and_a_slow_send(

@@ -234,6 +234,8 @@ class DeliveryTest(kwtest.KwTestCase):
         msgs = e.messages()
         self.assertEqual(len(msgs), 1)
         self.assertTrue(msgs[0]["link"].get("web_url"), msgs[0])
+        # and it counts in max_messages_per_day
+        self.assertEqual(e.status_json()["today_kst"]["sent"], 1)
 
     def test_minus_2_twice_goes_to_dead_letters_that_outbox_handles(self):
         e = self.env()
@@ -376,6 +378,44 @@ class DeliveryTest(kwtest.KwTestCase):
         p = self.kw("once", env=e.env, config=e.config)
         self.assertEqual(len(e.messages()), 1, p.stderr)
         self.assertIn("max_messages_per_day", p.stderr)
+
+    # ---- 7. SIGHUP ----
+
+    def test_sighup_storm_releases_no_hold_and_asks_kakao_nothing(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        e.kakao.post_json("/_control/revoke", {"access": True})
+        self.write_page("board.html", page(["one", "two", "three"]))
+        d.wait_log(r"error kakao: Kakao KOE322")
+        before = e.kakao.get_json("/_control/tokens")
+        for _ in range(30):
+            os.kill(d.proc.pid, signal.SIGHUP)
+            time.sleep(0.02)
+        d.wait_log(r"reload: .* is unchanged", count=1)
+        time.sleep(1.5)
+        after = e.kakao.get_json("/_control/tokens")
+        self.assertEqual(after["token_requests"], before["token_requests"])
+        self.assertEqual(after["send_requests"], before["send_requests"])
+        self.assertEqual(len(re.findall(r"KOE322", d.log())), 1)
+        self.assertEqual(e.status_json()["send_hold"], "reauth")
+        # an edit of a watch reloads, and still holds
+        with open(e.config) as f:
+            text = f.read()
+        with open(e.config + ".tmp", "w") as f:
+            f.write(text.replace("interval: 1s", "interval: 2s"))
+        os.replace(e.config + ".tmp", e.config)
+        d.wait_log(r"reload: configuration .* in force")
+        time.sleep(1)
+        self.assertEqual(e.kakao.get_json("/_control/tokens")
+                         ["token_requests"], before["token_requests"])
+        # a new token file releases it
+        e.auth()
+        wait_until(lambda: e.items() == ["three"], 10, "the held message")
+        self.assert_stops_cleanly(d)
 
 
 if __name__ == "__main__":
