@@ -35,14 +35,16 @@ log_kept(struct store *st, const struct deliver_report *rep)
 		return;
 	switch (rep->status) {
 	case KAKAO_QUOTA:
-		log_warnx("outbox: %" PRId64 " message%s kept: the Kakao quota "
+		log_warnx("outbox: %" PRId64 " message%s kept for the next run: "
+			  "the Kakao quota "
 			  "or max_messages_per_day is used up until 00:00 "
 			  "Korea time (`once --force` sends anyway)",
 		    pending, pending == 1 ? "" : "s");
 		break;
 	case KAKAO_RETRY:
 	case KAKAO_RATE_LIMITED:
-		log_warnx("outbox: %" PRId64 " message%s kept: Kakao failed "
+		log_warnx("outbox: %" PRId64 " message%s kept for the next run: "
+			  "Kakao failed "
 			  "before; the next try is in %" PRId64 "s (`once "
 			  "--force` tries now)",
 		    pending, pending == 1 ? "" : "s",
