@@ -331,7 +331,7 @@ config_append_watch(const char *path, const char *const *keys,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    st.st_mode & 07777);
 	if (fd < 0) {
-		snprintf(msg, sizeof(msg), "cannot write %s: %s", tmp,
+		snprintf(msg, sizeof(msg), "cannot write %.300s: %s", tmp,
 		    strerror(errno));
 		errs_add(errs, path, msg);
 		goto out;
@@ -339,7 +339,7 @@ config_append_watch(const char *path, const char *const *keys,
 	tmp_made = true;
 	if (fchmod(fd, st.st_mode & 07777) != 0 ||
 	    write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
-		snprintf(msg, sizeof(msg), "cannot write %s: %s", tmp,
+		snprintf(msg, sizeof(msg), "cannot write %.300s: %s", tmp,
 		    strerror(errno));
 		errs_add(errs, path, msg);
 		goto out;

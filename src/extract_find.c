@@ -486,7 +486,7 @@ put_anchor(struct buf *x, struct buf *c, xmlNodePtr p, bool shortcut,
 	} else {
 		r = buf_puts(x, "/");
 	}
-	if (shortcut && (has_id || n < MAX_ANCHOR_STEPS)) {
+	if (shortcut && (has_id || (is_element(a) && name_is(a, "body")))) {
 		/* anchor, then any depth down to the rows */
 		*descendant = 1;
 		return r == 0 ? buf_puts(x, "/") : -1;
