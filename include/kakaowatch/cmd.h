@@ -68,5 +68,6 @@ int cmd_send(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_token(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_status(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_find(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_outbox(int argc, char **argv, struct cmd_ctx *ctx);
 
 #endif
