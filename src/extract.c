@@ -2081,3 +2081,20 @@ extract_field_check(const char *expr, const char *const *ns, size_t nns,
 	snprintf(msg, msgsize, "%s", reason);
 	return -1;
 }
+
+char *
+extract_text_normalize(const char *s, size_t n)
+{
+	struct text_acc t;
+	char *out;
+
+	buf_init(&t.b, 0);
+	t.space = false;
+	if (text_add(&t, (const unsigned char *)s, n) != 0 ||
+	    buf_append(&t.b, "", 0) != 0) {
+		buf_release(&t.b);
+		return NULL;
+	}
+	out = buf_detach(&t.b, NULL);
+	return out != NULL ? out : strdup("");
+}

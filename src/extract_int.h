@@ -114,14 +114,43 @@ int xi_xml_text(xmlNodePtr node, char **text);
 /* the text of an HTML fragment (feed titles/summaries of type html) */
 int xi_html_fragment_text(const char *html, char **text);
 
+/* a watch's `title:` and `link:`, compiled, with its namespace pairs */
+struct xi_fields {
+	struct extract_xpath *title; /* NULL: the default text rule */
+	struct extract_xpath *link;  /* NULL: the default link rule */
+	const char *const *ns;       /* borrowed from extract_opts */
+	size_t nns;
+};
+
+/* compile opts->title / opts->link (opts may be NULL): 0 or -1 with err */
+int xi_fields_compile(struct xi_fields *f, const struct extract_opts *opts,
+    struct kw_err *err);
+void xi_fields_release(struct xi_fields *f);
+
 /*
- * xi_field_link: what a `link:` expression's first result gives, resolved
- * against `base`: an element's href attribute, else (HTML: its <a href>;
- * XML: its text); an attribute's or text's value; a string result. 0 / -1.
+ * xi_field_text: the item text of `node` (heap, "" when empty): the title
+ * expression's result with `node` as context, or the parser's text rule
+ * (html: extract.h's, with `run`; else xi_xml_text). 0 or -1 with err.
  */
+int xi_field_text(const struct xi_fields *f, xmlDocPtr doc, bool html,
+    struct extract_run *run, xmlNodePtr node, char **text,
+    struct kw_err *err);
+
+/*
+ * xi_field_link: the item link of `node` (heap or NULL): what the link
+ * expression's first result gives (an element's href attribute, else for
+ * HTML its <a href> rule, for XML its text; an attribute's or text's
+ * value; a string result), resolved against the document base in scope;
+ * or the parser's default link rule. 0 or -1 with err.
+ */
+int xi_field_link(const struct xi_fields *f, xmlDocPtr doc, bool html,
+    struct extract_run *run, xmlNodePtr node, char **link,
+    struct kw_err *err);
+
+/* one item per node of `nodes` with a non-empty text: 0 or -1 with err */
 int xi_items_from_nodes(xmlDocPtr doc, bool html, struct extract_run *run,
-    xmlNodeSetPtr nodes, const struct extract_opts *opts,
-    struct item_list *out, struct kw_err *err);
+    xmlNodeSetPtr nodes, const struct xi_fields *f, struct item_list *out,
+    struct kw_err *err);
 
 /* ---- extract_feed.c ----------------------------------------------------- */
 
@@ -130,8 +159,7 @@ int xi_items_from_nodes(xmlDocPtr doc, bool html, struct extract_run *run,
  * `out` (see extract.h); with `xp`, only the entries it selects.
  */
 int xi_feed_items(xmlDocPtr doc, const struct extract_xpath *xp,
-    const struct extract_opts *opts, struct item_list *out,
-    struct kw_err *err);
+    const struct xi_fields *f, struct item_list *out, struct kw_err *err);
 
 /* the prefix/URI pairs of xi_feed_ns plus opts->namespaces, for XPath */
 extern const char *const xi_feed_ns[];

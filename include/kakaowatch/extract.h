@@ -255,6 +255,14 @@ int extract_field_check(const char *expr, const char *const *ns, size_t nns,
                         char *msg, size_t msgsize);
 
 /*
+ * extract_text_normalize: s[0..n) as item text (whitespace collapsed and
+ * trimmed, invalid UTF-8 as U+FFFD, as above) in a heap string (caller
+ * frees; "" when nothing is left), NULL on out-of-memory. For other
+ * modules making items (jq).
+ */
+char *extract_text_normalize(const char *s, size_t n);
+
+/*
  * extract_url_resolve resolves `href` against `base` (NULL: none) into a
  * heap string in *out the way item links are (RFC 3986, cleaned,
  * percent-encoded; javascript:/vbscript:/data: give NULL). Returns 0 or -1
