@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
+#include <libxml/entities.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
@@ -132,17 +135,28 @@ xml_charset(const char *body, size_t len, const char *content_type,
 
 /* ---- safe parse --------------------------------------------------------- */
 
-/* entity declarations are dropped: nothing is ever expanded or loaded */
+/*
+ * Entities. Every declaration is recorded as an internal entity with empty
+ * content, whatever it says: nothing declared is ever expanded (no
+ * "billion laughs") or loaded (no XXE, no parameter entity from a URL).
+ * A reference to an undeclared entity reads as the HTML character it
+ * names (&nbsp; in a careless feed), else as nothing; so the document stays
+ * well-formed and libxml2 keeps substituting &amp; and friends after it
+ * (it stops doing so after the first well-formedness error).
+ */
 static void
-ignore_entity_decl(void *ctx, const xmlChar *name, int type,
+empty_entity_decl(void *ctx, const xmlChar *name, int type,
     const xmlChar *public_id, const xmlChar *system_id, xmlChar *content)
 {
-	(void)ctx;
-	(void)name;
-	(void)type;
 	(void)public_id;
 	(void)system_id;
 	(void)content;
+	if (type == XML_INTERNAL_PARAMETER_ENTITY ||
+	    type == XML_EXTERNAL_PARAMETER_ENTITY)
+		type = XML_INTERNAL_PARAMETER_ENTITY;
+	else
+		type = XML_INTERNAL_GENERAL_ENTITY;
+	xmlSAX2EntityDecl(ctx, name, type, NULL, NULL, BAD_CAST "");
 }
 
 static xmlParserInputPtr
@@ -165,11 +179,40 @@ ignore_external_subset(void *ctx, const xmlChar *name,
 }
 
 static xmlEntityPtr
-no_entity(void *ctx, const xmlChar *name)
+get_entity(void *ctx, const xmlChar *name)
 {
-	(void)ctx;
-	/* the five predefined ones are resolved by the parser itself */
-	return xmlGetPredefinedEntity(name);
+	xmlParserCtxtPtr ctxt = ctx;
+	const htmlEntityDesc *h;
+	xmlEntityPtr e;
+	unsigned char u[5] = { 0 };
+	unsigned cp;
+
+	e = xmlSAX2GetEntity(ctx, name);
+	if (e != NULL || ctxt->myDoc == NULL)
+		return e;
+	h = htmlEntityLookup(name);
+	cp = h != NULL ? h->value : 0;
+	if (cp >= 0x10000) {
+		u[0] = (unsigned char)(0xF0 | (cp >> 18));
+		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	} else if (cp >= 0x800) {
+		u[0] = (unsigned char)(0xE0 | (cp >> 12));
+		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+	} else if (cp >= 0x80) {
+		u[0] = (unsigned char)(0xC0 | (cp >> 6));
+		u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+	} else if (cp > 0) {
+		u[0] = (unsigned char)cp;
+	}
+	if (ctxt->myDoc->intSubset == NULL &&
+	    xmlCreateIntSubset(ctxt->myDoc, BAD_CAST "kakaowatch", NULL,
+	        NULL) == NULL)
+		return NULL;
+	return xmlAddDocEntity(ctxt->myDoc, name, XML_INTERNAL_GENERAL_ENTITY,
+	    NULL, NULL, u);
 }
 
 xmlDocPtr
@@ -199,20 +242,27 @@ xi_xml_parse(const char *body, size_t len, const char *content_type,
 		kw_err_set(err, "out of memory parsing XML");
 		goto out;
 	}
-	ctxt->sax->entityDecl = ignore_entity_decl;
+	ctxt->sax->entityDecl = empty_entity_decl;
 	ctxt->sax->unparsedEntityDecl = NULL;
 	ctxt->sax->resolveEntity = refuse_resolve;
 	ctxt->sax->externalSubset = ignore_external_subset;
-	ctxt->sax->getEntity = no_entity;
-	ctxt->sax->getParameterEntity = no_entity;
+	ctxt->sax->getEntity = get_entity;
 	xmlCtxtUseOptions(ctxt, XML_OPTIONS);
-	/* libxml2 may load neither the DTD nor entities, whatever it says */
+	/* no DTD is loaded; entities (all internal and empty, above) are
+	 * substituted, so no entity reference node outlives the parse */
 	ctxt->loadsubset = 0;
-	ctxt->replaceEntities = 0;
+	ctxt->replaceEntities = 1;
 	ctxt->validate = 0;
 	xmlParseDocument(ctxt);
 	doc = ctxt->myDoc;
 	ctxt->myDoc = NULL;
+	if (doc != NULL && doc->intSubset != NULL) {
+		xmlDtdPtr dtd = doc->intSubset;
+
+		xmlUnlinkNode((xmlNodePtr)dtd);
+		doc->intSubset = NULL;
+		xmlFreeDtd(dtd);
+	}
 	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
 		kw_err_set(err, "cannot parse the document as XML");
 		goto fail;

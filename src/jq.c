@@ -357,6 +357,9 @@ child_limits(const struct jq_limits *lim)
 	setrlimit(RLIMIT_CORE, &rl);
 }
 
+extern char **environ;
+static char *empty_env[] = { NULL };
+
 /* the child: never returns */
 static void
 child_run(int fd, const char *program, const char *json, size_t len,
@@ -380,7 +383,8 @@ child_run(int fd, const char *program, const char *json, size_t len,
 		fd = 3;
 	}
 	closefrom(4);
-	clearenv();
+	/* an empty environment, not a NULL one: libjq's $ENV walks it */
+	environ = empty_env;
 	signal(SIGPIPE, SIG_DFL);
 	child_limits(lim);
 	w.fd = fd;
