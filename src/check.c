@@ -203,8 +203,9 @@ record_success(struct check_job *job, const struct http_response *resp,
 	item_list_init(&old);
 	item_list_init(&added);
 	item_list_init(&removed);
-	/* a new XPath (SPEC §2) or a new URL describes other items: their
-	 * first snapshot is a silent baseline, not a flood of "new" */
+	/* a new XPath (docs/design.md §2.4) or a new URL describes other
+	 * items: their first snapshot is a silent baseline, not a flood of
+	 * "new" */
 	rebaseline = !job->st.baselined || !str_eq(job->st.xpath, wc->xpath) ||
 	    !str_eq(job->st.url, wc->url);
 	if (items == NULL) {

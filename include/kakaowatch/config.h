@@ -1,6 +1,6 @@
 /*
- * config: the YAML configuration file (SPEC §2) -> struct config, with all
- * validation. The only user of libyaml.
+ * config: the YAML configuration file (docs/configuration.md) -> struct
+ * config, with all validation. The only user of libyaml.
  *
  * Loading is all-or-nothing: config_load either returns a complete, valid
  * struct config, or every error it found, each as "FILE:LINE:COL: message"
@@ -178,7 +178,7 @@ struct kakao_config {
 	char *api_base_url;  /* default "https://kapi.kakao.com" */
 	                     /* URLs: http(s), trailing '/' removed */
 	enum config_sink sink; /* default CONFIG_SINK_AUTO */
-	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (SPEC §5) */
+	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (design.md §4) */
 };
 
 struct config {
