@@ -34,9 +34,17 @@ static int
 items(const char *program, const char *json, const char *url,
     const struct jq_limits *lim, struct item_list *l, struct kw_err *err)
 {
+	int rc;
+
 	item_list_init(l);
 	kw_err_clear(err);
-	return jq_items(program, json, strlen(json), url, lim, l, err);
+	rc = jq_items(program, json, strlen(json), url, lim, l, err);
+	if (rc != 0) {
+		/* "as it was": empty, though its array may have grown */
+		assert_int_equal(l->n, 0);
+		item_list_release(l);
+	}
+	return rc;
 }
 
 static void
