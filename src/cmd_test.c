@@ -14,17 +14,23 @@
 
 static const char test_usage[] =
     "usage: kakaowatch test [-c FILE] NAME\n"
-    "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR]\n"
+    "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR |\n"
+    "                       --parser feed | --jq PROGRAM]\n"
     "\n"
     "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
     "and prints them (text, then link), without touching the state or\n"
-    "sending anything. With --file and --xpath no configuration is read.\n"
+    "sending anything, and says which parser read it. With --file and\n"
+    "--xpath, --jq or --parser feed no configuration is read.\n"
     "\n"
     "  --file PATH    extract from a local HTML file\n"
     "  --xpath EXPR   the XPath to use (default: the watch's)\n"
     "  --url URL      the page's URL, to resolve relative links of --file\n"
     "  --encoding CS  decode the page as CS (e.g. euc-kr), whatever it "
-    "says\n";
+    "says\n"
+    "  --parser P     auto, html, xml, feed or json (default: the watch's)\n"
+    "  --jq PROGRAM   the jq program for JSON (default: the watch's)\n"
+    "  --title EXPR   XPath for each item's title, relative to the item\n"
+    "  --link EXPR    XPath for each item's link, relative to the item\n";
 
 struct test_fetch {
 	struct http_response resp;
@@ -84,11 +90,18 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "xpath", required_argument, NULL, 'x' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "encoding", required_argument, NULL, 'e' },
+		{ "parser", required_argument, NULL, 'p' },
+		{ "jq", required_argument, NULL, 'j' },
+		{ "title", required_argument, NULL, 't' },
+		{ "link", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
 	const char *encoding = NULL, *content_type = NULL, *page_url;
-	const char *encoding_opt = NULL;
+	const char *encoding_opt = NULL, *parser_opt = NULL, *jq = NULL;
+	const char *title = NULL, *link = NULL;
+	struct watch_config tmp;
+	enum extract_parser parser = EXTRACT_PARSER_AUTO, used;
 	struct config *cfg = NULL;
 	const struct watch_config *wc = NULL;
 	struct extract_xpath *xp = NULL;
@@ -115,13 +128,36 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'e':
 			encoding_opt = optarg;
 			break;
+		case 'p':
+			parser_opt = optarg;
+			break;
+		case 'j':
+			jq = optarg;
+			break;
+		case 't':
+			title = optarg;
+			break;
+		case 'l':
+			link = optarg;
+			break;
 		default:
 			return KW_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		name = argv[optind++];
-	if (optind < argc || (name == NULL && (file == NULL || xpath == NULL))) {
+	if (parser_opt != NULL &&
+	    extract_parser_from_name(parser_opt, &parser) != 0) {
+		fprintf(stderr, "kakaowatch: unknown parser '%s' (auto, html, "
+				"xml, feed or json)\n",
+		    parser_opt);
+		return KW_EXIT_USAGE;
+	}
+	if (optind < argc ||
+	    (name == NULL &&
+		(file == NULL ||
+		    (xpath == NULL && jq == NULL &&
+			parser != EXTRACT_PARSER_FEED)))) {
 		fputs(test_usage, stderr);
 		return KW_EXIT_USAGE;
 	}
@@ -142,11 +178,27 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	if (encoding_opt != NULL)
 		encoding = encoding_opt;
+	memset(&tmp, 0, sizeof(tmp));
+	if (wc != NULL)
+		tmp = *wc;
+	tmp.xpath = (char *)xpath;
+	tmp.encoding = (char *)encoding;
+	if (parser_opt != NULL)
+		tmp.parser = (int)parser;
+	if (jq != NULL)
+		tmp.jq = (char *)jq;
+	if (title != NULL)
+		tmp.title = (char *)title;
+	if (link != NULL)
+		tmp.link = (char *)link;
 	status = KW_EXIT_FAILURE;
-	xp = extract_xpath_compile(xpath, &err);
-	if (xp == NULL) {
-		status = KW_EXIT_USAGE;
-		goto fail;
+	if (xpath != NULL) {
+		xp = extract_xpath_compile_ns(xpath,
+		    (const char *const *)tmp.namespaces, tmp.nnamespaces, &err);
+		if (xp == NULL) {
+			status = KW_EXIT_USAGE;
+			goto fail;
+		}
 	}
 	if (file != NULL) {
 		body = util_read_file(file, 64 * 1024 * 1024, &len, &err);
@@ -168,16 +220,28 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		content_type = tf.resp.content_type;
 		page_url = tf.resp.final_url ? tf.resp.final_url : wc->url;
 	}
-	if (extract_items(body, len, content_type, encoding, page_url, xp,
-		&items, &err) != 0)
+	used = EXTRACT_PARSER_AUTO;
+	if (check_extract(&tmp, xp, body, len, content_type, page_url, &items,
+		&used, &err) != 0) {
+		if (used != EXTRACT_PARSER_AUTO)
+			fprintf(stderr, "kakaowatch: parser: %s\n",
+			    extract_parser_name(used));
 		goto fail;
+	}
+	printf("parser: %s\n", extract_parser_name(used));
 	for (i = 0; i < items.n; i++) {
 		printf("%zu. %s\n", i + 1, items.v[i].text);
 		if (items.v[i].link != NULL)
 			printf("   %s\n", items.v[i].link);
+		if (items.v[i].date != NULL)
+			printf("   date: %s\n", items.v[i].date);
 	}
 	if (items.n == 0) {
-		fprintf(stderr, "kakaowatch: the xpath matched nothing\n");
+		fprintf(stderr, "kakaowatch: %s\n",
+		    used == EXTRACT_PARSER_FEED ? "the feed has no entries" :
+		    used == EXTRACT_PARSER_JSON ?
+						  "the jq program gave no items" :
+						  "the xpath matched nothing");
 		goto out;
 	}
 	status = KW_EXIT_OK;

@@ -80,6 +80,15 @@
 /* the YAML file itself: 10,000 watches in block style take ~1.4 MB */
 #define CONFIG_FILE_MAX_BYTES (16 * 1024 * 1024)
 
+/* a watch's `parser:`; the same order as extract.h's enum extract_parser */
+enum config_parser {
+	CONFIG_PARSER_AUTO,
+	CONFIG_PARSER_HTML,
+	CONFIG_PARSER_XML,
+	CONFIG_PARSER_FEED,
+	CONFIG_PARSER_JSON
+};
+
 enum config_sink {
 	CONFIG_SINK_AUTO,   /* kakao once a token file exists, else stdout */
 	CONFIG_SINK_KAKAO,  /* always Kakao (needs rest_api_key) */
@@ -137,10 +146,24 @@ struct watch_config {
 	int64_t max_bytes;   /* page size cap; default 5MiB; 1KiB..1GiB */
 	double jitter_pct;   /* +- percent of interval; default 10; 0..50 */
 	int max_failures;    /* failures before "watch is failing"; default 5 */
+	/*
+	 * How the response is read (issue 13): parser (CONFIG_PARSER_*, the
+	 * order of extract.h's enum extract_parser; default auto);
+	 * namespaces: 2 * nnamespaces strings, prefix then URI, for XPath;
+	 * title / link: XPath per item, NULL = the default rules; jq: the jq
+	 * program for JSON, NULL = none. xpath may be NULL for feeds and JSON.
+	 */
+	int parser;
+	char **namespaces;
+	size_t nnamespaces;
+	char *title;
+	char *link;
+	char *jq;
 	bool ssl_verify;     /* default true */
 	bool enabled;        /* default true; false = parsed but not run */
 	struct config_pos pos;       /* the watch's list item (its mapping) */
 	struct config_pos xpath_pos; /* the xpath value (maybe in defaults) */
+	struct config_pos jq_pos;    /* the jq value (maybe in defaults) */
 };
 
 struct kakao_config {

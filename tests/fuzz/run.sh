@@ -28,7 +28,8 @@ src=$(cd "$here/../.." && pwd)
 build=${BUILD:-$src/build-fuzz}
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="fuzz_config fuzz_extract fuzz_token fuzz_kakao_response fuzz_message"
+all="fuzz_config fuzz_extract fuzz_feed fuzz_token fuzz_kakao_response
+fuzz_message"
 targets=${*:-$all}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 1)}
 corpora=${CORPUS:-$build/fuzz-corpus}
