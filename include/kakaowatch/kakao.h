@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "kakaowatch/buf.h"
+#include "kakaowatch/http.h"
 #include "kakaowatch/token.h"
 #include "kakaowatch/util.h"
 
@@ -67,6 +69,19 @@ enum kakao_status {
 	KAKAO_FATAL
 };
 
+/*
+ * struct kakao_call: the owned parts of one prepared Kakao request (URL,
+ * form body), for a request run on the loop's multi handle (http_submit
+ * copies them, so the call may be released right after it). Release with
+ * kakao_call_release (wipes the body: it may hold tokens).
+ */
+struct kakao_call {
+	char *url;
+	struct buf form;
+};
+
+void kakao_call_release(struct kakao_call *call);
+
 /* kakao_status_name: static lower-case name ("ok", "retry", ...) */
 const char *kakao_status_name(enum kakao_status s);
 
@@ -114,6 +129,38 @@ enum kakao_status kakao_refresh(const struct kakao_client *c, struct token *t,
  */
 enum kakao_status kakao_send_memo(const struct kakao_client *c,
     const char *access_token, const char *template_json, struct kw_err *err);
+
+/*
+ * kakao_memo_request prepares what kakao_send_memo sends, without sending:
+ * fills `call` (owned parts) and `req` (borrowing from `call` and
+ * `access_token`, valid while both are) for http_submit. KAKAO_OK, or the
+ * status kakao_send_memo would give without a request (KAKAO_BAD_TEMPLATE,
+ * KAKAO_UNAUTHORIZED, KAKAO_FATAL) with `err` and nothing to release.
+ */
+enum kakao_status kakao_memo_request(const struct kakao_client *c,
+    const char *access_token, const char *template_json,
+    struct kakao_call *call, struct http_request *req, struct kw_err *err);
+
+/*
+ * kakao_memo_result classifies the answer to a kakao_memo_request as
+ * kakao_send_memo does (a transport error is KAKAO_RETRY).
+ */
+enum kakao_status kakao_memo_result(const struct http_response *resp,
+    struct kw_err *err);
+
+/*
+ * kakao_refresh_request / kakao_refresh_result: kakao_refresh in two
+ * halves, for the loop. The request borrows t->refresh_token (keep `t`
+ * until it is submitted); the result merges a 200 into `t`
+ * (token_apply_response), else classifies the error (KOE322 ->
+ * KAKAO_REAUTH, ...). Neither saves nor locks: see kakao_refresh_begin.
+ */
+enum kakao_status kakao_refresh_request(const struct kakao_client *c,
+    const struct token *t, struct kakao_call *call, struct http_request *req,
+    struct kw_err *err);
+enum kakao_status kakao_refresh_result(const struct kakao_client *c,
+    struct token *t, const struct http_response *resp, int64_t now_s,
+    struct kw_err *err);
 
 /*
  * kakao_classify_auth_error maps a kauth error response (HTTP status and
