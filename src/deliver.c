@@ -819,25 +819,62 @@ out:
 	return result;
 }
 
-int
-deliver_daily(struct store *st, const struct config *cfg,
-    enum deliver_sink sink, int64_t now_ms, size_t limit, FILE *out,
+/*
+ * budget_used_up: max_messages_per_day is reached; anything still due
+ * waits for tomorrow's digest (one warning per day). 1 when something
+ * waits (rep->status KAKAO_QUOTA), 0 when nothing was due, -1 on error.
+ */
+static int
+budget_used_up(struct store *st, const struct config *cfg, int64_t now_ms,
     struct deliver_report *rep, struct kw_err *err)
 {
 	struct outbox_msg *v = NULL;
-	char day[16];
-	char *held = NULL;
-	int64_t sent = 0, budget, hold = 0;
+	char day[16], *held = NULL;
 	size_t n = 0;
 	int result = -1;
 
-	memset(rep, 0, sizeof(*rep));
-	rep->status = KAKAO_OK;
-	if (limit == 0 || limit > DEFAULT_LIMIT)
-		limit = DEFAULT_LIMIT;
-	if (sink != DELIVER_KAKAO)
-		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
-		    rep, err);
+	if (store_outbox_due(st, now_ms, 1, &v, &n, err) != 0)
+		return -1;
+	outbox_msgs_free(v, n);
+	if (n == 0)
+		return 0;
+	deliver_kst_day(now_ms, day, sizeof(day));
+	if (store_meta_get(st, DELIVER_META_BUDGET_DAY, &held, err) != 0)
+		return -1;
+	if (store_outbox_defer_all(st, deliver_next_kst_midnight_ms(now_ms),
+		"held: max_messages_per_day reached; sent as one digest "
+		"after 00:00 Korea time",
+		err) != 0 ||
+	    store_meta_set(st, DELIVER_META_BUDGET_DAY, day, err) != 0)
+		goto out;
+	if (held == NULL || strcmp(held, day) != 0)
+		log_warnx("outbox: max_messages_per_day (%d) reached; further "
+			  "messages are held and sent as one digest after "
+			  "00:00 Korea time",
+		    cfg->max_messages_per_day);
+	rep->status = KAKAO_QUOTA;
+	result = 1;
+out:
+	free(held);
+	return result;
+}
+
+/*
+ * daily_gate: the holds in front of a KakaoTalk send: Kakao's quota hold,
+ * the digest of yesterday's held messages, today's budget. Returns 1 when
+ * held (rep->status says why), 0 with *budget > 0 when messages may go,
+ * 0 with *budget 0 when nothing is due, -1 on a store error.
+ */
+static int
+daily_gate(struct store *st, const struct config *cfg, int64_t now_ms,
+    struct deliver_report *rep, int64_t *budget, struct kw_err *err)
+{
+	char day[16];
+	char *held = NULL;
+	int64_t sent = 0, hold = 0;
+	int result = -1;
+
+	*budget = 0;
 	/* Kakao said its quota is used up: wait without asking again */
 	if (meta_int(st, DELIVER_META_QUOTA_HOLD, &hold, err) != 0)
 		return -1;
@@ -860,45 +897,50 @@ deliver_daily(struct store *st, const struct config *cfg,
 		if (make_digest(st, cfg, now_ms, held, err) != 0 ||
 		    store_meta_set(st, DELIVER_META_BUDGET_DAY, NULL, err) != 0)
 			goto out;
-		free(held);
-		held = NULL;
 	}
 	if (store_sent_count(st, day, &sent, err) != 0)
 		goto out;
-	budget = cfg->max_messages_per_day - sent;
-	if (budget > 0) {
-		result = deliver_outbox(st, cfg, sink, now_ms, false,
-		    (size_t)budget < limit ? (size_t)budget : limit, out, rep,
-		    err);
-		if (result != 0 ||
-		    sent + (int64_t)rep->sent < cfg->max_messages_per_day)
-			goto out;
-		result = -1;
-	}
-	/* the budget is used up: anything still due waits for tomorrow */
-	if (store_outbox_due(st, now_ms, 1, &v, &n, err) != 0)
-		goto out;
-	outbox_msgs_free(v, n);
-	if (n == 0) {
+	if (cfg->max_messages_per_day - sent > 0) {
+		*budget = cfg->max_messages_per_day - sent;
 		result = 0;
 		goto out;
 	}
-	if (store_outbox_defer_all(st, deliver_next_kst_midnight_ms(now_ms),
-		"held: max_messages_per_day reached; sent as one digest "
-		"after 00:00 Korea time",
-		err) != 0 ||
-	    store_meta_set(st, DELIVER_META_BUDGET_DAY, day, err) != 0)
-		goto out;
-	if (held == NULL || strcmp(held, day) != 0)
-		log_warnx("outbox: max_messages_per_day (%d) reached; further "
-			  "messages are held and sent as one digest after "
-			  "00:00 Korea time",
-		    cfg->max_messages_per_day);
-	rep->status = KAKAO_QUOTA;
-	result = 1;
+	result = budget_used_up(st, cfg, now_ms, rep, err);
 out:
 	free(held);
 	return result;
+}
+
+int
+deliver_daily(struct store *st, const struct config *cfg,
+    enum deliver_sink sink, int64_t now_ms, size_t limit, FILE *out,
+    struct deliver_report *rep, struct kw_err *err)
+{
+	int64_t budget = 0, sent = 0;
+	char day[16];
+	int result;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->status = KAKAO_OK;
+	if (limit == 0 || limit > DEFAULT_LIMIT)
+		limit = DEFAULT_LIMIT;
+	if (sink != DELIVER_KAKAO)
+		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
+		    rep, err);
+	result = daily_gate(st, cfg, now_ms, rep, &budget, err);
+	if (result != 0 || budget == 0)
+		return result;
+	result = deliver_outbox(st, cfg, sink, now_ms, false,
+	    (size_t)budget < limit ? (size_t)budget : limit, out, rep, err);
+	if (result != 0)
+		return result;
+	deliver_kst_day(now_ms, day, sizeof(day));
+	if (store_sent_count(st, day, &sent, err) != 0)
+		return -1;
+	if (sent < cfg->max_messages_per_day)
+		return 0;
+	/* used up: what is still due waits for tomorrow (1), else 0 */
+	return budget_used_up(st, cfg, now_ms, rep, err);
 }
 
 enum kakao_status

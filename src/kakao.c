@@ -1114,3 +1114,138 @@ kakao_session_send(const struct kakao_client *c, struct token *t,
 	}
 	return st;
 }
+
+/* ---- the same session, step by step, for the loop ---- */
+
+enum kakao_status
+kakao_session_load(const struct kakao_client *c, struct token *t,
+    struct kw_err *err)
+{
+	return session_load_kept(c, t, err);
+}
+
+void
+kakao_refresh_abandon(struct kakao_refresh_job *job)
+{
+	if (job == NULL || job->lock_fd < 0)
+		return;
+	token_save_abort(&job->reserve);
+	token_unlock(job->lock_fd);
+	job->lock_fd = -1;
+	free_secret(job->old_refresh);
+	job->old_refresh = NULL;
+}
+
+enum kakao_status
+kakao_refresh_begin(const struct kakao_client *c, struct token *t,
+    int64_t now_s, bool force, struct kakao_refresh_job *job,
+    struct kakao_call *call, struct http_request *req, bool *need,
+    struct kw_err *err)
+{
+	struct kw_err lerr = { 0 }, serr = { 0 };
+	struct token f = { 0 };
+	enum kakao_status st;
+
+	memset(job, 0, sizeof(*job));
+	job->lock_fd = -1;
+	job->reserve.fd = -1;
+	*need = false;
+	/* never wait: another process refreshing means "in a moment" */
+	job->lock_fd = token_lock(c->token_path, 0, &lerr);
+	if (job->lock_fd < 0) {
+		kw_err_set(err, "%s", lerr.msg);
+		return errno == EWOULDBLOCK ? KAKAO_RATE_LIMITED : KAKAO_RETRY;
+	}
+	if (pending_flush(c->token_path)) {
+		token_release(t);
+		if (token_copy(t, &pending) != 0) {
+			st = KAKAO_FATAL;
+			kw_err_set(err, "out of memory");
+			goto fail;
+		}
+	} else if (token_load(c->token_path, &f, &lerr) == 0 &&
+	    (!same_str(f.refresh_token, t->refresh_token) ||
+		!same_str(f.access_token, t->access_token))) {
+		adopt(t, &f);
+		if (!force && t->access_token != NULL &&
+		    !token_refresh_due(t, now_s, 0)) {
+			kakao_refresh_abandon(job);
+			return KAKAO_OK;
+		}
+	}
+	if (token_save_prepare(c->token_path, &job->reserve, &serr) != 0) {
+		kw_err_set(err, "%s; not refreshing the Kakao token until the "
+		    "new token file can be written (a rotated refresh token "
+		    "must never be lost)", serr.msg);
+		st = KAKAO_RETRY;
+		goto fail;
+	}
+	if (t->refresh_token != NULL &&
+	    (job->old_refresh = strdup(t->refresh_token)) == NULL) {
+		kw_err_set(err, "out of memory");
+		st = KAKAO_FATAL;
+		goto fail;
+	}
+	st = kakao_refresh_request(c, t, call, req, err);
+	if (st != KAKAO_OK)
+		goto fail;
+	*need = true;
+	token_release(&f);
+	return KAKAO_OK;
+fail:
+	token_release(&f);
+	kakao_refresh_abandon(job);
+	return st;
+}
+
+enum kakao_status
+kakao_refresh_end(const struct kakao_client *c, struct token *t,
+    struct kakao_refresh_job *job, const struct http_response *resp,
+    int64_t now_s, struct kakao_call *call, struct http_request *req,
+    bool *again, struct kw_err *err)
+{
+	struct kw_err rerr = { 0 }, serr = { 0 }, lerr = { 0 };
+	struct token f = { 0 };
+	enum kakao_status st;
+
+	*again = false;
+	st = kakao_refresh_result(c, t, resp, now_s, &rerr);
+	if (st == KAKAO_REAUTH && !job->retried &&
+	    token_load(c->token_path, &f, &lerr) == 0 &&
+	    !same_str(f.refresh_token, t->refresh_token)) {
+		/* rotated by another process meanwhile: use that one */
+		log_info("kakao: the token file has a newer refresh token; "
+		    "refreshing with it");
+		adopt(t, &f);
+		job->retried = true;
+		st = kakao_refresh_request(c, t, call, req, err);
+		if (st == KAKAO_OK) {
+			*again = true;
+			return KAKAO_OK;
+		}
+		kakao_refresh_abandon(job);
+		return st;
+	}
+	token_release(&f);
+	if (st != KAKAO_OK) {
+		kw_err_set(err, "%s", rerr.msg);
+		kakao_refresh_abandon(job);
+		return st;
+	}
+	if (token_save_commit(&job->reserve, t, &serr) != 0) {
+		log_errorx("kakao: cannot save the refreshed Kakao token: %s; "
+		    "kept in memory, saving again before the next send (run "
+		    "`kakaowatch auth` only if Kakao later reports KOE322)",
+		    serr.msg);
+		pending_keep(c->token_path, t);
+	}
+	if (job->old_refresh == NULL ||
+	    strcmp(job->old_refresh, t->refresh_token) != 0)
+		log_info("kakao: refresh token rotated; the new one is valid "
+		    "for %lld days",
+		    (long long)(t->refresh_token_expires_in + 43200) / 86400);
+	log_debug("kakao: access token refreshed, valid for %lld min",
+	    (long long)(t->expires_in + 30) / 60);
+	kakao_refresh_abandon(job); /* the reserve is spent: unlocks */
+	return KAKAO_OK;
+}

@@ -217,4 +217,54 @@ enum kakao_status kakao_session_send(const struct kakao_client *c,
 enum kakao_status kakao_session_refresh(const struct kakao_client *c,
     struct token *t, int64_t now_s, struct kw_err *err);
 
+/* ---- the session step by step, for the daemon's loop ---- */
+
+/*
+ * kakao_session_load loads the token file into `t` (zeroed or released
+ * before), or the refreshed token this process keeps because its save
+ * failed (saving it again first). Statuses as kakao_session_begin, without
+ * any refresh. Synchronous but local (a small file).
+ */
+enum kakao_status kakao_session_load(const struct kakao_client *c,
+    struct token *t, struct kw_err *err);
+
+/* one refresh in flight on the loop: the token lock and the prepared file */
+struct kakao_refresh_job {
+	int lock_fd;                 /* token_lock, -1 when not held */
+	struct token_reserve reserve;
+	char *old_refresh;           /* to tell a rotation */
+	bool retried;                /* the KOE322 re-read was done */
+};
+
+/*
+ * kakao_refresh_begin starts a refresh of `t` the way kakao_session_begin
+ * does, but never waits: takes the token lock without waiting (held by
+ * another process: KAKAO_RATE_LIMITED, try again in a moment), re-reads
+ * the file (a newer token there is adopted into `t`; unless `force`, when
+ * it is fresh no refresh is made: KAKAO_OK with *need false), prepares the
+ * new token file (token_save_prepare: on a full disk KAKAO_RETRY, no
+ * refresh) and fills `call`/`req` for http_submit with *need true. On
+ * anything but KAKAO_OK with *need true, `job` holds nothing.
+ */
+enum kakao_status kakao_refresh_begin(const struct kakao_client *c,
+    struct token *t, int64_t now_s, bool force, struct kakao_refresh_job *job,
+    struct kakao_call *call, struct http_request *req, bool *need,
+    struct kw_err *err);
+
+/*
+ * kakao_refresh_end takes the answer to that request: merges it into `t`,
+ * commits the prepared file (a failed commit keeps the token in memory,
+ * see kakao_session_load) and releases the lock. A KOE322 while the file
+ * has another refresh token (rotated by another process) prepares one more
+ * request into `call`/`req` and sets *again (submit it and call this again
+ * with its answer). Any other error releases `job` and is returned.
+ */
+enum kakao_status kakao_refresh_end(const struct kakao_client *c,
+    struct token *t, struct kakao_refresh_job *job,
+    const struct http_response *resp, int64_t now_s, struct kakao_call *call,
+    struct http_request *req, bool *again, struct kw_err *err);
+
+/* kakao_refresh_abandon drops a job (prepared file, lock). NULL ok. */
+void kakao_refresh_abandon(struct kakao_refresh_job *job);
+
 #endif
