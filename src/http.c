@@ -1181,3 +1181,96 @@ http_wakeup(struct http *h)
 	if (h != NULL)
 		curl_multi_wakeup(h->multi);
 }
+
+/* --- URLs -------------------------------------------------------------- */
+
+static int
+url_why(char *why, size_t whysize, const char *fmt, const char *arg)
+{
+	if (why != NULL && whysize > 0)
+		snprintf(why, whysize, fmt, arg);
+	return -1;
+}
+
+int
+http_url_check(const char *url, char *why, size_t whysize)
+{
+	const unsigned char *p;
+	CURLUcode uc;
+	char *host = NULL, *port = NULL, *end;
+	CURLU *u;
+	long n;
+	int result = -1;
+
+	if (url == NULL || (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0))
+		return url_why(why, whysize, "%s",
+		    "must start with http:// or https://");
+	for (p = (const unsigned char *)url; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+		    (p[0] == 0xe2 && p[1] == 0x80 &&
+		    (p[2] == 0xa8 || p[2] == 0xa9)))
+			return url_why(why, whysize, "%s",
+			    "must not contain spaces or control characters");
+		if (*p == '\\')
+			return url_why(why, whysize, "%s",
+			    "must not contain '\\' (write '/' or %5C)");
+	}
+	/* curl reads "http:///x" as host x; an empty authority is an error */
+	p = (const unsigned char *)url + (url[4] == ':' ? 7 : 8);
+	if (*p == '\0' || strchr("/?#:@", *p) != NULL)
+		return url_why(why, whysize, "%s", "has no host");
+	u = curl_url();
+	if (u == NULL)
+		return url_why(why, whysize, "%s", "cannot be checked: out of "
+		    "memory");
+	uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (uc == CURLUE_BAD_PORT_NUMBER) {
+		url_why(why, whysize, "%s", "has a bad port (use 1 to 65535)");
+		goto out;
+	}
+	if (uc == CURLUE_NO_HOST) {
+		url_why(why, whysize, "%s", "has no host");
+		goto out;
+	}
+	if (uc != CURLUE_OK) {
+		url_why(why, whysize, "is not a valid URL (%s)",
+		    curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host == NULL || host[0] == '\0' || strcmp(host, "[]") == 0) {
+		url_why(why, whysize, "%s", "has no host");
+		goto out;
+	}
+	uc = curl_url_get(u, CURLUPART_PORT, &port, 0);
+	if (uc == CURLUE_OK && port != NULL) {
+		errno = 0;
+		n = strtol(port, &end, 10);
+		if (errno != 0 || *end != '\0' || n < 1 || n > 65535) {
+			url_why(why, whysize, "%s",
+			    "has a bad port (use 1 to 65535)");
+			goto out;
+		}
+	}
+	result = 0;
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return result;
+}
+
+char *
+http_url_escape(const char *s)
+{
+	char *e, *r;
+
+	e = curl_easy_escape(NULL, s, 0);
+	if (e == NULL)
+		return NULL;
+	r = strdup(e);
+	curl_free(e);
+	return r;
+}
