@@ -1,5 +1,6 @@
 /* cmd_test: fetch (or read) one page, extract, print its items. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 static const char test_usage[] =
     "usage: kakaowatch test [-c FILE] NAME\n"
     "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR]\n"
+    "       kakaowatch test [-c FILE] (NAME | --file PATH) --tree\n"
     "\n"
     "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
     "and prints them (text, then link), without touching the state or\n"
@@ -24,7 +26,9 @@ static const char test_usage[] =
     "  --xpath EXPR   the XPath to use (default: the watch's)\n"
     "  --url URL      the page's URL, to resolve relative links of --file\n"
     "  --encoding CS  decode the page as CS (e.g. euc-kr), whatever it "
-    "says\n";
+    "says\n"
+    "  --tree         print the document tree XPaths run on (the tree a\n"
+    "                 browser builds) instead of items\n";
 
 struct test_fetch {
 	struct http_response resp;
@@ -84,6 +88,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "xpath", required_argument, NULL, 'x' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "encoding", required_argument, NULL, 'e' },
+		{ "tree", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
@@ -98,6 +103,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	char *body = NULL, abs[PATH_MAX], file_url[PATH_MAX + 8];
 	size_t len = 0, i;
 	int c, status = KW_EXIT_USAGE;
+	bool tree = false;
+	struct buf dump;
 
 	item_list_init(&items);
 	while ((c = cmd_getopt(argc, argv, "", longopts, test_usage, ctx)) !=
@@ -115,13 +122,17 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'e':
 			encoding_opt = optarg;
 			break;
+		case 't':
+			tree = true;
+			break;
 		default:
 			return KW_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		name = argv[optind++];
-	if (optind < argc || (name == NULL && (file == NULL || xpath == NULL))) {
+	if (optind < argc ||
+	    (name == NULL && (file == NULL || (xpath == NULL && !tree)))) {
 		fputs(test_usage, stderr);
 		return KW_EXIT_USAGE;
 	}
@@ -143,8 +154,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	if (encoding_opt != NULL)
 		encoding = encoding_opt;
 	status = KW_EXIT_FAILURE;
-	xp = extract_xpath_compile(xpath, &err);
-	if (xp == NULL) {
+	xp = tree ? NULL : extract_xpath_compile(xpath, &err);
+	if (xp == NULL && !tree) {
 		status = KW_EXIT_USAGE;
 		goto fail;
 	}
@@ -167,6 +178,18 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		tf.resp.body = NULL;
 		content_type = tf.resp.content_type;
 		page_url = tf.resp.final_url ? tf.resp.final_url : wc->url;
+	}
+	if (tree) {
+		buf_init(&dump, 0);
+		if (extract_tree_dump(body, len, content_type, encoding,
+			&dump, &err) != 0) {
+			buf_release(&dump);
+			goto fail;
+		}
+		fwrite(dump.data, 1, dump.len, stdout);
+		buf_release(&dump);
+		status = KW_EXIT_OK;
+		goto out;
 	}
 	if (extract_items(body, len, content_type, encoding, page_url, xp,
 		&items, &err) != 0)
