@@ -156,9 +156,9 @@ meta_set_int(struct store *st, const char *key, int64_t v, struct kw_err *err)
 
 /*
  * remind_if_expiring queues one reminder per refresh token when `tok`'s
- * refresh token has under DELIVER_REMIND_S left (SPEC §5). The message is
- * queued before it is remembered: a crash in between sends it twice rather
- * than never.
+ * refresh token has under DELIVER_REMIND_S left (docs/design.md §4). The
+ * message is queued before it is remembered: a crash in between sends it twice
+ * rather than never.
  */
 static int
 remind_if_expiring(struct store *st, const struct token *tok, int64_t now_ms,

@@ -1,4 +1,4 @@
-/* kakao: Kakao OAuth + memo API client (see kakao.h, kakao-api.md). */
+/* kakao: Kakao OAuth + memo API client (see kakao.h, docs/kakao.md). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "kakaowatch/kakao.h"
 #include "kakaowatch/log.h"
 
-/* kakao-api.md §2, §4: both endpoints take a form body in UTF-8 */
+/* docs/kakao.md §2, §4: both endpoints take a form body in UTF-8 */
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded;charset=utf-8"
 #define TOKEN_PATH "/oauth/token"
 #define AUTHORIZE_PATH "/oauth/authorize"
@@ -158,7 +158,7 @@ kakao_post(const struct kakao_client *c, const char *url,
 	return 0;
 }
 
-/* ---- error classification (kakao-api.md §6) ---- */
+/* ---- error classification (docs/kakao.md §6) ---- */
 
 struct auth_error {
 	const char *error_code;
@@ -166,7 +166,7 @@ struct auth_error {
 	const char *what; /* NULL: the redirect URI message */
 };
 
-/* kakao-api.md §6.3; the messages say what to do */
+/* docs/kakao.md §6.3; the messages say what to do */
 static const struct auth_error auth_errors[] = {
 	{ "KOE001", KAKAO_FATAL,
 	    "Kakao rejected the request as malformed; this is a kakaowatch "
@@ -347,7 +347,7 @@ struct api_error {
 	const char *what;
 };
 
-/* kakao-api.md §6.1, §6.2 */
+/* docs/kakao.md §6.1, §6.2 */
 static const struct api_error api_errors[] = {
 	{ -1, KAKAO_RETRY, "Kakao API internal error; will retry later" },
 	{ -2, KAKAO_BAD_TEMPLATE,
@@ -666,7 +666,7 @@ kakao_send_memo(const struct kakao_client *c, const char *access_token,
 		goto out;
 	}
 	/* delivery unknown: retrying may duplicate, which at-least-once
-	 * delivery accepts (SPEC §6) */
+	 * delivery accepts (docs/design.md §2.6) */
 	kw_err_set(err, "unexpected answer from the Kakao memo API (HTTP 200 "
 	    "without result_code 0); will retry");
 	st = KAKAO_RETRY;

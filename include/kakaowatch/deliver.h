@@ -1,5 +1,6 @@
 /*
- * deliver: move messages from the store's outbox to a sink (SPEC §4-§6).
+ * deliver: move messages from the store's outbox to a sink (docs/design.md
+ * §5).
  *
  * The outbox is the only way out: a message leaves it only after the sink
  * took it (stdout: printed; KakaoTalk: Kakao answered {"result_code":0}).
@@ -36,10 +37,11 @@
 #define DELIVER_META_BUDGET_DAY "deliver.budget_held_day"
 #define DELIVER_META_REMINDED "deliver.reminded_refresh_expiry"
 
-/* remind the user when the refresh token has less than this left (SPEC §5) */
+/* remind the user when the refresh token has less than this left
+ * (docs/design.md §4) */
 #define DELIVER_REMIND_S (7LL * 86400)
 /* Kakao rotates a refresh token refreshed with less than a month left
- * (kakao-api.md §2.2); deliver_token_upkeep refreshes inside that window */
+ * (docs/kakao.md §2.2); deliver_token_upkeep refreshes inside that window */
 #define DELIVER_ROTATE_WINDOW_S (30LL * 86400)
 
 /* the watch name the daemon's own messages (digest, reminder) are queued as */
@@ -84,12 +86,12 @@ void deliver_set_abort_flag(volatile sig_atomic_t *flag);
  * deliver_outbox sends the outbox's due messages (next_attempt_at <= now_ms;
  * all of them when `all` is true), at most `limit` (0: 1000), through
  * `sink`, in order. stdout: printed on `out` one per line. KakaoTalk: the
- * access token is refreshed first when the refresh policy says so (SPEC
- * §5), then each message is sent; on a transient failure (5xx, network,
- * timeout, KOE237) the head message's attempt is counted and the whole
- * queue waits deliver_backoff_ms, and sending stops; on a quota error every
- * message is held until the next 00:00 KST (DELIVER_META_QUOTA_HOLD); on a
- * dead refresh token, missing consent or a configuration error everything
+ * access token is refreshed first when the refresh policy says so
+ * (docs/design.md §4), then each message is sent; on a transient failure (5xx,
+ * network, timeout, KOE237) the head message's attempt is counted and the
+ * whole queue waits deliver_backoff_ms, and sending stops; on a quota error
+ * every message is held until the next 00:00 KST (DELIVER_META_QUOTA_HOLD); on
+ * a dead refresh token, missing consent or a configuration error everything
  * is kept and one error line says how to fix it; a template Kakao rejects as
  * invalid (-2) is logged and dropped, the others go on. When the refresh
  * token has under DELIVER_REMIND_S left, one reminder is queued (see
@@ -121,10 +123,10 @@ int deliver_daily(struct store *st, const struct config *cfg,
 
 /*
  * deliver_token_upkeep keeps the KakaoTalk connection alive when nothing
- * is sent for weeks (SPEC §5): when the token file's refresh token has
- * under DELIVER_ROTATE_WINDOW_S left and the last refresh was a day or more
- * ago, it refreshes now (Kakao then rotates the refresh token; the file is
- * saved at once). When the refresh token still has under DELIVER_REMIND_S
+ * is sent for weeks (docs/design.md §4): when the token file's refresh token
+ * has under DELIVER_ROTATE_WINDOW_S left and the last refresh was a day or
+ * more ago, it refreshes now (Kakao then rotates the refresh token; the file
+ * is saved at once). When the refresh token still has under DELIVER_REMIND_S
  * left afterwards (Kakao did not rotate it), it logs a warning and queues
  * ONE reminder message for that refresh token (DELIVER_META_REMINDED), in
  * the outbox like any other message. Does nothing when there is no token

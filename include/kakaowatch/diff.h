@@ -1,6 +1,6 @@
 /*
- * diff: pure functions over item lists (SPEC §3). No I/O, no clock, no
- * global state; safe on any input, including invalid UTF-8.
+ * diff: pure functions over item lists (docs/design.md §2.4). No I/O, no
+ * clock, no global state; safe on any input, including invalid UTF-8.
  *
  * Identity of an item is its text + link (item_equal in item.h): order
  * changes are not changes, and an item that appears twice in one list counts

@@ -1,6 +1,6 @@
 /*
- * extract: a fetched HTML page -> items (SPEC §3). The only module that uses
- * libxml2.
+ * extract: a fetched HTML page -> items (docs/design.md §2.3). The only module
+ * that uses libxml2.
  *
  * The page is decoded to UTF-8 here (iconv, with U+FFFD for bytes that do
  * not decode, as browsers do), then parsed once into the tree a browser
@@ -11,7 +11,7 @@
  * evaluated against it.
  *
  * Charset order, as a browser does it (HTML Standard 13.2.3 "Determining
- * the character encoding"; SPEC §3):
+ * the character encoding"; docs/design.md §2.2):
  *  1. the watch's `encoding:` override;
  *  2. the HTTP Content-Type charset (a UTF-16 BOM picks the byte order);
  *  3. a byte order mark (UTF-8, UTF-16LE/BE);
@@ -33,7 +33,7 @@
  * as "똠", "햏", "뷁", which strict EUC-KR rejects), "iso-8859-1" and
  * "us-ascii" as windows-1252.
  *
- * Items (SPEC §3): one per XPath match, in document order.
+ * Items (docs/design.md §2.3): one per XPath match, in document order.
  * - text: the node's text with every run of whitespace (ASCII, NBSP U+00A0,
  *   U+3000 and the other Unicode White_Space characters, control
  *   characters) collapsed to one space, trimmed, entities decoded. For an

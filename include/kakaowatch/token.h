@@ -1,8 +1,9 @@
 /*
- * token: the Kakao token file (SPEC §5) and the "refresh now?" policy.
+ * token: the Kakao token file (docs/design.md §4) and the "refresh now?"
+ * policy.
  *
  * The token file is the JSON object Kakao's token endpoint returns
- * (kakao-api.md §2.1: token_type, access_token, expires_in, refresh_token,
+ * (docs/kakao.md §2.1: token_type, access_token, expires_in, refresh_token,
  * refresh_token_expires_in, scope, maybe id_token), plus two fields that
  * kakaowatch adds: access_token_expires_at and refresh_token_expires_at
  * (Unix seconds). A file written by the seed tutorials (no *_expires_at) is
@@ -19,7 +20,8 @@
 
 #include "kakaowatch/util.h"
 
-/* refresh when the access token has this little left (SPEC §5), seconds */
+/* refresh when the access token has this little left, seconds
+ * (docs/design.md §4) */
 #define TOKEN_REFRESH_MARGIN_S (10 * 60)
 /* largest token file token_load reads, bytes */
 #define TOKEN_FILE_MAX_BYTES (64 * 1024)
@@ -76,14 +78,14 @@ void token_release(struct token *t);
 
 /*
  * token_apply_response merges a 200 response body `json` of
- * POST /oauth/token (kakao-api.md §2.1, §2.2) into `t`, at time `now_s`
+ * POST /oauth/token (docs/kakao.md §2.1, §2.2) into `t`, at time `now_s`
  * (Unix seconds):
  * - access_token (required), token_type and expires_in (required, > 0)
  *   replace the old ones; access_token_expires_at = now_s + expires_in;
  * - a refresh_token replaces the old one at once, with its
  *   refresh_token_expires_in (expires_at = now_s + it, or 0 when absent):
  *   Kakao rotates it when under a month is left and the old one is dead
- *   from then on (kakao-api.md §2.2, S1, S5);
+ *   from then on (docs/kakao.md §2.2, S1, S5);
  * - an absent refresh_token / refresh_token_expires_in / scope keeps the
  *   old values (as Kakao's SDK, S11 OAuthToken.fromResponse);
  * - id_token and unknown fields are kept in `extra`.
@@ -96,12 +98,12 @@ int token_apply_response(struct token *t, const char *json, int64_t now_s,
 
 /*
  * token_refresh_due is the pure "refresh before this send batch?" policy
- * (SPEC §5). True when there is no access token, its expiry is unknown, or
- * it has TOKEN_REFRESH_MARGIN_S (10 min) or less left at `now_s`.
+ * (docs/design.md §4). True when there is no access token, its expiry is
+ * unknown, or it has TOKEN_REFRESH_MARGIN_S (10 min) or less left at `now_s`.
  * Otherwise true only when the last refresh, taken as
  * access_token_expires_at - expires_in, was `min_interval_s` or more ago
  * (unknown expires_in counts as long ago). Kakao allows 30 refreshes per
- * user per hour (kakao-api.md §2.3, KOE237); `min_interval_s` keeps us
+ * user per hour (docs/kakao.md §2.3, KOE237); `min_interval_s` keeps us
  * far under that.
  */
 bool token_refresh_due(const struct token *t, int64_t now_s,

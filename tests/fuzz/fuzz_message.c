@@ -46,7 +46,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /*
- * url_acceptable: may `u` go into a Link (kakao-api §5.7): absolute
+ * url_acceptable: may `u` go into a Link (docs/kakao.md §5.7): absolute
  * http(s) with a host, at most MESSAGE_URL_MAX bytes, valid UTF-8, no
  * space, control character (C0, DEL, C1, U+2028/9) or backslash.
  */
