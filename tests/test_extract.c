@@ -360,6 +360,7 @@ test_extract_cp949_page_declared_by_http_header_only(void **state)
 	extract_ok(body, len, "//td[@class='subject']/a", url, NULL, NULL, &l);
 	assert_int_equal(l.n, 4);
 	assert_string_not_equal(l.v[0].text, cp949_board[0].text);
+	item_list_release(&l);
 	assert_int_equal(extract_set_default_encoding(NULL, &err), 0);
 	assert_int_equal(extract_set_default_encoding("klingon", &err), -1);
 	assert_non_null(strstr(err.msg, "klingon"));
