@@ -914,7 +914,7 @@ deliver(struct sched *s)
 	if (s->held)
 		return;
 	r = deliver_daily(s->store, s->gen->cfg,
-	    deliver_resolve_sink(s->gen->cfg), util_now_ms(), DELIVER_BATCH,
+	    deliver_resolve_sink(s->gen->cfg, s->store), util_now_ms(), DELIVER_BATCH,
 	    stdout, &rep, &err);
 	if (r < 0) {
 		log_errorx("outbox: %s", err.msg);
@@ -932,6 +932,7 @@ deliver(struct sched *s)
 	case KAKAO_CONFIG:
 	case KAKAO_FATAL:
 	case KAKAO_UNAUTHORIZED:
+	case KAKAO_BAD_TEMPLATE:
 		/* one error line was written: wait for a new token file */
 		hold(s, rep.status);
 		return;
@@ -1020,7 +1021,7 @@ housekeeping(struct sched *s)
 	if (now >= s->upkeep_at) {
 		s->upkeep_at = now + UPKEEP_MS;
 		if (s->held ||
-		    deliver_resolve_sink(s->gen->cfg) != DELIVER_KAKAO)
+		    deliver_resolve_sink(s->gen->cfg, s->store) != DELIVER_KAKAO)
 			return;
 		kw_err_clear(&err);
 		ks = deliver_token_upkeep(s->store, s->gen->cfg, wall, &queued,

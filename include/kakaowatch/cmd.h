@@ -55,5 +55,6 @@ int cmd_auth(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_send(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_token(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_status(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_outbox(int argc, char **argv, struct cmd_ctx *ctx);
 
 #endif

@@ -22,6 +22,8 @@
 #define KAKAO_TIMEOUT_MS 15000L
 #define KAKAO_CONNECT_TIMEOUT_MS 10000L
 #define KAKAO_MAX_RESPONSE_BYTES (256 * 1024)
+/* how long a refresh waits for another process's refresh (token_lock) */
+#define KAKAO_LOCK_TIMEOUT_MS 40000L
 
 /*
  * struct kakao_client: everything borrowed (usually from struct config);

@@ -322,6 +322,22 @@ int store_meta_get(struct store *st, const char *key, char **value,
 int store_meta_set(struct store *st, const char *key, const char *value,
     struct kw_err *err);
 
+struct meta_entry {
+	char *key;
+	char *value;
+};
+
+/*
+ * store_meta_list returns every meta entry whose key starts with `prefix`,
+ * ordered by key, as a heap array (free with meta_entries_free(*out, *n)).
+ * Used for lists kept in meta, such as the dead letters. Returns 0 or -1.
+ */
+int store_meta_list(struct store *st, const char *prefix,
+    struct meta_entry **out, size_t *n, struct kw_err *err);
+
+/* meta_entries_free frees the array and its strings. NULL is ok. */
+void meta_entries_free(struct meta_entry *v, size_t n);
+
 /*
  * store_heartbeat records that the daemon's loop ran at `now_ms` (meta key
  * "kw.heartbeat_at"), for `status --health`. Returns 0 or -1.

@@ -98,6 +98,7 @@ class State:
         self.talk_message_enabled = True   # app-level consent item (-3)
         self.grant_talk_message = True     # user ticks the box (-402)
         self.deny = False                  # user presses 취소
+        self.slow = {}                     # endpoint -> seconds per answer
         self.counts = {"codes_issued": 0, "codes_used": 0,
                        "access_tokens_issued": 0, "refreshes": 0,
                        "rotations": 0, "sends": 0, "rejected_sends": 0}
@@ -421,6 +422,9 @@ class Handler(BaseHTTPRequestHandler):
                     "/oauth/authorize": "authorize"}.get(url.path, "send")
         with st.lock:
             f = st.take_fail(endpoint)
+            delay = float(st.slow.get(endpoint, 0))
+        if delay > 0:
+            time.sleep(delay)           # a slow Kakao (outside the lock)
         if f is not None:
             return self.injected(f)
         with st.lock:
@@ -640,6 +644,12 @@ class Handler(BaseHTTPRequestHandler):
         if (method, what) == ("DELETE", "fail"):
             st.fails.clear()
             return {"ok": True}
+        if (method, what) == ("POST", "slow"):
+            ep = arg.get("endpoint", "send")
+            if ep not in ("send", "token", "authorize"):
+                raise ValueError("endpoint is send, token or authorize")
+            st.slow[ep] = float(arg.get("seconds", 0))
+            return {"ok": True, "slow": st.slow}
         if (method, what) == ("GET", "clock"):
             return {"now": st.now(), "offset": st.offset}
         if (method, what) == ("POST", "clock"):
