@@ -678,30 +678,6 @@ utf8_clean(const unsigned char *s, size_t n)
 	return true;
 }
 
-/* utf8_valid: s[0..n) is well-formed UTF-8 (NUL bytes allowed) */
-static bool
-utf8_valid(const unsigned char *s, size_t n)
-{
-	const uint64_t high = 0x8080808080808080ULL;
-	size_t i = 0, l, bad;
-	uint64_t v;
-
-	while (i < n) {
-		if (n - i >= 8) {
-			memcpy(&v, s + i, 8);
-			if ((v & high) == 0) {
-				i += 8;
-				continue;
-			}
-		}
-		l = utf8_check(s + i, n - i, &bad);
-		if (l == 0)
-			return false;
-		i += l;
-	}
-	return true;
-}
-
 /*
  * utf8_sanitize: a heap copy of s[0..n) with ill-formed sequences replaced
  * by U+FFFD and NUL bytes dropped (the HTML tree builder ignores them in
@@ -1666,7 +1642,7 @@ page_parse(const char *body, size_t len, const char *content_type,
 	cs = detect_charset(body, len, content_type, encoding, &src);
 	if (cs == NULL) {
 		/* nothing declares it: UTF-8 if it is, else the default */
-		cs = utf8_valid((const unsigned char *)body, len)
+		cs = utf8_valid(body, len)
 		         ? "UTF-8"
 		         : default_charset();
 		src = CS_DEFAULT;
