@@ -19,6 +19,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "extract_html5.h"
+#include "extract_int.h"
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/utf8.h"
@@ -1549,7 +1550,506 @@ quote_len(const char *s)
 	return (int)n;
 }
 
-/* ---- the document ------------------------------------------------------ */
+struct extract_doc *
+extract_doc_parse(const char *body, size_t len, const char *content_type,
+                  const char *encoding, const char *page_url,
+                  struct kw_err *err)
+{
+	struct extract_doc *d;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (page_url != NULL) {
+		d->page_url = strdup(page_url);
+		if (d->page_url == NULL) {
+			kw_err_set(err, "out of memory");
+			goto fail;
+		}
+	}
+	d->doc = xi_html_parse(body, len, content_type, encoding, page_url,
+	                       err);
+	if (d->doc == NULL)
+		goto fail;
+	return d;
+fail:
+	extract_doc_free(d);
+	return NULL;
+}
+
+void
+extract_doc_free(struct extract_doc *d)
+{
+	if (d == NULL)
+		return;
+	if (d->doc != NULL)
+		xmlFreeDoc(d->doc);
+	free(d->page_url);
+	free(d);
+}
+
+char *
+extract_node_text(xmlNodePtr node)
+{
+	struct text_acc t;
+
+	buf_init(&t.b, 0);
+	t.space = false;
+	if (node_text(&t, node) != 0) {
+		buf_release(&t.b);
+		return NULL;
+	}
+	return buf_detach(&t.b, NULL);
+}
+
+int
+extract_doc_items(const struct extract_doc *d, const struct extract_xpath *xp,
+                  struct item_list *out, struct kw_err *err)
+{
+	struct extract_run run = {0};
+	struct xpath_error xe = {0};
+	xmlXPathContextPtr ctx = NULL;
+	xmlXPathObjectPtr obj = NULL;
+	xmlChar *s;
+	size_t n0 = out->n, i;
+	int rc = -1, nodes;
+
+	silence_libxml();
+	buf_init(&run.text.b, 0);
+	run.page_url = d->page_url;
+	run.doc = d->doc;
+	ctx = xmlXPathNewContext(run.doc);
+	if (ctx == NULL) {
+		kw_err_set(err, "out of memory");
+		goto fail;
+	}
+	ctx->node = (xmlNodePtr)run.doc;
+	ctx->error = xpath_error_cb;
+	ctx->userData = &xe;
+	obj = xmlXPathCompiledEval(xp->comp, ctx);
+	if (obj == NULL) {
+		kw_err_set(err, "xpath evaluation failed: %s",
+		           xe.set ? xpath_error_text(xe.code) : "error");
+		goto fail;
+	}
+	switch (obj->type) {
+	case XPATH_NODESET:
+		nodes = obj->nodesetval ? obj->nodesetval->nodeNr : 0;
+		for (i = 0; i < (size_t)nodes; i++) {
+			if (add_node_item(&run, obj->nodesetval->nodeTab[i],
+			                  out) != 0)
+				goto nomem;
+		}
+		break;
+	case XPATH_STRING:
+	case XPATH_NUMBER:
+	case XPATH_BOOLEAN:
+		s = xmlXPathCastToString(obj);
+		if (s == NULL)
+			goto nomem;
+		buf_reset(&run.text.b);
+		run.text.space = false;
+		rc = text_add_str(&run.text, s);
+		xmlFree(s);
+		if (rc != 0 || add_text_item(&run, NULL, out) != 0)
+			goto nomem;
+		break;
+	default:
+		kw_err_set(err, "xpath result has an unsupported type (%d)",
+		           (int)obj->type);
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	kw_err_set(err, "out of memory extracting items");
+fail:
+	rc = -1;
+	while (out->n > n0) {
+		out->n--;
+		free(out->v[out->n].text);
+		free(out->v[out->n].link);
+	}
+out:
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	free(run.base);
+	buf_release(&run.text.b);
+	return rc;
+}
+
+int
+extract_items(const char *body, size_t len, const char *content_type,
+              const char *encoding, const char *page_url,
+              const struct extract_xpath *xp, struct item_list *out,
+              struct kw_err *err)
+{
+	struct extract_doc *d;
+	int rc;
+
+	d = extract_doc_parse(body, len, content_type, encoding, page_url,
+	                      err);
+	if (d == NULL)
+		return -1;
+	rc = extract_doc_items(d, xp, out, err);
+	extract_doc_free(d);
+	return rc;
+}
+
+/* ---- XPath compilation -------------------------------------------------- */
+
+static bool
+is_name_start(unsigned char c)
+{
+	return is_ascii_alpha(c) || c == '_' || c >= 0x80;
+}
+
+static bool
+is_name_char(unsigned char c)
+{
+	return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '.';
+}
+
+static const unsigned char *
+skip_xpath_ws(const unsigned char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/*
+ * xpath_check_names finds what compiles but fails on every page: function
+ * names XPath 1.0 does not define, variable references and namespace
+ * prefixes. It tokenises an expression libxml2 already accepted, with the
+ * disambiguation rules of XPath 1.0 §3.7 (an NCName after a token that is
+ * not @ :: ( [ , or an operator is an operator name; before "(" it is a
+ * node type or a function name). Returns 0 or -1 with `err`.
+ */
+static bool prefix_known(const unsigned char *name, size_t len,
+    const char *const *ns, size_t nns);
+
+static int
+xpath_check_names(xmlXPathContextPtr ctx, const char *expr,
+    const char *const *ns, size_t nns, struct kw_err *err)
+{
+	const unsigned char *p = (const unsigned char *)expr, *name, *q;
+	bool opctx = true; /* the next NCName or "*" is a name, not an op */
+	size_t nlen;
+	char fname[64];
+	unsigned char c;
+
+	while (*p != '\0') {
+		c = *p;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			p++;
+		} else if (c == '"' || c == '\'') {
+			q = (const unsigned char *)strchr((const char *)p + 1,
+			                                  c);
+			p = q != NULL ? q + 1 : p + strlen((const char *)p);
+			opctx = false;
+		} else if ((c >= '0' && c <= '9') ||
+		           (c == '.' && p[1] >= '0' && p[1] <= '9')) {
+			while ((*p >= '0' && *p <= '9') || *p == '.')
+				p++;
+			opctx = false;
+		} else if (c == '$') {
+			p = skip_xpath_ws(p + 1);
+			for (name = p; is_name_char(*p) || *p == ':'; p++)
+				;
+			return kw_err_set(
+			    err,
+			    "xpath '%.*s': undefined variable '$%.*s' "
+			    "(kakaowatch defines none)",
+			    quote_len(expr), expr, (int)(p - name),
+			    (const char *)name);
+		} else if (is_name_start(c)) {
+			name = p;
+			while (is_name_char(*p))
+				p++;
+			if (!opctx) { /* and, or, div, mod */
+				opctx = true;
+				continue;
+			}
+			/* "xml" is the one prefix XPath knows unasked */
+			if (p[0] == ':' && p[1] != ':' &&
+			    !prefix_known(name, (size_t)(p - name), ns, nns))
+				return kw_err_set(
+				    err,
+				    "xpath '%.*s': undefined namespace prefix "
+				    "'%.*s' (declare it under namespaces:; "
+				    "HTML elements have no namespace)",
+				    quote_len(expr), expr, (int)(p - name),
+				    (const char *)name);
+			nlen = (size_t)(p - name);
+			opctx = false;
+			if (*skip_xpath_ws(p) != '(')
+				continue;
+			if (nlen < sizeof(fname)) {
+				memcpy(fname, name, nlen);
+				fname[nlen] = '\0';
+				if (strcmp(fname, "node") == 0 ||
+				    strcmp(fname, "text") == 0 ||
+				    strcmp(fname, "comment") == 0 ||
+				    strcmp(fname, "processing-instruction") ==
+				        0)
+					continue;
+				if (xmlXPathFunctionLookup(
+				        ctx, BAD_CAST fname) != NULL)
+					continue;
+			}
+			return kw_err_set(
+			    err, "xpath '%.*s': unknown function '%.*s()'",
+			    quote_len(expr), expr, (int)nlen,
+			    (const char *)name);
+		} else if (c == '*') {
+			opctx = !opctx;
+			p++;
+		} else if (c == '.' && p[1] == '.') {
+			opctx = false;
+			p += 2;
+		} else if (c == ')' || c == ']' || c == '.') {
+			opctx = false;
+			p++;
+		} else if (c == ':' && p[1] == ':') {
+			opctx = true;
+			p += 2;
+		} else {
+			/* / // | + - = != < <= > >= ( [ , @ */
+			opctx = true;
+			p++;
+		}
+	}
+	return 0;
+}
+
+struct extract_xpath *
+extract_xpath_compile(const char *expr, struct kw_err *err)
+{
+	return extract_xpath_compile_ns(expr, NULL, 0, err);
+}
+
+struct extract_xpath *
+extract_xpath_compile_ns(const char *expr, const char *const *ns, size_t nns,
+    struct kw_err *err)
+{
+	struct extract_xpath *xp = NULL;
+	struct xpath_error xe = {0};
+	xmlXPathContextPtr ctx = NULL;
+	xmlXPathCompExprPtr comp = NULL;
+	size_t n;
+
+	silence_libxml();
+	if (expr == NULL ||
+	    *skip_xpath_ws((const unsigned char *)expr) == '\0') {
+		kw_err_set(err, "xpath is empty");
+		goto fail;
+	}
+	ctx = xmlXPathNewContext(NULL);
+	if (ctx == NULL)
+		goto nomem;
+	ctx->error = xpath_error_cb;
+	ctx->userData = &xe;
+	comp = xmlXPathCtxtCompile(ctx, BAD_CAST expr);
+	if (comp == NULL) {
+		if (!xe.set) {
+			kw_err_set(err, "xpath '%.*s': invalid expression",
+			           quote_len(expr), expr);
+			goto fail;
+		}
+		n = strlen(expr);
+		if (xe.pos < 0 || (size_t)xe.pos >= n)
+			kw_err_set(err, "xpath '%.*s': %s at the end",
+			           quote_len(expr), expr,
+			           xpath_error_text(xe.code));
+		else
+			kw_err_set(err, "xpath '%.*s': %s at character %d",
+			           quote_len(expr), expr,
+			           xpath_error_text(xe.code), xe.pos + 1);
+		goto fail;
+	}
+	if (xpath_check_names(ctx, expr, ns, nns, err) != 0)
+		goto fail;
+	xp = malloc(sizeof(*xp));
+	if (xp == NULL)
+		goto nomem;
+	xp->comp = comp;
+	xmlXPathFreeContext(ctx);
+	return xp;
+nomem:
+	kw_err_set(err, "out of memory compiling xpath");
+fail:
+	if (comp != NULL)
+		xmlXPathFreeCompExpr(comp);
+	xmlXPathFreeContext(ctx);
+	return NULL;
+}
+
+void
+extract_xpath_free(struct extract_xpath *xp)
+{
+	if (xp == NULL)
+		return;
+	xmlXPathFreeCompExpr(xp->comp);
+	free(xp);
+}
+
+int
+extract_xpath_check(const char *xpath, char *msg, size_t msgsize)
+{
+	struct kw_err err = {0};
+	struct extract_xpath *xp;
+
+	xp = extract_xpath_compile(xpath, &err);
+	if (xp == NULL) {
+		/* the caller (config) already quotes the expression: keep
+		 * only the reason after "xpath '...': " */
+		const char *reason = err.msg;
+		size_t plen = strlen(xpath);
+
+		if (strncmp(reason, "xpath '", 7) == 0 &&
+		    strncmp(reason + 7, xpath, plen) == 0 &&
+		    strncmp(reason + 7 + plen, "': ", 3) == 0)
+			reason += 7 + plen + 3;
+		snprintf(msg, msgsize, "%s", reason);
+		return -1;
+	}
+	extract_xpath_free(xp);
+	if (msgsize > 0)
+		msg[0] = '\0';
+	return 0;
+}
+
+/* ---- shared with extract_xml.c and extract_feed.c (extract_int.h) ----- */
+
+/* the prefixes XML and feed documents know without a namespaces: entry */
+const char *const xi_feed_ns[] = {
+	"atom", XI_NS_ATOM, "rdf", XI_NS_RDF, "rss", XI_NS_RSS1,
+	"dc", XI_NS_DC, "content", XI_NS_CONTENT,
+};
+const size_t xi_feed_nns = sizeof(xi_feed_ns) / sizeof(xi_feed_ns[0]) / 2;
+
+static bool
+prefix_in(const unsigned char *name, size_t len, const char *const *ns,
+    size_t nns)
+{
+	size_t i;
+
+	for (i = 0; i < nns; i++)
+		if (strlen(ns[2 * i]) == len &&
+		    memcmp(ns[2 * i], name, len) == 0)
+			return true;
+	return false;
+}
+
+static bool
+prefix_known(const unsigned char *name, size_t len, const char *const *ns,
+    size_t nns)
+{
+	if (len == 3 && memcmp(name, "xml", 3) == 0)
+		return true;
+	return prefix_in(name, len, ns, nns) ||
+	    prefix_in(name, len, xi_feed_ns, xi_feed_nns);
+}
+
+xmlXPathCompExprPtr
+xi_xpath_comp(const struct extract_xpath *xp)
+{
+	return xp->comp;
+}
+
+static int
+register_ns(xmlXPathContextPtr ctx, const char *const *ns, size_t nns)
+{
+	size_t i;
+
+	for (i = 0; i < nns; i++)
+		if (xmlXPathRegisterNs(ctx, BAD_CAST ns[2 * i],
+		        BAD_CAST ns[2 * i + 1]) != 0)
+			return -1;
+	return 0;
+}
+
+xmlXPathObjectPtr
+xi_xpath_eval(xmlXPathCompExprPtr comp, xmlDocPtr doc, xmlNodePtr node,
+    const char *const *ns, size_t nns, struct kw_err *err)
+{
+	struct xpath_error xe = { 0 };
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr obj;
+
+	ctx = xmlXPathNewContext(doc);
+	if (ctx == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* the feed prefixes first: the watch's own pairs may redefine them */
+	if (register_ns(ctx, xi_feed_ns, xi_feed_nns) != 0 ||
+	    register_ns(ctx, ns, nns) != 0) {
+		xmlXPathFreeContext(ctx);
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	ctx->node = node != NULL ? node : (xmlNodePtr)doc;
+	ctx->error = xpath_error_cb;
+	ctx->userData = &xe;
+	obj = xmlXPathCompiledEval(comp, ctx);
+	if (obj == NULL)
+		kw_err_set(err, "xpath evaluation failed: %s",
+		    xe.set ? xpath_error_text(xe.code) : "error");
+	xmlXPathFreeContext(ctx);
+	return obj;
+}
+
+const char *
+xi_charset_label(const char *s, size_t len)
+{
+	return charset_lookup(s, len);
+}
+
+const char *
+xi_charset_param(const char *content_type)
+{
+	if (content_type == NULL)
+		return NULL;
+	return charset_from_content(content_type, strlen(content_type));
+}
+
+int
+xi_decode(const char *body, size_t len, const char *cs, const char **text,
+    size_t *textlen, char **owned, struct kw_err *err)
+{
+	return decode_body(body, len, cs, text, textlen, owned, err);
+}
+
+int
+xi_normalize(struct buf *b, bool *space, const char *s, size_t n)
+{
+	struct text_acc t;
+	int rc;
+
+	t.b = *b;
+	t.space = *space;
+	rc = text_add(&t, (const unsigned char *)s, n);
+	*b = t.b;
+	*space = t.space;
+	return rc;
+}
+
+int
+xi_url_resolve(const char *href, const char *base, char **out)
+{
+	return url_resolve(href, base, out);
+}
+
+int
+extract_url_resolve(const char *href, const char *base, char **out)
+{
+	return url_resolve(href, base, out);
+}
 
 /*
  * meta_charset: the encoding the first of the page's <meta> elements that
@@ -1666,300 +2166,112 @@ page_parse(const char *body, size_t len, const char *content_type,
 	return 0;
 }
 
-int
-extract_items(const char *body, size_t len, const char *content_type,
-              const char *encoding, const char *page_url,
-              const struct extract_xpath *xp, struct item_list *out,
-              struct kw_err *err)
+xmlDocPtr
+xi_html_parse(const char *body, size_t len, const char *content_type,
+    const char *encoding, const char *page_url, struct kw_err *err)
 {
-	struct extract_run run = {0};
-	struct xpath_error xe = {0};
-	xmlXPathContextPtr ctx = NULL;
-	xmlXPathObjectPtr obj = NULL;
-	xmlChar *s;
-	size_t n0 = out->n, i;
-	int rc = -1, nodes;
+	xmlDocPtr doc;
 
 	silence_libxml();
-	buf_init(&run.text.b, 0);
-	run.page_url = page_url;
-	if (page_parse(body, len, content_type, encoding, page_url, &run.doc,
-	               err) != 0)
-		goto fail;
-	ctx = xmlXPathNewContext(run.doc);
-	if (ctx == NULL) {
-		kw_err_set(err, "out of memory");
-		goto fail;
-	}
-	ctx->node = (xmlNodePtr)run.doc;
-	ctx->error = xpath_error_cb;
-	ctx->userData = &xe;
-	obj = xmlXPathCompiledEval(xp->comp, ctx);
-	if (obj == NULL) {
-		kw_err_set(err, "xpath evaluation failed: %s",
-		           xe.set ? xpath_error_text(xe.code) : "error");
-		goto fail;
-	}
-	switch (obj->type) {
-	case XPATH_NODESET:
-		nodes = obj->nodesetval ? obj->nodesetval->nodeNr : 0;
-		for (i = 0; i < (size_t)nodes; i++) {
-			if (add_node_item(&run, obj->nodesetval->nodeTab[i],
-			                  out) != 0)
-				goto nomem;
-		}
-		break;
-	case XPATH_STRING:
-	case XPATH_NUMBER:
-	case XPATH_BOOLEAN:
-		s = xmlXPathCastToString(obj);
-		if (s == NULL)
-			goto nomem;
-		buf_reset(&run.text.b);
-		run.text.space = false;
-		rc = text_add_str(&run.text, s);
-		xmlFree(s);
-		if (rc != 0 || add_text_item(&run, NULL, out) != 0)
-			goto nomem;
-		break;
-	default:
-		kw_err_set(err, "xpath result has an unsupported type (%d)",
-		           (int)obj->type);
-		goto fail;
-	}
-	rc = 0;
-	goto out;
-nomem:
-	kw_err_set(err, "out of memory extracting items");
-fail:
-	rc = -1;
-	while (out->n > n0) {
-		out->n--;
-		free(out->v[out->n].text);
-		free(out->v[out->n].link);
-	}
-out:
-	xmlXPathFreeObject(obj);
-	xmlXPathFreeContext(ctx);
-	if (run.doc != NULL)
-		xmlFreeDoc(run.doc);
-	free(run.base);
-	buf_release(&run.text.b);
-	return rc;
+	if (page_parse(body, len, content_type, encoding, page_url, &doc,
+	        err) != 0)
+		return NULL;
+	return doc;
 }
 
-/* ---- XPath compilation -------------------------------------------------- */
-
-static bool
-is_name_start(unsigned char c)
+struct extract_run *
+xi_html_run_new(xmlDocPtr doc, const char *page_url)
 {
-	return is_ascii_alpha(c) || c == '_' || c >= 0x80;
-}
+	struct extract_run *run = calloc(1, sizeof(*run));
 
-static bool
-is_name_char(unsigned char c)
-{
-	return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '.';
-}
-
-static const unsigned char *
-skip_xpath_ws(const unsigned char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
-
-/*
- * xpath_check_names finds what compiles but fails on every page: function
- * names XPath 1.0 does not define, variable references and namespace
- * prefixes. It tokenises an expression libxml2 already accepted, with the
- * disambiguation rules of XPath 1.0 §3.7 (an NCName after a token that is
- * not @ :: ( [ , or an operator is an operator name; before "(" it is a
- * node type or a function name). Returns 0 or -1 with `err`.
- */
-static int
-xpath_check_names(xmlXPathContextPtr ctx, const char *expr, struct kw_err *err)
-{
-	const unsigned char *p = (const unsigned char *)expr, *name, *q;
-	bool opctx = true; /* the next NCName or "*" is a name, not an op */
-	size_t nlen;
-	char fname[64];
-	unsigned char c;
-
-	while (*p != '\0') {
-		c = *p;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			p++;
-		} else if (c == '"' || c == '\'') {
-			q = (const unsigned char *)strchr((const char *)p + 1,
-			                                  c);
-			p = q != NULL ? q + 1 : p + strlen((const char *)p);
-			opctx = false;
-		} else if ((c >= '0' && c <= '9') ||
-		           (c == '.' && p[1] >= '0' && p[1] <= '9')) {
-			while ((*p >= '0' && *p <= '9') || *p == '.')
-				p++;
-			opctx = false;
-		} else if (c == '$') {
-			p = skip_xpath_ws(p + 1);
-			for (name = p; is_name_char(*p) || *p == ':'; p++)
-				;
-			return kw_err_set(
-			    err,
-			    "xpath '%.*s': undefined variable '$%.*s' "
-			    "(kakaowatch defines none)",
-			    quote_len(expr), expr, (int)(p - name),
-			    (const char *)name);
-		} else if (is_name_start(c)) {
-			name = p;
-			while (is_name_char(*p))
-				p++;
-			if (!opctx) { /* and, or, div, mod */
-				opctx = true;
-				continue;
-			}
-			/* "xml" is the one prefix XPath knows unasked */
-			if (p[0] == ':' && p[1] != ':' &&
-			    !(p - name == 3 && memcmp(name, "xml", 3) == 0))
-				return kw_err_set(
-				    err,
-				    "xpath '%.*s': undefined namespace prefix "
-				    "'%.*s' (kakaowatch defines none; HTML "
-				    "elements have no namespace)",
-				    quote_len(expr), expr, (int)(p - name),
-				    (const char *)name);
-			nlen = (size_t)(p - name);
-			opctx = false;
-			if (*skip_xpath_ws(p) != '(')
-				continue;
-			if (nlen < sizeof(fname)) {
-				memcpy(fname, name, nlen);
-				fname[nlen] = '\0';
-				if (strcmp(fname, "node") == 0 ||
-				    strcmp(fname, "text") == 0 ||
-				    strcmp(fname, "comment") == 0 ||
-				    strcmp(fname, "processing-instruction") ==
-				        0)
-					continue;
-				if (xmlXPathFunctionLookup(
-				        ctx, BAD_CAST fname) != NULL)
-					continue;
-			}
-			return kw_err_set(
-			    err, "xpath '%.*s': unknown function '%.*s()'",
-			    quote_len(expr), expr, (int)nlen,
-			    (const char *)name);
-		} else if (c == '*') {
-			opctx = !opctx;
-			p++;
-		} else if (c == '.' && p[1] == '.') {
-			opctx = false;
-			p += 2;
-		} else if (c == ')' || c == ']' || c == '.') {
-			opctx = false;
-			p++;
-		} else if (c == ':' && p[1] == ':') {
-			opctx = true;
-			p += 2;
-		} else {
-			/* / // | + - = != < <= > >= ( [ , @ */
-			opctx = true;
-			p++;
-		}
-	}
-	return 0;
-}
-
-struct extract_xpath *
-extract_xpath_compile(const char *expr, struct kw_err *err)
-{
-	struct extract_xpath *xp = NULL;
-	struct xpath_error xe = {0};
-	xmlXPathContextPtr ctx = NULL;
-	xmlXPathCompExprPtr comp = NULL;
-	size_t n;
-
-	silence_libxml();
-	if (expr == NULL ||
-	    *skip_xpath_ws((const unsigned char *)expr) == '\0') {
-		kw_err_set(err, "xpath is empty");
-		goto fail;
-	}
-	ctx = xmlXPathNewContext(NULL);
-	if (ctx == NULL)
-		goto nomem;
-	ctx->error = xpath_error_cb;
-	ctx->userData = &xe;
-	comp = xmlXPathCtxtCompile(ctx, BAD_CAST expr);
-	if (comp == NULL) {
-		if (!xe.set) {
-			kw_err_set(err, "xpath '%.*s': invalid expression",
-			           quote_len(expr), expr);
-			goto fail;
-		}
-		n = strlen(expr);
-		if (xe.pos < 0 || (size_t)xe.pos >= n)
-			kw_err_set(err, "xpath '%.*s': %s at the end",
-			           quote_len(expr), expr,
-			           xpath_error_text(xe.code));
-		else
-			kw_err_set(err, "xpath '%.*s': %s at character %d",
-			           quote_len(expr), expr,
-			           xpath_error_text(xe.code), xe.pos + 1);
-		goto fail;
-	}
-	if (xpath_check_names(ctx, expr, err) != 0)
-		goto fail;
-	xp = malloc(sizeof(*xp));
-	if (xp == NULL)
-		goto nomem;
-	xp->comp = comp;
-	xmlXPathFreeContext(ctx);
-	return xp;
-nomem:
-	kw_err_set(err, "out of memory compiling xpath");
-fail:
-	if (comp != NULL)
-		xmlXPathFreeCompExpr(comp);
-	xmlXPathFreeContext(ctx);
-	return NULL;
+	if (run == NULL)
+		return NULL;
+	run->doc = doc;
+	run->page_url = page_url;
+	buf_init(&run->text.b, 0);
+	return run;
 }
 
 void
-extract_xpath_free(struct extract_xpath *xp)
+xi_html_run_free(struct extract_run *run)
 {
-	if (xp == NULL)
+	if (run == NULL)
 		return;
-	xmlXPathFreeCompExpr(xp->comp);
-	free(xp);
+	free(run->base);
+	buf_release(&run->text.b);
+	free(run);
 }
 
 int
-extract_xpath_check(const char *xpath, char *msg, size_t msgsize)
+xi_html_text(struct extract_run *run, xmlNodePtr node, char **text)
 {
-	struct kw_err err = {0};
-	struct extract_xpath *xp;
-
-	xp = extract_xpath_compile(xpath, &err);
-	if (xp == NULL) {
-		/* the caller (config) already quotes the expression: keep
-		 * only the reason after "xpath '...': " */
-		const char *reason = err.msg;
-		size_t plen = strlen(xpath);
-
-		if (strncmp(reason, "xpath '", 7) == 0 &&
-		    strncmp(reason + 7, xpath, plen) == 0 &&
-		    strncmp(reason + 7 + plen, "': ", 3) == 0)
-			reason += 7 + plen + 3;
-		snprintf(msg, msgsize, "%s", reason);
+	buf_reset(&run->text.b);
+	run->text.space = false;
+	*text = NULL;
+	if (node_text(&run->text, node) != 0)
 		return -1;
+	*text = strdup(run->text.b.len > 0 ? run->text.b.data : "");
+	return *text == NULL ? -1 : 0;
+}
+
+int
+xi_html_link(struct extract_run *run, xmlNodePtr node, char **link)
+{
+	return node_link(run, node, link);
+}
+
+int
+xi_html_resolve(struct extract_run *run, const char *href, char **link)
+{
+	const char *base;
+
+	*link = NULL;
+	if (run_base(run, &base) != 0)
+		return -1;
+	return url_resolve(href, base, link);
+}
+
+int
+extract_field_check(const char *expr, const char *const *ns, size_t nns,
+    char *msg, size_t msgsize)
+{
+	struct kw_err err = { 0 };
+	struct extract_xpath *xp;
+	const char *reason;
+	size_t plen;
+
+	xp = extract_xpath_compile_ns(expr, ns, nns, &err);
+	if (xp != NULL) {
+		extract_xpath_free(xp);
+		if (msgsize > 0)
+			msg[0] = '\0';
+		return 0;
 	}
-	extract_xpath_free(xp);
-	if (msgsize > 0)
-		msg[0] = '\0';
-	return 0;
+	reason = err.msg;
+	plen = strlen(expr);
+	if (strncmp(reason, "xpath '", 7) == 0 &&
+	    strncmp(reason + 7, expr, plen) == 0 &&
+	    strncmp(reason + 7 + plen, "': ", 3) == 0)
+		reason += 7 + plen + 3;
+	snprintf(msg, msgsize, "%s", reason);
+	return -1;
+}
+
+char *
+extract_text_normalize(const char *s, size_t n)
+{
+	struct text_acc t;
+	char *out;
+
+	buf_init(&t.b, 0);
+	t.space = false;
+	if (text_add(&t, (const unsigned char *)s, n) != 0 ||
+	    buf_append(&t.b, "", 0) != 0) {
+		buf_release(&t.b);
+		return NULL;
+	}
+	out = buf_detach(&t.b, NULL);
+	return out != NULL ? out : strdup("");
 }
 
 /* ---- tree dump ---------------------------------------------------------- */
