@@ -341,7 +341,7 @@ check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 
 	opts.parser = (enum extract_parser)wc->parser;
 	opts.namespaces = (const char *const *)wc->namespaces;
-	opts.nnamespaces = wc->nnamespaces;
+	opts.nnamespaces = wc->nnamespaces / 2;
 	opts.title = wc->title;
 	opts.link = wc->link;
 	p = opts.parser != EXTRACT_PARSER_AUTO ? opts.parser :
