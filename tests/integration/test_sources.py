@@ -186,6 +186,36 @@ watches:
         self.assertIn("1. 자전거", p.stdout)
         self.assertIn(self.pages.url("/articles/7"), p.stdout)
 
+    def test_changing_the_jq_program_rebaselines_silently(self):
+        self.write_page("list.json", cafe([(1, "자전거"), (2, "킥보드")]))
+        conf = """
+state_dir: %s
+kakao: {sink: stdout}
+watches:
+  - name: market
+    url: %s
+    jq: '%s'
+"""
+        url = self.pages.url("/list.json")
+        self.write_config(conf % (self.state, url,
+                                  ".message.result.articleList[].subject"))
+        first = self.kw("once")
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertIn("market: baseline stored (2 items)", first.stdout)
+        # other titles from the same document: other items, no flood
+        self.write_config(conf % (
+            self.state, url,
+            ".message.result.articleList[] | \"#\\(.articleId) \\(.subject)\""))
+        second = self.kw("once")
+        self.assertEqual(second.returncode, 0, second.stderr)
+        self.assertIn("market: baseline stored (2 items)", second.stdout)
+        self.assertNotIn("new", second.stdout)
+        self.write_page("list.json", cafe([(3, "헬멧"), (1, "자전거"),
+                                           (2, "킥보드")]))
+        third = self.kw("once")
+        self.assertIn("market: 1 new", third.stdout)
+        self.assertIn("#3 헬멧", third.stdout)
+
     def test_check_reports_bad_jq_and_parser_at_their_position(self):
         path = self.write_config("""watches:
   - name: a
