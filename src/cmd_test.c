@@ -32,56 +32,6 @@ static const char test_usage[] =
     "  --title EXPR   XPath for each item's title, relative to the item\n"
     "  --link EXPR    XPath for each item's link, relative to the item\n";
 
-struct test_fetch {
-	struct http_response resp;
-	bool done;
-};
-
-static void
-test_fetched(void *user, struct http_response *resp)
-{
-	struct test_fetch *tf = user;
-
-	tf->resp = *resp;
-	/* take every owned field: the http module's copy is now empty */
-	memset(resp, 0, sizeof(*resp));
-	tf->done = true;
-}
-
-static int
-fetch_page(const struct config *cfg, const struct watch_config *wc,
-    struct test_fetch *tf, struct kw_err *err)
-{
-	struct http_request req;
-	struct http *http;
-	int result = -1;
-
-	http = http_new(cfg->max_connections, cfg->max_connections_per_host,
-	    err);
-	if (http == NULL)
-		return -1;
-	check_request_init(&req, wc);
-	if (http_submit(http, &req, test_fetched, tf, err) != 0 ||
-	    http_run(http) != 0)
-		goto out;
-	if (!tf->done) {
-		kw_err_set(err, "'%s': no response", wc->name);
-		goto out;
-	}
-	if (tf->resp.error != HTTP_OK) {
-		kw_err_set(err, "'%s': %s", wc->name, tf->resp.errmsg);
-		goto out;
-	}
-	if (tf->resp.status < 200 || tf->resp.status >= 300) {
-		kw_err_set(err, "'%s': HTTP %ld", wc->name, tf->resp.status);
-		goto out;
-	}
-	result = 0;
-out:
-	http_free(http);
-	return result;
-}
-
 int
 cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 {
@@ -105,7 +55,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	struct config *cfg = NULL;
 	const struct watch_config *wc = NULL;
 	struct extract_xpath *xp = NULL;
-	struct test_fetch tf = { 0 };
+	struct http_response resp = { 0 };
 	struct item_list items;
 	struct kw_err err = { 0 };
 	char *body = NULL, abs[PATH_MAX], file_url[PATH_MAX + 8];
@@ -213,13 +163,13 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		}
 		page_url = url;
 	} else {
-		if (fetch_page(cfg, wc, &tf, &err) != 0)
+		if (cmd_fetch(wc, &resp, &err) != 0)
 			goto fail;
-		body = tf.resp.body;
-		len = tf.resp.len;
-		tf.resp.body = NULL;
-		content_type = tf.resp.content_type;
-		page_url = tf.resp.final_url ? tf.resp.final_url : wc->url;
+		body = resp.body;
+		len = resp.len;
+		resp.body = NULL;
+		content_type = resp.content_type;
+		page_url = resp.final_url ? resp.final_url : wc->url;
 	}
 	used = EXTRACT_PARSER_AUTO;
 	if (check_extract(&tmp, xp, body, len, content_type, page_url, &items,
@@ -251,7 +201,7 @@ fail:
 	fprintf(stderr, "kakaowatch: %s\n", err.msg);
 out:
 	item_list_release(&items);
-	http_response_release(&tf.resp);
+	http_response_release(&resp);
 	extract_xpath_free(xp);
 	free(body);
 	config_free(cfg);

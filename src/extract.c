@@ -18,6 +18,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "extract_int.h"
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/utf8.h"
@@ -1499,44 +1500,76 @@ quote_len(const char *s)
 	return (int)n;
 }
 
+struct extract_doc *
+extract_doc_parse(const char *body, size_t len, const char *content_type,
+                  const char *encoding, const char *page_url,
+                  struct kw_err *err)
+{
+	struct extract_doc *d;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (page_url != NULL) {
+		d->page_url = strdup(page_url);
+		if (d->page_url == NULL) {
+			kw_err_set(err, "out of memory");
+			goto fail;
+		}
+	}
+	d->doc = xi_html_parse(body, len, content_type, encoding, page_url,
+	                       err);
+	if (d->doc == NULL)
+		goto fail;
+	return d;
+fail:
+	extract_doc_free(d);
+	return NULL;
+}
+
+void
+extract_doc_free(struct extract_doc *d)
+{
+	if (d == NULL)
+		return;
+	if (d->doc != NULL)
+		xmlFreeDoc(d->doc);
+	free(d->page_url);
+	free(d);
+}
+
+char *
+extract_node_text(xmlNodePtr node)
+{
+	struct text_acc t;
+
+	buf_init(&t.b, 0);
+	t.space = false;
+	if (node_text(&t, node) != 0) {
+		buf_release(&t.b);
+		return NULL;
+	}
+	return buf_detach(&t.b, NULL);
+}
+
 int
-extract_items(const char *body, size_t len, const char *content_type,
-              const char *encoding, const char *page_url,
-              const struct extract_xpath *xp, struct item_list *out,
-              struct kw_err *err)
+extract_doc_items(const struct extract_doc *d, const struct extract_xpath *xp,
+                  struct item_list *out, struct kw_err *err)
 {
 	struct extract_run run = {0};
 	struct xpath_error xe = {0};
 	xmlXPathContextPtr ctx = NULL;
 	xmlXPathObjectPtr obj = NULL;
-	const char *text = NULL, *cs;
-	char *owned = NULL;
 	xmlChar *s;
-	size_t textlen, n0 = out->n, i;
+	size_t n0 = out->n, i;
 	int rc = -1, nodes;
 
 	silence_libxml();
 	buf_init(&run.text.b, 0);
-	run.page_url = page_url;
-	if (body == NULL || len == 0) {
-		kw_err_set(err, "page is empty");
-		goto fail;
-	}
-	cs = extract_detect_charset(body, len, content_type, encoding);
-	if (decode_body(body, len, cs, &text, &textlen, &owned, err) != 0)
-		goto fail;
-	if (textlen > INT32_MAX) {
-		kw_err_set(err, "page is too large to parse (%zu bytes)",
-		           textlen);
-		goto fail;
-	}
-	run.doc =
-	    htmlReadMemory(text, (int)textlen, page_url, NULL, HTML_OPTIONS);
-	if (run.doc == NULL) {
-		kw_err_set(err, "cannot parse page as HTML%s",
-		           textlen == 0 ? ": it is empty" : "");
-		goto fail;
-	}
+	run.page_url = d->page_url;
+	run.doc = d->doc;
 	ctx = xmlXPathNewContext(run.doc);
 	if (ctx == NULL) {
 		kw_err_set(err, "out of memory");
@@ -1592,11 +1625,26 @@ fail:
 out:
 	xmlXPathFreeObject(obj);
 	xmlXPathFreeContext(ctx);
-	if (run.doc != NULL)
-		xmlFreeDoc(run.doc);
 	free(run.base);
-	free(owned);
 	buf_release(&run.text.b);
+	return rc;
+}
+
+int
+extract_items(const char *body, size_t len, const char *content_type,
+              const char *encoding, const char *page_url,
+              const struct extract_xpath *xp, struct item_list *out,
+              struct kw_err *err)
+{
+	struct extract_doc *d;
+	int rc;
+
+	d = extract_doc_parse(body, len, content_type, encoding, page_url,
+	                      err);
+	if (d == NULL)
+		return -1;
+	rc = extract_doc_items(d, xp, out, err);
+	extract_doc_free(d);
 	return rc;
 }
 

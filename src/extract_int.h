@@ -1,6 +1,6 @@
 /*
  * extract_int.h: what the files of the extract module share (extract.c,
- * extract_xml.c, extract_feed.c). Not a public header: nothing outside
+ * extract_xml.c, extract_feed.c, extract_find.c). Not a public header: nothing outside
  * src/extract*.c includes it, and libxml2 types stay inside the module.
  */
 #ifndef KAKAOWATCH_EXTRACT_INT_H
@@ -164,5 +164,21 @@ int xi_feed_items(xmlDocPtr doc, const struct extract_xpath *xp,
 /* the prefix/URI pairs of xi_feed_ns plus opts->namespaces, for XPath */
 extern const char *const xi_feed_ns[];
 extern const size_t xi_feed_nns;
+
+
+/* ---- for extract_find.c ------------------------------------------------ */
+
+/* a parsed page (extract.h: extract_doc_parse) */
+struct extract_doc {
+	xmlDocPtr doc;  /* owned */
+	char *page_url; /* owned, or NULL */
+};
+
+/*
+ * extract_node_text: the item text of `node` as extract.h defines it
+ * (whitespace collapsed, scripts left out); a heap string ("" when the node
+ * has none), NULL on out-of-memory.
+ */
+char *extract_node_text(xmlNodePtr node);
 
 #endif

@@ -242,6 +242,25 @@ void config_set_source_checks(config_field_check_fn field,
 int config_load(const char *path, config_xpath_check_fn xpath_check,
     struct config **out, struct config_errors *errs);
 
+/*
+ * config_append_watch appends one watch to the configuration file `path`
+ * (borrowed; a symlink is followed and its target replaced): the `n` keys
+ * and values (borrowed, e.g. name, url, xpath) become a new last item of
+ * `watches:`, written as YAML double-quoted scalars, indented as the
+ * existing items are. Every other byte of the file is kept, comments
+ * included. Refused (nothing written) unless the file is one YAML document
+ * whose top level is a block mapping, whose last key is `watches:` holding
+ * a block sequence of block mappings all indented alike, without tabs, CR
+ * or NUL bytes. The new file is written next to the old one with its
+ * mode, loaded with config_load (`xpath_check` as there) and only then
+ * renamed over it (a daemon reloading on change sees the old or the new
+ * file). Returns 0, or -1 with the errors appended to `errs` as
+ * "FILE: message" or config_load's "FILE:LINE:COL: message".
+ */
+int config_append_watch(const char *path, const char *const *keys,
+    const char *const *values, size_t n, config_xpath_check_fn xpath_check,
+    struct config_errors *errs);
+
 /* config_free frees everything in `cfg` and `cfg`; NULL is a no-op. */
 void config_free(struct config *cfg);
 

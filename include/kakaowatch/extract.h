@@ -43,6 +43,7 @@
 #ifndef KAKAOWATCH_EXTRACT_H
 #define KAKAOWATCH_EXTRACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kakaowatch/item.h"
@@ -104,6 +105,78 @@ int extract_items(const char *body, size_t len, const char *content_type,
                   const char *encoding, const char *page_url,
                   const struct extract_xpath *xp, struct item_list *out,
                   struct kw_err *err);
+
+/* A parsed page (opaque), for running several expressions on one parse. */
+struct extract_doc;
+
+/*
+ * extract_doc_parse decodes and parses one page exactly as extract_items
+ * does (same arguments, same charset rules and tree). Returns a heap
+ * document (free with extract_doc_free), or NULL with a message in `err`
+ * ("page is empty", out of memory). `page_url` is copied.
+ */
+struct extract_doc *extract_doc_parse(const char *body, size_t len,
+                                      const char *content_type,
+                                      const char *encoding,
+                                      const char *page_url,
+                                      struct kw_err *err);
+
+/*
+ * extract_doc_items appends the items of `xp` on `d` to `out`, as
+ * extract_items does (extract_items is extract_doc_parse +
+ * extract_doc_items + extract_doc_free). Returns 0 or -1 with `err`.
+ */
+int extract_doc_items(const struct extract_doc *d,
+                      const struct extract_xpath *xp, struct item_list *out,
+                      struct kw_err *err);
+
+/* extract_doc_free frees `d`; NULL is a no-op. */
+void extract_doc_free(struct extract_doc *d);
+
+/*
+ * extract_match_fn: does `text` (an element's item text) contain `needle`
+ * (a user's TEXT)? The caller's matcher (kakaowatch find passes the keyword
+ * matcher, so matching is as for `keywords:`).
+ */
+typedef bool (*extract_match_fn)(const char *text, const char *needle);
+
+#define EXTRACT_PREVIEW_MAX 5
+
+/* One proposed watch for a page: a list the given texts belong to. */
+struct extract_candidate {
+	char *xpath;      /* owned: XPath 1.0 of the items */
+	char *css;        /* owned: the same elements as a CSS selector */
+	size_t nitems;    /* items the xpath gives on the page */
+	size_t nrows;     /* rows of the repeated structure that hold one */
+	size_t ntexts;    /* how many of the texts are among the items */
+	struct item_list preview; /* the first EXTRACT_PREVIEW_MAX items */
+};
+
+/*
+ * extract_find proposes watches for `d`: it finds the deepest elements
+ * whose item text contains texts[0] (and each other text), walks up from
+ * each to the ancestors whose siblings share its shape (same element name,
+ * mostly the same classes once trailing digits are dropped: "list0" and
+ * "list1" are one shape) and hold the same path down to the match, and
+ * for each such repeated structure writes the path with the row index
+ * dropped: from the nearest ancestor with a stable id (no run of 4+
+ * digits), else from <body>, else from at most 5 steps up, each step the
+ * element name and its classes, a position (td[3], td:nth-of-type(3))
+ * only where name and classes do not tell the step's element from its
+ * siblings. Candidates are ranked by texts covered, then rows, then
+ * nearness to the match; duplicates are dropped; at most `max` are kept.
+ * Returns 0 with *out (heap array, free with extract_candidates_free) and
+ * *nout (0 when no list holds the texts), or -1 with `err` when no
+ * element contains texts[0] ("no element's text contains 'x'") or memory
+ * runs out. ntexts must be >= 1.
+ */
+int extract_find(const struct extract_doc *d, const char *const *texts,
+                 size_t ntexts, extract_match_fn match, size_t max,
+                 struct extract_candidate **out, size_t *nout,
+                 struct kw_err *err);
+
+/* extract_candidates_free frees `n` candidates and the array. */
+void extract_candidates_free(struct extract_candidate *c, size_t n);
 
 /*
  * extract_detect_charset is the charset decision of extract_items alone

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """make_seeds.py: (re)writes the seed inputs of tests/fuzz/corpus/.
 
-Seeds are named seed-*; inputs a fuzzer found (crash-*, regress-*,
-cov-*) and corpus files merged in by run.sh (SHA-1 names) are left alone.
+Seeds are named seed-*; inputs a fuzzer found (crash-*, regress-*) are
+left alone. The corpora libFuzzer grows are kept outside the tree
+(tests/fuzz/run.sh, CORPUS=DIR).
 The seeds come from tests/data/ (real pages, configs, token files) and
 from the Kakao responses documented in docs/kakao.md, each with the
 selector bytes the target's header describes. Python 3 standard library only.
@@ -212,6 +213,40 @@ def message_seeds():
           items([(b"\xed\xa0\x80 \xc3", b"https://h/\xc3\x28"),
                  ("e\u0301" * 90, "HTTPS://H/"),
                  ("x" * 5000, "http://" + "a" * 2100)]))
+    # grapheme clusters at the cut lengths: Thai, Bengali, Tamil, jamo,
+    # emoji sequences, each long enough to be cut (bits 5-7: cut length)
+    scripts = [("น้ำสวัสดี" * 30, "https://th.example/"),
+               ("বাংলা ভাষা " * 25, "https://bn.example/"),
+               ("தமிழ் கொடி " * 25, "https://ta.example/"),
+               ("\u1112\u1161\u11ab\u1100\u1173\u11af" * 60, ""),
+               ("\U0001F44D\U0001F3FD\U0001F1F0\U0001F1F7" * 40,
+                "https://e.example/")]
+    write("fuzz_message", "clusters", b"\xe3" + "학과공지\x00".encode() +
+          items(scripts))
+    write("fuzz_message", "clusters-removed", b"\x4a" + "ভাষা\x00".encode() +
+          items(scripts[:2] + [("x", "https://x/")] * 3))
+
+
+SELECTORS = [
+    "p", "div > a", "#main .box", "a[href^='http']", "a[href$=\".pdf\" i]",
+    "[lang|=en]", "[class~=x]", "[title*=\"it's \\\"x\\\"\"]",
+    "li:nth-child(2n+1)", "li:nth-last-child(-n+3)", "li:nth-child(odd of .x)",
+    "p:nth-of-type(2)", "p:first-of-type", "span:only-of-type", ":root",
+    ":empty", "li:first-child, li:last-child", "p:not(.a, #b)",
+    "li:is(.x, :only-child)", "div:has(> a.title)", "p:has(+ span)",
+    "h1 + p ~ ul > li", "a:link", "p:contains('\ud55c\uae00')",
+    "td > a::attr(href)", "p::text", "#\\31 23 .a\\:b",
+    "#revolution_main_table > tbody > tr > td:nth-child(3) > a",
+    "body > div:nth-child(2) > table > tbody > tr:nth-child(5) > td > a",
+    "\ud55c\uae00 > [x", "a:hover", "svg|rect", "a[x='abc", "p >> a",
+    "*:first-of-type", "a:not(:not(:not(b)))",
+]
+
+
+def select_seeds():
+    clean("fuzz_select")
+    for i, sel in enumerate(SELECTORS):
+        write("fuzz_select", "%02d" % i, sel)
 
 
 if __name__ == "__main__":
@@ -220,3 +255,4 @@ if __name__ == "__main__":
     token_seeds()
     kakao_seeds()
     message_seeds()
+    select_seeds()
