@@ -1690,6 +1690,15 @@ static const struct key kakao_keys[] = {
 	    .doc = "never refresh the access token more often than this" },
 	    .store = KS_I64, .off = KOFF(min_refresh_interval_ms),
 	    .parse = key_duration, .min = 0, .max = CONFIG_MIN_REFRESH_MAX_MS },
+	{ .info = { .name = "default_link",
+	    .doc = "where messages without a link of their own go (`send` "
+	    "without --link, a message retried as plain text)" },
+	    .store = KS_STR, .off = KOFF(default_link), .parse = key_url },
+	{ .info = { .name = "web_domains",
+	    .doc = "the hosts registered in the Kakao app ([앱] > [제품 링크 "
+	    "관리] > [웹 도메인]); `check` tells which links need one" },
+	    .store = KS_STRV, .off = KOFF(web_domains),
+	    .count_off = KOFF(nweb_domains), .parse = key_strlist },
 };
 #define KK_COUNT (sizeof(kakao_keys) / sizeof(kakao_keys[0]))
 

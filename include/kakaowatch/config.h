@@ -181,6 +181,10 @@ struct kakao_config {
 	                     /* URLs: http(s), trailing '/' removed */
 	enum config_sink sink; /* default CONFIG_SINK_AUTO */
 	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (design.md §4) */
+	char *default_link;   /* http(s) URL or NULL: the link of messages
+	                         that have none (`send`, plain-text retry) */
+	char **web_domains;   /* hosts registered in the Kakao app, or NULL */
+	size_t nweb_domains;
 };
 
 struct config {

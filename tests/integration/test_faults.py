@@ -316,7 +316,9 @@ watches:
             self.assertIn("2 messages kept for the next run", p.stderr)
             self.assertEqual(self.sent(), before)
             urllib_delete(self.kakao, "/_control/fail")
-            again = self.kw("once")
+            # the queue's hold (backoff, quota) lasts past this instant:
+            # once follows it (issue 14), --force is the user sending now
+            again = self.kw("once", "--force")
             self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(db_rows(self.state, "SELECT count(*) FROM outbox"),
                          [(0,)])
