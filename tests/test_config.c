@@ -535,7 +535,8 @@ test_config_rejects_unknown_key(void **state)
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, interval, jitter, timeout, "
-	    "max_bytes, max_failures, ssl_verify, enabled)");
+	    "max_bytes, max_failures, ssl_verify, parser, namespaces, title, "
+	    "link, jq, enabled)");
 }
 
 static void
