@@ -241,6 +241,12 @@ watches:
     url: https://example.org/b
     parser: rss
     xpath: //a
+  - name: c
+    url: https://example.org/c.json
+    jq: |
+      .items[]
+      | {title: .name
+      | .x
 """)
         p = self.kw("check")
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
@@ -249,6 +255,9 @@ watches:
         self.assertRegex(p.stderr, re.escape(path) +
                          r":7:13: watch 'b': parser: .*auto, html, xml, "
                          r"feed or json")
+        # line 3 of a block program is line 14 of the file, column 7
+        self.assertRegex(p.stderr, re.escape(path) +
+                         r":14:7: watch 'c': jq: syntax error")
 
 
 if __name__ == "__main__":
