@@ -41,16 +41,7 @@ def items_of(msg):
     return []
 
 
-def wait_until(cond, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0fs waiting for %s"
-                                 % (timeout, what))
-        time.sleep(interval)
+wait_until = kwtest.wait_until
 
 
 class Daemon:
@@ -397,13 +388,19 @@ class DaemonTest(kwtest.KwTestCase):
         e.write_config([("b", "/b.html", "    keywords: [urgent]\n")],
                        sink="stdout")
         d.wait_log(r"reload: watch 'a' removed")
-        time.sleep(0.5)  # a check in flight at the swap may still finish
-        n = self.pages.get_json("/count?path=/a.html")["count"]
-        time.sleep(2.5)
-        self.assertEqual(self.pages.get_json("/count?path=/a.html")["count"],
-                         n, "a removed watch is no longer fetched")
-        self.assertGreater(self.pages.get_json("/count?path=/b.html")
-                           ["count"], 3, "the others go on")
+
+        def count(path):
+            return self.pages.get_json("/count?path=" + path)["count"]
+        # a check in flight at the swap may still finish: once b has been
+        # fetched again, a's count is final; b goes on, a stays
+        b0 = count("/b.html")
+        wait_until(lambda: count("/b.html") >= b0 + 1, 10, "b's next check")
+        n = count("/a.html")
+        wait_until(lambda: count("/b.html") >= b0 + 3, 15,
+                   "two more checks of b")
+        self.assertEqual(count("/a.html"), n,
+                         "a removed watch is no longer fetched")
+        self.assertGreater(count("/b.html"), 3, "the others go on")
         # b moves to another page: its items are a new baseline, not news
         self.write_page("c.html", page(["c1", "c2", "c3"]))
         e.write_config([("b", "/c.html", "    keywords: [urgent]\n")],
