@@ -116,8 +116,8 @@ compile_xpaths(const struct config *cfg, const bool *run,
 	if (v == NULL)
 		return kw_err_set(err, "out of memory");
 	for (i = 0; i < cfg->nwatches; i++) {
-		if (!run[i])
-			continue;
+		if (!run[i] || cfg->watches[i].xpath == NULL)
+			continue; /* a feed or a jq program needs none */
 		v[n].expr = cfg->watches[i].xpath;
 		v[n].watch = i;
 		n++;
@@ -128,7 +128,10 @@ compile_xpaths(const struct config *cfg, const bool *run,
 			xps[v[i].watch] = xps[v[i - 1].watch];
 			continue;
 		}
-		xps[v[i].watch] = extract_xpath_compile(v[i].expr, err);
+		/* the namespaces only decide which prefixes are valid */
+		xps[v[i].watch] = extract_xpath_compile_ns(v[i].expr,
+		    (const char *const *)cfg->watches[v[i].watch].namespaces,
+		    cfg->watches[v[i].watch].nnamespaces / 2, err);
 		if (xps[v[i].watch] == NULL)
 			goto out;
 		owned[v[i].watch] = true;

@@ -155,7 +155,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	status = KW_EXIT_FAILURE;
 	if (xpath != NULL && !tree) {
 		xp = extract_xpath_compile_ns(xpath,
-		    (const char *const *)tmp.namespaces, tmp.nnamespaces, &err);
+		    (const char *const *)tmp.namespaces, tmp.nnamespaces / 2,
+		    &err);
 		if (xp == NULL) {
 			status = KW_EXIT_USAGE;
 			goto fail;

@@ -289,10 +289,12 @@ gen_load(const char *path, bool initial)
 		goto fail;
 	}
 	for (i = 0; i < g->cfg->nwatches; i++) {
-		if (!g->cfg->watches[i].enabled)
-			continue;
-		g->xp[i] = extract_xpath_compile(g->cfg->watches[i].xpath,
-		    &err);
+		if (!g->cfg->watches[i].enabled ||
+		    g->cfg->watches[i].xpath == NULL)
+			continue; /* disabled, or a feed / jq watch */
+		g->xp[i] = extract_xpath_compile_ns(g->cfg->watches[i].xpath,
+		    (const char *const *)g->cfg->watches[i].namespaces,
+		    g->cfg->watches[i].nnamespaces / 2, &err);
 		if (g->xp[i] == NULL) {
 			log_errorx("%swatch '%s': %s",
 			    initial ? "" : "reload: ", g->cfg->watches[i].name,
