@@ -1185,13 +1185,13 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 /* encoding: a charset name iconv knows */
 static int
 parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
-    char **out)
+    const char *key, char **out)
 {
 	char tmp[SHOW_MAX + 4];
 	iconv_t cd;
 	char *s;
 
-	if (parse_str(ld, n, label, "encoding", true, &s) != 0)
+	if (parse_str(ld, n, label, key, true, &s) != 0)
 		return -1;
 	if (s == NULL) {
 		*out = NULL;
@@ -1199,7 +1199,7 @@ parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 	}
 	cd = is_single_line(s) ? iconv_open("UTF-8", s) : (iconv_t)-1;
 	if (cd == (iconv_t)-1) {
-		key_errorf(ld, n->start_mark, label, "encoding",
+		key_errorf(ld, n->start_mark, label, key,
 		    "unknown character encoding '%s' (e.g. euc-kr, cp949, "
 		    "utf-8)", show(s, tmp, sizeof(tmp)));
 		free(s);
@@ -1322,7 +1322,7 @@ static int
 key_encoding(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
-	return parse_encoding(ld, n, label, KEY_FIELD(conf, k));
+	return parse_encoding(ld, n, label, k->info.name, KEY_FIELD(conf, k));
 }
 
 /* method: GET or POST, any case, stored in upper case */
@@ -1627,6 +1627,12 @@ static const struct key top_keys[] = {
 	    .doc = "days of change history kept" },
 	    .store = KS_INT, .off = TOFF(history_days), .parse = key_int,
 	    .min = 1, .max = CONFIG_HISTORY_DAYS_MAX },
+	{ .info = { .name = "default_encoding", .def = "cp949",
+	    .example = "windows-1252",
+	    .doc = "charset of pages that declare none and are not UTF-8 "
+	    "(what a browser in a Korean locale uses)" },
+	    .store = KS_STR, .off = TOFF(default_encoding),
+	    .parse = key_encoding },
 };
 #define TK_COUNT (sizeof(top_keys) / sizeof(top_keys[0]))
 
