@@ -1249,3 +1249,21 @@ kakao_refresh_end(const struct kakao_client *c, struct token *t,
 	kakao_refresh_abandon(job); /* the reserve is spent: unlocks */
 	return KAKAO_OK;
 }
+
+enum kakao_status
+kakao_session_adopt(const struct kakao_client *c, struct token *t,
+    int64_t now_s, struct kw_err *err)
+{
+	struct kw_err lerr = { 0 };
+	enum kakao_status st;
+	int fd;
+
+	fd = token_lock(c->token_path, KAKAO_LOCK_TIMEOUT_MS, &lerr);
+	if (fd < 0) {
+		kw_err_set(err, "%s", lerr.msg);
+		return KAKAO_RETRY;
+	}
+	st = refresh_locked(c, t, now_s, err);
+	token_unlock(fd);
+	return st;
+}
