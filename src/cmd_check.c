@@ -44,8 +44,8 @@ cmd_check(int argc, char **argv, struct cmd_ctx *ctx)
 	for (i = 0; i < cfg->nwatches; i++) {
 		wc = &cfg->watches[i];
 		format_duration(wc->interval_ms, every, sizeof(every));
-		printf("  %s: %s every %s, xpath %s", wc->name, wc->url, every,
-		    wc->xpath);
+		printf("  %s: %s every %s, %s %s", wc->name, wc->url, every,
+		    wc->css ? "css" : "xpath", wc->css ? wc->css : wc->xpath);
 		if (wc->nkeywords > 0) {
 			printf(", keywords");
 			for (k = 0; k < wc->nkeywords; k++)
