@@ -535,7 +535,8 @@ test_config_rejects_unknown_key(void **state)
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, interval, jitter, timeout, "
-	    "max_bytes, max_failures, ssl_verify, enabled)");
+	    "max_bytes, max_failures, ssl_verify, parser, namespaces, title, "
+	    "link, jq, enabled)");
 }
 
 static void
@@ -1125,7 +1126,7 @@ test_config_bad_css_is_reported_at_its_character(void **state)
 		"unexpected ''', expected ']' at character 14",
 		"16:10: watch 'both': css: give either xpath: or css:, not both",
 		"17:5: watch 'neither': missing required key 'xpath' (or "
-		"'css')",
+		"'css'; parser: html reads items by XPath)",
 	};
 
 	(void)state;

@@ -139,12 +139,15 @@ watches:
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.time() + 10
-            while not os.path.exists(os.path.join(self.state,
-                                                  "kakaowatch.db")):
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.05)
-            time.sleep(0.3)
+            lock = os.path.join(self.state, "kakaowatch.lock")
+
+            def holds_lock():  # the lock file names the daemon's pid
+                try:
+                    with open(lock) as f:
+                        return f.read().strip() == str(daemon.pid)
+                except FileNotFoundError:
+                    return False
+            kwtest.wait_until(holds_lock, 10, "the daemon's lock")
             p = self.kw("once")
             self.assertEqual(p.returncode, 1)
             self.assertIn("another kakaowatch", p.stderr)
