@@ -16,6 +16,7 @@
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/config.h"
+#include "kakaowatch/http.h"
 #include "kakaowatch/select.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/utf8.h"
@@ -858,51 +859,21 @@ parse_bool(struct loader *ld, yaml_node_t *n, const char *label,
  */
 #define URL_MAX_BYTES 2000
 
-/* the reason `s` is not a usable http(s) URL, or NULL */
-static const char *
-url_problem(const char *s)
-{
-	const char *p, *host;
-
-	if (strncasecmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else if (strncasecmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else
-		return "must start with http:// or https://";
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return "must not contain spaces or control characters";
-	/* C1 controls, U+2028/U+2029 (message_url_ok refuses them too) */
-	if (strstr(s, "\xe2\x80\xa8") != NULL ||
-	    strstr(s, "\xe2\x80\xa9") != NULL)
-		return "must not contain spaces or control characters";
-	for (p = s; p[0] != '\0'; p++)
-		if ((unsigned char)p[0] == 0xc2 &&
-		    (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f)
-			return "must not contain spaces or control characters";
-	if (strchr(s, '\\') != NULL)
-		return "must not contain '\\' (write '/' or %5C)";
-	if (strlen(s) > URL_MAX_BYTES)
-		return "is longer than 2000 bytes (the limit of a KakaoTalk "
-		    "link)";
-	if (*host == '\0' || strchr("/?#:@", *host) != NULL)
-		return "has no host";
-	return NULL;
-}
-
 static int
 parse_url(struct loader *ld, yaml_node_t *n, const char *label,
     const char *key, char **out)
 {
-	char tmp[SHOW_MAX + 4];
-	const char *why;
+	char tmp[SHOW_MAX + 4], why[160];
 	char *s;
 
 	if (parse_str(ld, n, label, key, false, &s) != 0)
 		return -1;
-	why = url_problem(s);
-	if (why != NULL) {
+	why[0] = '\0';
+	if (http_url_check(s, why, sizeof(why)) == 0 &&
+	    strlen(s) > URL_MAX_BYTES)
+		snprintf(why, sizeof(why), "is longer than %d bytes (the limit "
+		    "of a KakaoTalk link)", URL_MAX_BYTES);
+	if (why[0] != '\0') {
 		key_errorf(ld, n->start_mark, label, key, "'%s' %s",
 		    show(s, tmp, sizeof(tmp)), why);
 		free(s);

@@ -1179,6 +1179,45 @@ test_config_reference_lists_every_key(void **state)
 	free(doc);
 }
 
+/* the URL rule is http_url_check's: `check` refuses what curl cannot use */
+static void
+test_config_rejects_url_with_bad_ipv6_or_port(void **state)
+{
+	static const struct {
+		const char *url, *why;
+	} cases[] = {
+		{ "http://[::1/", "is not a valid URL (Bad IPv6 address)" },
+		{ "http://example.com:99999/", "has a bad port (use 1 to 65535)" },
+		{ "http://example.com:0/", "has a bad port (use 1 to 65535)" },
+	};
+	char path[] = "/tmp/kw-config-XXXXXX", want[512];
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	size_t i;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	clean_env();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strcpy(path, "/tmp/kw-config-XXXXXX");
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		f = fdopen(fd, "w");
+		assert_non_null(f);
+		fprintf(f, "state_dir: /tmp/kw\nwatches:\n  - name: x\n"
+		    "    url: \"%s\"\n    xpath: //a\n", cases[i].url);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(config_load(path, NULL, &cfg, &errs), -1);
+		unlink(path);
+		assert_int_equal(errs.n, 1);
+		snprintf(want, sizeof(want), "%s:4:10: watch 'x': url: '%s' %s",
+		    path, cases[i].url, cases[i].why);
+		assert_string_equal(errs.v[0], want);
+		config_errors_release(&errs);
+	}
+}
+
 int
 main(void)
 {
@@ -1230,6 +1269,7 @@ main(void)
 		cmocka_unit_test(test_config_css_is_an_alternative_to_xpath),
 		cmocka_unit_test(
 		    test_config_bad_css_is_reported_at_its_character),
+		cmocka_unit_test(test_config_rejects_url_with_bad_ipv6_or_port),
 	};
 
 	/* libxml2 would print XPath compile errors on stderr */
