@@ -9,6 +9,7 @@
 #include "kakaowatch/item.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
+#include "kakaowatch/util.h"
 
 struct check_job {
 	struct check_env env;
@@ -19,14 +20,6 @@ struct check_job {
 	check_done_fn done;
 	void *user;
 };
-
-static bool
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
 
 /* messages: growable list of template objects queued by one check */
 struct msgs {
@@ -202,10 +195,12 @@ record_success(struct check_job *job, const struct http_response *resp,
 	item_list_init(&old);
 	item_list_init(&added);
 	item_list_init(&removed);
-	/* a new XPath (SPEC §2) or a new URL describes other items: their
-	 * first snapshot is a silent baseline, not a flood of "new" */
-	rebaseline = !job->st.baselined || !str_eq(job->st.xpath, wc->xpath) ||
-	    !str_eq(job->st.url, wc->url);
+	/* a new XPath (docs/design.md §2.4) or a new URL describes other
+	 * items: their first snapshot is a silent baseline, not a flood of
+	 * "new" */
+	rebaseline = !job->st.baselined ||
+	    !util_str_eq(job->st.xpath, wc->xpath) ||
+	    !util_str_eq(job->st.url, wc->url);
 	if (items == NULL) {
 		/* 304: the page is as it was */
 		o->kind = CHECK_UNCHANGED;
@@ -379,8 +374,8 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 		return 0;
 	}
 	/* validators only describe the page we extracted with this xpath */
-	same = job->st.baselined && str_eq(job->st.url, wc->url) &&
-	    str_eq(job->st.xpath, wc->xpath);
+	same = job->st.baselined && util_str_eq(job->st.url, wc->url) &&
+	    util_str_eq(job->st.xpath, wc->xpath);
 	check_request_init(&req, wc);
 	req.etag = same ? job->st.etag : NULL;
 	req.last_modified = same ? job->st.last_modified : NULL;

@@ -13,6 +13,7 @@
 #include "kakaowatch/sched.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/token.h"
+#include "kakaowatch/utf8.h"
 
 /* the heartbeat is written every SCHED_HEARTBEAT_MS; older means dead */
 #define HEALTH_MAX_AGE_MS (60 * 1000)
@@ -50,6 +51,8 @@ struct status_info {
 	int64_t pending, oldest;
 	struct outbox_msg *head; /* the next message, or NULL */
 	size_t nhead;
+	struct dead_letter *dead; /* refused by Kakao (-2), kept */
+	size_t ndead;
 	char day[16];
 	int64_t sent_today;
 	struct status_watch *w;
@@ -139,6 +142,7 @@ info_release(struct status_info *in)
 	free(in->hold);
 	free(in->budget_day);
 	outbox_msgs_free(in->head, in->nhead);
+	dead_letters_free(in->dead, in->ndead);
 	token_release(&in->tok);
 }
 
@@ -168,7 +172,8 @@ gather(struct store *st, const struct config *cfg, struct status_info *in,
 		in->quota_until = 0;
 	if (store_outbox_stats(st, &in->pending, &in->oldest, err) != 0 ||
 	    store_outbox_due(st, INT64_MAX, 1, &in->head, &in->nhead, err) !=
-		0)
+		0 ||
+	    deliver_dead_list(st, &in->dead, &in->ndead, err) != 0)
 		return -1;
 	deliver_kst_day(in->now, in->day, sizeof(in->day));
 	if (store_sent_count(st, in->day, &in->sent_today, err) != 0)
@@ -246,6 +251,7 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_object_set_new(o, "last_error",
 	    jstr(h != NULL ? h->last_error : NULL));
 	json_object_set_new(o, "quota_hold_until", jtime(in->quota_until));
+	json_object_set_new(o, "dead_letters", json_integer((json_int_t)in->ndead));
 	json_object_set_new(root, "outbox", o);
 	o = json_object();
 	json_object_set_new(o, "day", json_string(in->day));
@@ -267,6 +273,18 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	printf("\n");
 	json_decref(root);
+}
+
+/*
+ * print_padded prints `s` and pads it with spaces to `cols` terminal
+ * columns (a Hangul syllable takes two); a longer `s` is printed whole.
+ */
+static void
+print_padded(const char *s, size_t cols)
+{
+	size_t w = utf8_display_width(s);
+
+	printf("%s%*s", s, w < cols ? (int)(cols - w) : 0, "");
 }
 
 static void
@@ -297,8 +315,9 @@ print_table(const struct config *cfg, const struct status_info *in)
 		fmt_rel(sw->ws.last_change_at, in->now, c, sizeof(c));
 		snprintf(d, sizeof(d), "%d%s", sw->ws.failures,
 		    sw->failing ? "!" : "");
-		printf("%-20s %-12s %-12s %-12s %6" PRId64 " %5s  %s\n",
-		    sw->wc->name, a, b, c, sw->ws.item_count, d,
+		print_padded(sw->wc->name, 20);
+		printf(" %-12s %-12s %-12s %6" PRId64 " %5s  %s\n",
+		    a, b, c, sw->ws.item_count, d,
 		    sw->ws.failures > 0 && sw->ws.last_error ?
 			sw->ws.last_error :
 			"");
@@ -318,6 +337,10 @@ print_table(const struct config *cfg, const struct status_info *in)
 			printf(" (%s)", h->last_error);
 		printf("\n");
 	}
+	if (in->ndead > 0)
+		printf("dead letters: %zu message%s Kakao refused as invalid "
+		       "(-2); see `kakaowatch outbox list`\n",
+		    in->ndead, in->ndead == 1 ? "" : "s");
 	if (in->hold != NULL)
 		printf("sending: held (%s): %s\n", in->hold,
 		    strcmp(in->hold, "reauth") == 0 ||

@@ -20,6 +20,7 @@
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
+#include "kakaowatch/utf8.h"
 
 /* bytes of the page the <meta> prescan looks at */
 #define PRESCAN_MAX 4096
@@ -577,45 +578,24 @@ static const char utf8_replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
 /*
  * utf8_check: the length (1..4) of the well-formed UTF-8 sequence at
- * s[0..n) (Unicode Table 3-7: no overlongs, no surrogates, max U+10FFFF),
- * or 0 with *bad = the length of its maximal ill-formed subpart (>= 1),
- * which one U+FFFD replaces (WHATWG UTF-8 decoder).
+ * s[0..n), or 0 with *bad = the length of its maximal ill-formed subpart
+ * (>= 1), which one U+FFFD replaces (utf8_decode; WHATWG UTF-8 decoder).
  */
 static size_t
 utf8_check(const unsigned char *s, size_t n, size_t *bad)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need, i;
+	uint32_t cp;
+	int len;
 
-	if (c < 0x80)
+	*bad = 0;
+	if (s[0] < 0x80)
 		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*bad = 1;
+	len = utf8_decode((const char *)s, n, &cp);
+	if (len < 0) {
+		*bad = (size_t)-len;
 		return 0;
 	}
-	for (i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return need + 1;
+	return (size_t)len;
 }
 
 /* utf8_clean: s[0..n) is well-formed UTF-8 without NUL bytes */
@@ -1125,7 +1105,7 @@ find_first(xmlNodePtr top, const char *name)
 	return NULL;
 }
 
-/* the <a href> an element's link comes from (SPEC §3), or NULL */
+/* the <a href> an element's link comes from (docs/design.md §2.3), or NULL */
 static xmlNodePtr
 find_anchor(xmlNodePtr node)
 {

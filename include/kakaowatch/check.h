@@ -1,5 +1,5 @@
 /*
- * check: one check of one watch (SPEC §3, §6): fetch with validators,
+ * check: one check of one watch (docs/design.md §2): fetch with validators,
  * extract, diff against the snapshot, build the messages, and commit the new
  * snapshot, history and outbox messages in one store transaction.
  * Used by `once` and by the daemon; it never sends anything itself.

@@ -13,7 +13,7 @@
  * transfer's timeout has not started yet and 10,000 queued transfers cost
  * a few hundred bytes each.
  * HTTP/2 multiplexing is turned off, so "connections per host" is also the
- * number of requests a host sees at once (SPEC §3,
+ * number of requests a host sees at once (docs/design.md §2.1,
  * max_connections_per_host).
  *
  * Connection slots are handed out here, not by curl: a transfer waits in

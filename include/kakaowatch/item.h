@@ -1,7 +1,7 @@
 /*
- * item: one XPath match of a watched page (SPEC §3), and lists of them.
- * Shared by extract (makes items), diff (compares them), store (keeps them)
- * and message (sends them).
+ * item: one XPath match of a watched page (docs/design.md §2.3), and lists of
+ * them. Shared by extract (makes items), diff (compares them), store (keeps
+ * them) and message (sends them).
  */
 #ifndef KAKAOWATCH_ITEM_H
 #define KAKAOWATCH_ITEM_H
@@ -38,8 +38,8 @@ int item_list_add_take(struct item_list *l, char *text, char *link);
 void item_list_release(struct item_list *l);
 
 /*
- * item_equal: identity per SPEC §3 is text + link (NULL link equals NULL
- * link only). Returns 1 when equal, else 0.
+ * item_equal: identity per docs/design.md §2.4 is text + link (NULL link
+ * equals NULL link only). Returns 1 when equal, else 0.
  */
 int item_equal(const struct item *a, const struct item *b);
 
