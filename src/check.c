@@ -339,6 +339,7 @@ check_request_init(struct http_request *req, const struct watch_config *wc)
 	req->timeout_ms = (long)wc->timeout_ms;
 	req->max_bytes = (size_t)wc->max_bytes;
 	req->ssl_verify = wc->ssl_verify;
+	req->allow_insecure_redirect = wc->allow_insecure_redirect;
 }
 
 int

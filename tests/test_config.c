@@ -535,7 +535,7 @@ test_config_rejects_unknown_key(void **state)
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, interval, jitter, timeout, "
-	    "max_bytes, max_failures, ssl_verify, enabled)");
+	    "max_bytes, max_failures, ssl_verify, allow_insecure_redirect, max_retry_after, enabled)");
 }
 
 static void
