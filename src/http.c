@@ -451,7 +451,7 @@ static char *
 url_to_ascii(const char *url, struct kw_err *err)
 {
 	CURLU *u;
-	char *host = NULL, *ace = NULL, *out = NULL;
+	char *host = NULL, *ace = NULL, *out = NULL, *full = NULL;
 	const char *p;
 	int rc;
 
@@ -486,16 +486,16 @@ url_to_ascii(const char *url, struct kw_err *err)
 		goto fail;
 	}
 	if (curl_url_set(u, CURLUPART_HOST, ace, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, &host, 0) != CURLUE_OK) {
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
 		kw_err_set(err, "http: cannot use host name '%s'", ace);
 		goto fail;
 	}
-	/* `host` now holds the whole URL from curl */
-	out = strdup(host);
+	out = strdup(full);
 out:
 	if (out == NULL)
 		kw_err_set(err, "http: out of memory");
 fail:
+	curl_free(full);
 	curl_free(host);
 	idn2_free(ace);
 	curl_url_cleanup(u);
