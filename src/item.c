@@ -15,6 +15,13 @@ item_list_init(struct item_list *l)
 int
 item_list_add_take(struct item_list *l, char *text, char *link)
 {
+	return item_list_add_full(l, text, link, NULL, NULL, NULL);
+}
+
+int
+item_list_add_full(struct item_list *l, char *text, char *link, char *key,
+    char *date, char *summary)
+{
 	struct item *v;
 	size_t cap;
 
@@ -30,11 +37,17 @@ item_list_add_take(struct item_list *l, char *text, char *link)
 	}
 	l->v[l->n].text = text;
 	l->v[l->n].link = link;
+	l->v[l->n].key = key;
+	l->v[l->n].date = date;
+	l->v[l->n].summary = summary;
 	l->n++;
 	return 0;
 fail:
 	free(text);
 	free(link);
+	free(key);
+	free(date);
+	free(summary);
 	return -1;
 }
 
@@ -64,6 +77,9 @@ item_list_release(struct item_list *l)
 	for (i = 0; i < l->n; i++) {
 		free(l->v[i].text);
 		free(l->v[i].link);
+		free(l->v[i].key);
+		free(l->v[i].date);
+		free(l->v[i].summary);
 	}
 	free(l->v);
 	item_list_init(l);

@@ -832,9 +832,12 @@ test_item_list_copies_and_grows(void **state)
 static void
 test_item_equal_is_text_and_link(void **state)
 {
-	struct item a = { "t", "https://a" }, b = { "t", "https://a" };
-	struct item c = { "t", NULL }, d = { "t", NULL };
-	struct item e = { "u", "https://a" }, f = { "t", "https://b" };
+	struct item a = { .text = "t", .link = "https://a" };
+	struct item b = { .text = "t", .link = "https://a" };
+	struct item c = { .text = "t", .link = NULL };
+	struct item d = { .text = "t", .link = NULL };
+	struct item e = { .text = "u", .link = "https://a" };
+	struct item f = { .text = "t", .link = "https://b" };
 
 	(void)state;
 	assert_int_equal(item_equal(&a, &b), 1);

@@ -11,7 +11,16 @@
 struct item {
 	char *text; /* normalised UTF-8 text, never NULL; owned */
 	char *link; /* absolute URL, or NULL when the match has none; owned */
+	char *key;  /* identity (a feed's guid/id, a jq key), or NULL = derive
+	               from text and link; owned */
+	char *date; /* a feed entry's date as written (pubDate, dc:date,
+	               updated/published), or NULL; owned; for messages */
+	char *summary; /* a feed entry's summary as plain text (at most
+	                  ITEM_SUMMARY_MAX bytes), or NULL; owned */
 };
+
+/* bytes of a summary kept in an item (cut at a UTF-8 boundary) */
+#define ITEM_SUMMARY_MAX 400
 
 struct item_list {
 	struct item *v;
@@ -33,6 +42,14 @@ int item_list_add(struct item_list *l, const char *text, const char *link);
  * `link` (freed on failure too). Returns 0 or -1.
  */
 int item_list_add_take(struct item_list *l, char *text, char *link);
+
+/*
+ * item_list_add_full appends one item taking ownership of every heap
+ * string (text required; link, key, date, summary may be NULL); all are
+ * freed on failure too. Returns 0 or -1 (out of memory, text NULL).
+ */
+int item_list_add_full(struct item_list *l, char *text, char *link,
+    char *key, char *date, char *summary);
 
 /* item_list_release frees every item and the array; the list is empty. */
 void item_list_release(struct item_list *l);
