@@ -296,7 +296,19 @@ on_fetched(void *user, struct http_response *resp)
 		goto out;
 	}
 	if (resp->status < 200 || resp->status >= 300) {
-		if (resp->retry_after_s >= 0) {
+		if (resp->retry_after_s >= 0 &&
+		    resp->retry_after_s > wc->max_retry_after_ms / 1000) {
+			/* one answer must not silence a watch for decades:
+			 * a failure, and the next check after the cap */
+			retry_until = job->started_at + wc->max_retry_after_ms;
+			snprintf(why, sizeof(why),
+			    "HTTP %ld, server asks to retry after %" PRId64
+			    "s, more than max_retry_after (%" PRId64 "s): "
+			    "trying again in %" PRId64 "s",
+			    resp->status, resp->retry_after_s,
+			    wc->max_retry_after_ms / 1000,
+			    wc->max_retry_after_ms / 1000);
+		} else if (resp->retry_after_s >= 0) {
 			retry_until = job->started_at +
 			    resp->retry_after_s * 1000;
 			snprintf(why, sizeof(why),
@@ -359,6 +371,23 @@ check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 	    page_url, xp, &opts, items, used, err);
 }
 
+int64_t
+check_retry_after_until(const struct watch_config *wc,
+    const struct watch_state *st, int64_t now_ms)
+{
+	if (st->retry_after_until <= now_ms)
+		return 0;
+	/* asked of another URL: the new one has not asked anything */
+	if (st->retry_after_url != NULL &&
+	    !util_str_eq(st->retry_after_url, wc->url))
+		return 0;
+	/* further than any server may ask: the clock was ahead when it was
+	 * stored, or an older kakaowatch stored it unclamped */
+	if (st->retry_after_until - now_ms > wc->max_retry_after_ms)
+		return 0;
+	return st->retry_after_until;
+}
+
 void
 check_request_init(struct http_request *req, const struct watch_config *wc)
 {
@@ -399,7 +428,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	job->user = user;
 	if (store_watch_state_get(env->store, wc->name, &job->st, err) != 0)
 		goto fail;
-	if (job->st.retry_after_until > now_ms) {
+	if (check_retry_after_until(wc, &job->st, now_ms) > 0) {
 		o.kind = CHECK_SKIPPED;
 		o.failures = job->st.failures;
 		o.nitems = (size_t)job->st.item_count;

@@ -169,7 +169,10 @@ gather(struct store *st, const struct config *cfg, struct status_info *in,
 		free(in->hold);
 		in->hold = NULL;
 	}
-	if (in->quota_until <= in->now)
+	/* a hold past the next 00:00 KST was set by a clock that was ahead:
+	 * the daemon drops it (deliver_daily) */
+	if (in->quota_until <= in->now ||
+	    in->quota_until > deliver_next_kst_midnight_ms(in->now))
 		in->quota_until = 0;
 	if (store_outbox_stats(st, &in->pending, &in->oldest, err) != 0 ||
 	    store_outbox_due(st, INT64_MAX, 1, &in->head, &in->nhead, err) !=

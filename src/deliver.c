@@ -15,6 +15,9 @@
 #define DAY_MS (86400LL * 1000)
 #define BACKOFF_FIRST_MS (30LL * 1000)
 #define BACKOFF_MAX_MS (3600LL * 1000)
+/* the longest a message may be deferred past now (or past a quota hold):
+ * the longest backoff with its jitter */
+#define DELIVER_MAX_DEFER_MS (BACKOFF_MAX_MS * 6 / 5 + 1000)
 #define DEFAULT_LIMIT 1000
 /* the reminder's link: where the Kakao app and its login settings live */
 #define REMIND_LINK "https://developers.kakao.com/console/app"
@@ -796,12 +799,28 @@ deliver_daily(struct store *st, const struct config *cfg,
 	rep->status = KAKAO_OK;
 	if (limit == 0 || limit > DEFAULT_LIMIT)
 		limit = DEFAULT_LIMIT;
+	/* Kakao said its quota is used up: wait without asking again, but
+	 * never past the next 00:00 KST as the clock reads now (it may have
+	 * been ahead when the hold was set) */
+	if (sink == DELIVER_KAKAO &&
+	    meta_int(st, DELIVER_META_QUOTA_HOLD, &hold, err) != 0)
+		return -1;
+	if (hold > deliver_next_kst_midnight_ms(now_ms)) {
+		log_warnx("kakao: the quota hold ended in the future (the clock "
+			  "moved back): dropped");
+		hold = 0;
+		if (store_meta_set(st, DELIVER_META_QUOTA_HOLD, NULL, err) != 0)
+			return -1;
+	}
+	/* no message waits past the next 00:00 KST (quota hold, daily
+	 * budget) plus a backoff, whatever the clock read when it was
+	 * deferred: after a step back, old messages would wait behind new */
+	if (store_outbox_clamp(st, deliver_next_kst_midnight_ms(now_ms) +
+		DELIVER_MAX_DEFER_MS, now_ms, err) != 0)
+		return -1;
 	if (sink != DELIVER_KAKAO)
 		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
 		    rep, err);
-	/* Kakao said its quota is used up: wait without asking again */
-	if (meta_int(st, DELIVER_META_QUOTA_HOLD, &hold, err) != 0)
-		return -1;
 	if (hold > now_ms) {
 		if (store_outbox_defer_all(st, hold,
 			"held: the Kakao message quota is used up until "

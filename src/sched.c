@@ -30,6 +30,9 @@
 /* holds that may pass by themselves (config, fatal) are retried after */
 #define HOLD_RETRY_MS (3600LL * 1000)
 #define MAX_WAIT_MS (60 * 1000)
+/* the longest a message may wait: a quota hold (to 00:00 KST) plus a
+ * backoff; a later deadline was stored by a clock that was ahead */
+#define SCHED_OUTBOX_MAX_AHEAD_MS (26LL * 3600 * 1000)
 /* messages per send batch: the loop turns between batches */
 #define DELIVER_BATCH 10
 /* due messages wait this long for checks in flight, then go anyway */
@@ -350,6 +353,7 @@ watch_new(struct sched *s, const struct watch_config *wc,
 {
 	struct sched_watch *w;
 	struct watch_state ws;
+	int64_t retry;
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || (w->name = strdup(wc->name)) == NULL) {
@@ -367,9 +371,9 @@ watch_new(struct sched *s, const struct watch_config *wc,
 	w->failures = ws.failures;
 	w->next_at = sched_first_check_ms(now, wall, ws.last_check_at,
 	    ws.next_check_at, wc->interval_ms, nnew, rnd());
-	if (ws.retry_after_until > wall &&
-	    w->next_at < now + (ws.retry_after_until - wall))
-		w->next_at = now + (ws.retry_after_until - wall);
+	retry = check_retry_after_until(wc, &ws, wall);
+	if (retry > 0 && w->next_at < now + (retry - wall))
+		w->next_at = now + (retry - wall);
 	watch_state_release(&ws);
 	return w;
 }
@@ -767,6 +771,10 @@ outbox_plan(struct sched *s, bool progressed)
 		/* more due: go on next turn after a batch that sent, else
 		 * do not spin on something that did not move */
 		s->outbox_at = progressed ? now : now + 1000;
+	} else if (next - wall > SCHED_OUTBOX_MAX_AHEAD_MS) {
+		/* further than any hold: the clock moved back; deliver
+		 * brings the times back (deliver_daily) */
+		s->outbox_at = now;
 	} else {
 		s->outbox_at = now + (next - wall);
 	}

@@ -83,6 +83,8 @@ static const char *const migrations[] = {
 	" key TEXT PRIMARY KEY NOT NULL,"
 	" value TEXT NOT NULL"
 	") WITHOUT ROWID;",
+	/* 1 -> 2: the URL a Retry-After was asked of (a new url clears it) */
+	"ALTER TABLE watch ADD COLUMN retry_after_url TEXT;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -117,6 +119,7 @@ enum stmt_id {
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_DEFER,
 	STMT_OUTBOX_DEFER_ALL,
+	STMT_OUTBOX_CLAMP,
 	STMT_OUTBOX_STATS,
 	STMT_META_GET,
 	STMT_META_SET,
@@ -133,7 +136,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "SELECT url, xpath, etag, last_modified, last_error,"
 	    " last_check_at, last_success_at, last_change_at,"
 	    " retry_after_until, next_check_at, failures, failing_notified,"
-	    " baselined, item_count FROM watch WHERE name = ?1",
+	    " baselined, item_count, retry_after_url FROM watch"
+	    " WHERE name = ?1",
 	[STMT_WATCH_ENSURE] =
 	    "INSERT INTO watch(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
 	[STMT_WATCH_SUCCESS] =
@@ -141,11 +145,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    " last_modified = ?5, last_check_at = ?6, last_success_at = ?6,"
 	    " last_change_at = CASE WHEN ?7 THEN ?6 ELSE last_change_at END,"
 	    " failures = 0, last_error = NULL, retry_after_until = ?8,"
-	    " next_check_at = ?9, failing_notified = ?10 WHERE name = ?1",
+	    " next_check_at = ?9, failing_notified = ?10,"
+	    " retry_after_url = CASE WHEN ?8 > 0 THEN ?2 END WHERE name = ?1",
 	[STMT_WATCH_FAILURE] =
 	    "UPDATE watch SET last_check_at = ?2, failures = failures + 1,"
 	    " last_error = ?3, retry_after_until = ?4, next_check_at = ?5,"
-	    " failing_notified = ?6 WHERE name = ?1",
+	    " failing_notified = ?6,"
+	    " retry_after_url = CASE WHEN ?4 > 0 THEN ?7 END WHERE name = ?1",
 	[STMT_WATCH_SNAPSHOT] =
 	    "UPDATE watch SET baselined = 1, item_count = ?2 WHERE name = ?1",
 	[STMT_WATCH_NEXT] =
@@ -189,6 +195,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_OUTBOX_DEFER_ALL] =
 	    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?1),"
 	    " last_error = ?2",
+	[STMT_OUTBOX_CLAMP] =
+	    "UPDATE outbox SET next_attempt_at = ?2 WHERE next_attempt_at > ?1",
 	[STMT_OUTBOX_STATS] =
 	    "SELECT count(*), coalesce(min(created_at), 0),"
 	    " coalesce(min(next_attempt_at), -1) FROM outbox",
@@ -856,6 +864,7 @@ watch_state_release(struct watch_state *ws)
 	free(ws->etag);
 	free(ws->last_modified);
 	free(ws->last_error);
+	free(ws->retry_after_url);
 	memset(ws, 0, sizeof(*ws));
 }
 
@@ -883,7 +892,8 @@ store_watch_state_get(struct store *st, const char *name,
 	if (col_dup(s, 0, &out->url) != 0 || col_dup(s, 1, &out->xpath) != 0 ||
 	    col_dup(s, 2, &out->etag) != 0 ||
 	    col_dup(s, 3, &out->last_modified) != 0 ||
-	    col_dup(s, 4, &out->last_error) != 0) {
+	    col_dup(s, 4, &out->last_error) != 0 ||
+	    col_dup(s, 14, &out->retry_after_url) != 0) {
 		kw_err_set(err, "out of memory");
 		goto fail;
 	}
@@ -1075,9 +1085,10 @@ store_record_check(struct store *st, const struct store_check *c,
 	if (stmt_run(st, STMT_WATCH_ENSURE, err, what, "t", c->name) != 0)
 		goto fail;
 	if (c->failed) {
-		if (stmt_run(st, STMT_WATCH_FAILURE, err, what, "tltlli",
+		if (stmt_run(st, STMT_WATCH_FAILURE, err, what, "tltllit",
 			c->name, c->at, c->error, c->retry_after_until,
-			c->next_check_at, (int)c->failing_notified) != 0)
+			c->next_check_at, (int)c->failing_notified,
+			c->url) != 0)
 			goto fail;
 	} else {
 		changed = (c->added != NULL && c->added->n > 0) ||
@@ -1416,6 +1427,14 @@ store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
 {
 	return stmt_run(st, STMT_OUTBOX_DEFER_ALL, err,
 	    "postpone the outbox", "lt", next_attempt_at, error);
+}
+
+int
+store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
+    struct kw_err *err)
+{
+	return stmt_run(st, STMT_OUTBOX_CLAMP, err,
+	    "bring the outbox's times back", "ll", latest, to);
 }
 
 /* outbox_numbers reads count, oldest created_at and earliest due time */

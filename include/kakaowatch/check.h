@@ -64,6 +64,18 @@ struct check_env {
  * called).
  */
 /*
+ * check_retry_after_until returns until when (Unix ms) the stored
+ * Retry-After window of `st` still keeps `wc` from being fetched at
+ * `now_ms`, or 0 when it does not: it has passed, it was asked of another
+ * URL (changing `url` clears it), or it ends more than
+ * wc->max_retry_after_ms from now (the clock moved back since, or an older
+ * version stored it unclamped). check_start skips the fetch while it is
+ * non-zero; the daemon plans the first check after it.
+ */
+int64_t check_retry_after_until(const struct watch_config *wc,
+    const struct watch_state *st, int64_t now_ms);
+
+/*
  * check_request_init fills `req` with the request a check of `wc` makes
  * (URL, method, form body, headers, user agent, timeout in ms, size cap in
  * bytes, TLS verification), without validators. Strings are borrowed from

@@ -311,6 +311,38 @@ watches:
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("kakaowatch auth", err)
 
+    def test_health_fails_while_delivery_is_held(self):
+        """A dead refresh token holds delivery until `kakaowatch auth`: the
+        daemon is alive and no watch fails, yet nothing can be delivered,
+        so `status --health` must not say healthy."""
+        self.authorize()
+        self.assertEqual(self.run_kw("once").returncode, 0)
+        self.write_page("board.html", "<ul><li><a href='/9'>nine</a></li>"
+                        "</ul>")
+        self.kakao.post_json("/_control/revoke", {"access": True})
+        proc = subprocess.Popen(
+            [kwtest.BINARY, "-c", self.config, "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **self.env))
+        try:
+            deadline = time.monotonic() + 30
+            p = None
+            while time.monotonic() < deadline:
+                p = self.run_kw("status", "--health")
+                if "delivery held" in p.stderr:
+                    break
+                time.sleep(0.5)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("delivery held", p.stderr)
+            self.assertNotIn("not running", p.stderr)
+            j = json.loads(self.run_kw("status", "--json").stdout)
+            self.assertFalse(j["healthy"])
+            self.assertTrue(j["daemon_alive"])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        self.logs.append(out + err)
+
     def core_limit(self, pid):
         with open("/proc/%d/limits" % pid) as f:
             for line in f:
