@@ -30,132 +30,68 @@
 #include "kakaowatch/http.h"
 #include "kakaowatch/util.h"
 
-static pid_t server_pid = -1;
+#include "fake_server.h"
+
+static struct fake_server server;
 static int server_port;
 static char server_root[512];
 
 /* -- the fake server ---------------------------------------------------- */
 
+/* servers a test starts besides the shared one; server_stop stops any
+ * a failed test left running */
+static struct fake_server *extras[4];
+
 /*
- * spawn_pageserver starts pageserver.py on `root` with `extra` arguments
- * (NULL-terminated, or NULL) and returns its port (-1 on failure)
+ * spawn_extra starts another pageserver on the same root, with `tls`
+ * (NULL, or the four --tls-cert CERT --tls-key KEY arguments). Returns
+ * its port, or -1.
  */
 static int
-spawn_pageserver(const char *root, const char *const *extra, pid_t *pid)
+spawn_extra(struct fake_server *fs, const char *const *tls)
 {
-	const char *fakes = getenv("KW_FAKES_DIR");
-	char script[1024], line[32];
-	const char *argv[16];
-	struct pollfd pfd;
-	size_t n = 0, k = 0;
-	int p[2], port;
-	ssize_t r;
-
-	if (fakes == NULL) {
-		fprintf(stderr, "test_http: KW_FAKES_DIR is not set\n");
-		return -1;
-	}
-	snprintf(script, sizeof(script), "%s/pageserver.py", fakes);
-	argv[k++] = "python3";
-	argv[k++] = "-B";
-	argv[k++] = script;
-	argv[k++] = "--root";
-	argv[k++] = root;
-	argv[k++] = "--port";
-	argv[k++] = "0";
-	while (extra != NULL && *extra != NULL && k < 15)
-		argv[k++] = *extra++;
-	argv[k] = NULL;
-	if (pipe(p) != 0)
-		return -1;
-	*pid = fork();
-	if (*pid < 0)
-		return -1;
-	if (*pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		execvp("python3", (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
-	/* the server prints "PORT\n" once it listens */
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	while (n < sizeof(line) - 1 && memchr(line, '\n', n) == NULL) {
-		if (poll(&pfd, 1, 10000) <= 0)
-			break;
-		r = read(p[0], line + n, sizeof(line) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(p[0]);
-	line[n] = '\0';
-	port = (int)strtol(line, NULL, 10);
-	if (port <= 0) {
-		fprintf(stderr, "test_http: pageserver did not start\n");
-		kill(*pid, SIGTERM);
-		waitpid(*pid, NULL, 0);
-		*pid = -1;
-		return -1;
-	}
-	return port;
-}
-
-/* servers a test started, killed by server_stop if the test failed */
-static pid_t extra_pids[8];
-
-static void
-kill_pageserver(pid_t pid)
-{
+	const char *args[8] = { "--root", server_root, NULL };
 	size_t i;
 
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	for (i = 0; i < sizeof(extra_pids) / sizeof(extra_pids[0]); i++)
-		if (extra_pids[i] == pid)
-			extra_pids[i] = 0;
-}
-
-/* spawn_extra: spawn_pageserver, remembered for server_stop */
-static int
-spawn_extra(const char *const *extra, pid_t *pid)
-{
-	size_t i;
-	int port = spawn_pageserver(server_root, extra, pid);
-
-	for (i = 0; port > 0 && i < sizeof(extra_pids) / sizeof(extra_pids[0]);
-	     i++) {
-		if (extra_pids[i] == 0) {
-			extra_pids[i] = *pid;
+	for (i = 0; tls != NULL && i < 4; i++)
+		args[2 + i] = tls[i];
+	memset(fs, 0, sizeof(*fs));
+	if (fake_server_start(fs, "pageserver.py", args) != 0)
+		return -1;
+	for (i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
+		if (extras[i] == NULL) {
+			extras[i] = fs;
 			break;
 		}
 	}
-	return port;
+	return fs->port;
+}
+
+static void
+kill_extra(struct fake_server *fs)
+{
+	size_t i;
+
+	fake_server_stop(fs);
+	for (i = 0; i < sizeof(extras) / sizeof(extras[0]); i++)
+		if (extras[i] == fs)
+			extras[i] = NULL;
 }
 
 static int
 server_start(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
+	const char *args[] = { "--root", server_root, NULL };
 
 	(void)state;
-	/* curl takes proxies from the environment: not for loopback tests */
-	unsetenv("http_proxy");
-	unsetenv("https_proxy");
-	unsetenv("HTTPS_PROXY");
-	unsetenv("all_proxy");
-	unsetenv("ALL_PROXY");
 	snprintf(server_root, sizeof(server_root), "%s/kw-http-XXXXXX",
 	    tmp != NULL ? tmp : "/tmp");
 	if (mkdtemp(server_root) == NULL)
 		return -1;
-	server_port = spawn_pageserver(server_root, NULL, &server_pid);
-	if (server_port <= 0)
+	if (fake_server_start(&server, "pageserver.py", args) != 0)
 		return -1;
+	server_port = server.port;
 	http_global_init();
 	return 0;
 }
@@ -166,16 +102,13 @@ server_stop(void **state)
 	DIR *d;
 	struct dirent *e;
 	char path[1024];
+	size_t i;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(extra_pids) / sizeof(extra_pids[0]);
-	     i++)
-		kill_pageserver(extra_pids[i]);
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
-	}
+	for (i = 0; i < sizeof(extras) / sizeof(extras[0]); i++)
+		if (extras[i] != NULL)
+			kill_extra(extras[i]);
+	fake_server_stop(&server);
 	d = opendir(server_root);
 	if (d != NULL) {
 		for (e = readdir(d); e != NULL; e = readdir(d)) {
@@ -1281,12 +1214,12 @@ test_http_sends_custom_headers_only_to_their_origin(void **state)
 	struct http_request req;
 	struct result r;
 	char u[1024], path[768], back[512];
-	pid_t other_pid = -1;
+	struct fake_server other_srv;
 	int other;
 	json_t *j;
 
 	(void)state;
-	other = spawn_extra(NULL, &other_pid);
+	other = spawn_extra(&other_srv, NULL);
 	assert_true(other > 0);
 
 	snprintf(path, sizeof(path),
@@ -1343,7 +1276,7 @@ test_http_sends_custom_headers_only_to_their_origin(void **state)
 	assert_null(header_of(j, "x-api-key"));
 	json_decref(j);
 	result_release(&r);
-	kill_pageserver(other_pid);
+	kill_extra(&other_srv);
 }
 
 /* a POST redirected by 303 continues as a GET without the body */
@@ -1395,10 +1328,10 @@ static void
 test_http_refuses_https_to_http_redirects(void **state)
 {
 	char cert[600], key[600], cmd[1400], u[1024];
-	const char *extra[5];
+	const char *extra[4];
 	struct http_request req;
 	struct result r;
-	pid_t tls_pid = -1;
+	struct fake_server tls_srv;
 	int tls_port;
 	json_t *j;
 
@@ -1418,8 +1351,7 @@ test_http_refuses_https_to_http_redirects(void **state)
 	extra[1] = cert;
 	extra[2] = "--tls-key";
 	extra[3] = key;
-	extra[4] = NULL;
-	tls_port = spawn_extra(extra, &tls_pid);
+	tls_port = spawn_extra(&tls_srv, extra);
 	assert_true(tls_port > 0);
 
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/redirect-to?url="
@@ -1447,7 +1379,7 @@ test_http_refuses_https_to_http_redirects(void **state)
 	j = echo_of(&r);
 	json_decref(j);
 	result_release(&r);
-	kill_pageserver(tls_pid);
+	kill_extra(&tls_srv);
 }
 
 /*
