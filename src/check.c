@@ -174,10 +174,13 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	rec.nmessages = m.n;
 	rec.failing_notified = job->st.failing_notified || notify;
 	rec.next_check_at = next_check(job, retry_until);
-	if (store_record_check(job->env.store, &rec, &err) != 0)
+	if (store_record_check(job->env.store, &rec, &err) != 0) {
 		log_warnx("store: '%s': %s", wc->name, err.msg);
-	else
+		o->not_recorded = true;
+		o->failures = job->st.failures;
+	} else {
 		o->nmessages = m.n;
+	}
 	msgs_release(&m);
 }
 
@@ -258,6 +261,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 	goto out;
 fail:
 	o->kind = CHECK_FAILED;
+	o->not_recorded = true;
+	o->failures = job->st.failures;
 	snprintf(o->error, sizeof(o->error), "%s", err.msg);
 	log_warnx("store: '%s': %s", wc->name, err.msg);
 out:
@@ -474,8 +479,13 @@ check_outcome_format(const struct watch_config *wc,
 		    o->not_modified ? ", not modified" : "", o->nitems);
 		break;
 	case CHECK_FAILED:
-		snprintf(buf, size, "%s: failed: %s (%d in a row)", wc->name,
-		    o->error, o->failures);
+		if (o->not_recorded)
+			snprintf(buf, size, "%s: failed: %s (not recorded: the "
+			    "state database failed; tried again next time)",
+			    wc->name, o->error);
+		else
+			snprintf(buf, size, "%s: failed: %s (%d in a row)",
+			    wc->name, o->error, o->failures);
 		break;
 	case CHECK_SKIPPED:
 		snprintf(buf, size, "%s: skipped: %s", wc->name, o->error);

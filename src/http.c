@@ -54,6 +54,7 @@ struct http_transfer {
 
 	/* the request, kept for every hop */
 	char *url;    /* of the current hop, as curl gets it (IDN in ASCII) */
+	char *shown;  /* the same URL with its host as written (Unicode) */
 	char *origin; /* origin of the request's URL: headers go only there */
 	char *user_agent;   /* NULL: kakaowatch/VERSION */
 	char *bearer_token; /* zeroed and freed with the transfer */
@@ -418,6 +419,7 @@ transfer_free(struct http_transfer *t)
 	curl_slist_free_all(t->headers);
 	buf_release(&t->body);
 	free(t->url);
+	free(t->shown);
 	free(t->origin);
 	free(t->user_agent);
 	secret_free(t->bearer_token);
@@ -499,6 +501,45 @@ fail:
 	curl_free(host);
 	idn2_free(ace);
 	curl_url_cleanup(u);
+	return out;
+}
+
+/*
+ * shown_url returns the URL to report for redirect target `target` (what
+ * curl resolved against the ASCII URL `ascii` of the hop, shown to people
+ * as `shown`): on the same host, with the host as `shown` writes it, so a
+ * page at http://한국.test/ keeps its Unicode host for links; else a copy
+ * of `target`. NULL on out-of-memory.
+ */
+static char *
+shown_url(const char *target, const char *ascii, const char *shown)
+{
+	CURLU *t = NULL, *a = NULL, *s = NULL;
+	char *th = NULL, *ah = NULL, *sh = NULL, *full = NULL, *out = NULL;
+
+	t = curl_url();
+	a = curl_url();
+	s = curl_url();
+	if (t == NULL || a == NULL || s == NULL ||
+	    curl_url_set(t, CURLUPART_URL, target, 0) != CURLUE_OK ||
+	    curl_url_set(a, CURLUPART_URL, ascii, 0) != CURLUE_OK ||
+	    curl_url_set(s, CURLUPART_URL, shown, 0) != CURLUE_OK ||
+	    curl_url_get(t, CURLUPART_HOST, &th, 0) != CURLUE_OK ||
+	    curl_url_get(a, CURLUPART_HOST, &ah, 0) != CURLUE_OK ||
+	    curl_url_get(s, CURLUPART_HOST, &sh, 0) != CURLUE_OK ||
+	    strcasecmp(th, ah) != 0 || strcmp(ah, sh) == 0 ||
+	    curl_url_set(t, CURLUPART_HOST, sh, 0) != CURLUE_OK ||
+	    curl_url_get(t, CURLUPART_URL, &full, 0) != CURLUE_OK)
+		out = strdup(target);
+	else
+		out = strdup(full);
+	curl_free(th);
+	curl_free(ah);
+	curl_free(sh);
+	curl_free(full);
+	curl_url_cleanup(t);
+	curl_url_cleanup(a);
+	curl_url_cleanup(s);
 	return out;
 }
 
@@ -697,6 +738,9 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	t->url = url_to_ascii(req->url, err);
 	if (t->url == NULL)
 		goto fail;
+	t->shown = strdup(req->url);
+	if (t->shown == NULL)
+		goto oom;
 	if (http_origin(t->url, &t->origin, NULL) != 0 && t->origin == NULL) {
 		/* curl says what is wrong with it when it runs */
 		t->origin = strdup("");
@@ -864,6 +908,7 @@ transfer_next_hop(struct http_transfer *t, CURLcode rc)
 {
 	CURLcode crc = CURLE_OK;
 	char *target = NULL, *next = NULL, *scheme = NULL, *was = NULL;
+	char *shown;
 	struct kw_err err = { 0 };
 	double total = 0;
 	CURLU *u = NULL;
@@ -921,8 +966,16 @@ transfer_next_hop(struct http_transfer *t, CURLcode rc)
 		    err.msg);
 		goto out;
 	}
+	shown = shown_url(target, t->url, t->shown);
+	if (shown == NULL) {
+		free(next);
+		hop_refuse(t, HTTP_ERR_OTHER, "out of memory");
+		goto out;
+	}
 	free(t->url);
 	t->url = next;
+	free(t->shown);
+	t->shown = shown;
 	t->redirects++;
 	if (t->post && (status == 303 || status == 301 || status == 302)) {
 		t->post = false;
@@ -1069,7 +1122,10 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 	resp->retry_after_s = -1;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	resp->total_time_s = t->total_s;
-	resp->final_url = dup_info_string(t->easy, CURLINFO_EFFECTIVE_URL);
+	/* the host as the request (or the redirect) wrote it, not its
+	 * A-label form: links resolved against it keep it */
+	resp->final_url = strcmp(t->shown, t->url) != 0 ? strdup(t->shown) :
+	    dup_info_string(t->easy, CURLINFO_EFFECTIVE_URL);
 	resp->content_type = dup_info_string(t->easy, CURLINFO_CONTENT_TYPE);
 
 	if (t->hop_error != HTTP_OK) {

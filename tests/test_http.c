@@ -1475,6 +1475,21 @@ test_http_converts_international_host_names(void **state)
 	assert_non_null(path);
 	assert_string_equal(path, "http://xn--3e0b707e.test/headers?q=1");
 	assert_string_equal(host, "xn--3e0b707e.test");
+	/* links of the page resolve against the host as written */
+	assert_string_equal(r.resp.final_url,
+	    "http://\xed\x95\x9c\xea\xb5\xad.test/headers?q=1");
+	json_decref(j);
+	result_release(&r);
+
+	/* a redirect on the same host keeps it too */
+	setenv("http_proxy", proxy, 1);
+	req_init(&req, "http://\xed\x95\x9c\xea\xb5\xad.test/"
+	    "redirect-to?url=/headers");
+	fetch(&req, &r);
+	unsetenv("http_proxy");
+	j = echo_of(&r);
+	assert_string_equal(r.resp.final_url,
+	    "http://\xed\x95\x9c\xea\xb5\xad.test/headers");
 	json_decref(j);
 	result_release(&r);
 

@@ -35,6 +35,9 @@ struct check_outcome {
 	size_t nremoved;     /* removed items */
 	size_t nmessages;    /* messages queued in the outbox */
 	int failures;        /* consecutive failures after this check */
+	/* the state database failed: nothing of this check was recorded
+	 * (failures is the stored count, unchanged), so it runs again */
+	bool not_recorded;
 	/* Unix ms the server asked us to wait (Retry-After), or 0 */
 	int64_t retry_after_until;
 	char error[KW_ERR_MAX]; /* CHECK_FAILED / CHECK_SKIPPED: why */

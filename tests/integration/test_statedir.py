@@ -160,6 +160,10 @@ watches:
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertRegex(p.stderr, r"full|I/O error|No space")
         self.assertEqual(kwtest.json_lines(p.stdout), [])
+        # a check the store could not record says so, not "(0 in a row)"
+        self.assertNotIn("in a row", p.stdout)
+        self.assertIn("news: failed:", p.stdout)
+        self.assertIn("not recorded", p.stdout)
         os.remove(filler)
         p = self.kw("once")
         self.assertEqual(p.returncode, 0, p.stderr)
