@@ -24,6 +24,9 @@
 #define UPKEEP_MS (12LL * 3600 * 1000)
 #define UPKEEP_RETRY_MS (3600LL * 1000)
 #define RELOAD_SETTLE_MS 300
+/* a writer keeping the config open (or changing it) longer than this
+ * does not hold the reload back any more */
+#define RELOAD_MAX_WAIT_MS (10 * 1000)
 #define STORE_RETRY_MS (5 * 1000)
 /* while held without inotify on the token file: stat it this often */
 #define HOLD_POLL_MS (60 * 1000)
@@ -72,6 +75,9 @@ struct sched {
 	size_t in_flight;
 	bool stopping;
 	int64_t reload_at;   /* monotonic ms, 0 = none */
+	int64_t reload_first; /* when the pending edit was first seen */
+	uint64_t settle_hash; /* the file's bytes at the last look */
+	bool settle_hash_set;
 	uint64_t bad_hash;   /* the last invalid file, not logged twice */
 	bool bad_hash_set;
 	int64_t outbox_at;   /* monotonic ms, 0 = nothing to send */
@@ -491,8 +497,23 @@ reload(struct sched *s, bool forced)
 	s->reload_at = 0;
 	have_hash = file_hash(s->config_path, &h);
 	if (!forced && have_hash &&
-	    (h == old->hash || (s->bad_hash_set && h == s->bad_hash)))
+	    (h == old->hash || (s->bad_hash_set && h == s->bad_hash))) {
+		/* touched, or saved unchanged: not a reload */
+		s->settle_hash_set = false;
 		return;
+	}
+	if (!forced && now - s->reload_first < RELOAD_MAX_WAIT_MS) {
+		/* a writer still has it open, or it changed since the last
+		 * look: a half-written file is not loaded */
+		if (wake_writing(s->wake, s->cfg_watch) || !have_hash ||
+		    !s->settle_hash_set || s->settle_hash != h) {
+			s->settle_hash = h;
+			s->settle_hash_set = have_hash;
+			s->reload_at = now + RELOAD_SETTLE_MS;
+			return;
+		}
+	}
+	s->settle_hash_set = false;
 	g = gen_load(s->config_path, false);
 	if (g == NULL) {
 		log_errorx("reload: '%s' has errors; the previous "
@@ -935,6 +956,9 @@ next_deadline(const struct sched *s)
 	}
 	if (s->reload_at > 0 && s->reload_at < d)
 		d = s->reload_at;
+	/* a watched directory is gone: look for it again every second */
+	if (wake_stale(s->wake) && util_mono_ms() + 1000 < d)
+		d = util_mono_ms() + 1000;
 	if (s->hold_poll_at > 0 && s->hold_poll_at < d)
 		d = s->hold_poll_at;
 	if (s->hold_retry_at > 0 && s->hold_retry_at < d)
@@ -1081,8 +1105,11 @@ sched_run(const char *config_path, struct kw_err *err)
 			goto out;
 		}
 		wake_after_poll(s.wake, fds, ready, nfds);
-		if (wake_changed(s.wake, s.cfg_watch))
+		if (wake_changed(s.wake, s.cfg_watch)) {
+			if (s.reload_at == 0)
+				s.reload_first = util_mono_ms();
 			s.reload_at = util_mono_ms() + RELOAD_SETTLE_MS;
+		}
 		if (wake_changed(s.wake, s.tok_watch) && token_file_changed(&s))
 			unhold(&s, "the token file changed");
 	}
