@@ -2075,6 +2075,42 @@ check_field(struct loader *ld, const struct watch_src *defs,
 }
 
 /*
+ * program_line_mark: where line `line` (1-based; 0 = unknown) of a program
+ * written at `m` is in the file: for a block scalar (`jq: |`) line k is
+ * the k-th line after the indicator, at its first non-blank character;
+ * otherwise the program starts at `m`, and line k > 1 is k - 1 lines on.
+ */
+static yaml_mark_t
+program_line_mark(const struct loader *ld, yaml_mark_t m, unsigned line)
+{
+	size_t i = m.index, k;
+	bool block;
+
+	if (line == 0 || i >= ld->textlen)
+		return m;
+	block = ld->text[i] == '|' || ld->text[i] == '>';
+	k = block ? line : line - 1;
+	if (k == 0)
+		return m;
+	while (k > 0 && i < ld->textlen) {
+		if (ld->text[i] == '\n') {
+			k--;
+			m.line++;
+			m.column = 0;
+		}
+		i++;
+	}
+	if (k > 0)
+		return m;
+	while (i < ld->textlen && ld->text[i] == ' ') {
+		i++;
+		m.column++;
+	}
+	m.index = i;
+	return m;
+}
+
+/*
  * watch_check_source: the rules of parser, xpath, jq, title, link and
  * namespaces together (issue 13).
  */
@@ -2113,10 +2149,9 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 		result = -1;
 	if (w->jq != NULL && jq_check_fn != NULL &&
 	    jq_check_fn(w->jq, msg, sizeof(msg), &line) != 0) {
-		m = wmark(defs, src, "jq");
+		m = program_line_mark(ld, wmark(defs, src, "jq"), line);
 		msg[sizeof(msg) - 1] = '\0';
-		key_errorf(ld, m, src->label, "jq", "%s%s", msg,
-		    line > 1 ? " (a line of the program)" : "");
+		key_errorf(ld, m, src->label, "jq", "%s", msg);
 		result = -1;
 	}
 	return result;
