@@ -96,18 +96,18 @@ struct http_request {
 
 /* transport result of a transfer; the HTTP status is separate */
 enum http_error {
-	HTTP_OK = 0,        /* a response arrived (any status) */
-	HTTP_ERR_CONNECT,   /* refused, unreachable, reset, no reply */
-	HTTP_ERR_DNS,       /* host name (or proxy name) did not resolve */
-	HTTP_ERR_TIMEOUT,   /* timeout_ms or connect_timeout_ms passed */
-	HTTP_ERR_TLS,       /* handshake or certificate verification */
+	HTTP_OK = 0,      /* a response arrived (any status) */
+	HTTP_ERR_CONNECT, /* refused, unreachable, reset, no reply */
+	HTTP_ERR_DNS,     /* host name (or proxy name) did not resolve */
+	HTTP_ERR_TIMEOUT, /* timeout_ms or connect_timeout_ms passed */
+	HTTP_ERR_TLS,     /* handshake or certificate verification */
 	/* decoded body over max_bytes, or response header over
 	 * HTTP_MAX_HEADER_BYTES */
 	HTTP_ERR_TOO_BIG,
 	/* over HTTP_MAX_REDIRECTS, to non-http(s), or https -> http */
 	HTTP_ERR_REDIRECTS,
-	HTTP_ERR_OTHER,     /* anything else: bad URL, protocol, memory */
-	HTTP_ERR_ABORTED    /* cancelled: http_cancel_all or the abort flag */
+	HTTP_ERR_OTHER,  /* anything else: bad URL, protocol, memory */
+	HTTP_ERR_ABORTED /* cancelled: http_cancel_all or the abort flag */
 };
 
 /*
