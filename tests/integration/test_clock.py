@@ -31,9 +31,13 @@ SECRET = "clock-client-secret-4567-zz"
 def faketime_env(offset):
     for lib in FAKETIME_LIBS:
         if os.path.exists(lib):
+            # an ASan build must accept a library preloaded before it
+            asan = os.environ.get("ASAN_OPTIONS", "")
             return {"LD_PRELOAD": lib, "FAKETIME": offset,
                     "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-                    "FAKETIME_DONT_RESET": "1"}
+                    "FAKETIME_DONT_RESET": "1",
+                    "ASAN_OPTIONS": (asan + ":" if asan else "") +
+                    "verify_asan_link_order=0"}
     return None
 
 
