@@ -66,6 +66,7 @@ struct http_transfer {
 	bool post;
 	bool ssl_verify;
 	bool allow_insecure_redirect;
+	bool no_abort; /* the abort flag does not end it (req->no_abort) */
 	long timeout_ms;
 	long connect_timeout_ms;
 
@@ -126,7 +127,10 @@ static int
 transfer_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
-	(void)clientp;
+	const struct http_transfer *t = clientp;
+
+	if (t != NULL && t->no_abort)
+		return 0;
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
@@ -691,6 +695,7 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	}
 	t->ssl_verify = req->ssl_verify;
 	t->allow_insecure_redirect = req->allow_insecure_redirect;
+	t->no_abort = req->no_abort;
 	t->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms :
 	    HTTP_DEFAULT_TIMEOUT_MS;
 	t->connect_timeout_ms = req->connect_timeout_ms > 0 ?
@@ -715,6 +720,7 @@ transfer_easy(struct http_transfer *t, struct kw_err *err)
 	SETOPT(CURLOPT_PRIVATE, (void *)t);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_XFERINFOFUNCTION, transfer_progress);
+	SETOPT(CURLOPT_XFERINFODATA, (void *)t);
 	SETOPT(CURLOPT_NOPROGRESS, 0L);
 	SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
 	SETOPT(CURLOPT_WRITEFUNCTION, transfer_write);
@@ -1410,7 +1416,8 @@ http_start_queued(struct http *h)
 		t = http_dequeue(h, false);
 		if (t == NULL)
 			break;
-		if (http_abort_flag != NULL && *http_abort_flag != 0) {
+		if (http_abort_flag != NULL && *http_abort_flag != 0 &&
+		    !t->no_abort) {
 			transfer_abandon(h, t, HTTP_ERR_ABORTED, "aborted");
 			continue;
 		}

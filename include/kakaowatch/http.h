@@ -88,6 +88,10 @@ struct http_request {
 	/* follow a redirect from https to http; false: such a redirect
 	 * fails with HTTP_ERR_REDIRECTS */
 	bool allow_insecure_redirect;
+	/* the abort flag (http_set_abort_flag) does not end this transfer;
+	 * only its timeouts and http_cancel_all do. For a Kakao send in
+	 * flight at a clean stop: its answer tells whether the message left */
+	bool no_abort;
 	/* validators from the previous response, or NULL: sent as
 	 * If-None-Match and If-Modified-Since (RFC 9110 §13.1.2, §13.1.3) */
 	const char *etag;
