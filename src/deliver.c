@@ -863,6 +863,32 @@ out:
 }
 
 /*
+ * clamp_deadlines checks the stored deadlines against the clock: no
+ * message waits past the next 00:00 KST (quota hold, daily budget) plus a
+ * backoff, and the queue's backoff ends within DELIVER_MAX_DEFER_MS,
+ * whatever the clock read when they were set. After a step back (the
+ * clock was ahead) old messages would otherwise wait behind new ones, or
+ * for a year. 0 or -1 with `err`.
+ */
+static int
+clamp_deadlines(struct store *st, int64_t now_ms, struct kw_err *err)
+{
+	int64_t retry_at = 0;
+
+	if (store_outbox_clamp(st, deliver_next_kst_midnight_ms(now_ms) +
+		DELIVER_MAX_DEFER_MS, now_ms, err) != 0)
+		return -1;
+	if (meta_int(st, DELIVER_META_RETRY_AT, &retry_at, err) != 0)
+		return -1;
+	if (retry_at > now_ms + DELIVER_MAX_DEFER_MS) {
+		log_warnx("kakao: the retry wait ended in the future (the clock "
+			  "moved back): dropped");
+		return store_meta_set(st, DELIVER_META_RETRY_AT, NULL, err);
+	}
+	return 0;
+}
+
+/*
  * daily_gate: the holds in front of a KakaoTalk send: Kakao's quota hold,
  * the digest of yesterday's held messages, today's budget. Returns 1 when
  * held (rep->status says why), 0 with *budget > 0 when messages may go,
@@ -934,11 +960,7 @@ deliver_daily(struct store *st, const struct config *cfg,
 	rep->status = KAKAO_OK;
 	if (limit == 0 || limit > DEFAULT_LIMIT)
 		limit = DEFAULT_LIMIT;
-	/* no message waits past the next 00:00 KST (quota hold, daily
-	 * budget) plus a backoff, whatever the clock read when it was
-	 * deferred: after a step back, old messages would wait behind new */
-	if (store_outbox_clamp(st, deliver_next_kst_midnight_ms(now_ms) +
-		DELIVER_MAX_DEFER_MS, now_ms, err) != 0)
+	if (clamp_deadlines(st, now_ms, err) != 0)
 		return -1;
 	if (sink != DELIVER_KAKAO)
 		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
@@ -1514,6 +1536,8 @@ deliver_courier_step(struct deliver_courier *co, struct store *st,
 	co->st = st;
 	co->http = http;
 	co->started_ms = now_ms;
+	if (clamp_deadlines(st, now_ms, err) != 0)
+		return -1;
 	r = daily_gate(st, cfg, now_ms, rep, &budget, err);
 	if (r != 0 || budget == 0)
 		return r;
