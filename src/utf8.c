@@ -167,8 +167,10 @@ fold_stable(const char *s, size_t n)
 			continue;
 		}
 		len = utf8_decode(s + i, n - i, &cp);
-		if (len < 0 || !((cp >= 0xAC00 && cp <= 0xD7A3) ||
-		    (cp >= 0x4E00 && cp <= 0x9FFF)))
+		if (len < 0)
+			return false;
+		if (!(cp >= 0xAC00 && cp <= 0xD7A3) &&
+		    !(cp >= 0x4E00 && cp <= 0x9FFF))
 			return false;
 		i += (size_t)len;
 	}
