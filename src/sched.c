@@ -1024,7 +1024,6 @@ sched_start(struct sched *s, struct kw_err *err)
 		store_next(s, s->w[n - 1], now, wall);
 	}
 	meta_hold(s, NULL);
-	watch_config(s);
 	s->heartbeat_at = now;
 	s->trim_at = now;
 	s->upkeep_at = now + UPKEEP_FIRST_MS;
@@ -1081,6 +1080,8 @@ sched_run(const char *config_path, struct kw_err *err)
 		signals_teardown(&s);
 		return -1;
 	}
+	/* watched before it is read: an edit during start-up is not lost */
+	watch_config(&s);
 	s.gen = gen_load(config_path, true);
 	if (s.gen == NULL) {
 		signals_teardown(&s);
