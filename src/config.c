@@ -1195,12 +1195,12 @@ config_set_encoding_check(config_encoding_check_fn check)
  */
 static int
 parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
-    char **out)
+    const char *key, char **out)
 {
 	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
 	char *s;
 
-	if (parse_str(ld, n, label, "encoding", true, &s) != 0)
+	if (parse_str(ld, n, label, key, true, &s) != 0)
 		return -1;
 	if (s == NULL) {
 		*out = NULL;
@@ -1208,7 +1208,7 @@ parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 	}
 	if (!is_single_line(s) || (encoding_check_fn != NULL &&
 	    encoding_check_fn(s, msg, sizeof(msg)) != 0)) {
-		key_errorf(ld, n->start_mark, label, "encoding",
+		key_errorf(ld, n->start_mark, label, key,
 		    "unknown character encoding '%s' (e.g. euc-kr, cp949, "
 		    "utf-8)", show(s, tmp, sizeof(tmp)));
 		free(s);
@@ -1330,7 +1330,7 @@ static int
 key_encoding(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
-	return parse_encoding(ld, n, label, KEY_FIELD(conf, k));
+	return parse_encoding(ld, n, label, k->info.name, KEY_FIELD(conf, k));
 }
 
 /* method: GET or POST, any case, stored in upper case */
@@ -1635,6 +1635,12 @@ static const struct key top_keys[] = {
 	    .doc = "days of change history kept" },
 	    .store = KS_INT, .off = TOFF(history_days), .parse = key_int,
 	    .min = 1, .max = CONFIG_HISTORY_DAYS_MAX },
+	{ .info = { .name = "default_encoding", .def = "cp949",
+	    .example = "windows-1252",
+	    .doc = "charset of pages that declare none and are not UTF-8 "
+	    "(what a browser in a Korean locale uses)" },
+	    .store = KS_STR, .off = TOFF(default_encoding),
+	    .parse = key_encoding },
 };
 #define TK_COUNT (sizeof(top_keys) / sizeof(top_keys[0]))
 
@@ -2067,6 +2073,42 @@ check_field(struct loader *ld, const struct watch_src *defs,
 }
 
 /*
+ * program_line_mark: where line `line` (1-based; 0 = unknown) of a program
+ * written at `m` is in the file: for a block scalar (`jq: |`) line k is
+ * the k-th line after the indicator, at its first non-blank character;
+ * otherwise the program starts at `m`, and line k > 1 is k - 1 lines on.
+ */
+static yaml_mark_t
+program_line_mark(const struct loader *ld, yaml_mark_t m, unsigned line)
+{
+	size_t i = m.index, k;
+	bool block;
+
+	if (line == 0 || i >= ld->textlen)
+		return m;
+	block = ld->text[i] == '|' || ld->text[i] == '>';
+	k = block ? line : line - 1;
+	if (k == 0)
+		return m;
+	while (k > 0 && i < ld->textlen) {
+		if (ld->text[i] == '\n') {
+			k--;
+			m.line++;
+			m.column = 0;
+		}
+		i++;
+	}
+	if (k > 0)
+		return m;
+	while (i < ld->textlen && ld->text[i] == ' ') {
+		i++;
+		m.column++;
+	}
+	m.index = i;
+	return m;
+}
+
+/*
  * watch_check_source: the rules of parser, xpath, jq, title, link and
  * namespaces together (issue 13).
  */
@@ -2105,10 +2147,9 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 		result = -1;
 	if (w->jq != NULL && jq_check_fn != NULL &&
 	    jq_check_fn(w->jq, msg, sizeof(msg), &line) != 0) {
-		m = wmark(defs, src, "jq");
+		m = program_line_mark(ld, wmark(defs, src, "jq"), line);
 		msg[sizeof(msg) - 1] = '\0';
-		key_errorf(ld, m, src->label, "jq", "%s%s", msg,
-		    line > 1 ? " (a line of the program)" : "");
+		key_errorf(ld, m, src->label, "jq", "%s", msg);
 		result = -1;
 	}
 	return result;

@@ -288,6 +288,11 @@ gen_load(const char *path, bool initial)
 		free(g);
 		return NULL;
 	}
+	if (initial &&
+	    extract_set_default_encoding(g->cfg->default_encoding, &err) != 0) {
+		fprintf(stderr, "%s: default_encoding: %s\n", path, err.msg);
+		goto fail;
+	}
 	g->xp = calloc(g->cfg->nwatches, sizeof(*g->xp));
 	if (g->xp == NULL) {
 		log_errorx("out of memory");
@@ -628,6 +633,8 @@ reload(struct sched *s, bool forced)
 		s->http_rebuild = true;
 	s->gen = g;
 	gen_retire(s, old);
+	/* gen_load checked it */
+	(void)extract_set_default_encoding(g->cfg->default_encoding, NULL);
 	for (i = 0, n = 0; i < s->nw; i++)
 		n += !s->w[i]->removed;
 	log_info("reload: configuration from '%s' in force, %zu watches",

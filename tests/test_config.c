@@ -347,6 +347,9 @@ test_config_applies_builtin_defaults(void **state)
 	assert_int_equal(cfg->max_messages_per_check, 3);
 	assert_int_equal(cfg->max_messages_per_day, 20);
 	assert_int_equal(cfg->history_days, 90);
+	/* the default is applied where it is used (extract: CP949) */
+	if (cfg->default_encoding != NULL)
+		assert_string_equal(cfg->default_encoding, "cp949");
 	assert_int_equal(cfg->nwatches, 1);
 	w = &cfg->watches[0];
 	assert_int_equal(w->interval_ms, 30 * 60 * 1000);
@@ -858,6 +861,28 @@ test_config_rejects_unknown_encoding(void **state)
 }
 
 static void
+test_config_loads_default_encoding(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	cfg = load_ok(fixture("default_encoding.yaml"), NULL);
+	assert_string_equal(cfg->default_encoding, "windows-1252");
+	config_free(cfg);
+}
+
+static void
+test_config_rejects_unknown_default_encoding(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_default_encoding.yaml",
+	    "1:19: default_encoding: unknown character encoding 'klingon' "
+	    "(e.g. euc-kr, cp949, utf-8)");
+}
+
+static void
 test_config_reports_unreadable_file(void **state)
 {
 	struct config_errors errs = { 0 };
@@ -1228,6 +1253,8 @@ main(void)
 		cmocka_unit_test(test_config_kakao_sink_needs_rest_api_key),
 		cmocka_unit_test(test_config_checks_integer_limits),
 		cmocka_unit_test(test_config_rejects_unknown_encoding),
+		cmocka_unit_test(test_config_loads_default_encoding),
+		cmocka_unit_test(test_config_rejects_unknown_default_encoding),
 		cmocka_unit_test(test_config_reports_unreadable_file),
 		cmocka_unit_test(test_config_key_tables_are_complete),
 		cmocka_unit_test(

@@ -18,6 +18,8 @@
  *   watches:                 required, non-empty list of watch mappings
  *   max_connections, max_connections_per_host, max_messages_per_check,
  *   max_messages_per_day, history_days: integers, see struct config
+ *   default_encoding: CHARSET  default cp949: pages that declare no charset
+ *                            and are not UTF-8 (extract.h, step 5)
  *
  * Value rules:
  * - Environment: every scalar *value* (not keys, not header names) has
@@ -197,6 +199,8 @@ struct config {
 	int max_messages_per_check;   /* default 3; 1..100 */
 	int max_messages_per_day;     /* default 20; 1..10000 */
 	int history_days;             /* default 90; 1..3650 */
+	char *default_encoding;       /* charset iconv knows, or NULL (CP949):
+	                                 undeclared non-UTF-8 pages (extract.h) */
 	struct watch_config *watches; /* in file order */
 	size_t nwatches;              /* >= 1 */
 };
