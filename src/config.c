@@ -2226,6 +2226,12 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 		    "json reads items with a jq program)", src->label);
 		result = -1;
 	}
+	if (w->xpath != NULL && w->parser == CONFIG_PARSER_JSON) {
+		key_errorf(ld, wmark(defs, src, "xpath"), src->label, "xpath",
+		    "not used with parser: json (its jq: program makes the "
+		    "items)");
+		result = -1;
+	}
 	if (w->jq != NULL && w->parser != CONFIG_PARSER_JSON &&
 	    w->parser != CONFIG_PARSER_AUTO) {
 		key_errorf(ld, wmark(defs, src, "jq"), src->label, "jq",

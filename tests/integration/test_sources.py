@@ -151,6 +151,12 @@ class SourcesTest(kwtest.KwTestCase):
         self.assertIn("맥북 에어", caf)
         self.assertIn(self.pages.url("/articles/2"), caf)
 
+        # the JSON API answers with an HTML error page: a failure too
+        self.write_page("api/articles.json",
+                        "<html><body>502 Bad Gateway</body></html>")
+        d.wait_log(r"check: cafe: failed: .*(not JSON|expected JSON)")
+        self.assertEqual(e.watch_status("cafe")["items"], 2)
+
         # the feed turns into an HTML error page: a failure, no "removed"
         self.write_page("rss/tastytrip.xml",
                         "<html><body><h1>점검 중</h1></body></html>")
@@ -185,6 +191,14 @@ watches:
         self.assertIn("parser: json", p.stdout)
         self.assertIn("1. 자전거", p.stdout)
         self.assertIn(self.pages.url("/articles/7"), p.stdout)
+        # an HTML error page where JSON was expected
+        err = os.path.join(self.tmp, "error.html")
+        with open(err, "w") as f:
+            f.write("<html><body><h1>502 Bad Gateway</h1></body></html>")
+        p = self.kw("test", "--file", err, "--jq", ".[]")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("expected JSON for the jq program, got an HTML page",
+                      p.stderr)
 
     def test_find_says_a_feed_needs_no_xpath(self):
         self.write_page("feed.xml", rss([("1", "첫 글"), ("2", "둘째 글")]))
