@@ -273,6 +273,49 @@ watches:
         self.assertRegex(p.stderr, re.escape(path) +
                          r":14:7: watch 'c': jq: syntax error")
 
+    def test_check_reports_source_key_errors(self):
+        path = self.write_config("""watches:
+  - name: ns
+    url: https://example.org/a.xml
+    namespaces: { n: "urn:x", 1bad: "urn:y" }
+    xpath: //n:item
+  - name: prefix
+    url: https://example.org/b.xml
+    xpath: //m:item
+    title: m:subject
+  - name: html-no-xpath
+    url: https://example.org/c
+    parser: html
+  - name: json-xpath
+    url: https://example.org/d.json
+    parser: json
+    xpath: //a
+    jq: .[]
+  - name: good
+    url: https://example.org/e.xml
+    namespaces: { m: "urn:m" }
+    xpath: //m:item
+    title: m:subject
+    link: "@href"
+""")
+        p = self.kw("check")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        err = p.stderr
+        self.assertRegex(err, re.escape(path) + r":4:31: watch 'ns': "
+                         r"namespaces: '1bad' is not a usable namespace "
+                         r"prefix")
+        self.assertNotIn(":5:12:", err)  # no follow-up error
+        self.assertRegex(err, re.escape(path) + r":8:12: watch 'prefix': "
+                         r"bad xpath '//m:item': undefined namespace "
+                         r"prefix 'm'")
+        self.assertRegex(err, re.escape(path) + r":9:12: watch 'prefix': "
+                         r"bad title 'm:subject': undefined namespace")
+        self.assertRegex(err, re.escape(path) + r":10:5: watch "
+                         r"'html-no-xpath': missing required key 'xpath'")
+        self.assertRegex(err, re.escape(path) + r":16:12: watch "
+                         r"'json-xpath': xpath: not used with parser: json")
+        self.assertNotIn("'good'", err)
+
 
 if __name__ == "__main__":
     kwtest.main()
