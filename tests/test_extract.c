@@ -808,6 +808,12 @@ test_extract_html5_tree_as_browsers_build_it(void **state)
 	assert_string_equal(l.v[0].text, "in");
 	assert_string_equal(l.v[1].text, "out");
 	item_list_release(&l);
+	/* an XHTML page served as text/html is HTML (PostgreSQL's docs) */
+	assert_int_equal(
+	    extract_detect_parser("<?xml version=\"1.0\"?>\n<html xmlns="
+	                          "\"http://www.w3.org/1999/xhtml\"><p>x",
+	                          69, "text/html; charset=utf-8"),
+	    EXTRACT_PARSER_HTML);
 	/* SVG elements have no namespace: no prefix needed */
 	extract_str("<p><svg viewBox='0 0 1 1'><foreignObject><b>x</b>"
 	            "</foreignObject><text>t</text></svg></p>",
