@@ -24,23 +24,35 @@
 #define UPKEEP_MS (12LL * 3600 * 1000)
 #define UPKEEP_RETRY_MS (3600LL * 1000)
 #define RELOAD_SETTLE_MS 300
+/* a writer keeping the config open (or changing it) longer than this
+ * does not hold the reload back any more */
+#define RELOAD_MAX_WAIT_MS (10 * 1000)
 #define STORE_RETRY_MS (5 * 1000)
 /* while held without inotify on the token file: stat it this often */
 #define HOLD_POLL_MS (60 * 1000)
 /* holds that may pass by themselves (config, fatal) are retried after */
 #define HOLD_RETRY_MS (3600LL * 1000)
 #define MAX_WAIT_MS (60 * 1000)
+/* the longest a message may wait: a quota hold (to 00:00 KST) plus a
+ * backoff; a later deadline was stored by a clock that was ahead */
+#define SCHED_OUTBOX_MAX_AHEAD_MS (26LL * 3600 * 1000)
 /* messages per send batch: the loop turns between batches */
 #define DELIVER_BATCH 10
 /* due messages wait this long for checks in flight, then go anyway */
-#define DELIVER_STARVE_MS 2000
+/* the token upkeep waits this long while a send is in flight */
+#define UPKEEP_BUSY_MS (60 * 1000)
+/* a clean stop waits this long for the Kakao request in flight (docker
+ * stop allows 10 s), so the message is not sent again after the restart */
+#define STOP_WAIT_MS 5000
 
 static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 
 /* one loaded configuration with its compiled XPaths */
 struct sched_gen {
 	struct config *cfg;
-	struct extract_xpath **xp; /* per cfg->watches[i]; NULL: disabled */
+	struct extract_xpath_set *xpaths; /* each distinct XPath once */
+	const struct extract_xpath **xp; /* per cfg->watches[i], in xpaths;
+	                                    NULL: disabled or none */
 	size_t checks;             /* checks in flight started under it */
 	uint64_t hash;             /* of the file's bytes */
 	struct sched_gen *next;    /* in sched.retired */
@@ -64,11 +76,17 @@ struct sched {
 	struct store *store;
 	struct http *http;
 	bool http_rebuild; /* connection limits changed: new engine when idle */
+	/* KakaoTalk sending on `http`, one message in flight */
+	struct deliver_courier *courier;
+	bool courier_upkeep; /* the courier's step is the token upkeep */
 	struct sched_watch **w;
 	size_t nw;
 	size_t in_flight;
 	bool stopping;
 	int64_t reload_at;   /* monotonic ms, 0 = none */
+	int64_t reload_first; /* when the pending edit was first seen */
+	uint64_t settle_hash; /* the file's bytes at the last look */
+	bool settle_hash_set;
 	uint64_t bad_hash;   /* the last invalid file, not logged twice */
 	bool bad_hash_set;
 	int64_t outbox_at;   /* monotonic ms, 0 = nothing to send */
@@ -235,21 +253,18 @@ file_hash(const char *path, uint64_t *h)
 static void
 gen_free(struct sched_gen *g)
 {
-	size_t i;
-
 	if (g == NULL)
 		return;
-	if (g->xp != NULL)
-		for (i = 0; i < g->cfg->nwatches; i++)
-			extract_xpath_free(g->xp[i]);
 	free(g->xp);
+	extract_xpath_set_free(g->xpaths);
 	config_free(g->cfg);
 	free(g);
 }
 
 /*
  * gen_load loads the config and compiles the XPaths of its enabled
- * watches. On failure every error is printed (initial: on stderr as
+ * watches, each distinct one once (the check during the load compiles into
+ * the generation's set, so nothing is compiled twice). On failure every error is printed (initial: on stderr as
  * `check` does; else logged) and NULL is returned.
  */
 static struct sched_gen *
@@ -259,6 +274,7 @@ gen_load(const char *path, bool initial)
 	struct kw_err err = { 0 };
 	struct sched_gen *g;
 	size_t i;
+	int r;
 
 	g = calloc(1, sizeof(*g));
 	if (g == NULL) {
@@ -267,7 +283,16 @@ gen_load(const char *path, bool initial)
 	}
 	if (!file_hash(path, &g->hash))
 		g->hash = 0;
-	if (config_load(path, extract_xpath_check, &g->cfg, &errs) != 0) {
+	g->xpaths = extract_xpath_set_new();
+	if (g->xpaths == NULL) {
+		log_errorx("out of memory");
+		free(g);
+		return NULL;
+	}
+	extract_xpath_set_checking(g->xpaths);
+	r = config_load(path, extract_xpath_set_check, &g->cfg, &errs);
+	extract_xpath_set_checking(NULL);
+	if (r != 0) {
 		for (i = 0; i < errs.n; i++) {
 			if (initial)
 				fprintf(stderr, "%s\n", errs.v[i]);
@@ -275,6 +300,7 @@ gen_load(const char *path, bool initial)
 				log_errorx("reload: %s", errs.v[i]);
 		}
 		config_errors_release(&errs);
+		extract_xpath_set_free(g->xpaths);
 		free(g);
 		return NULL;
 	}
@@ -292,7 +318,8 @@ gen_load(const char *path, bool initial)
 		if (!g->cfg->watches[i].enabled ||
 		    g->cfg->watches[i].xpath == NULL)
 			continue; /* disabled, or a feed / jq watch */
-		g->xp[i] = extract_xpath_compile_ns(g->cfg->watches[i].xpath,
+		g->xp[i] = extract_xpath_set_get(g->xpaths,
+		    g->cfg->watches[i].xpath,
 		    (const char *const *)g->cfg->watches[i].namespaces,
 		    g->cfg->watches[i].nnamespaces / 2, &err);
 		if (g->xp[i] == NULL) {
@@ -357,6 +384,7 @@ watch_new(struct sched *s, const struct watch_config *wc,
 {
 	struct sched_watch *w;
 	struct watch_state ws;
+	int64_t retry;
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || (w->name = strdup(wc->name)) == NULL) {
@@ -374,9 +402,9 @@ watch_new(struct sched *s, const struct watch_config *wc,
 	w->failures = ws.failures;
 	w->next_at = sched_first_check_ms(now, wall, ws.last_check_at,
 	    ws.next_check_at, wc->interval_ms, nnew, rnd());
-	if (ws.retry_after_until > wall &&
-	    w->next_at < now + (ws.retry_after_until - wall))
-		w->next_at = now + (ws.retry_after_until - wall);
+	retry = check_retry_after_until(wc, &ws, wall);
+	if (retry > 0 && w->next_at < now + (retry - wall))
+		w->next_at = now + (retry - wall);
 	watch_state_release(&ws);
 	return w;
 }
@@ -508,11 +536,13 @@ reload(struct sched *s, bool forced)
 	s->reload_at = 0;
 	have_hash = file_hash(s->config_path, &h);
 	/* SIGHUP too: an unchanged file is not loaded again (and releases
-	 * no hold: 30 SIGHUPs must not mean 30 token requests) */
+	 * no hold: 30 SIGHUPs must not mean 30 token requests); a touch
+	 * or a save of the same bytes is not a reload */
 	if (have_hash && h == old->hash) {
 		if (forced)
 			log_info("reload: '%s' is unchanged; nothing to do",
 			    s->config_path);
+		s->settle_hash_set = false;
 		return;
 	}
 	if (have_hash && s->bad_hash_set && h == s->bad_hash) {
@@ -521,8 +551,21 @@ reload(struct sched *s, bool forced)
 				 "before; the previous configuration stays in "
 				 "force",
 			    s->config_path);
+		s->settle_hash_set = false;
 		return;
 	}
+	if (!forced && now - s->reload_first < RELOAD_MAX_WAIT_MS) {
+		/* a writer still has it open, or it changed since the last
+		 * look: a half-written file is not loaded */
+		if (wake_writing(s->wake, s->cfg_watch) || !have_hash ||
+		    !s->settle_hash_set || s->settle_hash != h) {
+			s->settle_hash = h;
+			s->settle_hash_set = have_hash;
+			s->reload_at = now + RELOAD_SETTLE_MS;
+			return;
+		}
+	}
+	s->settle_hash_set = false;
 	g = gen_load(s->config_path, false);
 	if (g == NULL) {
 		log_errorx("reload: '%s' has errors; the previous "
@@ -808,36 +851,33 @@ outbox_plan(struct sched *s, bool progressed)
 		/* more due: go on next turn after a batch that sent, else
 		 * do not spin on something that did not move */
 		s->outbox_at = progressed ? now : now + 1000;
+	} else if (next - wall > SCHED_OUTBOX_MAX_AHEAD_MS) {
+		/* further than any hold: the clock moved back; deliver
+		 * brings the times back (deliver_daily) */
+		s->outbox_at = now;
 	} else {
 		s->outbox_at = now + (next - wall);
 	}
 }
 
+/* after_delivery: what a finished send step (or batch) means for the loop */
 static void
-deliver(struct sched *s)
+after_delivery(struct sched *s, int r, const struct deliver_report *rep,
+    const struct kw_err *err)
 {
-	struct deliver_report rep;
-	struct kw_err err = { 0 };
 	int64_t now = util_mono_ms();
-	int r;
 
-	s->outbox_at = 0;
-	if (s->held)
-		return;
-	r = deliver_daily(s->store, s->gen->cfg,
-	    deliver_resolve_sink(s->gen->cfg, s->store), util_now_ms(), DELIVER_BATCH,
-	    stdout, &rep, &err);
 	if (r < 0) {
-		log_errorx("outbox: %s", err.msg);
+		log_errorx("outbox: %s", err->msg);
 		s->outbox_at = now + STORE_RETRY_MS;
 		return;
 	}
-	if (rep.sent > 0)
-		log_info("outbox: %zu message%s sent", rep.sent,
-		    rep.sent == 1 ? "" : "s");
+	if (rep->sent > 0)
+		log_info("outbox: %zu message%s sent", rep->sent,
+		    rep->sent == 1 ? "" : "s");
 	if (sig_stop)
 		return;
-	switch (rep.status) {
+	switch (rep->status) {
 	case KAKAO_REAUTH:
 	case KAKAO_CONSENT:
 	case KAKAO_CONFIG:
@@ -845,20 +885,72 @@ deliver(struct sched *s)
 	case KAKAO_UNAUTHORIZED:
 	case KAKAO_BAD_TEMPLATE:
 		/* one error line was written: wait for a new token file */
-		hold(s, rep.status);
+		hold(s, rep->status);
 		return;
 	case KAKAO_RETRY:
 	case KAKAO_RATE_LIMITED:
 		/* the queue waits out its backoff, new messages too */
-		if (rep.retry_in_ms > 0) {
-			s->outbox_at = now + rep.retry_in_ms;
+		if (rep->retry_in_ms > 0) {
+			s->outbox_at = now + rep->retry_in_ms;
 			return;
 		}
 		break;
 	default:
 		break;
 	}
-	outbox_plan(s, rep.sent + rep.dropped > 0);
+	/* Kakao answers again: the backlog drains at once, in order */
+	outbox_plan(s, rep->sent + rep->dropped > 0 || rep->queued);
+}
+
+/* on_courier_done: a send (or upkeep) step ended, from http_poll */
+static void
+on_courier_done(void *user, const struct deliver_report *rep)
+{
+	struct sched *s = user;
+	struct kw_err err = { 0 };
+	bool upkeep = s->courier_upkeep;
+
+	s->courier_upkeep = false;
+	if (s->stopping || sig_stop)
+		return; /* the courier recorded what Kakao said */
+	if (upkeep) {
+		if (rep->queued)
+			s->outbox_at = util_mono_ms();
+		if (rep->status == KAKAO_RETRY ||
+		    rep->status == KAKAO_RATE_LIMITED)
+			s->upkeep_at = util_mono_ms() + UPKEEP_RETRY_MS;
+		else if (rep->status != KAKAO_OK &&
+		    rep->status != KAKAO_QUOTA)
+			hold(s, rep->status);
+		else if (!s->held && s->outbox_at == 0)
+			outbox_plan(s, false);
+		return;
+	}
+	after_delivery(s, 0, rep, &err);
+}
+
+static void
+deliver(struct sched *s)
+{
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	enum deliver_sink sink;
+	int r;
+
+	s->outbox_at = 0;
+	if (s->held || deliver_courier_busy(s->courier))
+		return; /* the courier's callback plans the next step */
+	sink = deliver_resolve_sink(s->gen->cfg, s->store);
+	if (sink == DELIVER_KAKAO) {
+		r = deliver_courier_step(s->courier, s->store, s->gen->cfg,
+		    s->http, util_now_ms(), &rep, &err);
+		if (r == 2)
+			return;
+	} else {
+		r = deliver_daily(s->store, s->gen->cfg, sink, util_now_ms(),
+		    DELIVER_BATCH, stdout, &rep, &err);
+	}
+	after_delivery(s, r, &rep, &err);
 }
 
 /* hold_timers: the hold's fallbacks when inotify cannot tell us */
@@ -917,8 +1009,8 @@ housekeeping(struct sched *s)
 {
 	struct kw_err err = { 0 };
 	int64_t now = util_mono_ms(), wall = util_now_ms();
-	enum kakao_status ks;
-	bool queued = false;
+	struct deliver_report rep;
+	int r;
 
 	if (now >= s->heartbeat_at) {
 		if (store_heartbeat(s->store, wall, &err) != 0)
@@ -942,18 +1034,19 @@ housekeeping(struct sched *s)
 		if (s->held ||
 		    deliver_resolve_sink(s->gen->cfg, s->store) != DELIVER_KAKAO)
 			return;
+		if (deliver_courier_busy(s->courier)) {
+			s->upkeep_at = now + UPKEEP_BUSY_MS;
+			return;
+		}
 		kw_err_clear(&err);
-		ks = deliver_token_upkeep(s->store, s->gen->cfg, wall, &queued,
-		    &err);
-		if (err.set)
+		r = deliver_courier_upkeep(s->courier, s->store, s->gen->cfg,
+		    s->http, wall, &rep, &err);
+		if (r < 0)
 			log_warnx("store: %s", err.msg);
-		if (queued)
+		else if (r == 2)
+			s->courier_upkeep = true; /* on_courier_done */
+		else if (rep.queued)
 			s->outbox_at = util_mono_ms();
-		if (ks == KAKAO_RETRY || ks == KAKAO_RATE_LIMITED)
-			s->upkeep_at = now + UPKEEP_RETRY_MS;
-		else if (ks != KAKAO_OK && ks != KAKAO_QUOTA && !sig_stop &&
-		    !err.set)
-			hold(s, ks);
 	}
 }
 
@@ -969,13 +1062,14 @@ next_deadline(const struct sched *s)
 		d = s->upkeep_at;
 	if (s->outbox_at > 0) {
 		o = s->outbox_at;
-		if (s->in_flight > 0)
-			o += DELIVER_STARVE_MS;
 		if (o < d)
 			d = o;
 	}
 	if (s->reload_at > 0 && s->reload_at < d)
 		d = s->reload_at;
+	/* a watched directory is gone: look for it again every second */
+	if (wake_stale(s->wake) && util_mono_ms() + 1000 < d)
+		d = util_mono_ms() + 1000;
 	if (s->hold_poll_at > 0 && s->hold_poll_at < d)
 		d = s->hold_poll_at;
 	if (s->hold_retry_at > 0 && s->hold_retry_at < d)
@@ -1004,6 +1098,9 @@ sched_start(struct sched *s, struct kw_err *err)
 	    s->gen->cfg->max_connections_per_host, err);
 	if (s->http == NULL)
 		return -1;
+	s->courier = deliver_courier_new(on_courier_done, s);
+	if (s->courier == NULL)
+		return kw_err_set(err, "out of memory");
 	s->w = calloc(s->gen->cfg->nwatches, sizeof(*s->w));
 	if (s->w == NULL)
 		return kw_err_set(err, "out of memory");
@@ -1020,12 +1117,38 @@ sched_start(struct sched *s, struct kw_err *err)
 		store_next(s, s->w[n - 1], now, wall);
 	}
 	meta_hold(s, NULL);
-	watch_config(s);
 	s->heartbeat_at = now;
 	s->trim_at = now;
 	s->upkeep_at = now + UPKEEP_FIRST_MS;
 	s->outbox_at = now;
 	return 0;
+}
+
+/*
+ * stop_wait_for_kakao: a message in flight at a clean stop is waited for
+ * (at most STOP_WAIT_MS): when Kakao took it, it is not sent again after
+ * the restart. Checks are aborted meanwhile (the abort flag).
+ */
+static void
+stop_wait_for_kakao(struct sched *s)
+{
+	int64_t deadline = util_mono_ms() + STOP_WAIT_MS, left;
+
+	if (!deliver_courier_busy(s->courier))
+		return;
+	log_info("run: waiting up to %ds for the message being sent",
+	    STOP_WAIT_MS / 1000);
+	while (deliver_courier_busy(s->courier)) {
+		left = deadline - util_mono_ms();
+		if (left <= 0) {
+			log_warnx("run: Kakao did not answer in time; the "
+				  "message stays queued (it may arrive twice)");
+			break;
+		}
+		if (http_poll(s->http, (int)(left < 200 ? left : 200), NULL,
+			NULL, 0) != 0)
+			break;
+	}
 }
 
 static void
@@ -1039,6 +1162,8 @@ sched_stop(struct sched *s)
 	/* the callbacks of abandoned checks record nothing */
 	http_cancel_all(s->http);
 	http_free(s->http);
+	deliver_courier_free(s->courier);
+	s->courier = NULL;
 	for (i = 0; i < s->nw; i++)
 		watch_free(s->w[i]);
 	free(s->w);
@@ -1077,6 +1202,8 @@ sched_run(const char *config_path, struct kw_err *err)
 		signals_teardown(&s);
 		return -1;
 	}
+	/* watched before it is read: an edit during start-up is not lost */
+	watch_config(&s);
 	s.gen = gen_load(config_path, true);
 	if (s.gen == NULL) {
 		signals_teardown(&s);
@@ -1100,12 +1227,11 @@ sched_run(const char *config_path, struct kw_err *err)
 			log_status(&s);
 		}
 		reap(&s);
-		if (s.http_rebuild && s.in_flight == 0)
+		if (s.http_rebuild && s.in_flight == 0 &&
+		    !deliver_courier_busy(s.courier))
 			rebuild_http(&s);
 		hold_timers(&s, now);
-		if (s.outbox_at > 0 && now >= s.outbox_at &&
-		    (s.in_flight == 0 ||
-			now - s.outbox_at >= DELIVER_STARVE_MS))
+		if (s.outbox_at > 0 && now >= s.outbox_at)
 			deliver(&s);
 		start_due_checks(&s);
 		housekeeping(&s);
@@ -1122,11 +1248,15 @@ sched_run(const char *config_path, struct kw_err *err)
 			goto out;
 		}
 		wake_after_poll(s.wake, fds, ready, nfds);
-		if (wake_changed(s.wake, s.cfg_watch))
+		if (wake_changed(s.wake, s.cfg_watch)) {
+			if (s.reload_at == 0)
+				s.reload_first = util_mono_ms();
 			s.reload_at = util_mono_ms() + RELOAD_SETTLE_MS;
+		}
 		if (wake_changed(s.wake, s.tok_watch) && token_file_changed(&s))
 			unhold(&s, "the token file changed");
 	}
+	stop_wait_for_kakao(&s);
 	log_info("run: stopping (%zu check%s in flight abandoned, state "
 		 "kept)",
 	    s.in_flight + s.abandoned,

@@ -14,6 +14,7 @@
 #include <libxml/xpath.h>
 
 #include "kakaowatch/config.h"
+#include "kakaowatch/extract.h"
 #include "kakaowatch/log.h"
 
 static char path_buf[PATH_MAX];
@@ -536,10 +537,10 @@ test_config_rejects_unknown_key(void **state)
 	    "'interval'?)");
 	load_fail("unknown_key_far.yaml",
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
-	    "url, xpath, method, body, user_agent, encoding, keywords, "
+	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, interval, jitter, timeout, "
 	    "max_bytes, max_failures, ssl_verify, parser, namespaces, title, "
-	    "link, jq, enabled)");
+	    "link, jq, allow_insecure_redirect, max_retry_after, enabled)");
 }
 
 static void
@@ -959,7 +960,9 @@ watch_yaml(char *out, size_t size, long with, bool in_defaults)
 	append_lines(out, size, "", "watches:");
 	append_lines(out, size, "  ", "-");
 	for (i = 0; (ki = config_key(CONFIG_SECTION_WATCH, i)) != NULL; i++) {
-		if (!ki->required || ki == w)
+		if (!ki->required || ki == w ||
+		    (w != NULL && w->instead != NULL &&
+			strcmp(w->instead, ki->name) == 0))
 			continue;
 		snprintf(line, sizeof(line), "%s: %s", ki->name,
 		    required_base(ki->name));
@@ -1060,6 +1063,10 @@ test_config_every_watch_key_parses_copies_and_compares(void **state)
 			    "to the default", ki->name, ki->example);
 		for (j = 0; config_key(CONFIG_SECTION_WATCH, j) != NULL; j++)
 			if (j != i &&
+			    !(ki->instead != NULL &&
+				strcmp(ki->instead,
+				    config_key(CONFIG_SECTION_WATCH, j)->name) ==
+				    0) &&
 			    !config_watch_key_equal(&base->watches[0],
 				&with->watches[0], j))
 				fail_msg("setting '%s' changed '%s'", ki->name,
@@ -1088,6 +1095,70 @@ test_config_every_watch_key_parses_copies_and_compares(void **state)
 		config_free(base);
 		config_free(with);
 	}
+}
+
+/* css: the selector kept as written, its XPath translation in xpath */
+static void
+test_config_css_is_an_alternative_to_xpath(void **state)
+{
+	struct config *cfg;
+	const struct watch_config *w;
+
+	(void)state;
+	clean_env();
+	cfg = load_text("state_dir: /tmp/kw-config-css\n"
+			"defaults:\n"
+			"  css: h2.title > a\n"
+			"watches:\n"
+			"  - name: own-css\n"
+			"    url: https://example.org/a\n"
+			"    css: '#list > tbody > tr > td:nth-child(3) > a'\n"
+			"  - name: from-defaults\n"
+			"    url: https://example.org/b\n"
+			"  - name: own-xpath\n"
+			"    url: https://example.org/c\n"
+			"    xpath: //h1\n");
+	assert_int_equal(cfg->nwatches, 3);
+	w = &cfg->watches[0];
+	assert_string_equal(w->css, "#list > tbody > tr > td:nth-child(3) > a");
+	assert_string_equal(w->xpath,
+	    "descendant-or-self::*[@id = 'list']/tbody/tr/"
+	    "td[count(preceding-sibling::*) = 2]/a");
+	assert_int_equal(w->xpath_pos.line, 7);
+	assert_int_equal(w->xpath_pos.col, 10);
+	w = &cfg->watches[1];
+	assert_string_equal(w->css, "h2.title > a");
+	assert_string_equal(w->xpath,
+	    "descendant-or-self::h2[@class and contains(concat(' ', "
+	    "normalize-space(@class), ' '), ' title ')]/a");
+	assert_int_equal(w->xpath_pos.line, 3);
+	/* a watch's own xpath beats the css of defaults: */
+	w = &cfg->watches[2];
+	assert_null(w->css);
+	assert_string_equal(w->xpath, "//h1");
+	config_free(cfg);
+}
+
+static void
+test_config_bad_css_is_reported_at_its_character(void **state)
+{
+	static const char *const want[] = {
+		"6:31: watch 'plain': bad css 'ul > li:nth-child(2n+) a': "
+		"unexpected ')', expected a number at character 22",
+		"9:18: watch 'quoted': bad css 'div.\xea\xb2\x8c\xec\x8b\x9c"
+		"\xed\x8c\x90:hover': unknown pseudo-class ':hover' (or one "
+		"that means nothing in a fetched page) at character 8",
+		"12:26: watch 'single': bad css 'a[title='it's' ]] b': "
+		"unexpected ''', expected ']' at character 14",
+		"16:10: watch 'both': css: give either xpath: or css:, not both",
+		"17:5: watch 'neither': missing required key 'xpath' (or "
+		"'css'; parser: html reads items by XPath)",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_css.yaml", NULL,
+	    sizeof(want) / sizeof(want[0]), want);
 }
 
 /* the reference the user reads lists every key of every table */
@@ -1173,6 +1244,42 @@ test_config_rejects_url_with_bad_ipv6_or_port(void **state)
 	}
 }
 
+/*
+ * encoding: accepts exactly what the page decoder decodes: WHATWG labels
+ * that iconv spells differently (ks_c_5601-1987, windows-949 are CP949),
+ * iconv names, and nothing else
+ */
+static void
+test_config_encoding_follows_the_decoder(void **state)
+{
+	static const char *const ok[] = { "ks_c_5601-1987", "windows-949",
+		"EUC-KR", "cp949", "utf-8", "shift_jis", "x-sjis", "KOI8-U",
+		"iso-8859-1", "latin1" };
+	static const char *const bad[] = { "euc-krr", "utf-9", "korean-ish" };
+	static char text[512];
+	char msg[256];
+	struct config *cfg;
+	size_t i;
+
+	(void)state;
+	clean_env();
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		/* the decoder takes it ... */
+		assert_int_equal(extract_encoding_check(ok[i], msg,
+		    sizeof(msg)), 0);
+		snprintf(text, sizeof(text), "state_dir: /tmp/kw\nwatches:\n"
+		    "  - name: x\n    url: http://example.com/\n"
+		    "    xpath: //a\n    encoding: %s\n", ok[i]);
+		/* ... so check does */
+		cfg = load_text(text);
+		assert_string_equal(cfg->watches[0].encoding, ok[i]);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(extract_encoding_check(bad[i], msg,
+		    sizeof(msg)), -1);
+}
+
 int
 main(void)
 {
@@ -1223,10 +1330,16 @@ main(void)
 		cmocka_unit_test(
 		    test_config_every_watch_key_parses_copies_and_compares),
 		cmocka_unit_test(test_config_reference_lists_every_key),
+		cmocka_unit_test(test_config_css_is_an_alternative_to_xpath),
+		cmocka_unit_test(
+		    test_config_bad_css_is_reported_at_its_character),
 		cmocka_unit_test(test_config_rejects_url_with_bad_ipv6_or_port),
+		cmocka_unit_test(test_config_encoding_follows_the_decoder),
 	};
 
 	/* libxml2 would print XPath compile errors on stderr */
 	xmlSetGenericErrorFunc(NULL, xml_ignore);
+	/* as kakaowatch's main does: encoding: by the decoder's own rule */
+	config_set_encoding_check(extract_encoding_check);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

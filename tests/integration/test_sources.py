@@ -186,6 +186,22 @@ watches:
         self.assertIn("1. 자전거", p.stdout)
         self.assertIn(self.pages.url("/articles/7"), p.stdout)
 
+    def test_find_says_a_feed_needs_no_xpath(self):
+        self.write_page("feed.xml", rss([("1", "첫 글"), ("2", "둘째 글")]))
+        self.write_page("list.json", cafe([(7, "자전거")]))
+        self.write_config("watches: [{name: x, url: http://x/, "
+                          "xpath: //a}]\n")
+        p = self.kw("find", self.pages.url("/feed.xml"), "첫")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("parser: feed", p.stdout)
+        self.assertIn("a feed of 2 entries: no xpath needed", p.stdout)
+        self.assertIn("parser: feed\n", p.stdout.split("add it as:")[1])
+        self.assertNotIn("xpath: /", p.stdout)
+        p = self.kw("find", self.pages.url("/list.json"), "자전거")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("parser: json", p.stdout)
+        self.assertIn("jq:", p.stdout)
+
     def test_changing_the_jq_program_rebaselines_silently(self):
         self.write_page("list.json", cafe([(1, "자전거"), (2, "킥보드")]))
         conf = """
@@ -225,6 +241,12 @@ watches:
     url: https://example.org/b
     parser: rss
     xpath: //a
+  - name: c
+    url: https://example.org/c.json
+    jq: |
+      .items[]
+      | {title: .name
+      | .x
 """)
         p = self.kw("check")
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
@@ -233,6 +255,9 @@ watches:
         self.assertRegex(p.stderr, re.escape(path) +
                          r":7:13: watch 'b': parser: .*auto, html, xml, "
                          r"feed or json")
+        # line 3 of a block program is line 14 of the file, column 7
+        self.assertRegex(p.stderr, re.escape(path) +
+                         r":14:7: watch 'c': jq: syntax error")
 
 
 if __name__ == "__main__":
