@@ -1,7 +1,6 @@
 /* config: YAML -> struct config, with all validation (see config.h). */
 #include <ctype.h>
 #include <errno.h>
-#include <iconv.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1183,13 +1182,23 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 	return result;
 }
 
-/* encoding: a charset name iconv knows */
+static config_encoding_check_fn encoding_check_fn;
+
+void
+config_set_encoding_check(config_encoding_check_fn check)
+{
+	encoding_check_fn = check;
+}
+
+/*
+ * encoding: a label the decoder knows (the hook: extract's rule, WHATWG
+ * labels then iconv names); any single-line value when no hook is set
+ */
 static int
 parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
     const char *key, char **out)
 {
-	char tmp[SHOW_MAX + 4];
-	iconv_t cd;
+	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
 	char *s;
 
 	if (parse_str(ld, n, label, key, true, &s) != 0)
@@ -1198,15 +1207,14 @@ parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 		*out = NULL;
 		return 0;
 	}
-	cd = is_single_line(s) ? iconv_open("UTF-8", s) : (iconv_t)-1;
-	if (cd == (iconv_t)-1) {
+	if (!is_single_line(s) || (encoding_check_fn != NULL &&
+	    encoding_check_fn(s, msg, sizeof(msg)) != 0)) {
 		key_errorf(ld, n->start_mark, label, key,
 		    "unknown character encoding '%s' (e.g. euc-kr, cp949, "
 		    "utf-8)", show(s, tmp, sizeof(tmp)));
 		free(s);
 		return -1;
 	}
-	iconv_close(cd);
 	*out = s;
 	return 0;
 }

@@ -44,7 +44,9 @@ static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 /* one loaded configuration with its compiled XPaths */
 struct sched_gen {
 	struct config *cfg;
-	struct extract_xpath **xp; /* per cfg->watches[i]; NULL: disabled */
+	struct extract_xpath_set *xpaths; /* each distinct XPath once */
+	const struct extract_xpath **xp; /* per cfg->watches[i], in xpaths;
+	                                    NULL: disabled or none */
 	size_t checks;             /* checks in flight started under it */
 	uint64_t hash;             /* of the file's bytes */
 	struct sched_gen *next;    /* in sched.retired */
@@ -242,21 +244,18 @@ file_hash(const char *path, uint64_t *h)
 static void
 gen_free(struct sched_gen *g)
 {
-	size_t i;
-
 	if (g == NULL)
 		return;
-	if (g->xp != NULL)
-		for (i = 0; i < g->cfg->nwatches; i++)
-			extract_xpath_free(g->xp[i]);
 	free(g->xp);
+	extract_xpath_set_free(g->xpaths);
 	config_free(g->cfg);
 	free(g);
 }
 
 /*
  * gen_load loads the config and compiles the XPaths of its enabled
- * watches. On failure every error is printed (initial: on stderr as
+ * watches, each distinct one once (the check during the load compiles into
+ * the generation's set, so nothing is compiled twice). On failure every error is printed (initial: on stderr as
  * `check` does; else logged) and NULL is returned.
  */
 static struct sched_gen *
@@ -266,6 +265,7 @@ gen_load(const char *path, bool initial)
 	struct kw_err err = { 0 };
 	struct sched_gen *g;
 	size_t i;
+	int r;
 
 	g = calloc(1, sizeof(*g));
 	if (g == NULL) {
@@ -274,7 +274,16 @@ gen_load(const char *path, bool initial)
 	}
 	if (!file_hash(path, &g->hash))
 		g->hash = 0;
-	if (config_load(path, extract_xpath_check, &g->cfg, &errs) != 0) {
+	g->xpaths = extract_xpath_set_new();
+	if (g->xpaths == NULL) {
+		log_errorx("out of memory");
+		free(g);
+		return NULL;
+	}
+	extract_xpath_set_checking(g->xpaths);
+	r = config_load(path, extract_xpath_set_check, &g->cfg, &errs);
+	extract_xpath_set_checking(NULL);
+	if (r != 0) {
 		for (i = 0; i < errs.n; i++) {
 			if (initial)
 				fprintf(stderr, "%s\n", errs.v[i]);
@@ -282,6 +291,7 @@ gen_load(const char *path, bool initial)
 				log_errorx("reload: %s", errs.v[i]);
 		}
 		config_errors_release(&errs);
+		extract_xpath_set_free(g->xpaths);
 		free(g);
 		return NULL;
 	}
@@ -299,7 +309,8 @@ gen_load(const char *path, bool initial)
 		if (!g->cfg->watches[i].enabled ||
 		    g->cfg->watches[i].xpath == NULL)
 			continue; /* disabled, or a feed / jq watch */
-		g->xp[i] = extract_xpath_compile_ns(g->cfg->watches[i].xpath,
+		g->xp[i] = extract_xpath_set_get(g->xpaths,
+		    g->cfg->watches[i].xpath,
 		    (const char *const *)g->cfg->watches[i].namespaces,
 		    g->cfg->watches[i].nnamespaces / 2, &err);
 		if (g->xp[i] == NULL) {
@@ -1074,7 +1085,6 @@ sched_start(struct sched *s, struct kw_err *err)
 		store_next(s, s->w[n - 1], now, wall);
 	}
 	meta_hold(s, NULL);
-	watch_config(s);
 	s->heartbeat_at = now;
 	s->trim_at = now;
 	s->upkeep_at = now + UPKEEP_FIRST_MS;
@@ -1160,6 +1170,8 @@ sched_run(const char *config_path, struct kw_err *err)
 		signals_teardown(&s);
 		return -1;
 	}
+	/* watched before it is read: an edit during start-up is not lost */
+	watch_config(&s);
 	s.gen = gen_load(config_path, true);
 	if (s.gen == NULL) {
 		signals_teardown(&s);

@@ -127,7 +127,8 @@ struct watch_config {
 	char *method;     /* "GET" (default) or "POST"; input is any case */
 	char *body;       /* request body, POST only; NULL when not set */
 	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF */
-	char *encoding;   /* charset override known to iconv, or NULL */
+	char *encoding;   /* charset override the decoder knows (see
+	                     config_set_encoding_check), or NULL */
 	/*
 	 * keywords: an item triggers a message only when its text contains
 	 * one of them (case-insensitive); none = every item. exclude: drop
@@ -235,6 +236,19 @@ typedef int (*config_jq_check_fn)(const char *program, char *msg,
     size_t msgsize, unsigned *line);
 void config_set_source_checks(config_field_check_fn field,
     config_jq_check_fn jq);
+
+/*
+ * The `encoding:` check: 0 when the page decoder knows `label`, else -1
+ * (with a reason in `msg`, which config does not show: its message names
+ * the key). extract_encoding_check is the one: a value passes exactly when
+ * extract decodes pages with it (ks_c_5601-1987 and windows-949 as CP949,
+ * as WHATWG's label table says). config_set_encoding_check sets it for
+ * every later config_load of the process; NULL (the default) accepts any
+ * single-line value.
+ */
+typedef int (*config_encoding_check_fn)(const char *label, char *msg,
+    size_t msgsize);
+void config_set_encoding_check(config_encoding_check_fn check);
 
 /*
  * config_load reads and validates the YAML file `path` (borrowed; at most
