@@ -415,6 +415,14 @@ check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 		return jq_items(wc->jq, body, len, page_url, NULL, items,
 		    err);
 	}
+	if (wc->jq != NULL && wc->xpath == NULL) {
+		/* a JSON API that answers with an error page: a failure */
+		return kw_err_set(err, "expected JSON for the jq program, got "
+				       "%s (Content-Type %.100s)",
+		    p == EXTRACT_PARSER_HTML ? "an HTML page" :
+		    p == EXTRACT_PARSER_FEED ? "a feed" : "XML",
+		    content_type != NULL ? content_type : "none");
+	}
 	return extract_document(body, len, content_type, wc->encoding,
 	    page_url, xp, &opts, items, used, err);
 }

@@ -2227,6 +2227,7 @@ static int
 watch_check_source(struct loader *ld, const struct watch_src *defs,
     const struct watch_src *src, struct watch_config *w)
 {
+	const struct watch_src *from;
 	char msg[MSG_MAX];
 	yaml_mark_t m;
 	unsigned line = 0;
@@ -2244,18 +2245,30 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 		    "json reads items with a jq program)", src->label);
 		result = -1;
 	}
+	if (w->xpath != NULL && w->parser == CONFIG_PARSER_JSON) {
+		key_errorf(ld, wmark(defs, src, "xpath"), src->label, "xpath",
+		    "not used with parser: json (its jq: program makes the "
+		    "items)");
+		result = -1;
+	}
 	if (w->jq != NULL && w->parser != CONFIG_PARSER_JSON &&
 	    w->parser != CONFIG_PARSER_AUTO) {
 		key_errorf(ld, wmark(defs, src, "jq"), src->label, "jq",
 		    "only read with parser: json or auto");
 		result = -1;
 	}
-	if (w->xpath != NULL && has_prefix(w->xpath) &&
-	    check_field(ld, defs, src, w, "xpath", w->xpath) != 0)
+	/* with a bad namespaces: (reported) the prefixes mean nothing yet */
+	from = watch_source(defs, src, wk("namespaces"));
+	if (from != NULL && !from->set[wk("namespaces")]) {
 		result = -1;
-	if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
-	    check_field(ld, defs, src, w, "link", w->link) != 0)
-		result = -1;
+	} else {
+		if (w->xpath != NULL && has_prefix(w->xpath) &&
+		    check_field(ld, defs, src, w, "xpath", w->xpath) != 0)
+			result = -1;
+		if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
+		    check_field(ld, defs, src, w, "link", w->link) != 0)
+			result = -1;
+	}
 	if (w->jq != NULL && jq_check_fn != NULL &&
 	    jq_check_fn(w->jq, msg, sizeof(msg), &line) != 0) {
 		m = program_line_mark(ld, wmark(defs, src, "jq"), line);
