@@ -30,6 +30,7 @@ item_list_add_take(struct item_list *l, char *text, char *link)
 	}
 	l->v[l->n].text = text;
 	l->v[l->n].link = link;
+	l->v[l->n].key = NULL;
 	l->n++;
 	return 0;
 fail:
@@ -56,6 +57,24 @@ item_list_add(struct item_list *l, const char *text, const char *link)
 	return item_list_add_take(l, t, k);
 }
 
+int
+item_list_add_copy(struct item_list *l, const struct item *it)
+{
+	char *key = NULL;
+
+	if (it->key != NULL) {
+		key = strdup(it->key);
+		if (key == NULL)
+			return -1;
+	}
+	if (item_list_add(l, it->text, it->link) != 0) {
+		free(key);
+		return -1;
+	}
+	l->v[l->n - 1].key = key;
+	return 0;
+}
+
 void
 item_list_release(struct item_list *l)
 {
@@ -64,6 +83,7 @@ item_list_release(struct item_list *l)
 	for (i = 0; i < l->n; i++) {
 		free(l->v[i].text);
 		free(l->v[i].link);
+		free(l->v[i].key);
 	}
 	free(l->v);
 	item_list_init(l);
@@ -77,4 +97,12 @@ item_equal(const struct item *a, const struct item *b)
 	if (a->link == NULL || b->link == NULL)
 		return a->link == b->link;
 	return strcmp(a->link, b->link) == 0;
+}
+
+int
+item_same(const struct item *a, const struct item *b)
+{
+	if (a->key != NULL && b->key != NULL)
+		return strcmp(a->key, b->key) == 0;
+	return item_equal(a, b);
 }

@@ -22,7 +22,7 @@ add(struct item_list *l, const char *text, const char *link)
 static bool
 has(const struct item_list *l, const char *text, const char *link)
 {
-	struct item want = { (char *)text, (char *)link };
+	struct item want = { (char *)text, (char *)link, NULL };
 	size_t i;
 
 	for (i = 0; i < l->n; i++)

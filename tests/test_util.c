@@ -832,9 +832,11 @@ test_item_list_copies_and_grows(void **state)
 static void
 test_item_equal_is_text_and_link(void **state)
 {
-	struct item a = { "t", "https://a" }, b = { "t", "https://a" };
-	struct item c = { "t", NULL }, d = { "t", NULL };
-	struct item e = { "u", "https://a" }, f = { "t", "https://b" };
+	struct item a = { "t", "https://a", NULL },
+		    b = { "t", "https://a", NULL };
+	struct item c = { "t", NULL, NULL }, d = { "t", NULL, NULL };
+	struct item e = { "u", "https://a", NULL },
+		    f = { "t", "https://b", NULL };
 
 	(void)state;
 	assert_int_equal(item_equal(&a, &b), 1);

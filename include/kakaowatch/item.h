@@ -11,6 +11,8 @@
 struct item {
 	char *text; /* normalised UTF-8 text, never NULL; owned */
 	char *link; /* absolute URL, or NULL when the match has none; owned */
+	/* identity (key.h), set by key_assign; NULL until then; owned */
+	char *key;
 };
 
 struct item_list {
@@ -34,13 +36,25 @@ int item_list_add(struct item_list *l, const char *text, const char *link);
  */
 int item_list_add_take(struct item_list *l, char *text, char *link);
 
+/*
+ * item_list_add_copy appends a copy of `it` (text, link and key). Returns 0
+ * or -1 on out-of-memory (the list is unchanged).
+ */
+int item_list_add_copy(struct item_list *l, const struct item *it);
+
 /* item_list_release frees every item and the array; the list is empty. */
 void item_list_release(struct item_list *l);
 
 /*
- * item_equal: identity per SPEC §3 is text + link (NULL link equals NULL
- * link only). Returns 1 when equal, else 0.
+ * item_equal: text and link both equal (NULL link equals NULL link only);
+ * the key is not compared. Returns 1 when equal, else 0.
  */
 int item_equal(const struct item *a, const struct item *b);
+
+/*
+ * item_same: the identity of items: their keys when both have one (key.h),
+ * else item_equal. Returns 1 when the same item, else 0.
+ */
+int item_same(const struct item *a, const struct item *b);
 
 #endif
