@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "kakaowatch/buf.h"
+#include "kakaowatch/diff.h"
 #include "kakaowatch/key.h"
 
 static const struct {
@@ -385,15 +386,17 @@ hash_str(const char *s)
 }
 
 /*
- * links_distinct: 1 when every item has a usable link and no two items
- * with different texts share one; 0 otherwise; -1 on out-of-memory.
+ * links_distinct: 0 when two items whose texts differ (other than in a
+ * trailing comment count, diff_text_edited) share a usable link, and when
+ * no item has one; else 1; -1 on out-of-memory. Items without a usable
+ * link do not count otherwise: link mode keys them by text+link too.
  */
 static int
 links_distinct(const struct item_list *items, const char *norm_page)
 {
 	struct link_slot *slots = NULL;
 	char **norms = NULL;
-	size_t cap, i, pos;
+	size_t cap, i, pos, usable = 0;
 	int result = -1;
 
 	if (items->n == 0)
@@ -410,15 +413,15 @@ links_distinct(const struct item_list *items, const char *norm_page)
 			result = -1;
 			break;
 		}
-		if (norms[i] == NULL) {
-			result = 0;
-			break;
-		}
+		if (norms[i] == NULL)
+			continue;
+		usable++;
 		pos = hash_str(norms[i]) & (cap - 1);
 		while (slots[pos].link != NULL) {
 			if (strcmp(slots[pos].link, norms[i]) == 0) {
-				if (strcmp(items->v[slots[pos].item].text,
-					items->v[i].text) != 0)
+				if (diff_text_edited(
+					items->v[slots[pos].item].text,
+					items->v[i].text))
 					result = 0;
 				break;
 			}
@@ -429,6 +432,8 @@ links_distinct(const struct item_list *items, const char *norm_page)
 			slots[pos].item = i;
 		}
 	}
+	if (result == 1 && usable == 0)
+		result = 0; /* no links at all: text+link */
 out:
 	for (i = 0; norms != NULL && i < items->n; i++)
 		free(norms[i]);

@@ -8,14 +8,17 @@
  *   text       the item's text as extracted
  *   text+link  both (the identity of kakaowatch 0.1)
  *   auto       (the default) `link` when the page's items have distinct
- *              usable links, else `text+link`; decided on each page
- *              (key_assign), so one page whose links are all
- *              `javascript:` or `#` keys by text+link
+ *              links, else `text+link`; decided on each page (key_assign),
+ *              so a page whose links are all `javascript:` or `#` keys by
+ *              text+link
  * A link is usable for identity when the item has one (script links have
  * none, see extract.h) and it is not the page itself (`#`, `#top`,
- * `?page=1` back to the list). Distinct: no two items with different texts
- * share a normalised link (the same post shown twice, e.g. pinned and in
- * the list, is one item).
+ * `?page=1` back to the list); in link mode an item without a usable link
+ * is keyed by text+link. Distinct: no two items whose texts differ share a
+ * normalised usable link; texts that differ only in a trailing comment
+ * count (diff_text_edited) are the same post shown twice, as boards do
+ * with a post that is pinned and in the list, or in a list and a
+ * thumbnail view.
  *
  * key_pattern (a regex, see regex.h) is tried first on the item's link as
  * extracted (absolute, before normalisation): its first capture group is
