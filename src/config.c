@@ -1221,11 +1221,15 @@ notify_word(struct loader *ld, yaml_node_t *n, const char *label, int *bits)
 		*bits |= NOTIFY_ADDED;
 	} else if (strcasecmp(s, "removed") == 0) {
 		*bits |= NOTIFY_REMOVED;
+	} else if (strcasecmp(s, "changed") == 0) {
+		*bits |= NOTIFY_CHANGED;
 	} else if (strcasecmp(s, "both") == 0) {
+		/* kept from 0.1: both = added + removed */
 		*bits |= NOTIFY_ADDED | NOTIFY_REMOVED;
 	} else {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "must be added, removed or both, not '%s'",
+		    "must be added, changed, removed or a list of them, not "
+		    "'%s'",
 		    show(s, tmp, sizeof(tmp)));
 		result = -1;
 	}
@@ -1233,7 +1237,7 @@ notify_word(struct loader *ld, yaml_node_t *n, const char *label, int *bits)
 	return result;
 }
 
-/* notify_on: added | removed | both, or a list of them */
+/* notify_on: added | changed | removed | both, or a list of them */
 static int
 parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 {
@@ -1249,13 +1253,14 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 	}
 	if (n->type != YAML_SEQUENCE_NODE) {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "expected added, removed, both or a list of them, not %s",
+		    "expected added, changed, removed or a list of them, not "
+		    "%s",
 		    node_kind(n));
 		return -1;
 	}
 	if (seq_len(n) == 0) {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "empty list: use added, removed or both");
+		    "empty list: use added, changed or removed");
 		return -1;
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;

@@ -806,8 +806,8 @@ test_config_rejects_unknown_notify_on(void **state)
 	(void)state;
 	clean_env();
 	load_fail("bad_notify.yaml",
-	    "5:24: watch 'rust-blog': notify_on: must be added, removed or "
-	    "both, not 'changed'");
+	    "5:24: watch 'rust-blog': notify_on: must be added, changed, "
+	    "removed or a list of them, not 'updated'");
 }
 
 static void
