@@ -10,6 +10,7 @@
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
+#include "kakaowatch/util.h"
 
 struct check_job {
 	struct check_env env;
@@ -21,14 +22,6 @@ struct check_job {
 	check_done_fn done;
 	void *user;
 };
-
-static bool
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
 
 /* messages: growable list of template objects queued by one check */
 struct msgs {
@@ -273,17 +266,18 @@ record_success(struct check_job *job, const struct http_response *resp,
 	item_list_init(&added);
 	item_list_init(&changed);
 	item_list_init(&removed);
-	/* a new XPath (SPEC §2) or a new URL describes other items: their
-	 * first snapshot is a silent baseline, not a flood of "new" */
-	rebaseline = !job->st.baselined || !str_eq(job->st.xpath, wc->xpath) ||
-	    !str_eq(job->st.url, wc->url);
+	/* a new XPath (docs/design.md §2.4) or a new URL describes other
+	 * items: their first snapshot is a silent baseline, not a flood of
+	 * "new" */
+	rebaseline = !job->st.baselined ||
+	    !util_str_eq(job->st.xpath, wc->xpath) ||
+	    !util_str_eq(job->st.url, wc->url);
 	/* the items seen now: the page, or on a 304 the snapshot it still is */
 	if (items == NULL && store_snapshot_get(job->env.store, wc->name,
 				 &snap, &err) != 0)
 		goto fail;
 	cur = items != NULL ? items : &snap;
-	if (key_assign(cur, &spec, page, &resolved,
-		&err) != 0)
+	if (key_assign(cur, &spec, page, &resolved, &err) != 0)
 		goto fail;
 	spec_str = key_spec_string(resolved, job->key_re);
 	if (spec_str == NULL) {
@@ -291,7 +285,7 @@ record_success(struct check_job *job, const struct http_response *resp,
 		goto fail;
 	}
 	/* keys made otherwise before (or by 0.1) are remade first */
-	rekeyed = job->st.known && !str_eq(job->st.key_spec, spec_str);
+	rekeyed = job->st.known && !util_str_eq(job->st.key_spec, spec_str);
 	if (rekeyed && rekey_seen(job, resolved, page, &rekey, &nrekey, &seen,
 			   &err) != 0)
 		goto fail;
@@ -497,8 +491,8 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 		return 0;
 	}
 	/* validators only describe the page we extracted with this xpath */
-	same = job->st.baselined && str_eq(job->st.url, wc->url) &&
-	    str_eq(job->st.xpath, wc->xpath);
+	same = job->st.baselined && util_str_eq(job->st.url, wc->url) &&
+	    util_str_eq(job->st.xpath, wc->xpath);
 	check_request_init(&req, wc);
 	req.etag = same ? job->st.etag : NULL;
 	req.last_modified = same ? job->st.last_modified : NULL;

@@ -1,6 +1,6 @@
 /*
  * cmd_auth: first-time authorization, OAuth 2.0 authorization code flow
- * (RFC 6749 §4.1; Kakao Login REST API, kakao-api.md §1-§2).
+ * (RFC 6749 §4.1; Kakao Login REST API, docs/kakao.md §1-§2).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -199,7 +199,7 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 		kw_err_set(&err, "the transfer loop failed");
 		goto fail;
 	}
-	switch (deliver_outbox(st, cfg, deliver_resolve_sink(cfg),
+	switch (deliver_outbox(st, cfg, deliver_resolve_sink(cfg, st),
 	    util_now_ms(), true, 0, stdout, &rep, &err)) {
 	case 0:
 		break;

@@ -52,6 +52,8 @@ struct status_info {
 	int64_t pending, oldest;
 	struct outbox_msg *head; /* the next message, or NULL */
 	size_t nhead;
+	struct dead_letter *dead; /* refused by Kakao (-2), kept */
+	size_t ndead;
 	char day[16];
 	int64_t sent_today;
 	struct status_watch *w;
@@ -141,6 +143,7 @@ info_release(struct status_info *in)
 	free(in->hold);
 	free(in->budget_day);
 	outbox_msgs_free(in->head, in->nhead);
+	dead_letters_free(in->dead, in->ndead);
 	token_release(&in->tok);
 }
 
@@ -170,7 +173,8 @@ gather(struct store *st, const struct config *cfg, struct status_info *in,
 		in->quota_until = 0;
 	if (store_outbox_stats(st, &in->pending, &in->oldest, err) != 0 ||
 	    store_outbox_due(st, INT64_MAX, 1, &in->head, &in->nhead, err) !=
-		0)
+		0 ||
+	    deliver_dead_list(st, &in->dead, &in->ndead, err) != 0)
 		return -1;
 	deliver_kst_day(in->now, in->day, sizeof(in->day));
 	if (store_sent_count(st, in->day, &in->sent_today, err) != 0)
@@ -252,6 +256,7 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_object_set_new(o, "last_error",
 	    jstr(h != NULL ? h->last_error : NULL));
 	json_object_set_new(o, "quota_hold_until", jtime(in->quota_until));
+	json_object_set_new(o, "dead_letters", json_integer((json_int_t)in->ndead));
 	json_object_set_new(root, "outbox", o);
 	o = json_object();
 	json_object_set_new(o, "day", json_string(in->day));
@@ -326,6 +331,10 @@ print_table(const struct config *cfg, const struct status_info *in)
 			printf(" (%s)", h->last_error);
 		printf("\n");
 	}
+	if (in->ndead > 0)
+		printf("dead letters: %zu message%s Kakao refused as invalid "
+		       "(-2); see `kakaowatch outbox list`\n",
+		    in->ndead, in->ndead == 1 ? "" : "s");
 	if (in->hold != NULL)
 		printf("sending: held (%s): %s\n", in->hold,
 		    strcmp(in->hold, "reauth") == 0 ||

@@ -4,6 +4,8 @@
 #include <iconv.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +26,10 @@
 #define SHOW_MAX 80                /* bytes of a value quoted in a message */
 #define LABEL_MAX (CONFIG_NAME_MAX_CHARS * 4 + 16)
 
-#define DEFAULT_INTERVAL_MS (30LL * 60 * 1000)
-#define DEFAULT_JITTER_PCT 10.0
-#define DEFAULT_TIMEOUT_MS (30LL * 1000)
-#define DEFAULT_MAX_BYTES (5LL * 1024 * 1024)
-#define DEFAULT_MAX_FAILURES 5
 #define DEFAULT_USER_AGENT "kakaowatch/" KW_VERSION
 #define DEFAULT_REDIRECT_URI "http://localhost:5000/oauth"
-#define DEFAULT_TOKEN_FILE "kakao_token.json"
 #define DEFAULT_AUTH_BASE_URL "https://kauth.kakao.com"
 #define DEFAULT_API_BASE_URL "https://kapi.kakao.com"
-#define DEFAULT_MIN_REFRESH_MS (5LL * 60 * 1000)
 
 /* one collected error; sorted by position before it is handed out */
 struct load_error {
@@ -61,82 +56,56 @@ struct loader {
 	bool oom;
 };
 
-/* top-level keys */
-enum {
-	TK_STATE_DIR,
-	TK_KAKAO,
-	TK_DEFAULTS,
-	TK_WATCHES,
-	TK_MAX_CONNECTIONS,
-	TK_MAX_CONNECTIONS_PER_HOST,
-	TK_MAX_MESSAGES_PER_CHECK,
-	TK_MAX_MESSAGES_PER_DAY,
-	TK_HISTORY_DAYS,
-	TK_COUNT
+/*
+ * The keys. Each configuration key is one row of a table (nginx's
+ * ngx_command_t): its name, how its field is held, the field's offset,
+ * the parse function with its bounds, the built-in default as it would be
+ * written in the file, and one line of documentation. Parsing, defaults,
+ * inheritance from defaults:, copying, releasing and comparing are loops
+ * over the tables (top_keys, kakao_keys, watch_keys below).
+ */
+struct key;
+
+/*
+ * A parse function reads node `n` into the field of `conf` that `k`
+ * describes; 0 when the value is valid, else -1 with the error recorded
+ * as "LABEL: KEY: ..." (label may be NULL). The field is zero (or NULL)
+ * before the call.
+ */
+typedef int (*key_parse_fn)(struct loader *ld, yaml_node_t *n,
+    const char *label, const struct key *k, void *conf);
+
+/* how a key's field is held: drives copy, release and compare */
+enum key_store {
+	KS_NONE,  /* nothing generic (held by code of its own) */
+	KS_STR,   /* char *, NULL when not set */
+	KS_STRV,  /* char ** with a size_t count at count_off */
+	KS_INT,   /* int (also bit sets) */
+	KS_I64,   /* int64_t (durations in ms, sizes in bytes) */
+	KS_DBL,   /* double */
+	KS_BOOL   /* bool */
 };
 
-static const char *const top_keys[TK_COUNT] = {
-	"state_dir", "kakao", "defaults", "watches", "max_connections",
-	"max_connections_per_host", "max_messages_per_check",
-	"max_messages_per_day", "history_days",
+struct key {
+	struct config_key_info info; /* name, default, doc, example */
+	enum key_store store;
+	size_t off;           /* the field in its struct */
+	size_t count_off;     /* KS_STRV: the field's count */
+	key_parse_fn parse;   /* NULL: parsed by code of its own */
+	int64_t min, max;     /* bounds, for the parse functions using them */
+	const char *range;    /* the bounds in words, where a message needs it */
 };
 
-/* kakao: keys */
-enum {
-	KK_REST_API_KEY,
-	KK_CLIENT_SECRET,
-	KK_REDIRECT_URI,
-	KK_TOKEN_FILE,
-	KK_AUTH_BASE_URL,
-	KK_API_BASE_URL,
-	KK_SINK,
-	KK_MIN_REFRESH_INTERVAL,
-	KK_COUNT
-};
+#define KEY_FIELD(conf, k) ((void *)((char *)(conf) + (k)->off))
+#define KEY_CFIELD(conf, k) ((const void *)((const char *)(conf) + (k)->off))
 
-static const char *const kakao_keys[KK_COUNT] = {
-	"rest_api_key", "client_secret", "redirect_uri", "token_file",
-	"auth_base_url", "api_base_url", "sink", "min_refresh_interval",
-};
-
-/* watch keys (also the keys of defaults:, except name) */
-enum {
-	WK_NAME,
-	WK_URL,
-	WK_XPATH,
-	WK_METHOD,
-	WK_BODY,
-	WK_USER_AGENT,
-	WK_ENCODING,
-	WK_KEYWORDS,
-	WK_EXCLUDE,
-	WK_HEADERS,
-	WK_NOTIFY_ON,
-	WK_INTERVAL,
-	WK_JITTER,
-	WK_TIMEOUT,
-	WK_MAX_BYTES,
-	WK_MAX_FAILURES,
-	WK_SSL_VERIFY,
-	WK_ENABLED,
-	WK_COUNT
-};
-
-static const char *const watch_keys[WK_COUNT] = {
-	"name", "url", "xpath", "method", "body", "user_agent", "encoding",
-	"keywords", "exclude", "headers", "notify_on", "interval", "jitter",
-	"timeout", "max_bytes", "max_failures", "ssl_verify", "enabled",
-};
-
-/* a watch (or defaults:) as written, before inheritance */
-struct watch_src {
-	char label[LABEL_MAX];       /* "watch 'x'", "watch #3", "defaults" */
-	yaml_mark_t pos;             /* the mapping */
-	bool present[WK_COUNT];      /* key given, valid or not */
-	bool set[WK_COUNT];          /* key given with a valid value */
-	yaml_mark_t mark[WK_COUNT];  /* each given key's value */
-	struct watch_config w;       /* the values of the set keys */
-};
+/*
+ * Keys that code refers to by index: the first rows of their tables, in
+ * this order (the tables use designated initializers for them).
+ */
+enum { TK_STATE_DIR, TK_KAKAO, TK_DEFAULTS, TK_WATCHES };
+enum { KK_REST_API_KEY, KK_CLIENT_SECRET, KK_REDIRECT_URI, KK_TOKEN_FILE };
+enum { WK_NAME, WK_URL, WK_XPATH, WK_METHOD, WK_BODY };
 
 /* --- errors ------------------------------------------------------------ */
 
@@ -579,19 +548,19 @@ seq_len(const yaml_node_t *n)
 }
 
 static int
-key_index(const char *const *keys, size_t nkeys, const char *name)
+key_index(const struct key *keys, size_t nkeys, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < nkeys; i++)
-		if (strcmp(keys[i], name) == 0)
+		if (strcmp(keys[i].info.name, name) == 0)
 			return (int)i;
 	return -1;
 }
 
 static void
 unknown_key(struct loader *ld, const yaml_node_t *k, const char *where,
-    const char *const *keys, size_t nkeys)
+    const struct key *keys, size_t nkeys)
 {
 	const char *name = node_str(k);
 	size_t i, d, best = SIZE_MAX, len = strlen(name);
@@ -607,23 +576,23 @@ unknown_key(struct loader *ld, const yaml_node_t *k, const char *where,
 		return;
 	}
 	for (i = 0; i < nkeys; i++) {
-		d = edit_distance(name, keys[i]);
+		d = edit_distance(name, keys[i].info.name);
 		if (d < best) {
 			best = d;
-			guess = keys[i];
+			guess = keys[i].info.name;
 		}
 	}
 	if (best > limit) {
 		/* "notify" -> "notify_on": a unique prefix is a near miss */
 		guess = NULL;
 		for (i = 0; len >= 4 && i < nkeys; i++) {
-			if (strncasecmp(keys[i], name, len) != 0)
+			if (strncasecmp(keys[i].info.name, name, len) != 0)
 				continue;
 			if (guess != NULL) {
 				guess = NULL;
 				break;
 			}
-			guess = keys[i];
+			guess = keys[i].info.name;
 		}
 	}
 	if (guess != NULL) {
@@ -634,7 +603,7 @@ unknown_key(struct loader *ld, const yaml_node_t *k, const char *where,
 	}
 	buf_init(&b, 0);
 	for (i = 0; i < nkeys; i++)
-		buf_printf(&b, "%s%s", i ? ", " : "", keys[i]);
+		buf_printf(&b, "%s%s", i ? ", " : "", keys[i].info.name);
 	errorf(ld, k->start_mark, "unknown key '%s' %s (allowed: %s)",
 	    show(name, tmp, sizeof(tmp)), where, b.data ? b.data : "");
 	buf_release(&b);
@@ -647,7 +616,7 @@ unknown_key(struct loader *ld, const yaml_node_t *k, const char *where,
  */
 static void
 map_collect(struct loader *ld, yaml_node_t *map, const char *where,
-    const char *const *keys, size_t nkeys, yaml_node_t **vals,
+    const struct key *keys, size_t nkeys, yaml_node_t **vals,
     yaml_mark_t *keymarks)
 {
 	yaml_node_pair_t *pair;
@@ -1304,22 +1273,162 @@ parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 	return 0;
 }
 
-/* --- watches ----------------------------------------------------------- */
+/* --- key parse functions (key_parse_fn) -------------------------------- */
 
-static void
-watch_release(struct watch_config *w)
+static int
+key_str(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
 {
-	free(w->name);
-	free(w->url);
-	free(w->xpath);
-	free(w->method);
-	free(w->body);
-	free(w->user_agent);
-	free(w->encoding);
-	strv_free(w->keywords, w->nkeywords);
-	strv_free(w->exclude, w->nexclude);
-	strv_free(w->headers, w->nheaders);
-	memset(w, 0, sizeof(*w));
+	return parse_str(ld, n, label, k->info.name, false,
+	    KEY_FIELD(conf, k));
+}
+
+/* an optional string: null or "" leaves it NULL */
+static int
+key_opt_str(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_str(ld, n, label, k->info.name, true, KEY_FIELD(conf, k));
+}
+
+/* an optional secret: registered with log_redact_add as soon as it is read */
+static int
+key_secret(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+
+	if (key_opt_str(ld, n, label, k, conf) != 0)
+		return -1;
+	if (*out != NULL)
+		log_redact_add(*out);
+	return 0;
+}
+
+static int
+key_url(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_url(ld, n, label, k->info.name, KEY_FIELD(conf, k));
+}
+
+static int
+key_base_url(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_base_url(ld, n, label, k->info.name, KEY_FIELD(conf, k));
+}
+
+static int
+key_duration(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_duration(ld, n, label, k->info.name, k->min, k->max,
+	    KEY_FIELD(conf, k));
+}
+
+static int
+key_size(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_size(ld, n, label, k->info.name, k->min, k->max,
+	    k->range, KEY_FIELD(conf, k));
+}
+
+static int
+key_percent(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_percent(ld, n, label, k->info.name, (double)k->max,
+	    KEY_FIELD(conf, k));
+}
+
+static int
+key_int(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_int(ld, n, label, k->info.name, (int)k->min, (int)k->max,
+	    KEY_FIELD(conf, k));
+}
+
+static int
+key_bool(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_bool(ld, n, label, k->info.name, KEY_FIELD(conf, k));
+}
+
+static int
+key_strlist(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_strlist(ld, n, label, k->info.name, KEY_FIELD(conf, k),
+	    (size_t *)((char *)conf + k->count_off));
+}
+
+static int
+key_headers(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_headers(ld, n, label, KEY_FIELD(conf, k),
+	    (size_t *)((char *)conf + k->count_off));
+}
+
+static int
+key_notify(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_notify(ld, n, label, KEY_FIELD(conf, k));
+}
+
+static int
+key_encoding(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	return parse_encoding(ld, n, label, KEY_FIELD(conf, k));
+}
+
+/* method: GET or POST, any case, stored in upper case */
+static int
+key_method(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char tmp[SHOW_MAX + 4];
+	char **out = KEY_FIELD(conf, k);
+	char *s, *p;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (strcasecmp(s, "GET") != 0 && strcasecmp(s, "POST") != 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "must be GET or POST, not '%s'",
+		    show(s, tmp, sizeof(tmp)));
+		free(s);
+		return -1;
+	}
+	for (p = s; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+	*out = s;
+	return 0;
+}
+
+/* a non-empty single-line string (no CR, LF or control characters) */
+static int
+key_line(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+
+	if (key_str(ld, n, label, k, conf) != 0)
+		return -1;
+	if (!is_single_line(*out)) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "must not contain line breaks or control characters");
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* xpath_checked: did `xpath` pass xpath_check already? */
@@ -1351,97 +1460,373 @@ xpath_passed(struct loader *ld, const char *xpath)
 	}
 }
 
-/* parse the value of watch key `k` into src->w; 0 when it is valid */
+/* an XPath expression, checked by the caller's hook */
 static int
-watch_parse_value(struct loader *ld, struct watch_src *src, int k,
-    yaml_node_t *n)
+key_xpath(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
 {
-	struct watch_config *w = &src->w;
-	const char *label = src->label, *key = watch_keys[k];
 	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
-	char *s, *p;
+	char **out = KEY_FIELD(conf, k);
 
-	switch (k) {
-	case WK_URL:
-		return parse_url(ld, n, label, key, &w->url);
-	case WK_XPATH:
-		if (parse_str(ld, n, label, key, false, &w->xpath) != 0)
-			return -1;
-		msg[0] = '\0';
-		if (ld->xpath_check == NULL || xpath_checked(ld, w->xpath))
-			return 0;
-		if (ld->xpath_check(w->xpath, msg, sizeof(msg)) != 0) {
-			msg[sizeof(msg) - 1] = '\0';
-			key_errorf(ld, n->start_mark, label, NULL,
-			    "bad xpath '%s': %s",
-			    show(w->xpath, tmp, sizeof(tmp)),
-			    msg[0] ? msg : "does not compile");
-			return -1;
-		}
-		xpath_passed(ld, w->xpath);
+	if (key_str(ld, n, label, k, conf) != 0)
+		return -1;
+	msg[0] = '\0';
+	if (ld->xpath_check == NULL || xpath_checked(ld, *out))
 		return 0;
-	case WK_METHOD:
-		if (parse_str(ld, n, label, key, false, &s) != 0)
-			return -1;
-		if (strcasecmp(s, "GET") != 0 && strcasecmp(s, "POST") != 0) {
-			key_errorf(ld, n->start_mark, label, key,
-			    "must be GET or POST, not '%s'",
-			    show(s, tmp, sizeof(tmp)));
-			free(s);
-			return -1;
-		}
-		for (p = s; *p != '\0'; p++)
-			*p = (char)toupper((unsigned char)*p);
-		w->method = s;
-		return 0;
-	case WK_BODY:
-		return parse_str(ld, n, label, key, true, &w->body);
-	case WK_USER_AGENT:
-		if (parse_str(ld, n, label, key, false, &w->user_agent) != 0)
-			return -1;
-		if (!is_single_line(w->user_agent)) {
-			key_errorf(ld, n->start_mark, label, key,
-			    "must not contain line breaks or control "
-			    "characters");
-			return -1;
-		}
-		return 0;
-	case WK_ENCODING:
-		return parse_encoding(ld, n, label, &w->encoding);
-	case WK_KEYWORDS:
-		return parse_strlist(ld, n, label, key, &w->keywords,
-		    &w->nkeywords);
-	case WK_EXCLUDE:
-		return parse_strlist(ld, n, label, key, &w->exclude,
-		    &w->nexclude);
-	case WK_HEADERS:
-		return parse_headers(ld, n, label, &w->headers, &w->nheaders);
-	case WK_NOTIFY_ON:
-		return parse_notify(ld, n, label, &w->notify_on);
-	case WK_INTERVAL:
-		return parse_duration(ld, n, label, key,
-		    CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS,
-		    &w->interval_ms);
-	case WK_JITTER:
-		return parse_percent(ld, n, label, key, CONFIG_JITTER_MAX_PCT,
-		    &w->jitter_pct);
-	case WK_TIMEOUT:
-		return parse_duration(ld, n, label, key, CONFIG_TIMEOUT_MIN_MS,
-		    CONFIG_TIMEOUT_MAX_MS, &w->timeout_ms);
-	case WK_MAX_BYTES:
-		return parse_size(ld, n, label, key, CONFIG_MAX_BYTES_MIN,
-		    CONFIG_MAX_BYTES_MAX, "1KiB to 1GiB", &w->max_bytes);
-	case WK_MAX_FAILURES:
-		return parse_int(ld, n, label, key, 1, CONFIG_MAX_FAILURES_MAX,
-		    &w->max_failures);
-	case WK_SSL_VERIFY:
-		return parse_bool(ld, n, label, key, &w->ssl_verify);
-	case WK_ENABLED:
-		return parse_bool(ld, n, label, key, &w->enabled);
-	default:
+	if (ld->xpath_check(*out, msg, sizeof(msg)) != 0) {
+		msg[sizeof(msg) - 1] = '\0';
+		key_errorf(ld, n->start_mark, label, NULL, "bad xpath '%s': %s",
+		    show(*out, tmp, sizeof(tmp)),
+		    msg[0] ? msg : "does not compile");
 		return -1;
 	}
+	xpath_passed(ld, *out);
+	return 0;
 }
+
+/* sink: auto | kakao | stdout */
+static int
+key_sink(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	enum config_sink *out = KEY_FIELD(conf, k);
+	char tmp[SHOW_MAX + 4];
+	int result = 0;
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (strcasecmp(s, "auto") == 0) {
+		*out = CONFIG_SINK_AUTO;
+	} else if (strcasecmp(s, "kakao") == 0) {
+		*out = CONFIG_SINK_KAKAO;
+	} else if (strcasecmp(s, "stdout") == 0) {
+		*out = CONFIG_SINK_STDOUT;
+	} else {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "must be auto, kakao or stdout, not '%s'",
+		    show(s, tmp, sizeof(tmp)));
+		result = -1;
+	}
+	free(s);
+	return result;
+}
+
+/* --- the key tables ---------------------------------------------------- */
+
+#define TOFF(f) offsetof(struct config, f)
+#define KOFF(f) offsetof(struct kakao_config, f)
+#define WOFF(f) offsetof(struct watch_config, f)
+
+/* the top level of the file */
+static const struct key top_keys[] = {
+	[TK_STATE_DIR] = { .info = { .name = "state_dir",
+	    .def = "$XDG_STATE_HOME/kakaowatch, else "
+	    "~/.local/state/kakaowatch",
+	    .doc = "SQLite database and token file; relative to the config "
+	    "file's directory" },
+	    .store = KS_STR, .off = TOFF(state_dir) },
+	[TK_KAKAO] = { .info = { .name = "kakao",
+	    .doc = "KakaoTalk settings (a mapping)" } },
+	[TK_DEFAULTS] = { .info = { .name = "defaults",
+	    .doc = "watch keys (except name) every watch inherits" } },
+	[TK_WATCHES] = { .info = { .name = "watches", .required = true,
+	    .doc = "the list of watches, at least one" } },
+	{ .info = { .name = "max_connections", .def = "16",
+	    .doc = "pages fetched at once" },
+	    .store = KS_INT, .off = TOFF(max_connections), .parse = key_int,
+	    .min = 1, .max = CONFIG_MAX_CONNECTIONS_MAX },
+	{ .info = { .name = "max_connections_per_host", .def = "2",
+	    .doc = "pages fetched at once from one host" },
+	    .store = KS_INT, .off = TOFF(max_connections_per_host),
+	    .parse = key_int, .min = 1, .max = CONFIG_MAX_PER_HOST_MAX },
+	{ .info = { .name = "max_messages_per_check", .def = "3",
+	    .doc = "messages one check may send" },
+	    .store = KS_INT, .off = TOFF(max_messages_per_check),
+	    .parse = key_int, .min = 1,
+	    .max = CONFIG_MAX_MESSAGES_PER_CHECK_MAX },
+	{ .info = { .name = "max_messages_per_day", .def = "20",
+	    .doc = "KakaoTalk messages a day (Korea time) from run" },
+	    .store = KS_INT, .off = TOFF(max_messages_per_day),
+	    .parse = key_int, .min = 1, .max = CONFIG_MAX_MESSAGES_PER_DAY_MAX },
+	{ .info = { .name = "history_days", .def = "90",
+	    .doc = "days of change history kept" },
+	    .store = KS_INT, .off = TOFF(history_days), .parse = key_int,
+	    .min = 1, .max = CONFIG_HISTORY_DAYS_MAX },
+};
+#define TK_COUNT (sizeof(top_keys) / sizeof(top_keys[0]))
+
+/* kakao: */
+static const struct key kakao_keys[] = {
+	[KK_REST_API_KEY] = { .info = { .name = "rest_api_key",
+	    .doc = "the app's REST API key (client_id); needed to send" },
+	    .store = KS_STR, .off = KOFF(rest_api_key), .parse = key_opt_str },
+	[KK_CLIENT_SECRET] = { .info = { .name = "client_secret",
+	    .doc = "the app's client secret, when it is on" },
+	    .store = KS_STR, .off = KOFF(client_secret), .parse = key_secret },
+	[KK_REDIRECT_URI] = { .info = { .name = "redirect_uri",
+	    .def = DEFAULT_REDIRECT_URI,
+	    .doc = "the redirect URI registered in the app" },
+	    .store = KS_STR, .off = KOFF(redirect_uri), .parse = key_url },
+	[KK_TOKEN_FILE] = { .info = { .name = "token_file",
+	    .def = "kakao_token.json",
+	    .doc = "the token file; relative to state_dir" },
+	    .store = KS_STR, .off = KOFF(token_file) },
+	{ .info = { .name = "auth_base_url", .def = DEFAULT_AUTH_BASE_URL,
+	    .doc = "Kakao's OAuth server, for tests and proxies" },
+	    .store = KS_STR, .off = KOFF(auth_base_url),
+	    .parse = key_base_url },
+	{ .info = { .name = "api_base_url", .def = DEFAULT_API_BASE_URL,
+	    .doc = "Kakao's API server, for tests and proxies" },
+	    .store = KS_STR, .off = KOFF(api_base_url), .parse = key_base_url },
+	{ .info = { .name = "sink", .def = "auto",
+	    .doc = "auto (KakaoTalk once a token file exists), kakao or "
+	    "stdout" },
+	    .off = KOFF(sink), .parse = key_sink },
+	{ .info = { .name = "min_refresh_interval", .def = "5m",
+	    .doc = "never refresh the access token more often than this" },
+	    .store = KS_I64, .off = KOFF(min_refresh_interval_ms),
+	    .parse = key_duration, .min = 0, .max = CONFIG_MIN_REFRESH_MAX_MS },
+};
+#define KK_COUNT (sizeof(kakao_keys) / sizeof(kakao_keys[0]))
+
+/*
+ * A watch (and defaults:, except name). A new key is one row here plus a
+ * field in struct watch_config and its use. info.example is a valid value
+ * that differs from the default (tests load every row with it; needs:
+ * other "key: value" lines the example requires).
+ */
+static const struct key watch_keys[] = {
+	[WK_NAME] = { .info = { .name = "name", .required = true,
+	    .example = "other-name",
+	    .doc = "unique; letters, digits, '.', '_', '-' and Hangul, up "
+	    "to 64 characters" },
+	    .store = KS_STR, .off = WOFF(name) }, /* watch_parse_name */
+	[WK_URL] = { .info = { .name = "url", .required = true,
+	    .example = "https://example.org/other",
+	    .doc = "the page: http:// or https://" },
+	    .store = KS_STR, .off = WOFF(url), .parse = key_url },
+	[WK_XPATH] = { .info = { .name = "xpath", .required = true,
+	    .example = "//li/a",
+	    .doc = "XPath 1.0; every match is one item" },
+	    .store = KS_STR, .off = WOFF(xpath), .parse = key_xpath },
+	[WK_METHOD] = { .info = { .name = "method", .def = "GET",
+	    .example = "POST", .doc = "GET or POST" },
+	    .store = KS_STR, .off = WOFF(method), .parse = key_method },
+	[WK_BODY] = { .info = { .name = "body", .example = "q=rust",
+	    .needs = "method: POST", .doc = "the request body (POST only)" },
+	    .store = KS_STR, .off = WOFF(body), .parse = key_opt_str },
+	{ .info = { .name = "user_agent", .def = DEFAULT_USER_AGENT,
+	    .example = "other-agent/1.0", .doc = "the User-Agent header" },
+	    .store = KS_STR, .off = WOFF(user_agent), .parse = key_line },
+	{ .info = { .name = "encoding", .example = "euc-kr",
+	    .doc = "force a charset when a page lies" },
+	    .store = KS_STR, .off = WOFF(encoding), .parse = key_encoding },
+	{ .info = { .name = "keywords", .example = "[rust, \"한글\"]",
+	    .doc = "only items containing one of these send a message" },
+	    .store = KS_STRV, .off = WOFF(keywords),
+	    .count_off = WOFF(nkeywords), .parse = key_strlist },
+	{ .info = { .name = "exclude", .example = "[draft]",
+	    .doc = "items containing any of these never send a message" },
+	    .store = KS_STRV, .off = WOFF(exclude),
+	    .count_off = WOFF(nexclude), .parse = key_strlist },
+	{ .info = { .name = "headers",
+	    .example = "{ Accept-Language: ko-KR }",
+	    .doc = "extra request headers, a mapping" },
+	    .store = KS_STRV, .off = WOFF(headers),
+	    .count_off = WOFF(nheaders), .parse = key_headers },
+	{ .info = { .name = "notify_on", .def = "added", .example = "both",
+	    .doc = "added, removed or both" },
+	    .store = KS_INT, .off = WOFF(notify_on), .parse = key_notify },
+	{ .info = { .name = "interval", .def = "30m", .example = "1h",
+	    .doc = "time between checks" },
+	    .store = KS_I64, .off = WOFF(interval_ms), .parse = key_duration,
+	    .min = CONFIG_INTERVAL_MIN_MS, .max = CONFIG_INTERVAL_MAX_MS },
+	{ .info = { .name = "jitter", .def = "10%", .example = "25%",
+	    .doc = "each interval moves by up to +- this much, at random" },
+	    .store = KS_DBL, .off = WOFF(jitter_pct), .parse = key_percent,
+	    .max = (int64_t)CONFIG_JITTER_MAX_PCT },
+	{ .info = { .name = "timeout", .def = "30s", .example = "10s",
+	    .doc = "the whole transfer" },
+	    .store = KS_I64, .off = WOFF(timeout_ms), .parse = key_duration,
+	    .min = CONFIG_TIMEOUT_MIN_MS, .max = CONFIG_TIMEOUT_MAX_MS },
+	{ .info = { .name = "max_bytes", .def = "5MiB", .example = "1MiB",
+	    .doc = "cap on the decoded page" },
+	    .store = KS_I64, .off = WOFF(max_bytes), .parse = key_size,
+	    .min = CONFIG_MAX_BYTES_MIN, .max = CONFIG_MAX_BYTES_MAX,
+	    .range = "1KiB to 1GiB" },
+	{ .info = { .name = "max_failures", .def = "5", .example = "2",
+	    .doc = "failed checks in a row before one \"failing\" message" },
+	    .store = KS_INT, .off = WOFF(max_failures), .parse = key_int,
+	    .min = 1, .max = CONFIG_MAX_FAILURES_MAX },
+	{ .info = { .name = "ssl_verify", .def = "true", .example = "false",
+	    .doc = "verify TLS certificates" },
+	    .store = KS_BOOL, .off = WOFF(ssl_verify), .parse = key_bool },
+	{ .info = { .name = "enabled", .def = "true", .example = "false",
+	    .doc = "false keeps the watch and its history but does not run "
+	    "it" },
+	    .store = KS_BOOL, .off = WOFF(enabled), .parse = key_bool },
+};
+#define WK_COUNT (sizeof(watch_keys) / sizeof(watch_keys[0]))
+
+/* --- generic key operations -------------------------------------------- */
+
+/* key_release frees the field of `k` in `conf` and zeroes it */
+static void
+key_release(const struct key *k, void *conf)
+{
+	char **sp;
+	size_t *np;
+
+	switch (k->store) {
+	case KS_STR:
+		sp = KEY_FIELD(conf, k);
+		free(*sp);
+		*sp = NULL;
+		break;
+	case KS_STRV:
+		np = (size_t *)((char *)conf + k->count_off);
+		strv_free(*(char ***)KEY_FIELD(conf, k), *np);
+		*(char ***)KEY_FIELD(conf, k) = NULL;
+		*np = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/* key_copy replaces the field of `k` in `to` with a copy of `from`'s */
+static int
+key_copy(const struct key *k, void *to, const void *from)
+{
+	const size_t *nfrom = (const size_t *)((const char *)from +
+	    k->count_off);
+
+	switch (k->store) {
+	case KS_STR:
+		return str_set(KEY_FIELD(to, k),
+		    *(char *const *)KEY_CFIELD(from, k));
+	case KS_STRV:
+		key_release(k, to);
+		return strv_dup(*(char **const *)KEY_CFIELD(from, k), *nfrom,
+		    KEY_FIELD(to, k), (size_t *)((char *)to + k->count_off));
+	case KS_INT:
+		memcpy(KEY_FIELD(to, k), KEY_CFIELD(from, k), sizeof(int));
+		return 0;
+	case KS_I64:
+		memcpy(KEY_FIELD(to, k), KEY_CFIELD(from, k), sizeof(int64_t));
+		return 0;
+	case KS_DBL:
+		memcpy(KEY_FIELD(to, k), KEY_CFIELD(from, k), sizeof(double));
+		return 0;
+	case KS_BOOL:
+		memcpy(KEY_FIELD(to, k), KEY_CFIELD(from, k), sizeof(bool));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* key_equal: has the field of `k` the same value in `a` and `b` */
+static bool
+key_equal(const struct key *k, const void *a, const void *b)
+{
+	char *const *va, *const *vb;
+	size_t na, nb, i;
+
+	switch (k->store) {
+	case KS_STR:
+		return util_str_eq(*(char *const *)KEY_CFIELD(a, k),
+		    *(char *const *)KEY_CFIELD(b, k));
+	case KS_STRV:
+		va = *(char **const *)KEY_CFIELD(a, k);
+		vb = *(char **const *)KEY_CFIELD(b, k);
+		na = *(const size_t *)((const char *)a + k->count_off);
+		nb = *(const size_t *)((const char *)b + k->count_off);
+		if (na != nb)
+			return false;
+		for (i = 0; i < na; i++)
+			if (strcmp(va[i], vb[i]) != 0)
+				return false;
+		return true;
+	case KS_INT:
+		return *(const int *)KEY_CFIELD(a, k) ==
+		    *(const int *)KEY_CFIELD(b, k);
+	case KS_I64:
+		return *(const int64_t *)KEY_CFIELD(a, k) ==
+		    *(const int64_t *)KEY_CFIELD(b, k);
+	case KS_DBL:
+		return *(const double *)KEY_CFIELD(a, k) ==
+		    *(const double *)KEY_CFIELD(b, k);
+	case KS_BOOL:
+		return *(const bool *)KEY_CFIELD(a, k) ==
+		    *(const bool *)KEY_CFIELD(b, k);
+	default:
+		return true;
+	}
+}
+
+/*
+ * key_parse parses node `n` into the field of `k` in `conf`, replacing
+ * what was there (a default); 0 when the value is valid.
+ */
+static int
+key_parse(struct loader *ld, const struct key *k, yaml_node_t *n,
+    const char *label, void *conf)
+{
+	key_release(k, conf);
+	return k->parse(ld, n, label, k, conf);
+}
+
+/*
+ * keys_defaults sets every key of `table` that has a parse function and a
+ * default to that default, parsed as if it were written in the file: a
+ * default is written once, in the file's syntax, and obeys the key's
+ * rules. An error here is a bug in a table row.
+ */
+static void
+keys_defaults(struct loader *ld, const struct key *table, size_t n,
+    const char *label, void *conf, bool *set)
+{
+	yaml_node_t node;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (table[i].parse == NULL || table[i].info.def == NULL)
+			continue;
+		memset(&node, 0, sizeof(node));
+		node.type = YAML_SCALAR_NODE;
+		node.data.scalar.value = (yaml_char_t *)(uintptr_t)
+		    table[i].info.def;
+		node.data.scalar.length = strlen(table[i].info.def);
+		node.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
+		if (key_parse(ld, &table[i], &node, label, conf) == 0 &&
+		    set != NULL)
+			set[i] = true;
+	}
+}
+
+/* keys_release frees every field of `table` in `conf` */
+static void
+keys_release(const struct key *table, size_t n, void *conf)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		key_release(&table[i], conf);
+}
+
+/* --- watches ----------------------------------------------------------- */
+
+/* a watch (or defaults:) as written, before inheritance */
+struct watch_src {
+	char label[LABEL_MAX];       /* "watch 'x'", "watch #3", "defaults" */
+	yaml_mark_t pos;             /* the mapping */
+	bool present[WK_COUNT];      /* key given, valid or not */
+	bool set[WK_COUNT];          /* key given with a valid value */
+	yaml_mark_t mark[WK_COUNT];  /* each given key's value */
+	struct watch_config w;       /* the values of the set keys */
+};
 
 /* the name of watch #index, checked; sets src->label */
 static void
@@ -1493,7 +1878,7 @@ watch_src_parse(struct loader *ld, yaml_node_t *map, size_t index,
 	yaml_node_t *vals[WK_COUNT];
 	yaml_mark_t keymarks[WK_COUNT];
 	char where[LABEL_MAX + 4];
-	int k;
+	size_t k;
 
 	src->pos = map->start_mark;
 	if (index == 0)
@@ -1506,81 +1891,21 @@ watch_src_parse(struct loader *ld, yaml_node_t *map, size_t index,
 		errorf(ld, keymarks[WK_NAME],
 		    "defaults: 'name' cannot be set here: each watch needs "
 		    "its own");
-	for (k = WK_NAME + 1; k < WK_COUNT; k++) {
-		if (vals[k] == NULL)
+	for (k = 0; k < WK_COUNT; k++) {
+		if (vals[k] == NULL || watch_keys[k].parse == NULL)
 			continue;
 		src->present[k] = true;
 		src->mark[k] = vals[k]->start_mark;
-		if (watch_parse_value(ld, src, k, vals[k]) == 0)
+		if (key_parse(ld, &watch_keys[k], vals[k], src->label,
+			&src->w) == 0)
 			src->set[k] = true;
-	}
-}
-
-/* copy the value of key `k` from `from` into `to` */
-static int
-watch_copy_value(struct watch_config *to, const struct watch_config *from,
-    int k)
-{
-	switch (k) {
-	case WK_NAME:
-		return str_set(&to->name, from->name);
-	case WK_URL:
-		return str_set(&to->url, from->url);
-	case WK_XPATH:
-		return str_set(&to->xpath, from->xpath);
-	case WK_METHOD:
-		return str_set(&to->method, from->method);
-	case WK_BODY:
-		return str_set(&to->body, from->body);
-	case WK_USER_AGENT:
-		return str_set(&to->user_agent, from->user_agent);
-	case WK_ENCODING:
-		return str_set(&to->encoding, from->encoding);
-	case WK_KEYWORDS:
-		strv_free(to->keywords, to->nkeywords);
-		return strv_dup(from->keywords, from->nkeywords, &to->keywords,
-		    &to->nkeywords);
-	case WK_EXCLUDE:
-		strv_free(to->exclude, to->nexclude);
-		return strv_dup(from->exclude, from->nexclude, &to->exclude,
-		    &to->nexclude);
-	case WK_HEADERS:
-		strv_free(to->headers, to->nheaders);
-		return strv_dup(from->headers, from->nheaders, &to->headers,
-		    &to->nheaders);
-	case WK_NOTIFY_ON:
-		to->notify_on = from->notify_on;
-		return 0;
-	case WK_INTERVAL:
-		to->interval_ms = from->interval_ms;
-		return 0;
-	case WK_JITTER:
-		to->jitter_pct = from->jitter_pct;
-		return 0;
-	case WK_TIMEOUT:
-		to->timeout_ms = from->timeout_ms;
-		return 0;
-	case WK_MAX_BYTES:
-		to->max_bytes = from->max_bytes;
-		return 0;
-	case WK_MAX_FAILURES:
-		to->max_failures = from->max_failures;
-		return 0;
-	case WK_SSL_VERIFY:
-		to->ssl_verify = from->ssl_verify;
-		return 0;
-	case WK_ENABLED:
-		to->enabled = from->enabled;
-		return 0;
-	default:
-		return -1;
 	}
 }
 
 /* the source that decides key `k` of a watch: the watch, defaults or none */
 static const struct watch_src *
 watch_source(const struct watch_src *defs, const struct watch_src *src,
-    int k)
+    size_t k)
 {
 	if (src->present[k])
 		return src;
@@ -1590,39 +1915,31 @@ watch_source(const struct watch_src *defs, const struct watch_src *src,
 }
 
 /*
- * watch_build applies built-in defaults, then `defs`, then `src` into
- * `out`, and checks the rules that span keys. Returns 0 when the watch is
- * valid.
+ * watch_build applies the built-in defaults (`builtin`), then `defs`, then
+ * `src` into `out`, and checks the rules that span keys. Returns 0 when
+ * the watch is valid.
  */
 static int
-watch_build(struct loader *ld, const struct watch_src *defs,
-    const struct watch_src *src, struct watch_config *out)
+watch_build(struct loader *ld, const struct watch_src *builtin,
+    const struct watch_src *defs, const struct watch_src *src,
+    struct watch_config *out)
 {
 	const struct watch_src *from, *mfrom;
-	int k, result = 0;
+	size_t k;
+	int result = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->method = strdup("GET");
-	out->user_agent = strdup(DEFAULT_USER_AGENT);
-	if (out->method == NULL || out->user_agent == NULL)
-		goto oom;
-	out->notify_on = NOTIFY_ADDED;
-	out->interval_ms = DEFAULT_INTERVAL_MS;
-	out->timeout_ms = DEFAULT_TIMEOUT_MS;
-	out->max_bytes = DEFAULT_MAX_BYTES;
-	out->jitter_pct = DEFAULT_JITTER_PCT;
-	out->max_failures = DEFAULT_MAX_FAILURES;
-	out->ssl_verify = true;
-	out->enabled = true;
 	for (k = 0; k < WK_COUNT; k++) {
 		from = watch_source(defs, src, k);
+		if (from == NULL && builtin->set[k])
+			from = builtin;
 		if (from == NULL)
 			continue;
 		if (!from->set[k]) {
 			result = -1; /* already reported */
 			continue;
 		}
-		if (watch_copy_value(out, &from->w, k) != 0)
+		if (key_copy(&watch_keys[k], out, &from->w) != 0)
 			goto oom;
 	}
 	out->pos.line = (unsigned)src->pos.line + 1;
@@ -1632,19 +1949,14 @@ watch_build(struct loader *ld, const struct watch_src *defs,
 		out->xpath_pos.line = (unsigned)from->mark[WK_XPATH].line + 1;
 		out->xpath_pos.col = (unsigned)from->mark[WK_XPATH].column + 1;
 	}
-	if (!src->present[WK_NAME]) {
-		errorf(ld, src->pos, "%s: missing required key 'name'",
-		    src->label);
-		result = -1;
-	}
-	if (watch_source(defs, src, WK_URL) == NULL) {
-		errorf(ld, src->pos, "%s: missing required key 'url'",
-		    src->label);
-		result = -1;
-	}
-	if (watch_source(defs, src, WK_XPATH) == NULL) {
-		errorf(ld, src->pos, "%s: missing required key 'xpath'",
-		    src->label);
+	for (k = 0; k < WK_COUNT; k++) {
+		if (!watch_keys[k].info.required)
+			continue;
+		if (k == WK_NAME ? src->present[k] :
+		    watch_source(defs, src, k) != NULL)
+			continue;
+		errorf(ld, src->pos, "%s: missing required key '%s'",
+		    src->label, watch_keys[k].info.name);
 		result = -1;
 	}
 	from = watch_source(defs, src, WK_BODY);
@@ -1671,8 +1983,8 @@ kakao_parse(struct loader *ld, yaml_node_t *n, struct kakao_config *kc,
 {
 	yaml_node_t *vals[KK_COUNT];
 	yaml_mark_t keymarks[KK_COUNT];
-	char tmp[SHOW_MAX + 4];
-	bool key_ok = true;
+	bool ok[KK_COUNT];
+	size_t i, sink = KK_COUNT;
 	char *s;
 
 	if (node_is_null(n))
@@ -1684,19 +1996,13 @@ kakao_parse(struct loader *ld, yaml_node_t *n, struct kakao_config *kc,
 		return;
 	}
 	map_collect(ld, n, "in kakao", kakao_keys, KK_COUNT, vals, keymarks);
-	if (vals[KK_REST_API_KEY] != NULL &&
-	    parse_str(ld, vals[KK_REST_API_KEY], "kakao", "rest_api_key",
-	    true, &kc->rest_api_key) != 0)
-		key_ok = false;
-	if (vals[KK_CLIENT_SECRET] != NULL &&
-	    parse_str(ld, vals[KK_CLIENT_SECRET], "kakao", "client_secret",
-	    true, &kc->client_secret) == 0)
-		log_redact_add(kc->client_secret);
-	if (vals[KK_REDIRECT_URI] != NULL) {
-		free(kc->redirect_uri);
-		kc->redirect_uri = NULL;
-		parse_url(ld, vals[KK_REDIRECT_URI], "kakao", "redirect_uri",
-		    &kc->redirect_uri);
+	for (i = 0; i < KK_COUNT; i++) {
+		ok[i] = false;
+		if (kakao_keys[i].parse == key_sink)
+			sink = i;
+		if (vals[i] != NULL && kakao_keys[i].parse != NULL)
+			ok[i] = key_parse(ld, &kakao_keys[i], vals[i], "kakao",
+			    kc) == 0;
 	}
 	if (vals[KK_TOKEN_FILE] != NULL &&
 	    parse_str(ld, vals[KK_TOKEN_FILE], "kakao", "token_file", false,
@@ -1705,41 +2011,12 @@ kakao_parse(struct loader *ld, yaml_node_t *n, struct kakao_config *kc,
 		*token_file = s;
 		*token_mark = vals[KK_TOKEN_FILE]->start_mark;
 	}
-	if (vals[KK_AUTH_BASE_URL] != NULL) {
-		free(kc->auth_base_url);
-		kc->auth_base_url = NULL;
-		parse_base_url(ld, vals[KK_AUTH_BASE_URL], "kakao",
-		    "auth_base_url", &kc->auth_base_url);
-	}
-	if (vals[KK_API_BASE_URL] != NULL) {
-		free(kc->api_base_url);
-		kc->api_base_url = NULL;
-		parse_base_url(ld, vals[KK_API_BASE_URL], "kakao",
-		    "api_base_url", &kc->api_base_url);
-	}
-	if (vals[KK_SINK] != NULL &&
-	    parse_str(ld, vals[KK_SINK], "kakao", "sink", false, &s) == 0) {
-		if (strcasecmp(s, "auto") == 0)
-			kc->sink = CONFIG_SINK_AUTO;
-		else if (strcasecmp(s, "kakao") == 0)
-			kc->sink = CONFIG_SINK_KAKAO;
-		else if (strcasecmp(s, "stdout") == 0)
-			kc->sink = CONFIG_SINK_STDOUT;
-		else
-			key_errorf(ld, vals[KK_SINK]->start_mark, "kakao",
-			    "sink", "must be auto, kakao or stdout, not '%s'",
-			    show(s, tmp, sizeof(tmp)));
-		if (kc->sink == CONFIG_SINK_KAKAO && key_ok &&
-		    kc->rest_api_key == NULL)
-			key_errorf(ld, vals[KK_SINK]->start_mark, "kakao",
-			    "sink", "'kakao' needs kakao.rest_api_key (the "
-			    "app's REST API key)");
-		free(s);
-	}
-	if (vals[KK_MIN_REFRESH_INTERVAL] != NULL)
-		parse_duration(ld, vals[KK_MIN_REFRESH_INTERVAL], "kakao",
-		    "min_refresh_interval", 0, CONFIG_MIN_REFRESH_MAX_MS,
-		    &kc->min_refresh_interval_ms);
+	if (sink < KK_COUNT && ok[sink] && kc->sink == CONFIG_SINK_KAKAO &&
+	    (vals[KK_REST_API_KEY] == NULL || ok[KK_REST_API_KEY]) &&
+	    kc->rest_api_key == NULL)
+		key_errorf(ld, vals[sink]->start_mark, "kakao", "sink",
+		    "'kakao' needs kakao.rest_api_key (the app's REST API "
+		    "key)");
 }
 
 /* --- paths ------------------------------------------------------------- */
@@ -1848,28 +2125,12 @@ config_dir(const char *path)
 
 /* --- the document ------------------------------------------------------ */
 
+/* the built-in defaults of the top level and kakao: */
 static void
-config_defaults(struct config *cfg)
+config_defaults(struct loader *ld, struct config *cfg)
 {
-	cfg->max_connections = 16;
-	cfg->max_connections_per_host = 2;
-	cfg->max_messages_per_check = 3;
-	cfg->max_messages_per_day = 20;
-	cfg->history_days = 90;
-	cfg->kakao.sink = CONFIG_SINK_AUTO;
-	cfg->kakao.min_refresh_interval_ms = DEFAULT_MIN_REFRESH_MS;
-}
-
-static int
-kakao_defaults(struct kakao_config *kc)
-{
-	kc->redirect_uri = strdup(DEFAULT_REDIRECT_URI);
-	kc->auth_base_url = strdup(DEFAULT_AUTH_BASE_URL);
-	kc->api_base_url = strdup(DEFAULT_API_BASE_URL);
-	if (kc->redirect_uri == NULL || kc->auth_base_url == NULL ||
-	    kc->api_base_url == NULL)
-		return -1;
-	return 0;
+	keys_defaults(ld, top_keys, TK_COUNT, NULL, cfg, NULL);
+	keys_defaults(ld, kakao_keys, KK_COUNT, "kakao", &cfg->kakao, NULL);
 }
 
 /* state_dir: given (resolved against the config dir) or the XDG default */
@@ -1921,14 +2182,6 @@ state_dir_resolve(struct loader *ld, struct config *cfg, yaml_node_t *n)
 		ld->oom = true;
 	else
 		path_normalize(cfg->state_dir);
-}
-
-static void
-int_setting(struct loader *ld, yaml_node_t *n, const char *key, int max,
-    int *out)
-{
-	if (n != NULL)
-		parse_int(ld, n, NULL, key, 1, max, out);
 }
 
 /* by name, then by position in the list (same array: address order) */
@@ -1983,12 +2236,13 @@ config_build(struct loader *ld, struct config *cfg)
 {
 	yaml_node_t *vals[TK_COUNT], *root, *n, *item;
 	yaml_mark_t keymarks[TK_COUNT], token_mark, start = { 0, 0, 0 };
-	struct watch_src defs, *srcs = NULL;
+	struct watch_src builtin, defs, *srcs = NULL;
 	struct kw_err err = { 0 };
 	yaml_node_item_t *it;
 	char *token_file = NULL;
 	size_t i, nsrcs = 0;
 
+	memset(&builtin, 0, sizeof(builtin));
 	memset(&defs, 0, sizeof(defs));
 	root = yaml_document_get_root_node(&ld->doc);
 	if (root == NULL || node_is_null(root)) {
@@ -2004,22 +2258,13 @@ config_build(struct loader *ld, struct config *cfg)
 	}
 	map_collect(ld, root, "at the top level", top_keys, TK_COUNT, vals,
 	    keymarks);
-	int_setting(ld, vals[TK_MAX_CONNECTIONS], "max_connections",
-	    CONFIG_MAX_CONNECTIONS_MAX, &cfg->max_connections);
-	int_setting(ld, vals[TK_MAX_CONNECTIONS_PER_HOST],
-	    "max_connections_per_host", CONFIG_MAX_PER_HOST_MAX,
-	    &cfg->max_connections_per_host);
-	int_setting(ld, vals[TK_MAX_MESSAGES_PER_CHECK],
-	    "max_messages_per_check", CONFIG_MAX_MESSAGES_PER_CHECK_MAX,
-	    &cfg->max_messages_per_check);
-	int_setting(ld, vals[TK_MAX_MESSAGES_PER_DAY], "max_messages_per_day",
-	    CONFIG_MAX_MESSAGES_PER_DAY_MAX, &cfg->max_messages_per_day);
-	int_setting(ld, vals[TK_HISTORY_DAYS], "history_days",
-	    CONFIG_HISTORY_DAYS_MAX, &cfg->history_days);
+	for (i = 0; i < TK_COUNT; i++)
+		if (vals[i] != NULL && top_keys[i].parse != NULL)
+			key_parse(ld, &top_keys[i], vals[i], NULL, cfg);
 
 	/* state_dir, then kakao (token_file is relative to state_dir) */
 	state_dir_resolve(ld, cfg, vals[TK_STATE_DIR]);
-	token_file = strdup(DEFAULT_TOKEN_FILE);
+	token_file = strdup(kakao_keys[KK_TOKEN_FILE].info.def);
 	if (token_file == NULL) {
 		ld->oom = true;
 		return;
@@ -2037,6 +2282,10 @@ config_build(struct loader *ld, struct config *cfg)
 	}
 	free(token_file);
 
+	/* from here on every path releases builtin and defs at out: */
+	snprintf(builtin.label, sizeof(builtin.label), "built-in defaults");
+	keys_defaults(ld, watch_keys, WK_COUNT, builtin.label, &builtin.w,
+	    builtin.set);
 	n = vals[TK_DEFAULTS];
 	if (n != NULL && !node_is_null(n)) {
 		if (n->type != YAML_MAPPING_NODE)
@@ -2086,16 +2335,18 @@ config_build(struct loader *ld, struct config *cfg)
 		}
 		watch_src_parse(ld, item, i + 1, &srcs[nsrcs]);
 		/* errors are recorded; the watch is kept for config_free */
-		watch_build(ld, &defs, &srcs[nsrcs], &cfg->watches[nsrcs]);
+		watch_build(ld, &builtin, &defs, &srcs[nsrcs],
+		    &cfg->watches[nsrcs]);
 		nsrcs++;
 		cfg->nwatches = nsrcs;
 	}
 	names_check(ld, srcs, nsrcs);
 out:
 	for (i = 0; i < nsrcs; i++)
-		watch_release(&srcs[i].w);
+		config_watch_release(&srcs[i].w);
 	free(srcs);
-	watch_release(&defs.w);
+	config_watch_release(&defs.w);
+	config_watch_release(&builtin.w);
 }
 
 /* --- reading and parsing ----------------------------------------------- */
@@ -2243,11 +2494,13 @@ config_load(const char *path, config_xpath_check_fn xpath_check,
 		goto out;
 	}
 	cfg->path = strdup(path);
-	if (cfg->path == NULL || kakao_defaults(&cfg->kakao) != 0) {
+	if (cfg->path == NULL) {
 		ld.oom = true;
 		goto out;
 	}
-	config_defaults(cfg);
+	config_defaults(&ld, cfg);
+	if (ld.nerrs > 0 || ld.oom)
+		goto out;
 	if (file_read(&ld) != 0 || yaml_read(&ld) != 0)
 		goto out;
 	config_build(&ld, cfg);
@@ -2292,15 +2545,10 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->path);
-	free(cfg->state_dir);
-	free(cfg->kakao.rest_api_key);
-	free(cfg->kakao.client_secret);
-	free(cfg->kakao.redirect_uri);
-	free(cfg->kakao.token_file);
-	free(cfg->kakao.auth_base_url);
-	free(cfg->kakao.api_base_url);
+	keys_release(top_keys, TK_COUNT, cfg);
+	keys_release(kakao_keys, KK_COUNT, &cfg->kakao);
 	for (i = 0; i < cfg->nwatches; i++)
-		watch_release(&cfg->watches[i]);
+		config_watch_release(&cfg->watches[i]);
 	free(cfg->watches);
 	free(cfg);
 }
@@ -2322,4 +2570,76 @@ config_find_watch(const struct config *cfg, const char *name)
 		if (strcmp(cfg->watches[i].name, name) == 0)
 			return &cfg->watches[i];
 	return NULL;
+}
+
+/* --- the key tables, public -------------------------------------------- */
+
+static const struct key *
+section_keys(enum config_section section, size_t *n)
+{
+	switch (section) {
+	case CONFIG_SECTION_TOP:
+		*n = TK_COUNT;
+		return top_keys;
+	case CONFIG_SECTION_KAKAO:
+		*n = KK_COUNT;
+		return kakao_keys;
+	case CONFIG_SECTION_WATCH:
+		*n = WK_COUNT;
+		return watch_keys;
+	}
+	*n = 0;
+	return NULL;
+}
+
+const struct config_key_info *
+config_key(enum config_section section, size_t i)
+{
+	const struct key *table;
+	size_t n;
+
+	table = section_keys(section, &n);
+	return i < n ? &table[i].info : NULL;
+}
+
+bool
+config_watch_key_equal(const struct watch_config *a,
+    const struct watch_config *b, size_t i)
+{
+	return i >= WK_COUNT || key_equal(&watch_keys[i], a, b);
+}
+
+bool
+config_watch_equal(const struct watch_config *a, const struct watch_config *b)
+{
+	size_t i;
+
+	for (i = 0; i < WK_COUNT; i++)
+		if (!key_equal(&watch_keys[i], a, b))
+			return false;
+	return true;
+}
+
+int
+config_watch_copy(struct watch_config *dst, const struct watch_config *src)
+{
+	size_t i;
+
+	memset(dst, 0, sizeof(*dst));
+	for (i = 0; i < WK_COUNT; i++) {
+		if (key_copy(&watch_keys[i], dst, src) != 0) {
+			config_watch_release(dst);
+			return -1;
+		}
+	}
+	dst->pos = src->pos;
+	dst->xpath_pos = src->xpath_pos;
+	return 0;
+}
+
+void
+config_watch_release(struct watch_config *w)
+{
+	keys_release(watch_keys, WK_COUNT, w);
+	memset(w, 0, sizeof(*w));
 }

@@ -1,4 +1,5 @@
 /* deliver: outbox -> stdout or KakaoTalk (see deliver.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,12 @@ rnd(void)
 }
 
 enum deliver_sink
-deliver_resolve_sink(const struct config *cfg)
+deliver_resolve_sink(const struct config *cfg, struct store *st)
 {
 	static bool told;
+	struct kw_err err = { 0 };
+	char *used = NULL;
+	bool kakao;
 
 	switch (cfg->kakao.sink) {
 	case CONFIG_SINK_STDOUT:
@@ -51,7 +55,25 @@ deliver_resolve_sink(const struct config *cfg)
 	case CONFIG_SINK_AUTO:
 		break;
 	}
-	if (access(cfg->kakao.token_file, F_OK) == 0)
+	/* a token file, even one that cannot be read, means KakaoTalk */
+	if (access(cfg->kakao.token_file, F_OK) == 0 || errno != ENOENT) {
+		if (st != NULL && store_meta_get(st, DELIVER_META_KAKAO_USED,
+				      &used, &err) == 0 &&
+		    used == NULL)
+			(void)store_meta_set(st, DELIVER_META_KAKAO_USED, "1",
+			    &err);
+		free(used);
+		return DELIVER_KAKAO;
+	}
+	/* a state dir that went through KakaoTalk once stays with it: a
+	 * token file moved aside is a hold, never print-and-delete */
+	kakao = true; /* a store error: do not risk printing */
+	if (st == NULL)
+		kakao = false;
+	else if (store_meta_get(st, DELIVER_META_KAKAO_USED, &used, &err) == 0)
+		kakao = used != NULL;
+	free(used);
+	if (kakao)
 		return DELIVER_KAKAO;
 	if (!told) {
 		log_info("kakao: KakaoTalk is not connected yet, printing "
@@ -60,6 +82,13 @@ deliver_resolve_sink(const struct config *cfg)
 		told = true;
 	}
 	return DELIVER_STDOUT;
+}
+
+const char *
+deliver_default_link(const struct config *cfg)
+{
+	(void)cfg;
+	return MESSAGE_FALLBACK_LINK;
 }
 
 void
@@ -156,9 +185,9 @@ meta_set_int(struct store *st, const char *key, int64_t v, struct kw_err *err)
 
 /*
  * remind_if_expiring queues one reminder per refresh token when `tok`'s
- * refresh token has under DELIVER_REMIND_S left (SPEC §5). The message is
- * queued before it is remembered: a crash in between sends it twice rather
- * than never.
+ * refresh token has under DELIVER_REMIND_S left (docs/design.md §4). The
+ * message is queued before it is remembered: a crash in between sends it twice
+ * rather than never.
  */
 static int
 remind_if_expiring(struct store *st, const struct token *tok, int64_t now_ms,
@@ -288,6 +317,249 @@ stop_sending(struct store *st, enum kakao_status s,
 	}
 }
 
+/* ---- dead letters (meta "deadletter.<20-digit id>") ---- */
+
+static void
+dead_key(int64_t id, char *out, size_t size)
+{
+	snprintf(out, size, "%s%020" PRId64, DELIVER_META_DEAD_PREFIX, id);
+}
+
+/* one line of text: no CR/LF (the format is line based) */
+static void
+one_line(struct buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		buf_append(b, *s == '\n' || *s == '\r' ? " " : s, 1);
+	buf_puts(b, "\n");
+}
+
+/*
+ * dead_letter_add moves outbox message `m` to the dead letters: value
+ * "1\n<created_at>\n<dead_at>\n<watch>\n<error>\n<template JSON>",
+ * written before the outbox row is deleted (a crash keeps both).
+ */
+static int
+dead_letter_add(struct store *st, const struct outbox_msg *m,
+    const char *why, int64_t now_ms, struct kw_err *err)
+{
+	char key[64];
+	struct buf b;
+	int result = -1;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "1\n%" PRId64 "\n%" PRId64 "\n", m->created_at,
+	    now_ms);
+	one_line(&b, m->watch ? m->watch : "");
+	one_line(&b, why ? why : "");
+	buf_puts(&b, m->template_json);
+	if (b.data == NULL) {
+		kw_err_set(err, "out of memory");
+		goto out;
+	}
+	dead_key(m->id, key, sizeof(key));
+	if (store_meta_set(st, key, b.data, err) != 0 ||
+	    store_outbox_delete(st, m->id, err) != 0)
+		goto out;
+	result = 0;
+out:
+	buf_release(&b);
+	return result;
+}
+
+/* next_line: copy up to '\n' into *out (heap), advance *p */
+static int
+next_line(const char **p, char **out)
+{
+	const char *nl = strchr(*p, '\n');
+	size_t n = nl ? (size_t)(nl - *p) : strlen(*p);
+
+	*out = malloc(n + 1);
+	if (*out == NULL)
+		return -1;
+	memcpy(*out, *p, n);
+	(*out)[n] = '\0';
+	*p += n + (nl ? 1 : 0);
+	return 0;
+}
+
+static int
+dead_parse(const struct meta_entry *e, struct dead_letter *d)
+{
+	const char *p = e->value;
+	char *ver = NULL, *a = NULL, *b = NULL;
+	int64_t id;
+	int result = -1;
+
+	memset(d, 0, sizeof(*d));
+	if (util_parse_int(e->key + strlen(DELIVER_META_DEAD_PREFIX), 1,
+		INT64_MAX, &id) != 0)
+		return -1;
+	d->id = id;
+	if (next_line(&p, &ver) != 0 || strcmp(ver, "1") != 0 ||
+	    next_line(&p, &a) != 0 || next_line(&p, &b) != 0 ||
+	    util_parse_int(a, INT64_MIN, INT64_MAX, &d->created_at) != 0 ||
+	    util_parse_int(b, INT64_MIN, INT64_MAX, &d->dead_at) != 0 ||
+	    next_line(&p, &d->watch) != 0 || next_line(&p, &d->error) != 0 ||
+	    (d->template_json = strdup(p)) == NULL)
+		goto out;
+	result = 0;
+out:
+	free(ver);
+	free(a);
+	free(b);
+	if (result != 0) {
+		free(d->watch);
+		free(d->error);
+		free(d->template_json);
+		memset(d, 0, sizeof(*d));
+	}
+	return result;
+}
+
+int
+deliver_dead_list(struct store *st, struct dead_letter **out, size_t *n,
+    struct kw_err *err)
+{
+	struct meta_entry *v = NULL;
+	struct dead_letter *d;
+	size_t nv = 0, i, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (store_meta_list(st, DELIVER_META_DEAD_PREFIX, &v, &nv, err) != 0)
+		return -1;
+	d = calloc(nv ? nv : 1, sizeof(*d));
+	if (d == NULL) {
+		meta_entries_free(v, nv);
+		return kw_err_set(err, "out of memory");
+	}
+	for (i = 0; i < nv; i++)
+		if (dead_parse(&v[i], &d[k]) == 0)
+			k++;
+	meta_entries_free(v, nv);
+	*out = d;
+	*n = k;
+	return 0;
+}
+
+static void
+dead_letter_release(struct dead_letter *d)
+{
+	free(d->watch);
+	free(d->error);
+	free(d->template_json);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+dead_letters_free(struct dead_letter *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		dead_letter_release(&v[i]);
+	free(v);
+}
+
+/* dead_find: loads dead letter `id` into *d; 1 when there is none */
+static int
+dead_find(struct store *st, int64_t id, struct dead_letter *d,
+    struct kw_err *err)
+{
+	struct meta_entry e;
+	char key[64];
+	char *value = NULL;
+	int r;
+
+	dead_key(id, key, sizeof(key));
+	if (store_meta_get(st, key, &value, err) != 0)
+		return -1;
+	if (value == NULL)
+		return 1;
+	e.key = key;
+	e.value = value;
+	r = dead_parse(&e, d);
+	free(value);
+	if (r != 0)
+		return kw_err_set(err, "dead letter %" PRId64 " is unreadable; "
+		    "drop it", id);
+	return 0;
+}
+
+int
+deliver_dead_retry(struct store *st, int64_t id, int64_t now_ms,
+    struct kw_err *err)
+{
+	struct dead_letter d;
+	char key[64];
+	int r;
+
+	r = dead_find(st, id, &d, err);
+	if (r != 0)
+		return r;
+	dead_key(id, key, sizeof(key));
+	r = -1;
+	if (store_outbox_add(st, d.watch[0] ? d.watch : NULL, d.template_json,
+		now_ms, err) == 0 &&
+	    store_meta_set(st, key, NULL, err) == 0 &&
+	    store_meta_set(st, DELIVER_META_DEAD_STREAK, NULL, err) == 0)
+		r = 0;
+	dead_letter_release(&d);
+	return r;
+}
+
+int
+deliver_dead_drop(struct store *st, int64_t id, struct kw_err *err)
+{
+	char key[64], *value = NULL;
+
+	dead_key(id, key, sizeof(key));
+	if (store_meta_get(st, key, &value, err) != 0)
+		return -1;
+	if (value == NULL)
+		return 1;
+	free(value);
+	return store_meta_set(st, key, NULL, err);
+}
+
+/*
+ * retry_minimal: Kakao answered -2 for `m`: one more try as a plain text
+ * message (message_build_minimal). Returns the status of that try; on
+ * KAKAO_BAD_TEMPLATE `why` says why the original was refused.
+ */
+static enum kakao_status
+retry_minimal(const struct config *cfg, const struct kakao_client *kc,
+    struct token *tok, const struct outbox_msg *m, int64_t now_s,
+    struct kw_err *kerr)
+{
+	struct kw_err merr = { 0 };
+	enum kakao_status s;
+	char *min;
+
+	log_warnx("kakao: message %" PRId64 " of '%s' was refused as invalid "
+		  "(%s); trying it once more as plain text; refused: %s",
+	    m->id, m->watch ? m->watch : DELIVER_SELF, kerr->msg,
+	    m->template_json);
+	min = message_build_minimal(m->template_json, deliver_default_link(cfg),
+	    &merr);
+	if (min == NULL)
+		return KAKAO_BAD_TEMPLATE;
+	s = kakao_session_send(kc, tok, min, now_s, &merr);
+	if (s == KAKAO_OK)
+		log_info("kakao: message %" PRId64 " of '%s' sent as plain "
+			 "text",
+		    m->id, m->watch ? m->watch : DELIVER_SELF);
+	else if (s != KAKAO_BAD_TEMPLATE) {
+		kw_err_clear(kerr);
+		kw_err_set(kerr, "%s", merr.msg);
+	}
+	free(min);
+	return s;
+}
+
 static int
 deliver_kakao(struct store *st, const struct config *cfg,
     struct outbox_msg *v, size_t n, int64_t now_ms, const char *day,
@@ -297,11 +569,13 @@ deliver_kakao(struct store *st, const struct config *cfg,
 	struct token tok = { 0 };
 	struct kw_err kerr = { 0 };
 	enum kakao_status s;
-	int64_t now_s = now_ms / 1000;
+	int64_t now_s = now_ms / 1000, streak = 0;
 	size_t i = 0;
 	int result = -1;
 
 	deliver_kakao_client(cfg, &kc);
+	if (meta_int(st, DELIVER_META_DEAD_STREAK, &streak, err) != 0)
+		goto out;
 	s = kakao_session_begin(&kc, &tok, now_s, &kerr);
 	if (s != KAKAO_OK)
 		goto stop;
@@ -322,18 +596,42 @@ deliver_kakao(struct store *st, const struct config *cfg,
 			rep->sent++;
 			continue;
 		}
-		if (s == KAKAO_BAD_TEMPLATE) {
-			/* a bug of ours: keep the evidence, drop only it */
-			log_errorx("kakao: message %" PRId64 " of '%s' was "
-				   "rejected as invalid (%s); dropped: %s",
-			    v[i].id, v[i].watch ? v[i].watch : DELIVER_SELF,
-			    kerr.msg, v[i].template_json);
-			if (store_outbox_delete(st, v[i].id, err) != 0)
+		if (s == KAKAO_BAD_TEMPLATE)
+			s = retry_minimal(cfg, &kc, &tok, &v[i], now_s, &kerr);
+		if (s == KAKAO_OK) {
+			if (store_outbox_delete_sent(st, v[i].id, day, err) !=
+			    0)
 				goto out;
-			rep->dropped++;
+			rep->sent++;
+			if (streak > 0 && meta_set_int(st,
+					      DELIVER_META_DEAD_STREAK, 0,
+					      err) != 0)
+				goto out;
+			streak = 0;
 			continue;
 		}
-		goto stop;
+		if (s != KAKAO_BAD_TEMPLATE)
+			goto stop;
+		if (streak > 0) {
+			/* -2 after -2: something is wrong with all of them;
+			 * hold instead of emptying the outbox */
+			kw_err_clear(&kerr);
+			kw_err_set(&kerr, "Kakao refused %" PRId64 " messages "
+			    "in a row as invalid (-2), also as plain text; "
+			    "the next one stays queued (see `kakaowatch outbox "
+			    "list`)", streak + 1);
+			goto stop;
+		}
+		log_errorx("kakao: message %" PRId64 " of '%s' was refused "
+			   "as invalid, also as plain text; moved to the dead "
+			   "letters (`kakaowatch outbox list`, `outbox retry "
+			   "%" PRId64 "`)",
+		    v[i].id, v[i].watch ? v[i].watch : DELIVER_SELF, v[i].id);
+		if (dead_letter_add(st, &v[i], kerr.msg, now_ms, err) != 0 ||
+		    meta_set_int(st, DELIVER_META_DEAD_STREAK, ++streak,
+			err) != 0)
+			goto out;
+		rep->dropped++;
 	}
 	result = 0;
 	goto out;

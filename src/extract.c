@@ -1125,7 +1125,7 @@ find_first(xmlNodePtr top, const char *name)
 	return NULL;
 }
 
-/* the <a href> an element's link comes from (SPEC §3), or NULL */
+/* the <a href> an element's link comes from (docs/design.md §2.3), or NULL */
 static xmlNodePtr
 find_anchor(xmlNodePtr node)
 {

@@ -1,4 +1,4 @@
-/* kakao: Kakao OAuth + memo API client (see kakao.h, kakao-api.md). */
+/* kakao: Kakao OAuth + memo API client (see kakao.h, docs/kakao.md). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "kakaowatch/kakao.h"
 #include "kakaowatch/log.h"
 
-/* kakao-api.md §2, §4: both endpoints take a form body in UTF-8 */
+/* docs/kakao.md §2, §4: both endpoints take a form body in UTF-8 */
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded;charset=utf-8"
 #define TOKEN_PATH "/oauth/token"
 #define AUTHORIZE_PATH "/oauth/authorize"
@@ -158,7 +158,7 @@ kakao_post(const struct kakao_client *c, const char *url,
 	return 0;
 }
 
-/* ---- error classification (kakao-api.md §6) ---- */
+/* ---- error classification (docs/kakao.md §6) ---- */
 
 struct auth_error {
 	const char *error_code;
@@ -166,7 +166,7 @@ struct auth_error {
 	const char *what; /* NULL: the redirect URI message */
 };
 
-/* kakao-api.md §6.3; the messages say what to do */
+/* docs/kakao.md §6.3; the messages say what to do */
 static const struct auth_error auth_errors[] = {
 	{ "KOE001", KAKAO_FATAL,
 	    "Kakao rejected the request as malformed; this is a kakaowatch "
@@ -347,7 +347,7 @@ struct api_error {
 	const char *what;
 };
 
-/* kakao-api.md §6.1, §6.2 */
+/* docs/kakao.md §6.1, §6.2 */
 static const struct api_error api_errors[] = {
 	{ -1, KAKAO_RETRY, "Kakao API internal error; will retry later" },
 	{ -2, KAKAO_BAD_TEMPLATE,
@@ -666,7 +666,7 @@ kakao_send_memo(const struct kakao_client *c, const char *access_token,
 		goto out;
 	}
 	/* delivery unknown: retrying may duplicate, which at-least-once
-	 * delivery accepts (SPEC §6) */
+	 * delivery accepts (docs/design.md §2.6) */
 	kw_err_set(err, "unexpected answer from the Kakao memo API (HTTP 200 "
 	    "without result_code 0); will retry");
 	st = KAKAO_RETRY;
@@ -698,14 +698,112 @@ session_load(const struct kakao_client *c, struct token *t,
 	return KAKAO_CONFIG;
 }
 
-/* refresh `t` and write it to the token file at once */
+/*
+ * A refreshed token whose save failed after Kakao issued it: kept here
+ * (the only copy of a rotated refresh token) and saved again before every
+ * later use of the token file in this process.
+ */
+static struct token pending;
+static char *pending_path;
+
+static void
+pending_clear(void)
+{
+	token_release(&pending);
+	free(pending_path);
+	pending_path = NULL;
+}
+
+/* token_copy: a deep copy through the file format (jansson keeps extra) */
+static int
+token_copy(struct token *dst, const struct token *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->access_token = util_strdup_or_null(src->access_token);
+	dst->refresh_token = util_strdup_or_null(src->refresh_token);
+	dst->token_type = util_strdup_or_null(src->token_type);
+	dst->scope = util_strdup_or_null(src->scope);
+	dst->expires_in = src->expires_in;
+	dst->refresh_token_expires_in = src->refresh_token_expires_in;
+	dst->access_token_expires_at = src->access_token_expires_at;
+	dst->refresh_token_expires_at = src->refresh_token_expires_at;
+	dst->extra = src->extra ? json_deep_copy(src->extra) : NULL;
+	if ((src->access_token && !dst->access_token) ||
+	    (src->refresh_token && !dst->refresh_token) ||
+	    (src->token_type && !dst->token_type) ||
+	    (src->scope && !dst->scope) || (src->extra && !dst->extra)) {
+		token_release(dst);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pending_keep(const char *path, const struct token *t)
+{
+	pending_clear();
+	pending_path = strdup(path);
+	if (pending_path == NULL || token_copy(&pending, t) != 0) {
+		pending_clear();
+		log_errorx("kakao: out of memory keeping the refreshed token");
+	}
+}
+
+/*
+ * pending_flush saves a kept token (under the token lock `fd`); true
+ * when one is still unsaved afterwards.
+ */
+static bool
+pending_flush(const char *path)
+{
+	struct kw_err err = { 0 };
+
+	if (pending_path == NULL || strcmp(pending_path, path) != 0)
+		return false;
+	if (token_save(path, &pending, &err) != 0) {
+		log_errorx("kakao: the refreshed Kakao token is still not "
+		    "saved: %s; kept in memory, trying again before the next "
+		    "send", err.msg);
+		return true;
+	}
+	log_info("kakao: the refreshed Kakao token is saved now");
+	pending_clear();
+	return false;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* adopt: replace `t` by `f` (moved; f is emptied) */
+static void
+adopt(struct token *t, struct token *f)
+{
+	token_release(t);
+	*t = *f;
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * refresh_locked runs one refresh while holding the token lock: prepares
+ * the new token file first (no refresh when it cannot be written), then
+ * refreshes, then commits. A KOE322 re-reads the file once: another
+ * process may have rotated the refresh token.
+ */
 static enum kakao_status
-refresh_and_save(const struct kakao_client *c, struct token *t, int64_t now_s,
+refresh_locked(const struct kakao_client *c, struct token *t, int64_t now_s,
     struct kw_err *err)
 {
-	struct kw_err serr = { 0 };
+	struct token_reserve r;
+	struct kw_err serr = { 0 }, rerr = { 0 }, lerr = { 0 };
+	struct token f = { 0 };
 	enum kakao_status st;
 	char *old = NULL;
+	int tries;
 
 	if (t->refresh_token != NULL) {
 		old = strdup(t->refresh_token);
@@ -714,15 +812,37 @@ refresh_and_save(const struct kakao_client *c, struct token *t, int64_t now_s,
 			return KAKAO_FATAL;
 		}
 	}
-	st = kakao_refresh(c, t, now_s, err);
-	if (st != KAKAO_OK)
-		goto out;
-	if (token_save(c->token_path, t, &serr) != 0) {
-		kw_err_set(err, "cannot save the refreshed Kakao token: %s; "
-		    "fix this, or run `kakaowatch auth` if Kakao later reports "
-		    "KOE322", serr.msg);
-		st = KAKAO_FATAL;
-		goto out;
+	for (tries = 0;; tries++) {
+		if (token_save_prepare(c->token_path, &r, &serr) != 0) {
+			kw_err_set(err, "%s; not refreshing the Kakao token "
+			    "until the new token file can be written (a "
+			    "rotated refresh token must never be lost)",
+			    serr.msg);
+			st = KAKAO_RETRY;
+			goto out;
+		}
+		kw_err_clear(&rerr);
+		st = kakao_refresh(c, t, now_s, &rerr);
+		if (st == KAKAO_OK)
+			break;
+		token_save_abort(&r);
+		if (st != KAKAO_REAUTH || tries > 0 ||
+		    token_load(c->token_path, &f, &lerr) != 0 ||
+		    same_str(f.refresh_token, t->refresh_token)) {
+			kw_err_set(err, "%s", rerr.msg);
+			goto out;
+		}
+		/* rotated by another process meanwhile: use that one */
+		log_info("kakao: the token file has a newer refresh token; "
+		    "refreshing with it");
+		adopt(t, &f);
+	}
+	if (token_save_commit(&r, t, &serr) != 0) {
+		log_errorx("kakao: cannot save the refreshed Kakao token: %s; "
+		    "kept in memory, saving again before the next send (run "
+		    "`kakaowatch auth` only if Kakao later reports KOE322)",
+		    serr.msg);
+		pending_keep(c->token_path, t);
 	}
 	if (old == NULL || strcmp(old, t->refresh_token) != 0)
 		log_info("kakao: refresh token rotated; the new one is valid "
@@ -731,8 +851,81 @@ refresh_and_save(const struct kakao_client *c, struct token *t, int64_t now_s,
 	log_debug("kakao: access token refreshed, valid for %lld min",
 	    (long long)(t->expires_in + 30) / 60);
 out:
+	token_release(&f);
 	free_secret(old);
 	return st;
+}
+
+/*
+ * refresh_and_save: under the token lock, re-reads the token file (another
+ * kakaowatch may have refreshed meanwhile: then that token is used, and
+ * unless `force` no new refresh is made when it is fresh), then
+ * refresh_locked.
+ */
+static enum kakao_status
+refresh_and_save(const struct kakao_client *c, struct token *t, int64_t now_s,
+    bool force, struct kw_err *err)
+{
+	struct kw_err lerr = { 0 };
+	struct token f = { 0 };
+	enum kakao_status st;
+	int fd;
+
+	fd = token_lock(c->token_path, KAKAO_LOCK_TIMEOUT_MS, &lerr);
+	if (fd < 0) {
+		kw_err_set(err, "%s", lerr.msg);
+		return KAKAO_RETRY;
+	}
+	if (pending_flush(c->token_path)) {
+		/* still unsaved: the kept token is the newest */
+		token_release(t);
+		if (token_copy(t, &pending) != 0) {
+			kw_err_set(err, "out of memory");
+			st = KAKAO_FATAL;
+			goto out;
+		}
+	} else if (token_load(c->token_path, &f, &lerr) == 0 &&
+	    (!same_str(f.refresh_token, t->refresh_token) ||
+		!same_str(f.access_token, t->access_token))) {
+		adopt(t, &f);
+		if (!force && !token_refresh_due(t, now_s, 0) &&
+		    t->access_token != NULL) {
+			log_debug("kakao: another kakaowatch refreshed the "
+			    "token; using it");
+			st = KAKAO_OK;
+			goto out;
+		}
+	}
+	st = refresh_locked(c, t, now_s, err);
+out:
+	token_release(&f);
+	token_unlock(fd);
+	return st;
+}
+
+static enum kakao_status
+session_load_kept(const struct kakao_client *c, struct token *t,
+    struct kw_err *err)
+{
+	int fd;
+	struct kw_err lerr = { 0 };
+
+	if (pending_path != NULL && strcmp(pending_path, c->token_path) == 0) {
+		fd = token_lock(c->token_path, KAKAO_LOCK_TIMEOUT_MS, &lerr);
+		if (fd >= 0) {
+			(void)pending_flush(c->token_path);
+			token_unlock(fd);
+		}
+		if (pending_path != NULL) {
+			memset(t, 0, sizeof(*t));
+			if (token_copy(t, &pending) != 0) {
+				kw_err_set(err, "out of memory");
+				return KAKAO_FATAL;
+			}
+			return KAKAO_OK;
+		}
+	}
+	return session_load(c, t, err);
 }
 
 enum kakao_status
@@ -742,12 +935,12 @@ kakao_session_begin(const struct kakao_client *c, struct token *t,
 	struct kw_err rerr = { 0 };
 	enum kakao_status st;
 
-	st = session_load(c, t, err);
+	st = session_load_kept(c, t, err);
 	if (st != KAKAO_OK)
 		return st;
 	if (!token_refresh_due(t, now_s, c->min_refresh_interval_s))
 		return KAKAO_OK;
-	st = refresh_and_save(c, t, now_s, &rerr);
+	st = refresh_and_save(c, t, now_s, false, &rerr);
 	if (st == KAKAO_OK)
 		return KAKAO_OK;
 	if ((st == KAKAO_RETRY || st == KAKAO_RATE_LIMITED) &&
@@ -769,10 +962,10 @@ kakao_session_refresh(const struct kakao_client *c, struct token *t,
 {
 	enum kakao_status st;
 
-	st = session_load(c, t, err);
+	st = session_load_kept(c, t, err);
 	if (st != KAKAO_OK)
 		return st;
-	return refresh_and_save(c, t, now_s, err);
+	return refresh_and_save(c, t, now_s, true, err);
 }
 
 enum kakao_status
@@ -800,7 +993,7 @@ kakao_session_send(const struct kakao_client *c, struct token *t,
 		memset(&f, 0, sizeof(f));
 	} else {
 		token_release(&f);
-		st = refresh_and_save(c, t, now_s, err);
+		st = refresh_and_save(c, t, now_s, false, err);
 		if (st != KAKAO_OK)
 			return st;
 	}

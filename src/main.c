@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "send", cmd_send, "send a text message to yourself" },
 	{ "token", cmd_token, "token status | token refresh" },
 	{ "status", cmd_status, "per-watch state, outbox and token expiry" },
+	{ "outbox", cmd_outbox, "outbox list | outbox retry ID | drop ID" },
 };
 
 static void

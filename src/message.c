@@ -415,14 +415,20 @@ message_list_free(char **v, size_t n)
 	free(v);
 }
 
-/* link_new: a Link object for `url` (already message_url_ok) or {}. */
+/*
+ * link_new: a Link object for `url` (already message_url_ok), else for
+ * MESSAGE_FALLBACK_LINK: Kakao's contract needs at least one field in a
+ * link object (docs/kakao.md §5.7), so it is never empty.
+ */
 static json_t *
 link_new(const char *url)
 {
 	json_t *o;
 
+	if (url == NULL)
+		url = MESSAGE_FALLBACK_LINK;
 	o = json_object();
-	if (o == NULL || url == NULL)
+	if (o == NULL)
 		return o;
 	if (json_object_set_new(o, "web_url", json_string(url)) != 0 ||
 	    json_object_set_new(o, "mobile_web_url", json_string(url)) != 0) {
@@ -697,5 +703,81 @@ message_build_text(const char *text, const char *link_url,
 out:
 	free(t);
 	free(b);
+	return out;
+}
+
+/* first_string: the first non-empty string at one of `keys` in `o` */
+static const char *
+first_string(json_t *o, const char *const *keys)
+{
+	json_t *v;
+	size_t i;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		v = json_object_get(o, keys[i]);
+		if (json_is_string(v) && json_string_value(v)[0] != '\0')
+			return json_string_value(v);
+	}
+	return NULL;
+}
+
+/* first_url: the first acceptable web_url anywhere in `o`, or NULL */
+static const char *
+first_url(json_t *o)
+{
+	const char *key, *u;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(o)) {
+		json_array_foreach(o, i, v) {
+			u = first_url(v);
+			if (u != NULL)
+				return u;
+		}
+		return NULL;
+	}
+	if (!json_is_object(o))
+		return NULL;
+	v = json_object_get(o, "web_url");
+	if (json_is_string(v) && message_url_ok(json_string_value(v)))
+		return json_string_value(v);
+	json_object_foreach(o, key, v) {
+		u = first_url(v);
+		if (u != NULL)
+			return u;
+	}
+	return NULL;
+}
+
+char *
+message_build_minimal(const char *template_json, const char *fallback_link,
+    struct kw_err *err)
+{
+	static const char *const top[] = { "text", "header_title", NULL };
+	static const char *const content[] = { "title", "description", NULL };
+	json_t *root, *c;
+	const char *what = NULL, *url;
+	char *out;
+
+	root = template_json ? json_loads(template_json, 0, NULL) : NULL;
+	if (json_is_object(root)) {
+		what = first_string(root, top);
+		c = json_object_get(root, "content");
+		if (what == NULL && json_is_object(c))
+			what = first_string(c, content);
+		c = json_object_get(root, "contents");
+		if (what == NULL && json_is_array(c) &&
+		    json_is_object(json_array_get(c, 0)))
+			what = first_string(json_array_get(c, 0), content);
+	}
+	if (what == NULL)
+		what = "kakaowatch: a message Kakao refused as invalid; run "
+		       "`kakaowatch outbox list` to see it";
+	url = json_is_object(root) ? first_url(root) : NULL;
+	if (url == NULL)
+		url = message_url_ok(fallback_link) ? fallback_link : NULL;
+	out = message_build_text(what, url, NULL, err);
+	json_decref(root);
 	return out;
 }

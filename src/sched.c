@@ -548,45 +548,6 @@ count_new(struct sched *s, const struct config *cfg, size_t *nnew,
 	return 0;
 }
 
-static bool
-strv_eq(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return false;
-	for (i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return false;
-	return true;
-}
-
-static bool
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-/* watch_changed: did the edit change anything a check uses */
-static bool
-watch_changed(const struct watch_config *a, const struct watch_config *b)
-{
-	return !str_eq(a->url, b->url) || !str_eq(a->xpath, b->xpath) ||
-	    !str_eq(a->method, b->method) || !str_eq(a->body, b->body) ||
-	    !str_eq(a->user_agent, b->user_agent) ||
-	    !str_eq(a->encoding, b->encoding) ||
-	    !strv_eq(a->keywords, a->nkeywords, b->keywords, b->nkeywords) ||
-	    !strv_eq(a->exclude, a->nexclude, b->exclude, b->nexclude) ||
-	    !strv_eq(a->headers, a->nheaders, b->headers, b->nheaders) ||
-	    a->notify_on != b->notify_on || a->interval_ms != b->interval_ms ||
-	    a->timeout_ms != b->timeout_ms || a->max_bytes != b->max_bytes ||
-	    a->jitter_pct != b->jitter_pct ||
-	    a->max_failures != b->max_failures ||
-	    a->ssl_verify != b->ssl_verify;
-}
-
 /* ---- sending hold ---- */
 
 static void
@@ -729,7 +690,7 @@ reload(struct sched *s, bool forced)
 			store_next(s, w, now, wall);
 			continue;
 		}
-		if (watch_changed(w->wc, wc))
+		if (!config_watch_equal(w->wc, wc))
 			log_info("reload: watch '%s' changed", wc->name);
 		w->wc = wc;
 		w->xp = g->xp[i];
@@ -953,7 +914,7 @@ deliver(struct sched *s)
 	if (s->held)
 		return;
 	r = deliver_daily(s->store, s->gen->cfg,
-	    deliver_resolve_sink(s->gen->cfg), util_now_ms(), DELIVER_BATCH,
+	    deliver_resolve_sink(s->gen->cfg, s->store), util_now_ms(), DELIVER_BATCH,
 	    stdout, &rep, &err);
 	if (r < 0) {
 		log_errorx("outbox: %s", err.msg);
@@ -971,6 +932,7 @@ deliver(struct sched *s)
 	case KAKAO_CONFIG:
 	case KAKAO_FATAL:
 	case KAKAO_UNAUTHORIZED:
+	case KAKAO_BAD_TEMPLATE:
 		/* one error line was written: wait for a new token file */
 		hold(s, rep.status);
 		return;
@@ -1059,7 +1021,7 @@ housekeeping(struct sched *s)
 	if (now >= s->upkeep_at) {
 		s->upkeep_at = now + UPKEEP_MS;
 		if (s->held ||
-		    deliver_resolve_sink(s->gen->cfg) != DELIVER_KAKAO)
+		    deliver_resolve_sink(s->gen->cfg, s->store) != DELIVER_KAKAO)
 			return;
 		kw_err_clear(&err);
 		ks = deliver_token_upkeep(s->store, s->gen->cfg, wall, &queued,

@@ -163,6 +163,7 @@ enum stmt_id {
 	STMT_SEEN_COUNT,
 	STMT_SEEN_CAP,
 	STMT_SEEN_TRIM,
+	STMT_META_LIST,
 	STMT_COUNT
 };
 
@@ -273,6 +274,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    " seen WHERE watch = ?1 ORDER BY last_seen DESC, first_seen DESC"
 	    " LIMIT -1 OFFSET ?2)",
 	[STMT_SEEN_TRIM] = "DELETE FROM seen WHERE last_seen < ?1",
+	[STMT_META_LIST] =
+	    "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1"
+	    " ORDER BY key",
 };
 
 struct store {
@@ -1714,6 +1718,65 @@ store_meta_set(struct store *st, const char *key, const char *value,
 		    key);
 	return stmt_run(st, STMT_META_SET, err, "store a setting", "tt", key,
 	    value);
+}
+
+int
+store_meta_list(struct store *st, const char *prefix, struct meta_entry **out,
+    size_t *n, struct kw_err *err)
+{
+	struct meta_entry *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	s = stmt_query(st, STMT_META_LIST, err, "list settings", "t", prefix);
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+		}
+		memset(&v[len], 0, sizeof(v[len]));
+		len++;
+		if (col_dup(s, 0, &v[len - 1].key) != 0 ||
+		    col_dup(s, 1, &v[len - 1].value) != 0)
+			goto oom;
+	}
+	if (rc != SQLITE_DONE) {
+		store_fail(st, err, "list settings");
+		stmt_done(s);
+		meta_entries_free(v, len);
+		return -1;
+	}
+	stmt_done(s);
+	*out = v;
+	*n = len;
+	return 0;
+oom:
+	kw_err_set(err, "out of memory");
+	stmt_done(s);
+	meta_entries_free(v, len);
+	return -1;
+}
+
+void
+meta_entries_free(struct meta_entry *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
 }
 
 int

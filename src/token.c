@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +14,10 @@
 #include "kakaowatch/buf.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/token.h"
+
+static int path_with(char *out, size_t size, const char *path,
+    const char *suffix);
+static void fsync_dir(const char *path);
 
 /* the fields struct token holds itself; everything else goes to `extra` */
 static const char *const known_fields[] = {
@@ -190,8 +197,45 @@ fail:
 	return NULL;
 }
 
+static int token_load_file(const char *path, struct token *out,
+    struct kw_err *err);
+
+/*
+ * recover_next: a save that wrote and synced PATH.new but did not rename it
+ * (the process died, or rename failed) left the newest token there; it is
+ * moved into place. A reserve that was never written is not valid JSON and
+ * is left alone (the next save replaces it).
+ */
+static void
+recover_next(const char *path)
+{
+	char next[PATH_MAX];
+	struct token t = { 0 };
+	struct kw_err err = { 0 };
+	struct stat st;
+
+	if (path_with(next, sizeof(next), path, TOKEN_NEXT_SUFFIX) != 0 ||
+	    lstat(next, &st) != 0 || !S_ISREG(st.st_mode))
+		return;
+	if (token_load_file(next, &t, &err) == 0) {
+		if (rename(next, path) == 0) {
+			fsync_dir(path);
+			log_info("token: finished an interrupted save of '%s'",
+			    path);
+		}
+	}
+	token_release(&t);
+}
+
 int
 token_load(const char *path, struct token *out, struct kw_err *err)
+{
+	recover_next(path);
+	return token_load_file(path, out, err);
+}
+
+static int
+token_load_file(const char *path, struct token *out, struct kw_err *err)
 {
 	struct token t = { 0 };
 	json_t *root = NULL;
@@ -286,12 +330,12 @@ set_int(json_t *obj, const char *key, int64_t value)
 	return json_object_set_new(obj, key, json_integer(value));
 }
 
-int
-token_save(const char *path, const struct token *t, struct kw_err *err)
+/* token_serialize: the token file's JSON text (heap; wipe and free) */
+static char *
+token_serialize(const struct token *t)
 {
 	json_t *obj;
 	char *text = NULL;
-	int result = -1;
 
 	obj = json_object();
 	if (obj == NULL ||
@@ -307,25 +351,218 @@ token_save(const char *path, const struct token *t, struct kw_err *err)
 	    set_int(obj, "refresh_token_expires_at",
 		t->refresh_token_expires_at) != 0 ||
 	    (t->extra != NULL && json_object_update_missing(obj, t->extra)))
-		goto fail;
+		goto out;
 	text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (text == NULL)
-		goto fail;
-	result = util_write_file_atomic(path, text, strlen(text), 0600, true,
-	    err);
-	if (result == 0)
-		log_debug("token: saved '%s'", path);
-	goto out;
-fail:
-	kw_err_set(err, "cannot save '%s': out of memory", path);
 out:
-	if (text != NULL) {
-		/* the buffer held tokens: do not leave them in freed memory */
-		memset(text, 0, strlen(text));
-		free(text);
-	}
 	json_decref(obj);
+	return text;
+}
+
+static void
+wipe_free(char *text)
+{
+	if (text == NULL)
+		return;
+	/* the buffer held tokens: do not leave them in freed memory */
+	memset(text, 0, strlen(text));
+	free(text);
+}
+
+/* path_with: "PATH" + suffix into out; -1 when too long */
+static int
+path_with(char *out, size_t size, const char *path, const char *suffix)
+{
+	return snprintf(out, size, "%s%s", path, suffix) >= (int)size ? -1 : 0;
+}
+
+static void
+fsync_dir(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	int fd;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fsync(fd) != 0) {
+			/* the rename is done; a lost dir sync is not ours */
+		}
+		close(fd);
+	}
+}
+
+int
+token_save_prepare(const char *path, struct token_reserve *r,
+    struct kw_err *err)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	if (path_with(r->path, sizeof(r->path), path, "") != 0 ||
+	    path_with(r->next, sizeof(r->next), path, TOKEN_NEXT_SUFFIX) != 0)
+		return kw_err_set(err, "'%s': path too long", path);
+	/* a leftover from a failed or interrupted save: replaced (it was
+	 * either never completed, or token_load already took it over) */
+	if (unlink(r->next) != 0 && errno != ENOENT && errno != EISDIR &&
+	    errno != EPERM)
+		return kw_err_set(err, "cannot remove '%s': %s", r->next,
+		    strerror(errno));
+	r->fd = open(r->next, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		O_NOFOLLOW, 0600);
+	if (r->fd < 0)
+		return kw_err_set(err, "cannot create '%s': %s", r->next,
+		    strerror(errno));
+	if (fchmod(r->fd, 0600) != 0) {
+		kw_err_set(err, "cannot chmod '%s': %s", r->next,
+		    strerror(errno));
+		goto fail;
+	}
+	/* the blocks the new token will need, taken now (posix_fallocate
+	 * writes them itself where the file system cannot reserve) */
+	rc = posix_fallocate(r->fd, 0, TOKEN_RESERVE_BYTES);
+	if (rc != 0) {
+		kw_err_set(err, "cannot reserve %d bytes for '%s': %s",
+		    TOKEN_RESERVE_BYTES, r->next, strerror(rc));
+		goto fail;
+	}
+	if (fsync(r->fd) != 0) {
+		kw_err_set(err, "cannot sync '%s': %s", r->next,
+		    strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	token_save_abort(r);
+	return -1;
+}
+
+void
+token_save_abort(struct token_reserve *r)
+{
+	if (r == NULL || r->fd < 0)
+		return;
+	close(r->fd);
+	r->fd = -1;
+	unlink(r->next);
+}
+
+int
+token_save_commit(struct token_reserve *r, const struct token *t,
+    struct kw_err *err)
+{
+	char bak[PATH_MAX + 8];
+	char *text;
+	size_t len, off = 0;
+	ssize_t n;
+	int result = -1;
+
+	if (r->fd < 0)
+		return kw_err_set(err, "'%s': the save was not prepared",
+		    r->path);
+	text = token_serialize(t);
+	if (text == NULL)
+		return kw_err_set(err, "cannot save '%s': out of memory",
+		    r->path);
+	len = strlen(text);
+	while (off < len) {
+		n = pwrite(r->fd, text + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			kw_err_set(err, "cannot write '%s': %s", r->next,
+			    strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (ftruncate(r->fd, (off_t)len) != 0 || fsync(r->fd) != 0) {
+		kw_err_set(err, "cannot write '%s': %s", r->next,
+		    strerror(errno));
+		goto out;
+	}
+	/* from here on the new token is on disk: token_load finds it in
+	 * PATH.new should the rename below not happen */
+	close(r->fd);
+	r->fd = -1;
+	if (path_with(bak, sizeof(bak), r->path, ".bak") == 0 &&
+	    (unlink(bak) == 0 || errno == ENOENT) && link(r->path, bak) != 0 &&
+	    errno != ENOENT)
+		log_warn("token: cannot keep '%s'", bak);
+	if (rename(r->next, r->path) != 0) {
+		kw_err_set(err, "cannot rename '%s' to '%s': %s", r->next,
+		    r->path, strerror(errno));
+		goto out;
+	}
+	fsync_dir(r->path);
+	log_debug("token: saved '%s'", r->path);
+	result = 0;
+out:
+	if (r->fd >= 0 && result != 0) {
+		close(r->fd);
+		r->fd = -1;
+		unlink(r->next);
+	}
+	wipe_free(text);
 	return result;
+}
+
+int
+token_save(const char *path, const struct token *t, struct kw_err *err)
+{
+	struct token_reserve r;
+
+	if (token_save_prepare(path, &r, err) != 0)
+		return -1;
+	return token_save_commit(&r, t, err);
+}
+
+int
+token_lock(const char *path, long timeout_ms, struct kw_err *err)
+{
+	char lock[PATH_MAX];
+	int64_t deadline = util_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int fd;
+
+	if (path_with(lock, sizeof(lock), path, TOKEN_LOCK_SUFFIX) != 0)
+		return kw_err_set(err, "'%s': path too long", path);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return kw_err_set(err, "cannot open the token lock '%s': %s",
+		    lock, strerror(errno));
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			kw_err_set(err, "cannot lock '%s': %s", lock,
+			    strerror(errno));
+			break;
+		}
+		if (util_mono_ms() >= deadline) {
+			kw_err_set(err, "another kakaowatch is refreshing the "
+			    "Kakao token (lock '%s' held)", lock);
+			errno = EWOULDBLOCK;
+			break;
+		}
+		usleep(20 * 1000);
+	}
+	close(fd);
+	return -1;
+}
+
+void
+token_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
 }
 
 void

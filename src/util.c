@@ -392,6 +392,14 @@ util_path_join(const char *dir, const char *name)
 	return p;
 }
 
+bool
+util_str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 char *
 util_strdup_or_null(const char *s)
 {

@@ -612,24 +612,112 @@ test_dead_refresh_token_keeps_every_message_as_it_was(void **state)
 }
 
 static void
-test_invalid_template_is_dropped_and_the_rest_goes_on(void **state)
+test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(
+    void **state)
 {
 	struct fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms();
+	json_t *got, *first;
+	char *text;
 
 	write_config(f, 100);
+	/* Kakao's contract: a text template needs a link (-2 without) */
 	assert_int_equal(store_outbox_add(f->st, "alpha",
 			     "{\"object_type\":\"text\",\"text\":\"no link\"}",
 			     t, &err),
 	    0);
 	queue(f, "beta", "fine", t);
 	assert_int_equal(daily(f, t, &rep), 0);
+	assert_int_equal(rep.dropped, 0);
+	assert_int_equal(rep.sent, 2);
+	assert_int_equal(nreceived(f), 2);
+	text = received_text(f, 0);
+	assert_string_equal(text, "no link");
+	free(text);
+	got = received(f);
+	first = json_object_get(json_array_get(got, 0), "template_object");
+	assert_non_null(json_object_get(json_object_get(first, "link"),
+	    "web_url"));
+	json_decref(got);
+	assert_int_equal(pending(f), 0);
+}
+
+static void
+test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(
+    void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct dead_letter *d = NULL;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms();
+	size_t n = 0;
+	char *text;
+
+	write_config(f, 100);
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\",\"code\":-2,\"count\":2}");
+	queue(f, "alpha", "refused", t);
+	queue(f, "beta", "fine", t);
+	assert_int_equal(daily(f, t, &rep), 0);
 	assert_int_equal(rep.dropped, 1);
 	assert_int_equal(rep.sent, 1);
-	assert_int_equal(nreceived(f), 1);
 	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_dead_list(f->st, &d, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].watch, "alpha");
+	assert_non_null(strstr(d[0].template_json, "refused"));
+	assert_non_null(strstr(d[0].error, "-2"));
+	/* retried: queued again at the end, and it goes this time */
+	assert_int_equal(deliver_dead_retry(f->st, d[0].id, t, &err), 0);
+	assert_int_equal(deliver_dead_retry(f->st, d[0].id, t, &err), 1);
+	dead_letters_free(d, n);
+	assert_int_equal(daily(f, t + SEC, &rep), 0);
+	assert_int_equal(nreceived(f), 2);
+	text = received_text(f, 1);
+	assert_string_equal(text, "refused");
+	free(text);
+	assert_int_equal(deliver_dead_list(f->st, &d, &n, &err), 0);
+	assert_int_equal(n, 0);
+	dead_letters_free(d, n);
+}
+
+static void
+test_consecutive_refusals_hold_the_queue_instead_of_emptying_it(
+    void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct dead_letter *d = NULL;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms();
+	size_t n = 0;
+
+	write_config(f, 100);
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\",\"code\":-2,\"count\":6}");
+	queue(f, "alpha", "m1", t);
+	queue(f, "alpha", "m2", t);
+	queue(f, "alpha", "m3", t);
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_BAD_TEMPLATE);
+	assert_int_equal(rep.dropped, 1);
+	assert_int_equal(pending(f), 2);
+	/* and again later: the head stays, nothing more is dead */
+	assert_int_equal(daily(f, t + SEC, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_BAD_TEMPLATE);
+	assert_int_equal(pending(f), 2);
+	assert_int_equal(deliver_dead_list(f->st, &d, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(deliver_dead_drop(f->st, d[0].id, &err), 0);
+	assert_int_equal(deliver_dead_drop(f->st, d[0].id, &err), 1);
+	dead_letters_free(d, n);
+	/* Kakao takes messages again (the 6 refusals are used up): the
+	 * backlog drains in order */
+	assert_int_equal(daily(f, t + 2 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 2);
 }
 
 static void
@@ -807,7 +895,13 @@ main(void)
 		    test_dead_refresh_token_keeps_every_message_as_it_was,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_invalid_template_is_dropped_and_the_rest_goes_on,
+		    test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refused_twice_goes_to_the_dead_letters_and_can_be_retried,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_consecutive_refusals_hold_the_queue_instead_of_emptying_it,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_stop_flag_ends_the_batch_without_counting_an_attempt,

@@ -1,4 +1,4 @@
-/* test_diff: snapshot differences and keyword filters (SPEC §3). */
+/* test_diff: snapshot differences and keyword filters (design.md §2.4). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

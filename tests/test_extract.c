@@ -1,6 +1,6 @@
 /*
- * test_extract: charset decision, HTML parsing and XPath items (SPEC §3)
- * on fixtures in tests/data/html/ (see SOURCES.md there) and small pages
+ * test_extract: charset decision, HTML parsing and XPath items (docs/design.md
+ * §2.3) on fixtures in tests/data/html/ (see SOURCES.md there) and small pages
  * written inline.
  */
 #include <setjmp.h>
@@ -500,7 +500,7 @@ test_extract_charset_order(void **state)
 	/* HTTP header over meta */
 	assert_string_equal(detect(meta_kr, "text/html; charset=utf-8", NULL),
 	                    "UTF-8");
-	/* HTTP header over BOM and meta (SPEC §3 order) */
+	/* HTTP header over BOM and meta (docs/design.md §2.2 order) */
 	assert_string_equal(
 	    detect(bom_meta_kr, "text/html; charset=iso-8859-1", NULL),
 	    "CP1252");

@@ -439,7 +439,7 @@ test_kakao_exchange_code_with_other_redirect_uri_is_config(void **state)
 	struct kw_err err = { 0 };
 	char *code = issue_code(f, REDIRECT_URI);
 
-	/* one trailing slash of difference (kakao-api.md §8.1) */
+	/* one trailing slash of difference (docs/kakao.md §8.1) */
 	f->client.redirect_uri = OTHER_REDIRECT_URI;
 	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
 	    &err), KAKAO_CONFIG);
@@ -621,7 +621,7 @@ test_kakao_refresh_is_rate_limited_after_30_per_hour(void **state)
 
 	authorize(f, &t);
 	/* 100 s apart: under the 20 access tokens per 10 min, but 31 in
-	 * 51 min is over 30 refreshes per hour (kakao-api.md §2.3) */
+	 * 51 min is over 30 refreshes per hour (docs/kakao.md §2.3) */
 	for (i = 0; i < 30; i++) {
 		advance_clock(f, 100);
 		assert_int_equal(kakao_refresh(&f->client, &t, now_s(f),

@@ -1,4 +1,5 @@
-/* test_store: the state database (SPEC §6) on a temporary state_dir. */
+/* test_store: the state database (docs/design.md §2.5) on a temporary
+ * state_dir. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * check: one check of one watch (SPEC §3, §6): fetch with validators,
+ * check: one check of one watch (docs/design.md §2): fetch with validators,
  * extract, key the items (key.h), compare them with the snapshot and the
  * watch's memory of seen keys (diff_changes), build the messages, and
  * commit the new snapshot, history, seen keys and outbox messages in one

@@ -3,7 +3,7 @@
  *
  * Every command is `int cmd_NAME(int argc, char **argv, struct cmd_ctx *ctx)`
  * where argv[0] is the command name and the global options (-c, -v, -q) are
- * already in ctx. It returns the process exit status (SPEC §1):
+ * already in ctx. It returns the process exit status (docs/design.md §7):
  * 0 success, 1 runtime failure (some watch or send failed),
  * 2 usage or configuration error.
  */
@@ -55,5 +55,6 @@ int cmd_auth(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_send(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_token(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_status(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_outbox(int argc, char **argv, struct cmd_ctx *ctx);
 
 #endif

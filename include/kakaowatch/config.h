@@ -1,6 +1,6 @@
 /*
- * config: the YAML configuration file (SPEC §2) -> struct config, with all
- * validation. The only user of libyaml.
+ * config: the YAML configuration file (docs/configuration.md) -> struct
+ * config, with all validation. The only user of libyaml.
  *
  * Loading is all-or-nothing: config_load either returns a complete, valid
  * struct config, or every error it found, each as "FILE:LINE:COL: message"
@@ -166,7 +166,7 @@ struct kakao_config {
 	char *api_base_url;  /* default "https://kapi.kakao.com" */
 	                     /* URLs: http(s), trailing '/' removed */
 	enum config_sink sink; /* default CONFIG_SINK_AUTO */
-	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (SPEC §5) */
+	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (design.md §4) */
 };
 
 struct config {
@@ -218,6 +218,70 @@ void config_free(struct config *cfg);
 
 /* config_errors_release frees the messages; `errs` is empty afterwards. */
 void config_errors_release(struct config_errors *errs);
+
+/*
+ * The keys, one table per section (config.c): every key of the file is one
+ * row, which drives its parsing, its built-in default, the inheritance of
+ * watch keys from defaults:, and copying, releasing and comparing watches.
+ * These functions expose the rows' public part, for documentation, tests
+ * and the reload's "changed?".
+ */
+enum config_section {
+	CONFIG_SECTION_TOP,   /* the top level of the file */
+	CONFIG_SECTION_KAKAO, /* kakao: */
+	CONFIG_SECTION_WATCH  /* a watch (and defaults:, except name) */
+};
+
+struct config_key_info {
+	const char *name;    /* the key, as written in the file */
+	const char *def;     /* the built-in default as written in the file
+	                        (for state_dir: in words); NULL: none */
+	const char *doc;     /* one line, lower case, no full stop */
+	const char *example; /* watch keys: a valid value that differs from
+	                        the default (YAML, flow style); NULL for
+	                        other sections */
+	const char *needs;   /* watch keys: "key: value" lines the example
+	                        also needs (e.g. body needs method: POST),
+	                        newline-separated; NULL when none */
+	bool required;       /* the key must be given */
+};
+
+/*
+ * config_key returns key `i` (0-based, table order: the order of the
+ * "allowed:" list of an unknown-key error) of `section`, or NULL when i is
+ * past the last. The pointer is static.
+ */
+const struct config_key_info *config_key(enum config_section section,
+    size_t i);
+
+/*
+ * config_watch_key_equal: has watch key `i` (config_key(CONFIG_SECTION_WATCH,
+ * i)) the same value in `a` and `b`? True for i past the last key.
+ */
+bool config_watch_key_equal(const struct watch_config *a,
+    const struct watch_config *b, size_t i);
+
+/*
+ * config_watch_equal: are all watch keys equal in `a` and `b` (name and
+ * enabled included; the positions are not compared)? The reload uses it
+ * to tell "changed" from "kept".
+ */
+bool config_watch_equal(const struct watch_config *a,
+    const struct watch_config *b);
+
+/*
+ * config_watch_copy makes `dst` (uninitialised) a deep copy of `src`; the
+ * caller releases it with config_watch_release. Returns 0, or -1 on
+ * out-of-memory with `dst` released.
+ */
+int config_watch_copy(struct watch_config *dst,
+    const struct watch_config *src);
+
+/*
+ * config_watch_release frees the strings of `w` (made by config_watch_copy;
+ * never one inside a struct config) and zeroes it.
+ */
+void config_watch_release(struct watch_config *w);
 
 /*
  * config_find_watch returns the watch called `name` (exact, byte-wise

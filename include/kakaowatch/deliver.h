@@ -1,5 +1,6 @@
 /*
- * deliver: move messages from the store's outbox to a sink (SPEC §4-§6).
+ * deliver: move messages from the store's outbox to a sink (docs/design.md
+ * §5).
  *
  * The outbox is the only way out: a message leaves it only after the sink
  * took it (stdout: printed; KakaoTalk: Kakao answered {"result_code":0}).
@@ -18,6 +19,14 @@
  *   DELIVER_META_REMINDED     refresh_token_expires_at (Unix s, decimal) of
  *                             the refresh token a "renew the
  *                             authorization" reminder was queued for
+ *   DELIVER_META_KAKAO_USED   "1" once this state dir used KakaoTalk (a
+ *                             token file was seen under `sink: auto`)
+ *   DELIVER_META_DEAD_PREFIX  + 20-digit outbox id: a dead letter, a
+ *                             message Kakao refused as invalid (-2) twice
+ *                             (as it was and as plain text)
+ *   DELIVER_META_DEAD_STREAK  messages moved to the dead letters since the
+ *                             last one Kakao took (a second in a row holds
+ *                             the queue instead)
  */
 #ifndef KAKAOWATCH_DELIVER_H
 #define KAKAOWATCH_DELIVER_H
@@ -35,11 +44,15 @@
 #define DELIVER_META_QUOTA_HOLD "deliver.quota_hold_until"
 #define DELIVER_META_BUDGET_DAY "deliver.budget_held_day"
 #define DELIVER_META_REMINDED "deliver.reminded_refresh_expiry"
+#define DELIVER_META_KAKAO_USED "deliver.kakao_used"
+#define DELIVER_META_DEAD_PREFIX "deadletter."
+#define DELIVER_META_DEAD_STREAK "deliver.dead_streak"
 
-/* remind the user when the refresh token has less than this left (SPEC §5) */
+/* remind the user when the refresh token has less than this left
+ * (docs/design.md §4) */
 #define DELIVER_REMIND_S (7LL * 86400)
 /* Kakao rotates a refresh token refreshed with less than a month left
- * (kakao-api.md §2.2); deliver_token_upkeep refreshes inside that window */
+ * (docs/kakao.md §2.2); deliver_token_upkeep refreshes inside that window */
 #define DELIVER_ROTATE_WINDOW_S (30LL * 86400)
 
 /* the watch name the daemon's own messages (digest, reminder) are queued as */
@@ -59,11 +72,57 @@ struct deliver_report {
 };
 
 /*
- * deliver_resolve_sink maps the configured sink to the one to use now:
- * `auto` is KakaoTalk when the token file exists, else stdout (logging once
- * how to connect KakaoTalk). Never fails.
+ * deliver_resolve_sink maps the configured sink to the one to use now.
+ * Only `sink: stdout` prints for sure; `kakao` is KakaoTalk. `auto` is
+ * KakaoTalk when the token file exists (or cannot be told apart from
+ * existing), and from then on for good in this state dir (remembered as
+ * DELIVER_META_KAKAO_USED in `st`): a token file moved aside later makes
+ * sending hold (KAKAO_REAUTH), it never prints and deletes the outbox.
+ * A state dir that never saw a token file prints (logging once how to
+ * connect KakaoTalk). `st` may be NULL (then nothing is remembered). Never
+ * fails; a store error counts as "used KakaoTalk".
  */
-enum deliver_sink deliver_resolve_sink(const struct config *cfg);
+enum deliver_sink deliver_resolve_sink(const struct config *cfg,
+    struct store *st);
+
+/* a message Kakao refused twice (see DELIVER_META_DEAD_PREFIX) */
+struct dead_letter {
+	int64_t id;          /* its outbox id */
+	char *watch;         /* "" for the daemon's own and `send` */
+	char *template_json; /* the template object Kakao refused */
+	char *error;         /* Kakao's answer, as logged */
+	int64_t created_at;  /* queued, Unix ms */
+	int64_t dead_at;     /* moved here, Unix ms */
+};
+
+/*
+ * deliver_dead_list returns the dead letters, oldest id first (heap array:
+ * dead_letters_free(*out, *n)). Returns 0 or -1 with `err`.
+ */
+int deliver_dead_list(struct store *st, struct dead_letter **out, size_t *n,
+    struct kw_err *err);
+
+/* dead_letters_free frees the array and its strings. NULL is ok. */
+void dead_letters_free(struct dead_letter *v, size_t n);
+
+/*
+ * deliver_dead_retry queues dead letter `id` again, at the end of the
+ * outbox (as a new message, now_ms: Unix ms), and forgets the streak of
+ * refused messages. Returns 0, 1 when there is no such dead letter, -1
+ * with `err`.
+ */
+int deliver_dead_retry(struct store *st, int64_t id, int64_t now_ms,
+    struct kw_err *err);
+
+/* deliver_dead_drop deletes dead letter `id`. 0, 1 (none) or -1. */
+int deliver_dead_drop(struct store *st, int64_t id, struct kw_err *err);
+
+/*
+ * deliver_default_link: the link for messages that have none of their own
+ * (`send` without --link, a -2 retried as plain text): kakao.default_link
+ * when set, else MESSAGE_FALLBACK_LINK. Borrowed from cfg or static.
+ */
+const char *deliver_default_link(const struct config *cfg);
 
 /*
  * deliver_kakao_client fills `c` from the config (borrowed strings: valid
@@ -84,14 +143,17 @@ void deliver_set_abort_flag(volatile sig_atomic_t *flag);
  * deliver_outbox sends the outbox's due messages (next_attempt_at <= now_ms;
  * all of them when `all` is true), at most `limit` (0: 1000), through
  * `sink`, in order. stdout: printed on `out` one per line. KakaoTalk: the
- * access token is refreshed first when the refresh policy says so (SPEC
- * §5), then each message is sent; on a transient failure (5xx, network,
- * timeout, KOE237) the head message's attempt is counted and the whole
- * queue waits deliver_backoff_ms, and sending stops; on a quota error every
- * message is held until the next 00:00 KST (DELIVER_META_QUOTA_HOLD); on a
- * dead refresh token, missing consent or a configuration error everything
+ * access token is refreshed first when the refresh policy says so
+ * (docs/design.md §4), then each message is sent; on a transient failure (5xx,
+ * network, timeout, KOE237) the head message's attempt is counted and the
+ * whole queue waits deliver_backoff_ms, and sending stops; on a quota error
+ * every message is held until the next 00:00 KST (DELIVER_META_QUOTA_HOLD); on
+ * a dead refresh token, missing consent or a configuration error everything
  * is kept and one error line says how to fix it; a template Kakao rejects as
- * invalid (-2) is logged and dropped, the others go on. When the refresh
+ * invalid (-2) is logged and tried once more as plain text
+ * (message_build_minimal); refused again, it moves to the dead letters and
+ * the others go on, but a second message in a row refused so stops
+ * sending with KAKAO_BAD_TEMPLATE (the queue holds, nothing is emptied). When the refresh
  * token has under DELIVER_REMIND_S left, one reminder is queued (see
  * deliver_token_upkeep). now_ms: Unix ms.
  * Returns 0 when every due message fetched left the outbox, 1 when some are
@@ -121,10 +183,10 @@ int deliver_daily(struct store *st, const struct config *cfg,
 
 /*
  * deliver_token_upkeep keeps the KakaoTalk connection alive when nothing
- * is sent for weeks (SPEC §5): when the token file's refresh token has
- * under DELIVER_ROTATE_WINDOW_S left and the last refresh was a day or more
- * ago, it refreshes now (Kakao then rotates the refresh token; the file is
- * saved at once). When the refresh token still has under DELIVER_REMIND_S
+ * is sent for weeks (docs/design.md §4): when the token file's refresh token
+ * has under DELIVER_ROTATE_WINDOW_S left and the last refresh was a day or
+ * more ago, it refreshes now (Kakao then rotates the refresh token; the file
+ * is saved at once). When the refresh token still has under DELIVER_REMIND_S
  * left afterwards (Kakao did not rotate it), it logs a warning and queues
  * ONE reminder message for that refresh token (DELIVER_META_REMINDED), in
  * the outbox like any other message. Does nothing when there is no token

@@ -1,6 +1,6 @@
 /*
- * diff: pure functions over item lists (SPEC §3). No I/O, no clock, no
- * global state; safe on any input, including invalid UTF-8.
+ * diff: pure functions over item lists (docs/design.md §2.4). No I/O, no
+ * clock, no global state; safe on any input, including invalid UTF-8.
  *
  * Identity of an item is its key (item_same in item.h: struct item's key,
  * see key.h; text + link for items without one; the lists compared must be

@@ -1,24 +1,25 @@
 /*
- * extract: a fetched HTML page -> items (SPEC §3). The only module that uses
- * libxml2.
+ * extract: a fetched HTML page -> items (docs/design.md §2.3). The only module
+ * that uses libxml2.
  *
  * The page is decoded to UTF-8 here (iconv, with U+FFFD for bytes that do
  * not decode, as browsers do), then parsed once by libxml2's lenient HTML
  * parser (HTML_PARSE_RECOVER, no network, no output on stderr), and a
  * compiled XPath 1.0 expression is evaluated against it.
  *
- * Charset order (SPEC §3): the watch's `encoding:` override, else the HTTP
- * Content-Type charset, else a byte order mark (UTF-8, UTF-16LE/BE), else a
- * <meta charset> / <meta http-equiv=Content-Type content="...charset=..."> in
- * the first 4096 bytes (the WHATWG HTML "prescan", ignoring comments), else
- * UTF-8. Labels are matched as in the WHATWG Encoding Standard
+ * Charset order (docs/design.md §2.2): the watch's `encoding:` override, else
+ * the HTTP Content-Type charset, else a byte order mark (UTF-8, UTF-16LE/BE),
+ * else a <meta charset> / <meta http-equiv=Content-Type
+ * content="...charset=..."> in the first 4096 bytes (the WHATWG HTML
+ * "prescan", ignoring comments), else UTF-8. Labels are matched as in the
+ * WHATWG Encoding Standard
  * (https://encoding.spec.whatwg.org/#names-and-labels): unknown labels are
  * skipped, "euc-kr", "ks_c_5601-1987", "windows-949" and friends decode as
  * CP949 (its superset: pages labelled euc-kr use CP949's extra syllables such
  * as "똠", "햏", "뷁", which strict EUC-KR rejects), "iso-8859-1" and
  * "us-ascii" as windows-1252.
  *
- * Items (SPEC §3): one per XPath match, in document order.
+ * Items (docs/design.md §2.3): one per XPath match, in document order.
  * - text: the node's text with every run of whitespace (ASCII, NBSP U+00A0,
  *   U+3000 and the other Unicode White_Space characters, control
  *   characters) collapsed to one space, trimmed, entities decoded. For an

@@ -14,7 +14,7 @@
  * a few hundred bytes each. Of those in curl, the ones over the per-host
  * limit wait in curl's own pending queue for a connection to that host.
  * HTTP/2 multiplexing is turned off, so "connections per host" is also the
- * number of requests a host sees at once (SPEC §3,
+ * number of requests a host sees at once (docs/design.md §2.1,
  * max_connections_per_host).
  *
  * Every transfer: redirects followed (at most HTTP_MAX_REDIRECTS, http and

@@ -1,7 +1,7 @@
 /*
- * item: one XPath match of a watched page (SPEC §3), and lists of them.
- * Shared by extract (makes items), diff (compares them), store (keeps them)
- * and message (sends them).
+ * item: one XPath match of a watched page (docs/design.md §2.3), and lists of
+ * them. Shared by extract (makes items), diff (compares them), store (keeps
+ * them) and message (sends them).
  */
 #ifndef KAKAOWATCH_ITEM_H
 #define KAKAOWATCH_ITEM_H

@@ -1,12 +1,12 @@
 /*
- * kakao: the Kakao REST client for "send to me" (kakao-api.md): the
+ * kakao: the Kakao REST client for "send to me" (docs/kakao.md): the
  * authorize URL, the token endpoint (authorization code and refresh token
  * grants), the memo send, the classification of Kakao's errors, and the
- * session helpers that tie those to the token file (SPEC §5).
+ * session helpers that tie those to the token file (docs/design.md §4).
  *
  * Every request is synchronous (http_request_sync) with a 15 s timeout by
  * default. Errors are told apart by `error_code` / `error` (kauth) and
- * `code` (kapi), never by message text (kakao-api.md §6, S3). Error
+ * `code` (kapi), never by message text (docs/kakao.md §6, S3). Error
  * messages say what to do; they never hold a token, an authorization code
  * or the client secret (each is registered with log_redact_add before it
  * is sent anywhere).
@@ -22,6 +22,8 @@
 #define KAKAO_TIMEOUT_MS 15000L
 #define KAKAO_CONNECT_TIMEOUT_MS 10000L
 #define KAKAO_MAX_RESPONSE_BYTES (256 * 1024)
+/* how long a refresh waits for another process's refresh (token_lock) */
+#define KAKAO_LOCK_TIMEOUT_MS 40000L
 
 /*
  * struct kakao_client: everything borrowed (usually from struct config);
@@ -34,7 +36,7 @@ struct kakao_client {
 	const char *client_secret; /* NULL when the app has it turned off */
 	const char *redirect_uri;  /* byte-identical to the registered one */
 	const char *token_path;    /* the token file (session helpers) */
-	int64_t min_refresh_interval_s; /* SPEC §5, default 300 */
+	int64_t min_refresh_interval_s; /* design.md §4, default 300 */
 	long timeout_ms; /* per request; <= 0: KAKAO_TIMEOUT_MS */
 };
 
@@ -69,7 +71,7 @@ enum kakao_status {
 const char *kakao_status_name(enum kakao_status s);
 
 /*
- * kakao_authorize_url returns the URL the user opens (kakao-api.md §1):
+ * kakao_authorize_url returns the URL the user opens (docs/kakao.md §1):
  * {auth_base_url}/oauth/authorize?client_id=..&redirect_uri=..
  * &response_type=code&scope=talk_message&state=.. with every value
  * percent-encoded; `state` may be NULL (then omitted). Heap string, caller
@@ -80,7 +82,7 @@ char *kakao_authorize_url(const struct kakao_client *c, const char *state);
 /*
  * kakao_exchange_code trades an authorization code for tokens
  * (POST {auth}/oauth/token, grant_type=authorization_code, with
- * redirect_uri and client_secret when set; kakao-api.md §2.1). On KAKAO_OK
+ * redirect_uri and client_secret when set; docs/kakao.md §2.1). On KAKAO_OK
  * `t` is replaced by the new tokens (its old content released); it is not
  * saved (the caller saves it with token_save). On failure `t` is unchanged
  * and `err` says what to do: KOE320 -> KAKAO_REAUTH ("already used or
@@ -92,7 +94,7 @@ enum kakao_status kakao_exchange_code(const struct kakao_client *c,
 
 /*
  * kakao_refresh refreshes `t` with its refresh token (grant_type=
- * refresh_token; kakao-api.md §2.2) and merges the answer with
+ * refresh_token; docs/kakao.md §2.2) and merges the answer with
  * token_apply_response (a rotated refresh token replaces the old one in
  * `t`). Does NOT save: use the kakao_session_* helpers, which persist at
  * once. On failure `t` is unchanged. KOE322 -> KAKAO_REAUTH, KOE237 ->
@@ -105,7 +107,7 @@ enum kakao_status kakao_refresh(const struct kakao_client *c, struct token *t,
  * kakao_send_memo sends one default template to the user's own chat
  * (POST {api}/v2/api/talk/memo/default/send, form field template_object =
  * the percent-encoded JSON `template_json`, Authorization: Bearer;
- * kakao-api.md §4). KAKAO_OK only on HTTP 200 with {"result_code":0}.
+ * docs/kakao.md §4). KAKAO_OK only on HTTP 200 with {"result_code":0}.
  * `template_json` that is not a JSON object gives KAKAO_BAD_TEMPLATE
  * without a request. Errors per kakao_classify_api_error; a 200 without
  * result_code 0 is KAKAO_RETRY (delivery unknown: at-least-once).
@@ -115,7 +117,7 @@ enum kakao_status kakao_send_memo(const struct kakao_client *c,
 
 /*
  * kakao_classify_auth_error maps a kauth error response (HTTP status and
- * body {"error":..,"error_code":"KOExxx"}; kakao-api.md §6.1, §6.3) to a
+ * body {"error":..,"error_code":"KOExxx"}; docs/kakao.md §6.1, §6.3) to a
  * status and writes an actionable message into `err`. Pure. Looks at
  * error_code first, then the status (5xx -> retry), then the OAuth `error`
  * class; never at error_description.
@@ -125,7 +127,7 @@ enum kakao_status kakao_classify_auth_error(long http_status,
 
 /*
  * kakao_classify_api_error maps a kapi error response ({"code":-N,...};
- * kakao-api.md §6.1, §6.2) to a status with an actionable message in
+ * docs/kakao.md §6.1, §6.2) to a status with an actionable message in
  * `err`. Pure. Looks at `code`, then at the HTTP status; never at `msg`.
  * A 200 answer is not an error: callers only pass failures.
  */
@@ -153,7 +155,7 @@ enum kakao_status kakao_session_begin(const struct kakao_client *c,
  * kakao_session_send sends `template_json` with t->access_token. On -401 it
  * first re-reads the token file (another kakaowatch process may have
  * refreshed: then it just retries), else refreshes and saves, and retries
- * once (Kakao SDK policy, kakao-api.md §2.4). Other results are returned
+ * once (Kakao SDK policy, docs/kakao.md §2.4). Other results are returned
  * as kakao_send_memo gives them.
  */
 enum kakao_status kakao_session_send(const struct kakao_client *c,

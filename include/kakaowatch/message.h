@@ -1,10 +1,10 @@
 /*
- * message: a check's changes -> KakaoTalk template objects (SPEC §4), as
- * JSON text built with jansson (never by pasting strings), always within
- * Kakao's limits (kakao-api.md §5), whatever the input.
+ * message: a check's changes -> KakaoTalk template objects (docs/design.md
+ * §3), as JSON text built with jansson (never by pasting strings), always
+ * within Kakao's limits (docs/kakao.md §5), whatever the input.
  *
  * Which template:
- *   - 2 or 3 items: one list template (object_type "list", kakao-api.md
+ *   - 2 or 3 items: one list template (object_type "list", docs/kakao.md
  *     §5.3: contents needs 2 to 3 entries).
  *       header_title  "NAME: N new" / "NAME: N removed" (N = every item of
  *                     this check, not just this message's),
@@ -48,10 +48,11 @@
  * characters (message_url_ok) goes into web_url and mobile_web_url, both
  * set to the same URL. Anything else (relative, javascript:, too long) falls
  * back to the page URL; URLs are never cut or rewritten. If the page URL is
- * not acceptable either, the link object is left empty ({}), which is valid
- * JSON for Kakao; the message still sends but tapping does nothing.
+ * not acceptable either, the link is MESSAGE_FALLBACK_LINK: a link object
+ * is never empty, since Kakao requires at least one of its fields
+ * (docs/kakao.md §5.7, S12c) and answers -2 otherwise.
  * Remember that Kakao opens only web links whose domain is registered in
- * the app's console ([제품 링크 관리] > [웹 도메인], kakao-api.md §0, §8.7).
+ * the app's console ([제품 링크 관리] > [웹 도메인], docs/kakao.md §0, §8.7).
  *
  * Input: any NUL-terminated bytes (invalid UTF-8 becomes U+FFFD). Output:
  * valid UTF-8 JSON, compact, keys in a fixed order.
@@ -65,13 +66,17 @@
 #include "kakaowatch/item.h"
 #include "kakaowatch/util.h"
 
-#define MESSAGE_TEXT_MAX 200        /* text template's text, kakao-api §5.1 */
-#define MESSAGE_HEADER_MAX 200      /* list header_title, kakao-api §5.3 */
+#define MESSAGE_TEXT_MAX 200        /* text template's text, kakao.md §5.1 */
+#define MESSAGE_HEADER_MAX 200      /* list header_title, kakao.md §5.3 */
 #define MESSAGE_TITLE_MAX 80        /* list content title, our choice */
 #define MESSAGE_BUTTON_MAX 14       /* button title, our choice */
 #define MESSAGE_TEXT_HEADER_MAX 80  /* "NAME: 1 new" line of a text template */
+/* the link of last resort (no usable page URL, `send` without --link and
+ * without kakao.default_link): the Kakao Developers console, where the
+ * app's web domains are registered */
+#define MESSAGE_FALLBACK_LINK "https://developers.kakao.com/console/app"
 #define MESSAGE_URL_MAX 2000        /* bytes; longer links use the page */
-#define MESSAGE_LIST_MAX 3          /* contents per list, kakao-api §5.3 */
+#define MESSAGE_LIST_MAX 3          /* contents per list, kakao.md §5.3 */
 
 /*
  * The header says "NAME: N new", "NAME: N removed" or, for items whose text
@@ -115,16 +120,29 @@ int message_build_changes(const char *watch_name, const char *page_url,
     char ***out, size_t *nout, struct kw_err *err);
 
 /*
- * message_build_text builds a text template (kakao-api §5.1) for `send` and
- * notices ("watch is failing", "recovered"): text (line breaks kept, cut to
- * MESSAGE_TEXT_MAX), link = link_url when message_url_ok, else an empty link
- * object (NULL: no link), button_title cut to MESSAGE_BUTTON_MAX (NULL or
+ * message_build_text builds a text template (docs/kakao.md §5.1) for `send`
+ * and notices ("watch is failing", "recovered"): text (line breaks kept, cut
+ * to MESSAGE_TEXT_MAX), link = link_url when message_url_ok, else
+ * MESSAGE_FALLBACK_LINK (never an empty link object), button_title cut to
+ * MESSAGE_BUTTON_MAX (NULL or
  * empty: omitted, Kakao shows its default "자세히 보기").
  * Returns the JSON text (heap, caller frees), or NULL with a message in
  * `err` when `text` is NULL or empty after cleaning, or on out-of-memory.
  */
 char *message_build_text(const char *text, const char *link_url,
     const char *button_title, struct kw_err *err);
+
+/*
+ * message_build_minimal: the plainest form of `template_json` (any JSON
+ * text, maybe not ours), for a second try after Kakao answered -2
+ * (invalid template): a text template with the template's text, header
+ * title or first content title (cut like message_build_text; a fixed
+ * sentence when it has none), linking to its first acceptable web_url,
+ * else `fallback_link` when message_url_ok, else MESSAGE_FALLBACK_LINK.
+ * Returns heap JSON text (caller frees), or NULL with `err` on OOM.
+ */
+char *message_build_minimal(const char *template_json,
+    const char *fallback_link, struct kw_err *err);
 
 /* message_list_free frees `n` strings of `v` and `v` (NULL is a no-op). */
 void message_list_free(char **v, size_t n);

@@ -1,6 +1,6 @@
 /*
- * store: the SQLite database in state_dir (SPEC §6). All SQL lives here:
- * watches' fetch state, current snapshots, change history, the outbox of
+ * store: the SQLite database in state_dir (docs/design.md §2.5). All SQL lives
+ * here: watches' fetch state, current snapshots, change history, the outbox of
  * messages to send, a daily sent-message counter and a small key/value
  * table. The SQLite handle never leaves this module.
  *
@@ -13,9 +13,9 @@
  * Durability: journal_mode=WAL with synchronous=NORMAL. A commit has
  * written the transaction into the WAL file (the kernel's page cache) when
  * it returns, so nothing committed is lost when the process crashes or is
- * killed (kill -9, OOM killer, container stop): SPEC §6's promise. The WAL
- * is fsynced at each checkpoint, not at each commit, so a power loss or a
- * kernel crash can lose the transactions since the last checkpoint (never
+ * killed (kill -9, OOM killer, container stop): docs/design.md §2.5's promise.
+ * The WAL is fsynced at each checkpoint, not at each commit, so a power loss
+ * or a kernel crash can lose the transactions since the last checkpoint (never
  * corrupt the database). A check's snapshot and its messages are lost
  * together, so the next check finds those changes again; a lost "sent"
  * means a message sent twice (delivery is at-least-once anyway). FULL (one
@@ -299,7 +299,7 @@ void history_entries_free(struct history_entry *v, size_t n);
 int store_history_trim(struct store *st, int64_t before_ms,
     struct kw_err *err);
 
-/* ---- outbox (SPEC §6: at-least-once delivery) ---- */
+/* ---- outbox (docs/design.md §2.6: at-least-once delivery) ---- */
 
 struct outbox_msg {
 	int64_t id;          /* increasing: FIFO order, never reused */
@@ -395,6 +395,22 @@ int store_meta_get(struct store *st, const char *key, char **value,
 /* store_meta_set stores `value` under `key`; NULL deletes. 0 or -1. */
 int store_meta_set(struct store *st, const char *key, const char *value,
     struct kw_err *err);
+
+struct meta_entry {
+	char *key;
+	char *value;
+};
+
+/*
+ * store_meta_list returns every meta entry whose key starts with `prefix`,
+ * ordered by key, as a heap array (free with meta_entries_free(*out, *n)).
+ * Used for lists kept in meta, such as the dead letters. Returns 0 or -1.
+ */
+int store_meta_list(struct store *st, const char *prefix,
+    struct meta_entry **out, size_t *n, struct kw_err *err);
+
+/* meta_entries_free frees the array and its strings. NULL is ok. */
+void meta_entries_free(struct meta_entry *v, size_t n);
 
 /*
  * store_heartbeat records that the daemon's loop ran at `now_ms` (meta key

@@ -104,6 +104,12 @@ int util_mkdir_p(const char *path, mode_t mode, struct kw_err *err);
  */
 char *util_path_join(const char *dir, const char *name);
 
+/*
+ * util_str_eq: are `a` and `b` the same string? Either may be NULL (not
+ * set): two NULLs are equal, NULL and a string are not.
+ */
+bool util_str_eq(const char *a, const char *b);
+
 /* util_strdup_or_null: strdup that passes NULL through. */
 char *util_strdup_or_null(const char *s);
 

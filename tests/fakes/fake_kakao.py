@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A strict fake of Kakao's kauth + kapi for the "send to me" flow.
 
-Follows /work/shared/kakao-api.md (the project's Kakao contract). One
+Follows docs/kakao.md (the project's Kakao contract). One
 process plays both hosts on 127.0.0.1: point kakao.auth_base_url and
 kakao.api_base_url at it. Python 3 stdlib only. State is in memory (and in
 --state-file when given). See tests/fakes/README.md for the control API.
@@ -29,7 +29,7 @@ CODE_TTL = 600                # authorization code lifetime (3rd party, §8.2)
 KST = 9 * 3600                # daily quotas reset at KST midnight (assumed)
 FORM = "application/x-www-form-urlencoded"
 
-# kauth error table (kakao-api.md §6.3): code -> (HTTP status, error class,
+# kauth error table (docs/kakao.md §6.3): code -> (HTTP status, error class,
 # description). Statuses are UNCONFIRMED per code; 400 is typical, 401 for
 # invalid_client as a Kakao SDK test mock does.
 KOE = {
@@ -49,7 +49,7 @@ KOE = {
     "KOE322": (400, "invalid_grant", "expired_or_invalid_refresh_token"),
 }
 
-# kapi error table (kakao-api.md §6.2): code -> (HTTP status, msg)
+# kapi error table (docs/kakao.md §6.2): code -> (HTTP status, msg)
 KAPI = {
     -1: (400, "internal error"),
     -2: (400, "invalid parameter"),
@@ -98,6 +98,7 @@ class State:
         self.talk_message_enabled = True   # app-level consent item (-3)
         self.grant_talk_message = True     # user ticks the box (-402)
         self.deny = False                  # user presses 취소
+        self.slow = {}                     # endpoint -> seconds per answer
         self.counts = {"codes_issued": 0, "codes_used": 0,
                        "access_tokens_issued": 0, "refreshes": 0,
                        "rotations": 0, "sends": 0, "rejected_sends": 0}
@@ -249,7 +250,7 @@ def check_content(c, where, need_title=False):
 
 
 def validate_template(t):
-    """Default templates text, feed, list per kakao-api.md §5."""
+    """Default templates text, feed, list per docs/kakao.md §5."""
     if not isinstance(t, dict):
         raise Invalid("template_object must be a JSON object")
     kind = t.get("object_type")
@@ -421,6 +422,9 @@ class Handler(BaseHTTPRequestHandler):
                     "/oauth/authorize": "authorize"}.get(url.path, "send")
         with st.lock:
             f = st.take_fail(endpoint)
+            delay = float(st.slow.get(endpoint, 0))
+        if delay > 0:
+            time.sleep(delay)           # a slow Kakao (outside the lock)
         if f is not None:
             return self.injected(f)
         with st.lock:
@@ -640,6 +644,12 @@ class Handler(BaseHTTPRequestHandler):
         if (method, what) == ("DELETE", "fail"):
             st.fails.clear()
             return {"ok": True}
+        if (method, what) == ("POST", "slow"):
+            ep = arg.get("endpoint", "send")
+            if ep not in ("send", "token", "authorize"):
+                raise ValueError("endpoint is send, token or authorize")
+            st.slow[ep] = float(arg.get("seconds", 0))
+            return {"ok": True, "slow": st.slow}
         if (method, what) == ("GET", "clock"):
             return {"now": st.now(), "offset": st.offset}
         if (method, what) == ("POST", "clock"):

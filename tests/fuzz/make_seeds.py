@@ -4,7 +4,7 @@
 Seeds are named seed-*; inputs a fuzzer found (crash-*, regress-*,
 cov-*) and corpus files merged in by run.sh (SHA-1 names) are left alone.
 The seeds come from tests/data/ (real pages, configs, token files) and
-from the Kakao responses documented in kakao-api.md, each with the
+from the Kakao responses documented in docs/kakao.md, each with the
 selector bytes the target's header describes. Python 3 standard library only.
 
     python3 tests/fuzz/make_seeds.py

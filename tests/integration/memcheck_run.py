@@ -1,4 +1,4 @@
-"""`kakaowatch run` under valgrind memcheck with faults (issue 7).
+"""`kakaowatch run` under valgrind memcheck with faults.
 
 Not a test_*.py file: it is registered by tests/fuzz/CMakeLists.txt as the
 CTest test `memcheck_run` with the label `valgrind` (`ctest -L valgrind`).

@@ -1,4 +1,4 @@
-"""Crash safety (issue 7): `kakaowatch run` killed with SIGKILL at random.
+"""Crash safety (docs/design.md §2.5, §2.6): `kakaowatch run` killed with SIGKILL at random.
 
 Pages gain items while `run` (checks every second, sending to the strict
 fake Kakao with a token refresh before every batch, so the token file is

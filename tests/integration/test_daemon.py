@@ -1,4 +1,4 @@
-"""`kakaowatch run`, the daemon (issue: the daemon).
+"""`kakaowatch run`, the daemon.
 
 Starts the real binary against loopback pages and the strict fake Kakao
 with 1 s intervals and no jitter, and drives it through what a user lives

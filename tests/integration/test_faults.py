@@ -1,4 +1,4 @@
-"""Fault injection (issue 7): broken pages and a broken Kakao, on loopback.
+"""Fault injection: broken pages and a broken Kakao, on loopback.
 
 Every fault hits one watch while a healthy watch in the same config keeps
 changing. For each, kakaowatch must log one clear line naming the watch,

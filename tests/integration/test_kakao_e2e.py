@@ -1,4 +1,4 @@
-"""KakaoTalk delivery end to end (issue: KakaoTalk delivery).
+"""KakaoTalk delivery end to end.
 
 `kakaowatch auth` (listen mode driven by an HTTP client that follows the
 fake's redirect, and --code), then `once` against loopback pages, asserting

@@ -1,4 +1,4 @@
-"""`kakaowatch once` against real pages served on loopback (issue: pipeline).
+"""`kakaowatch once` against real pages served on loopback.
 
 Runs the binary twice (and more) with pages changed in between and asserts
 what a user sees: the one-line summaries and the exact messages printed by

@@ -1,4 +1,4 @@
-"""Secret hygiene (issue 7).
+"""Secret hygiene (docs/design.md §4).
 
 Every command runs at -vvv (debug) through its error paths: bad and used
 authorization codes, a wrong client secret, KOE322, -401 loops, 500s whose

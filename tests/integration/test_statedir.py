@@ -1,4 +1,4 @@
-"""A state_dir that cannot be used, or a disk that fills up (issue 7).
+"""A state_dir that cannot be used, or a disk that fills up.
 
 - state_dir below a regular file (ENOTDIR) or inside /proc: `once`, `run`
   and `status` fail at once with one clear error naming the path; `run`

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Soak test of `kakaowatch run` (issue: the daemon, "done when").
+"""Soak test of `kakaowatch run`.
 
 Runs the daemon for N minutes on a copy of the shipped config
 (config/kakaowatch.yaml: the same watches, XPaths, keywords, exclude, the

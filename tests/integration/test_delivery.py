@@ -1,0 +1,292 @@
+"""Delivery you can trust (issue 14).
+
+Each test reproduces one way a change, once seen, failed to reach KakaoTalk
+(or the daemon around it broke), against the strict fake Kakao on
+loopback: a token file moved aside under `sink: auto`, a rotated refresh
+token on a full disk, two processes refreshing at once, a slow Kakao, a
+transient failure and message order, `once` during a hold, templates
+without a link, -2 and the dead letters, SIGHUP storms, SIGTERM during a
+send, an outage across many watches. Every wait polls with a deadline.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import kwtest  # noqa: E402
+import test_daemon as td  # noqa: E402
+
+page = td.page
+wait_until = td.wait_until
+
+
+def printed(text):
+    """Template objects the stdout sink printed."""
+    return kwtest.json_lines(text)
+
+
+class DeliveryTest(kwtest.KwTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.daemons = []
+        self.pages = self.start_pages()
+
+    def tearDown(self):
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.kill9()
+        super().tearDown()
+
+    def env(self, name="e", **kw):
+        return td.Env(self, name, self.pages, **kw)
+
+    assert_stops_cleanly = td.DaemonTest.assert_stops_cleanly
+
+    # ---- 1. the sink never drops ----
+
+    def test_token_file_moved_aside_under_auto_sink_holds_not_prints(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")], sink="auto")
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        self.write_page("board.html", page(["one", "two", "three"]))
+        wait_until(lambda: e.items() == ["three"], 15, "the first change")
+        # the user moves the token file aside, say before a fresh auth
+        os.rename(e.token_file, e.token_file + ".aside")
+        self.write_page("board.html", page(["one", "two", "three", "four"]))
+        d.wait_log(r"check: board: 1 new", count=2)
+        d.wait_log(r"error kakao: .*kakaowatch auth")
+        time.sleep(1.5)
+        self.assertEqual(printed(d.stdout()), [],
+                         "a Kakao state dir must not print and delete")
+        self.assertEqual(e.status_json()["outbox"]["pending"], 1)
+        self.assertEqual(e.items(), ["three"])
+        # the token file comes back: the held message goes to KakaoTalk
+        os.rename(e.token_file + ".aside", e.token_file)
+        wait_until(lambda: e.items() == ["three", "four"], 10,
+                   "the held message after the token file came back")
+        self.assertEqual(printed(d.stdout()), [])
+        self.assert_stops_cleanly(d)
+
+    def test_once_without_token_file_after_kakao_delivery_keeps_messages(
+            self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")], sink="auto")
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(e.items(), ["three"])
+        os.unlink(e.token_file)
+        self.write_page("board.html", page(["one", "two", "three", "four"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(printed(p.stdout), [])
+        self.assertIn("kakaowatch auth", p.stderr)
+        self.assertEqual(e.status_json()["outbox"]["pending"], 1)
+
+    def test_explicit_stdout_sink_still_prints(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")], sink="stdout")
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(printed(p.stdout)), 1)
+
+    # ---- 2. the refresh token is never lost ----
+
+    def rotate_window(self, e):
+        """Moves the fake's clock into the refresh token's last month."""
+        e.kakao.post_json("/_control/clock", {"advance": 31 * 86400})
+
+    def live_refresh_tokens(self, e):
+        return e.kakao.get_json("/_control/tokens")["live_refresh_tokens"]
+
+    def test_rotation_on_a_full_disk_keeps_a_working_refresh_token(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to mount a small tmpfs")
+        mnt = os.path.join(self.tmp, "small")
+        os.mkdir(mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k",
+                            "tmpfs", mnt], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: %s" % r.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt])
+        e = self.env()
+        e.state = os.path.join(mnt, "state")
+        e.token_file = os.path.join(e.state, "kakao_token.json")
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        # fill the disk to the last byte
+        filler = os.path.join(mnt, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        for chunk in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"x" * chunk)
+            except OSError:
+                pass
+        os.close(fd)
+        self.rotate_window(e)
+        p = self.kw("token", "refresh", env=e.env, config=e.config)
+        self.assertNotEqual(p.returncode, 0, "the disk is full")
+        self.assertIn("No space left", p.stderr)
+        self.assertEqual(e.kakao.get_json("/_control/tokens")["rotations"],
+                         0, "no refresh while the new token cannot be "
+                         "written")
+        # whatever happened, the token file holds a refresh token Kakao
+        # still accepts once space is back
+        os.unlink(filler)
+        with open(e.token_file) as f:
+            tok = json.load(f)
+        self.assertGreaterEqual(self.live_refresh_tokens(e), 1)
+        self.write_page("board.html", page(["one", "two"]))
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr + json.dumps(tok)[:0])
+        self.assertEqual(e.items(), ["three"])
+
+    def test_refresh_is_not_tried_when_the_new_token_cannot_be_written(
+            self):
+        """The new token file is prepared (written and synced) before the
+        refresh: when that fails nothing is sent to Kakao, so the old
+        refresh token stays the live one."""
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        before = self.file_refresh_token(e)
+        self.rotate_window(e)
+        # a directory where the prepared file goes blocks the save
+        os.mkdir(e.token_file + ".new")
+        p = self.kw("token", "refresh", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("not refreshing", p.stderr)
+        self.assertEqual(e.kakao.get_json("/_control/tokens")["rotations"],
+                         0)
+        self.assertEqual(self.file_refresh_token(e), before)
+        os.rmdir(e.token_file + ".new")
+        p = self.kw("token", "refresh", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(e.kakao.get_json("/_control/tokens")["rotations"],
+                         1)
+        self.assertNotEqual(self.file_refresh_token(e), before)
+        p = self.kw("token", "refresh", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def file_refresh_token(self, e):
+        with open(e.token_file) as f:
+            return json.load(f)["refresh_token"]
+
+    def test_two_processes_refreshing_at_once_keep_a_live_token(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        self.rotate_window(e)
+        # a slow token endpoint makes the two refreshes overlap
+        e.kakao.post_json("/_control/slow", {"endpoint": "token",
+                                             "seconds": 1.5})
+        procs = []
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [kwtest.BINARY, "-c", e.config, "token", "refresh"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=dict(os.environ, **e.env)))
+        outs = [p.communicate(timeout=60) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            self.logs.append(out + err)
+            self.assertEqual(p.returncode, 0, err)
+        e.kakao.post_json("/_control/slow", {"endpoint": "token",
+                                             "seconds": 0})
+        self.assertNotIn("KOE322", "".join(o + r for o, r in outs))
+        # the file's refresh token is the live one: a forced refresh works
+        p = self.kw("token", "refresh", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    # ---- 6. valid templates, kept evidence ----
+
+    def test_send_without_link_sends_a_valid_template(self):
+        e = self.env()
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        p = self.kw("send", "hello from the quick start", env=e.env,
+                    config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = e.messages()
+        self.assertEqual(len(msgs), 1)
+        self.assertTrue(msgs[0]["link"].get("web_url"), msgs[0])
+
+    def test_minus_2_twice_goes_to_dead_letters_that_outbox_handles(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        # refused as it is and as plain text
+        e.fail(code=-2, count=2)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertIn("dead letters", p.stderr)
+        self.assertEqual(e.messages(), [])
+        st = e.status_json()["outbox"]
+        self.assertEqual(st["dead_letters"], 1)
+        self.assertEqual(st["pending"], 0)
+        self.assertIn("dead letters: 1", e.status().stdout)
+        lst = self.kw("outbox", "list", env=e.env, config=e.config)
+        self.assertEqual(lst.returncode, 0, lst.stderr)
+        m = re.search(r"^(\d+) 'board' .*refused", lst.stdout, re.M)
+        self.assertIsNotNone(m, lst.stdout)
+        self.assertIn("three", lst.stdout)
+        r = self.kw("outbox", "retry", m.group(1), env=e.env,
+                    config=e.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(e.items(), ["three"])
+        self.assertEqual(e.status_json()["outbox"]["dead_letters"], 0)
+        bad = self.kw("outbox", "drop", m.group(1), env=e.env,
+                      config=e.config)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("no dead letter", bad.stderr)
+
+    def test_minus_2_once_is_sent_again_as_plain_text(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        e.fail(code=-2, count=1)
+        self.write_page("board.html", page(["one", "two", "three", "four"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = e.messages()
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual(msgs[0]["object_type"], "text")
+        self.assertIn("board: 2 new", msgs[0]["text"])
+        self.assertEqual(msgs[0]["link"]["web_url"],
+                         self.pages.url("/board.html"))
+
+
+if __name__ == "__main__":
+    kwtest.main()
