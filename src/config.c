@@ -16,7 +16,9 @@
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/config.h"
+#include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/regex.h"
 #include "kakaowatch/util.h"
 
 #define MSG_MAX 1024               /* one error message, before FILE:L:C */
@@ -1388,6 +1390,81 @@ key_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 	return parse_encoding(ld, n, label, KEY_FIELD(conf, k));
 }
 
+/* key: auto | link | text | text+link (key.h) */
+static int
+key_keymode(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	int *out = KEY_FIELD(conf, k);
+	char tmp[SHOW_MAX + 4];
+	enum key_mode mode;
+	int result = 0;
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (key_mode_parse(s, &mode) == 0) {
+		*out = (int)mode;
+	} else {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "must be auto, link, text or text+link, not '%s'",
+		    show(s, tmp, sizeof(tmp)));
+		result = -1;
+	}
+	free(s);
+	return result;
+}
+
+/*
+ * key_pattern: a regular expression (regex.h) with a capture group; a
+ * syntax error is reported at its character in the file (exact for plain
+ * and quoted scalars without escapes or ${VAR}s)
+ */
+static int
+key_key_pattern(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	char tmp[SHOW_MAX + 4];
+	struct regex_error where;
+	struct kw_err err = { 0 };
+	struct regex *re;
+	yaml_mark_t mark;
+
+	if (key_opt_str(ld, n, label, k, conf) != 0)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	re = regex_compile(*out, 0, &where, &err);
+	if (re == NULL) {
+		mark = n->start_mark;
+		if (n->type == YAML_SCALAR_NODE &&
+		    (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+			n->data.scalar.style ==
+			    YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+			mark.column++;
+		mark.column += where.column;
+		key_errorf(ld, mark, label, k->info.name,
+		    "bad regular expression '%s': %s",
+		    show(*out, tmp, sizeof(tmp)), err.msg);
+		goto fail;
+	}
+	if (regex_capture_count(re) == 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "'%s' has no capture group: put the part that names the "
+		    "post in parentheses, e.g. 'wr_id=(\\d+)'",
+		    show(*out, tmp, sizeof(tmp)));
+		regex_free(re);
+		goto fail;
+	}
+	regex_free(re);
+	return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	return -1;
+}
+
 /* method: GET or POST, any case, stored in upper case */
 static int
 key_method(struct loader *ld, yaml_node_t *n, const char *label,
@@ -1635,9 +1712,19 @@ static const struct key watch_keys[] = {
 	    .doc = "extra request headers, a mapping" },
 	    .store = KS_STRV, .off = WOFF(headers),
 	    .count_off = WOFF(nheaders), .parse = key_headers },
-	{ .info = { .name = "notify_on", .def = "added", .example = "both",
-	    .doc = "added, removed or both" },
+	{ .info = { .name = "notify_on", .def = "added",
+	    .example = "[added, changed]",
+	    .doc = "added, changed, removed or a list of them (both = added "
+	    "and removed)" },
 	    .store = KS_INT, .off = WOFF(notify_on), .parse = key_notify },
+	{ .info = { .name = "key", .def = "auto", .example = "text+link",
+	    .doc = "what tells items apart: auto, link, text or text+link" },
+	    .store = KS_INT, .off = WOFF(key_mode), .parse = key_keymode },
+	{ .info = { .name = "key_pattern", .example = "'wr_id=(\\d+)'",
+	    .doc = "a regular expression; its first group, matched on the "
+	    "item's link, is the item's key" },
+	    .store = KS_STR, .off = WOFF(key_pattern),
+	    .parse = key_key_pattern },
 	{ .info = { .name = "interval", .def = "30m", .example = "1h",
 	    .doc = "time between checks" },
 	    .store = KS_I64, .off = WOFF(interval_ms), .parse = key_duration,

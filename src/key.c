@@ -305,21 +305,23 @@ key_make(const char *text, const char *link, enum key_mode mode,
 	struct regex_groups g;
 	char *norm = NULL, *group, *key = NULL;
 	bool oom;
+	size_t i;
 	int rc;
 
 	if (pattern != NULL && link != NULL) {
 		rc = regex_match(pattern, link, strlen(link), 0, &g, err);
 		if (rc < 0)
 			return NULL;
-		if (rc > 0 && g.n > 1) {
-			group = regex_group_dup(&g, link, 1, &oom);
-			if (group != NULL) {
-				key = concat("re:", group, NULL, NULL);
-				free(group);
-				goto out;
-			}
-			if (oom)
+		/* the first group that took part: `a=(\d+)|/(\d+)$` */
+		for (i = 1; rc > 0 && i < g.n; i++) {
+			if (!g.v[i].set)
+				continue;
+			group = regex_group_dup(&g, link, i, &oom);
+			if (group == NULL)
 				goto nomem;
+			key = concat("re:", group, NULL, NULL);
+			free(group);
+			goto out;
 		}
 	}
 	if (mode == KEY_TEXT) {

@@ -202,6 +202,20 @@ test_key_modes_and_pattern(void **state)
 	item_list_release(&l);
 	regex_free(re);
 
+	/* the first group that took part in the match is the key */
+	re = regex_compile("document_srl=(\\d+)|/(\\d+)$", 0, NULL, &err);
+	assert_non_null(re);
+	k = key_compute("t", "https://www.fmkorea.com/10041875674", KEY_LINK,
+	    re, NULL, &err);
+	assert_string_equal(k, "re:10041875674");
+	free(k);
+	k = key_compute("t", "https://www.fmkorea.com/index.php?mid=hotdeal"
+			     "&document_srl=1200490157&listStyle=webzine",
+	    KEY_LINK, re, NULL, &err);
+	assert_string_equal(k, "re:1200490157");
+	free(k);
+	regex_free(re);
+
 	item_list_init(&l);
 	list_add(&l, "same title", "https://g.example/1");
 	list_add(&l, "same title", "https://g.example/2");

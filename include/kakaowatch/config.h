@@ -137,12 +137,11 @@ struct watch_config {
 	int notify_on;       /* NOTIFY_* bits, default NOTIFY_ADDED */
 	/*
 	 * Item identity (key.h). key: enum key_mode, default KEY_AUTO.
-	 * key_pattern: a regex (regex.h) with a capture group, or NULL;
-	 * key_pattern_pos is its value in the file (for its errors).
+	 * key_pattern: a regex (regex.h) with at least one capture group,
+	 * checked at load, or NULL.
 	 */
 	int key_mode;
 	char *key_pattern;
-	struct config_pos key_pattern_pos;
 	int64_t interval_ms; /* default 30m; CONFIG_INTERVAL_MIN/MAX_MS */
 	int64_t timeout_ms;  /* whole transfer; default 30s; 1s..10m */
 	int64_t max_bytes;   /* page size cap; default 5MiB; 1KiB..1GiB */

@@ -21,8 +21,9 @@
  * thumbnail view.
  *
  * key_pattern (a regex, see regex.h) is tried first on the item's link as
- * extracted (absolute, before normalisation): its first capture group is
- * the key ("re:" + group), e.g. `[?&]wr_id=(\d+)` or `/read/(\d+)`. An item
+ * extracted (absolute, before normalisation): the first of its capture
+ * groups that took part in the match is the key ("re:" + group), e.g.
+ * `[?&]wr_id=(\d+)`, `/read/(\d+)` or `document_srl=(\d+)|/(\d+)$`. An item
  * whose link does not match (or has no link) is keyed by the mode, with
  * `link` falling back to `text+link` for an item without a usable link.
  *
