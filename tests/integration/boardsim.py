@@ -60,10 +60,12 @@ class Board:
         self.posts.sort(key=lambda q: -q.pid)
 
     def link(self, pid):
+        extra, _, frag = self.link_extra.partition("#")
+        frag = "#" + frag if frag else ""
         if self.reverse_params:
             return "https://board.example/bbs/board.php?wr_id=%d%s" \
-                "&bo_table=deal" % (pid, self.link_extra)
-        return "%s&wr_id=%d%s" % (BASE, pid, self.link_extra)
+                "&bo_table=deal%s" % (pid, extra, frag)
+        return "%s&wr_id=%d%s%s" % (BASE, pid, extra, frag)
 
     def shown(self):
         """The posts on page 1, notices first: what a user sees."""
