@@ -10,8 +10,8 @@ set -eu
 
 build_pkgs="build-essential cmake pkg-config ca-certificates \
 libcurl4-openssl-dev libxml2-dev libyaml-dev libsqlite3-dev libjansson-dev \
-libpcre2-dev libutf8proc-dev libcmocka-dev python3"
-runtime_pkgs="ca-certificates libcurl4 libxml2 libyaml-0-2 libsqlite3-0 libjansson4 libpcre2-8-0 libutf8proc2"
+libpcre2-dev libutf8proc-dev libjq-dev libcmocka-dev python3 groff-base"
+runtime_pkgs="ca-certificates libcurl4 libxml2 libyaml-0-2 libsqlite3-0 libjansson4 libpcre2-8-0 libutf8proc2 libjq1 libonig5"
 
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;

@@ -7,6 +7,7 @@
 #include "kakaowatch/check.h"
 #include "kakaowatch/diff.h"
 #include "kakaowatch/item.h"
+#include "kakaowatch/jq.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
@@ -387,6 +388,7 @@ on_fetched(void *user, struct http_response *resp)
 	struct kw_err err = { 0 };
 	char why[256];
 	int64_t retry_until = 0;
+	enum extract_parser used = EXTRACT_PARSER_HTML;
 
 	item_list_init(&items);
 	if (resp->error == HTTP_ERR_ABORTED) {
@@ -418,20 +420,54 @@ on_fetched(void *user, struct http_response *resp)
 		record_failure(job, why, retry_until, &o);
 		goto out;
 	}
-	if (extract_items(resp->body, resp->len, resp->content_type,
-		wc->encoding, resp->final_url ? resp->final_url : wc->url,
-		job->xp, &items, &err) != 0) {
+	if (check_extract(wc, job->xp, resp->body, resp->len,
+		resp->content_type, resp->final_url ? resp->final_url : wc->url,
+		&items, &used, &err) != 0) {
 		record_failure(job, err.msg, 0, &o);
 		goto out;
 	}
 	if (items.n == 0) {
-		record_failure(job, "the xpath matched nothing", 0, &o);
+		record_failure(job, used == EXTRACT_PARSER_FEED ?
+			"the feed has no entries" :
+			used == EXTRACT_PARSER_JSON ?
+			"the jq program gave no items" :
+			"the xpath matched nothing",
+		    0, &o);
 		goto out;
 	}
 	record_success(job, resp, &items, &o);
 out:
 	item_list_release(&items);
 	finish(job, &o);
+}
+
+int
+check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
+    const char *body, size_t len, const char *content_type,
+    const char *page_url, struct item_list *items, enum extract_parser *used,
+    struct kw_err *err)
+{
+	struct extract_opts opts = { 0 };
+	enum extract_parser p;
+
+	opts.parser = (enum extract_parser)wc->parser;
+	opts.namespaces = (const char *const *)wc->namespaces;
+	opts.nnamespaces = wc->nnamespaces;
+	opts.title = wc->title;
+	opts.link = wc->link;
+	p = opts.parser != EXTRACT_PARSER_AUTO ? opts.parser :
+	    extract_detect_parser(body, len, content_type);
+	if (used != NULL)
+		*used = p;
+	if (p == EXTRACT_PARSER_JSON) {
+		if (wc->jq == NULL)
+			return kw_err_set(err, "the response is JSON and the "
+					       "watch has no jq: program");
+		return jq_items(wc->jq, body, len, page_url, NULL, items,
+		    err);
+	}
+	return extract_document(body, len, content_type, wc->encoding,
+	    page_url, xp, &opts, items, used, err);
 }
 
 void

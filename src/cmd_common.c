@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kakaowatch/check.h"
 #include "kakaowatch/cmd.h"
+#include "kakaowatch/http.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/log.h"
 
@@ -85,4 +87,57 @@ cmd_load_config(const struct cmd_ctx *ctx)
 	}
 	config_errors_release(&errs);
 	return cfg;
+}
+
+struct fetch_wait {
+	struct http_response *resp;
+	bool done;
+};
+
+static void
+fetched(void *user, struct http_response *resp)
+{
+	struct fetch_wait *fw = user;
+
+	*fw->resp = *resp;
+	/* take every owned field: the http module's copy is now empty */
+	memset(resp, 0, sizeof(*resp));
+	fw->done = true;
+}
+
+int
+cmd_fetch(const struct watch_config *wc, struct http_response *resp,
+    struct kw_err *err)
+{
+	struct fetch_wait fw = { resp, false };
+	struct http_request req;
+	struct http *http;
+	int result = -1;
+
+	memset(resp, 0, sizeof(*resp));
+	http = http_new(1, 1, err);
+	if (http == NULL)
+		return -1;
+	check_request_init(&req, wc);
+	if (http_submit(http, &req, fetched, &fw, err) != 0 ||
+	    http_run(http) != 0)
+		goto out;
+	if (!fw.done) {
+		kw_err_set(err, "'%s': no response", wc->name);
+		goto out;
+	}
+	if (resp->error != HTTP_OK) {
+		kw_err_set(err, "'%s': %s", wc->name, resp->errmsg);
+		goto out;
+	}
+	if (resp->status < 200 || resp->status >= 300) {
+		kw_err_set(err, "'%s': HTTP %ld", wc->name, resp->status);
+		goto out;
+	}
+	result = 0;
+out:
+	if (result != 0)
+		http_response_release(resp);
+	http_free(http);
+	return result;
 }

@@ -13,6 +13,7 @@
 #include "kakaowatch/sched.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/token.h"
+#include "kakaowatch/utf8.h"
 
 /* the heartbeat is written every SCHED_HEARTBEAT_MS; older means dead */
 #define HEALTH_MAX_AGE_MS (60 * 1000)
@@ -280,6 +281,18 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_decref(root);
 }
 
+/*
+ * print_padded prints `s` and pads it with spaces to `cols` terminal
+ * columns (a Hangul syllable takes two); a longer `s` is printed whole.
+ */
+static void
+print_padded(const char *s, size_t cols)
+{
+	size_t w = utf8_display_width(s);
+
+	printf("%s%*s", s, w < cols ? (int)(cols - w) : 0, "");
+}
+
 static void
 print_table(const struct config *cfg, const struct status_info *in)
 {
@@ -309,9 +322,9 @@ print_table(const struct config *cfg, const struct status_info *in)
 		fmt_rel(sw->ws.last_change_at, in->now, c, sizeof(c));
 		snprintf(d, sizeof(d), "%d%s", sw->ws.failures,
 		    sw->failing ? "!" : "");
-		printf("%-20s %-12s %-12s %-12s %6" PRId64 " %6" PRId64
-		       " %5s  %s\n",
-		    sw->wc->name, a, b, c, sw->ws.item_count, sw->keys, d,
+		print_padded(sw->wc->name, 20);
+		printf(" %-12s %-12s %-12s %6" PRId64 " %6" PRId64 " %5s  %s\n",
+		    a, b, c, sw->ws.item_count, sw->keys, d,
 		    sw->ws.failures > 0 && sw->ws.last_error ?
 			sw->ws.last_error :
 			"");

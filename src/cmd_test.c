@@ -15,69 +15,24 @@
 
 static const char test_usage[] =
     "usage: kakaowatch test [-c FILE] NAME\n"
-    "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR]\n"
+    "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR |\n"
+    "                       --parser feed | --jq PROGRAM]\n"
     "\n"
     "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
     "and prints them (text, link, then the key that tells it apart from\n"
     "the other items: see key: in the configuration), without touching\n"
-    "the state or sending anything. With --file and --xpath no\n"
-    "configuration is read.\n"
+    "the state or sending anything, and says which parser read it. With\n"
+    "--file and --xpath, --jq or --parser feed no configuration is read.\n"
     "\n"
     "  --file PATH    extract from a local HTML file\n"
     "  --xpath EXPR   the XPath to use (default: the watch's)\n"
     "  --url URL      the page's URL, to resolve relative links of --file\n"
     "  --encoding CS  decode the page as CS (e.g. euc-kr), whatever it "
-    "says\n";
-
-struct test_fetch {
-	struct http_response resp;
-	bool done;
-};
-
-static void
-test_fetched(void *user, struct http_response *resp)
-{
-	struct test_fetch *tf = user;
-
-	tf->resp = *resp;
-	/* take every owned field: the http module's copy is now empty */
-	memset(resp, 0, sizeof(*resp));
-	tf->done = true;
-}
-
-static int
-fetch_page(const struct config *cfg, const struct watch_config *wc,
-    struct test_fetch *tf, struct kw_err *err)
-{
-	struct http_request req;
-	struct http *http;
-	int result = -1;
-
-	http = http_new(cfg->max_connections, cfg->max_connections_per_host,
-	    err);
-	if (http == NULL)
-		return -1;
-	check_request_init(&req, wc);
-	if (http_submit(http, &req, test_fetched, tf, err) != 0 ||
-	    http_run(http) != 0)
-		goto out;
-	if (!tf->done) {
-		kw_err_set(err, "'%s': no response", wc->name);
-		goto out;
-	}
-	if (tf->resp.error != HTTP_OK) {
-		kw_err_set(err, "'%s': %s", wc->name, tf->resp.errmsg);
-		goto out;
-	}
-	if (tf->resp.status < 200 || tf->resp.status >= 300) {
-		kw_err_set(err, "'%s': HTTP %ld", wc->name, tf->resp.status);
-		goto out;
-	}
-	result = 0;
-out:
-	http_free(http);
-	return result;
-}
+    "says\n"
+    "  --parser P     auto, html, xml, feed or json (default: the watch's)\n"
+    "  --jq PROGRAM   the jq program for JSON (default: the watch's)\n"
+    "  --title EXPR   XPath for each item's title, relative to the item\n"
+    "  --link EXPR    XPath for each item's link, relative to the item\n";
 
 static int
 key_cmp(const void *a, const void *b)
@@ -113,15 +68,22 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "xpath", required_argument, NULL, 'x' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "encoding", required_argument, NULL, 'e' },
+		{ "parser", required_argument, NULL, 'p' },
+		{ "jq", required_argument, NULL, 'j' },
+		{ "title", required_argument, NULL, 't' },
+		{ "link", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
 	const char *encoding = NULL, *content_type = NULL, *page_url;
-	const char *encoding_opt = NULL;
+	const char *encoding_opt = NULL, *parser_opt = NULL, *jq = NULL;
+	const char *title = NULL, *link = NULL;
+	struct watch_config tmp;
+	enum extract_parser parser = EXTRACT_PARSER_AUTO, used;
 	struct config *cfg = NULL;
 	const struct watch_config *wc = NULL;
 	struct extract_xpath *xp = NULL;
-	struct test_fetch tf = { 0 };
+	struct http_response resp = { 0 };
 	struct item_list items;
 	struct kw_err err = { 0 };
 	char *body = NULL, abs[PATH_MAX], file_url[PATH_MAX + 8];
@@ -147,13 +109,36 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'e':
 			encoding_opt = optarg;
 			break;
+		case 'p':
+			parser_opt = optarg;
+			break;
+		case 'j':
+			jq = optarg;
+			break;
+		case 't':
+			title = optarg;
+			break;
+		case 'l':
+			link = optarg;
+			break;
 		default:
 			return KW_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		name = argv[optind++];
-	if (optind < argc || (name == NULL && (file == NULL || xpath == NULL))) {
+	if (parser_opt != NULL &&
+	    extract_parser_from_name(parser_opt, &parser) != 0) {
+		fprintf(stderr, "kakaowatch: unknown parser '%s' (auto, html, "
+				"xml, feed or json)\n",
+		    parser_opt);
+		return KW_EXIT_USAGE;
+	}
+	if (optind < argc ||
+	    (name == NULL &&
+		(file == NULL ||
+		    (xpath == NULL && jq == NULL &&
+			parser != EXTRACT_PARSER_FEED)))) {
 		fputs(test_usage, stderr);
 		return KW_EXIT_USAGE;
 	}
@@ -174,11 +159,27 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	if (encoding_opt != NULL)
 		encoding = encoding_opt;
+	memset(&tmp, 0, sizeof(tmp));
+	if (wc != NULL)
+		tmp = *wc;
+	tmp.xpath = (char *)xpath;
+	tmp.encoding = (char *)encoding;
+	if (parser_opt != NULL)
+		tmp.parser = (int)parser;
+	if (jq != NULL)
+		tmp.jq = (char *)jq;
+	if (title != NULL)
+		tmp.title = (char *)title;
+	if (link != NULL)
+		tmp.link = (char *)link;
 	status = KW_EXIT_FAILURE;
-	xp = extract_xpath_compile(xpath, &err);
-	if (xp == NULL) {
-		status = KW_EXIT_USAGE;
-		goto fail;
+	if (xpath != NULL) {
+		xp = extract_xpath_compile_ns(xpath,
+		    (const char *const *)tmp.namespaces, tmp.nnamespaces, &err);
+		if (xp == NULL) {
+			status = KW_EXIT_USAGE;
+			goto fail;
+		}
 	}
 	if (file != NULL) {
 		body = util_read_file(file, 64 * 1024 * 1024, &len, &err);
@@ -192,17 +193,23 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		}
 		page_url = url;
 	} else {
-		if (fetch_page(cfg, wc, &tf, &err) != 0)
+		if (cmd_fetch(wc, &resp, &err) != 0)
 			goto fail;
-		body = tf.resp.body;
-		len = tf.resp.len;
-		tf.resp.body = NULL;
-		content_type = tf.resp.content_type;
-		page_url = tf.resp.final_url ? tf.resp.final_url : wc->url;
+		body = resp.body;
+		len = resp.len;
+		resp.body = NULL;
+		content_type = resp.content_type;
+		page_url = resp.final_url ? resp.final_url : wc->url;
 	}
-	if (extract_items(body, len, content_type, encoding, page_url, xp,
-		&items, &err) != 0)
+	used = EXTRACT_PARSER_AUTO;
+	if (check_extract(&tmp, xp, body, len, content_type, page_url, &items,
+		&used, &err) != 0) {
+		if (used != EXTRACT_PARSER_AUTO)
+			fprintf(stderr, "kakaowatch: parser: %s\n",
+			    extract_parser_name(used));
 		goto fail;
+	}
+	printf("parser: %s\n", extract_parser_name(used));
 	if (wc != NULL && wc->key_pattern != NULL) {
 		spec.pattern = regex_compile(wc->key_pattern, 0, NULL, &err);
 		if (spec.pattern == NULL)
@@ -215,11 +222,17 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		printf("%zu. %s\n", i + 1, items.v[i].text);
 		if (items.v[i].link != NULL)
 			printf("   %s\n", items.v[i].link);
+		if (items.v[i].date != NULL)
+			printf("   date: %s\n", items.v[i].date);
 		key_display(items.v[i].key, keybuf, sizeof(keybuf));
 		printf("   key: %s\n", keybuf);
 	}
 	if (items.n == 0) {
-		fprintf(stderr, "kakaowatch: the xpath matched nothing\n");
+		fprintf(stderr, "kakaowatch: %s\n",
+		    used == EXTRACT_PARSER_FEED ? "the feed has no entries" :
+		    used == EXTRACT_PARSER_JSON ?
+						  "the jq program gave no items" :
+						  "the xpath matched nothing");
 		goto out;
 	}
 	/* how the keys were made, and what that means for this page */
@@ -235,7 +248,7 @@ fail:
 out:
 	item_list_release(&items);
 	regex_free(spec.pattern);
-	http_response_release(&tf.resp);
+	http_response_release(&resp);
 	extract_xpath_free(xp);
 	free(body);
 	config_free(cfg);

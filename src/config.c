@@ -19,6 +19,7 @@
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/regex.h"
+#include "kakaowatch/utf8.h"
 #include "kakaowatch/util.h"
 
 #define MSG_MAX 1024               /* one error message, before FILE:L:C */
@@ -937,40 +938,6 @@ is_single_line(const char *s)
 	return true;
 }
 
-/* decodes one UTF-8 character; returns its length, or 0 when invalid */
-static size_t
-utf8_decode(const unsigned char *s, unsigned long *cp)
-{
-	size_t len, i;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xE0) == 0xC0) {
-		len = 2;
-		*cp = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		len = 3;
-		*cp = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		len = 4;
-		*cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) ||
-	    (len == 4 && *cp < 0x10000) || *cp > 0x10FFFF ||
-	    (*cp >= 0xD800 && *cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
 static bool
 is_hangul(unsigned long cp)
 {
@@ -986,14 +953,18 @@ name_problem(const char *s, char *why, size_t whysize)
 	    "may only contain letters, digits, '.', '_', '-' and Hangul";
 	const unsigned char *p = (const unsigned char *)s;
 	unsigned long cp;
+	uint32_t u;
 	size_t len, chars = 0;
+	int ilen;
 
 	if (*p == '.' || *p == '_' || *p == '-')
 		return "must start with a letter, a digit or Hangul";
 	while (*p != '\0') {
-		len = utf8_decode(p, &cp);
-		if (len == 0)
+		ilen = utf8_decode((const char *)p, strlen((const char *)p), &u);
+		if (ilen < 0)
 			return "is not valid UTF-8";
+		len = (size_t)ilen;
+		cp = u;
 		if (!(cp < 0x80 && (isalnum((int)cp) || cp == '.' ||
 		    cp == '_' || cp == '-')) && !is_hangul(cp)) {
 			if (cp == ' ')

@@ -18,8 +18,12 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "extract_int.h"
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
+#include "kakaowatch/utf8.h"
+
+#include "extract_int.h"
 
 /* bytes of the page the <meta> prescan looks at */
 #define PRESCAN_MAX 4096
@@ -577,45 +581,24 @@ static const char utf8_replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
 /*
  * utf8_check: the length (1..4) of the well-formed UTF-8 sequence at
- * s[0..n) (Unicode Table 3-7: no overlongs, no surrogates, max U+10FFFF),
- * or 0 with *bad = the length of its maximal ill-formed subpart (>= 1),
- * which one U+FFFD replaces (WHATWG UTF-8 decoder).
+ * s[0..n), or 0 with *bad = the length of its maximal ill-formed subpart
+ * (>= 1), which one U+FFFD replaces (utf8_decode; WHATWG UTF-8 decoder).
  */
 static size_t
 utf8_check(const unsigned char *s, size_t n, size_t *bad)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need, i;
+	uint32_t cp;
+	int len;
 
-	if (c < 0x80)
+	*bad = 0;
+	if (s[0] < 0x80)
 		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*bad = 1;
+	len = utf8_decode((const char *)s, n, &cp);
+	if (len < 0) {
+		*bad = (size_t)-len;
 		return 0;
 	}
-	for (i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return need + 1;
+	return (size_t)len;
 }
 
 /* utf8_clean: s[0..n) is well-formed UTF-8 without NUL bytes */
@@ -1517,44 +1500,76 @@ quote_len(const char *s)
 	return (int)n;
 }
 
+struct extract_doc *
+extract_doc_parse(const char *body, size_t len, const char *content_type,
+                  const char *encoding, const char *page_url,
+                  struct kw_err *err)
+{
+	struct extract_doc *d;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (page_url != NULL) {
+		d->page_url = strdup(page_url);
+		if (d->page_url == NULL) {
+			kw_err_set(err, "out of memory");
+			goto fail;
+		}
+	}
+	d->doc = xi_html_parse(body, len, content_type, encoding, page_url,
+	                       err);
+	if (d->doc == NULL)
+		goto fail;
+	return d;
+fail:
+	extract_doc_free(d);
+	return NULL;
+}
+
+void
+extract_doc_free(struct extract_doc *d)
+{
+	if (d == NULL)
+		return;
+	if (d->doc != NULL)
+		xmlFreeDoc(d->doc);
+	free(d->page_url);
+	free(d);
+}
+
+char *
+extract_node_text(xmlNodePtr node)
+{
+	struct text_acc t;
+
+	buf_init(&t.b, 0);
+	t.space = false;
+	if (node_text(&t, node) != 0) {
+		buf_release(&t.b);
+		return NULL;
+	}
+	return buf_detach(&t.b, NULL);
+}
+
 int
-extract_items(const char *body, size_t len, const char *content_type,
-              const char *encoding, const char *page_url,
-              const struct extract_xpath *xp, struct item_list *out,
-              struct kw_err *err)
+extract_doc_items(const struct extract_doc *d, const struct extract_xpath *xp,
+                  struct item_list *out, struct kw_err *err)
 {
 	struct extract_run run = {0};
 	struct xpath_error xe = {0};
 	xmlXPathContextPtr ctx = NULL;
 	xmlXPathObjectPtr obj = NULL;
-	const char *text = NULL, *cs;
-	char *owned = NULL;
 	xmlChar *s;
-	size_t textlen, n0 = out->n, i;
+	size_t n0 = out->n, i;
 	int rc = -1, nodes;
 
 	silence_libxml();
 	buf_init(&run.text.b, 0);
-	run.page_url = page_url;
-	if (body == NULL || len == 0) {
-		kw_err_set(err, "page is empty");
-		goto fail;
-	}
-	cs = extract_detect_charset(body, len, content_type, encoding);
-	if (decode_body(body, len, cs, &text, &textlen, &owned, err) != 0)
-		goto fail;
-	if (textlen > INT32_MAX) {
-		kw_err_set(err, "page is too large to parse (%zu bytes)",
-		           textlen);
-		goto fail;
-	}
-	run.doc =
-	    htmlReadMemory(text, (int)textlen, page_url, NULL, HTML_OPTIONS);
-	if (run.doc == NULL) {
-		kw_err_set(err, "cannot parse page as HTML%s",
-		           textlen == 0 ? ": it is empty" : "");
-		goto fail;
-	}
+	run.page_url = d->page_url;
+	run.doc = d->doc;
 	ctx = xmlXPathNewContext(run.doc);
 	if (ctx == NULL) {
 		kw_err_set(err, "out of memory");
@@ -1610,11 +1625,26 @@ fail:
 out:
 	xmlXPathFreeObject(obj);
 	xmlXPathFreeContext(ctx);
-	if (run.doc != NULL)
-		xmlFreeDoc(run.doc);
 	free(run.base);
-	free(owned);
 	buf_release(&run.text.b);
+	return rc;
+}
+
+int
+extract_items(const char *body, size_t len, const char *content_type,
+              const char *encoding, const char *page_url,
+              const struct extract_xpath *xp, struct item_list *out,
+              struct kw_err *err)
+{
+	struct extract_doc *d;
+	int rc;
+
+	d = extract_doc_parse(body, len, content_type, encoding, page_url,
+	                      err);
+	if (d == NULL)
+		return -1;
+	rc = extract_doc_items(d, xp, out, err);
+	extract_doc_free(d);
 	return rc;
 }
 
@@ -1649,8 +1679,12 @@ skip_xpath_ws(const unsigned char *p)
  * not @ :: ( [ , or an operator is an operator name; before "(" it is a
  * node type or a function name). Returns 0 or -1 with `err`.
  */
+static bool prefix_known(const unsigned char *name, size_t len,
+    const char *const *ns, size_t nns);
+
 static int
-xpath_check_names(xmlXPathContextPtr ctx, const char *expr, struct kw_err *err)
+xpath_check_names(xmlXPathContextPtr ctx, const char *expr,
+    const char *const *ns, size_t nns, struct kw_err *err)
 {
 	const unsigned char *p = (const unsigned char *)expr, *name, *q;
 	bool opctx = true; /* the next NCName or "*" is a name, not an op */
@@ -1692,12 +1726,12 @@ xpath_check_names(xmlXPathContextPtr ctx, const char *expr, struct kw_err *err)
 			}
 			/* "xml" is the one prefix XPath knows unasked */
 			if (p[0] == ':' && p[1] != ':' &&
-			    !(p - name == 3 && memcmp(name, "xml", 3) == 0))
+			    !prefix_known(name, (size_t)(p - name), ns, nns))
 				return kw_err_set(
 				    err,
 				    "xpath '%.*s': undefined namespace prefix "
-				    "'%.*s' (kakaowatch defines none; HTML "
-				    "elements have no namespace)",
+				    "'%.*s' (declare it under namespaces:; "
+				    "HTML elements have no namespace)",
 				    quote_len(expr), expr, (int)(p - name),
 				    (const char *)name);
 			nlen = (size_t)(p - name);
@@ -1745,6 +1779,13 @@ xpath_check_names(xmlXPathContextPtr ctx, const char *expr, struct kw_err *err)
 struct extract_xpath *
 extract_xpath_compile(const char *expr, struct kw_err *err)
 {
+	return extract_xpath_compile_ns(expr, NULL, 0, err);
+}
+
+struct extract_xpath *
+extract_xpath_compile_ns(const char *expr, const char *const *ns, size_t nns,
+    struct kw_err *err)
+{
 	struct extract_xpath *xp = NULL;
 	struct xpath_error xe = {0};
 	xmlXPathContextPtr ctx = NULL;
@@ -1780,7 +1821,7 @@ extract_xpath_compile(const char *expr, struct kw_err *err)
 			           xpath_error_text(xe.code), xe.pos + 1);
 		goto fail;
 	}
-	if (xpath_check_names(ctx, expr, err) != 0)
+	if (xpath_check_names(ctx, expr, ns, nns, err) != 0)
 		goto fail;
 	xp = malloc(sizeof(*xp));
 	if (xp == NULL)
@@ -1830,4 +1871,258 @@ extract_xpath_check(const char *xpath, char *msg, size_t msgsize)
 	if (msgsize > 0)
 		msg[0] = '\0';
 	return 0;
+}
+
+/* ---- shared with extract_xml.c and extract_feed.c (extract_int.h) ----- */
+
+/* the prefixes XML and feed documents know without a namespaces: entry */
+const char *const xi_feed_ns[] = {
+	"atom", XI_NS_ATOM, "rdf", XI_NS_RDF, "rss", XI_NS_RSS1,
+	"dc", XI_NS_DC, "content", XI_NS_CONTENT,
+};
+const size_t xi_feed_nns = sizeof(xi_feed_ns) / sizeof(xi_feed_ns[0]) / 2;
+
+static bool
+prefix_in(const unsigned char *name, size_t len, const char *const *ns,
+    size_t nns)
+{
+	size_t i;
+
+	for (i = 0; i < nns; i++)
+		if (strlen(ns[2 * i]) == len &&
+		    memcmp(ns[2 * i], name, len) == 0)
+			return true;
+	return false;
+}
+
+static bool
+prefix_known(const unsigned char *name, size_t len, const char *const *ns,
+    size_t nns)
+{
+	if (len == 3 && memcmp(name, "xml", 3) == 0)
+		return true;
+	return prefix_in(name, len, ns, nns) ||
+	    prefix_in(name, len, xi_feed_ns, xi_feed_nns);
+}
+
+xmlXPathCompExprPtr
+xi_xpath_comp(const struct extract_xpath *xp)
+{
+	return xp->comp;
+}
+
+static int
+register_ns(xmlXPathContextPtr ctx, const char *const *ns, size_t nns)
+{
+	size_t i;
+
+	for (i = 0; i < nns; i++)
+		if (xmlXPathRegisterNs(ctx, BAD_CAST ns[2 * i],
+		        BAD_CAST ns[2 * i + 1]) != 0)
+			return -1;
+	return 0;
+}
+
+xmlXPathObjectPtr
+xi_xpath_eval(xmlXPathCompExprPtr comp, xmlDocPtr doc, xmlNodePtr node,
+    const char *const *ns, size_t nns, struct kw_err *err)
+{
+	struct xpath_error xe = { 0 };
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr obj;
+
+	ctx = xmlXPathNewContext(doc);
+	if (ctx == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* the feed prefixes first: the watch's own pairs may redefine them */
+	if (register_ns(ctx, xi_feed_ns, xi_feed_nns) != 0 ||
+	    register_ns(ctx, ns, nns) != 0) {
+		xmlXPathFreeContext(ctx);
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	ctx->node = node != NULL ? node : (xmlNodePtr)doc;
+	ctx->error = xpath_error_cb;
+	ctx->userData = &xe;
+	obj = xmlXPathCompiledEval(comp, ctx);
+	if (obj == NULL)
+		kw_err_set(err, "xpath evaluation failed: %s",
+		    xe.set ? xpath_error_text(xe.code) : "error");
+	xmlXPathFreeContext(ctx);
+	return obj;
+}
+
+const char *
+xi_charset_label(const char *s, size_t len)
+{
+	return charset_lookup(s, len);
+}
+
+const char *
+xi_charset_param(const char *content_type)
+{
+	if (content_type == NULL)
+		return NULL;
+	return charset_from_content(content_type, strlen(content_type));
+}
+
+int
+xi_decode(const char *body, size_t len, const char *cs, const char **text,
+    size_t *textlen, char **owned, struct kw_err *err)
+{
+	return decode_body(body, len, cs, text, textlen, owned, err);
+}
+
+int
+xi_normalize(struct buf *b, bool *space, const char *s, size_t n)
+{
+	struct text_acc t;
+	int rc;
+
+	t.b = *b;
+	t.space = *space;
+	rc = text_add(&t, (const unsigned char *)s, n);
+	*b = t.b;
+	*space = t.space;
+	return rc;
+}
+
+int
+xi_url_resolve(const char *href, const char *base, char **out)
+{
+	return url_resolve(href, base, out);
+}
+
+int
+extract_url_resolve(const char *href, const char *base, char **out)
+{
+	return url_resolve(href, base, out);
+}
+
+xmlDocPtr
+xi_html_parse(const char *body, size_t len, const char *content_type,
+    const char *encoding, const char *page_url, struct kw_err *err)
+{
+	const char *text = NULL, *cs;
+	char *owned = NULL;
+	size_t textlen;
+	xmlDocPtr doc = NULL;
+
+	silence_libxml();
+	if (body == NULL || len == 0) {
+		kw_err_set(err, "page is empty");
+		return NULL;
+	}
+	cs = extract_detect_charset(body, len, content_type, encoding);
+	if (decode_body(body, len, cs, &text, &textlen, &owned, err) != 0)
+		return NULL;
+	if (textlen > INT32_MAX) {
+		kw_err_set(err, "page is too large to parse (%zu bytes)",
+		    textlen);
+		goto out;
+	}
+	doc = htmlReadMemory(text, (int)textlen, page_url, NULL, HTML_OPTIONS);
+	if (doc == NULL)
+		kw_err_set(err, "cannot parse page as HTML%s",
+		    textlen == 0 ? ": it is empty" : "");
+out:
+	free(owned);
+	return doc;
+}
+
+struct extract_run *
+xi_html_run_new(xmlDocPtr doc, const char *page_url)
+{
+	struct extract_run *run = calloc(1, sizeof(*run));
+
+	if (run == NULL)
+		return NULL;
+	run->doc = doc;
+	run->page_url = page_url;
+	buf_init(&run->text.b, 0);
+	return run;
+}
+
+void
+xi_html_run_free(struct extract_run *run)
+{
+	if (run == NULL)
+		return;
+	free(run->base);
+	buf_release(&run->text.b);
+	free(run);
+}
+
+int
+xi_html_text(struct extract_run *run, xmlNodePtr node, char **text)
+{
+	buf_reset(&run->text.b);
+	run->text.space = false;
+	*text = NULL;
+	if (node_text(&run->text, node) != 0)
+		return -1;
+	*text = strdup(run->text.b.len > 0 ? run->text.b.data : "");
+	return *text == NULL ? -1 : 0;
+}
+
+int
+xi_html_link(struct extract_run *run, xmlNodePtr node, char **link)
+{
+	return node_link(run, node, link);
+}
+
+int
+xi_html_resolve(struct extract_run *run, const char *href, char **link)
+{
+	const char *base;
+
+	*link = NULL;
+	if (run_base(run, &base) != 0)
+		return -1;
+	return url_resolve(href, base, link);
+}
+
+int
+extract_field_check(const char *expr, const char *const *ns, size_t nns,
+    char *msg, size_t msgsize)
+{
+	struct kw_err err = { 0 };
+	struct extract_xpath *xp;
+	const char *reason;
+	size_t plen;
+
+	xp = extract_xpath_compile_ns(expr, ns, nns, &err);
+	if (xp != NULL) {
+		extract_xpath_free(xp);
+		if (msgsize > 0)
+			msg[0] = '\0';
+		return 0;
+	}
+	reason = err.msg;
+	plen = strlen(expr);
+	if (strncmp(reason, "xpath '", 7) == 0 &&
+	    strncmp(reason + 7, expr, plen) == 0 &&
+	    strncmp(reason + 7 + plen, "': ", 3) == 0)
+		reason += 7 + plen + 3;
+	snprintf(msg, msgsize, "%s", reason);
+	return -1;
+}
+
+char *
+extract_text_normalize(const char *s, size_t n)
+{
+	struct text_acc t;
+	char *out;
+
+	buf_init(&t.b, 0);
+	t.space = false;
+	if (text_add(&t, (const unsigned char *)s, n) != 0 ||
+	    buf_append(&t.b, "", 0) != 0) {
+		buf_release(&t.b);
+		return NULL;
+	}
+	out = buf_detach(&t.b, NULL);
+	return out != NULL ? out : strdup("");
 }

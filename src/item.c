@@ -1,4 +1,5 @@
 /* item: lists of extracted items (see item.h). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,13 @@ item_list_init(struct item_list *l)
 int
 item_list_add_take(struct item_list *l, char *text, char *link)
 {
+	return item_list_add_full(l, text, link, NULL, NULL, NULL);
+}
+
+int
+item_list_add_full(struct item_list *l, char *text, char *link, char *key,
+    char *date, char *summary)
+{
 	struct item *v;
 	size_t cap;
 
@@ -30,12 +38,17 @@ item_list_add_take(struct item_list *l, char *text, char *link)
 	}
 	l->v[l->n].text = text;
 	l->v[l->n].link = link;
-	l->v[l->n].key = NULL;
+	l->v[l->n].key = key;
+	l->v[l->n].date = date;
+	l->v[l->n].summary = summary;
 	l->n++;
 	return 0;
 fail:
 	free(text);
 	free(link);
+	free(key);
+	free(date);
+	free(summary);
 	return -1;
 }
 
@@ -57,22 +70,40 @@ item_list_add(struct item_list *l, const char *text, const char *link)
 	return item_list_add_take(l, t, k);
 }
 
+/* dup_or_null: a heap copy of s (NULL stays NULL); *bad on OOM */
+static char *
+dup_or_null(const char *s, bool *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*bad = true;
+	return d;
+}
+
 int
 item_list_add_copy(struct item_list *l, const struct item *it)
 {
-	char *key = NULL;
+	bool bad = false;
+	char *text, *link, *key, *date, *summary;
 
-	if (it->key != NULL) {
-		key = strdup(it->key);
-		if (key == NULL)
-			return -1;
-	}
-	if (item_list_add(l, it->text, it->link) != 0) {
+	text = dup_or_null(it->text, &bad);
+	link = dup_or_null(it->link, &bad);
+	key = dup_or_null(it->key, &bad);
+	date = dup_or_null(it->date, &bad);
+	summary = dup_or_null(it->summary, &bad);
+	if (bad || text == NULL) {
+		free(text);
+		free(link);
 		free(key);
+		free(date);
+		free(summary);
 		return -1;
 	}
-	l->v[l->n - 1].key = key;
-	return 0;
+	return item_list_add_full(l, text, link, key, date, summary);
 }
 
 void
@@ -84,6 +115,8 @@ item_list_release(struct item_list *l)
 		free(l->v[i].text);
 		free(l->v[i].link);
 		free(l->v[i].key);
+		free(l->v[i].date);
+		free(l->v[i].summary);
 	}
 	free(l->v);
 	item_list_init(l);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "once", cmd_once, "check every enabled watch (or NAMEs) once" },
 	{ "check", cmd_check, "validate the configuration" },
 	{ "test", cmd_test, "fetch one watch and print its items" },
+	{ "find", cmd_find, "propose watches for a page from texts on it" },
 	{ "auth", cmd_auth, "connect KakaoTalk (authorization code flow)" },
 	{ "send", cmd_send, "send a text message to yourself" },
 	{ "token", cmd_token, "token status | token refresh" },

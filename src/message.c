@@ -7,10 +7,9 @@
 #include <strings.h>
 
 #include "kakaowatch/message.h"
+#include "kakaowatch/utf8.h"
 
-#define CP_REPLACEMENT 0xFFFDu
 #define CP_ELLIPSIS 0x2026u
-#define CP_ZWJ 0x200Du
 
 #define BUTTON_PAGE "페이지 열기"
 #define BUTTON_ALL "전체 보기"
@@ -24,79 +23,14 @@ enum clean_mode {
 	CLEAN_MULTI  /* keep LF (CR LF, CR -> LF), other controls -> space */
 };
 
-/*
- * utf8_next decodes one code point from `s` (`n` bytes left, n >= 1).
- * Well-formed sequences follow Unicode 15 table 3-7; an ill-formed one gives
- * U+FFFD for its maximal subpart. Returns the bytes used (>= 1).
- */
+/* next_cp decodes one code point of s[0..n) (n >= 1), U+FFFD for an
+ * ill-formed subpart; returns the bytes used (>= 1) */
 static size_t
-utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+next_cp(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need, i;
-	uint32_t v;
+	int len = utf8_decode((const char *)s, n, cp);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-		v = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		v = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		v = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*cp = CP_REPLACEMENT;
-		return 1;
-	}
-	for (i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*cp = CP_REPLACEMENT;
-			return i;
-		}
-		v = (v << 6) | (s[i] & 0x3F);
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	*cp = v;
-	return need + 1;
-}
-
-static size_t
-utf8_put(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xC0 | (c >> 6));
-		o[1] = (char)(0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xE0 | (c >> 12));
-		o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (c & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | (c >> 18));
-	o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (c & 0x3F));
-	return 4;
+	return (size_t)(len < 0 ? -len : len);
 }
 
 /* Kakao counts like Java's String.length: UTF-16 code units. */
@@ -119,91 +53,6 @@ cp_is_space(uint32_t c)
 	return c == ' ' || cp_is_control(c);
 }
 
-/*
- * cp_is_extend: code points that never start a grapheme cluster (UAX #29
- * Extend/SpacingMark, the common ranges only): combining marks, variation
- * selectors, ZWJ/ZWNJ, emoji skin tone modifiers, tags, Hangul tone marks.
- */
-static bool
-cp_is_extend(uint32_t c)
-{
-	static const uint32_t ranges[][2] = {
-		{ 0x0300, 0x036F }, { 0x0483, 0x0489 }, { 0x0591, 0x05BD },
-		{ 0x05BF, 0x05C7 }, { 0x0610, 0x061A }, { 0x064B, 0x065F },
-		{ 0x0670, 0x0670 }, { 0x06D6, 0x06DC }, { 0x06DF, 0x06E4 },
-		{ 0x06E7, 0x06ED }, { 0x0900, 0x0903 }, { 0x093A, 0x094F },
-		{ 0x0951, 0x0957 }, { 0x0962, 0x0963 }, { 0x0E31, 0x0E31 },
-		{ 0x0E34, 0x0E3A }, { 0x0E47, 0x0E4E }, { 0x1AB0, 0x1AFF },
-		{ 0x1DC0, 0x1DFF }, { 0x200C, 0x200D }, { 0x20D0, 0x20FF },
-		{ 0x302A, 0x302F }, { 0x3099, 0x309A }, { 0xFE00, 0xFE0F },
-		{ 0xFE20, 0xFE2F }, { 0x1F3FB, 0x1F3FF }, { 0xE0020, 0xE007F },
-		{ 0xE0100, 0xE01EF },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
-		if (c >= ranges[i][0] && c <= ranges[i][1])
-			return true;
-	return false;
-}
-
-enum hangul_type { HANGUL_NONE, HANGUL_L, HANGUL_V, HANGUL_T, HANGUL_LV,
-	HANGUL_LVT };
-
-/* Hangul_Syllable_Type (Unicode HangulSyllableType.txt) */
-static enum hangul_type
-hangul_type(uint32_t c)
-{
-	if ((c >= 0x1100 && c <= 0x115F) || (c >= 0xA960 && c <= 0xA97C))
-		return HANGUL_L;
-	if ((c >= 0x1160 && c <= 0x11A7) || (c >= 0xD7B0 && c <= 0xD7C6))
-		return HANGUL_V;
-	if ((c >= 0x11A8 && c <= 0x11FF) || (c >= 0xD7CB && c <= 0xD7FB))
-		return HANGUL_T;
-	if (c >= 0xAC00 && c <= 0xD7A3)
-		return (c - 0xAC00) % 28 == 0 ? HANGUL_LV : HANGUL_LVT;
-	return HANGUL_NONE;
-}
-
-static bool
-cp_is_ri(uint32_t c)
-{
-	return c >= 0x1F1E6 && c <= 0x1F1FF;
-}
-
-/*
- * break_ok: may text be cut between v[k-1] and v[k]? UAX #29 rules GB3,
- * GB6-GB9 (Extend and ZWJ), GB11 (approximated: never after a ZWJ) and
- * GB12/13 (regional indicator pairs).
- */
-static bool
-break_ok(const uint32_t *v, size_t k)
-{
-	uint32_t a = v[k - 1], b = v[k];
-	enum hangul_type ha = hangul_type(a), hb = hangul_type(b);
-	size_t j, ri = 0;
-
-	if (a == '\r' && b == '\n')
-		return false;
-	if (cp_is_extend(b) || a == CP_ZWJ)
-		return false;
-	if (ha == HANGUL_L && (hb == HANGUL_L || hb == HANGUL_V ||
-	    hb == HANGUL_LV || hb == HANGUL_LVT))
-		return false;
-	if ((ha == HANGUL_LV || ha == HANGUL_V) &&
-	    (hb == HANGUL_V || hb == HANGUL_T))
-		return false;
-	if ((ha == HANGUL_LVT || ha == HANGUL_T) && hb == HANGUL_T)
-		return false;
-	if (cp_is_ri(a) && cp_is_ri(b)) {
-		for (j = k; j > 0 && cp_is_ri(v[j - 1]); j--)
-			ri++;
-		if (ri % 2 == 1)
-			return false;
-	}
-	return true;
-}
-
 /* decode: `s` -> heap array of code points (*n of them); NULL on OOM. */
 static uint32_t *
 decode(const char *s, size_t *n)
@@ -216,7 +65,7 @@ decode(const char *s, size_t *n)
 	if (v == NULL)
 		return NULL;
 	while (off < len)
-		off += utf8_next(p + off, len - off, &v[k++]);
+		off += next_cp(p + off, len - off, &v[k++]);
 	*n = k;
 	return v;
 }
@@ -265,12 +114,13 @@ clean(uint32_t *v, size_t *n, enum clean_mode mode)
 /*
  * cut_point returns how many code points of v[0..n) to keep so that they
  * plus "…" fit in `max` (>= 1) characters; *cut tells whether anything is
- * dropped (then "…" follows).
+ * dropped (then "…" follows). SIZE_MAX on out-of-memory.
  */
 static size_t
 cut_point(const uint32_t *v, size_t n, size_t max, bool *cut)
 {
 	size_t total = 0, units = 0, fit, k;
+	bool *brk;
 
 	for (k = 0; k < n; k++)
 		total += cp_width(v[k]);
@@ -280,8 +130,14 @@ cut_point(const uint32_t *v, size_t n, size_t max, bool *cut)
 	for (fit = 0; fit < n && units + cp_width(v[fit]) <= max - 1; fit++)
 		units += cp_width(v[fit]);
 	k = fit;
-	while (k > 0 && !break_ok(v, k))
+	/* fit < n here: v[fit] is the first code point dropped */
+	brk = malloc((fit + 1) * sizeof(*brk));
+	if (brk == NULL)
+		return SIZE_MAX;
+	utf8_grapheme_breaks(v, fit + 1, brk);
+	while (k > 0 && !brk[k])
 		k--;
+	free(brk);
 	if (k == 0) /* one cluster longer than the room: by code point */
 		k = fit;
 	while (k > 0 && cp_is_space(v[k - 1]))
@@ -305,12 +161,16 @@ clean_cut(const char *s, size_t max, enum clean_mode mode)
 		return NULL;
 	clean(v, &n, mode);
 	k = max == 0 ? 0 : cut_point(v, n, max, &cut);
+	if (k == SIZE_MAX) {
+		free(v);
+		return NULL;
+	}
 	out = malloc(k * 4 + 4);
 	if (out != NULL) {
 		for (i = 0; i < k; i++)
-			o += utf8_put(out + o, v[i]);
+			o += utf8_encode(v[i], out + o);
 		if (cut)
-			o += utf8_put(out + o, CP_ELLIPSIS);
+			o += utf8_encode(CP_ELLIPSIS, out + o);
 		out[o] = '\0';
 	}
 	free(v);
@@ -334,7 +194,7 @@ message_count_chars(const char *s)
 		return 0;
 	len = strlen(s);
 	while (off < len) {
-		off += utf8_next(p + off, len - off, &c);
+		off += next_cp(p + off, len - off, &c);
 		count += cp_width(c);
 	}
 	return count;
@@ -359,11 +219,10 @@ message_url_ok(const char *url)
 	if (len > MESSAGE_URL_MAX || url[off] == '\0' || url[off] == '/' ||
 	    url[off] == '?' || url[off] == '#')
 		return false;
+	if (!utf8_valid(url, len))
+		return false;
 	for (off = 0; off < len; off += used) {
-		used = utf8_next(p + off, len - off, &c);
-		if (c == CP_REPLACEMENT &&
-		    (used != 3 || memcmp(p + off, "\xef\xbf\xbd", 3) != 0))
-			return false; /* ill-formed, not a real U+FFFD */
+		used = next_cp(p + off, len - off, &c);
 		if (c <= 0x20 || c == '\\' || cp_is_control(c))
 			return false;
 	}

@@ -1,14 +1,11 @@
 /* sched: the daemon loop (see sched.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +17,7 @@
 #include "kakaowatch/log.h"
 #include "kakaowatch/sched.h"
 #include "kakaowatch/store.h"
+#include "kakaowatch/wake.h"
 
 #define TRIM_MS (6LL * 3600 * 1000)
 #define UPKEEP_FIRST_MS (2 * 1000)
@@ -38,7 +36,6 @@
 #define DELIVER_STARVE_MS 2000
 
 static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
-static int sig_pipe[2] = { -1, -1 };
 
 /* one loaded configuration with its compiled XPaths */
 struct sched_gen {
@@ -83,9 +80,8 @@ struct sched {
 	bool held_token_exists;
 	int64_t hold_retry_at;     /* 0 = only by a new token file */
 	int64_t hold_poll_at;      /* 0 = inotify tells us */
-	int cfg_ino, tok_ino;      /* inotify descriptors, -1 = none */
-	char *cfg_base, *cfg_real_base;
-	char *tok_base;
+	struct wake *wake;         /* signals and file changes */
+	int cfg_watch, tok_watch;  /* wake ids, -1 = none */
 	size_t checks;
 	size_t abandoned; /* checks aborted by the stop signal */
 };
@@ -142,50 +138,20 @@ sched_first_check_ms(int64_t now_ms, int64_t now_wall_ms,
 	return now_ms + (int64_t)((double)spread * r);
 }
 
-/* ---- signals ---- */
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-	char c = 0;
-
-	if (sig == SIGTERM || sig == SIGINT)
-		sig_stop = 1;
-	else if (sig == SIGHUP)
-		sig_reload = 1;
-	else if (sig == SIGUSR1)
-		sig_status = 1;
-	if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
-		/* the pipe is full: a wake-up is already pending */
-	}
-	errno = saved;
-}
+/* ---- signals and files ---- */
 
 static int
-signals_setup(struct kw_err *err)
+signals_setup(struct sched *s, struct kw_err *err)
 {
-	struct sigaction sa;
-	int i, fl;
-
 	sig_stop = sig_reload = sig_status = 0;
-	if (pipe(sig_pipe) != 0)
-		return kw_err_set(err, "pipe: %s", strerror(errno));
-	for (i = 0; i < 2; i++) {
-		fl = fcntl(sig_pipe[i], F_GETFL);
-		if (fl < 0 ||
-		    fcntl(sig_pipe[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
-		    fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC) != 0)
-			return kw_err_set(err, "pipe: %s", strerror(errno));
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	s->wake = wake_new(err);
+	if (s->wake == NULL)
+		return -1;
+	if (wake_catch(s->wake, SIGTERM, &sig_stop, err) != 0 ||
+	    wake_catch(s->wake, SIGINT, &sig_stop, err) != 0 ||
+	    wake_catch(s->wake, SIGHUP, &sig_reload, err) != 0 ||
+	    wake_catch(s->wake, SIGUSR1, &sig_status, err) != 0)
+		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	http_set_abort_flag(&sig_stop);
 	deliver_set_abort_flag(&sig_stop);
@@ -193,154 +159,46 @@ signals_setup(struct kw_err *err)
 }
 
 static void
-signals_teardown(void)
+signals_teardown(struct sched *s)
 {
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGUSR1, SIG_DFL);
 	http_set_abort_flag(NULL);
 	deliver_set_abort_flag(NULL);
-	if (sig_pipe[0] >= 0)
-		close(sig_pipe[0]);
-	if (sig_pipe[1] >= 0)
-		close(sig_pipe[1]);
-	sig_pipe[0] = sig_pipe[1] = -1;
-}
-
-static void
-drain_pipe(void)
-{
-	char buf[64];
-
-	while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
-		;
-}
-
-/* ---- inotify ---- */
-
-/* split_path sets *dir and *base to heap copies of dirname/basename */
-static int
-split_path(const char *path, char **dir, char **base)
-{
-	char *a = strdup(path), *b = strdup(path);
-
-	*dir = *base = NULL;
-	if (a != NULL && b != NULL) {
-		*dir = strdup(dirname(a));
-		*base = strdup(basename(b));
-	}
-	free(a);
-	free(b);
-	if (*dir == NULL || *base == NULL) {
-		free(*dir);
-		free(*base);
-		*dir = *base = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* watch_dir adds an inotify watch on `path`'s directory; 0 or -1 */
-static int
-watch_dir(int fd, const char *path, uint32_t mask, char **base)
-{
-	char *dir = NULL;
-	int result = -1;
-
-	if (split_path(path, &dir, base) != 0)
-		return -1;
-	if (inotify_add_watch(fd, dir, mask) >= 0)
-		result = 0;
-	free(dir);
-	if (result != 0) {
-		free(*base);
-		*base = NULL;
-	}
-	return result;
+	wake_free(s->wake);
+	s->wake = NULL;
 }
 
 /*
  * The config's directory: editors replace the file by rename, and
- * Kubernetes swaps a "..data" symlink. When the config path is a symlink,
- * the directory of the file it points to is watched too.
+ * Kubernetes swaps a "..data" symlink; every step of an edit counts (the
+ * reload waits for RELOAD_SETTLE_MS of quiet).
  */
 static void
 watch_config(struct sched *s)
 {
-	const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
-	    IN_DELETE | IN_MODIFY | IN_ATTRIB;
-	char *real;
+	struct kw_err err = { 0 };
 
-	s->cfg_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->cfg_ino < 0 ||
-	    watch_dir(s->cfg_ino, s->config_path, mask, &s->cfg_base) != 0) {
-		log_warn("reload: cannot watch the directory of '%s' (SIGHUP "
-			 "still reloads)",
-		    s->config_path);
-		if (s->cfg_ino >= 0)
-			close(s->cfg_ino);
-		s->cfg_ino = -1;
-		return;
-	}
-	real = realpath(s->config_path, NULL);
-	if (real != NULL && strcmp(real, s->config_path) != 0 &&
-	    watch_dir(s->cfg_ino, real, mask, &s->cfg_real_base) != 0)
-		log_warn("reload: cannot watch the directory of '%s'", real);
-	free(real);
-}
-
-/* drain_inotify reads every event; true when one names `base` or `base2` */
-static bool
-drain_inotify(int fd, const char *base, const char *base2, bool dotdot)
-{
-	char buf[4096]
-	    __attribute__((aligned(__alignof__(struct inotify_event))));
-	const struct inotify_event *ev;
-	ssize_t n;
-	char *p;
-	bool hit = false;
-
-	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
-			ev = (const struct inotify_event *)(void *)p;
-			if ((ev->mask & IN_Q_OVERFLOW) != 0)
-				hit = true;
-			if (ev->len == 0)
-				continue;
-			if ((base != NULL && strcmp(ev->name, base) == 0) ||
-			    (base2 != NULL && strcmp(ev->name, base2) == 0) ||
-			    (dotdot && strncmp(ev->name, "..", 2) == 0))
-				hit = true;
-		}
-	}
-	return hit;
+	s->cfg_watch = wake_watch(s->wake, s->config_path,
+	    WAKE_EDITS | WAKE_FOLLOW, &err);
+	if (s->cfg_watch < 0)
+		log_warnx("reload: %s (SIGHUP still reloads)", err.msg);
 }
 
 static void
 token_watch_stop(struct sched *s)
 {
-	if (s->tok_ino >= 0)
-		close(s->tok_ino);
-	s->tok_ino = -1;
-	free(s->tok_base);
-	s->tok_base = NULL;
+	wake_unwatch(s->wake, s->tok_watch);
+	s->tok_watch = -1;
 }
 
-/* inotify on the token file's directory, while sending is held */
+/* the token file's directory, while sending is held */
 static void
 token_watch_start(struct sched *s)
 {
+	struct kw_err err = { 0 };
+
 	token_watch_stop(s);
-	s->tok_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->tok_ino < 0)
-		return;
-	if (watch_dir(s->tok_ino, s->gen->cfg->kakao.token_file,
-		IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB, &s->tok_base) != 0)
-		token_watch_stop(s);
+	s->tok_watch = wake_watch(s->wake, s->gen->cfg->kakao.token_file, 0,
+	    &err);
 }
 
 /* ---- configurations ---- */
@@ -517,26 +375,21 @@ watch_new(struct sched *s, const struct watch_config *wc,
 }
 
 /*
- * count_new counts the enabled watches of `cfg` that are not scheduled yet
- * and were never checked: their first checks are spread by their number
+ * count_new counts the watches of `cfg` a reload adds (match[i].old is
+ * SCHED_NONE; all of them at start-up: match NULL) that were never
+ * checked: their first checks are spread by their number
  */
 static int
-count_new(struct sched *s, const struct config *cfg, size_t *nnew,
-    struct kw_err *err)
+count_new(struct sched *s, const struct config *cfg,
+    const struct sched_match *match, size_t *nnew, struct kw_err *err)
 {
 	struct watch_state ws;
-	size_t i, j;
-	bool known;
+	size_t i;
 
 	*nnew = 0;
 	for (i = 0; i < cfg->nwatches; i++) {
-		if (!cfg->watches[i].enabled)
-			continue;
-		known = false;
-		for (j = 0; j < s->nw && !known; j++)
-			known = !s->w[j]->removed &&
-			    strcmp(s->w[j]->name, cfg->watches[i].name) == 0;
-		if (known)
+		if (!cfg->watches[i].enabled ||
+		    (match != NULL && match[i].old != SCHED_NONE))
 			continue;
 		if (store_watch_state_get(s->store, cfg->watches[i].name, &ws,
 			err) != 0)
@@ -597,7 +450,7 @@ hold(struct sched *s, enum kakao_status why)
 	    0 :
 	    now + HOLD_RETRY_MS;
 	token_watch_start(s);
-	s->hold_poll_at = s->tok_ino < 0 ? now + HOLD_POLL_MS : 0;
+	s->hold_poll_at = s->tok_watch < 0 ? now + HOLD_POLL_MS : 0;
 	s->outbox_at = 0;
 	meta_hold(s, kakao_status_name(why));
 	/* deliver already wrote the one error line saying what to do */
@@ -623,11 +476,13 @@ reload(struct sched *s, bool forced)
 {
 	struct sched_gen *g, *old = s->gen;
 	struct sched_watch **v = NULL, *w;
+	const struct watch_config **oldwc = NULL;
+	struct sched_match *match = NULL;
 	struct kw_err err = { 0 };
 	int64_t now = util_mono_ms(), wall = util_now_ms();
 	uint64_t h = 0;
-	bool have_hash, *kept = NULL;
-	size_t i, j, n = 0, k, nnew = 0;
+	bool have_hash, *kept = NULL, *okept = NULL;
+	size_t i, j, n = 0, k, nnew = 0, nold = 0, *oidx = NULL;
 
 	s->reload_at = 0;
 	have_hash = file_hash(s->config_path, &h);
@@ -646,11 +501,26 @@ reload(struct sched *s, bool forced)
 	s->bad_hash_set = false;
 	v = calloc(g->cfg->nwatches + s->nw, sizeof(*v));
 	kept = calloc(s->nw ? s->nw : 1, sizeof(*kept));
-	if (v == NULL || kept == NULL) {
-		kw_err_set(&err, "out of memory");
-		goto fail;
+	okept = calloc(s->nw ? s->nw : 1, sizeof(*okept));
+	oidx = calloc(s->nw ? s->nw : 1, sizeof(*oidx));
+	oldwc = calloc(s->nw ? s->nw : 1, sizeof(*oldwc));
+	match = calloc(g->cfg->nwatches, sizeof(*match));
+	if (v == NULL || kept == NULL || okept == NULL || oidx == NULL ||
+	    oldwc == NULL || match == NULL)
+		goto oom;
+	/* the scheduled watches (not the removed ones still in flight) */
+	for (j = 0; j < s->nw; j++) {
+		if (s->w[j]->removed)
+			continue;
+		oidx[nold] = j;
+		oldwc[nold++] = s->w[j]->wc;
 	}
-	if (count_new(s, g->cfg, &nnew, &err) != 0)
+	if (sched_reconcile(oldwc, nold, g->cfg->watches, g->cfg->nwatches,
+		match, okept) != 0)
+		goto oom;
+	for (j = 0; j < nold; j++)
+		kept[oidx[j]] = okept[j];
+	if (count_new(s, g->cfg, match, &nnew, &err) != 0)
 		goto fail;
 	/* first everything that can fail: the watches that are new */
 	for (i = 0; i < g->cfg->nwatches; i++) {
@@ -658,17 +528,10 @@ reload(struct sched *s, bool forced)
 
 		if (!wc->enabled)
 			continue;
-		w = NULL;
-		for (j = 0; j < s->nw && w == NULL; j++) {
-			if (!s->w[j]->removed &&
-			    strcmp(s->w[j]->name, wc->name) == 0) {
-				w = s->w[j];
-				kept[j] = true;
-			}
-		}
-		if (w == NULL) {
-			w = watch_new(s, wc, g->xp[i], now, wall, nnew,
-			    &err);
+		if (match[i].old != SCHED_NONE) {
+			w = s->w[oidx[match[i].old]];
+		} else {
+			w = watch_new(s, wc, g->xp[i], now, wall, nnew, &err);
 			if (w == NULL)
 				goto fail;
 		}
@@ -685,12 +548,12 @@ reload(struct sched *s, bool forced)
 		if (!wc->enabled)
 			continue;
 		w = v[k++];
-		if (w->wc == wc) {
+		if (match[i].old == SCHED_NONE) {
 			log_info("reload: watch '%s' added", wc->name);
 			store_next(s, w, now, wall);
 			continue;
 		}
-		if (!config_watch_equal(w->wc, wc))
+		if (match[i].changed)
 			log_info("reload: watch '%s' changed", wc->name);
 		w->wc = wc;
 		w->xp = g->xp[i];
@@ -723,7 +586,6 @@ reload(struct sched *s, bool forced)
 		s->http_rebuild = true;
 	s->gen = g;
 	gen_retire(s, old);
-	free(kept);
 	for (i = 0, n = 0; i < s->nw; i++)
 		n += !s->w[i]->removed;
 	log_info("reload: configuration from '%s' in force, %zu watches",
@@ -731,20 +593,28 @@ reload(struct sched *s, bool forced)
 	/* the new settings may fix what held sending; due messages go now */
 	unhold(s, "configuration reloaded");
 	s->outbox_at = now;
-	return;
+	goto out;
+oom:
+	kw_err_set(&err, "out of memory");
 fail:
 	log_errorx("reload: %s; the previous configuration stays in force",
 	    err.msg);
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < s->nw; j++)
-			if (s->w[j] == v[i])
-				break;
-		if (j == s->nw)
-			watch_free(v[i]);
+	/* the new watches made so far (the kept ones are still in s->w) */
+	for (i = 0, k = 0; i < g->cfg->nwatches && k < n; i++) {
+		if (!g->cfg->watches[i].enabled)
+			continue;
+		if (match[i].old == SCHED_NONE)
+			watch_free(v[k]);
+		k++;
 	}
 	free(v);
-	free(kept);
 	gen_free(g);
+out:
+	free(kept);
+	free(okept);
+	free(oidx);
+	free(oldwc);
+	free(match);
 }
 
 /* reap frees removed watches and old configurations nothing uses */
@@ -1079,7 +949,7 @@ sched_start(struct sched *s, struct kw_err *err)
 	s->store = store_open(s->gen->cfg->state_dir, err);
 	if (s->store == NULL)
 		return -1;
-	if (count_new(s, s->gen->cfg, &nnew, err) != 0)
+	if (count_new(s, s->gen->cfg, NULL, &nnew, err) != 0)
 		return -1;
 	s->http = http_new(s->gen->cfg->max_connections,
 	    s->gen->cfg->max_connections_per_host, err);
@@ -1129,10 +999,8 @@ sched_stop(struct sched *s)
 		gen_free(g);
 	}
 	token_watch_stop(s);
-	if (s->cfg_ino >= 0)
-		close(s->cfg_ino);
-	free(s->cfg_base);
-	free(s->cfg_real_base);
+	wake_unwatch(s->wake, s->cfg_watch);
+	s->cfg_watch = -1;
 	if (s->store != NULL) {
 		if (store_heartbeat(s->store, 0, &err) != 0 ||
 		    store_meta_set(s->store, SCHED_META_HOLD, NULL, &err) != 0)
@@ -1146,23 +1014,23 @@ int
 sched_run(const char *config_path, struct kw_err *err)
 {
 	struct sched s;
-	int fds[3];
-	bool ready[3];
+	int fds[WAKE_MAX_FDS];
+	bool ready[WAKE_MAX_FDS];
 	int64_t now, wait;
 	size_t nfds;
-	int result = -1, ifd, ifd_tok;
+	int result = -1;
 
 	memset(&s, 0, sizeof(s));
 	s.config_path = config_path;
-	s.cfg_ino = s.tok_ino = -1;
+	s.cfg_watch = s.tok_watch = -1;
 	srand((unsigned)(util_now_ms() ^ getpid()));
-	if (signals_setup(err) != 0) {
-		signals_teardown();
+	if (signals_setup(&s, err) != 0) {
+		signals_teardown(&s);
 		return -1;
 	}
 	s.gen = gen_load(config_path, true);
 	if (s.gen == NULL) {
-		signals_teardown();
+		signals_teardown(&s);
 		return 2;
 	}
 	if (sched_start(&s, err) != 0)
@@ -1199,29 +1067,15 @@ sched_run(const char *config_path, struct kw_err *err)
 			wait = 0;
 		if (wait > MAX_WAIT_MS)
 			wait = MAX_WAIT_MS;
-		nfds = 0;
-		fds[nfds++] = sig_pipe[0];
-		ifd = ifd_tok = -1;
-		if (s.cfg_ino >= 0) {
-			ifd = (int)nfds;
-			fds[nfds++] = s.cfg_ino;
-		}
-		if (s.tok_ino >= 0) {
-			ifd_tok = (int)nfds;
-			fds[nfds++] = s.tok_ino;
-		}
+		nfds = wake_fds(s.wake, fds, WAKE_MAX_FDS);
 		if (http_poll(s.http, (int)wait, fds, ready, nfds) != 0) {
 			kw_err_set(err, "the transfer loop failed");
 			goto out;
 		}
-		if (ready[0])
-			drain_pipe();
-		if (ifd >= 0 && ready[ifd] &&
-		    drain_inotify(s.cfg_ino, s.cfg_base, s.cfg_real_base, true))
+		wake_after_poll(s.wake, fds, ready, nfds);
+		if (wake_changed(s.wake, s.cfg_watch))
 			s.reload_at = util_mono_ms() + RELOAD_SETTLE_MS;
-		if (ifd_tok >= 0 && ready[ifd_tok] &&
-		    drain_inotify(s.tok_ino, s.tok_base, NULL, false) &&
-		    token_file_changed(&s))
+		if (wake_changed(s.wake, s.tok_watch) && token_file_changed(&s))
 			unhold(&s, "the token file changed");
 	}
 	log_info("run: stopping (%zu check%s in flight abandoned, state "
@@ -1231,7 +1085,7 @@ sched_run(const char *config_path, struct kw_err *err)
 	result = 0;
 out:
 	sched_stop(&s);
-	signals_teardown();
+	signals_teardown(&s);
 	sig_stop = 0;
 	return result;
 }

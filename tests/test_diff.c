@@ -22,7 +22,7 @@ add(struct item_list *l, const char *text, const char *link)
 static bool
 has(const struct item_list *l, const char *text, const char *link)
 {
-	struct item want = { (char *)text, (char *)link, NULL };
+	struct item want = { .text = (char *)text, .link = (char *)link };
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
@@ -261,6 +261,20 @@ test_diff_folds_accented_latin_greek_and_cyrillic(void **state)
 }
 
 static void
+test_diff_matches_decomposed_text_and_keywords(void **state)
+{
+	(void)state;
+	/* NFD text from a page, NFC keyword from the YAML, and back */
+	assert_true(match1("Nouveau cafe\xcc\x81 ouvert", "café"));
+	assert_true(match1("Nouveau CAFÉ ouvert", "cafe\xcc\x81"));
+	assert_true(match1("Ångström", "a\xcc\x8angstro\xcc\x88m"));
+	/* compatibility forms: circled digits, ligatures, soft hyphens */
+	assert_true(match1("version ②", "version 2"));
+	assert_true(match1("re\xc2\xad" "lease notes", "release"));
+	assert_false(match1("cafe", "café"));
+}
+
+static void
 test_diff_folds_fullwidth_ascii(void **state)
 {
 	(void)state;
@@ -370,6 +384,7 @@ main(void)
 		cmocka_unit_test(test_diff_matches_any_of_several_words),
 		cmocka_unit_test(
 		    test_diff_folds_accented_latin_greek_and_cyrillic),
+		cmocka_unit_test(test_diff_matches_decomposed_text_and_keywords),
 		cmocka_unit_test(test_diff_folds_fullwidth_ascii),
 		cmocka_unit_test(test_diff_matches_hangul_and_cjk_as_is),
 		cmocka_unit_test(test_diff_survives_invalid_utf8),

@@ -1032,6 +1032,51 @@ test_message_cut_keeps_emoji_sequences_whole(void **state)
 }
 
 static void
+test_message_cut_keeps_thai_and_indic_clusters_whole(void **state)
+{
+	/*
+	 * Words and their grapheme cluster boundaries in bytes, from
+	 * Python's `regex` \X (independent of message.c): Thai with SARA AM
+	 * (a SpacingMark) and tone marks, Bengali vowel signs and anusvara,
+	 * Tamil vowel signs and pulli.
+	 */
+	static const struct {
+		const char *word;
+		size_t bounds[6]; /* cumulative, 0 first, the word's length last */
+		size_t nbounds;
+	} words[] = {
+		{ "น้ำ", { 0, 9 }, 2 },
+		{ "สวัสดี", { 0, 3, 9, 12, 18 }, 5 },
+		{ "বাংলা", { 0, 9, 15 }, 3 },
+		{ "ভাষা", { 0, 6, 12 }, 3 },
+		{ "தமிழ்", { 0, 3, 9, 15 }, 4 },
+		{ "கொடி", { 0, 6, 12 }, 3 },
+	};
+	size_t kept[64], i, j, max, len, at;
+	bool ok;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		s = repeat(words[i].word, 5);
+		len = strlen(words[i].word);
+		check_all_cuts(s, 60, kept);
+		/* from 4: every cluster here is at most 3 units, plus "…" */
+		for (max = 4; max <= 60; max++) {
+			at = kept[max] % len;
+			ok = false;
+			for (j = 0; j < words[i].nbounds; j++)
+				ok = ok || at == words[i].bounds[j];
+			if (!ok)
+				fail_msg("'%s' cut to %zu: kept %zu bytes, "
+					 "inside a cluster", words[i].word,
+				    max, kept[max]);
+		}
+		free(s);
+	}
+}
+
+static void
 test_message_count_chars_counts_utf16_units(void **state)
 {
 	(void)state;
@@ -1086,6 +1131,8 @@ main(void)
 		cmocka_unit_test(
 		    test_message_cut_keeps_conjoining_jamo_together),
 		cmocka_unit_test(test_message_cut_keeps_emoji_sequences_whole),
+		cmocka_unit_test(
+		    test_message_cut_keeps_thai_and_indic_clusters_whole),
 		cmocka_unit_test(test_message_count_chars_counts_utf16_units),
 	};
 

@@ -832,11 +832,12 @@ test_item_list_copies_and_grows(void **state)
 static void
 test_item_equal_is_text_and_link(void **state)
 {
-	struct item a = { "t", "https://a", NULL },
-		    b = { "t", "https://a", NULL };
-	struct item c = { "t", NULL, NULL }, d = { "t", NULL, NULL };
-	struct item e = { "u", "https://a", NULL },
-		    f = { "t", "https://b", NULL };
+	struct item a = { .text = "t", .link = "https://a" };
+	struct item b = { .text = "t", .link = "https://a" };
+	struct item c = { .text = "t", .link = NULL };
+	struct item d = { .text = "t", .link = NULL };
+	struct item e = { .text = "u", .link = "https://a" };
+	struct item f = { .text = "t", .link = "https://b" };
 
 	(void)state;
 	assert_int_equal(item_equal(&a, &b), 1);

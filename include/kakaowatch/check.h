@@ -75,6 +75,19 @@ struct check_env {
 void check_request_init(struct http_request *req,
     const struct watch_config *wc);
 
+/*
+ * check_extract reads one fetched response of watch `wc` into items, as its
+ * `parser:` says (extract.h's extract_document for HTML, XML and feeds,
+ * jq.h's jq_items for JSON, which needs `jq:`). `xp` is the watch's
+ * compiled xpath (NULL when it has none); body[0..len), content_type and
+ * page_url (the final URL) as fetched. *used (may be NULL) is the parser
+ * that read it. Returns 0 (maybe with no items) or -1 with err.
+ */
+int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
+    const char *body, size_t len, const char *content_type,
+    const char *page_url, struct item_list *items, enum extract_parser *used,
+    struct kw_err *err);
+
 int check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
     void *user, struct kw_err *err);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "kakaowatch/config.h"
+#include "kakaowatch/util.h"
 
 enum {
 	KW_EXIT_OK = 0,
@@ -47,6 +48,17 @@ void cmd_apply_verbosity(const struct cmd_ctx *ctx);
  */
 struct config *cmd_load_config(const struct cmd_ctx *ctx);
 
+/*
+ * cmd_fetch fetches the page of `wc` with the request a check makes
+ * (check_request_init, no validators) and waits for it. Returns 0 with a
+ * 2xx response in *resp (the caller releases it with
+ * http_response_release), or -1 with `err` ("'NAME': HTTP 404", the
+ * transport error); *resp is then released.
+ */
+struct http_response;
+int cmd_fetch(const struct watch_config *wc, struct http_response *resp,
+    struct kw_err *err);
+
 int cmd_check(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_test(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_once(int argc, char **argv, struct cmd_ctx *ctx);
@@ -55,6 +67,7 @@ int cmd_auth(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_send(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_token(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_status(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_find(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_outbox(int argc, char **argv, struct cmd_ctx *ctx);
 
 #endif

@@ -80,6 +80,15 @@
 /* the YAML file itself: 10,000 watches in block style take ~1.4 MB */
 #define CONFIG_FILE_MAX_BYTES (16 * 1024 * 1024)
 
+/* a watch's `parser:`; the same order as extract.h's enum extract_parser */
+enum config_parser {
+	CONFIG_PARSER_AUTO,
+	CONFIG_PARSER_HTML,
+	CONFIG_PARSER_XML,
+	CONFIG_PARSER_FEED,
+	CONFIG_PARSER_JSON
+};
+
 enum config_sink {
 	CONFIG_SINK_AUTO,   /* kakao once a token file exists, else stdout */
 	CONFIG_SINK_KAKAO,  /* always Kakao (needs rest_api_key) */
@@ -147,10 +156,24 @@ struct watch_config {
 	int64_t max_bytes;   /* page size cap; default 5MiB; 1KiB..1GiB */
 	double jitter_pct;   /* +- percent of interval; default 10; 0..50 */
 	int max_failures;    /* failures before "watch is failing"; default 5 */
+	/*
+	 * How the response is read (issue 13): parser (CONFIG_PARSER_*, the
+	 * order of extract.h's enum extract_parser; default auto);
+	 * namespaces: 2 * nnamespaces strings, prefix then URI, for XPath;
+	 * title / link: XPath per item, NULL = the default rules; jq: the jq
+	 * program for JSON, NULL = none. xpath may be NULL for feeds and JSON.
+	 */
+	int parser;
+	char **namespaces;
+	size_t nnamespaces;
+	char *title;
+	char *link;
+	char *jq;
 	bool ssl_verify;     /* default true */
 	bool enabled;        /* default true; false = parsed but not run */
 	struct config_pos pos;       /* the watch's list item (its mapping) */
 	struct config_pos xpath_pos; /* the xpath value (maybe in defaults) */
+	struct config_pos jq_pos;    /* the jq value (maybe in defaults) */
 };
 
 struct kakao_config {
@@ -211,6 +234,25 @@ typedef int (*config_xpath_check_fn)(const char *xpath, char *msg,
  */
 int config_load(const char *path, config_xpath_check_fn xpath_check,
     struct config **out, struct config_errors *errs);
+
+/*
+ * config_append_watch appends one watch to the configuration file `path`
+ * (borrowed; a symlink is followed and its target replaced): the `n` keys
+ * and values (borrowed, e.g. name, url, xpath) become a new last item of
+ * `watches:`, written as YAML double-quoted scalars, indented as the
+ * existing items are. Every other byte of the file is kept, comments
+ * included. Refused (nothing written) unless the file is one YAML document
+ * whose top level is a block mapping, whose last key is `watches:` holding
+ * a block sequence of block mappings all indented alike, without tabs, CR
+ * or NUL bytes. The new file is written next to the old one with its
+ * mode, loaded with config_load (`xpath_check` as there) and only then
+ * renamed over it (a daemon reloading on change sees the old or the new
+ * file). Returns 0, or -1 with the errors appended to `errs` as
+ * "FILE: message" or config_load's "FILE:LINE:COL: message".
+ */
+int config_append_watch(const char *path, const char *const *keys,
+    const char *const *values, size_t n, config_xpath_check_fn xpath_check,
+    struct config_errors *errs);
 
 /* config_free frees everything in `cfg` and `cfg`; NULL is a no-op. */
 void config_free(struct config *cfg);

@@ -7,20 +7,15 @@
  * keyed alike): order changes are not changes, and an item that appears
  * twice in one list counts once (its first occurrence).
  *
- * Keyword matching is a case-insensitive substring test on UTF-8 text. Both
- * sides are case-folded with Unicode (14.0) simple case folding for every
- * script that has case (Latin including accented letters, Greek, Cyrillic,
- * Armenian, Georgian, ...), plus:
- *   - fullwidth ASCII (U+FF01..U+FF5E) folds to ASCII, U+3000 to a space,
- *     so "ＲＥＬＥＡＳＥ" matches "release";
- *   - the full foldings ß/ẞ -> "ss" and the Latin ligatures U+FB00..U+FB06
- *     ("ﬁ" -> "fi"), so "STRASSE" matches "Straße"; İ folds to "i";
- *   - conjoining Hangul jamo (U+1100 block, as produced by NFD text) are
- *     composed into syllables, so decomposed "보안" matches precomposed.
- * Hangul syllables and CJK are otherwise compared as they are. Accents are
- * not removed ("resume" does not match "résumé"), and other decomposed
- * (NFD) Latin text is not composed. Bytes that are not valid UTF-8 are
- * compared as themselves.
+ * Keyword matching is a case-insensitive substring test on UTF-8 text:
+ * both sides are put in utf8_casefold_nfkc form (utf8.h: Unicode NFKC with
+ * full case folding, default ignorables removed, invalid bytes as U+FFFD)
+ * and compared with utf8_contains_folded. So "RELEASE" matches "release",
+ * fullwidth "ＲＥＬＥＡＳＥ" and "STRASSE" match "release" and "Straße",
+ * "café" matches "cafe" + U+0301 (and the other way), and "보안" written
+ * with conjoining jamo (NFD) matches precomposed "보안". Accents are not
+ * removed ("resume" does not match "résumé"), and a Hangul syllable does
+ * not match inside a longer one ("보" is not in "복").
  */
 #ifndef KAKAOWATCH_DIFF_H
 #define KAKAOWATCH_DIFF_H

@@ -43,6 +43,7 @@
 #ifndef KAKAOWATCH_EXTRACT_H
 #define KAKAOWATCH_EXTRACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kakaowatch/item.h"
@@ -105,6 +106,78 @@ int extract_items(const char *body, size_t len, const char *content_type,
                   const struct extract_xpath *xp, struct item_list *out,
                   struct kw_err *err);
 
+/* A parsed page (opaque), for running several expressions on one parse. */
+struct extract_doc;
+
+/*
+ * extract_doc_parse decodes and parses one page exactly as extract_items
+ * does (same arguments, same charset rules and tree). Returns a heap
+ * document (free with extract_doc_free), or NULL with a message in `err`
+ * ("page is empty", out of memory). `page_url` is copied.
+ */
+struct extract_doc *extract_doc_parse(const char *body, size_t len,
+                                      const char *content_type,
+                                      const char *encoding,
+                                      const char *page_url,
+                                      struct kw_err *err);
+
+/*
+ * extract_doc_items appends the items of `xp` on `d` to `out`, as
+ * extract_items does (extract_items is extract_doc_parse +
+ * extract_doc_items + extract_doc_free). Returns 0 or -1 with `err`.
+ */
+int extract_doc_items(const struct extract_doc *d,
+                      const struct extract_xpath *xp, struct item_list *out,
+                      struct kw_err *err);
+
+/* extract_doc_free frees `d`; NULL is a no-op. */
+void extract_doc_free(struct extract_doc *d);
+
+/*
+ * extract_match_fn: does `text` (an element's item text) contain `needle`
+ * (a user's TEXT)? The caller's matcher (kakaowatch find passes the keyword
+ * matcher, so matching is as for `keywords:`).
+ */
+typedef bool (*extract_match_fn)(const char *text, const char *needle);
+
+#define EXTRACT_PREVIEW_MAX 5
+
+/* One proposed watch for a page: a list the given texts belong to. */
+struct extract_candidate {
+	char *xpath;      /* owned: XPath 1.0 of the items */
+	char *css;        /* owned: the same elements as a CSS selector */
+	size_t nitems;    /* items the xpath gives on the page */
+	size_t nrows;     /* rows of the repeated structure that hold one */
+	size_t ntexts;    /* how many of the texts are among the items */
+	struct item_list preview; /* the first EXTRACT_PREVIEW_MAX items */
+};
+
+/*
+ * extract_find proposes watches for `d`: it finds the deepest elements
+ * whose item text contains texts[0] (and each other text), walks up from
+ * each to the ancestors whose siblings share its shape (same element name,
+ * mostly the same classes once trailing digits are dropped: "list0" and
+ * "list1" are one shape) and hold the same path down to the match, and
+ * for each such repeated structure writes the path with the row index
+ * dropped: from the nearest ancestor with a stable id (no run of 4+
+ * digits), else from <body>, else from at most 5 steps up, each step the
+ * element name and its classes, a position (td[3], td:nth-of-type(3))
+ * only where name and classes do not tell the step's element from its
+ * siblings. Candidates are ranked by texts covered, then rows, then
+ * nearness to the match; duplicates are dropped; at most `max` are kept.
+ * Returns 0 with *out (heap array, free with extract_candidates_free) and
+ * *nout (0 when no list holds the texts), or -1 with `err` when no
+ * element contains texts[0] ("no element's text contains 'x'") or memory
+ * runs out. ntexts must be >= 1.
+ */
+int extract_find(const struct extract_doc *d, const char *const *texts,
+                 size_t ntexts, extract_match_fn match, size_t max,
+                 struct extract_candidate **out, size_t *nout,
+                 struct kw_err *err);
+
+/* extract_candidates_free frees `n` candidates and the array. */
+void extract_candidates_free(struct extract_candidate *c, size_t n);
+
 /*
  * extract_detect_charset is the charset decision of extract_items alone
  * (exposed for tests and `kakaowatch test`). Returns the iconv name the page
@@ -127,5 +200,148 @@ const char *extract_detect_charset(const char *body, size_t len,
  */
 void extract_global_init(void);
 void extract_global_cleanup(void);
+
+/* ---- source kinds: HTML, XML, feeds (JSON is the jq module's) --------- */
+
+/*
+ * A watch's `parser:`. AUTO decides per response (extract_detect_parser);
+ * JSON documents are read by the jq module (jq.h), not here.
+ */
+enum extract_parser {
+	EXTRACT_PARSER_AUTO,
+	EXTRACT_PARSER_HTML,
+	EXTRACT_PARSER_XML,
+	EXTRACT_PARSER_FEED,
+	EXTRACT_PARSER_JSON
+};
+
+/* "auto", "html", "xml", "feed", "json" (static strings) */
+const char *extract_parser_name(enum extract_parser p);
+
+/* extract_parser_from_name: 0 and *p for one of those names, else -1 */
+int extract_parser_from_name(const char *name, enum extract_parser *p);
+
+/*
+ * extract_detect_parser is `parser: auto`'s decision for one response:
+ *   1. Content-Type (media type, case-insensitive): application/json,
+ *      text/json or any "+json" type -> JSON; application/rss+xml,
+ *      application/atom+xml, application/rdf+xml -> FEED; text/xml,
+ *      application/xml or any other "+xml" type -> XML, or FEED when the
+ *      root element says so (below).
+ *   2. Otherwise the content (after a BOM and whitespace): "{" or "[" ->
+ *      JSON; an XML declaration, or a first element named rss, feed or
+ *      rdf:RDF -> FEED when that element is rss, feed or rdf:RDF, else
+ *      XML; anything else -> HTML. This sniff also runs for text/html, as
+ *      the WHATWG MIME Sniffing standard's "sniffing a mislabeled feed"
+ *      does, so a feed served as text/html still reads as a feed, while an
+ *      HTML error page stays HTML.
+ * body may be NULL (len 0). Never AUTO.
+ */
+enum extract_parser extract_detect_parser(const char *body, size_t len,
+                                          const char *content_type);
+
+/*
+ * How one watch reads a document beyond its `xpath:` (all borrowed).
+ *   parser      AUTO or what the watch says.
+ *   namespaces  prefix, URI pairs: namespaces[2*i] is a prefix usable in
+ *               `xpath`, `title` and `link`, namespaces[2*i+1] its URI;
+ *               nnamespaces pairs (0: none). XML and feed documents also
+ *               know the feed prefixes atom, rdf, rss (RSS 1.0), dc and
+ *               content unless redefined here.
+ *   title       an XPath evaluated with each matched item (or feed entry)
+ *               as the context node: its string value (a node-set: the
+ *               item text of its first node) is the item's text; NULL:
+ *               the default text rule (HTML above, XML below, feeds'
+ *               title). An item whose title is empty is skipped.
+ *   link        likewise for the link: a node-set's first node gives its
+ *               href attribute, else for HTML the link rule above, for XML
+ *               its text; a string gives itself. Resolved against the
+ *               document base (HTML <base>, XML xml:base, the page URL).
+ *               NULL: the default link rule. Empty: no link.
+ */
+struct extract_opts {
+	enum extract_parser parser;
+	const char *const *namespaces;
+	size_t nnamespaces;
+	const char *title;
+	const char *link;
+};
+
+/*
+ * extract_xpath_compile_ns is extract_xpath_compile accepting the
+ * namespace prefixes ns[0], ns[2], ... ns[2*(nns-1)] (the prefix halves of
+ * extract_opts.namespaces) and the feed prefixes (atom, rdf, rss, dc,
+ * content) besides "xml". Same returns.
+ */
+struct extract_xpath *extract_xpath_compile_ns(const char *expr,
+                                               const char *const *ns,
+                                               size_t nns,
+                                               struct kw_err *err);
+
+/*
+ * extract_document reads one fetched document as `opts` say and appends
+ * its items to `out`:
+ *   HTML  as extract_items (xp required), with opts->title/link applied.
+ *   XML   libxml2's XML parser (element names keep their case), no
+ *         network, no DTD loading, entity declarations ignored so nothing
+ *         is ever expanded or loaded (XXE, "billion laughs"); charset
+ *         order: `encoding`, BOM, an XML Content-Type's charset (RFC 7303
+ *         §3), the XML declaration's encoding="...", another Content-Type's
+ *         charset, UTF-8. xp required. Item text: the node's text with each
+ *         element boundary read as a space, whitespace collapsed. Link: the
+ *         element's href attribute, else a child element named link (an
+ *         href, else its text), else the first child element whose name
+ *         ends in "url" (any case) holding an http(s) URL; resolved against
+ *         xml:base and page_url.
+ *   FEED  RSS 0.9x/2.0 (rss/channel/item), RSS 1.0 and 0.90 (rdf:RDF/item)
+ *         and Atom 1.0 (feed/entry): one item per entry, in document order,
+ *         no xpath needed. text: the title (HTML in Atom type="html" and in
+ *         RSS read as text), else the summary cut to 100 characters, else
+ *         the link; link: RSS <link>, else a permalink <guid>; Atom
+ *         <link rel="alternate" href> (no rel counts as alternate),
+ *         resolved against xml:base and page_url; key: <guid>, rdf:about
+ *         or Atom <id>, else the link; date: pubDate, dc:date, updated or
+ *         published as written; summary: description, Atom summary or
+ *         content, as plain text. With xp: only the entries that are in
+ *         its result or hold a node of it.
+ *   AUTO  extract_detect_parser first; an XML document whose root is a
+ *         feed reads as FEED.
+ * A document that is not what an explicit parser expects fails: FEED and
+ * XML given an HTML page ("expected a feed, got an HTML page (Content-Type
+ * text/html)"), so a feed that turns into an error page is a failed check,
+ * not every entry removed. JSON (explicit or detected) fails here with
+ * "JSON needs a jq: program" (the caller routes JSON to jq.h).
+ * *used (may be NULL) is set to the parser that read the document, also on
+ * failure once it is known. Returns 0 (also when nothing matches) or -1
+ * with err; `out` is then as it was.
+ */
+int extract_document(const char *body, size_t len, const char *content_type,
+                     const char *encoding, const char *page_url,
+                     const struct extract_xpath *xp,
+                     const struct extract_opts *opts, struct item_list *out,
+                     enum extract_parser *used, struct kw_err *err);
+
+/*
+ * extract_field_check is the config hook for a `title:` or `link:`
+ * expression: as extract_xpath_check, with the watch's namespace pairs.
+ */
+int extract_field_check(const char *expr, const char *const *ns, size_t nns,
+                        char *msg, size_t msgsize);
+
+/*
+ * extract_text_normalize: s[0..n) as item text (whitespace collapsed and
+ * trimmed, invalid UTF-8 as U+FFFD, as above) in a heap string (caller
+ * frees; "" when nothing is left), NULL on out-of-memory. For other
+ * modules making items (jq).
+ */
+char *extract_text_normalize(const char *s, size_t n);
+
+/*
+ * extract_url_resolve resolves `href` against `base` (NULL: none) into a
+ * heap string in *out the way item links are (RFC 3986, cleaned,
+ * percent-encoded; javascript:/vbscript:/data: give NULL). Returns 0 or -1
+ * on out-of-memory. For other modules making items (jq).
+ */
+int extract_url_resolve(const char *href, const char *base, char **out);
 
 #endif

@@ -11,9 +11,18 @@
 struct item {
 	char *text; /* normalised UTF-8 text, never NULL; owned */
 	char *link; /* absolute URL, or NULL when the match has none; owned */
-	/* identity (key.h), set by key_assign; NULL until then; owned */
+	/* identity: the source's own (a feed's guid/id, a jq key) as
+	   extracted, then the key key_assign makes (key.h); NULL = none
+	   yet (derive from text and link); owned */
 	char *key;
+	char *date; /* a feed entry's date as written (pubDate, dc:date,
+	               updated/published), or NULL; owned; for messages */
+	char *summary; /* a feed entry's summary as plain text (at most
+	                  ITEM_SUMMARY_MAX bytes), or NULL; owned */
 };
+
+/* bytes of a summary kept in an item (cut at a UTF-8 boundary) */
+#define ITEM_SUMMARY_MAX 400
 
 struct item_list {
 	struct item *v;
@@ -37,8 +46,16 @@ int item_list_add(struct item_list *l, const char *text, const char *link);
 int item_list_add_take(struct item_list *l, char *text, char *link);
 
 /*
- * item_list_add_copy appends a copy of `it` (text, link and key). Returns 0
- * or -1 on out-of-memory (the list is unchanged).
+ * item_list_add_full appends one item taking ownership of every heap
+ * string (text required; link, key, date, summary may be NULL); all are
+ * freed on failure too. Returns 0 or -1 (out of memory, text NULL).
+ */
+int item_list_add_full(struct item_list *l, char *text, char *link,
+    char *key, char *date, char *summary);
+
+/*
+ * item_list_add_copy appends a copy of `it` (text, link, key, date and
+ * summary). Returns 0 or -1 on out-of-memory (the list is unchanged).
  */
 int item_list_add_copy(struct item_list *l, const struct item *it);
 

@@ -35,8 +35,9 @@
  *                      one line, ours are 2 to 6 Hangul long, and a
  *                      user-given title (`send --button`) is cut to 14.
  *   text-template header line 80 (so the item still shows after a long name)
- * Every cut goes through message_cut: on a character boundary, never inside
- * a Hangul syllable or a combining sequence, "…" (U+2026) when cut.
+ * Every cut goes through message_cut: on a grapheme cluster boundary, never
+ * inside a Hangul syllable or a Thai, Indic or emoji cluster, "…" (U+2026)
+ * when cut.
  * A watch name is cut before its ": N new" suffix, so the count always shows.
  * Single-line fields (titles, names, item text) have control characters and
  * runs of white space turned into one space and are trimmed; a text
@@ -152,10 +153,12 @@ void message_list_free(char **v, size_t n);
  * out-of-memory; NULL s counts as "") with invalid UTF-8 replaced by U+FFFD
  * (one per maximal ill-formed subpart, Unicode 15 §3.9), cut to at most
  * `max_chars` characters counted as message_count_chars does. When cut,
- * the kept part ends on a grapheme boundary (never inside a Hangul
- * syllable, precomposed or conjoining jamo L+V+T, nor before a combining
- * mark, variation selector, ZWJ sequence member, skin tone modifier or the
- * second of a regional-indicator pair), trailing spaces are dropped and "…"
+ * the kept part ends on a grapheme cluster boundary (utf8_grapheme_breaks,
+ * UAX #29: never inside a Hangul syllable, precomposed or conjoining jamo
+ * L+V+T, nor before a combining mark, a spacing mark such as Thai SARA AM
+ * or a Bengali or Tamil vowel sign, a virama, a variation selector, a ZWJ
+ * sequence member, a skin tone modifier or the second of a
+ * regional-indicator pair), trailing spaces are dropped and "…"
  * (U+2026, 1 character) is appended, so the result has at most max_chars
  * characters. A single cluster longer than the room is cut at a code point
  * boundary instead. max_chars == 0 gives "". Control characters are kept.

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kakaowatch/config.h"
 #include "kakaowatch/util.h"
 
 /* a never-checked watch gets its first check within this (ms) ... */
@@ -87,5 +88,35 @@ int64_t sched_next_check_ms(int64_t now_ms, int64_t interval_ms,
 int64_t sched_first_check_ms(int64_t now_ms, int64_t now_wall_ms,
     int64_t last_check_wall_ms, int64_t next_check_wall_ms,
     int64_t interval_ms, size_t nnew, double r);
+
+/* sched_match.old of a watch that is not matched */
+#define SCHED_NONE ((size_t)-1)
+
+/* what a reload does with one watch of the new configuration */
+struct sched_match {
+	size_t old;   /* the scheduled watch it continues (index into the
+	                 `old` array), or SCHED_NONE: added (or disabled) */
+	bool changed; /* continued with other values (!config_watch_equal) */
+};
+
+/*
+ * sched_reconcile, the pure step of a reload: matches the watches of a new
+ * configuration against the ones scheduled, by name (byte-wise; the name
+ * is a watch's identity, so a renamed watch is one removed and one added).
+ *
+ * old[0..nold): the scheduled watches' configurations (borrowed; names
+ * unique). nw[0..nnew): the new configuration's watches (borrowed; names
+ * unique, as config_load guarantees); disabled ones are not scheduled and
+ * get match SCHED_NONE. Outputs, caller-allocated: match[0..nnew), and
+ * kept[0..nold), true when an enabled new watch continues old[j] (false:
+ * removed). A watch is added when it is enabled and match.old is
+ * SCHED_NONE.
+ *
+ * O((nold + nnew) log(nold + nnew)) name comparisons (sort and merge).
+ * Returns 0, or -1 on out-of-memory (outputs unspecified).
+ */
+int sched_reconcile(const struct watch_config *const *old, size_t nold,
+    const struct watch_config *nw, size_t nnew, struct sched_match *match,
+    bool *kept);
 
 #endif

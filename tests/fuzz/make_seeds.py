@@ -214,9 +214,32 @@ def message_seeds():
                  ("x" * 5000, "http://" + "a" * 2100)]))
 
 
+SELECTORS = [
+    "p", "div > a", "#main .box", "a[href^='http']", "a[href$=\".pdf\" i]",
+    "[lang|=en]", "[class~=x]", "[title*=\"it's \\\"x\\\"\"]",
+    "li:nth-child(2n+1)", "li:nth-last-child(-n+3)", "li:nth-child(odd of .x)",
+    "p:nth-of-type(2)", "p:first-of-type", "span:only-of-type", ":root",
+    ":empty", "li:first-child, li:last-child", "p:not(.a, #b)",
+    "li:is(.x, :only-child)", "div:has(> a.title)", "p:has(+ span)",
+    "h1 + p ~ ul > li", "a:link", "p:contains('\ud55c\uae00')",
+    "td > a::attr(href)", "p::text", "#\\31 23 .a\\:b",
+    "#revolution_main_table > tbody > tr > td:nth-child(3) > a",
+    "body > div:nth-child(2) > table > tbody > tr:nth-child(5) > td > a",
+    "\ud55c\uae00 > [x", "a:hover", "svg|rect", "a[x='abc", "p >> a",
+    "*:first-of-type", "a:not(:not(:not(b)))",
+]
+
+
+def select_seeds():
+    clean("fuzz_select")
+    for i, sel in enumerate(SELECTORS):
+        write("fuzz_select", "%02d" % i, sel)
+
+
 if __name__ == "__main__":
     config_seeds()
     extract_seeds()
     token_seeds()
     kakao_seeds()
     message_seeds()
+    select_seeds()

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import unicodedata
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
@@ -89,6 +90,38 @@ watches:
                        "--xpath", "//article")
         self.assertEqual(none.returncode, 1)
         self.assertIn("matched nothing", none.stderr)
+
+    def test_status_table_aligns_hangul_watch_names(self):
+        pages = self.start_pages()
+        self.write_page("a.html", "<a href='/x'>x</a><a href='/y'>y</a>")
+        self.write_config("""
+state_dir: %s
+kakao: {sink: stdout}
+watches:
+  - {name: 학과공지, url: "%s", xpath: //a, interval: 1h}
+  - {name: rust-blog, url: "%s", xpath: //a, interval: 1h}
+  - {name: 공지-notice, url: "%s", xpath: //a, interval: 1h}
+""" % (self.state, pages.url("/a.html"), pages.url("/a.html"),
+            pages.url("/a.html")))
+        self.assertEqual(self.kw("once").returncode, 0)
+        p = self.kw("status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        def width(text):  # terminal columns, from Python's Unicode data
+            return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1
+                       for c in text)
+
+        rows = [line for line in p.stdout.splitlines()
+                if line.startswith(("WATCH", "학과공지", "rust-blog",
+                                    "공지-notice"))]
+        self.assertEqual(len(rows), 4, p.stdout)
+        # the second column starts at the same terminal column everywhere
+        starts = set()
+        for row in rows:
+            name = row.split(" ")[0]
+            rest = row[len(name):]
+            starts.add(width(name) + len(rest) - len(rest.lstrip(" ")))
+        self.assertEqual(starts, {21}, p.stdout)
 
     def test_second_process_on_the_same_state_dir_refuses(self):
         pages = self.start_pages()
