@@ -136,6 +136,34 @@ seen_newest_first(const void *pa, const void *pb)
 }
 
 /*
+ * rekey_snapshot gives the items of a stored snapshot the keys of this
+ * check: the stored ones, unless the key settings changed (`rekeyed`) or
+ * a row has none (written by 0.1). 0 or -1 with `err`.
+ */
+static int
+rekey_snapshot(struct item_list *old, bool rekeyed,
+    const struct key_spec *spec, enum key_mode resolved, const char *page,
+    struct kw_err *err)
+{
+	struct item *it;
+	size_t i;
+	char *key;
+
+	for (i = 0; i < old->n; i++) {
+		it = &old->v[i];
+		if (!rekeyed && it->key != NULL)
+			continue;
+		key = key_recompute(it->text, it->link, it->key, spec, resolved,
+		    page, err);
+		if (key == NULL)
+			return -1;
+		free(it->key);
+		it->key = key;
+	}
+	return 0;
+}
+
+/*
  * rekey_seen remakes the keys of the watch's seen set with the current key
  * settings (after an upgrade from 0.1, a new key:/key_pattern:, or auto
  * deciding otherwise for this page): *out gets the entries with new keys
@@ -143,9 +171,9 @@ seen_newest_first(const void *pa, const void *pb)
  * diff_changes. 0 or -1 with `err`.
  */
 static int
-rekey_seen(struct check_job *job, enum key_mode resolved, const char *page,
-    struct seen_entry **out, size_t *nout, struct item_list *seen,
-    struct kw_err *err)
+rekey_seen(struct check_job *job, const struct key_spec *spec,
+    enum key_mode resolved, const char *page, struct seen_entry **out,
+    size_t *nout, struct item_list *seen, struct kw_err *err)
 {
 	struct seen_entry *v = NULL;
 	size_t n = 0, i;
@@ -156,8 +184,8 @@ rekey_seen(struct check_job *job, enum key_mode resolved, const char *page,
 		return -1;
 	qsort(v, n, sizeof(*v), seen_newest_first);
 	for (i = 0; i < n; i++) {
-		key = key_compute(v[i].text, v[i].link, resolved, job->key_re,
-		    page, err);
+		key = key_recompute(v[i].text, v[i].link, v[i].key, spec,
+		    resolved, page, err);
 		if (key == NULL)
 			goto fail;
 		free(v[i].key);
@@ -250,7 +278,6 @@ record_success(struct check_job *job, const struct http_response *resp,
 	struct store_check rec = { 0 };
 	struct item_list old, snap, seen, added, changed, removed;
 	struct key_spec spec = { (enum key_mode)wc->key_mode, job->key_re };
-	struct key_spec fixed;
 	struct seen_entry *rekey = NULL;
 	size_t nrekey = 0;
 	struct item_list *cur;
@@ -273,23 +300,30 @@ record_success(struct check_job *job, const struct http_response *resp,
 	rebaseline = !job->st.baselined ||
 	    !util_str_eq(job->st.xpath, wc->xpath) ||
 	    !util_str_eq(job->st.url, wc->url);
-	/* the items seen now: the page, or on a 304 the snapshot it still is */
-	if (items == NULL && store_snapshot_get(job->env.store, wc->name,
-				 &snap, &err) != 0)
-		goto fail;
-	cur = items != NULL ? items : &snap;
-	if (key_assign(cur, &spec, page, &resolved, &err) != 0)
-		goto fail;
-	spec_str = key_spec_string(resolved, job->key_re);
-	if (spec_str == NULL) {
-		kw_err_set(&err, "out of memory");
-		goto fail;
+	/* the items seen now: the page, or on a 304 the snapshot it still is
+	 * (with the keys it was stored with: only their last_seen moves) */
+	rekeyed = false;
+	if (items == NULL) {
+		if (store_snapshot_get(job->env.store, wc->name, &snap,
+			&err) != 0)
+			goto fail;
+		cur = &snap;
+	} else {
+		cur = items;
+		if (key_assign(cur, &spec, page, &resolved, &err) != 0)
+			goto fail;
+		spec_str = key_spec_string(resolved, job->key_re);
+		if (spec_str == NULL) {
+			kw_err_set(&err, "out of memory");
+			goto fail;
+		}
+		/* keys made otherwise before (or by 0.1) are remade first */
+		rekeyed = job->st.known &&
+		    !util_str_eq(job->st.key_spec, spec_str);
+		if (rekeyed && rekey_seen(job, &spec, resolved, page, &rekey,
+				   &nrekey, &seen, &err) != 0)
+			goto fail;
 	}
-	/* keys made otherwise before (or by 0.1) are remade first */
-	rekeyed = job->st.known && !util_str_eq(job->st.key_spec, spec_str);
-	if (rekeyed && rekey_seen(job, resolved, page, &rekey, &nrekey, &seen,
-			   &err) != 0)
-		goto fail;
 	if (items == NULL) {
 		/* 304: the page is as it was */
 		o->kind = CHECK_UNCHANGED;
@@ -300,11 +334,10 @@ record_success(struct check_job *job, const struct http_response *resp,
 		o->nitems = items->n;
 	} else {
 		/* the previous snapshot, keyed as this page is */
-		fixed.mode = resolved;
-		fixed.pattern = job->key_re;
 		if (store_snapshot_get(job->env.store, wc->name, &old, &err) !=
 			0 ||
-		    key_assign(&old, &fixed, page, NULL, &err) != 0)
+		    rekey_snapshot(&old, rekeyed, &spec, resolved, page,
+			&err) != 0)
 			goto fail;
 		if (!rekeyed && store_seen_lookup(job->env.store, wc->name,
 				    items, &seen, &err) != 0)

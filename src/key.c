@@ -297,10 +297,15 @@ usable_link(const char *link, const char *norm_page, char **out)
 	return 0;
 }
 
-/* key_make: one item's key with a resolved mode, norm_page normalised */
+/*
+ * key_make: one item's key with a resolved mode, norm_page normalised;
+ * srckey: the source's own identity (feed guid, jq key) to use before the
+ * mode, or NULL
+ */
 static char *
-key_make(const char *text, const char *link, enum key_mode mode,
-    struct regex *pattern, const char *norm_page, struct kw_err *err)
+key_make(const char *text, const char *link, const char *srckey,
+    enum key_mode mode, struct regex *pattern, const char *norm_page,
+    struct kw_err *err)
 {
 	struct regex_groups g;
 	char *norm = NULL, *group, *key = NULL;
@@ -323,6 +328,10 @@ key_make(const char *text, const char *link, enum key_mode mode,
 			free(group);
 			goto out;
 		}
+	}
+	if (srckey != NULL) {
+		key = concat(KEY_SOURCE_PREFIX, srckey, NULL, NULL);
+		goto out;
 	}
 	if (mode == KEY_TEXT) {
 		key = concat("text:", text, NULL, NULL);
@@ -363,10 +372,29 @@ key_compute(const char *text, const char *link, enum key_mode resolved,
 
 	if (norm_page_get(page_url, &norm_page, err) != 0)
 		return NULL;
-	key = key_make(text, link, resolved == KEY_AUTO ? KEY_LINK : resolved,
-	    pattern, norm_page, err);
+	key = key_make(text, link, NULL,
+	    resolved == KEY_AUTO ? KEY_LINK : resolved, pattern, norm_page,
+	    err);
 	free(norm_page);
 	return key;
+}
+
+char *
+key_recompute(const char *text, const char *link, const char *stored,
+    const struct key_spec *spec, enum key_mode resolved,
+    const char *page_url, struct kw_err *err)
+{
+	char *key;
+
+	if (spec->mode == KEY_AUTO && stored != NULL &&
+	    strncmp(stored, KEY_SOURCE_PREFIX, strlen(KEY_SOURCE_PREFIX)) ==
+		0) {
+		key = strdup(stored);
+		if (key == NULL)
+			kw_err_set(err, "out of memory");
+		return key;
+	}
+	return key_compute(text, link, resolved, spec->pattern, page_url, err);
 }
 
 /* simple open-addressing map: normalised link -> index of first text */
@@ -394,7 +422,8 @@ hash_str(const char *s)
  * link do not count otherwise: link mode keys them by text+link too.
  */
 static int
-links_distinct(const struct item_list *items, const char *norm_page)
+links_distinct(const struct item_list *items, const char *norm_page,
+    bool use_src)
 {
 	struct link_slot *slots = NULL;
 	char **norms = NULL;
@@ -411,6 +440,8 @@ links_distinct(const struct item_list *items, const char *norm_page)
 		goto out;
 	result = 1;
 	for (i = 0; i < items->n && result == 1; i++) {
+		if (use_src && items->v[i].key != NULL)
+			continue; /* keyed by the source */
 		if (usable_link(items->v[i].link, norm_page, &norms[i]) != 0) {
 			result = -1;
 			break;
@@ -456,7 +487,7 @@ key_assign(struct item_list *items, const struct key_spec *spec,
 	if (norm_page_get(page_url, &norm_page, err) != 0)
 		return -1;
 	if (mode == KEY_AUTO) {
-		d = links_distinct(items, norm_page);
+		d = links_distinct(items, norm_page, true);
 		if (d < 0) {
 			kw_err_set(err, "out of memory");
 			goto out;
@@ -464,7 +495,8 @@ key_assign(struct item_list *items, const struct key_spec *spec,
 		mode = d ? KEY_LINK : KEY_TEXT_LINK;
 	}
 	for (i = 0; i < items->n; i++) {
-		key = key_make(items->v[i].text, items->v[i].link, mode,
+		key = key_make(items->v[i].text, items->v[i].link,
+		    spec->mode == KEY_AUTO ? items->v[i].key : NULL, mode,
 		    spec->pattern, norm_page, err);
 		if (key == NULL)
 			goto out;

@@ -105,6 +105,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX seen_watch_last ON seen(watch, last_seen);"
 	"CREATE INDEX seen_last ON seen(last_seen);"
 	"ALTER TABLE watch ADD COLUMN key_spec TEXT;"
+	"ALTER TABLE snapshot_item ADD COLUMN key TEXT;"
 	"ALTER TABLE history ADD COLUMN edited INTEGER NOT NULL DEFAULT 0"
 	" CHECK (edited IN (0, 1));"
 	"INSERT OR IGNORE INTO seen(watch, key, first_seen, last_seen, text,"
@@ -195,14 +196,15 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_WATCH_NAMES] = "SELECT name FROM watch ORDER BY name",
 	[STMT_WATCH_FORGET] = "DELETE FROM watch WHERE name = ?1",
 	[STMT_SNAPSHOT_GET] =
-	    "SELECT text, link FROM snapshot_item WHERE watch = ?1"
+	    "SELECT text, link, key FROM snapshot_item WHERE watch = ?1"
 	    " ORDER BY pos",
 	[STMT_SNAPSHOT_CLEAR] =
 	    "DELETE FROM snapshot_item WHERE watch = ?1 AND pos >= ?2",
 	[STMT_SNAPSHOT_ADD] =
-	    "INSERT INTO snapshot_item(watch, pos, text, link)"
-	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(watch, pos) DO UPDATE"
-	    " SET text = excluded.text, link = excluded.link",
+	    "INSERT INTO snapshot_item(watch, pos, text, link, key)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(watch, pos) DO UPDATE"
+	    " SET text = excluded.text, link = excluded.link,"
+	    " key = excluded.key",
 	[STMT_HISTORY_ADD] =
 	    "INSERT INTO history(watch, at, removed, text, link, edited)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -950,7 +952,8 @@ store_snapshot_get(struct store *st, const char *name, struct item_list *out,
 		    (link == NULL &&
 			sqlite3_column_type(s, 1) != SQLITE_NULL) ||
 		    item_list_add(out, (const char *)text,
-			(const char *)link) != 0) {
+			(const char *)link) != 0 ||
+		    col_dup(s, 2, &out->v[out->n - 1].key) != 0) {
 			kw_err_set(err, "out of memory");
 			goto fail;
 		}
@@ -1011,6 +1014,7 @@ snapshot_compare(struct store *st, const char *name,
 		link = sqlite3_column_text(s, 1);
 		if (!same_text(sqlite3_column_text(s, 0), items->v[i].text) ||
 		    !same_text(link, items->v[i].link) ||
+		    !same_text(sqlite3_column_text(s, 2), items->v[i].key) ||
 		    (link == NULL &&
 			sqlite3_column_type(s, 1) != SQLITE_NULL)) {
 			same = false;
@@ -1043,8 +1047,9 @@ snapshot_replace(struct store *st, const char *name,
 		err) != 0)
 		return -1;
 	for (i = nsame; i < items->n; i++) {
-		if (stmt_run(st, STMT_SNAPSHOT_ADD, err, what, "tltt", name,
-			(int64_t)i, items->v[i].text, items->v[i].link) != 0)
+		if (stmt_run(st, STMT_SNAPSHOT_ADD, err, what, "tlttt", name,
+			(int64_t)i, items->v[i].text, items->v[i].link,
+			items->v[i].key) != 0)
 			return -1;
 	}
 	if (nstored > items->n &&

@@ -236,6 +236,49 @@ test_key_modes_and_pattern(void **state)
 }
 
 static void
+test_key_source_keys_of_feeds_under_auto(void **state)
+{
+	struct key_spec spec = { KEY_AUTO, NULL };
+	struct item_list l;
+	enum key_mode mode;
+	struct kw_err err = { 0 };
+	char *k;
+
+	(void)state;
+	item_list_init(&l);
+	/* two feed entries with guids and the same link, one page item */
+	list_add(&l, "entry one", "https://f.example/post");
+	l.v[0].key = strdup("tag:f.example,2026:1");
+	list_add(&l, "entry two", "https://f.example/post");
+	l.v[1].key = strdup("tag:f.example,2026:2");
+	list_add(&l, "page item", "https://f.example/p/3");
+	assert_int_equal(key_assign(&l, &spec, NULL, &mode, &err), 0);
+	assert_string_equal(l.v[0].key, "id:tag:f.example,2026:1");
+	assert_string_equal(l.v[1].key, "id:tag:f.example,2026:2");
+	/* the shared link of the entries does not make auto text+link */
+	assert_int_equal(mode, KEY_LINK);
+	assert_string_equal(l.v[2].key, "link:https://f.example/p/3");
+	/* a remembered source key stays when keys are remade under auto,
+	 * and follows an explicit mode */
+	k = key_recompute("entry one", "https://f.example/post", l.v[0].key,
+	    &spec, KEY_LINK, NULL, &err);
+	assert_string_equal(k, "id:tag:f.example,2026:1");
+	free(k);
+	spec.mode = KEY_TEXT;
+	k = key_recompute("entry one", "https://f.example/post", l.v[0].key,
+	    &spec, KEY_TEXT, NULL, &err);
+	assert_string_equal(k, "text:entry one");
+	free(k);
+	/* 0.1's rows have no key: made from text and link */
+	spec.mode = KEY_AUTO;
+	k = key_recompute("page item", "https://f.example/p/3?page=2", NULL,
+	    &spec, KEY_LINK, NULL, &err);
+	assert_string_equal(k, "link:https://f.example/p/3");
+	free(k);
+	item_list_release(&l);
+}
+
+static void
 test_key_display_shows_the_separator(void **state)
 {
 	char out[64];
@@ -479,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_key_auto_uses_links_when_distinct),
 		cmocka_unit_test(test_key_auto_falls_back_to_text_and_link),
 		cmocka_unit_test(test_key_modes_and_pattern),
+		cmocka_unit_test(test_key_source_keys_of_feeds_under_auto),
 		cmocka_unit_test(test_key_display_shows_the_separator),
 		cmocka_unit_test(
 		    test_key_diff_text_edited_ignores_comment_counts),

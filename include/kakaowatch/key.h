@@ -27,9 +27,14 @@
  * whose link does not match (or has no link) is keyed by the mode, with
  * `link` falling back to `text+link` for an item without a usable link.
  *
+ * Items that come with their own identity (a feed entry's guid or id, a
+ * jq program's key: item.key as extracted) are keyed by it under `auto`
+ * ("id:" + that key), after key_pattern and before the link; an explicit
+ * `key:` mode ignores it.
+ *
  * Keys are printable: "link:URL", "text:TEXT", "text+link:TEXT" + KEY_SEP
- * + URL (empty without a link), "re:GROUP". KEY_SEP (U+001F) never occurs
- * in extracted text (controls are removed).
+ * + URL (empty without a link), "re:GROUP", "id:SOURCE-KEY". KEY_SEP
+ * (U+001F) never occurs in extracted text (controls are removed).
  */
 #ifndef KAKAOWATCH_KEY_H
 #define KAKAOWATCH_KEY_H
@@ -41,6 +46,7 @@
 #include "kakaowatch/util.h"
 
 #define KEY_SEP "\x1f"
+#define KEY_SOURCE_PREFIX "id:"
 
 enum key_mode { KEY_AUTO, KEY_LINK, KEY_TEXT, KEY_TEXT_LINK };
 
@@ -93,8 +99,8 @@ struct key_spec {
 };
 
 /*
- * key_assign sets the key of every item of `items` (replacing any), per
- * `spec`; `page_url` (borrowed, may be NULL) is the page the items come
+ * key_assign sets the key of every item of `items` per `spec`, replacing
+ * the key each had (taken as the source's identity, see above); `page_url` (borrowed, may be NULL) is the page the items come
  * from, to tell a link to the page itself. For KEY_AUTO it decides link or
  * text+link for this page and sets *resolved (may be NULL) to KEY_LINK or
  * KEY_TEXT_LINK; for other modes *resolved = spec->mode. Returns 0, or -1
@@ -112,6 +118,17 @@ int key_assign(struct item_list *items, const struct key_spec *spec,
  */
 char *key_compute(const char *text, const char *link, enum key_mode resolved,
     struct regex *pattern, const char *page_url, struct kw_err *err);
+
+/*
+ * key_recompute remakes the key of a remembered item (a snapshot row or a
+ * seen entry: text, link and the key it was stored with, NULL for 0.1's)
+ * after the key settings changed: a source key ("id:...") stays under
+ * `auto`, anything else is key_compute(text, link, resolved, pattern).
+ * Returns the key (heap; caller frees) or NULL with `err`.
+ */
+char *key_recompute(const char *text, const char *link, const char *stored,
+    const struct key_spec *spec, enum key_mode resolved,
+    const char *page_url, struct kw_err *err);
 
 /*
  * key_spec_string returns a description of how keys are made (heap; caller
