@@ -35,6 +35,8 @@
 #include "kakaowatch/token.h"
 #include "kakaowatch/util.h"
 
+#include "fake_server.h"
+
 #define CLIENT_ID "deliverTestKey0123"
 #define REDIRECT_URI "http://localhost:5000/oauth"
 #define SEC 1000LL
@@ -139,7 +141,7 @@ test_next_kst_midnight_is_strictly_after_now(void **state)
 /* ---- against the fake Kakao ---- */
 
 struct fixture {
-	pid_t pid;
+	struct fake_server fake;
 	char base[64];
 	char dir[64];
 	char path[256];
@@ -152,34 +154,12 @@ struct fixture {
 static void
 fake_start(struct fixture *f)
 {
-	const char *fakes = getenv("KW_FAKES_DIR");
-	char script[PATH_MAX], line[64];
-	int fds[2], port;
-	FILE *in;
+	static const char *const args[] = { "--client-id", CLIENT_ID,
+		"--redirect-uri", REDIRECT_URI, NULL };
 
-	assert_non_null(fakes);
-	snprintf(script, sizeof(script), "%s/fake_kakao.py", fakes);
-	assert_int_equal(pipe(fds), 0);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execlp("python3", "python3", "-B", script, "--port", "0",
-		    "--client-id", CLIENT_ID, "--redirect-uri", REDIRECT_URI,
-		    (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	assert_non_null(in);
-	if (fgets(line, sizeof(line), in) == NULL)
+	if (fake_server_start(&f->fake, "fake_kakao.py", args) != 0)
 		fail_msg("fake_kakao.py did not start");
-	fclose(in);
-	port = (int)strtol(line, NULL, 10);
-	assert_true(port > 0);
-	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", port);
+	snprintf(f->base, sizeof(f->base), "%s", f->fake.base);
 }
 
 static json_t *
@@ -336,8 +316,7 @@ teardown(void **state)
 	char cmd[200];
 
 	deliver_set_abort_flag(NULL);
-	kill(f->pid, SIGTERM);
-	waitpid(f->pid, NULL, 0);
+	fake_server_stop(&f->fake);
 	store_close(f->st);
 	config_free(f->cfg);
 	fclose(f->out);

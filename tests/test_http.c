@@ -30,7 +30,9 @@
 #include "kakaowatch/http.h"
 #include "kakaowatch/util.h"
 
-static pid_t server_pid = -1;
+#include "fake_server.h"
+
+static struct fake_server server;
 static int server_port;
 static char server_root[512];
 
@@ -39,60 +41,17 @@ static char server_root[512];
 static int
 server_start(void **state)
 {
-	const char *fakes = getenv("KW_FAKES_DIR");
 	const char *tmp = getenv("TMPDIR");
-	char script[1024], line[32];
-	struct pollfd pfd;
-	size_t n = 0;
-	int p[2];
-	ssize_t r;
+	const char *args[] = { "--root", server_root, NULL };
 
 	(void)state;
-	/* curl takes proxies from the environment: not for loopback tests */
-	unsetenv("http_proxy");
-	unsetenv("https_proxy");
-	unsetenv("HTTPS_PROXY");
-	unsetenv("all_proxy");
-	unsetenv("ALL_PROXY");
-	if (fakes == NULL) {
-		fprintf(stderr, "test_http: KW_FAKES_DIR is not set\n");
-		return -1;
-	}
-	snprintf(script, sizeof(script), "%s/pageserver.py", fakes);
 	snprintf(server_root, sizeof(server_root), "%s/kw-http-XXXXXX",
 	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(server_root) == NULL || pipe(p) != 0)
+	if (mkdtemp(server_root) == NULL)
 		return -1;
-	server_pid = fork();
-	if (server_pid < 0)
+	if (fake_server_start(&server, "pageserver.py", args) != 0)
 		return -1;
-	if (server_pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		execlp("python3", "python3", "-B", script, "--root",
-		    server_root, "--port", "0", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	/* the server prints "PORT\n" once it listens */
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	while (n < sizeof(line) - 1 && memchr(line, '\n', n) == NULL) {
-		if (poll(&pfd, 1, 10000) <= 0)
-			break;
-		r = read(p[0], line + n, sizeof(line) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(p[0]);
-	line[n] = '\0';
-	server_port = (int)strtol(line, NULL, 10);
-	if (server_port <= 0) {
-		fprintf(stderr, "test_http: pageserver did not start\n");
-		return -1;
-	}
+	server_port = server.port;
 	http_global_init();
 	return 0;
 }
@@ -105,11 +64,7 @@ server_stop(void **state)
 	char path[1024];
 
 	(void)state;
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
-	}
+	fake_server_stop(&server);
 	d = opendir(server_root);
 	if (d != NULL) {
 		for (e = readdir(d); e != NULL; e = readdir(d)) {

@@ -27,6 +27,8 @@
 #include "kakaowatch/token.h"
 #include "kakaowatch/util.h"
 
+#include "fake_server.h"
+
 #define CLIENT_ID "testRestApiKey0123"
 #define CLIENT_SECRET "testClientSecret4567"
 #define REDIRECT_URI "http://localhost:5000/oauth"
@@ -82,7 +84,7 @@ remember_token(const struct token *t)
 /* ---- the fake server ---- */
 
 struct fixture {
-	pid_t pid;
+	struct fake_server fake;
 	int port;
 	char base[64];
 	char dir[64];
@@ -96,21 +98,9 @@ struct fixture {
 static void
 fake_start(struct fixture *f, const char *const *extra)
 {
-	const char *fakes = getenv("KW_FAKES_DIR");
-	char script[PATH_MAX], line[64];
 	const char *argv[32];
-	int fds[2];
 	size_t n = 0;
-	FILE *in;
-	pid_t pid;
 
-	assert_non_null(fakes);
-	snprintf(script, sizeof(script), "%s/fake_kakao.py", fakes);
-	argv[n++] = "python3";
-	argv[n++] = "-B";
-	argv[n++] = script;
-	argv[n++] = "--port";
-	argv[n++] = "0";
 	argv[n++] = "--client-id";
 	argv[n++] = CLIENT_ID;
 	argv[n++] = "--redirect-uri";
@@ -120,29 +110,10 @@ fake_start(struct fixture *f, const char *const *extra)
 	while (extra != NULL && *extra != NULL && n < 31)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execvp("python3", (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	assert_non_null(in);
-	if (fgets(line, sizeof(line), in) == NULL) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	if (fake_server_start(&f->fake, "fake_kakao.py", argv) != 0)
 		fail_msg("fake_kakao.py did not start");
-	}
-	fclose(in);
-	f->pid = pid;
-	f->port = (int)strtol(line, NULL, 10);
-	assert_true(f->port > 0);
-	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", f->port);
+	f->port = f->fake.port;
+	snprintf(f->base, sizeof(f->base), "%s", f->fake.base);
 }
 
 static void
@@ -195,10 +166,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	if (f->pid > 0) {
-		kill(f->pid, SIGTERM);
-		waitpid(f->pid, NULL, 0);
-	}
+	fake_server_stop(&f->fake);
 	unlink(f->token_path);
 	unlink(f->bak_path);
 	rmdir(f->dir);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """make_seeds.py: (re)writes the seed inputs of tests/fuzz/corpus/.
 
-Seeds are named seed-*; inputs a fuzzer found (crash-*, regress-*,
-cov-*) and corpus files merged in by run.sh (SHA-1 names) are left alone.
+Seeds are named seed-*; inputs a fuzzer found (crash-*, regress-*) are
+left alone. The corpora libFuzzer grows are kept outside the tree
+(tests/fuzz/run.sh, CORPUS=DIR).
 The seeds come from tests/data/ (real pages, configs, token files) and
 from the Kakao responses documented in docs/kakao.md, each with the
 selector bytes the target's header describes. Python 3 standard library only.
@@ -212,6 +213,18 @@ def message_seeds():
           items([(b"\xed\xa0\x80 \xc3", b"https://h/\xc3\x28"),
                  ("e\u0301" * 90, "HTTPS://H/"),
                  ("x" * 5000, "http://" + "a" * 2100)]))
+    # grapheme clusters at the cut lengths: Thai, Bengali, Tamil, jamo,
+    # emoji sequences, each long enough to be cut (bits 5-7: cut length)
+    scripts = [("น้ำสวัสดี" * 30, "https://th.example/"),
+               ("বাংলা ভাষা " * 25, "https://bn.example/"),
+               ("தமிழ் கொடி " * 25, "https://ta.example/"),
+               ("\u1112\u1161\u11ab\u1100\u1173\u11af" * 60, ""),
+               ("\U0001F44D\U0001F3FD\U0001F1F0\U0001F1F7" * 40,
+                "https://e.example/")]
+    write("fuzz_message", "clusters", b"\xe3" + "학과공지\x00".encode() +
+          items(scripts))
+    write("fuzz_message", "clusters-removed", b"\x4a" + "ভাষা\x00".encode() +
+          items(scripts[:2] + [("x", "https://x/")] * 3))
 
 
 SELECTORS = [

@@ -8,10 +8,15 @@
 # $JOBS at a time (default: the number of CPUs). Environment:
 #   BUILD=DIR    build directory (default: build-fuzz in the source tree)
 #   JOBS=N       targets run in parallel
-#   MERGE=1      afterwards, merge the inputs that add coverage into
-#                tests/fuzz/corpus/TARGET/ (libFuzzer -merge=1)
-# Each target keeps its growing corpus in $BUILD/fuzz-corpus/TARGET (seeded
-# from tests/fuzz/corpus/TARGET, which is never written unless MERGE=1),
+#   CORPUS=DIR   where the growing corpora live, DIR/TARGET (default:
+#                $BUILD/fuzz-corpus); keep it outside the source tree, as
+#                curl and libxml2 do, and replay it in CTest with
+#                cmake -DKW_FUZZ_CORPUS_DIR=DIR
+#   MERGE=1      afterwards, minimise DIR/TARGET to the inputs that cover
+#                distinct edges (libFuzzer -merge=1 -use_counters=0)
+# Each target grows its corpus in DIR/TARGET, seeded from
+# tests/fuzz/corpus/TARGET (seeds, crash and regression inputs, never
+# written by this script),
 # its log in $BUILD/fuzz-logs/TARGET.log and any crashing input in
 # $BUILD/fuzz-artifacts/TARGET/. Exit status 1 when any target crashed:
 # fix the bug, then copy the input to tests/fuzz/corpus/TARGET/crash-NAME
@@ -27,6 +32,7 @@ all="fuzz_config fuzz_extract fuzz_feed fuzz_token fuzz_kakao_response
 	fuzz_message fuzz_select"
 targets=${*:-$all}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 1)}
+corpora=${CORPUS:-$build/fuzz-corpus}
 
 CC=${CC:-clang} cmake -S "$src" -B "$build" -DKW_FUZZ=ON -DKW_SANITIZE=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -39,7 +45,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 run_one() {
 	t=$1
-	corpus=$build/fuzz-corpus/$t
+	corpus=$corpora/$t
 	art=$build/fuzz-artifacts/$t
 	mkdir -p "$corpus" "$art"
 	dict=
@@ -55,8 +61,12 @@ run_one() {
 	echo "$t: ${runs:-?} executions in ${secs}s, $crashes crashing inputs" \
 		"(log: $build/fuzz-logs/$t.log)"
 	if [ "${MERGE:-0}" = 1 ]; then
-		"$build/tests/fuzz/$t" -merge=1 "$here/corpus/$t" "$corpus" \
-			>>"$build/fuzz-logs/$t.log" 2>&1 || true
+		rm -rf "$corpus.min" && mkdir -p "$corpus.min"
+		if "$build/tests/fuzz/$t" -merge=1 -use_counters=0 \
+			"$corpus.min" "$corpus" >>"$build/fuzz-logs/$t.log" 2>&1; then
+			rm -rf "$corpus" && mv "$corpus.min" "$corpus"
+			echo "$t: corpus minimised to $(ls "$corpus" | wc -l) inputs"
+		fi
 	fi
 }
 
