@@ -301,15 +301,18 @@ record_success(struct check_job *job, const struct http_response *resp,
 	    !util_str_eq(job->st.xpath, wc->xpath) ||
 	    !util_str_eq(job->st.url, wc->url);
 	/* the items seen now: the page, or on a 304 the snapshot it still is
-	 * (with the keys it was stored with: only their last_seen moves) */
+	 * (with the keys it was stored with: only their last_seen moves;
+	 * a snapshot of 0.1 has none and is keyed like a page) */
 	rekeyed = false;
 	if (items == NULL) {
 		if (store_snapshot_get(job->env.store, wc->name, &snap,
 			&err) != 0)
 			goto fail;
 		cur = &snap;
-	} else {
-		cur = items;
+	}
+	if (items != NULL || job->st.key_spec == NULL) {
+		if (items != NULL)
+			cur = items;
 		if (key_assign(cur, &spec, page, &resolved, &err) != 0)
 			goto fail;
 		spec_str = key_spec_string(resolved, job->key_re);
@@ -378,7 +381,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 					resp->last_modified :
 					job->st.last_modified;
 	}
-	rec.items = items;
+	/* a 304 keeps the snapshot, unless its 0.1 rows just got keys */
+	rec.items = items != NULL ? items : spec_str != NULL ? &snap : NULL;
 	rec.added = &added;
 	rec.changed = &changed;
 	rec.removed = &removed;

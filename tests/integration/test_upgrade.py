@@ -291,7 +291,7 @@ class UpgradeTest(kwtest.KwTestCase):
                              2)
             seen = c.execute("SELECT count(*) FROM seen WHERE watch ="
                              " 'deals'").fetchone()[0]
-            self.assertLessEqual(seen, 20000)     # the documented cap
+            self.assertLessEqual(seen, 20000, p.stdout + p.stderr)  # the cap
             self.assertEqual(c.execute(
                 "SELECT count(*) FROM seen WHERE key LIKE 'legacy:%'")
                 .fetchone()[0], 0)
