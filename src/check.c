@@ -124,17 +124,6 @@ out:
 	return result;
 }
 
-/* seen entries newest first: the first of equal keys is the latest text */
-static int
-seen_newest_first(const void *pa, const void *pb)
-{
-	const struct seen_entry *a = pa, *b = pb;
-
-	if (a->last_seen != b->last_seen)
-		return a->last_seen > b->last_seen ? -1 : 1;
-	return 0;
-}
-
 /*
  * rekey_snapshot gives the items of a stored snapshot the keys of this
  * check: the stored ones, unless the key settings changed (`rekeyed`) or
@@ -180,9 +169,11 @@ rekey_seen(struct check_job *job, const struct key_spec *spec,
 	char *key;
 
 	item_list_init(seen);
-	if (store_seen_all(job->env.store, job->wc->name, &v, &n, err) != 0)
+	/* newest first, so the first of equal new keys has the latest text;
+	 * beyond the cap they would be dropped anyway */
+	if (store_seen_all(job->env.store, job->wc->name,
+		STORE_SEEN_MAX_PER_WATCH, &v, &n, err) != 0)
 		return -1;
-	qsort(v, n, sizeof(*v), seen_newest_first);
 	for (i = 0; i < n; i++) {
 		key = key_recompute(v[i].text, v[i].link, v[i].key, spec,
 		    resolved, page, err);

@@ -248,7 +248,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "SELECT text, link FROM seen WHERE watch = ?1 AND key = ?2",
 	[STMT_SEEN_ALL] =
 	    "SELECT key, first_seen, last_seen, text, link FROM seen"
-	    " WHERE watch = ?1 ORDER BY first_seen, key",
+	    " WHERE watch = ?1 ORDER BY last_seen DESC, first_seen DESC"
+	    " LIMIT ?2",
 	[STMT_SEEN_CLEAR] = "DELETE FROM seen WHERE watch = ?1",
 	/* new keys are inserted; a known one is rewritten only when its text
 	 * or link changed or last_seen is over STORE_SEEN_TOUCH_MS old */
@@ -273,8 +274,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	/* keeps the newest STORE_SEEN_MAX_PER_WATCH (by last_seen) */
 	[STMT_SEEN_CAP] =
 	    "DELETE FROM seen WHERE watch = ?1 AND key IN (SELECT key FROM"
-	    " seen WHERE watch = ?1 ORDER BY last_seen DESC, first_seen DESC"
-	    " LIMIT -1 OFFSET ?2)",
+	    " seen WHERE watch = ?1 ORDER BY last_seen DESC, first_seen DESC,"
+	    " key DESC LIMIT -1 OFFSET ?2)",
 	[STMT_SEEN_TRIM] = "DELETE FROM seen WHERE last_seen < ?1",
 	[STMT_META_LIST] =
 	    "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1"
@@ -1374,8 +1375,8 @@ seen_entries_free(struct seen_entry *v, size_t n)
 }
 
 int
-store_seen_all(struct store *st, const char *name, struct seen_entry **out,
-    size_t *n, struct kw_err *err)
+store_seen_all(struct store *st, const char *name, size_t limit,
+    struct seen_entry **out, size_t *n, struct kw_err *err)
 {
 	struct seen_entry *v = NULL, *nv, *e;
 	size_t count = 0, cap = 0;
@@ -1384,7 +1385,8 @@ store_seen_all(struct store *st, const char *name, struct seen_entry **out,
 
 	*out = NULL;
 	*n = 0;
-	s = stmt_query(st, STMT_SEEN_ALL, err, "read seen keys", "t", name);
+	s = stmt_query(st, STMT_SEEN_ALL, err, "read seen keys", "tl", name,
+	    sql_limit(limit));
 	if (s == NULL)
 		return -1;
 	for (;;) {

@@ -156,11 +156,11 @@ struct seen_entry {
 void seen_entries_free(struct seen_entry *v, size_t n);
 
 /*
- * store_seen_all returns every seen entry of watch `name` (oldest first) as
- * a heap array: free with seen_entries_free(*out, *n). Returns 0 or -1
- * (*out = NULL, *n = 0).
+ * store_seen_all returns the seen entries of watch `name`, most recently
+ * seen first, at most `limit` (0 = all), as a heap array: free with
+ * seen_entries_free(*out, *n). Returns 0 or -1 (*out = NULL, *n = 0).
  */
-int store_seen_all(struct store *st, const char *name,
+int store_seen_all(struct store *st, const char *name, size_t limit,
     struct seen_entry **out, size_t *n, struct kw_err *err);
 
 /*
