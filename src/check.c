@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
 #include "kakaowatch/diff.h"
 #include "kakaowatch/item.h"
@@ -17,6 +18,7 @@ struct check_job {
 	struct check_env env;
 	const struct watch_config *wc;
 	const struct extract_xpath *xp;
+	char *spec; /* extraction_spec(wc): what the snapshot is of */
 	struct watch_state st;
 	struct regex *key_re; /* wc->key_pattern compiled, or NULL */
 	int64_t started_at;
@@ -217,7 +219,48 @@ finish(struct check_job *job, struct check_outcome *o)
 	job->done(job->user, job->wc, o);
 	watch_state_release(&job->st);
 	regex_free(job->key_re);
+	free(job->spec);
 	free(job);
+}
+
+/*
+ * extraction_spec: what decides which items a page gives, stored with the
+ * snapshot (the state's xpath column) so that a change of it re-baselines
+ * silently instead of reporting every item new: the xpath, then, only when
+ * set, parser, namespaces, title, link and jq (so a watch without them
+ * stores its bare xpath, as before they existed). Heap string, NULL for
+ * a watch with none of them (a feed) or on out-of-memory.
+ */
+static char *
+extraction_spec(const struct watch_config *wc)
+{
+	static const char *const parsers[] = { "auto", "html", "xml", "feed",
+		"json" };
+	struct buf b;
+	size_t i;
+	int r = 0;
+
+	if (wc->parser == CONFIG_PARSER_AUTO && wc->nnamespaces == 0 &&
+	    wc->title == NULL && wc->link == NULL && wc->jq == NULL)
+		return wc->xpath != NULL ? strdup(wc->xpath) : NULL;
+	buf_init(&b, 0);
+	r |= buf_puts(&b, wc->xpath != NULL ? wc->xpath : "");
+	if (wc->parser > 0 && wc->parser < 5)
+		r |= buf_printf(&b, "\x1fparser=%s", parsers[wc->parser]);
+	for (i = 0; i + 1 < wc->nnamespaces; i += 2)
+		r |= buf_printf(&b, "\x1fxmlns:%s=%s", wc->namespaces[i],
+		    wc->namespaces[i + 1]);
+	if (wc->title != NULL)
+		r |= buf_printf(&b, "\x1ftitle=%s", wc->title);
+	if (wc->link != NULL)
+		r |= buf_printf(&b, "\x1flink=%s", wc->link);
+	if (wc->jq != NULL)
+		r |= buf_printf(&b, "\x1fjq=%s", wc->jq);
+	if (r != 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
 }
 
 static void
@@ -245,7 +288,7 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	}
 	rec.name = wc->name;
 	rec.url = wc->url;
-	rec.xpath = wc->xpath;
+	rec.xpath = job->spec;
 	rec.at = job->started_at;
 	rec.failed = true;
 	rec.error = why;
@@ -289,7 +332,7 @@ record_success(struct check_job *job, const struct http_response *resp,
 	 * items: their first snapshot is a silent baseline, not a flood of
 	 * "new" */
 	rebaseline = !job->st.baselined ||
-	    !util_str_eq(job->st.xpath, wc->xpath) ||
+	    !util_str_eq(job->st.xpath, job->spec) ||
 	    !util_str_eq(job->st.url, wc->url);
 	/* the items seen now: the page, or on a 304 the snapshot it still is
 	 * (with the keys it was stored with: only their last_seen moves;
@@ -361,7 +404,7 @@ record_success(struct check_job *job, const struct http_response *resp,
 	}
 	rec.name = wc->name;
 	rec.url = wc->url;
-	rec.xpath = wc->xpath;
+	rec.xpath = job->spec;
 	rec.at = job->started_at;
 	rec.etag = resp->etag;
 	rec.last_modified = resp->last_modified;
@@ -480,7 +523,7 @@ check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 
 	opts.parser = (enum extract_parser)wc->parser;
 	opts.namespaces = (const char *const *)wc->namespaces;
-	opts.nnamespaces = wc->nnamespaces;
+	opts.nnamespaces = wc->nnamespaces / 2;
 	opts.title = wc->title;
 	opts.link = wc->link;
 	p = opts.parser != EXTRACT_PARSER_AUTO ? opts.parser :
@@ -532,6 +575,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	job->env = *env;
 	job->wc = wc;
 	job->xp = xp;
+	job->spec = extraction_spec(wc);
 	job->started_at = now_ms;
 	job->done = done;
 	job->user = user;
@@ -556,7 +600,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	}
 	/* validators only describe the page we extracted with this xpath */
 	same = job->st.baselined && util_str_eq(job->st.url, wc->url) &&
-	    util_str_eq(job->st.xpath, wc->xpath);
+	    util_str_eq(job->st.xpath, job->spec);
 	check_request_init(&req, wc);
 	req.etag = same ? job->st.etag : NULL;
 	req.last_modified = same ? job->st.last_modified : NULL;
@@ -566,6 +610,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 fail:
 	watch_state_release(&job->st);
 	regex_free(job->key_re);
+	free(job->spec);
 	free(job);
 	return -1;
 }

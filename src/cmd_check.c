@@ -44,8 +44,16 @@ cmd_check(int argc, char **argv, struct cmd_ctx *ctx)
 	for (i = 0; i < cfg->nwatches; i++) {
 		wc = &cfg->watches[i];
 		format_duration(wc->interval_ms, every, sizeof(every));
-		printf("  %s: %s every %s, xpath %s", wc->name, wc->url, every,
-		    wc->xpath);
+		/* what reads its items: an xpath, a jq program, or a feed */
+		if (wc->jq != NULL)
+			printf("  %s: %s every %s, jq %s", wc->name, wc->url,
+			    every, wc->jq);
+		else if (wc->xpath != NULL)
+			printf("  %s: %s every %s, xpath %s", wc->name,
+			    wc->url, every, wc->xpath);
+		else
+			printf("  %s: %s every %s, entries of the feed",
+			    wc->name, wc->url, every);
 		if (wc->nkeywords > 0) {
 			printf(", keywords");
 			for (k = 0; k < wc->nkeywords; k++)

@@ -76,6 +76,7 @@ cmd_load_config(const struct cmd_ctx *ctx)
 {
 	struct config_errors errs = { 0 };
 	struct config *cfg = NULL;
+	struct kw_err err = { 0 };
 	size_t i;
 
 	if (config_load(ctx->config_path, extract_xpath_check, &cfg, &errs) !=
@@ -86,6 +87,12 @@ cmd_load_config(const struct cmd_ctx *ctx)
 		return NULL;
 	}
 	config_errors_release(&errs);
+	if (extract_set_default_encoding(cfg->default_encoding, &err) != 0) {
+		fprintf(stderr, "%s: default_encoding: %s\n", cfg->path,
+		    err.msg);
+		config_free(cfg);
+		return NULL;
+	}
 	return cfg;
 }
 

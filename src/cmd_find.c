@@ -40,6 +40,54 @@ static const char find_usage[] =
     "                 then check it; `run` picks it up by itself\n"
     "  --pick N       the candidate --add takes (default 1)\n";
 
+/*
+ * find_not_html: a feed needs no XPath (its entries are the items: show
+ * them and the YAML), JSON needs a jq: program and XML an XPath with its
+ * element names in their case; find's list search is for HTML pages.
+ */
+static int
+find_not_html(enum extract_parser kind, const char *body, size_t len,
+    const char *content_type, const char *encoding, const char *page_url,
+    const char *url)
+{
+	struct extract_opts opts = { .parser = EXTRACT_PARSER_FEED };
+	struct kw_err err = { 0 };
+	struct item_list items;
+	size_t i;
+	int status = KW_EXIT_FAILURE;
+
+	if (kind == EXTRACT_PARSER_JSON) {
+		printf("the response is JSON: a watch reads it with a jq "
+		       "program, e.g.\n  - name: NAME\n    url: %s\n"
+		       "    jq: '.items[] | {title: .title, link: .url}'\n"
+		       "(try it: kakaowatch test --file SAVED.json --jq "
+		       "PROGRAM)\n",
+		    url ? url : "URL");
+		return KW_EXIT_OK;
+	}
+	if (kind == EXTRACT_PARSER_XML) {
+		printf("the response is XML: element names keep their case; "
+		       "try kakaowatch test --parser xml --xpath //item "
+		       "--title NAME\n");
+		return KW_EXIT_OK;
+	}
+	item_list_init(&items);
+	if (extract_document(body, len, content_type, encoding, page_url,
+	        NULL, &opts, &items, NULL, &err) != 0) {
+		fprintf(stderr, "kakaowatch: %s\n", err.msg);
+		goto out;
+	}
+	printf("a feed of %zu entries: no xpath needed\n", items.n);
+	for (i = 0; i < items.n && i < 3; i++)
+		printf("  %zu. %s\n", i + 1, items.v[i].text);
+	printf("add it as:\n  - name: NAME\n    url: %s\n    parser: feed\n",
+	    url ? url : "URL");
+	status = KW_EXIT_OK;
+out:
+	item_list_release(&items);
+	return status;
+}
+
 /* the matcher of `keywords:` */
 static bool
 find_match(const char *text, const char *needle)
@@ -174,6 +222,7 @@ cmd_find(int argc, char **argv, struct cmd_ctx *ctx)
 	size_t len = 0, ncand = 0, ntexts;
 	int64_t pick = 1;
 	int c, status = KW_EXIT_USAGE;
+	enum extract_parser kind;
 
 	while ((c = cmd_getopt(argc, argv, "", longopts, find_usage, ctx)) !=
 	    -1) {
@@ -244,6 +293,13 @@ cmd_find(int argc, char **argv, struct cmd_ctx *ctx)
 		resp.body = NULL;
 		content_type = resp.content_type;
 		page_url = resp.final_url ? resp.final_url : url;
+	}
+	kind = extract_detect_parser(body, len, content_type);
+	printf("parser: %s\n", extract_parser_name(kind));
+	if (kind != EXTRACT_PARSER_HTML) {
+		status = find_not_html(kind, body, len, content_type, encoding,
+		    page_url, url);
+		goto out;
 	}
 	d = extract_doc_parse(body, len, content_type, encoding, page_url,
 	    &err);

@@ -1,5 +1,6 @@
 /* cmd_once: one pass over the watches, then deliver the outbox. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,52 @@
 #include "kakaowatch/log.h"
 
 static const char once_usage[] =
-    "usage: kakaowatch once [--due] [-c FILE] [-v|-q] [NAME...]\n"
+    "usage: kakaowatch once [--due] [--force] [-c FILE] [-v|-q] [NAME...]\n"
     "\n"
     "Checks every enabled watch (or the NAMEs given, enabled or not) once:\n"
     "fetch, extract, compare with the last snapshot, queue the changes,\n"
     "deliver the outbox through the sink, print one line per watch.\n"
+    "Delivery follows the daemon's rules: a Kakao quota hold, the backoff\n"
+    "after a failure, max_messages_per_day and the token upkeep.\n"
     "\n"
-    "  --due   only watches whose interval has passed since their last\n"
-    "          check (for cron)\n";
+    "  --due    only watches whose interval has passed since their last\n"
+    "           check (for cron)\n"
+    "  --force  send the whole outbox now, regardless of holds, backoff\n"
+    "           and the daily budget\n";
+
+/* why_kept: what the user reads when messages stay in the outbox */
+static void
+log_kept(struct store *st, const struct deliver_report *rep)
+{
+	struct kw_err err = { 0 };
+	int64_t pending = 0;
+
+	if (store_outbox_stats(st, &pending, NULL, &err) != 0 || pending == 0)
+		return;
+	switch (rep->status) {
+	case KAKAO_QUOTA:
+		log_warnx("outbox: %" PRId64 " message%s kept for the next run: "
+			  "the Kakao quota "
+			  "or max_messages_per_day is used up until 00:00 "
+			  "Korea time (`once --force` sends anyway)",
+		    pending, pending == 1 ? "" : "s");
+		break;
+	case KAKAO_RETRY:
+	case KAKAO_RATE_LIMITED:
+		log_warnx("outbox: %" PRId64 " message%s kept for the next run: "
+			  "Kakao failed "
+			  "before; the next try is in %" PRId64 "s (`once "
+			  "--force` tries now)",
+		    pending, pending == 1 ? "" : "s",
+		    (rep->retry_in_ms + 999) / 1000);
+		break;
+	default:
+		log_warnx("outbox: %" PRId64 " message%s kept for the next "
+			  "run",
+		    pending, pending == 1 ? "" : "s");
+		break;
+	}
+}
 
 struct once_state {
 	size_t failed;
@@ -77,8 +116,8 @@ compile_xpaths(const struct config *cfg, const bool *run,
 	if (v == NULL)
 		return kw_err_set(err, "out of memory");
 	for (i = 0; i < cfg->nwatches; i++) {
-		if (!run[i])
-			continue;
+		if (!run[i] || cfg->watches[i].xpath == NULL)
+			continue; /* a feed or a jq program needs none */
 		v[n].expr = cfg->watches[i].xpath;
 		v[n].watch = i;
 		n++;
@@ -89,7 +128,10 @@ compile_xpaths(const struct config *cfg, const bool *run,
 			xps[v[i].watch] = xps[v[i - 1].watch];
 			continue;
 		}
-		xps[v[i].watch] = extract_xpath_compile(v[i].expr, err);
+		/* the namespaces only decide which prefixes are valid */
+		xps[v[i].watch] = extract_xpath_compile_ns(v[i].expr,
+		    (const char *const *)cfg->watches[v[i].watch].namespaces,
+		    cfg->watches[v[i].watch].nnamespaces / 2, err);
 		if (xps[v[i].watch] == NULL)
 			goto out;
 		owned[v[i].watch] = true;
@@ -119,6 +161,7 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "due", no_argument, NULL, 'd' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config *cfg = NULL;
@@ -129,7 +172,11 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	struct once_state os = { 0 };
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
-	bool due_only = false, *selected = NULL, *owned = NULL;
+	bool due_only = false, force = false, *selected = NULL, *owned = NULL;
+	enum deliver_sink sink;
+	enum kakao_status ks;
+	bool queued = false;
+	int r;
 	int64_t now;
 	size_t i;
 	int c, j, status = KW_EXIT_USAGE;
@@ -138,6 +185,8 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	    -1) {
 		if (c == 'd')
 			due_only = true;
+		else if (c == 'f')
+			force = true;
 		else
 			return KW_EXIT_USAGE;
 	}
@@ -199,19 +248,33 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 		kw_err_set(&err, "the transfer loop failed");
 		goto fail;
 	}
-	switch (deliver_outbox(st, cfg, deliver_resolve_sink(cfg, st),
-	    util_now_ms(), true, 0, stdout, &rep, &err)) {
+	sink = deliver_resolve_sink(cfg, st);
+	now = util_now_ms();
+	if (force) {
+		log_warnx("once --force: sending the whole outbox now, "
+			  "regardless of holds, backoff and the daily budget");
+		r = deliver_outbox(st, cfg, sink, now, true, 0, stdout, &rep,
+		    &err);
+	} else {
+		if (sink == DELIVER_KAKAO) {
+			/* the daemon's upkeep, for cron users */
+			ks = deliver_token_upkeep(st, cfg, now, &queued, &err);
+			if (ks == KAKAO_FATAL && err.set)
+				goto fail;
+			kw_err_clear(&err);
+		}
+		r = deliver_daily(st, cfg, sink, now, 0, stdout, &rep, &err);
+	}
+	switch (r) {
 	case 0:
 		break;
 	case 1:
 		os.failed++;
+		log_kept(st, &rep);
 		break;
 	default:
 		goto fail;
 	}
-	if (rep.left > 0)
-		log_warnx("outbox: %zu messages kept for the next run",
-		    rep.left);
 	status = os.failed > 0 ? KW_EXIT_FAILURE : KW_EXIT_OK;
 	goto out;
 fail:

@@ -9,6 +9,7 @@
 #include "kakaowatch/kakao.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
+#include "kakaowatch/store.h"
 #include "kakaowatch/token.h"
 
 static const char send_usage[] =
@@ -19,8 +20,27 @@ static const char send_usage[] =
     "access token first when it is due.\n"
     "\n"
     "  --link URL      where a tap on the message goes (its domain must be\n"
-    "                  registered as a web domain of your Kakao app)\n"
+    "                  registered as a web domain of your Kakao app);\n"
+    "                  default: kakao.default_link, else\n"
+    "                  " MESSAGE_FALLBACK_LINK "\n"
     "  --button TITLE  the button's title (Kakao's default: 자세히 보기)\n";
+
+/* count_sent: `send` messages count in max_messages_per_day too */
+static void
+count_sent(const struct config *cfg)
+{
+	struct kw_err err = { 0 };
+	struct store *st;
+	char day[16];
+
+	st = store_open(cfg->state_dir, &err);
+	deliver_kst_day(util_now_ms(), day, sizeof(day));
+	if (st == NULL || store_sent_add(st, day, &err) != 0)
+		log_warnx("store: %s; this message is not counted in "
+			  "max_messages_per_day",
+		    err.msg);
+	store_close(st);
+}
 
 int
 cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
@@ -59,7 +79,15 @@ cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
 	cfg = cmd_load_config(ctx);
 	if (cfg == NULL)
 		return KW_EXIT_USAGE;
-	tmpl = message_build_text(argv[optind], link, button, &err);
+	if (link != NULL && !message_url_ok(link)) {
+		fprintf(stderr, "kakaowatch: --link '%s' is not an absolute "
+				"http(s) URL\n",
+		    link);
+		status = KW_EXIT_USAGE;
+		goto out;
+	}
+	tmpl = message_build_text(argv[optind],
+	    link != NULL ? link : deliver_default_link(cfg), button, &err);
 	if (tmpl == NULL)
 		goto fail;
 	deliver_kakao_client(cfg, &kc);
@@ -70,6 +98,7 @@ cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
 		goto fail;
 	printf("sent\n");
 	status = KW_EXIT_OK;
+	count_sent(cfg);
 	goto out;
 fail:
 	fprintf(stderr, "kakaowatch: %s\n", err.msg);

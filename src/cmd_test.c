@@ -1,10 +1,12 @@
 /* cmd_test: fetch (or read) one page, extract, print its items. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
 #include "kakaowatch/cmd.h"
 #include "kakaowatch/extract.h"
@@ -17,6 +19,7 @@ static const char test_usage[] =
     "usage: kakaowatch test [-c FILE] NAME\n"
     "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR |\n"
     "                       --parser feed | --jq PROGRAM]\n"
+    "       kakaowatch test [-c FILE] (NAME | --file PATH) --tree\n"
     "\n"
     "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
     "and prints them (text, link, then the key that tells it apart from\n"
@@ -32,7 +35,9 @@ static const char test_usage[] =
     "  --parser P     auto, html, xml, feed or json (default: the watch's)\n"
     "  --jq PROGRAM   the jq program for JSON (default: the watch's)\n"
     "  --title EXPR   XPath for each item's title, relative to the item\n"
-    "  --link EXPR    XPath for each item's link, relative to the item\n";
+    "  --link EXPR    XPath for each item's link, relative to the item\n"
+    "  --tree         print the HTML document tree XPaths run on (the tree\n"
+    "                 a browser builds) instead of items\n";
 
 static int
 key_cmp(const void *a, const void *b)
@@ -72,6 +77,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "jq", required_argument, NULL, 'j' },
 		{ "title", required_argument, NULL, 't' },
 		{ "link", required_argument, NULL, 'l' },
+		{ "tree", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
@@ -92,6 +98,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	enum key_mode resolved = KEY_AUTO;
 	char keybuf[1024];
 	int c, status = KW_EXIT_USAGE;
+	bool tree = false;
+	struct buf dump;
 
 	item_list_init(&items);
 	while ((c = cmd_getopt(argc, argv, "", longopts, test_usage, ctx)) !=
@@ -121,6 +129,9 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'l':
 			link = optarg;
 			break;
+		case 'T':
+			tree = true;
+			break;
 		default:
 			return KW_EXIT_USAGE;
 		}
@@ -137,7 +148,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	if (optind < argc ||
 	    (name == NULL &&
 		(file == NULL ||
-		    (xpath == NULL && jq == NULL &&
+		    (xpath == NULL && jq == NULL && !tree &&
 			parser != EXTRACT_PARSER_FEED)))) {
 		fputs(test_usage, stderr);
 		return KW_EXIT_USAGE;
@@ -173,9 +184,10 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	if (link != NULL)
 		tmp.link = (char *)link;
 	status = KW_EXIT_FAILURE;
-	if (xpath != NULL) {
+	if (xpath != NULL && !tree) {
 		xp = extract_xpath_compile_ns(xpath,
-		    (const char *const *)tmp.namespaces, tmp.nnamespaces, &err);
+		    (const char *const *)tmp.namespaces, tmp.nnamespaces / 2,
+		    &err);
 		if (xp == NULL) {
 			status = KW_EXIT_USAGE;
 			goto fail;
@@ -200,6 +212,18 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		resp.body = NULL;
 		content_type = resp.content_type;
 		page_url = resp.final_url ? resp.final_url : wc->url;
+	}
+	if (tree) {
+		buf_init(&dump, 0);
+		if (extract_tree_dump(body, len, content_type, encoding, &dump,
+			&err) != 0) {
+			buf_release(&dump);
+			goto fail;
+		}
+		fwrite(dump.data, 1, dump.len, stdout);
+		buf_release(&dump);
+		status = KW_EXIT_OK;
+		goto out;
 	}
 	used = EXTRACT_PARSER_AUTO;
 	if (check_extract(&tmp, xp, body, len, content_type, page_url, &items,

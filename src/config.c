@@ -16,6 +16,7 @@
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/config.h"
+#include "kakaowatch/http.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/regex.h"
@@ -859,51 +860,21 @@ parse_bool(struct loader *ld, yaml_node_t *n, const char *label,
  */
 #define URL_MAX_BYTES 2000
 
-/* the reason `s` is not a usable http(s) URL, or NULL */
-static const char *
-url_problem(const char *s)
-{
-	const char *p, *host;
-
-	if (strncasecmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else if (strncasecmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else
-		return "must start with http:// or https://";
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return "must not contain spaces or control characters";
-	/* C1 controls, U+2028/U+2029 (message_url_ok refuses them too) */
-	if (strstr(s, "\xe2\x80\xa8") != NULL ||
-	    strstr(s, "\xe2\x80\xa9") != NULL)
-		return "must not contain spaces or control characters";
-	for (p = s; p[0] != '\0'; p++)
-		if ((unsigned char)p[0] == 0xc2 &&
-		    (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f)
-			return "must not contain spaces or control characters";
-	if (strchr(s, '\\') != NULL)
-		return "must not contain '\\' (write '/' or %5C)";
-	if (strlen(s) > URL_MAX_BYTES)
-		return "is longer than 2000 bytes (the limit of a KakaoTalk "
-		    "link)";
-	if (*host == '\0' || strchr("/?#:@", *host) != NULL)
-		return "has no host";
-	return NULL;
-}
-
 static int
 parse_url(struct loader *ld, yaml_node_t *n, const char *label,
     const char *key, char **out)
 {
-	char tmp[SHOW_MAX + 4];
-	const char *why;
+	char tmp[SHOW_MAX + 4], why[160];
 	char *s;
 
 	if (parse_str(ld, n, label, key, false, &s) != 0)
 		return -1;
-	why = url_problem(s);
-	if (why != NULL) {
+	why[0] = '\0';
+	if (http_url_check(s, why, sizeof(why)) == 0 &&
+	    strlen(s) > URL_MAX_BYTES)
+		snprintf(why, sizeof(why), "is longer than %d bytes (the limit "
+		    "of a KakaoTalk link)", URL_MAX_BYTES);
+	if (why[0] != '\0') {
 		key_errorf(ld, n->start_mark, label, key, "'%s' %s",
 		    show(s, tmp, sizeof(tmp)), why);
 		free(s);
@@ -1221,13 +1192,13 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 /* encoding: a charset name iconv knows */
 static int
 parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
-    char **out)
+    const char *key, char **out)
 {
 	char tmp[SHOW_MAX + 4];
 	iconv_t cd;
 	char *s;
 
-	if (parse_str(ld, n, label, "encoding", true, &s) != 0)
+	if (parse_str(ld, n, label, key, true, &s) != 0)
 		return -1;
 	if (s == NULL) {
 		*out = NULL;
@@ -1235,7 +1206,7 @@ parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 	}
 	cd = is_single_line(s) ? iconv_open("UTF-8", s) : (iconv_t)-1;
 	if (cd == (iconv_t)-1) {
-		key_errorf(ld, n->start_mark, label, "encoding",
+		key_errorf(ld, n->start_mark, label, key,
 		    "unknown character encoding '%s' (e.g. euc-kr, cp949, "
 		    "utf-8)", show(s, tmp, sizeof(tmp)));
 		free(s);
@@ -1358,7 +1329,7 @@ static int
 key_encoding(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
-	return parse_encoding(ld, n, label, KEY_FIELD(conf, k));
+	return parse_encoding(ld, n, label, k->info.name, KEY_FIELD(conf, k));
 }
 
 /* key: auto | link | text | text+link (key.h) */
@@ -1508,6 +1479,33 @@ xpath_passed(struct loader *ld, const char *xpath)
 	}
 }
 
+/* has_prefix: does the expression hold a "p:name" (not "::")? */
+static bool
+has_prefix(const char *x)
+{
+	const char *c;
+
+	for (c = strchr(x, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		if (c[1] == ':') {
+			c++;
+			continue;
+		}
+		if (c > x && c[-1] != ':')
+			return true;
+	}
+	return false;
+}
+
+static config_field_check_fn field_check_fn;
+static config_jq_check_fn jq_check_fn;
+
+void
+config_set_source_checks(config_field_check_fn field, config_jq_check_fn jq)
+{
+	field_check_fn = field;
+	jq_check_fn = jq;
+}
+
 /* an XPath expression, checked by the caller's hook */
 static int
 key_xpath(struct loader *ld, yaml_node_t *n, const char *label,
@@ -1519,8 +1517,9 @@ key_xpath(struct loader *ld, yaml_node_t *n, const char *label,
 	if (key_str(ld, n, label, k, conf) != 0)
 		return -1;
 	msg[0] = '\0';
-	if (ld->xpath_check == NULL || xpath_checked(ld, *out))
-		return 0;
+	if (ld->xpath_check == NULL || xpath_checked(ld, *out) ||
+	    has_prefix(*out))
+		return 0; /* a prefix: checked with the watch's namespaces */
 	if (ld->xpath_check(*out, msg, sizeof(msg)) != 0) {
 		msg[sizeof(msg) - 1] = '\0';
 		key_errorf(ld, n->start_mark, label, NULL, "bad xpath '%s': %s",
@@ -1530,6 +1529,115 @@ key_xpath(struct loader *ld, yaml_node_t *n, const char *label,
 	}
 	xpath_passed(ld, *out);
 	return 0;
+}
+
+/* parser: auto | html | xml | feed | json (CONFIG_PARSER_*) */
+static int
+key_parser(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	static const char *const names[] = { "auto", "html", "xml", "feed",
+		"json" };
+	char tmp[SHOW_MAX + 4];
+	int *out = KEY_FIELD(conf, k);
+	size_t i;
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i]) == 0) {
+			*out = (int)i;
+			free(s);
+			return 0;
+		}
+	key_errorf(ld, n->start_mark, label, k->info.name,
+	    "must be auto, html, xml, feed or json, not '%s'",
+	    show(s, tmp, sizeof(tmp)));
+	free(s);
+	return -1;
+}
+
+/* namespaces: { prefix: URI, ... } -> prefix, URI, prefix, URI ... */
+static int
+key_namespaces(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char ***out = KEY_FIELD(conf, k);
+	size_t *nout = (size_t *)((char *)conf + k->count_off);
+	char tmp[SHOW_MAX + 4], **v = NULL;
+	yaml_node_pair_t *pair;
+	yaml_node_t *pk, *pv;
+	const char *name, *p;
+	size_t nv = 0, i;
+	bool bad;
+
+	*out = NULL;
+	*nout = 0;
+	if (node_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "expected a mapping of prefixes to namespace URIs "
+		    "(e.g. { n: \"urn:example\" }), not %s", node_kind(n));
+		return -1;
+	}
+	for (pair = n->data.mapping.pairs.start;
+	    pair < n->data.mapping.pairs.top; pair++) {
+		pk = node_get(ld, pair->key);
+		pv = node_get(ld, pair->value);
+		if (pk == NULL || pv == NULL)
+			continue;
+		name = pk->type == YAML_SCALAR_NODE ? node_str(pk) : "";
+		/* an XML NCName, ASCII: letters, digits, - _ . */
+		bad = !isalpha((unsigned char)name[0]) && name[0] != '_';
+		for (p = name; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' &&
+			    *p != '_' && *p != '.')
+				bad = true;
+		if (bad || strcmp(name, "xml") == 0 ||
+		    strcmp(name, "xmlns") == 0) {
+			key_errorf(ld, pk->start_mark, label, k->info.name,
+			    "'%s' is not a usable namespace prefix",
+			    show(name, tmp, sizeof(tmp)));
+			goto fail;
+		}
+		for (i = 0; i < nv; i += 2)
+			if (strcmp(v[i], name) == 0) {
+				key_errorf(ld, pk->start_mark, label,
+				    k->info.name, "prefix '%s' given twice",
+				    show(name, tmp, sizeof(tmp)));
+				goto fail;
+			}
+		if (pv->type != YAML_SCALAR_NODE || node_str(pv)[0] == '\0') {
+			key_errorf(ld, pv->start_mark, label, k->info.name,
+			    "prefix '%s' needs a namespace URI",
+			    show(name, tmp, sizeof(tmp)));
+			goto fail;
+		}
+		{
+			char **nvv = realloc(v, (nv + 2) * sizeof(*v));
+
+			if (nvv == NULL)
+				goto oom;
+			v = nvv;
+		}
+		v[nv] = strdup(name);
+		v[nv + 1] = v[nv] != NULL ? strdup(node_str(pv)) : NULL;
+		if (v[nv] == NULL || v[nv + 1] == NULL) {
+			free(v[nv]);
+			goto oom;
+		}
+		nv += 2;
+	}
+	*out = v;
+	*nout = nv;
+	return 0;
+oom:
+	ld->oom = true;
+fail:
+	strv_free(v, nv);
+	return -1;
 }
 
 /* sink: auto | kakao | stdout */
@@ -1601,6 +1709,12 @@ static const struct key top_keys[] = {
 	    .doc = "days of change history kept" },
 	    .store = KS_INT, .off = TOFF(history_days), .parse = key_int,
 	    .min = 1, .max = CONFIG_HISTORY_DAYS_MAX },
+	{ .info = { .name = "default_encoding", .def = "cp949",
+	    .example = "windows-1252",
+	    .doc = "charset of pages that declare none and are not UTF-8 "
+	    "(what a browser in a Korean locale uses)" },
+	    .store = KS_STR, .off = TOFF(default_encoding),
+	    .parse = key_encoding },
 };
 #define TK_COUNT (sizeof(top_keys) / sizeof(top_keys[0]))
 
@@ -1635,6 +1749,15 @@ static const struct key kakao_keys[] = {
 	    .doc = "never refresh the access token more often than this" },
 	    .store = KS_I64, .off = KOFF(min_refresh_interval_ms),
 	    .parse = key_duration, .min = 0, .max = CONFIG_MIN_REFRESH_MAX_MS },
+	{ .info = { .name = "default_link",
+	    .doc = "where messages without a link of their own go (`send` "
+	    "without --link, a message retried as plain text)" },
+	    .store = KS_STR, .off = KOFF(default_link), .parse = key_url },
+	{ .info = { .name = "web_domains",
+	    .doc = "the hosts registered in the Kakao app ([앱] > [제품 링크 "
+	    "관리] > [웹 도메인]); `check` tells which links need one" },
+	    .store = KS_STRV, .off = KOFF(web_domains),
+	    .count_off = KOFF(nweb_domains), .parse = key_strlist },
 };
 #define KK_COUNT (sizeof(kakao_keys) / sizeof(kakao_keys[0]))
 
@@ -1654,9 +1777,9 @@ static const struct key watch_keys[] = {
 	    .example = "https://example.org/other",
 	    .doc = "the page: http:// or https://" },
 	    .store = KS_STR, .off = WOFF(url), .parse = key_url },
-	[WK_XPATH] = { .info = { .name = "xpath", .required = true,
+	[WK_XPATH] = { .info = { .name = "xpath",
 	    .example = "//li/a",
-	    .doc = "XPath 1.0; every match is one item" },
+	    .doc = "XPath 1.0; every match is one item (feeds need none)" },
 	    .store = KS_STR, .off = WOFF(xpath), .parse = key_xpath },
 	[WK_METHOD] = { .info = { .name = "method", .def = "GET",
 	    .example = "POST", .doc = "GET or POST" },
@@ -1720,6 +1843,24 @@ static const struct key watch_keys[] = {
 	{ .info = { .name = "ssl_verify", .def = "true", .example = "false",
 	    .doc = "verify TLS certificates" },
 	    .store = KS_BOOL, .off = WOFF(ssl_verify), .parse = key_bool },
+	{ .info = { .name = "parser", .def = "auto", .example = "feed",
+	    .doc = "auto, html, xml, feed or json: how the response is "
+	    "read" },
+	    .store = KS_INT, .off = WOFF(parser), .parse = key_parser },
+	{ .info = { .name = "namespaces",
+	    .example = "{ a: \"http://www.w3.org/2005/Atom\" }",
+	    .doc = "XML namespace prefixes for xpath, title and link" },
+	    .store = KS_STRV, .off = WOFF(namespaces),
+	    .count_off = WOFF(nnamespaces), .parse = key_namespaces },
+	{ .info = { .name = "title", .example = "bidNtceNm",
+	    .doc = "XPath, relative to each item, for its title" },
+	    .store = KS_STR, .off = WOFF(title), .parse = key_opt_str },
+	{ .info = { .name = "link", .example = "\"@href\"",
+	    .doc = "XPath, relative to each item, for its link" },
+	    .store = KS_STR, .off = WOFF(link), .parse = key_opt_str },
+	{ .info = { .name = "jq", .example = "'.items[] | .name'",
+	    .doc = "a jq program for JSON: each output is an item" },
+	    .store = KS_STR, .off = WOFF(jq), .parse = key_opt_str },
 	{ .info = { .name = "enabled", .def = "true", .example = "false",
 	    .doc = "false keeps the watch and its history but does not run "
 	    "it" },
@@ -1972,6 +2113,132 @@ watch_source(const struct watch_src *defs, const struct watch_src *src,
 	return NULL;
 }
 
+/* the row index of watch key `name` */
+static size_t
+wk(const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < WK_COUNT; k++)
+		if (strcmp(watch_keys[k].info.name, name) == 0)
+			break;
+	return k;
+}
+
+/* the mark of key `name`'s value, or the watch's own */
+static yaml_mark_t
+wmark(const struct watch_src *defs, const struct watch_src *src,
+    const char *name)
+{
+	const struct watch_src *from = watch_source(defs, src, wk(name));
+
+	return from != NULL ? from->mark[wk(name)] : src->pos;
+}
+
+/* check one XPath-valued key with the watch's namespaces */
+static int
+check_field(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, const struct watch_config *w,
+    const char *key, const char *expr)
+{
+	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
+
+	if (expr == NULL || field_check_fn == NULL)
+		return 0;
+	msg[0] = '\0';
+	if (field_check_fn(expr, (const char *const *)w->namespaces,
+	        w->nnamespaces / 2, msg, sizeof(msg)) == 0)
+		return 0;
+	msg[sizeof(msg) - 1] = '\0';
+	key_errorf(ld, wmark(defs, src, key), src->label, NULL,
+	    "bad %s '%s': %s", key, show(expr, tmp, sizeof(tmp)),
+	    msg[0] ? msg : "does not compile");
+	return -1;
+}
+
+/*
+ * program_line_mark: where line `line` (1-based; 0 = unknown) of a program
+ * written at `m` is in the file: for a block scalar (`jq: |`) line k is
+ * the k-th line after the indicator, at its first non-blank character;
+ * otherwise the program starts at `m`, and line k > 1 is k - 1 lines on.
+ */
+static yaml_mark_t
+program_line_mark(const struct loader *ld, yaml_mark_t m, unsigned line)
+{
+	size_t i = m.index, k;
+	bool block;
+
+	if (line == 0 || i >= ld->textlen)
+		return m;
+	block = ld->text[i] == '|' || ld->text[i] == '>';
+	k = block ? line : line - 1;
+	if (k == 0)
+		return m;
+	while (k > 0 && i < ld->textlen) {
+		if (ld->text[i] == '\n') {
+			k--;
+			m.line++;
+			m.column = 0;
+		}
+		i++;
+	}
+	if (k > 0)
+		return m;
+	while (i < ld->textlen && ld->text[i] == ' ') {
+		i++;
+		m.column++;
+	}
+	m.index = i;
+	return m;
+}
+
+/*
+ * watch_check_source: the rules of parser, xpath, jq, title, link and
+ * namespaces together (issue 13).
+ */
+static int
+watch_check_source(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, struct watch_config *w)
+{
+	char msg[MSG_MAX];
+	yaml_mark_t m;
+	unsigned line = 0;
+	int result = 0;
+
+	if (w->xpath == NULL && (w->parser == CONFIG_PARSER_HTML ||
+	    w->parser == CONFIG_PARSER_XML)) {
+		errorf(ld, src->pos, "%s: missing required key 'xpath' "
+		    "(parser: %s reads items by XPath)", src->label,
+		    w->parser == CONFIG_PARSER_HTML ? "html" : "xml");
+		result = -1;
+	}
+	if (w->jq == NULL && w->parser == CONFIG_PARSER_JSON) {
+		errorf(ld, src->pos, "%s: missing required key 'jq' (parser: "
+		    "json reads items with a jq program)", src->label);
+		result = -1;
+	}
+	if (w->jq != NULL && w->parser != CONFIG_PARSER_JSON &&
+	    w->parser != CONFIG_PARSER_AUTO) {
+		key_errorf(ld, wmark(defs, src, "jq"), src->label, "jq",
+		    "only read with parser: json or auto");
+		result = -1;
+	}
+	if (w->xpath != NULL && has_prefix(w->xpath) &&
+	    check_field(ld, defs, src, w, "xpath", w->xpath) != 0)
+		result = -1;
+	if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
+	    check_field(ld, defs, src, w, "link", w->link) != 0)
+		result = -1;
+	if (w->jq != NULL && jq_check_fn != NULL &&
+	    jq_check_fn(w->jq, msg, sizeof(msg), &line) != 0) {
+		m = program_line_mark(ld, wmark(defs, src, "jq"), line);
+		msg[sizeof(msg) - 1] = '\0';
+		key_errorf(ld, m, src->label, "jq", "%s", msg);
+		result = -1;
+	}
+	return result;
+}
+
 /*
  * watch_build applies the built-in defaults (`builtin`), then `defs`, then
  * `src` into `out`, and checks the rules that span keys. Returns 0 when
@@ -2017,6 +2284,8 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		    src->label, watch_keys[k].info.name);
 		result = -1;
 	}
+	if (watch_check_source(ld, defs, src, out) != 0)
+		result = -1;
 	from = watch_source(defs, src, WK_BODY);
 	mfrom = watch_source(defs, src, WK_METHOD);
 	if (from != NULL && from->set[WK_BODY] && out->body != NULL &&

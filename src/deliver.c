@@ -13,7 +13,7 @@
 
 #define KST_OFFSET_MS (9LL * 3600 * 1000)
 #define DAY_MS (86400LL * 1000)
-#define BACKOFF_FIRST_MS (30LL * 1000)
+#define BACKOFF_FIRST_MS (5LL * 1000)
 #define BACKOFF_MAX_MS (3600LL * 1000)
 #define DEFAULT_LIMIT 1000
 /* the reminder's link: where the Kakao app and its login settings live */
@@ -87,7 +87,8 @@ deliver_resolve_sink(const struct config *cfg, struct store *st)
 const char *
 deliver_default_link(const struct config *cfg)
 {
-	(void)cfg;
+	if (cfg->kakao.default_link != NULL)
+		return cfg->kakao.default_link;
 	return MESSAGE_FALLBACK_LINK;
 }
 
@@ -118,7 +119,8 @@ deliver_backoff_ms(int attempts, double jitter)
 		jitter = 0;
 	if (jitter >= 1)
 		jitter = 0.999;
-	return d + (int64_t)((double)d * 0.2 * jitter);
+	d += (int64_t)((double)d * 0.2 * jitter);
+	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
 }
 
 /* floor division: days before 1970 must not round towards zero */
@@ -289,18 +291,32 @@ stop_sending(struct store *st, enum kakao_status s,
 {
 	int64_t next;
 
+	int64_t attempts = 0;
+
 	switch (s) {
 	case KAKAO_RETRY:
 	case KAKAO_RATE_LIMITED:
-		rep->retry_in_ms = deliver_backoff_ms(head->attempts + 1,
+		/* the hold is the queue's: new messages wait behind the head */
+		if (meta_int(st, DELIVER_META_RETRY_ATTEMPTS, &attempts, err) !=
+		    0)
+			return -1;
+		if (attempts < head->attempts)
+			attempts = head->attempts;
+		attempts++;
+		rep->retry_in_ms = deliver_backoff_ms((int)(attempts < 64 ?
+							  attempts :
+							  64),
 		    rnd());
 		next = now_ms + rep->retry_in_ms;
 		if (store_outbox_defer(st, head->id, next, why, err) != 0 ||
-		    store_outbox_defer_all(st, next, why, err) != 0)
+		    meta_set_int(st, DELIVER_META_RETRY_AT, next, err) != 0 ||
+		    meta_set_int(st, DELIVER_META_RETRY_ATTEMPTS, attempts,
+			err) != 0)
 			return -1;
-		log_warnx("kakao: sending failed (attempt %d): %s; retrying "
-			  "in %" PRId64 "s",
-		    head->attempts + 1, why, (rep->retry_in_ms + 999) / 1000);
+		log_warnx("kakao: sending failed (attempt %" PRId64 "): %s; "
+			  "retrying in %" PRId64 "s (the messages behind it "
+			  "wait, in order)",
+		    attempts, why, (rep->retry_in_ms + 999) / 1000);
 		return 0;
 	case KAKAO_QUOTA:
 		next = deliver_next_kst_midnight_ms(now_ms);
@@ -572,6 +588,7 @@ deliver_kakao(struct store *st, const struct config *cfg,
 	int64_t now_s = now_ms / 1000, streak = 0;
 	size_t i = 0;
 	int result = -1;
+	bool answered = false;
 
 	deliver_kakao_client(cfg, &kc);
 	if (meta_int(st, DELIVER_META_DEAD_STREAK, &streak, err) != 0)
@@ -603,6 +620,14 @@ deliver_kakao(struct store *st, const struct config *cfg,
 			    0)
 				goto out;
 			rep->sent++;
+			if (!answered && (store_meta_set(st,
+					      DELIVER_META_RETRY_AT, NULL,
+					      err) != 0 ||
+					     store_meta_set(st,
+						 DELIVER_META_RETRY_ATTEMPTS,
+						 NULL, err) != 0))
+				goto out;
+			answered = true;
 			if (streak > 0 && meta_set_int(st,
 					      DELIVER_META_DEAD_STREAK, 0,
 					      err) != 0)
@@ -657,6 +682,7 @@ deliver_outbox(struct store *st, const struct config *cfg,
 	struct outbox_msg *v = NULL;
 	size_t n = 0;
 	char day[16];
+	int64_t hold = 0, queued = 0;
 	int result;
 
 	memset(rep, 0, sizeof(*rep));
@@ -664,6 +690,19 @@ deliver_outbox(struct store *st, const struct config *cfg,
 	deliver_kst_day(now_ms, day, sizeof(day));
 	if (limit == 0 || limit > DEFAULT_LIMIT)
 		limit = DEFAULT_LIMIT;
+	if (sink == DELIVER_KAKAO && !all) {
+		/* a transient failure holds the whole queue, new messages too */
+		if (meta_int(st, DELIVER_META_RETRY_AT, &hold, err) != 0 ||
+		    (hold > now_ms &&
+			store_outbox_stats(st, &queued, NULL, err) != 0))
+			return -1;
+		if (hold > now_ms && queued > 0) {
+			rep->status = KAKAO_RETRY;
+			rep->retry_in_ms = hold - now_ms;
+			rep->left = (size_t)queued;
+			return 1;
+		}
+	}
 	if (store_outbox_due(st, all ? INT64_MAX : now_ms, limit, &v, &n,
 		err) != 0)
 		return -1;

@@ -18,21 +18,16 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "extract_html5.h"
 #include "extract_int.h"
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/utf8.h"
 
-#include "extract_int.h"
-
 /* bytes of the page the <meta> prescan looks at */
-#define PRESCAN_MAX 4096
+#define PRESCAN_MAX 1024
 /* bytes of an XPath expression quoted in error messages */
 #define XPATH_QUOTE_MAX 200
-
-#define HTML_OPTIONS                                                           \
-	(HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |      \
-	 HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT)
 
 struct extract_xpath {
 	xmlXPathCompExprPtr comp;
@@ -527,14 +522,24 @@ charset_prescan(const char *b, size_t len)
 	return NULL;
 }
 
-const char *
-extract_detect_charset(const char *body, size_t len, const char *content_type,
-                       const char *encoding)
+/* where the charset of a page came from (HTML Standard: its confidence) */
+enum charset_source {
+	CS_OVERRIDE, /* the watch's encoding: (certain) */
+	CS_HTTP,     /* the Content-Type charset (certain) */
+	CS_BOM,      /* a byte order mark (certain) */
+	CS_META,     /* the prescan's <meta> (tentative) */
+	CS_DEFAULT,  /* nothing declared it (tentative) */
+};
+
+static const char *
+detect_charset(const char *body, size_t len, const char *content_type,
+               const char *encoding, enum charset_source *src)
 {
 	const char *cs, *bom;
 	size_t bom_len;
 
 	if (encoding != NULL && *encoding != '\0') {
+		*src = CS_OVERRIDE;
 		cs = charset_lookup(encoding, strlen(encoding));
 		if (cs != NULL)
 			return cs;
@@ -545,6 +550,7 @@ extract_detect_charset(const char *body, size_t len, const char *content_type,
 	          ? charset_from_bom((const unsigned char *)body, len, &bom_len)
 	          : NULL;
 	if (content_type != NULL) {
+		*src = CS_HTTP;
 		cs = charset_from_content(content_type, strlen(content_type));
 		/* "utf-16" says nothing about byte order; a BOM does */
 		if (cs != NULL && bom != NULL &&
@@ -554,11 +560,55 @@ extract_detect_charset(const char *body, size_t len, const char *content_type,
 		if (cs != NULL)
 			return cs;
 	}
+	*src = CS_BOM;
 	if (bom != NULL)
 		return bom;
-	if (body == NULL)
-		return NULL;
-	return charset_prescan(body, len);
+	*src = CS_META;
+	cs = body != NULL ? charset_prescan(body, len) : NULL;
+	if (cs == NULL)
+		*src = CS_DEFAULT;
+	return cs;
+}
+
+const char *
+extract_detect_charset(const char *body, size_t len, const char *content_type,
+                       const char *encoding)
+{
+	enum charset_source src;
+
+	return detect_charset(body, len, content_type, encoding, &src);
+}
+
+/* the charset of pages that declare none and are not UTF-8 */
+static const char *default_cs = "CP949";
+static char default_cs_buf[64];
+
+int
+extract_set_default_encoding(const char *label, struct kw_err *err)
+{
+	const char *cs;
+
+	if (label == NULL || *label == '\0') {
+		default_cs = "CP949";
+		return 0;
+	}
+	cs = charset_lookup(label, strlen(label));
+	if (cs != NULL) {
+		default_cs = cs;
+		return 0;
+	}
+	if (strlen(label) < sizeof(default_cs_buf) && iconv_knows(label)) {
+		snprintf(default_cs_buf, sizeof(default_cs_buf), "%s", label);
+		default_cs = default_cs_buf;
+		return 0;
+	}
+	return kw_err_set(err, "unknown encoding '%s'", label);
+}
+
+static const char *
+default_charset(void)
+{
+	return default_cs;
 }
 
 int
@@ -2001,34 +2051,131 @@ extract_url_resolve(const char *href, const char *base, char **out)
 	return url_resolve(href, base, out);
 }
 
+/*
+ * meta_charset: the encoding the first of the page's <meta> elements that
+ * declares one declares, as the tree builder's "in head" rules read them
+ * (HTML Standard 13.2.6.4.4, "A start tag whose tag name is meta"): its
+ * charset attribute if that is a known label, else http-equiv=Content-Type
+ * with a charset in content. NULL when none does.
+ */
+static const char *
+meta_charset(const struct html5_doc *h5)
+{
+	const char *cs;
+	xmlChar *v;
+	size_t i;
+	bool pragma;
+
+	for (i = 0; i < h5->nmetas; i++) {
+		v = xmlGetProp(h5->metas[i], BAD_CAST "charset");
+		cs = v != NULL ? charset_lookup((const char *)v,
+		                                strlen((const char *)v))
+		               : NULL;
+		xmlFree(v);
+		if (cs != NULL)
+			return cs;
+		v = xmlGetProp(h5->metas[i], BAD_CAST "http-equiv");
+		pragma = v != NULL &&
+		         strcasecmp((const char *)v, "content-type") == 0;
+		xmlFree(v);
+		if (!pragma)
+			continue;
+		v = xmlGetProp(h5->metas[i], BAD_CAST "content");
+		cs = v != NULL ? charset_from_content((const char *)v,
+		                                      strlen((const char *)v))
+		               : NULL;
+		xmlFree(v);
+		if (cs != NULL)
+			return cs;
+	}
+	return NULL;
+}
+
+/* decode with `cs` and build the tree; *h5 is empty on failure */
+static int
+decode_and_parse(const char *body, size_t len, const char *cs,
+                 const char *page_url, struct html5_doc *h5,
+                 struct kw_err *err)
+{
+	const char *text = NULL;
+	char *owned = NULL;
+	size_t textlen;
+	int rc = -1;
+
+	memset(h5, 0, sizeof(*h5));
+	if (decode_body(body, len, cs, &text, &textlen, &owned, err) != 0)
+		goto out;
+	if (textlen > INT32_MAX) {
+		kw_err_set(err, "page is too large to parse (%zu bytes)",
+		           textlen);
+		goto out;
+	}
+	if (textlen == 0) {
+		/* a browser shows an empty page; here it is an error */
+		kw_err_set(err, "cannot parse page as HTML: it is empty");
+		goto out;
+	}
+	rc = extract_html5_parse(text, textlen, page_url, h5, err);
+out:
+	free(owned);
+	return rc;
+}
+
+/*
+ * page_parse: the page's bytes -> its HTML5 document (*doc, caller frees
+ * with xmlFreeDoc), decoded as the HTML Standard's "determining the
+ * character encoding" (13.2.3.2) and "change the encoding" (13.2.3.4) say,
+ * with the choices a Korean browser makes (see extract.h for the order).
+ */
+static int
+page_parse(const char *body, size_t len, const char *content_type,
+           const char *encoding, const char *page_url, xmlDocPtr *doc,
+           struct kw_err *err)
+{
+	struct html5_doc h5;
+	enum charset_source src;
+	const char *cs, *late;
+
+	*doc = NULL;
+	if (body == NULL || len == 0)
+		return kw_err_set(err, "page is empty");
+	cs = detect_charset(body, len, content_type, encoding, &src);
+	if (cs == NULL) {
+		/* nothing declares it: UTF-8 if it is, else the default */
+		cs = utf8_valid(body, len)
+		         ? "UTF-8"
+		         : default_charset();
+		src = CS_DEFAULT;
+	}
+	if (decode_and_parse(body, len, cs, page_url, &h5, err) != 0)
+		return -1;
+	if (src == CS_META || src == CS_DEFAULT) {
+		/* the confidence is tentative: a <meta> the prescan did not
+		 * see (after its 1024 bytes) changes the encoding, once */
+		late = meta_charset(&h5);
+		if (late != NULL && strncmp(late, "UTF-16", 6) == 0)
+			late = "UTF-8";
+		if (late != NULL && strcmp(late, cs) != 0) {
+			xmlFreeDoc(h5.doc);
+			if (decode_and_parse(body, len, late, page_url, &h5,
+			                     err) != 0)
+				return -1;
+		}
+	}
+	*doc = h5.doc;
+	return 0;
+}
+
 xmlDocPtr
 xi_html_parse(const char *body, size_t len, const char *content_type,
     const char *encoding, const char *page_url, struct kw_err *err)
 {
-	const char *text = NULL, *cs;
-	char *owned = NULL;
-	size_t textlen;
-	xmlDocPtr doc = NULL;
+	xmlDocPtr doc;
 
 	silence_libxml();
-	if (body == NULL || len == 0) {
-		kw_err_set(err, "page is empty");
+	if (page_parse(body, len, content_type, encoding, page_url, &doc,
+	        err) != 0)
 		return NULL;
-	}
-	cs = extract_detect_charset(body, len, content_type, encoding);
-	if (decode_body(body, len, cs, &text, &textlen, &owned, err) != 0)
-		return NULL;
-	if (textlen > INT32_MAX) {
-		kw_err_set(err, "page is too large to parse (%zu bytes)",
-		    textlen);
-		goto out;
-	}
-	doc = htmlReadMemory(text, (int)textlen, page_url, NULL, HTML_OPTIONS);
-	if (doc == NULL)
-		kw_err_set(err, "cannot parse page as HTML%s",
-		    textlen == 0 ? ": it is empty" : "");
-out:
-	free(owned);
 	return doc;
 }
 
@@ -2125,4 +2272,143 @@ extract_text_normalize(const char *s, size_t n)
 	}
 	out = buf_detach(&t.b, NULL);
 	return out != NULL ? out : strdup("");
+}
+
+/* ---- tree dump ---------------------------------------------------------- */
+
+static int
+dump_indent(struct buf *out, size_t depth)
+{
+	size_t i;
+
+	if (buf_append(out, "| ", 2) != 0)
+		return -1;
+	for (i = 0; i < depth; i++)
+		if (buf_append(out, "  ", 2) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+cmp_attr(const void *a, const void *b)
+{
+	const xmlAttr *x = *(const xmlAttr *const *)a;
+	const xmlAttr *y = *(const xmlAttr *const *)b;
+
+	return strcmp((const char *)x->name, (const char *)y->name);
+}
+
+static int
+dump_attrs(struct buf *out, xmlNodePtr node, size_t depth)
+{
+	xmlAttrPtr a, *v;
+	xmlChar *val;
+	size_t n = 0, i;
+	int rc = -1;
+
+	for (a = node->properties; a != NULL; a = a->next)
+		n++;
+	if (n == 0)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (a = node->properties, i = 0; a != NULL; a = a->next)
+		v[i++] = a;
+	qsort(v, n, sizeof(*v), cmp_attr);
+	for (i = 0; i < n; i++) {
+		val = xmlNodeGetContent((xmlNodePtr)v[i]);
+		if (dump_indent(out, depth) != 0 ||
+		    buf_printf(out, "%s=\"%s\"\n", (const char *)v[i]->name,
+		               val != NULL ? (const char *)val : "") != 0) {
+			xmlFree(val);
+			goto out;
+		}
+		xmlFree(val);
+	}
+	rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
+static int
+dump_node(struct buf *out, xmlNodePtr cur, size_t depth)
+{
+	xmlDtdPtr dtd;
+
+	switch (cur->type) {
+	case XML_DTD_NODE:
+		dtd = (xmlDtdPtr)cur;
+		if (dump_indent(out, depth) != 0)
+			return -1;
+		if (dtd->ExternalID == NULL && dtd->SystemID == NULL)
+			return buf_printf(out, "<!DOCTYPE %s>\n",
+			                  dtd->name ? (const char *)dtd->name
+			                            : "");
+		return buf_printf(
+		    out, "<!DOCTYPE %s \"%s\" \"%s\">\n",
+		    dtd->name ? (const char *)dtd->name : "",
+		    dtd->ExternalID ? (const char *)dtd->ExternalID : "",
+		    dtd->SystemID ? (const char *)dtd->SystemID : "");
+	case XML_ELEMENT_NODE:
+		if (dump_indent(out, depth) != 0 ||
+		    buf_printf(out, "<%s>\n", (const char *)cur->name) != 0)
+			return -1;
+		return dump_attrs(out, cur, depth + 1);
+	case XML_TEXT_NODE:
+	case XML_CDATA_SECTION_NODE:
+		if (dump_indent(out, depth) != 0)
+			return -1;
+		return buf_printf(out, "\"%s\"\n",
+		                  cur->content ? (const char *)cur->content : "");
+	case XML_COMMENT_NODE:
+		if (dump_indent(out, depth) != 0)
+			return -1;
+		return buf_printf(out, "<!-- %s -->\n",
+		                  cur->content ? (const char *)cur->content : "");
+	default:
+		return 0;
+	}
+}
+
+int
+extract_tree_dump(const char *body, size_t len, const char *content_type,
+                  const char *encoding, struct buf *out, struct kw_err *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr cur;
+	size_t depth = 0;
+	int rc = -1;
+
+	silence_libxml();
+	if (page_parse(body, len, content_type, encoding, NULL, &doc, err) != 0)
+		return -1;
+	cur = doc->children;
+	while (cur != NULL) {
+		if (dump_node(out, cur, depth) != 0)
+			goto nomem;
+		if (cur->type == XML_ELEMENT_NODE && cur->children != NULL) {
+			cur = cur->children;
+			depth++;
+			continue;
+		}
+		while (cur != NULL && cur->next == NULL) {
+			cur = cur->parent;
+			if (cur == NULL || cur == (xmlNodePtr)doc) {
+				cur = NULL;
+				break;
+			}
+			depth--;
+		}
+		if (cur != NULL)
+			cur = cur->next;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	kw_err_set(err, "out of memory writing the tree");
+out:
+	xmlFreeDoc(doc);
+	return rc;
 }

@@ -59,13 +59,6 @@ struct http_transfer {
 	char *req_etag;
 	char *req_last_modified;
 
-	/* headers of the current response (reset at each status line) */
-	long hdr_status;
-	bool hdr_encoded;         /* Content-Encoding other than identity */
-	int64_t hdr_content_length; /* -1 when absent */
-	char *hdr_etag;
-	char *hdr_last_modified;
-	char *hdr_retry_after;
 };
 
 /*
@@ -155,118 +148,63 @@ http_error_name(enum http_error e)
 	return "other";
 }
 
-/* header parsing helpers (raw header lines are not NUL-terminated) */
-
 /*
- * header_value returns the trimmed value of `line` (len bytes) when its name
- * is `name` (case-insensitive), with its length in *vlen; else NULL.
+ * header_get returns the value of response header `name` of the latest
+ * response (curl's header API: trimmed, folded lines joined; the last
+ * instance when repeated), or NULL. The string is curl's, valid until the
+ * next curl call on `easy`.
  */
 static const char *
-header_value(const char *line, size_t len, const char *name, size_t *vlen)
+header_get(CURL *easy, const char *name)
 {
-	size_t nlen = strlen(name);
-	const char *v, *end;
+	struct curl_header *h = NULL;
 
-	if (len <= nlen || line[nlen] != ':' ||
-	    strncasecmp(line, name, nlen) != 0)
+	if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK || h == NULL)
 		return NULL;
-	v = line + nlen + 1;
-	end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
-	    end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*vlen = (size_t)(end - v);
-	return v;
+	if (h->amount > 1 &&
+	    curl_easy_header(easy, name, h->amount - 1, CURLH_HEADER, -1,
+		&h) != CURLHE_OK)
+		return NULL;
+	return h->value;
 }
 
-/* header_take replaces *dst with a copy of v[0..vlen); -1 on OOM */
-static int
-header_take(char **dst, const char *v, size_t vlen)
+/* header_dup: a heap copy of header `name`, or NULL (absent or OOM) */
+static char *
+header_dup(CURL *easy, const char *name)
 {
-	char *s;
+	const char *v = header_get(easy, name);
 
-	s = malloc(vlen + 1);
-	if (s == NULL)
-		return -1;
-	memcpy(s, v, vlen);
-	s[vlen] = '\0';
-	free(*dst);
-	*dst = s;
-	return 0;
+	return v != NULL ? strdup(v) : NULL;
 }
 
-static void
-transfer_reset_headers(struct http_transfer *t)
+/*
+ * body_too_big: at the end of a response's headers, does its
+ * Content-Length already exceed the cap? Only when the body is not
+ * encoded: Content-Length counts the encoded bytes, and only the decoded
+ * body is capped. 3xx bodies are skipped by curl (redirect) or absent (304).
+ */
+static bool
+body_too_big(const struct http_transfer *t)
 {
-	t->hdr_status = 0;
-	t->hdr_encoded = false;
-	t->hdr_content_length = -1;
-	free(t->hdr_etag);
-	free(t->hdr_last_modified);
-	free(t->hdr_retry_after);
-	t->hdr_etag = NULL;
-	t->hdr_last_modified = NULL;
-	t->hdr_retry_after = NULL;
-}
-
-/* header_store keeps the header lines we use; -1 on out-of-memory */
-static int
-header_store(struct http_transfer *t, const char *line, size_t len)
-{
-	const char *v;
-	size_t vlen;
-	char num[32];
+	const char *enc, *cl;
+	long status = 0;
 	char *end;
 	long long n;
 
-	v = header_value(line, len, "ETag", &vlen);
-	if (v != NULL)
-		return header_take(&t->hdr_etag, v, vlen);
-	v = header_value(line, len, "Last-Modified", &vlen);
-	if (v != NULL)
-		return header_take(&t->hdr_last_modified, v, vlen);
-	v = header_value(line, len, "Retry-After", &vlen);
-	if (v != NULL)
-		return header_take(&t->hdr_retry_after, v, vlen);
-	v = header_value(line, len, "Content-Encoding", &vlen);
-	if (v != NULL) {
-		if (vlen > 0 &&
-		    !(vlen == 8 && strncasecmp(v, "identity", 8) == 0))
-			t->hdr_encoded = true;
-		return 0;
-	}
-	v = header_value(line, len, "Content-Length", &vlen);
-	if (v != NULL && vlen > 0 && vlen < sizeof(num)) {
-		memcpy(num, v, vlen);
-		num[vlen] = '\0';
-		errno = 0;
-		n = strtoll(num, &end, 10);
-		if (errno == 0 && *end == '\0' && n >= 0)
-			t->hdr_content_length = n;
-	}
-	return 0;
-}
-
-/* status_code parses the code of a status line ("HTTP/1.1 200 OK") */
-static long
-status_code(const char *line, size_t len)
-{
-	const char *sp;
-	char num[4];
-	size_t i;
-
-	sp = memchr(line, ' ', len);
-	if (sp == NULL || (size_t)(line + len - sp) < 4)
-		return 0;
-	for (i = 0; i < 3; i++) {
-		if (!isdigit((unsigned char)sp[1 + i]))
-			return 0;
-		num[i] = sp[1 + i];
-	}
-	num[3] = '\0';
-	return strtol(num, NULL, 10);
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || (status >= 300 && status < 400))
+		return false;
+	enc = header_get(t->easy, "Content-Encoding");
+	if (enc != NULL && enc[0] != '\0' && strcasecmp(enc, "identity") != 0)
+		return false;
+	cl = header_get(t->easy, "Content-Length");
+	if (cl == NULL || !isdigit((unsigned char)cl[0]))
+		return false;
+	errno = 0;
+	n = strtoll(cl, &end, 10);
+	return errno == 0 && *end == '\0' && n >= 0 &&
+	    (uint64_t)n > t->max_bytes;
 }
 
 /*
@@ -281,29 +219,12 @@ transfer_header(char *ptr, size_t size, size_t nitems, void *userdata)
 	size_t len = size * nitems;
 
 	if (len >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
-		transfer_reset_headers(t);
-		buf_reset(&t->body);
-		t->hdr_status = status_code(ptr, len);
+		buf_reset(&t->body); /* a new response of the chain */
 		return len;
 	}
-	if (len > 0 && len <= 2 && (ptr[0] == '\r' || ptr[0] == '\n')) {
-		/*
-		 * End of headers. Reject early by Content-Length only when
-		 * the body is not encoded: Content-Length counts the encoded
-		 * bytes, and only the decoded body is capped. 3xx bodies are
-		 * skipped by curl (redirect) or absent (304).
-		 */
-		if (t->hdr_status >= 200 &&
-		    (t->hdr_status < 300 || t->hdr_status >= 400) &&
-		    !t->hdr_encoded && t->hdr_content_length >= 0 &&
-		    (uint64_t)t->hdr_content_length > t->max_bytes) {
-			t->too_big = true;
-			return 0;
-		}
-		return len;
-	}
-	if (header_store(t, ptr, len) != 0) {
-		t->oom = true;
+	if (len > 0 && len <= 2 && (ptr[0] == '\r' || ptr[0] == '\n') &&
+	    body_too_big(t)) {
+		t->too_big = true;
 		return 0;
 	}
 	return len;
@@ -345,7 +266,6 @@ transfer_free(struct http_transfer *t)
 	free(t->post_body);
 	free(t->req_etag);
 	free(t->req_last_modified);
-	transfer_reset_headers(t);
 	free(t);
 }
 
@@ -472,7 +392,6 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	t->max_bytes = req->max_bytes > 0 ? req->max_bytes :
 	    HTTP_DEFAULT_MAX_BYTES;
 	buf_init(&t->body, t->max_bytes);
-	t->hdr_content_length = -1;
 	if (req->etag != NULL) {
 		t->req_etag = strdup(req->etag);
 		if (t->req_etag == NULL)
@@ -673,33 +592,30 @@ errmsg_set(struct http_response *resp, const char *fmt, ...)
 }
 
 /*
- * parse_retry_after turns a Retry-After value (RFC 9110 §10.2.3:
- * delta-seconds or HTTP-date) into seconds from `now`; -1 if unparsable.
+ * retry_after: the Retry-After of the latest response (RFC 9110 §10.2.3:
+ * delta-seconds or HTTP-date) in seconds from now, as libcurl parses it
+ * (CURLINFO_RETRY_AFTER; a past date is 0, more than INT32_MAX is
+ * INT32_MAX); -1 when absent or unparsable.
  */
 static int64_t
-parse_retry_after(const char *v, time_t now)
+retry_after(CURL *easy)
 {
-	const char *p;
-	char *end;
-	long long n;
-	time_t when;
+	curl_off_t ra = 0;
+	const char *v = header_get(easy, "Retry-After"), *p;
 
-	if (v == NULL || v[0] == '\0')
+	if (v == NULL ||
+	    curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
 		return -1;
-	for (p = v; *p != '\0'; p++)
-		if (!isdigit((unsigned char)*p))
-			break;
-	if (*p == '\0') {
-		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (errno == ERANGE || n > INT32_MAX)
-			return INT32_MAX;
-		return n;
-	}
-	when = curl_getdate(v, NULL);
-	if (when == (time_t)-1)
-		return -1;
-	return when > now ? (int64_t)(when - now) : 0;
+	if (ra > INT32_MAX)
+		return INT32_MAX;
+	if (ra < 0)
+		return 0; /* a date in the past */
+	if (ra > 0)
+		return (int64_t)ra;
+	/* curl says 0 for "0", for now, and for what it cannot read */
+	for (p = v; *p != '\0' && isdigit((unsigned char)*p); p++)
+		;
+	return v[0] != '\0' && *p == '\0' ? 0 : -1;
 }
 
 static char *
@@ -768,10 +684,8 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 	}
 	resp->not_modified = resp->status == 304 &&
 	    (t->req_etag != NULL || t->req_last_modified != NULL);
-	resp->etag = t->hdr_etag;
-	t->hdr_etag = NULL;
-	resp->last_modified = t->hdr_last_modified;
-	t->hdr_last_modified = NULL;
+	resp->etag = header_dup(t->easy, "ETag");
+	resp->last_modified = header_dup(t->easy, "Last-Modified");
 	if (resp->status == 304) {
 		if (resp->etag == NULL && t->req_etag != NULL) {
 			resp->etag = t->req_etag;
@@ -784,8 +698,7 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 		}
 	}
 	if (resp->status == 429 || resp->status == 503)
-		resp->retry_after_s = parse_retry_after(t->hdr_retry_after,
-		    time(NULL));
+		resp->retry_after_s = retry_after(t->easy);
 }
 
 void
@@ -1180,4 +1093,97 @@ http_wakeup(struct http *h)
 {
 	if (h != NULL)
 		curl_multi_wakeup(h->multi);
+}
+
+/* --- URLs -------------------------------------------------------------- */
+
+static int
+url_why(char *why, size_t whysize, const char *fmt, const char *arg)
+{
+	if (why != NULL && whysize > 0)
+		snprintf(why, whysize, fmt, arg);
+	return -1;
+}
+
+int
+http_url_check(const char *url, char *why, size_t whysize)
+{
+	const unsigned char *p;
+	CURLUcode uc;
+	char *host = NULL, *port = NULL, *end;
+	CURLU *u;
+	long n;
+	int result = -1;
+
+	if (url == NULL || (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0))
+		return url_why(why, whysize, "%s",
+		    "must start with http:// or https://");
+	for (p = (const unsigned char *)url; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+		    (p[0] == 0xe2 && p[1] == 0x80 &&
+		    (p[2] == 0xa8 || p[2] == 0xa9)))
+			return url_why(why, whysize, "%s",
+			    "must not contain spaces or control characters");
+		if (*p == '\\')
+			return url_why(why, whysize, "%s",
+			    "must not contain '\\' (write '/' or %5C)");
+	}
+	/* curl reads "http:///x" as host x; an empty authority is an error */
+	p = (const unsigned char *)url + (url[4] == ':' ? 7 : 8);
+	if (*p == '\0' || strchr("/?#:@", *p) != NULL)
+		return url_why(why, whysize, "%s", "has no host");
+	u = curl_url();
+	if (u == NULL)
+		return url_why(why, whysize, "%s", "cannot be checked: out of "
+		    "memory");
+	uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (uc == CURLUE_BAD_PORT_NUMBER) {
+		url_why(why, whysize, "%s", "has a bad port (use 1 to 65535)");
+		goto out;
+	}
+	if (uc == CURLUE_NO_HOST) {
+		url_why(why, whysize, "%s", "has no host");
+		goto out;
+	}
+	if (uc != CURLUE_OK) {
+		url_why(why, whysize, "is not a valid URL (%s)",
+		    curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host == NULL || host[0] == '\0' || strcmp(host, "[]") == 0) {
+		url_why(why, whysize, "%s", "has no host");
+		goto out;
+	}
+	uc = curl_url_get(u, CURLUPART_PORT, &port, 0);
+	if (uc == CURLUE_OK && port != NULL) {
+		errno = 0;
+		n = strtol(port, &end, 10);
+		if (errno != 0 || *end != '\0' || n < 1 || n > 65535) {
+			url_why(why, whysize, "%s",
+			    "has a bad port (use 1 to 65535)");
+			goto out;
+		}
+	}
+	result = 0;
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return result;
+}
+
+char *
+http_url_escape(const char *s)
+{
+	char *e, *r;
+
+	e = curl_easy_escape(NULL, s, 0);
+	if (e == NULL)
+		return NULL;
+	r = strdup(e);
+	curl_free(e);
+	return r;
 }

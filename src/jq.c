@@ -50,6 +50,10 @@ jq_limits_default(struct jq_limits *l)
 
 /* ---- compile ----------------------------------------------------------- */
 
+extern char **environ;
+/* an empty environment, not a NULL one: libjq's $ENV walks it */
+static char *empty_env[] = { NULL };
+
 struct jq_errbuf {
 	char msg[JQ_MSG_MAX];
 	bool set;
@@ -105,6 +109,8 @@ static jq_state *
 compile(const char *program, struct jq_errbuf *e)
 {
 	jq_state *jq = jq_init();
+	char **saved = environ;
+	int ok;
 
 	if (jq == NULL) {
 		snprintf(e->msg, sizeof(e->msg), "out of memory");
@@ -114,13 +120,64 @@ compile(const char *program, struct jq_errbuf *e)
 	jq_set_error_cb(jq, capture_error, e);
 	/* no module search path: `import` and `include` find nothing */
 	jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
-	if (!jq_compile(jq, program)) {
+	/* $ENV is bound when the program is compiled: to nothing (the
+	 * daemon's environment holds secrets; one thread, no reader) */
+	environ = empty_env;
+	ok = jq_compile(jq, program);
+	environ = saved;
+	if (!ok) {
 		if (!e->set)
 			snprintf(e->msg, sizeof(e->msg), "does not compile");
 		e->set = true;
 		jq_teardown(&jq);
 		return NULL;
 	}
+	return jq;
+}
+
+/*
+ * Compiled programs, kept for the process's life (bounded, round robin):
+ * libjq 1.6 takes 25-35 ms to compile a program with its builtins, a check
+ * runs it in a forked child that inherits the compiled state (copy on
+ * write), and this process never starts one, so each stays as compiled.
+ */
+#define JQ_CACHE_MAX 32
+
+static struct {
+	char *program;
+	jq_state *jq;
+} cache[JQ_CACHE_MAX];
+static size_t cache_next;
+
+/* the compiled `program`, from the cache or compiled now (NULL: error) */
+static jq_state *
+compiled(const char *program, struct jq_errbuf *e)
+{
+	jq_state *jq;
+	char *copy;
+	size_t i;
+
+	for (i = 0; i < JQ_CACHE_MAX; i++)
+		if (cache[i].program != NULL &&
+		    strcmp(cache[i].program, program) == 0)
+			return cache[i].jq;
+	jq = compile(program, e);
+	if (jq == NULL)
+		return NULL;
+	copy = strdup(program);
+	if (copy == NULL) {
+		jq_teardown(&jq);
+		snprintf(e->msg, sizeof(e->msg), "out of memory");
+		e->set = true;
+		return NULL;
+	}
+	i = cache_next;
+	cache_next = (cache_next + 1) % JQ_CACHE_MAX;
+	if (cache[i].jq != NULL)
+		jq_teardown(&cache[i].jq);
+	free(cache[i].program);
+	cache[i].program = copy;
+	cache[i].jq = jq;
 	return jq;
 }
 
@@ -136,14 +193,13 @@ jq_check(const char *program, char *msg, size_t msgsize, unsigned *line)
 		snprintf(msg, msgsize, "the jq program is empty");
 		return -1;
 	}
-	jq = compile(program, &e);
+	jq = compiled(program, &e);
 	if (jq == NULL) {
 		snprintf(msg, msgsize, "%s", e.msg);
 		if (line != NULL)
 			*line = message_line(e.msg);
 		return -1;
 	}
-	jq_teardown(&jq);
 	if (msgsize > 0)
 		msg[0] = '\0';
 	return 0;
@@ -357,17 +413,13 @@ child_limits(const struct jq_limits *lim)
 	setrlimit(RLIMIT_CORE, &rl);
 }
 
-extern char **environ;
-static char *empty_env[] = { NULL };
-
 /* the child: never returns */
 static void
-child_run(int fd, const char *program, const char *json, size_t len,
+child_run(int fd, jq_state *jq, const char *json, size_t len,
     const struct jq_limits *lim)
 {
 	static struct wbuf w;
 	struct jq_errbuf e = { .set = false };
-	jq_state *jq;
 	jv input, out, msg;
 	size_t index = 0, items = 0;
 	int devnull, r;
@@ -383,16 +435,12 @@ child_run(int fd, const char *program, const char *json, size_t len,
 		fd = 3;
 	}
 	closefrom(4);
-	/* an empty environment, not a NULL one: libjq's $ENV walks it */
-	environ = empty_env;
+	environ = empty_env; /* the `env` builtin reads it at run time */
 	signal(SIGPIPE, SIG_DFL);
 	child_limits(lim);
 	w.fd = fd;
-	jq = compile(program, &e);
-	if (jq == NULL) {
-		w_error(&w, "jq program does not compile: %s", e.msg);
-		goto done;
-	}
+	/* messages libjq reports itself go to this child's buffer */
+	jq_set_error_cb(jq, capture_error, &e);
 	if (len > INT_MAX) {
 		w_error(&w, "not JSON: the document is too large");
 		goto done;
@@ -574,10 +622,21 @@ jq_items(const char *program, const char *json, size_t len,
 	ssize_t r;
 	pid_t pid;
 
+	struct jq_errbuf e = { .set = false };
+	jq_state *jq;
+
 	if (lim == NULL) {
 		jq_limits_default(&def);
 		lim = &def;
 	}
+	if (program == NULL ||
+	    program[strspn(program, " \t\r\n")] == '\0')
+		return kw_err_set(err, "the jq program is empty");
+	/* compiling always terminates: done here, once per program */
+	jq = compiled(program, &e);
+	if (jq == NULL)
+		return kw_err_set(err, "jq program does not compile: %s",
+		    e.msg);
 	buf_init(&got, 0);
 	if (json == NULL)
 		len = 0;
@@ -596,7 +655,7 @@ jq_items(const char *program, const char *json, size_t len,
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_run(fds[1], program, json != NULL ? json : "", len, lim);
+		child_run(fds[1], jq, json != NULL ? json : "", len, lim);
 	}
 	close(fds[1]);
 	deadline = util_mono_ms() + lim->timeout_ms;

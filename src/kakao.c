@@ -80,7 +80,7 @@ form_add(struct buf *b, const char *name, const char *value)
 	char *enc;
 	int result;
 
-	enc = util_url_encode(value);
+	enc = http_url_escape(value);
 	if (enc == NULL)
 		return -1;
 	result = buf_printf(b, "%s%s=%s", b->len > 0 ? "&" : "", name, enc);

@@ -7,6 +7,7 @@
 #include "kakaowatch/cmd.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
+#include "kakaowatch/jq.h"
 #include "kakaowatch/log.h"
 
 struct command {
@@ -113,6 +114,7 @@ main(int argc, char **argv)
 	cmd_apply_verbosity(&ctx);
 	http_global_init();
 	extract_global_init();
+	config_set_source_checks(extract_field_check, jq_check);
 	status = commands[i].fn(argc, argv, &ctx);
 	extract_global_cleanup();
 	http_global_cleanup();

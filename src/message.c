@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kakaowatch/http.h"
 #include "kakaowatch/message.h"
 #include "kakaowatch/utf8.h"
 
@@ -203,30 +204,9 @@ message_count_chars(const char *s)
 bool
 message_url_ok(const char *url)
 {
-	const unsigned char *p = (const unsigned char *)url;
-	size_t len, off, used;
-	uint32_t c;
-
-	if (url == NULL)
-		return false;
-	if (strncasecmp(url, "http://", 7) == 0)
-		off = 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		off = 8;
-	else
-		return false;
-	len = strlen(url);
-	if (len > MESSAGE_URL_MAX || url[off] == '\0' || url[off] == '/' ||
-	    url[off] == '?' || url[off] == '#')
-		return false;
-	if (!utf8_valid(url, len))
-		return false;
-	for (off = 0; off < len; off += used) {
-		used = next_cp(p + off, len - off, &c);
-		if (c <= 0x20 || c == '\\' || cp_is_control(c))
-			return false;
-	}
-	return true;
+	/* the URL rule is http's; Kakao's length and JSON's UTF-8 are ours */
+	return url != NULL && strlen(url) <= MESSAGE_URL_MAX &&
+	    utf8_valid(url, strlen(url)) && http_url_check(url, NULL, 0) == 0;
 }
 
 void

@@ -278,16 +278,23 @@ gen_load(const char *path, bool initial)
 		free(g);
 		return NULL;
 	}
+	if (initial &&
+	    extract_set_default_encoding(g->cfg->default_encoding, &err) != 0) {
+		fprintf(stderr, "%s: default_encoding: %s\n", path, err.msg);
+		goto fail;
+	}
 	g->xp = calloc(g->cfg->nwatches, sizeof(*g->xp));
 	if (g->xp == NULL) {
 		log_errorx("out of memory");
 		goto fail;
 	}
 	for (i = 0; i < g->cfg->nwatches; i++) {
-		if (!g->cfg->watches[i].enabled)
-			continue;
-		g->xp[i] = extract_xpath_compile(g->cfg->watches[i].xpath,
-		    &err);
+		if (!g->cfg->watches[i].enabled ||
+		    g->cfg->watches[i].xpath == NULL)
+			continue; /* disabled, or a feed / jq watch */
+		g->xp[i] = extract_xpath_compile_ns(g->cfg->watches[i].xpath,
+		    (const char *const *)g->cfg->watches[i].namespaces,
+		    g->cfg->watches[i].nnamespaces / 2, &err);
 		if (g->xp[i] == NULL) {
 			log_errorx("%swatch '%s': %s",
 			    initial ? "" : "reload: ", g->cfg->watches[i].name,
@@ -471,6 +478,20 @@ unhold(struct sched *s, const char *why)
 
 /* ---- reload ---- */
 
+/* kakao_settings_changed: did an edit touch what talks to Kakao */
+static bool
+kakao_settings_changed(const struct kakao_config *a,
+    const struct kakao_config *b)
+{
+	return !util_str_eq(a->rest_api_key, b->rest_api_key) ||
+	    !util_str_eq(a->client_secret, b->client_secret) ||
+	    !util_str_eq(a->redirect_uri, b->redirect_uri) ||
+	    !util_str_eq(a->token_file, b->token_file) ||
+	    !util_str_eq(a->auth_base_url, b->auth_base_url) ||
+	    !util_str_eq(a->api_base_url, b->api_base_url) ||
+	    !util_str_eq(a->default_link, b->default_link) || a->sink != b->sink;
+}
+
 static void
 reload(struct sched *s, bool forced)
 {
@@ -481,14 +502,27 @@ reload(struct sched *s, bool forced)
 	struct kw_err err = { 0 };
 	int64_t now = util_mono_ms(), wall = util_now_ms();
 	uint64_t h = 0;
-	bool have_hash, *kept = NULL, *okept = NULL;
+	bool have_hash, *kept = NULL, *okept = NULL, kakao_changed;
 	size_t i, j, n = 0, k, nnew = 0, nold = 0, *oidx = NULL;
 
 	s->reload_at = 0;
 	have_hash = file_hash(s->config_path, &h);
-	if (!forced && have_hash &&
-	    (h == old->hash || (s->bad_hash_set && h == s->bad_hash)))
+	/* SIGHUP too: an unchanged file is not loaded again (and releases
+	 * no hold: 30 SIGHUPs must not mean 30 token requests) */
+	if (have_hash && h == old->hash) {
+		if (forced)
+			log_info("reload: '%s' is unchanged; nothing to do",
+			    s->config_path);
 		return;
+	}
+	if (have_hash && s->bad_hash_set && h == s->bad_hash) {
+		if (forced)
+			log_info("reload: '%s' still has the errors logged "
+				 "before; the previous configuration stays in "
+				 "force",
+			    s->config_path);
+		return;
+	}
 	g = gen_load(s->config_path, false);
 	if (g == NULL) {
 		log_errorx("reload: '%s' has errors; the previous "
@@ -499,6 +533,8 @@ reload(struct sched *s, bool forced)
 		return;
 	}
 	s->bad_hash_set = false;
+	kakao_changed = kakao_settings_changed(&old->cfg->kakao,
+	    &g->cfg->kakao);
 	v = calloc(g->cfg->nwatches + s->nw, sizeof(*v));
 	kept = calloc(s->nw ? s->nw : 1, sizeof(*kept));
 	okept = calloc(s->nw ? s->nw : 1, sizeof(*okept));
@@ -586,13 +622,18 @@ reload(struct sched *s, bool forced)
 		s->http_rebuild = true;
 	s->gen = g;
 	gen_retire(s, old);
+	/* gen_load checked it */
+	(void)extract_set_default_encoding(g->cfg->default_encoding, NULL);
 	for (i = 0, n = 0; i < s->nw; i++)
 		n += !s->w[i]->removed;
 	log_info("reload: configuration from '%s' in force, %zu watches",
 	    s->config_path, n);
-	/* the new settings may fix what held sending; due messages go now */
-	unhold(s, "configuration reloaded");
-	s->outbox_at = now;
+	/* new kakao: settings may fix what held sending; anything else
+	 * leaves a hold alone (it ends by a new token file or its timer) */
+	if (kakao_changed)
+		unhold(s, "the kakao: settings changed");
+	if (!s->held)
+		s->outbox_at = now;
 	goto out;
 oom:
 	kw_err_set(&err, "out of memory");
@@ -806,6 +847,14 @@ deliver(struct sched *s)
 		/* one error line was written: wait for a new token file */
 		hold(s, rep.status);
 		return;
+	case KAKAO_RETRY:
+	case KAKAO_RATE_LIMITED:
+		/* the queue waits out its backoff, new messages too */
+		if (rep.retry_in_ms > 0) {
+			s->outbox_at = now + rep.retry_in_ms;
+			return;
+		}
+		break;
 	default:
 		break;
 	}

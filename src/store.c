@@ -1601,6 +1601,13 @@ store_outbox_delete_sent(struct store *st, int64_t id, const char *day_key,
 }
 
 int
+store_sent_add(struct store *st, const char *day_key, struct kw_err *err)
+{
+	return stmt_run(st, STMT_SENT_INC, err, "count a sent message", "t",
+	    day_key);
+}
+
+int
 store_sent_count(struct store *st, const char *day_key, int64_t *n,
     struct kw_err *err)
 {

@@ -176,8 +176,9 @@ utf8_casefold_nfkc(const char *s)
 	if (!valid && tmp == NULL)
 		return NULL;
 	r = utf8proc_map_custom((const utf8proc_uint8_t *)(tmp ? tmp : s), 0,
-	    &dst, UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
-	    UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
+	    &dst,
+	    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
+		UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
 	    fold_dotted_i, NULL);
 	free(tmp);
 	if (r < 0) {
@@ -260,7 +261,7 @@ utf8_grapheme_len(const char *s, size_t n)
 		size_t used = next_cp(s + off, n - off, &cp);
 
 		if (utf8proc_grapheme_break_stateful(as_cp(prev), as_cp(cp),
-		    &state))
+			&state))
 			break;
 		off += used;
 		prev = cp;

@@ -422,31 +422,6 @@ util_random_hex(char *out, size_t nbytes)
 	return 0;
 }
 
-char *
-util_url_encode(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	char *out, *o;
-
-	out = malloc(strlen(s) * 3 + 1);
-	if (out == NULL)
-		return NULL;
-	o = out;
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
-		    *p == '~') {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static int
 hexval(int c)
 {

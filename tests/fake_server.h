@@ -13,9 +13,9 @@
 #include <sys/types.h>
 
 struct fake_server {
-	pid_t pid;      /* the python3 process; 0 when not running */
-	int port;       /* the port it listens on, 127.0.0.1 */
-	char base[64];  /* "http://127.0.0.1:PORT", no trailing slash */
+	pid_t pid;     /* the python3 process; 0 when not running */
+	int port;      /* the port it listens on, 127.0.0.1 */
+	char base[64]; /* "http://127.0.0.1:PORT", no trailing slash */
 };
 
 /*

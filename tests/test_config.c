@@ -347,6 +347,9 @@ test_config_applies_builtin_defaults(void **state)
 	assert_int_equal(cfg->max_messages_per_check, 3);
 	assert_int_equal(cfg->max_messages_per_day, 20);
 	assert_int_equal(cfg->history_days, 90);
+	/* the default is applied where it is used (extract: CP949) */
+	if (cfg->default_encoding != NULL)
+		assert_string_equal(cfg->default_encoding, "cp949");
 	assert_int_equal(cfg->nwatches, 1);
 	w = &cfg->watches[0];
 	assert_int_equal(w->interval_ms, 30 * 60 * 1000);
@@ -536,7 +539,8 @@ test_config_rejects_unknown_key(void **state)
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, key, key_pattern, interval, jitter, "
-	    "timeout, max_bytes, max_failures, ssl_verify, enabled)");
+	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
+	    "title, link, jq, enabled)");
 }
 
 static void
@@ -890,6 +894,28 @@ test_config_rejects_unknown_encoding(void **state)
 }
 
 static void
+test_config_loads_default_encoding(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	cfg = load_ok(fixture("default_encoding.yaml"), NULL);
+	assert_string_equal(cfg->default_encoding, "windows-1252");
+	config_free(cfg);
+}
+
+static void
+test_config_rejects_unknown_default_encoding(void **state)
+{
+	(void)state;
+	clean_env();
+	load_fail("bad_default_encoding.yaml",
+	    "1:19: default_encoding: unknown character encoding 'klingon' "
+	    "(e.g. euc-kr, cp949, utf-8)");
+}
+
+static void
 test_config_reports_unreadable_file(void **state)
 {
 	struct config_errors errs = { 0 };
@@ -1142,6 +1168,45 @@ test_config_reference_lists_every_key(void **state)
 	free(doc);
 }
 
+/* the URL rule is http_url_check's: `check` refuses what curl cannot use */
+static void
+test_config_rejects_url_with_bad_ipv6_or_port(void **state)
+{
+	static const struct {
+		const char *url, *why;
+	} cases[] = {
+		{ "http://[::1/", "is not a valid URL (Bad IPv6 address)" },
+		{ "http://example.com:99999/", "has a bad port (use 1 to 65535)" },
+		{ "http://example.com:0/", "has a bad port (use 1 to 65535)" },
+	};
+	char path[] = "/tmp/kw-config-XXXXXX", want[512];
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	size_t i;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	clean_env();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strcpy(path, "/tmp/kw-config-XXXXXX");
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		f = fdopen(fd, "w");
+		assert_non_null(f);
+		fprintf(f, "state_dir: /tmp/kw\nwatches:\n  - name: x\n"
+		    "    url: \"%s\"\n    xpath: //a\n", cases[i].url);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(config_load(path, NULL, &cfg, &errs), -1);
+		unlink(path);
+		assert_int_equal(errs.n, 1);
+		snprintf(want, sizeof(want), "%s:4:10: watch 'x': url: '%s' %s",
+		    path, cases[i].url, cases[i].why);
+		assert_string_equal(errs.v[0], want);
+		config_errors_release(&errs);
+	}
+}
+
 int
 main(void)
 {
@@ -1186,11 +1251,14 @@ main(void)
 		cmocka_unit_test(test_config_kakao_sink_needs_rest_api_key),
 		cmocka_unit_test(test_config_checks_integer_limits),
 		cmocka_unit_test(test_config_rejects_unknown_encoding),
+		cmocka_unit_test(test_config_loads_default_encoding),
+		cmocka_unit_test(test_config_rejects_unknown_default_encoding),
 		cmocka_unit_test(test_config_reports_unreadable_file),
 		cmocka_unit_test(test_config_key_tables_are_complete),
 		cmocka_unit_test(
 		    test_config_every_watch_key_parses_copies_and_compares),
 		cmocka_unit_test(test_config_reference_lists_every_key),
+		cmocka_unit_test(test_config_rejects_url_with_bad_ipv6_or_port),
 	};
 
 	/* libxml2 would print XPath compile errors on stderr */

@@ -48,21 +48,22 @@
 /* ---- pure arithmetic ---- */
 
 static void
-test_backoff_starts_at_30s_and_doubles_to_an_hour(void **state)
+test_backoff_starts_at_5s_and_doubles_to_an_hour(void **state)
 {
 	(void)state;
-	assert_int_equal(deliver_backoff_ms(1, 0), 30 * SEC);
-	assert_int_equal(deliver_backoff_ms(2, 0), 60 * SEC);
-	assert_int_equal(deliver_backoff_ms(3, 0), 120 * SEC);
-	assert_int_equal(deliver_backoff_ms(7, 0), 1920 * SEC);
-	assert_int_equal(deliver_backoff_ms(8, 0), 3600 * SEC);
+	assert_int_equal(deliver_backoff_ms(1, 0), 5 * SEC);
+	assert_int_equal(deliver_backoff_ms(2, 0), 10 * SEC);
+	assert_int_equal(deliver_backoff_ms(3, 0), 20 * SEC);
+	assert_int_equal(deliver_backoff_ms(10, 0), 2560 * SEC);
+	assert_int_equal(deliver_backoff_ms(11, 0), 3600 * SEC);
 	assert_int_equal(deliver_backoff_ms(1000, 0), 3600 * SEC);
-	assert_int_equal(deliver_backoff_ms(0, 0), 30 * SEC);
-	assert_int_equal(deliver_backoff_ms(-5, 0), 30 * SEC);
+	assert_int_equal(deliver_backoff_ms(0, 0), 5 * SEC);
+	assert_int_equal(deliver_backoff_ms(-5, 0), 5 * SEC);
 }
 
 static void
-test_backoff_jitter_adds_at_most_a_fifth(void **state)
+test_backoff_jitter_adds_at_most_a_fifth_and_never_passes_an_hour(
+    void **state)
 {
 	double j;
 	int64_t d;
@@ -70,16 +71,17 @@ test_backoff_jitter_adds_at_most_a_fifth(void **state)
 	(void)state;
 	for (j = 0; j < 1; j += 0.01) {
 		d = deliver_backoff_ms(2, j);
-		assert_true(d >= 60 * SEC);
-		assert_true(d < 72 * SEC);
-		d = deliver_backoff_ms(20, j);
-		assert_true(d >= 3600 * SEC);
-		assert_true(d < 4320 * SEC);
+		assert_true(d >= 10 * SEC);
+		assert_true(d < 12 * SEC);
+		d = deliver_backoff_ms(10, j);
+		assert_true(d >= 2560 * SEC);
+		assert_true(d <= 3600 * SEC);
+		assert_int_equal(deliver_backoff_ms(20, j), 3600 * SEC);
 	}
-	assert_int_equal(deliver_backoff_ms(1, 0.5), 33 * SEC);
+	assert_int_equal(deliver_backoff_ms(1, 0.5), 5500);
 	/* nonsense jitter does not shorten or explode the delay */
-	assert_int_equal(deliver_backoff_ms(1, -1.0), 30 * SEC);
-	assert_true(deliver_backoff_ms(1, 5.0) < 36 * SEC);
+	assert_int_equal(deliver_backoff_ms(1, -1.0), 5 * SEC);
+	assert_true(deliver_backoff_ms(1, 5.0) < 6 * SEC);
 }
 
 static void
@@ -515,7 +517,7 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 	queue(f, "alpha", "m3", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_RETRY);
-	assert_true(rep.retry_in_ms >= 30 * SEC && rep.retry_in_ms < 36 * SEC);
+	assert_true(rep.retry_in_ms >= 5 * SEC && rep.retry_in_ms < 6 * SEC);
 	/* the head counted one attempt; nobody overtakes it */
 	assert_int_equal(store_outbox_due(f->st, INT64_MAX, 0, &v, &n, &err),
 	    0);
@@ -523,21 +525,28 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 	assert_int_equal(v[0].attempts, 1);
 	assert_int_equal(v[1].attempts, 0);
 	assert_int_equal(v[0].next_attempt_at, t + rep.retry_in_ms);
-	assert_true(v[1].next_attempt_at >= v[0].next_attempt_at);
 	assert_non_null(v[0].last_error);
 	outbox_msgs_free(v, n);
-	assert_int_equal(daily(f, t + 29 * SEC, &rep), 0);
+	/* a message queued during the hold waits behind the head too */
+	queue(f, "beta", "m4", t + 1 * SEC);
+	assert_int_equal(daily(f, t + 2 * SEC, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_RETRY);
 	assert_int_equal(rep.sent, 0);
+	assert_true(rep.retry_in_ms > 0 && rep.retry_in_ms <= 4 * SEC);
+	assert_int_equal(daily(f, t + 4 * SEC, &rep), 1);
 	assert_int_equal(nreceived(f), 0);
-	/* after the backoff: each exactly once, in order */
-	assert_int_equal(daily(f, t + 37 * SEC, &rep), 0);
-	assert_int_equal(rep.sent, 3);
-	assert_int_equal(nreceived(f), 3);
+	/* after the backoff: each exactly once, in order, at once */
+	assert_int_equal(daily(f, t + 7 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 4);
+	assert_int_equal(nreceived(f), 4);
 	text = received_text(f, 0);
 	assert_string_equal(text, "m1");
 	free(text);
 	text = received_text(f, 2);
 	assert_string_equal(text, "m3");
+	free(text);
+	text = received_text(f, 3);
+	assert_string_equal(text, "m4");
 	free(text);
 	assert_int_equal(pending(f), 0);
 }
@@ -557,7 +566,7 @@ test_second_failure_doubles_the_backoff(void **state)
 	t += rep.retry_in_ms;
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_RETRY);
-	assert_true(rep.retry_in_ms >= 60 * SEC && rep.retry_in_ms < 72 * SEC);
+	assert_true(rep.retry_in_ms >= 10 * SEC && rep.retry_in_ms < 12 * SEC);
 	assert_int_equal(daily(f, t + rep.retry_in_ms, &rep), 0);
 	assert_int_equal(nreceived(f), 1);
 }
@@ -851,8 +860,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
-		    test_backoff_starts_at_30s_and_doubles_to_an_hour),
-		cmocka_unit_test(test_backoff_jitter_adds_at_most_a_fifth),
+		    test_backoff_starts_at_5s_and_doubles_to_an_hour),
+		cmocka_unit_test(
+		    test_backoff_jitter_adds_at_most_a_fifth_and_never_passes_an_hour),
 		cmocka_unit_test(test_kst_day_turns_at_15_utc),
 		cmocka_unit_test(test_kst_day_crosses_the_year_before_utc_does),
 		cmocka_unit_test(test_next_kst_midnight_is_strictly_after_now),

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/item.h"
 #include "kakaowatch/util.h"
@@ -333,6 +334,7 @@ test_extract_cp949_page_declared_by_http_header_only(void **state)
 	    "text/html; charset=cp949",
 	};
 	const char *url = "http://hyeng.example/bbs/list.php?id=free";
+	struct kw_err err = {0};
 	size_t len, i;
 	char *body = fixture("cp949-board.html", &len);
 	struct item_list l;
@@ -349,10 +351,24 @@ test_extract_cp949_page_declared_by_http_header_only(void **state)
 		           labels[i], NULL, &l);
 		assert_items(&l, cp949_board, NWANT(cp949_board));
 	}
-	/* without the header it is not UTF-8: replacement characters */
+	/* without the header it is not UTF-8: read as CP949, as a browser in
+	 * a Korean locale does (it used to give replacement characters) */
+	extract_ok(body, len, "//td[@class='subject']/a", url, NULL, NULL, &l);
+	assert_items(&l, cp949_board, NWANT(cp949_board));
+	/* unless default_encoding: says otherwise */
+	assert_int_equal(extract_set_default_encoding("windows-1252", &err), 0);
 	extract_ok(body, len, "//td[@class='subject']/a", url, NULL, NULL, &l);
 	assert_int_equal(l.n, 4);
-	assert_non_null(strstr(l.v[0].text, "\xEF\xBF\xBD"));
+	assert_string_not_equal(l.v[0].text, cp949_board[0].text);
+	item_list_release(&l);
+	assert_int_equal(extract_set_default_encoding(NULL, &err), 0);
+	assert_int_equal(extract_set_default_encoding("klingon", &err), -1);
+	assert_non_null(strstr(err.msg, "klingon"));
+	/* a UTF-8 page stays UTF-8 whatever the default */
+	assert_int_equal(extract_set_default_encoding("euc-kr", &err), 0);
+	extract_str("<p>\xEA\xB0\x80\xEB\x82\x98</p>", "//p", NULL, &l);
+	assert_string_equal(l.v[0].text, "가나");
+	assert_int_equal(extract_set_default_encoding(NULL, &err), 0);
 	item_list_release(&l);
 	free(body);
 }
@@ -550,13 +566,167 @@ test_extract_meta_prescan_rules(void **state)
 	/* a meta claiming UTF-16 means UTF-8 (the prescan read it as ASCII) */
 	assert_string_equal(detect("<meta charset=utf-16le>", NULL, NULL),
 	                    "UTF-8");
-	/* only the first 4096 bytes are looked at */
+	/* only the first 1024 bytes are looked at (WHATWG prescan; a later
+	 * <meta> changes the encoding after parsing, see
+	 * test_extract_late_meta_redecodes_once) */
 	memset(big, ' ', sizeof(big));
-	memcpy(big + 4090, "<meta charset=euc-kr>", 21);
+	memcpy(big + 1010, "<meta charset=euc-kr>", 21);
 	big[sizeof(big) - 1] = '\0';
 	assert_null(detect(big, NULL, NULL));
-	memcpy(big + 4000, "<meta charset=euc-kr>", 21);
+	memcpy(big + 1000, "<meta charset=euc-kr>", 21);
 	assert_string_equal(detect(big, NULL, NULL), "CP949");
+}
+
+static void
+test_extract_undeclared_non_utf8_page_is_cp949(void **state)
+{
+	/* no header, no BOM, no <meta>, and not UTF-8: CP949 */
+	static const char page[] = "<p>\xB0\xA1\xB3\xAA \x8C\x63</p>";
+	static const struct want w[] = {{"가나 똠", NULL}};
+	struct item_list l;
+
+	(void)state;
+	assert_null(extract_detect_charset(page, sizeof(page) - 1, NULL, NULL));
+	extract_ok(page, sizeof(page) - 1, "//p", NULL, NULL, NULL, &l);
+	assert_items(&l, w, NWANT(w));
+	/* a declared charset is obeyed: an HTTP utf-8 gives U+FFFD */
+	extract_ok(page, sizeof(page) - 1, "//p", NULL,
+	           "text/html; charset=utf-8", NULL, &l);
+	assert_non_null(strstr(l.v[0].text, "\xEF\xBF\xBD"));
+	item_list_release(&l);
+}
+
+/* a page whose <meta charset> comes after the prescan's 1024 bytes */
+static char *
+late_meta_page(const char *meta, const char *text, size_t *len)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "<html><head><title>t</title>"), 0);
+	assert_int_equal(buf_puts(&b, "<!-- "), 0);
+	for (i = 0; i < 1100; i++)
+		assert_int_equal(buf_puts(&b, "-"), 0);
+	assert_int_equal(buf_puts(&b, " -->"), 0);
+	assert_int_equal(buf_puts(&b, meta), 0);
+	assert_int_equal(buf_printf(&b, "</head><body><p>%s</p>", text), 0);
+	assert_int_equal(buf_puts(&b, "<meta charset=iso-8859-5></body>"), 0);
+	return buf_detach(&b, len);
+}
+
+static void
+test_extract_late_meta_redecodes_once(void **state)
+{
+	/* 가나 in CP949 */
+	static const struct want kr[] = {{"가나", NULL}};
+	/* é in UTF-8 */
+	static const struct want fr[] = {{"caf\xC3\xA9", NULL}};
+	struct item_list l;
+	size_t len;
+	char *page;
+
+	(void)state;
+	/* the prescan misses it, the tree builder finds it: decoded again
+	 * as euc-kr (CP949); the later iso-8859-5 <meta> is ignored, the
+	 * encoding changes once */
+	page = late_meta_page("<meta charset=\"euc-kr\">", "\xB0\xA1\xB3\xAA",
+	                      &len);
+	assert_null(extract_detect_charset(page, len, NULL, NULL));
+	extract_ok(page, len, "//p", NULL, NULL, NULL, &l);
+	assert_items(&l, kr, NWANT(kr));
+	/* the http-equiv form counts too */
+	free(page);
+	page = late_meta_page("<meta http-equiv=content-type "
+	                      "content='text/html; charset=ks_c_5601-1987'>",
+	                      "\xB0\xA1\xB3\xAA", &len);
+	extract_ok(page, len, "//p", NULL, NULL, NULL, &l);
+	assert_items(&l, kr, NWANT(kr));
+	/* a certain charset (HTTP, encoding:) is not changed by a <meta> */
+	extract_ok(page, len, "//p", NULL, "text/html; charset=utf-8", NULL,
+	           &l);
+	assert_string_equal(l.v[0].text, "\xEF\xBF\xBD\xEF\xBF\xBD"
+	                                 "\xEF\xBF\xBD\xEF\xBF\xBD");
+	item_list_release(&l);
+	free(page);
+	/* a valid UTF-8 page whose late <meta> says utf-8: kept */
+	page = late_meta_page("<meta charset=utf-8>", "caf\xC3\xA9", &len);
+	extract_ok(page, len, "//p", NULL, NULL, NULL, &l);
+	assert_items(&l, fr, NWANT(fr));
+	free(page);
+	/* a late <meta> saying UTF-16 means UTF-8 */
+	page = late_meta_page("<meta charset=utf-16le>", "caf\xC3\xA9", &len);
+	extract_ok(page, len, "//p", NULL, NULL, NULL, &l);
+	assert_items(&l, fr, NWANT(fr));
+	free(page);
+	/* in a comment, a script or an attribute value it does not count:
+	 * the first real one is the iso-8859-5 <meta> at the end */
+	page = late_meta_page("<!-- <meta charset=euc-kr> -->"
+	                      "<script>w('<meta charset=euc-kr>')</script>"
+	                      "<link title='<meta charset=euc-kr>'>",
+	                      "caf\xC3\xA9", &len);
+	extract_ok(page, len, "//p", NULL, NULL, NULL, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].text, "caf\xD0\xA3\xD0\x89"); /* cafУЉ */
+	item_list_release(&l);
+	free(page);
+}
+
+/* ---- the HTML5 tree ----------------------------------------------------- */
+
+static void
+test_extract_html5_tree_as_browsers_build_it(void **state)
+{
+	struct item_list l;
+
+	(void)state;
+	/* <tbody> is inserted: Chrome's "Copy XPath" paths work */
+	extract_str("<table id=t><tr><td>1</td><td><a href=/a>A</a></td></tr>"
+	            "<tr><td>2</td><td><a href=/b>B</a></td></tr></table>",
+	            "//*[@id=\"t\"]/tbody/tr/td[2]/a", "http://x.example/", &l);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[1].text, "B");
+	assert_string_equal(l.v[1].link, "http://x.example/b");
+	item_list_release(&l);
+	/* a self-closed <a .../> is a start tag: it holds what follows */
+	extract_str("<div><a href=/login class=push />Login</a></div>",
+	            "//a[@class='push']", "http://x.example/", &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].text, "Login");
+	item_list_release(&l);
+	/* junk after an attribute value is more attributes, not text */
+	extract_str("<p><a href=\"/hot?page=2\"||cond=\"$x->page != 2\">2</a>"
+	            "</p>",
+	            "//p", NULL, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].text, "2");
+	item_list_release(&l);
+	/* a nested <a> closes the open one: siblings, not nested */
+	extract_str("<table><tr><td><a class=t href=/1><strong>Title</strong> "
+	            "<a class=n href=/1#c>[3]</a></td></tr></table>",
+	            "//td/a[1]", NULL, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].text, "Title");
+	item_list_release(&l);
+	extract_str("<div><a class=t href=/1>Title <a class=n href=/1#c>[3]</a>"
+	            "</div>",
+	            "count(//a//a)", NULL, &l);
+	assert_string_equal(l.v[0].text, "0");
+	item_list_release(&l);
+	/* text before </form> stays in the form (gumbo 0.10.1 moved it) */
+	extract_str("<div><form>in</form>out</div>", "//form | //div/text()",
+	            NULL, &l);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].text, "in");
+	assert_string_equal(l.v[1].text, "out");
+	item_list_release(&l);
+	/* SVG elements have no namespace: no prefix needed */
+	extract_str("<p><svg viewBox='0 0 1 1'><foreignObject><b>x</b>"
+	            "</foreignObject><text>t</text></svg></p>",
+	            "//svg/foreignObject | //svg/text | //svg/@viewBox", NULL,
+	            &l);
+	assert_int_equal(l.n, 3);
+	item_list_release(&l);
 }
 
 static void
@@ -679,7 +849,10 @@ test_extract_invalid_utf8_and_nul_bytes(void **state)
 	struct item_list l;
 
 	(void)state;
-	extract_ok(page, sizeof(page) - 1, "//p", NULL, NULL, NULL, &l);
+	/* a page that says it is UTF-8 (undeclared, it would read as CP949:
+	 * test_extract_undeclared_non_utf8_page_is_cp949) */
+	extract_ok(page, sizeof(page) - 1, "//p", NULL,
+	           "text/html; charset=utf-8", NULL, &l);
 	assert_items(&l, w, NWANT(w));
 	/* NUL bytes and garbage in a CP949 page and in attributes */
 	extract_ok(page, sizeof(page) - 1, "//p/@*", NULL,
@@ -1025,6 +1198,9 @@ main(void)
 	    cmocka_unit_test(
 	        test_extract_cp949_page_declared_by_http_header_only),
 	    cmocka_unit_test(test_extract_lying_meta_needs_encoding_override),
+	    cmocka_unit_test(test_extract_undeclared_non_utf8_page_is_cp949),
+	    cmocka_unit_test(test_extract_late_meta_redecodes_once),
+	    cmocka_unit_test(test_extract_html5_tree_as_browsers_build_it),
 	    cmocka_unit_test(test_extract_bad_byte_in_euckr_keeps_rest_of_page),
 	    cmocka_unit_test(test_extract_utf8_bom_page),
 	    cmocka_unit_test(test_extract_utf16le_bom_page),

@@ -1151,6 +1151,107 @@ test_http_names_errors_for_the_log(void **state)
 	assert_string_equal(http_error_name(HTTP_ERR_TOO_BIG), "too big");
 }
 
+static void
+test_http_url_escape_round_trips_through_util_url_decode(void **state)
+{
+	static const char *const cases[] = {
+		"", "abc", "a b&c=d+e%f/g?h#i", "한글 텍스트", "~._-",
+		"{\"object_type\":\"text\",\"text\":\"x\\ny\"}", "\x01\x7f\xff",
+	};
+	char *enc, *dec;
+	const char *p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enc = http_url_escape(cases[i]);
+		assert_non_null(enc);
+		for (p = enc; *p != '\0'; p++)
+			assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789-._~%", *p));
+		dec = util_url_decode(enc);
+		assert_non_null(dec);
+		assert_string_equal(dec, cases[i]);
+		free(enc);
+		free(dec);
+	}
+	enc = http_url_escape("a b&c");
+	assert_string_equal(enc, "a%20b%26c");
+	free(enc);
+	dec = util_url_decode("a+b%20c%2Bd%2b");
+	assert_string_equal(dec, "a b c+d+");
+	free(dec);
+}
+
+
+/* the one URL rule (http_url_check): what `check` accepts and links use */
+static void
+test_http_url_check_accepts_fetchable_urls(void **state)
+{
+	static const char *const ok[] = {
+		"http://example.com/",
+		"HTTPS://EXAMPLE.com:8443/a/b?q=1&r=%20#frag",
+		"http://[::1]:8080/",
+		"http://127.0.0.1:1/",
+		"https://example.com:65535",
+		"https://한글.kr/경로?검색=뉴스",
+		"http://user:pw@example.com/",
+	};
+	char why[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (http_url_check(ok[i], why, sizeof(why)) != 0)
+			fail_msg("refused '%s': %s", ok[i], why);
+	assert_int_equal(http_url_check("http://example.com/", NULL, 0), 0);
+}
+
+static void
+test_http_url_check_refuses_broken_urls_with_a_reason(void **state)
+{
+	static const struct {
+		const char *url, *why;
+	} bad[] = {
+		{ "http://[::1/", "is not a valid URL (Bad IPv6 address)" },
+		{ "http://[]/", "is not a valid URL (Bad IPv6 address)" },
+		{ "http://example.com:99999/", "has a bad port (use 1 to 65535)" },
+		{ "http://example.com:0/", "has a bad port (use 1 to 65535)" },
+		{ "ftp://example.com/", "must start with http:// or https://" },
+		{ "example.com", "must start with http:// or https://" },
+		{ "javascript:alert(1)", "must start with http:// or https://" },
+		{ "http://", "has no host" },
+		{ "http:///path", "has no host" },
+		{ "http://:80/", "has no host" },
+		{ "http://?q=1", "has no host" },
+		{ "http://user@/", "has no host" },
+		{ "http://exa mple.com/",
+		    "must not contain spaces or control characters" },
+		{ "http://example.com/a\tb",
+		    "must not contain spaces or control characters" },
+		{ "http://example.com/\xc2\x85",
+		    "must not contain spaces or control characters" },
+		{ "http://example.com/\xe2\x80\xa8",
+		    "must not contain spaces or control characters" },
+		{ "http://example.com\\evil.com/",
+		    "must not contain '\\' (write '/' or %5C)" },
+	};
+	char why[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (http_url_check(bad[i].url, why, sizeof(why)) != -1)
+			fail_msg("accepted '%s'", bad[i].url);
+		assert_string_equal(why, bad[i].why);
+	}
+	assert_int_equal(http_url_check(NULL, why, sizeof(why)), -1);
+	/* a short buffer is cut, never overrun */
+	assert_int_equal(http_url_check("http://[::1/", why, 8), -1);
+	assert_int_equal(strlen(why), 7);
+}
+
 int
 main(void)
 {
@@ -1172,6 +1273,11 @@ main(void)
 		cmocka_unit_test(test_http_times_out_on_a_slow_server),
 		cmocka_unit_test(test_http_reports_error_statuses_as_responses),
 		cmocka_unit_test(test_http_parses_retry_after),
+		cmocka_unit_test(
+		    test_http_url_escape_round_trips_through_util_url_decode),
+		cmocka_unit_test(test_http_url_check_accepts_fetchable_urls),
+		cmocka_unit_test(
+		    test_http_url_check_refuses_broken_urls_with_a_reason),
 		cmocka_unit_test(test_http_reports_connection_refused),
 		cmocka_unit_test(
 		    test_http_reports_tls_failure_against_plain_http),

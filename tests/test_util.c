@@ -485,38 +485,6 @@ test_util_path_join_handles_slashes_and_absolute(void **state)
 /* ---- misc ---- */
 
 static void
-test_util_url_encode_decode_round_trip(void **state)
-{
-	static const char *const cases[] = {
-		"", "abc", "a b&c=d+e%f/g?h#i", "한글 텍스트", "~._-",
-		"{\"object_type\":\"text\",\"text\":\"x\\ny\"}", "\x01\x7f\xff",
-	};
-	char *enc, *dec;
-	const char *p;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enc = util_url_encode(cases[i]);
-		assert_non_null(enc);
-		for (p = enc; *p != '\0'; p++)
-			assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "abcdefghijklmnopqrstuvwxyz0123456789-._~%", *p));
-		dec = util_url_decode(enc);
-		assert_non_null(dec);
-		assert_string_equal(dec, cases[i]);
-		free(enc);
-		free(dec);
-	}
-	enc = util_url_encode("a b&c");
-	assert_string_equal(enc, "a%20b%26c");
-	free(enc);
-	dec = util_url_decode("a+b%20c%2Bd%2b");
-	assert_string_equal(dec, "a b c+d+");
-	free(dec);
-}
-
-static void
 test_util_url_decode_rejects_bad_escapes(void **state)
 {
 	static const char *const bad[] = { "%", "%2", "a%zz", "%g0", "x%" };
@@ -873,7 +841,6 @@ main(void)
 		TMP_TEST(test_util_mkdir_p_creates_parents),
 		cmocka_unit_test(
 		    test_util_path_join_handles_slashes_and_absolute),
-		cmocka_unit_test(test_util_url_encode_decode_round_trip),
 		cmocka_unit_test(test_util_url_decode_rejects_bad_escapes),
 		cmocka_unit_test(test_util_random_hex_gives_distinct_hex),
 		cmocka_unit_test(test_util_clocks_move_forward),

@@ -18,6 +18,8 @@
  *   watches:                 required, non-empty list of watch mappings
  *   max_connections, max_connections_per_host, max_messages_per_check,
  *   max_messages_per_day, history_days: integers, see struct config
+ *   default_encoding: CHARSET  default cp949: pages that declare no charset
+ *                            and are not UTF-8 (extract.h, step 5)
  *
  * Value rules:
  * - Environment: every scalar *value* (not keys, not header names) has
@@ -121,7 +123,8 @@ struct watch_config {
 	 */
 	char *name;
 	char *url;        /* required; http:// or https:// with a host */
-	char *xpath;      /* required; XPath 1.0, checked by the hook */
+	char *xpath;      /* XPath 1.0, checked by the hook; required unless
+	                     parser is auto, feed or json; NULL when unset */
 	char *method;     /* "GET" (default) or "POST"; input is any case */
 	char *body;       /* request body, POST only; NULL when not set */
 	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF */
@@ -159,7 +162,8 @@ struct watch_config {
 	/*
 	 * How the response is read (issue 13): parser (CONFIG_PARSER_*, the
 	 * order of extract.h's enum extract_parser; default auto);
-	 * namespaces: 2 * nnamespaces strings, prefix then URI, for XPath;
+	 * namespaces: nnamespaces strings (2 per `namespaces:` entry),
+	 * prefix then URI, for XPath;
 	 * title / link: XPath per item, NULL = the default rules; jq: the jq
 	 * program for JSON, NULL = none. xpath may be NULL for feeds and JSON.
 	 */
@@ -189,6 +193,10 @@ struct kakao_config {
 	                     /* URLs: http(s), trailing '/' removed */
 	enum config_sink sink; /* default CONFIG_SINK_AUTO */
 	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (design.md §4) */
+	char *default_link;   /* http(s) URL or NULL: the link of messages
+	                         that have none (`send`, plain-text retry) */
+	char **web_domains;   /* hosts registered in the Kakao app, or NULL */
+	size_t nweb_domains;
 };
 
 struct config {
@@ -200,6 +208,8 @@ struct config {
 	int max_messages_per_check;   /* default 3; 1..100 */
 	int max_messages_per_day;     /* default 20; 1..10000 */
 	int history_days;             /* default 90; 1..3650 */
+	char *default_encoding;       /* charset iconv knows, or NULL (CP949):
+	                                 undeclared non-UTF-8 pages (extract.h) */
 	struct watch_config *watches; /* in file order */
 	size_t nwatches;              /* >= 1 */
 };
@@ -217,6 +227,21 @@ struct config_errors {
  */
 typedef int (*config_xpath_check_fn)(const char *xpath, char *msg,
     size_t msgsize);
+
+/*
+ * Checks of the per-item expressions and of jq programs, which config
+ * cannot do itself (extract and jq provide them): `field` as
+ * extract_field_check (an XPath with the watch's namespace pairs ns[0..2n),
+ * also used for an xpath holding a prefix), `jq` as jq_check (*line: the
+ * program line the error names, 0 = none). config_set_source_checks sets
+ * them for every later config_load of the process (NULL: not checked).
+ */
+typedef int (*config_field_check_fn)(const char *expr,
+    const char *const *ns, size_t nns, char *msg, size_t msgsize);
+typedef int (*config_jq_check_fn)(const char *program, char *msg,
+    size_t msgsize, unsigned *line);
+void config_set_source_checks(config_field_check_fn field,
+    config_jq_check_fn jq);
 
 /*
  * config_load reads and validates the YAML file `path` (borrowed; at most

@@ -21,6 +21,12 @@
  *                             authorization" reminder was queued for
  *   DELIVER_META_KAKAO_USED   "1" once this state dir used KakaoTalk (a
  *                             token file was seen under `sink: auto`)
+ *   DELIVER_META_RETRY_AT     a transient failure (5xx, network, KOE237):
+ *                             the whole queue waits until this Unix ms,
+ *                             messages queued meanwhile too (FIFO)
+ *   DELIVER_META_RETRY_ATTEMPTS  failed tries in a row behind that hold
+ *                             (the backoff's exponent); cleared by the
+ *                             first message Kakao takes
  *   DELIVER_META_DEAD_PREFIX  + 20-digit outbox id: a dead letter, a
  *                             message Kakao refused as invalid (-2) twice
  *                             (as it was and as plain text)
@@ -45,6 +51,8 @@
 #define DELIVER_META_BUDGET_DAY "deliver.budget_held_day"
 #define DELIVER_META_REMINDED "deliver.reminded_refresh_expiry"
 #define DELIVER_META_KAKAO_USED "deliver.kakao_used"
+#define DELIVER_META_RETRY_AT "deliver.retry_at"
+#define DELIVER_META_RETRY_ATTEMPTS "deliver.retry_attempts"
 #define DELIVER_META_DEAD_PREFIX "deadletter."
 #define DELIVER_META_DEAD_STREAK "deliver.dead_streak"
 
@@ -204,8 +212,9 @@ enum kakao_status deliver_token_upkeep(struct store *st,
 
 /*
  * deliver_backoff_ms: delay before retry number `attempts` (1 = first
- * retry): 30 s doubling up to 1 h, with `jitter` in [0, 1) spreading it by
- * up to +20 %. Pure.
+ * retry): 5 s doubling up to 1 h, with `jitter` in [0, 1) spreading it by
+ * up to +20 %, never over the hour (5 s, 10 s, ... 2560 s, then 1 h).
+ * Pure.
  */
 int64_t deliver_backoff_ms(int attempts, double jitter);
 

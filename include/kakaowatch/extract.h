@@ -3,16 +3,30 @@
  * that uses libxml2.
  *
  * The page is decoded to UTF-8 here (iconv, with U+FFFD for bytes that do
- * not decode, as browsers do), then parsed once by libxml2's lenient HTML
- * parser (HTML_PARSE_RECOVER, no network, no output on stderr), and a
- * compiled XPath 1.0 expression is evaluated against it.
+ * not decode, as browsers do), then parsed once into the tree a browser
+ * builds: the WHATWG HTML5 tree builder (gumbo), turned into a libxml2
+ * document (src/extract_html5.h says how: every element, SVG and MathML
+ * too, in no namespace, so `//div` and Chrome's "Copy XPath" paths with
+ * their inserted `tbody` work), and a compiled XPath 1.0 expression is
+ * evaluated against it.
  *
- * Charset order (docs/design.md §2.2): the watch's `encoding:` override, else
- * the HTTP Content-Type charset, else a byte order mark (UTF-8, UTF-16LE/BE),
- * else a <meta charset> / <meta http-equiv=Content-Type
- * content="...charset=..."> in the first 4096 bytes (the WHATWG HTML
- * "prescan", ignoring comments), else UTF-8. Labels are matched as in the
- * WHATWG Encoding Standard
+ * Charset order, as a browser does it (HTML Standard 13.2.3 "Determining
+ * the character encoding"; docs/design.md §2.2):
+ *  1. the watch's `encoding:` override;
+ *  2. the HTTP Content-Type charset (a UTF-16 BOM picks the byte order);
+ *  3. a byte order mark (UTF-8, UTF-16LE/BE);
+ *  4. a <meta charset> / <meta http-equiv=Content-Type content="...;
+ *     charset=..."> found by the "prescan" of the first 1024 bytes
+ *     (comments and attribute values skipped);
+ *  5. nothing declared: UTF-8 when the bytes are well-formed UTF-8, else
+ *     the global `default_encoding:` (extract_set_default_encoding), CP949
+ *     unless set, which is what a browser in a Korean locale uses.
+ * In cases 4 and 5 the choice is tentative: when the tree, once built,
+ * has a <meta> declaring another charset (the first <meta> that declares
+ * a known one, e.g. one after the first 1024 bytes), the page is decoded
+ * again with that one and parsed again, once (13.2.3.4 "Changing the
+ * encoding while parsing"; a <meta> saying UTF-16 means UTF-8).
+ * Labels are matched as in the WHATWG Encoding Standard
  * (https://encoding.spec.whatwg.org/#names-and-labels): unknown labels are
  * skipped, "euc-kr", "ks_c_5601-1987", "windows-949" and friends decode as
  * CP949 (its superset: pages labelled euc-kr use CP949's extra syllables such
@@ -46,6 +60,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kakaowatch/buf.h"
 #include "kakaowatch/item.h"
 #include "kakaowatch/util.h"
 
@@ -179,18 +194,44 @@ int extract_find(const struct extract_doc *d, const char *const *texts,
 void extract_candidates_free(struct extract_candidate *c, size_t n);
 
 /*
- * extract_detect_charset is the charset decision of extract_items alone
- * (exposed for tests and `kakaowatch test`). Returns the iconv name the page
- * is decoded with: "UTF-8", "CP949" (for euc-kr), "CP1252" (for
- * iso-8859-1), "UTF-16LE", ...: a static string, or `encoding` itself
- * (borrowed) when it is a name iconv knows that is no WHATWG label. Returns
- * NULL when nothing declares a charset (the page is read as UTF-8). An
- * unknown `encoding` is ignored (use extract_encoding_check at config
- * load). Arguments as for extract_items; body may be NULL.
+ * extract_detect_charset is the charset decision of extract_items before
+ * the page is parsed (steps 1-4 above; exposed for tests). Returns the
+ * iconv name the page is first decoded with: "UTF-8", "CP949" (for
+ * euc-kr), "CP1252" (for iso-8859-1), "UTF-16LE", ...: a static string, or
+ * `encoding` itself (borrowed) when it is a name iconv knows that is no
+ * WHATWG label. Returns NULL when nothing declares a charset in the first
+ * 1024 bytes (step 5 and a late <meta> decide then). An unknown `encoding`
+ * is ignored (use extract_encoding_check at config load). Arguments as for
+ * extract_items; body may be NULL.
  */
 const char *extract_detect_charset(const char *body, size_t len,
                                    const char *content_type,
                                    const char *encoding);
+
+/*
+ * extract_set_default_encoding sets the charset of pages that declare none
+ * and are not UTF-8 (step 5 above) for the whole process: `label` is a
+ * WHATWG label or an iconv name (as for `encoding:`), NULL or "" restores
+ * CP949. The config's top-level `default_encoding:`; set it after each
+ * successful config load. Returns 0, or -1 with a message in `err` (an
+ * unknown label; the setting is then unchanged). Not thread-safe.
+ */
+int extract_set_default_encoding(const char *label, struct kw_err *err);
+
+/*
+ * extract_tree_dump writes the document tree extract_items builds for a
+ * page (same arguments; decoded and parsed the same way) to `out` in the
+ * html5lib test-suite tree format, one node a line, children indented by
+ * two spaces: `| <!DOCTYPE name>` (or `| <!DOCTYPE name "public"
+ * "system">`), `| <tag>` followed by its attributes sorted by name as
+ * `|   name="value"`, `| "text"`, `| <!-- comment -->`. Text is written as
+ * it is (newlines included). For `kakaowatch test --tree` and the tests
+ * that compare kakaowatch's tree with html5lib's. Returns 0 or -1 with a
+ * message in `err`.
+ */
+int extract_tree_dump(const char *body, size_t len, const char *content_type,
+                      const char *encoding, struct buf *out,
+                      struct kw_err *err);
 
 /*
  * extract_global_init initialises libxml2 once per process (xmlInitParser)

@@ -241,4 +241,32 @@ void http_response_release(struct http_response *resp);
  */
 const char *http_error_name(enum http_error e);
 
+/*
+ * http_url_check: is `url` an address kakaowatch fetches or links to? The
+ * one home of that rule: config's url:, redirect_uri and base URLs, and
+ * message links (message_url_ok) use it.
+ * - the scheme is http:// or https:// (any case);
+ * - no byte <= 0x20 or DEL, no C1 control (U+0080..U+009F) and no U+2028
+ *   or U+2029 (line breaks in KakaoTalk and JavaScript), as UTF-8 bytes;
+ * - no '\' (WHATWG URL reads it as '/', curl does not: the two would
+ *   fetch different pages);
+ * - libcurl's URL API parses it (curl_url_set(CURLUPART_URL), RFC 3986 as
+ *   curl reads it; no scheme guessing): an IPv6 literal must be complete,
+ *   and so on;
+ * - it has a host, and a port, when given, from 1 to 65535.
+ * Length limits are the caller's (Kakao's 2000 bytes: message.h).
+ * Returns 0, or -1 with the reason in `why` (a phrase to follow the
+ * quoted URL, "must start with http:// or https://"; NUL-terminated,
+ * cut to `whysize`; `why` may be NULL). `url` is borrowed.
+ */
+int http_url_check(const char *url, char *why, size_t whysize);
+
+/*
+ * http_url_escape percent-encodes `s` for a query value or an
+ * application/x-www-form-urlencoded body: every byte but the RFC 3986
+ * unreserved characters (A-Z a-z 0-9 - . _ ~) as %XX (curl_easy_escape).
+ * Returns a heap string the caller frees, or NULL on out-of-memory.
+ */
+char *http_url_escape(const char *s);
+
 #endif

@@ -173,11 +173,11 @@ char *message_cut(const char *s, size_t max_chars);
 size_t message_count_chars(const char *s);
 
 /*
- * message_url_ok returns true when `url` may go into a Link object: it
- * starts with "http://" or "https://" (case-insensitive) followed by a
- * non-empty host, is at most MESSAGE_URL_MAX bytes, valid UTF-8, and has no
- * space, control character or backslash. cmd_send uses it to refuse a bad
- * --link instead of sending a dead link.
+ * message_url_ok returns true when `url` may go into a Link object: a URL
+ * http_url_check accepts (http or https, a host, no space, control
+ * character or backslash, a valid port: http.h), at most MESSAGE_URL_MAX
+ * bytes, valid UTF-8. cmd_send uses it to refuse a bad --link instead of
+ * sending a dead link.
  */
 bool message_url_ok(const char *url);
 

@@ -344,6 +344,13 @@ int store_outbox_delete_sent(struct store *st, int64_t id,
     const char *day_key, struct kw_err *err);
 
 /*
+ * store_sent_add adds one to the sent counter of `day_key` for a message
+ * that went out without the outbox (`kakaowatch send`). Returns 0 or -1.
+ */
+int store_sent_add(struct store *st, const char *day_key,
+    struct kw_err *err);
+
+/*
  * store_sent_count sets *n to the messages counted for `day_key` (0 when
  * none). Returns 0 or -1.
  */

@@ -121,14 +121,6 @@ char *util_strdup_or_null(const char *s);
 int util_random_hex(char *out, size_t nbytes);
 
 /*
- * util_url_encode percent-encodes `s` for an
- * application/x-www-form-urlencoded body or a query value (RFC 3986
- * unreserved characters kept). Returns a heap string the caller frees, or
- * NULL on out-of-memory.
- */
-char *util_url_encode(const char *s);
-
-/*
  * util_url_decode decodes %XX and '+' (as space) of a query value. Returns a
  * heap string (caller frees) or NULL on a bad escape / out-of-memory.
  */

@@ -101,7 +101,8 @@ class State:
         self.slow = {}                     # endpoint -> seconds per answer
         self.counts = {"codes_issued": 0, "codes_used": 0,
                        "access_tokens_issued": 0, "refreshes": 0,
-                       "rotations": 0, "sends": 0, "rejected_sends": 0}
+                       "rotations": 0, "sends": 0, "rejected_sends": 0,
+                       "token_requests": 0, "send_requests": 0}
         self.load()
 
     def now(self):
@@ -421,6 +422,9 @@ class Handler(BaseHTTPRequestHandler):
         endpoint = {"/oauth/token": "token",
                     "/oauth/authorize": "authorize"}.get(url.path, "send")
         with st.lock:
+            if endpoint in ("token", "send"):
+                st.counts.setdefault(endpoint + "_requests", 0)
+                st.counts[endpoint + "_requests"] += 1
             f = st.take_fail(endpoint)
             delay = float(st.slow.get(endpoint, 0))
         if delay > 0:

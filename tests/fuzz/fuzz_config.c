@@ -100,11 +100,17 @@ check_watch(const struct config *cfg, const struct watch_config *w)
 	/* the page is the link of the watch's KakaoTalk messages */
 	FUZZ_CHECK(message_url_ok(w->url), "url '%s' cannot be a message link",
 	    w->url);
-	FUZZ_CHECK(w->xpath != NULL, "no xpath");
-	xp = extract_xpath_compile(w->xpath, &err);
-	FUZZ_CHECK(xp != NULL, "xpath '%s' passed the hook but: %s",
-	    w->xpath, err.msg);
-	extract_xpath_free(xp);
+	/* feeds and jq watches need no xpath; HTML and XML ones do */
+	FUZZ_CHECK(w->xpath != NULL || (w->parser != CONFIG_PARSER_HTML &&
+	    w->parser != CONFIG_PARSER_XML), "no xpath");
+	if (w->xpath != NULL) {
+		xp = extract_xpath_compile_ns(w->xpath,
+		    (const char *const *)w->namespaces, w->nnamespaces / 2,
+		    &err);
+		FUZZ_CHECK(xp != NULL, "xpath '%s' passed the hook but: %s",
+		    w->xpath, err.msg);
+		extract_xpath_free(xp);
+	}
 	FUZZ_CHECK(w->method != NULL && (strcmp(w->method, "GET") == 0 ||
 	    strcmp(w->method, "POST") == 0), "method '%s'",
 	    w->method ? w->method : "(null)");

@@ -133,6 +133,21 @@ class KwTestCase(unittest.TestCase):
                     self.assertNotIn(s, log, "a secret leaked into output")
 
 
+def wait_until(cond, timeout, what, interval=0.05):
+    """Polls cond() until it returns something true, and returns that;
+    fails the test after `timeout` seconds naming `what`. Tests wait for
+    what they need this way, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
 def json_lines(text):
     """The JSON objects printed one per line by the stdout sink."""
     out = []

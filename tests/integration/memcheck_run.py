@@ -111,6 +111,9 @@ watches:
                "--leak-check=full", "--show-leak-kinds=definite,indirect",
                "--errors-for-leak-kinds=definite,indirect",
                "--track-origins=yes", "--log-file=" + log,
+               "--suppressions=" + os.path.join(
+                   os.path.dirname(os.path.abspath(__file__)),
+                   "valgrind.supp"),
                kwtest.BINARY, "-v", "-c", self.config, "run"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

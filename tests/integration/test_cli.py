@@ -91,6 +91,35 @@ watches:
         self.assertEqual(none.returncode, 1)
         self.assertIn("matched nothing", none.stderr)
 
+    def test_undeclared_page_reads_as_cp949_or_default_encoding(self):
+        # the board declares no charset (no header, no <meta>) and is not
+        # UTF-8: read as CP949, as a browser in a Korean locale does
+        pages = self.start_pages()
+        with open(os.path.join(HTML, "cp949-board.html"), "rb") as f:
+            self.write_page("free/list.html", f.read())
+        config = """
+state_dir: %s
+%%swatches:
+  - name: free
+    url: %s
+    xpath: //td/a
+""" % (self.state, pages.url("/free/list.html"))
+        self.write_config(config % "")
+        p = self.kw("test", "free")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("1. 똠양꿍 맛집 추천 부탁드려요", p.stdout)
+        # default_encoding: says otherwise (here: wrongly, visibly)
+        self.write_config(config % "default_encoding: windows-1252\n")
+        p = self.kw("test", "free")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("똠양꿍", p.stdout)
+        self.assertIn("1. ", p.stdout)
+        self.write_config(config % "default_encoding: klingon\n")
+        p = self.kw("check")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(":3:19: default_encoding: unknown character encoding "
+                      "'klingon'", p.stderr)
+
     def test_status_table_aligns_hangul_watch_names(self):
         pages = self.start_pages()
         self.write_page("a.html", "<a href='/x'>x</a><a href='/y'>y</a>")
@@ -139,12 +168,15 @@ watches:
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.time() + 10
-            while not os.path.exists(os.path.join(self.state,
-                                                  "kakaowatch.db")):
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.05)
-            time.sleep(0.3)
+            lock = os.path.join(self.state, "kakaowatch.lock")
+
+            def holds_lock():  # the lock file names the daemon's pid
+                try:
+                    with open(lock) as f:
+                        return f.read().strip() == str(daemon.pid)
+                except FileNotFoundError:
+                    return False
+            kwtest.wait_until(holds_lock, 10, "the daemon's lock")
             p = self.kw("once")
             self.assertEqual(p.returncode, 1)
             self.assertIn("another kakaowatch", p.stderr)

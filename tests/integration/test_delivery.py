@@ -234,6 +234,8 @@ class DeliveryTest(kwtest.KwTestCase):
         msgs = e.messages()
         self.assertEqual(len(msgs), 1)
         self.assertTrue(msgs[0]["link"].get("web_url"), msgs[0])
+        # and it counts in max_messages_per_day
+        self.assertEqual(e.status_json()["today_kst"]["sent"], 1)
 
     def test_minus_2_twice_goes_to_dead_letters_that_outbox_handles(self):
         e = self.env()
@@ -286,6 +288,134 @@ class DeliveryTest(kwtest.KwTestCase):
         self.assertIn("board: 2 new", msgs[0]["text"])
         self.assertEqual(msgs[0]["link"]["web_url"],
                          self.pages.url("/board.html"))
+
+    # ---- 4. one ordered queue ----
+
+    def test_messages_after_a_transient_failure_wait_behind_the_head(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        e.fail(status=500)
+        self.write_page("board.html", page(["one", "two", "A"]))
+        d.wait_log(r"kakao: sending failed \(attempt 1\).*retrying in "
+                   r"[56]s")
+        t_fail = time.monotonic()
+        self.write_page("board.html", page(["one", "two", "A", "B"]))
+        d.wait_log(r"check: board: 1 new", count=2)
+        wait_until(lambda: len(e.messages()) >= 2, 15, "both messages")
+        self.assertGreater(time.monotonic() - t_fail, 3.5,
+                           "the backlog waited out the backoff")
+        self.assertEqual(e.items(), ["A", "B"], "in order, each once")
+        time.sleep(1.2)
+        self.assertEqual(e.items(), ["A", "B"])
+        self.assert_stops_cleanly(d)
+
+    # ---- 5. once follows the same policy ----
+
+    def test_once_during_a_quota_hold_sends_nothing_unless_forced(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        e.fail(code=-10)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("-10", p.stderr)
+        # cron runs again: the fake would accept, but the hold lasts
+        self.write_page("board.html", page(["one", "two", "three", "four"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("until 00:00 Korea time", p.stderr)
+        self.assertEqual(e.messages(), [])
+        self.assertEqual(e.status_json()["outbox"]["pending"], 2)
+        p = self.kw("once", "--force", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("--force", p.stderr)
+        self.assertEqual(e.items(), ["three", "four"])
+
+    def test_once_during_a_backoff_waits_for_it(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        e.fail(status=503)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr, r"next try is in [1-6]s")
+        self.assertEqual(e.messages(), [])
+        time.sleep(6.2)
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(e.items(), ["three"])
+
+    def test_once_respects_the_daily_budget(self):
+        e = self.env()
+        self.write_page("a.html", page(["one", "two"]))
+        self.write_page("b.html", page(["one", "two"]))
+        e.write_config([("a", "/a.html", ""), ("b", "/b.html", "")],
+                       extra="")
+        with open(e.config) as f:
+            text = f.read().replace("max_messages_per_day: 1000",
+                                    "max_messages_per_day: 1")
+        with open(e.config, "w") as f:
+            f.write(text)
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        self.write_page("a.html", page(["one", "two", "x"]))
+        self.write_page("b.html", page(["one", "two", "y"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(len(e.messages()), 1, p.stderr)
+        self.assertIn("max_messages_per_day", p.stderr)
+
+    # ---- 7. SIGHUP ----
+
+    def test_sighup_storm_releases_no_hold_and_asks_kakao_nothing(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        e.kakao.post_json("/_control/revoke", {"access": True})
+        self.write_page("board.html", page(["one", "two", "three"]))
+        d.wait_log(r"error kakao: Kakao KOE322")
+        before = e.kakao.get_json("/_control/tokens")
+        for _ in range(30):
+            os.kill(d.proc.pid, signal.SIGHUP)
+            time.sleep(0.02)
+        d.wait_log(r"reload: .* is unchanged", count=1)
+        time.sleep(1.5)
+        after = e.kakao.get_json("/_control/tokens")
+        self.assertEqual(after["token_requests"], before["token_requests"])
+        self.assertEqual(after["send_requests"], before["send_requests"])
+        self.assertEqual(len(re.findall(r"KOE322", d.log())), 1)
+        self.assertEqual(e.status_json()["send_hold"], "reauth")
+        # an edit of a watch reloads, and still holds
+        with open(e.config) as f:
+            text = f.read()
+        with open(e.config + ".tmp", "w") as f:
+            f.write(text.replace("interval: 1s", "interval: 2s"))
+        os.replace(e.config + ".tmp", e.config)
+        d.wait_log(r"reload: configuration .* in force")
+        time.sleep(1)
+        self.assertEqual(e.kakao.get_json("/_control/tokens")
+                         ["token_requests"], before["token_requests"])
+        # a new token file releases it
+        e.auth()
+        wait_until(lambda: e.items() == ["three"], 10, "the held message")
+        self.assert_stops_cleanly(d)
 
 
 if __name__ == "__main__":

@@ -177,7 +177,12 @@ watches:
             self.assertEqual(self.snapshot(db), ["one"], "no baseline")
             filler = fill(mnt)
             self.write_page("news.html", page(["one", "two"]))
-            time.sleep(1.5)
+
+            def said_full():  # the next check found the disk full
+                err.seek(0)
+                return any("full" in ln or "I/O" in ln
+                           for ln in err.read().splitlines())
+            kwtest.wait_until(said_full, 15, "a full-disk error")
             self.assertIsNone(proc.poll(), "run died on a full disk")
             cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
             err.seek(0, os.SEEK_END)
