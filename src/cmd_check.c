@@ -44,10 +44,14 @@ cmd_check(int argc, char **argv, struct cmd_ctx *ctx)
 	for (i = 0; i < cfg->nwatches; i++) {
 		wc = &cfg->watches[i];
 		format_duration(wc->interval_ms, every, sizeof(every));
-		/* what reads its items: an xpath, a jq program, or a feed */
+		/* what reads its items: an xpath (or css), a jq program, or
+		 * a feed */
 		if (wc->jq != NULL)
 			printf("  %s: %s every %s, jq %s", wc->name, wc->url,
 			    every, wc->jq);
+		else if (wc->css != NULL)
+			printf("  %s: %s every %s, css %s", wc->name, wc->url,
+			    every, wc->css);
 		else if (wc->xpath != NULL)
 			printf("  %s: %s every %s, xpath %s", wc->name,
 			    wc->url, every, wc->xpath);

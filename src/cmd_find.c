@@ -173,8 +173,9 @@ add_watch(struct cmd_ctx *ctx, const char *name, const char *url,
 	values[n++] = name;
 	keys[n] = "url";
 	values[n++] = url;
-	keys[n] = "xpath";
-	values[n++] = c->xpath;
+	/* the CSS selector reads better; it selects the same (css_agrees) */
+	keys[n] = c->css != NULL ? "css" : "xpath";
+	values[n++] = c->css != NULL ? c->css : c->xpath;
 	if (encoding != NULL) {
 		keys[n] = "encoding";
 		values[n++] = encoding;

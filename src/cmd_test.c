@@ -14,21 +14,24 @@
 #include "kakaowatch/item.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/select.h"
 
 static const char test_usage[] =
     "usage: kakaowatch test [-c FILE] NAME\n"
     "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR |\n"
-    "                       --parser feed | --jq PROGRAM]\n"
+    "                       --css SELECTOR | --parser feed | --jq PROGRAM]\n"
     "       kakaowatch test [-c FILE] (NAME | --file PATH) --tree\n"
     "\n"
     "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
     "and prints them (text, link, then the key that tells it apart from\n"
     "the other items: see key: in the configuration), without touching\n"
     "the state or sending anything, and says which parser read it. With\n"
-    "--file and --xpath, --jq or --parser feed no configuration is read.\n"
+    "--file and --xpath, --css, --jq or --parser feed no configuration is\n"
+    "read.\n"
     "\n"
     "  --file PATH    extract from a local HTML file\n"
     "  --xpath EXPR   the XPath to use (default: the watch's)\n"
+    "  --css SEL      a CSS selector to use instead (translated to XPath)\n"
     "  --url URL      the page's URL, to resolve relative links of --file\n"
     "  --encoding CS  decode the page as CS (e.g. euc-kr), whatever it "
     "says\n"
@@ -71,6 +74,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "xpath", required_argument, NULL, 'x' },
+		{ "css", required_argument, NULL, 'C' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "parser", required_argument, NULL, 'p' },
@@ -83,7 +87,9 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
 	const char *encoding = NULL, *content_type = NULL, *page_url;
 	const char *encoding_opt = NULL, *parser_opt = NULL, *jq = NULL;
-	const char *title = NULL, *link = NULL;
+	const char *title = NULL, *link = NULL, *css = NULL;
+	char *css_xpath = NULL;
+	size_t css_at = 0;
 	struct watch_config tmp;
 	enum extract_parser parser = EXTRACT_PARSER_AUTO, used;
 	struct config *cfg = NULL;
@@ -110,6 +116,9 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'x':
 			xpath = optarg;
+			break;
+		case 'C':
+			css = optarg;
 			break;
 		case 'u':
 			url = optarg;
@@ -138,12 +147,26 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	if (optind < argc)
 		name = argv[optind++];
+	if (css != NULL && xpath != NULL) {
+		fprintf(stderr, "kakaowatch: give --xpath or --css, not both\n");
+		return KW_EXIT_USAGE;
+	}
+	if (css != NULL) {
+		css_xpath = select_css_to_xpath(css, &css_at, &err);
+		if (css_xpath == NULL) {
+			fprintf(stderr, "kakaowatch: bad css '%s': %s at "
+					"character %zu\n",
+			    css, err.msg, css_at + 1);
+			return KW_EXIT_USAGE;
+		}
+		xpath = css_xpath;
+	}
 	if (parser_opt != NULL &&
 	    extract_parser_from_name(parser_opt, &parser) != 0) {
 		fprintf(stderr, "kakaowatch: unknown parser '%s' (auto, html, "
 				"xml, feed or json)\n",
 		    parser_opt);
-		return KW_EXIT_USAGE;
+		goto out;
 	}
 	if (optind < argc ||
 	    (name == NULL &&
@@ -151,12 +174,12 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		    (xpath == NULL && jq == NULL && !tree &&
 			parser != EXTRACT_PARSER_FEED)))) {
 		fputs(test_usage, stderr);
-		return KW_EXIT_USAGE;
+		goto out;
 	}
 	if (name != NULL) {
 		cfg = cmd_load_config(ctx);
 		if (cfg == NULL)
-			return KW_EXIT_USAGE;
+			goto out;
 		wc = config_find_watch(cfg, name);
 		if (wc == NULL) {
 			fprintf(stderr, "kakaowatch: no watch named '%s' in "
@@ -270,6 +293,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 fail:
 	fprintf(stderr, "kakaowatch: %s\n", err.msg);
 out:
+	free(css_xpath);
 	item_list_release(&items);
 	regex_free(spec.pattern);
 	http_response_release(&resp);

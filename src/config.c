@@ -20,6 +20,7 @@
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/regex.h"
+#include "kakaowatch/select.h"
 #include "kakaowatch/utf8.h"
 #include "kakaowatch/util.h"
 
@@ -109,7 +110,7 @@ struct key {
  */
 enum { TK_STATE_DIR, TK_KAKAO, TK_DEFAULTS, TK_WATCHES };
 enum { KK_REST_API_KEY, KK_CLIENT_SECRET, KK_REDIRECT_URI, KK_TOKEN_FILE };
-enum { WK_NAME, WK_URL, WK_XPATH, WK_METHOD, WK_BODY };
+enum { WK_NAME, WK_URL, WK_XPATH, WK_CSS, WK_METHOD, WK_BODY };
 
 /* --- errors ------------------------------------------------------------ */
 
@@ -1531,6 +1532,101 @@ key_xpath(struct loader *ld, yaml_node_t *n, const char *label,
 	return 0;
 }
 
+/*
+ * css_mark: the position of the character `at` (code points into the
+ * value) of scalar `n`, when the file holds the value on one line as
+ * written (plain, or quoted without escapes before it); else the value's
+ */
+static yaml_mark_t
+css_mark(const struct loader *ld, const yaml_node_t *n, size_t at)
+{
+	yaml_mark_t m = n->start_mark;
+	yaml_scalar_style_t style = n->data.scalar.style;
+	const char *p, *end;
+	size_t i;
+
+	if (ld->text == NULL ||
+	    (style != YAML_PLAIN_SCALAR_STYLE &&
+		style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
+		style != YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+		return n->start_mark;
+	/* libyaml counts index in characters: find the byte from line, col */
+	p = ld->text;
+	end = ld->text + ld->textlen;
+	for (i = 0; i < m.line && p < end; p++)
+		if (*p == '\n')
+			i++;
+	for (i = 0; i < m.column && p < end; i++)
+		do {
+			p++;
+		} while (p < end && ((unsigned char)*p & 0xC0) == 0x80);
+	if (p >= end)
+		return n->start_mark;
+	if (style != YAML_PLAIN_SCALAR_STYLE) {
+		p++;
+		m.column++;
+	}
+	for (i = 0; i < at && p < end; i++) {
+		if (*p == '\n' || *p == '\r' ||
+		    (style == YAML_DOUBLE_QUOTED_SCALAR_STYLE && *p == '\\'))
+			return n->start_mark;
+		if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE && p[0] == '\'' &&
+		    p + 1 < end && p[1] == '\'') {
+			p += 2;
+			m.column += 2;
+			continue;
+		}
+		do {
+			p++;
+		} while (p < end && ((unsigned char)*p & 0xC0) == 0x80);
+		m.column++;
+	}
+	return m;
+}
+
+/*
+ * a CSS selector: translated to XPath 1.0 (select.h) into the watch's
+ * xpath field, which the watch's own xpath: would otherwise hold (both
+ * given is an error of watch_build)
+ */
+static int
+key_css(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	struct watch_config *w = conf;
+	struct kw_err err = { 0 };
+	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
+	size_t at = 0;
+	char *x;
+
+	if (key_str(ld, n, label, k, conf) != 0)
+		return -1;
+	x = select_css_to_xpath(w->css, &at, &err);
+	if (x == NULL) {
+		key_errorf(ld, css_mark(ld, n, at), label, NULL,
+		    "bad css '%s': %s at character %zu",
+		    show(w->css, tmp, sizeof(tmp)), err.msg, at + 1);
+		return -1;
+	}
+	if (w->xpath != NULL) {
+		free(x);
+		return 0;
+	}
+	w->xpath = x;
+	/* what the translation promises, checked as any xpath is */
+	if (ld->xpath_check == NULL || xpath_checked(ld, x))
+		return 0;
+	if (ld->xpath_check(x, msg, sizeof(msg)) != 0) {
+		msg[sizeof(msg) - 1] = '\0';
+		key_errorf(ld, n->start_mark, label, NULL,
+		    "css '%s' gives an xpath that does not compile: %s",
+		    show(w->css, tmp, sizeof(tmp)), msg);
+		return -1;
+	}
+	xpath_passed(ld, x);
+	return 0;
+}
+
 /* parser: auto | html | xml | feed | json (CONFIG_PARSER_*) */
 static int
 key_parser(struct loader *ld, yaml_node_t *n, const char *label,
@@ -1781,6 +1877,11 @@ static const struct key watch_keys[] = {
 	    .example = "//li/a",
 	    .doc = "XPath 1.0; every match is one item (feeds need none)" },
 	    .store = KS_STR, .off = WOFF(xpath), .parse = key_xpath },
+	[WK_CSS] = { .info = { .name = "css", .example = "ul.list > li > a",
+	    .instead = "xpath",
+	    .doc = "a CSS selector instead of xpath (one of the two); every "
+	    "match is one item" },
+	    .store = KS_STR, .off = WOFF(css), .parse = key_css },
 	[WK_METHOD] = { .info = { .name = "method", .def = "GET",
 	    .example = "POST", .doc = "GET or POST" },
 	    .store = KS_STR, .off = WOFF(method), .parse = key_method },
@@ -2207,8 +2308,8 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 
 	if (w->xpath == NULL && (w->parser == CONFIG_PARSER_HTML ||
 	    w->parser == CONFIG_PARSER_XML)) {
-		errorf(ld, src->pos, "%s: missing required key 'xpath' "
-		    "(parser: %s reads items by XPath)", src->label,
+		errorf(ld, src->pos, "%s: missing required key 'xpath' (or "
+		    "'css'; parser: %s reads items by XPath)", src->label,
 		    w->parser == CONFIG_PARSER_HTML ? "html" : "xml");
 		result = -1;
 	}
@@ -2240,6 +2341,39 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 }
 
 /*
+ * select_source: a watch selects with xpath: or css:, exactly one, from
+ * the watch when it gives either, else from defaults. `out` holds the
+ * keys as inherited one by one; this makes xpath the chosen source's
+ * (for css: its translation) and css NULL unless css: was chosen. Both in
+ * one mapping is an error (result = -1). Returns -1 on out-of-memory.
+ */
+static int
+select_source(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, struct watch_config *out, int *result)
+{
+	const struct watch_src *from;
+
+	from = src->present[WK_XPATH] || src->present[WK_CSS] ? src : defs;
+	if (from->present[WK_XPATH] && from->present[WK_CSS]) {
+		key_errorf(ld, from->mark[WK_CSS], from->label, "css",
+		    "give either xpath: or css:, not both");
+		*result = -1;
+	}
+	if (!from->present[WK_CSS]) {
+		free(out->css);
+		out->css = NULL;
+		return 0;
+	}
+	if (from->present[WK_XPATH] || !from->set[WK_CSS])
+		return 0;
+	/* css: chosen; its xpath field holds the translation */
+	if (str_set(&out->css, from->w.css) != 0 ||
+	    str_set(&out->xpath, from->w.xpath) != 0)
+		return -1;
+	return 0;
+}
+
+/*
  * watch_build applies the built-in defaults (`builtin`), then `defs`, then
  * `src` into `out`, and checks the rules that span keys. Returns 0 when
  * the watch is valid.
@@ -2250,7 +2384,7 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
     struct watch_config *out)
 {
 	const struct watch_src *from, *mfrom;
-	size_t k;
+	size_t k, sel;
 	int result = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -2269,19 +2403,25 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 	}
 	out->pos.line = (unsigned)src->pos.line + 1;
 	out->pos.col = (unsigned)src->pos.column + 1;
-	from = watch_source(defs, src, WK_XPATH);
+	if (select_source(ld, defs, src, out, &result) != 0)
+		goto oom;
+	from = watch_source(defs, src, out->css ? WK_CSS : WK_XPATH);
 	if (from != NULL) {
-		out->xpath_pos.line = (unsigned)from->mark[WK_XPATH].line + 1;
-		out->xpath_pos.col = (unsigned)from->mark[WK_XPATH].column + 1;
+		sel = out->css ? WK_CSS : WK_XPATH;
+		out->xpath_pos.line = (unsigned)from->mark[sel].line + 1;
+		out->xpath_pos.col = (unsigned)from->mark[sel].column + 1;
 	}
 	for (k = 0; k < WK_COUNT; k++) {
 		if (!watch_keys[k].info.required)
 			continue;
+		if (k == WK_XPATH && watch_source(defs, src, WK_CSS) != NULL)
+			continue;
 		if (k == WK_NAME ? src->present[k] :
 		    watch_source(defs, src, k) != NULL)
 			continue;
-		errorf(ld, src->pos, "%s: missing required key '%s'",
-		    src->label, watch_keys[k].info.name);
+		errorf(ld, src->pos, "%s: missing required key '%s'%s",
+		    src->label, watch_keys[k].info.name,
+		    k == WK_XPATH ? " (or 'css')" : "");
 		result = -1;
 	}
 	if (watch_check_source(ld, defs, src, out) != 0)

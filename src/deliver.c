@@ -819,25 +819,62 @@ out:
 	return result;
 }
 
-int
-deliver_daily(struct store *st, const struct config *cfg,
-    enum deliver_sink sink, int64_t now_ms, size_t limit, FILE *out,
+/*
+ * budget_used_up: max_messages_per_day is reached; anything still due
+ * waits for tomorrow's digest (one warning per day). 1 when something
+ * waits (rep->status KAKAO_QUOTA), 0 when nothing was due, -1 on error.
+ */
+static int
+budget_used_up(struct store *st, const struct config *cfg, int64_t now_ms,
     struct deliver_report *rep, struct kw_err *err)
 {
 	struct outbox_msg *v = NULL;
-	char day[16];
-	char *held = NULL;
-	int64_t sent = 0, budget, hold = 0;
+	char day[16], *held = NULL;
 	size_t n = 0;
 	int result = -1;
 
-	memset(rep, 0, sizeof(*rep));
-	rep->status = KAKAO_OK;
-	if (limit == 0 || limit > DEFAULT_LIMIT)
-		limit = DEFAULT_LIMIT;
-	if (sink != DELIVER_KAKAO)
-		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
-		    rep, err);
+	if (store_outbox_due(st, now_ms, 1, &v, &n, err) != 0)
+		return -1;
+	outbox_msgs_free(v, n);
+	if (n == 0)
+		return 0;
+	deliver_kst_day(now_ms, day, sizeof(day));
+	if (store_meta_get(st, DELIVER_META_BUDGET_DAY, &held, err) != 0)
+		return -1;
+	if (store_outbox_defer_all(st, deliver_next_kst_midnight_ms(now_ms),
+		"held: max_messages_per_day reached; sent as one digest "
+		"after 00:00 Korea time",
+		err) != 0 ||
+	    store_meta_set(st, DELIVER_META_BUDGET_DAY, day, err) != 0)
+		goto out;
+	if (held == NULL || strcmp(held, day) != 0)
+		log_warnx("outbox: max_messages_per_day (%d) reached; further "
+			  "messages are held and sent as one digest after "
+			  "00:00 Korea time",
+		    cfg->max_messages_per_day);
+	rep->status = KAKAO_QUOTA;
+	result = 1;
+out:
+	free(held);
+	return result;
+}
+
+/*
+ * daily_gate: the holds in front of a KakaoTalk send: Kakao's quota hold,
+ * the digest of yesterday's held messages, today's budget. Returns 1 when
+ * held (rep->status says why), 0 with *budget > 0 when messages may go,
+ * 0 with *budget 0 when nothing is due, -1 on a store error.
+ */
+static int
+daily_gate(struct store *st, const struct config *cfg, int64_t now_ms,
+    struct deliver_report *rep, int64_t *budget, struct kw_err *err)
+{
+	char day[16];
+	char *held = NULL;
+	int64_t sent = 0, hold = 0;
+	int result = -1;
+
+	*budget = 0;
 	/* Kakao said its quota is used up: wait without asking again */
 	if (meta_int(st, DELIVER_META_QUOTA_HOLD, &hold, err) != 0)
 		return -1;
@@ -860,45 +897,50 @@ deliver_daily(struct store *st, const struct config *cfg,
 		if (make_digest(st, cfg, now_ms, held, err) != 0 ||
 		    store_meta_set(st, DELIVER_META_BUDGET_DAY, NULL, err) != 0)
 			goto out;
-		free(held);
-		held = NULL;
 	}
 	if (store_sent_count(st, day, &sent, err) != 0)
 		goto out;
-	budget = cfg->max_messages_per_day - sent;
-	if (budget > 0) {
-		result = deliver_outbox(st, cfg, sink, now_ms, false,
-		    (size_t)budget < limit ? (size_t)budget : limit, out, rep,
-		    err);
-		if (result != 0 ||
-		    sent + (int64_t)rep->sent < cfg->max_messages_per_day)
-			goto out;
-		result = -1;
-	}
-	/* the budget is used up: anything still due waits for tomorrow */
-	if (store_outbox_due(st, now_ms, 1, &v, &n, err) != 0)
-		goto out;
-	outbox_msgs_free(v, n);
-	if (n == 0) {
+	if (cfg->max_messages_per_day - sent > 0) {
+		*budget = cfg->max_messages_per_day - sent;
 		result = 0;
 		goto out;
 	}
-	if (store_outbox_defer_all(st, deliver_next_kst_midnight_ms(now_ms),
-		"held: max_messages_per_day reached; sent as one digest "
-		"after 00:00 Korea time",
-		err) != 0 ||
-	    store_meta_set(st, DELIVER_META_BUDGET_DAY, day, err) != 0)
-		goto out;
-	if (held == NULL || strcmp(held, day) != 0)
-		log_warnx("outbox: max_messages_per_day (%d) reached; further "
-			  "messages are held and sent as one digest after "
-			  "00:00 Korea time",
-		    cfg->max_messages_per_day);
-	rep->status = KAKAO_QUOTA;
-	result = 1;
+	result = budget_used_up(st, cfg, now_ms, rep, err);
 out:
 	free(held);
 	return result;
+}
+
+int
+deliver_daily(struct store *st, const struct config *cfg,
+    enum deliver_sink sink, int64_t now_ms, size_t limit, FILE *out,
+    struct deliver_report *rep, struct kw_err *err)
+{
+	int64_t budget = 0, sent = 0;
+	char day[16];
+	int result;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->status = KAKAO_OK;
+	if (limit == 0 || limit > DEFAULT_LIMIT)
+		limit = DEFAULT_LIMIT;
+	if (sink != DELIVER_KAKAO)
+		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
+		    rep, err);
+	result = daily_gate(st, cfg, now_ms, rep, &budget, err);
+	if (result != 0 || budget == 0)
+		return result;
+	result = deliver_outbox(st, cfg, sink, now_ms, false,
+	    (size_t)budget < limit ? (size_t)budget : limit, out, rep, err);
+	if (result != 0)
+		return result;
+	deliver_kst_day(now_ms, day, sizeof(day));
+	if (store_sent_count(st, day, &sent, err) != 0)
+		return -1;
+	if (sent < cfg->max_messages_per_day)
+		return 0;
+	/* used up: what is still due waits for tomorrow (1), else 0 */
+	return budget_used_up(st, cfg, now_ms, rep, err);
 }
 
 enum kakao_status
@@ -948,4 +990,580 @@ deliver_token_upkeep(struct store *st, const struct config *cfg,
 out:
 	token_release(&tok);
 	return s;
+}
+
+/* ---- the courier: one message in flight on the loop's multi handle ---- */
+
+enum courier_state {
+	COURIER_IDLE,
+	COURIER_REFRESH, /* a token refresh in flight */
+	COURIER_SEND     /* the head message in flight */
+};
+
+struct deliver_courier {
+	enum courier_state state;
+	struct http *http;
+	struct store *st;
+	/* copies, so a reload may free the config meanwhile */
+	struct kakao_client kc;
+	char *strs[7];
+	char *default_link;
+	struct token tok;
+	struct kakao_refresh_job job;
+	struct outbox_msg msg; /* the head, copied; id 0: none (upkeep) */
+	bool have_msg;
+	bool tried_401, minimal;
+	bool upkeep; /* a refresh of deliver_token_upkeep's */
+	int64_t streak;
+	int64_t started_ms; /* Unix ms the step began */
+	bool in_step;       /* inside deliver_courier_step: no callback */
+	bool ended_in_step; /* the step ended before it returned */
+	deliver_courier_done_fn done;
+	void *user;
+	struct deliver_report rep;
+};
+
+struct deliver_courier *
+deliver_courier_new(deliver_courier_done_fn done, void *user)
+{
+	struct deliver_courier *co = calloc(1, sizeof(*co));
+
+	if (co == NULL)
+		return NULL;
+	co->done = done;
+	co->user = user;
+	co->job.lock_fd = -1;
+	return co;
+}
+
+static void
+courier_clear_msg(struct deliver_courier *co)
+{
+	if (co->have_msg) {
+		free(co->msg.watch);
+		free(co->msg.template_json);
+		free(co->msg.last_error);
+	}
+	memset(&co->msg, 0, sizeof(co->msg));
+	co->have_msg = false;
+}
+
+static void
+courier_clear_client(struct deliver_courier *co)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(co->strs) / sizeof(co->strs[0]); i++) {
+		free(co->strs[i]);
+		co->strs[i] = NULL;
+	}
+	free(co->default_link);
+	co->default_link = NULL;
+	memset(&co->kc, 0, sizeof(co->kc));
+}
+
+void
+deliver_courier_free(struct deliver_courier *co)
+{
+	if (co == NULL)
+		return;
+	kakao_refresh_abandon(&co->job);
+	token_release(&co->tok);
+	courier_clear_msg(co);
+	courier_clear_client(co);
+	free(co);
+}
+
+bool
+deliver_courier_busy(const struct deliver_courier *co)
+{
+	return co != NULL && co->state != COURIER_IDLE;
+}
+
+/* courier_set_client copies the kakao settings of `cfg` */
+static int
+courier_set_client(struct deliver_courier *co, const struct config *cfg,
+    struct kw_err *err)
+{
+	struct kakao_client c;
+	const char *src[7];
+	size_t i;
+
+	courier_clear_client(co);
+	deliver_kakao_client(cfg, &c);
+	src[0] = c.auth_base_url;
+	src[1] = c.api_base_url;
+	src[2] = c.rest_api_key;
+	src[3] = c.client_secret;
+	src[4] = c.redirect_uri;
+	src[5] = c.token_path;
+	src[6] = NULL;
+	for (i = 0; i < 6; i++) {
+		if (src[i] != NULL && (co->strs[i] = strdup(src[i])) == NULL)
+			goto oom;
+	}
+	co->default_link = strdup(deliver_default_link(cfg));
+	if (co->default_link == NULL)
+		goto oom;
+	co->kc = c;
+	co->kc.auth_base_url = co->strs[0];
+	co->kc.api_base_url = co->strs[1];
+	co->kc.rest_api_key = co->strs[2];
+	co->kc.client_secret = co->strs[3];
+	co->kc.redirect_uri = co->strs[4];
+	co->kc.token_path = co->strs[5];
+	return 0;
+oom:
+	courier_clear_client(co);
+	return kw_err_set(err, "out of memory");
+}
+
+/* courier_finish ends the step: back to idle, tell the loop */
+static void
+courier_finish(struct deliver_courier *co)
+{
+	struct deliver_report rep = co->rep;
+
+	kakao_refresh_abandon(&co->job);
+	token_release(&co->tok);
+	courier_clear_msg(co);
+	co->state = COURIER_IDLE;
+	co->upkeep = false;
+	if (co->in_step) {
+		/* ended before anything was submitted: the step returns it */
+		co->ended_in_step = true;
+		return;
+	}
+	if (co->done != NULL)
+		co->done(co->user, &rep);
+}
+
+/* step_result: what a step returns once it started a request (or not) */
+static int
+step_result(struct deliver_courier *co, struct deliver_report *rep)
+{
+	co->in_step = false;
+	if (!co->ended_in_step)
+		return 2;
+	co->ended_in_step = false;
+	*rep = co->rep;
+	return rep->status == KAKAO_OK ? 0 : 1;
+}
+
+/* courier_stop: sending stopped at the head for `s` (logged, recorded) */
+static void
+courier_stop(struct deliver_courier *co, enum kakao_status s, const char *why)
+{
+	struct kw_err err = { 0 };
+	struct outbox_msg none = { 0 };
+
+	co->rep.status = s;
+	co->rep.left = 1;
+	if (aborted())
+		return;
+	if (stop_sending(co->st, s, co->have_msg ? &co->msg : &none,
+		util_now_ms(), why, &co->rep, &err) != 0)
+		log_errorx("outbox: %s", err.msg);
+}
+
+static void courier_sent(void *user, struct http_response *resp);
+static void courier_refreshed(void *user, struct http_response *resp);
+
+/* courier_submit hands a prepared Kakao request to the loop */
+static int
+courier_submit(struct deliver_courier *co, struct kakao_call *call,
+    struct http_request *req, http_done_fn done, struct kw_err *err)
+{
+	int r;
+
+	/* a clean stop waits for it (bounded) instead of cutting it off */
+	req->no_abort = true;
+	r = http_submit(co->http, req, done, co, err);
+	kakao_call_release(call);
+	return r;
+}
+
+/* courier_send submits the head (or its plain-text form) */
+static void
+courier_send(struct deliver_courier *co)
+{
+	struct kakao_call call;
+	struct http_request req;
+	struct kw_err kerr = { 0 }, merr = { 0 };
+	enum kakao_status s;
+	char *min = NULL;
+	const char *tmpl = co->msg.template_json;
+
+	if (co->minimal) {
+		min = message_build_minimal(co->msg.template_json,
+		    co->default_link, &merr);
+		if (min == NULL) {
+			courier_stop(co, KAKAO_FATAL, merr.msg);
+			courier_finish(co);
+			return;
+		}
+		tmpl = min;
+	}
+	s = kakao_memo_request(&co->kc, co->tok.access_token, tmpl, &call,
+	    &req, &kerr);
+	if (s == KAKAO_OK && courier_submit(co, &call, &req, courier_sent,
+				 &kerr) != 0)
+		s = KAKAO_FATAL;
+	free(min);
+	if (s != KAKAO_OK) {
+		courier_stop(co, s, kerr.msg);
+		courier_finish(co);
+		return;
+	}
+	co->state = COURIER_SEND;
+}
+
+/* courier_refresh starts a refresh; then sends (or ends an upkeep) */
+static void
+courier_refresh(struct deliver_courier *co, bool force)
+{
+	struct kakao_call call;
+	struct http_request req;
+	struct kw_err kerr = { 0 };
+	enum kakao_status s;
+	bool need = false;
+
+	s = kakao_refresh_begin(&co->kc, &co->tok, util_now_ms() / 1000, force,
+	    &co->job, &call, &req, &need, &kerr);
+	if (s == KAKAO_OK && !need) {
+		/* another kakaowatch refreshed: its token is in co->tok */
+		if (co->have_msg)
+			courier_send(co);
+		else
+			courier_finish(co);
+		return;
+	}
+	if (s == KAKAO_OK && courier_submit(co, &call, &req,
+				 courier_refreshed, &kerr) != 0) {
+		kakao_refresh_abandon(&co->job);
+		s = KAKAO_FATAL;
+	}
+	if (s == KAKAO_OK) {
+		co->state = COURIER_REFRESH;
+		return;
+	}
+	if (s == KAKAO_RATE_LIMITED) {
+		/* another process holds the lock: in a second */
+		co->rep.status = KAKAO_RETRY;
+		co->rep.retry_in_ms = 1000;
+		co->rep.left = co->have_msg;
+		courier_finish(co);
+		return;
+	}
+	/* a failed refresh with a still valid access token: send anyway */
+	if ((s == KAKAO_RETRY || s == KAKAO_RATE_LIMITED) && co->have_msg &&
+	    co->tok.access_token != NULL && !force &&
+	    co->tok.access_token_expires_at - util_now_ms() / 1000 > 60) {
+		log_warnx("kakao: token refresh failed, using the current "
+			  "access token: %s",
+		    kerr.msg);
+		courier_send(co);
+		return;
+	}
+	if (co->upkeep) {
+		log_warnx("kakao: keeping the KakaoTalk connection alive "
+			  "failed, will try again later: %s",
+		    kerr.msg);
+		co->rep.status = s;
+	} else {
+		courier_stop(co, s, kerr.msg);
+	}
+	courier_finish(co);
+}
+
+static void
+courier_refreshed(void *user, struct http_response *resp)
+{
+	struct deliver_courier *co = user;
+	struct kakao_call call;
+	struct http_request req;
+	struct kw_err kerr = { 0 }, err = { 0 };
+	enum kakao_status s;
+	bool again = false, queued = false;
+
+	co->state = COURIER_IDLE;
+	if (resp->error == HTTP_ERR_ABORTED) {
+		co->rep.status = KAKAO_RETRY;
+		courier_finish(co);
+		return;
+	}
+	s = kakao_refresh_end(&co->kc, &co->tok, &co->job, resp,
+	    util_now_ms() / 1000, &call, &req, &again, &kerr);
+	if (s == KAKAO_OK && again) {
+		if (courier_submit(co, &call, &req, courier_refreshed,
+			&kerr) == 0) {
+			co->state = COURIER_REFRESH;
+			return;
+		}
+		kakao_refresh_abandon(&co->job);
+		s = KAKAO_FATAL;
+	}
+	if (s != KAKAO_OK) {
+		if (co->upkeep && (s == KAKAO_RETRY ||
+				      s == KAKAO_RATE_LIMITED)) {
+			log_warnx("kakao: keeping the KakaoTalk connection "
+				  "alive failed, will try again later: %s",
+			    kerr.msg);
+			co->rep.status = s;
+		} else if (co->upkeep) {
+			log_held(s, kerr.msg);
+			co->rep.status = s;
+		} else if ((s == KAKAO_RETRY || s == KAKAO_RATE_LIMITED) &&
+		    co->tok.access_token != NULL &&
+		    co->tok.access_token_expires_at - util_now_ms() / 1000 >
+			60) {
+			log_warnx("kakao: token refresh failed, using the "
+				  "current access token: %s",
+			    kerr.msg);
+			courier_send(co);
+			return;
+		} else {
+			courier_stop(co, s, kerr.msg);
+		}
+		courier_finish(co);
+		return;
+	}
+	if (co->upkeep) {
+		log_info("kakao: tokens refreshed to keep the KakaoTalk "
+			 "connection alive");
+		if (remind_if_expiring(co->st, &co->tok, util_now_ms(),
+			&queued, &err) != 0)
+			log_errorx("outbox: %s", err.msg);
+		co->rep.queued = queued;
+		courier_finish(co);
+		return;
+	}
+	courier_send(co);
+}
+
+static void
+courier_sent(void *user, struct http_response *resp)
+{
+	struct deliver_courier *co = user;
+	struct kw_err kerr = { 0 }, err = { 0 }, lerr = { 0 };
+	struct token f = { 0 };
+	enum kakao_status s;
+	int64_t now_ms = util_now_ms();
+	char day[16];
+
+	co->state = COURIER_IDLE;
+	if (resp->error == HTTP_ERR_ABORTED) {
+		/* cancelled at the stop: unknown, the message stays as it
+		 * was (sent again after the restart) */
+		co->rep.status = KAKAO_RETRY;
+		co->rep.left = 1;
+		courier_finish(co);
+		return;
+	}
+	s = kakao_memo_result(resp, &kerr);
+	if (s == KAKAO_OK) {
+		deliver_kst_day(now_ms, day, sizeof(day));
+		if (store_outbox_delete_sent(co->st, co->msg.id, day, &err) !=
+			0 ||
+		    store_meta_set(co->st, DELIVER_META_RETRY_AT, NULL, &err) !=
+			0 ||
+		    store_meta_set(co->st, DELIVER_META_RETRY_ATTEMPTS, NULL,
+			&err) != 0 ||
+		    (co->streak > 0 && meta_set_int(co->st,
+					   DELIVER_META_DEAD_STREAK, 0,
+					   &err) != 0))
+			log_errorx("outbox: %s", err.msg);
+		if (co->minimal)
+			log_info("kakao: message %" PRId64 " of '%s' sent as "
+				 "plain text",
+			    co->msg.id,
+			    co->msg.watch ? co->msg.watch : DELIVER_SELF);
+		co->rep.sent = 1;
+		courier_finish(co);
+		return;
+	}
+	if (s == KAKAO_UNAUTHORIZED && !co->tried_401) {
+		co->tried_401 = true;
+		log_info("kakao: access token rejected (-401); refreshing and "
+			 "retrying once");
+		/* another kakaowatch may have refreshed already */
+		if (token_load(co->kc.token_path, &f, &lerr) == 0 &&
+		    f.access_token != NULL &&
+		    !util_str_eq(f.access_token, co->tok.access_token)) {
+			token_release(&co->tok);
+			co->tok = f;
+			courier_send(co);
+			return;
+		}
+		token_release(&f);
+		courier_refresh(co, true);
+		return;
+	}
+	if (s == KAKAO_UNAUTHORIZED) {
+		kw_err_clear(&kerr);
+		kw_err_set(&kerr, "Kakao rejected a freshly refreshed access "
+		    "token (-401): check that the app key is active and the "
+		    "app's allowed IP addresses (Kakao Developers > [앱] > "
+		    "[플랫폼 키] > [REST API 키] > [허용 IP 주소]); run "
+		    "`kakaowatch auth` if this repeats");
+	}
+	if (s == KAKAO_BAD_TEMPLATE && !co->minimal) {
+		log_warnx("kakao: message %" PRId64 " of '%s' was refused as "
+			  "invalid (%s); trying it once more as plain text; "
+			  "refused: %s",
+		    co->msg.id, co->msg.watch ? co->msg.watch : DELIVER_SELF,
+		    kerr.msg, co->msg.template_json);
+		co->minimal = true;
+		courier_send(co);
+		return;
+	}
+	if (s == KAKAO_BAD_TEMPLATE && co->streak == 0) {
+		log_errorx("kakao: message %" PRId64 " of '%s' was refused as "
+			   "invalid, also as plain text; moved to the dead "
+			   "letters (`kakaowatch outbox list`, `outbox retry "
+			   "%" PRId64 "`)",
+		    co->msg.id, co->msg.watch ? co->msg.watch : DELIVER_SELF,
+		    co->msg.id);
+		if (dead_letter_add(co->st, &co->msg, kerr.msg, now_ms,
+			&err) != 0 ||
+		    meta_set_int(co->st, DELIVER_META_DEAD_STREAK, 1, &err) !=
+			0)
+			log_errorx("outbox: %s", err.msg);
+		co->rep.dropped = 1;
+		courier_finish(co);
+		return;
+	}
+	if (s == KAKAO_BAD_TEMPLATE) {
+		kw_err_clear(&kerr);
+		kw_err_set(&kerr, "Kakao refused %" PRId64 " messages in a row "
+		    "as invalid (-2), also as plain text; the next one stays "
+		    "queued (see `kakaowatch outbox list`)", co->streak + 1);
+	}
+	courier_stop(co, s, kerr.msg);
+	courier_finish(co);
+}
+
+/* courier_begin: token loaded, then refresh or send */
+static int
+courier_begin(struct deliver_courier *co, int64_t now_ms,
+    struct deliver_report *rep, struct kw_err *err)
+{
+	struct kw_err kerr = { 0 };
+	enum kakao_status s;
+
+	s = kakao_session_load(&co->kc, &co->tok, &kerr);
+	if (s != KAKAO_OK) {
+		courier_stop(co, s, kerr.msg);
+		*rep = co->rep;
+		token_release(&co->tok);
+		courier_clear_msg(co);
+		return 1;
+	}
+	if (remind_if_expiring(co->st, &co->tok, now_ms, &rep->queued,
+		err) != 0) {
+		token_release(&co->tok);
+		courier_clear_msg(co);
+		return -1;
+	}
+	co->rep.queued = rep->queued;
+	/* from here on the step ends in the done callback */
+	co->state = COURIER_SEND;
+	co->in_step = true;
+	co->ended_in_step = false;
+	if (token_refresh_due(&co->tok, now_ms / 1000,
+		co->kc.min_refresh_interval_s))
+		courier_refresh(co, false);
+	else
+		courier_send(co);
+	return step_result(co, rep);
+}
+
+int
+deliver_courier_step(struct deliver_courier *co, struct store *st,
+    const struct config *cfg, struct http *http, int64_t now_ms,
+    struct deliver_report *rep, struct kw_err *err)
+{
+	struct outbox_msg *v = NULL;
+	int64_t budget = 0, hold = 0, queued = 0;
+	size_t n = 0;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->status = KAKAO_OK;
+	if (co->state != COURIER_IDLE)
+		return 2;
+	memset(&co->rep, 0, sizeof(co->rep));
+	co->rep.status = KAKAO_OK;
+	co->tried_401 = co->minimal = co->upkeep = false;
+	co->st = st;
+	co->http = http;
+	co->started_ms = now_ms;
+	r = daily_gate(st, cfg, now_ms, rep, &budget, err);
+	if (r != 0 || budget == 0)
+		return r;
+	if (meta_int(st, DELIVER_META_RETRY_AT, &hold, err) != 0 ||
+	    (hold > now_ms && store_outbox_stats(st, &queued, NULL, err) != 0))
+		return -1;
+	if (hold > now_ms && queued > 0) {
+		rep->status = KAKAO_RETRY;
+		rep->retry_in_ms = hold - now_ms;
+		rep->left = (size_t)queued;
+		return 1;
+	}
+	if (store_outbox_due(st, now_ms, 1, &v, &n, err) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	co->msg = v[0];
+	co->have_msg = true;
+	free(v); /* the strings moved to co->msg */
+	if (meta_int(st, DELIVER_META_DEAD_STREAK, &co->streak, err) != 0 ||
+	    courier_set_client(co, cfg, err) != 0) {
+		courier_clear_msg(co);
+		return -1;
+	}
+	return courier_begin(co, now_ms, rep, err);
+}
+
+int
+deliver_courier_upkeep(struct deliver_courier *co, struct store *st,
+    const struct config *cfg, struct http *http, int64_t now_ms,
+    struct deliver_report *rep, struct kw_err *err)
+{
+	struct kw_err kerr = { 0 };
+	int64_t now_s = now_ms / 1000, last = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->status = KAKAO_OK;
+	if (co->state != COURIER_IDLE)
+		return 2;
+	memset(&co->rep, 0, sizeof(co->rep));
+	co->rep.status = KAKAO_OK;
+	co->tried_401 = co->minimal = false;
+	co->st = st;
+	co->http = http;
+	if (courier_set_client(co, cfg, err) != 0)
+		return -1;
+	if (kakao_session_load(&co->kc, &co->tok, &kerr) != KAKAO_OK)
+		return 0; /* no usable file: the next send says why */
+	if (co->tok.expires_in > 0 && co->tok.access_token_expires_at > 0)
+		last = co->tok.access_token_expires_at - co->tok.expires_in;
+	if (co->tok.refresh_token_expires_at <= 0 ||
+	    co->tok.refresh_token_expires_at - now_s >=
+		DELIVER_ROTATE_WINDOW_S ||
+	    now_s - last < 86400) {
+		if (remind_if_expiring(st, &co->tok, now_ms, &rep->queued,
+			err) != 0) {
+			token_release(&co->tok);
+			return -1;
+		}
+		token_release(&co->tok);
+		return 0;
+	}
+	co->upkeep = true;
+	co->state = COURIER_REFRESH;
+	co->in_step = true;
+	co->ended_in_step = false;
+	courier_refresh(co, true);
+	return step_result(co, rep);
 }

@@ -923,9 +923,10 @@ is_unicode_space(uint32_t cp)
 static int
 text_add(struct text_acc *t, const unsigned char *s, size_t n)
 {
-	size_t i = 0, j, l, bad;
+	size_t i = 0, j, l;
 	uint32_t cp;
-	char enc[3];
+	char enc[UTF8_MAX_BYTES];
+	int dl;
 
 	while (i < n) {
 		if (s[i] < 0x80) {
@@ -941,35 +942,21 @@ text_add(struct text_acc *t, const unsigned char *s, size_t n)
 			i = j;
 			continue;
 		}
-		l = utf8_check(s + i, n - i, &bad);
-		if (l == 0) {
+		dl = utf8_decode((const char *)s + i, n - i, &cp);
+		if (dl < 0) {
 			if (text_emit(t, utf8_replacement, 3) != 0)
 				return -1;
-			i += bad;
+			i += (size_t)-dl;
 			continue;
 		}
-		if (l == 2)
-			cp = ((uint32_t)(s[i] & 0x1F) << 6) | (s[i + 1] & 0x3F);
-		else if (l == 3)
-			cp = ((uint32_t)(s[i] & 0x0F) << 12) |
-			     ((uint32_t)(s[i + 1] & 0x3F) << 6) |
-			     (s[i + 2] & 0x3F);
-		else
-			cp = 0x10000; /* any astral character: kept */
+		l = (size_t)dl;
 		if (cp >= 0x80 && cp <= 0x9F) {
 			cp = c1_cp1252[cp - 0x80];
 			if (cp == 0) {
 				t->space = true;
 			} else {
-				/* all of them are U+0100..U+FFFF */
-				enc[0] = (char)(0xE0 | (cp >> 12));
-				enc[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-				enc[2] = (char)(0x80 | (cp & 0x3F));
-				if (cp < 0x800) {
-					enc[0] = (char)(0xC0 | (cp >> 6));
-					enc[1] = (char)(0x80 | (cp & 0x3F));
-				}
-				if (text_emit(t, enc, cp < 0x800 ? 2 : 3) != 0)
+				if (text_emit(t, enc, utf8_encode(cp, enc)) !=
+				    0)
 					return -1;
 			}
 		} else if (is_unicode_space(cp)) {

@@ -20,6 +20,7 @@
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
+#include "kakaowatch/utf8.h"
 
 #include "extract_int.h"
 
@@ -192,21 +193,8 @@ get_entity(void *ctx, const xmlChar *name)
 		return e;
 	h = htmlEntityLookup(name);
 	cp = h != NULL ? h->value : 0;
-	if (cp >= 0x10000) {
-		u[0] = (unsigned char)(0xF0 | (cp >> 18));
-		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	} else if (cp >= 0x800) {
-		u[0] = (unsigned char)(0xE0 | (cp >> 12));
-		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-	} else if (cp >= 0x80) {
-		u[0] = (unsigned char)(0xC0 | (cp >> 6));
-		u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-	} else if (cp > 0) {
-		u[0] = (unsigned char)cp;
-	}
+	if (cp > 0)
+		utf8_encode(cp, (char *)u);
 	if (ctxt->myDoc->intSubset == NULL &&
 	    xmlCreateIntSubset(ctxt->myDoc, BAD_CAST "kakaowatch", NULL,
 	        NULL) == NULL)

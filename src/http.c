@@ -46,6 +46,7 @@ struct http_transfer {
 	size_t post_len;
 	bool post;
 	bool ssl_verify;
+	bool no_abort; /* the abort flag does not end it (req->no_abort) */
 	long timeout_ms;
 	long connect_timeout_ms;
 
@@ -89,7 +90,10 @@ static int
 transfer_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
-	(void)clientp;
+	const struct http_transfer *t = clientp;
+
+	if (t != NULL && t->no_abort)
+		return 0;
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
@@ -417,6 +421,7 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 		t->post_len = req->body_len;
 	}
 	t->ssl_verify = req->ssl_verify;
+	t->no_abort = req->no_abort;
 	t->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms :
 	    HTTP_DEFAULT_TIMEOUT_MS;
 	t->connect_timeout_ms = req->connect_timeout_ms > 0 ?
@@ -466,6 +471,7 @@ transfer_setup(struct http_transfer *t, struct kw_err *err)
 	SETOPT(CURLOPT_PRIVATE, (void *)t);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_XFERINFOFUNCTION, transfer_progress);
+	SETOPT(CURLOPT_XFERINFODATA, (void *)t);
 	SETOPT(CURLOPT_NOPROGRESS, 0L);
 	SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
 	SETOPT(CURLOPT_WRITEFUNCTION, transfer_write);
@@ -901,7 +907,8 @@ http_start_queued(struct http *h)
 	while (budget > 0 && h->queue_head != NULL && http_has_room(h)) {
 		budget--;
 		t = http_dequeue(h);
-		if (http_abort_flag != NULL && *http_abort_flag != 0) {
+		if (http_abort_flag != NULL && *http_abort_flag != 0 &&
+		    !t->no_abort) {
 			transfer_abandon(t, HTTP_ERR_ABORTED, "aborted");
 			continue;
 		}

@@ -158,6 +158,9 @@ kakao_post(const struct kakao_client *c, const char *url,
 	return 0;
 }
 
+static void call_request(const struct kakao_client *c,
+    struct kakao_call *call, const char *bearer, struct http_request *req);
+
 /* ---- error classification (docs/kakao.md §6) ---- */
 
 struct auth_error {
@@ -576,53 +579,117 @@ out:
 }
 
 enum kakao_status
-kakao_refresh(const struct kakao_client *c, struct token *t, int64_t now_s,
-    struct kw_err *err)
+kakao_refresh_request(const struct kakao_client *c, const struct token *t,
+    struct kakao_call *call, struct http_request *req, struct kw_err *err)
 {
-	struct buf form;
-	enum kakao_status st;
-	char *body = NULL;
-
+	memset(call, 0, sizeof(*call));
+	buf_init(&call->form, BODY_MAX);
 	log_redact_add(c->client_secret);
-	buf_init(&form, BODY_MAX);
 	if (t->refresh_token == NULL || t->refresh_token[0] == '\0') {
 		kw_err_set(err, "there is no Kakao refresh token; "
 		    REAUTH_HINT);
-		st = KAKAO_REAUTH;
-		goto out;
+		return KAKAO_REAUTH;
 	}
 	log_redact_add(t->refresh_token);
-	if (form_client(&form, c, "refresh_token") != 0 ||
-	    form_add(&form, "refresh_token", t->refresh_token) != 0) {
+	call->url = join_url(c->auth_base_url, TOKEN_PATH);
+	if (call->url == NULL ||
+	    form_client(&call->form, c, "refresh_token") != 0 ||
+	    form_add(&call->form, "refresh_token", t->refresh_token) != 0) {
+		kakao_call_release(call);
 		kw_err_set(err, "out of memory");
-		st = KAKAO_FATAL;
-		goto out;
+		return KAKAO_FATAL;
 	}
-	st = token_post(c, &form, &body, err);
+	call_request(c, call, NULL, req);
+	return KAKAO_OK;
+}
+
+enum kakao_status
+kakao_refresh_result(const struct kakao_client *c, struct token *t,
+    const struct http_response *resp, int64_t now_s, struct kw_err *err)
+{
+	if (resp->error != HTTP_OK) {
+		kw_err_set(err, "cannot reach Kakao's token endpoint: %s",
+		    resp->errmsg[0] ? resp->errmsg : "transport error");
+		return KAKAO_RETRY;
+	}
+	if (resp->status != 200)
+		return classify_auth(resp->status, resp->body, c->redirect_uri,
+		    err);
+	if (token_apply_response(t, resp->body, now_s, err) != 0)
+		return KAKAO_RETRY;
+	return KAKAO_OK;
+}
+
+enum kakao_status
+kakao_refresh(const struct kakao_client *c, struct token *t, int64_t now_s,
+    struct kw_err *err)
+{
+	struct kakao_call call;
+	struct http_request req;
+	struct http_response resp;
+	enum kakao_status st;
+
+	memset(&resp, 0, sizeof(resp));
+	st = kakao_refresh_request(c, t, &call, &req, err);
 	if (st != KAKAO_OK)
-		goto out;
-	if (token_apply_response(t, body, now_s, err) != 0)
+		return st;
+	if (http_request_sync(&req, &resp) != 0) {
+		kw_err_set(err, "cannot reach Kakao at '%s': %s", call.url,
+		    resp.errmsg[0] ? resp.errmsg : "transport error");
 		st = KAKAO_RETRY;
-out:
-	free_secret(body);
-	buf_wipe_release(&form);
+	} else {
+		st = kakao_refresh_result(c, t, &resp, now_s, err);
+	}
+	if (resp.body != NULL)
+		memset(resp.body, 0, resp.len);
+	http_response_release(&resp);
+	kakao_call_release(&call);
 	return st;
 }
 
 /* ---- memo API ---- */
 
-enum kakao_status
-kakao_send_memo(const struct kakao_client *c, const char *access_token,
-    const char *template_json, struct kw_err *err)
+void
+kakao_call_release(struct kakao_call *call)
 {
-	struct http_response resp;
-	struct buf form;
-	json_t *tpl = NULL, *root = NULL, *rc;
-	enum kakao_status st;
-	char *url = NULL;
+	if (call == NULL)
+		return;
+	buf_wipe_release(&call->form);
+	free(call->url);
+	call->url = NULL;
+}
 
-	memset(&resp, 0, sizeof(resp));
-	buf_init(&form, BODY_MAX);
+/* call_request points `req` at `call` (a form POST, Kakao's timeouts) */
+static void
+call_request(const struct kakao_client *c, struct kakao_call *call,
+    const char *bearer, struct http_request *req)
+{
+	long timeout = c->timeout_ms > 0 ? c->timeout_ms : KAKAO_TIMEOUT_MS;
+
+	memset(req, 0, sizeof(*req));
+	req->url = call->url;
+	req->method = "POST";
+	req->body = call->form.data ? call->form.data : "";
+	req->body_len = call->form.len;
+	req->content_type = FORM_CONTENT_TYPE;
+	req->bearer_token = bearer;
+	req->timeout_ms = timeout;
+	req->connect_timeout_ms = timeout < KAKAO_CONNECT_TIMEOUT_MS ?
+	    timeout : KAKAO_CONNECT_TIMEOUT_MS;
+	req->max_bytes = KAKAO_MAX_RESPONSE_BYTES;
+	req->ssl_verify = true;
+}
+
+enum kakao_status
+kakao_memo_request(const struct kakao_client *c, const char *access_token,
+    const char *template_json, struct kakao_call *call,
+    struct http_request *req, struct kw_err *err)
+{
+	json_t *tpl;
+	enum kakao_status st = KAKAO_OK;
+
+	memset(call, 0, sizeof(*call));
+	buf_init(&call->form, BODY_MAX);
 	log_redact_add(access_token);
 	tpl = template_json ? json_loads(template_json, 0, NULL) : NULL;
 	if (!json_is_object(tpl)) {
@@ -637,45 +704,83 @@ kakao_send_memo(const struct kakao_client *c, const char *access_token,
 		st = KAKAO_UNAUTHORIZED;
 		goto out;
 	}
-	url = join_url(c->api_base_url, MEMO_DEFAULT_PATH);
-	if (url == NULL || form_add(&form, "template_object",
+	call->url = join_url(c->api_base_url, MEMO_DEFAULT_PATH);
+	if (call->url == NULL || form_add(&call->form, "template_object",
 	    template_json) != 0) {
 		kw_err_set(err, "out of memory (or template over %d bytes)",
 		    BODY_MAX);
 		st = KAKAO_FATAL;
 		goto out;
 	}
-	if (kakao_post(c, url, &form, access_token, &resp, err) != 0) {
-		st = KAKAO_RETRY;
-		goto out;
+	call_request(c, call, access_token, req);
+out:
+	json_decref(tpl);
+	if (st != KAKAO_OK)
+		kakao_call_release(call);
+	return st;
+}
+
+enum kakao_status
+kakao_memo_result(const struct http_response *resp, struct kw_err *err)
+{
+	json_t *root = NULL, *rc;
+	enum kakao_status st;
+
+	if (resp->error != HTTP_OK) {
+		kw_err_set(err, "cannot reach Kakao's memo API: %s",
+		    resp->errmsg[0] ? resp->errmsg : "transport error");
+		return KAKAO_RETRY;
 	}
-	if (resp.status != 200) {
-		log_debug("kakao: memo send: HTTP %ld: %.300s", resp.status,
-		    resp.body);
-		st = kakao_classify_api_error(resp.status, resp.body, err);
-		goto out;
+	log_debug("kakao: memo send: HTTP %ld in %.2fs", resp->status,
+	    resp->total_time_s);
+	if (resp->status != 200) {
+		log_debug("kakao: memo send: HTTP %ld: %.300s", resp->status,
+		    resp->body);
+		return kakao_classify_api_error(resp->status, resp->body, err);
 	}
-	root = parse_object(resp.body);
+	root = parse_object(resp->body);
 	rc = root ? json_object_get(root, "result_code") : NULL;
 	if (json_is_integer(rc) && json_integer_value(rc) == 0) {
 		st = KAKAO_OK;
 		goto out;
 	}
 	if (root != NULL && json_is_integer(json_object_get(root, "code"))) {
-		st = kakao_classify_api_error(resp.status, resp.body, err);
+		st = kakao_classify_api_error(resp->status, resp->body, err);
 		goto out;
 	}
 	/* delivery unknown: retrying may duplicate, which at-least-once
-	 * delivery accepts (docs/design.md §2.6) */
+	 * delivery accepts (SPEC §6) */
 	kw_err_set(err, "unexpected answer from the Kakao memo API (HTTP 200 "
 	    "without result_code 0); will retry");
 	st = KAKAO_RETRY;
 out:
 	json_decref(root);
-	json_decref(tpl);
+	return st;
+}
+
+enum kakao_status
+kakao_send_memo(const struct kakao_client *c, const char *access_token,
+    const char *template_json, struct kw_err *err)
+{
+	struct kakao_call call;
+	struct http_request req;
+	struct http_response resp;
+	enum kakao_status st;
+
+	memset(&resp, 0, sizeof(resp));
+	st = kakao_memo_request(c, access_token, template_json, &call, &req,
+	    err);
+	if (st != KAKAO_OK)
+		return st;
+	if (http_request_sync(&req, &resp) != 0) {
+		kw_err_set(err, "cannot reach Kakao at '%s': %s", call.url,
+		    resp.errmsg[0] ? resp.errmsg : "transport error");
+		st = KAKAO_RETRY;
+	} else {
+		st = kakao_memo_result(&resp, err);
+	}
 	http_response_release(&resp);
-	buf_release(&form);
-	free(url);
+	kakao_call_release(&call);
 	return st;
 }
 
@@ -1008,4 +1113,139 @@ kakao_session_send(const struct kakao_client *c, struct token *t,
 		kw_err_set(err, "%s", first.msg);
 	}
 	return st;
+}
+
+/* ---- the same session, step by step, for the loop ---- */
+
+enum kakao_status
+kakao_session_load(const struct kakao_client *c, struct token *t,
+    struct kw_err *err)
+{
+	return session_load_kept(c, t, err);
+}
+
+void
+kakao_refresh_abandon(struct kakao_refresh_job *job)
+{
+	if (job == NULL || job->lock_fd < 0)
+		return;
+	token_save_abort(&job->reserve);
+	token_unlock(job->lock_fd);
+	job->lock_fd = -1;
+	free_secret(job->old_refresh);
+	job->old_refresh = NULL;
+}
+
+enum kakao_status
+kakao_refresh_begin(const struct kakao_client *c, struct token *t,
+    int64_t now_s, bool force, struct kakao_refresh_job *job,
+    struct kakao_call *call, struct http_request *req, bool *need,
+    struct kw_err *err)
+{
+	struct kw_err lerr = { 0 }, serr = { 0 };
+	struct token f = { 0 };
+	enum kakao_status st;
+
+	memset(job, 0, sizeof(*job));
+	job->lock_fd = -1;
+	job->reserve.fd = -1;
+	*need = false;
+	/* never wait: another process refreshing means "in a moment" */
+	job->lock_fd = token_lock(c->token_path, 0, &lerr);
+	if (job->lock_fd < 0) {
+		kw_err_set(err, "%s", lerr.msg);
+		return errno == EWOULDBLOCK ? KAKAO_RATE_LIMITED : KAKAO_RETRY;
+	}
+	if (pending_flush(c->token_path)) {
+		token_release(t);
+		if (token_copy(t, &pending) != 0) {
+			st = KAKAO_FATAL;
+			kw_err_set(err, "out of memory");
+			goto fail;
+		}
+	} else if (token_load(c->token_path, &f, &lerr) == 0 &&
+	    (!same_str(f.refresh_token, t->refresh_token) ||
+		!same_str(f.access_token, t->access_token))) {
+		adopt(t, &f);
+		if (!force && t->access_token != NULL &&
+		    !token_refresh_due(t, now_s, 0)) {
+			kakao_refresh_abandon(job);
+			return KAKAO_OK;
+		}
+	}
+	if (token_save_prepare(c->token_path, &job->reserve, &serr) != 0) {
+		kw_err_set(err, "%s; not refreshing the Kakao token until the "
+		    "new token file can be written (a rotated refresh token "
+		    "must never be lost)", serr.msg);
+		st = KAKAO_RETRY;
+		goto fail;
+	}
+	if (t->refresh_token != NULL &&
+	    (job->old_refresh = strdup(t->refresh_token)) == NULL) {
+		kw_err_set(err, "out of memory");
+		st = KAKAO_FATAL;
+		goto fail;
+	}
+	st = kakao_refresh_request(c, t, call, req, err);
+	if (st != KAKAO_OK)
+		goto fail;
+	*need = true;
+	token_release(&f);
+	return KAKAO_OK;
+fail:
+	token_release(&f);
+	kakao_refresh_abandon(job);
+	return st;
+}
+
+enum kakao_status
+kakao_refresh_end(const struct kakao_client *c, struct token *t,
+    struct kakao_refresh_job *job, const struct http_response *resp,
+    int64_t now_s, struct kakao_call *call, struct http_request *req,
+    bool *again, struct kw_err *err)
+{
+	struct kw_err rerr = { 0 }, serr = { 0 }, lerr = { 0 };
+	struct token f = { 0 };
+	enum kakao_status st;
+
+	*again = false;
+	st = kakao_refresh_result(c, t, resp, now_s, &rerr);
+	if (st == KAKAO_REAUTH && !job->retried &&
+	    token_load(c->token_path, &f, &lerr) == 0 &&
+	    !same_str(f.refresh_token, t->refresh_token)) {
+		/* rotated by another process meanwhile: use that one */
+		log_info("kakao: the token file has a newer refresh token; "
+		    "refreshing with it");
+		adopt(t, &f);
+		job->retried = true;
+		st = kakao_refresh_request(c, t, call, req, err);
+		if (st == KAKAO_OK) {
+			*again = true;
+			return KAKAO_OK;
+		}
+		kakao_refresh_abandon(job);
+		return st;
+	}
+	token_release(&f);
+	if (st != KAKAO_OK) {
+		kw_err_set(err, "%s", rerr.msg);
+		kakao_refresh_abandon(job);
+		return st;
+	}
+	if (token_save_commit(&job->reserve, t, &serr) != 0) {
+		log_errorx("kakao: cannot save the refreshed Kakao token: %s; "
+		    "kept in memory, saving again before the next send (run "
+		    "`kakaowatch auth` only if Kakao later reports KOE322)",
+		    serr.msg);
+		pending_keep(c->token_path, t);
+	}
+	if (job->old_refresh == NULL ||
+	    strcmp(job->old_refresh, t->refresh_token) != 0)
+		log_info("kakao: refresh token rotated; the new one is valid "
+		    "for %lld days",
+		    (long long)(t->refresh_token_expires_in + 43200) / 86400);
+	log_debug("kakao: access token refreshed, valid for %lld min",
+	    (long long)(t->expires_in + 30) / 60);
+	kakao_refresh_abandon(job); /* the reserve is spent: unlocks */
+	return KAKAO_OK;
 }

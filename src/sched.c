@@ -33,7 +33,11 @@
 /* messages per send batch: the loop turns between batches */
 #define DELIVER_BATCH 10
 /* due messages wait this long for checks in flight, then go anyway */
-#define DELIVER_STARVE_MS 2000
+/* the token upkeep waits this long while a send is in flight */
+#define UPKEEP_BUSY_MS (60 * 1000)
+/* a clean stop waits this long for the Kakao request in flight (docker
+ * stop allows 10 s), so the message is not sent again after the restart */
+#define STOP_WAIT_MS 5000
 
 static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 
@@ -64,6 +68,9 @@ struct sched {
 	struct store *store;
 	struct http *http;
 	bool http_rebuild; /* connection limits changed: new engine when idle */
+	/* KakaoTalk sending on `http`, one message in flight */
+	struct deliver_courier *courier;
+	bool courier_upkeep; /* the courier's step is the token upkeep */
 	struct sched_watch **w;
 	size_t nw;
 	size_t in_flight;
@@ -813,31 +820,24 @@ outbox_plan(struct sched *s, bool progressed)
 	}
 }
 
+/* after_delivery: what a finished send step (or batch) means for the loop */
 static void
-deliver(struct sched *s)
+after_delivery(struct sched *s, int r, const struct deliver_report *rep,
+    const struct kw_err *err)
 {
-	struct deliver_report rep;
-	struct kw_err err = { 0 };
 	int64_t now = util_mono_ms();
-	int r;
 
-	s->outbox_at = 0;
-	if (s->held)
-		return;
-	r = deliver_daily(s->store, s->gen->cfg,
-	    deliver_resolve_sink(s->gen->cfg, s->store), util_now_ms(), DELIVER_BATCH,
-	    stdout, &rep, &err);
 	if (r < 0) {
-		log_errorx("outbox: %s", err.msg);
+		log_errorx("outbox: %s", err->msg);
 		s->outbox_at = now + STORE_RETRY_MS;
 		return;
 	}
-	if (rep.sent > 0)
-		log_info("outbox: %zu message%s sent", rep.sent,
-		    rep.sent == 1 ? "" : "s");
+	if (rep->sent > 0)
+		log_info("outbox: %zu message%s sent", rep->sent,
+		    rep->sent == 1 ? "" : "s");
 	if (sig_stop)
 		return;
-	switch (rep.status) {
+	switch (rep->status) {
 	case KAKAO_REAUTH:
 	case KAKAO_CONSENT:
 	case KAKAO_CONFIG:
@@ -845,20 +845,72 @@ deliver(struct sched *s)
 	case KAKAO_UNAUTHORIZED:
 	case KAKAO_BAD_TEMPLATE:
 		/* one error line was written: wait for a new token file */
-		hold(s, rep.status);
+		hold(s, rep->status);
 		return;
 	case KAKAO_RETRY:
 	case KAKAO_RATE_LIMITED:
 		/* the queue waits out its backoff, new messages too */
-		if (rep.retry_in_ms > 0) {
-			s->outbox_at = now + rep.retry_in_ms;
+		if (rep->retry_in_ms > 0) {
+			s->outbox_at = now + rep->retry_in_ms;
 			return;
 		}
 		break;
 	default:
 		break;
 	}
-	outbox_plan(s, rep.sent + rep.dropped > 0);
+	/* Kakao answers again: the backlog drains at once, in order */
+	outbox_plan(s, rep->sent + rep->dropped > 0 || rep->queued);
+}
+
+/* on_courier_done: a send (or upkeep) step ended, from http_poll */
+static void
+on_courier_done(void *user, const struct deliver_report *rep)
+{
+	struct sched *s = user;
+	struct kw_err err = { 0 };
+	bool upkeep = s->courier_upkeep;
+
+	s->courier_upkeep = false;
+	if (s->stopping || sig_stop)
+		return; /* the courier recorded what Kakao said */
+	if (upkeep) {
+		if (rep->queued)
+			s->outbox_at = util_mono_ms();
+		if (rep->status == KAKAO_RETRY ||
+		    rep->status == KAKAO_RATE_LIMITED)
+			s->upkeep_at = util_mono_ms() + UPKEEP_RETRY_MS;
+		else if (rep->status != KAKAO_OK &&
+		    rep->status != KAKAO_QUOTA)
+			hold(s, rep->status);
+		else if (!s->held && s->outbox_at == 0)
+			outbox_plan(s, false);
+		return;
+	}
+	after_delivery(s, 0, rep, &err);
+}
+
+static void
+deliver(struct sched *s)
+{
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	enum deliver_sink sink;
+	int r;
+
+	s->outbox_at = 0;
+	if (s->held || deliver_courier_busy(s->courier))
+		return; /* the courier's callback plans the next step */
+	sink = deliver_resolve_sink(s->gen->cfg, s->store);
+	if (sink == DELIVER_KAKAO) {
+		r = deliver_courier_step(s->courier, s->store, s->gen->cfg,
+		    s->http, util_now_ms(), &rep, &err);
+		if (r == 2)
+			return;
+	} else {
+		r = deliver_daily(s->store, s->gen->cfg, sink, util_now_ms(),
+		    DELIVER_BATCH, stdout, &rep, &err);
+	}
+	after_delivery(s, r, &rep, &err);
 }
 
 /* hold_timers: the hold's fallbacks when inotify cannot tell us */
@@ -917,8 +969,8 @@ housekeeping(struct sched *s)
 {
 	struct kw_err err = { 0 };
 	int64_t now = util_mono_ms(), wall = util_now_ms();
-	enum kakao_status ks;
-	bool queued = false;
+	struct deliver_report rep;
+	int r;
 
 	if (now >= s->heartbeat_at) {
 		if (store_heartbeat(s->store, wall, &err) != 0)
@@ -942,18 +994,19 @@ housekeeping(struct sched *s)
 		if (s->held ||
 		    deliver_resolve_sink(s->gen->cfg, s->store) != DELIVER_KAKAO)
 			return;
+		if (deliver_courier_busy(s->courier)) {
+			s->upkeep_at = now + UPKEEP_BUSY_MS;
+			return;
+		}
 		kw_err_clear(&err);
-		ks = deliver_token_upkeep(s->store, s->gen->cfg, wall, &queued,
-		    &err);
-		if (err.set)
+		r = deliver_courier_upkeep(s->courier, s->store, s->gen->cfg,
+		    s->http, wall, &rep, &err);
+		if (r < 0)
 			log_warnx("store: %s", err.msg);
-		if (queued)
+		else if (r == 2)
+			s->courier_upkeep = true; /* on_courier_done */
+		else if (rep.queued)
 			s->outbox_at = util_mono_ms();
-		if (ks == KAKAO_RETRY || ks == KAKAO_RATE_LIMITED)
-			s->upkeep_at = now + UPKEEP_RETRY_MS;
-		else if (ks != KAKAO_OK && ks != KAKAO_QUOTA && !sig_stop &&
-		    !err.set)
-			hold(s, ks);
 	}
 }
 
@@ -969,8 +1022,6 @@ next_deadline(const struct sched *s)
 		d = s->upkeep_at;
 	if (s->outbox_at > 0) {
 		o = s->outbox_at;
-		if (s->in_flight > 0)
-			o += DELIVER_STARVE_MS;
 		if (o < d)
 			d = o;
 	}
@@ -1004,6 +1055,9 @@ sched_start(struct sched *s, struct kw_err *err)
 	    s->gen->cfg->max_connections_per_host, err);
 	if (s->http == NULL)
 		return -1;
+	s->courier = deliver_courier_new(on_courier_done, s);
+	if (s->courier == NULL)
+		return kw_err_set(err, "out of memory");
 	s->w = calloc(s->gen->cfg->nwatches, sizeof(*s->w));
 	if (s->w == NULL)
 		return kw_err_set(err, "out of memory");
@@ -1028,6 +1082,33 @@ sched_start(struct sched *s, struct kw_err *err)
 	return 0;
 }
 
+/*
+ * stop_wait_for_kakao: a message in flight at a clean stop is waited for
+ * (at most STOP_WAIT_MS): when Kakao took it, it is not sent again after
+ * the restart. Checks are aborted meanwhile (the abort flag).
+ */
+static void
+stop_wait_for_kakao(struct sched *s)
+{
+	int64_t deadline = util_mono_ms() + STOP_WAIT_MS, left;
+
+	if (!deliver_courier_busy(s->courier))
+		return;
+	log_info("run: waiting up to %ds for the message being sent",
+	    STOP_WAIT_MS / 1000);
+	while (deliver_courier_busy(s->courier)) {
+		left = deadline - util_mono_ms();
+		if (left <= 0) {
+			log_warnx("run: Kakao did not answer in time; the "
+				  "message stays queued (it may arrive twice)");
+			break;
+		}
+		if (http_poll(s->http, (int)(left < 200 ? left : 200), NULL,
+			NULL, 0) != 0)
+			break;
+	}
+}
+
 static void
 sched_stop(struct sched *s)
 {
@@ -1039,6 +1120,8 @@ sched_stop(struct sched *s)
 	/* the callbacks of abandoned checks record nothing */
 	http_cancel_all(s->http);
 	http_free(s->http);
+	deliver_courier_free(s->courier);
+	s->courier = NULL;
 	for (i = 0; i < s->nw; i++)
 		watch_free(s->w[i]);
 	free(s->w);
@@ -1100,12 +1183,11 @@ sched_run(const char *config_path, struct kw_err *err)
 			log_status(&s);
 		}
 		reap(&s);
-		if (s.http_rebuild && s.in_flight == 0)
+		if (s.http_rebuild && s.in_flight == 0 &&
+		    !deliver_courier_busy(s.courier))
 			rebuild_http(&s);
 		hold_timers(&s, now);
-		if (s.outbox_at > 0 && now >= s.outbox_at &&
-		    (s.in_flight == 0 ||
-			now - s.outbox_at >= DELIVER_STARVE_MS))
+		if (s.outbox_at > 0 && now >= s.outbox_at)
 			deliver(&s);
 		start_due_checks(&s);
 		housekeeping(&s);
@@ -1127,6 +1209,7 @@ sched_run(const char *config_path, struct kw_err *err)
 		if (wake_changed(s.wake, s.tok_watch) && token_file_changed(&s))
 			unhold(&s, "the token file changed");
 	}
+	stop_wait_for_kakao(&s);
 	log_info("run: stopping (%zu check%s in flight abandoned, state "
 		 "kept)",
 	    s.in_flight + s.abandoned,

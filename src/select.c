@@ -7,6 +7,7 @@
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/select.h"
+#include "kakaowatch/utf8.h"
 
 #define MAX_NUMBER 1000000000L
 
@@ -171,29 +172,9 @@ unexpected(struct parser *p, const char *what)
 static int
 put_utf8(struct buf *b, uint32_t cp)
 {
-	char u[4];
-	size_t n;
+	char u[UTF8_MAX_BYTES];
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return buf_append(b, u, n);
+	return buf_append(b, u, utf8_encode(cp, u));
 }
 
 /* consume an escape (p->i at the backslash) into out */
@@ -1273,38 +1254,15 @@ done:
 static const char *
 utf8_invalid(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, n, k;
+	size_t i = 0;
 	uint32_t cp;
+	int n;
 
 	while (i < len) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (u[i] >= 0xC2 && u[i] <= 0xDF) {
-			n = 2;
-			cp = u[i] & 0x1F;
-		} else if (u[i] >= 0xE0 && u[i] <= 0xEF) {
-			n = 3;
-			cp = u[i] & 0x0F;
-		} else if (u[i] >= 0xF0 && u[i] <= 0xF4) {
-			n = 4;
-			cp = u[i] & 0x07;
-		} else {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (n < 0)
 			return s + i;
-		}
-		if (i + n > len)
-			return s + i;
-		for (k = 1; k < n; k++) {
-			if ((u[i + k] & 0xC0) != 0x80)
-				return s + i;
-			cp = (cp << 6) | (u[i + k] & 0x3F);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-			return s + i;
-		i += n;
+		i += (size_t)n;
 	}
 	return NULL;
 }

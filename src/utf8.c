@@ -145,6 +145,38 @@ fold_dotted_i(utf8proc_int32_t cp, void *data)
 	return cp == 0x130 ? 0x69 : cp;
 }
 
+/*
+ * fold_stable: is s[0..n) made only of code points that NFKC with case
+ * folding leaves alone, except ASCII upper case: ASCII, precomposed Hangul
+ * syllables (U+AC00..U+D7A3) and CJK unified ideographs (U+4E00..U+9FFF)?
+ * None of them decomposes, folds (but A-Z) or composes with another of
+ * them, so the matching form is the text with A-Z lowered: the fast path
+ * for Korean and English pages. Anything else (a Hangul compatibility jamo,
+ * a conjoining jamo, a combining mark, fullwidth forms) goes to utf8proc.
+ */
+static bool
+fold_stable(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint32_t cp;
+	int len;
+
+	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		len = utf8_decode(s + i, n - i, &cp);
+		if (len < 0)
+			return false;
+		if (!(cp >= 0xAC00 && cp <= 0xD7A3) &&
+		    !(cp >= 0x4E00 && cp <= 0x9FFF))
+			return false;
+		i += (size_t)len;
+	}
+	return true;
+}
+
 char *
 utf8_casefold_nfkc(const char *s)
 {
@@ -157,9 +189,8 @@ utf8_casefold_nfkc(const char *s)
 	if (s == NULL)
 		s = "";
 	n = strlen(s);
-	for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
-		;
-	if (i == n) { /* ASCII: NFKC is the identity, folding is tolower */
+	if (fold_stable(s, n)) {
+		/* NFKC is the identity here and folding is ASCII tolower */
 		out = malloc(n + 1);
 		if (out == NULL)
 			return NULL;

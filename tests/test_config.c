@@ -537,7 +537,7 @@ test_config_rejects_unknown_key(void **state)
 	    "'interval'?)");
 	load_fail("unknown_key_far.yaml",
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
-	    "url, xpath, method, body, user_agent, encoding, keywords, "
+	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, key, key_pattern, interval, jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
 	    "title, link, jq, enabled)");
@@ -993,7 +993,9 @@ watch_yaml(char *out, size_t size, long with, bool in_defaults)
 	append_lines(out, size, "", "watches:");
 	append_lines(out, size, "  ", "-");
 	for (i = 0; (ki = config_key(CONFIG_SECTION_WATCH, i)) != NULL; i++) {
-		if (!ki->required || ki == w)
+		if (!ki->required || ki == w ||
+		    (w != NULL && w->instead != NULL &&
+			strcmp(w->instead, ki->name) == 0))
 			continue;
 		snprintf(line, sizeof(line), "%s: %s", ki->name,
 		    required_base(ki->name));
@@ -1094,6 +1096,10 @@ test_config_every_watch_key_parses_copies_and_compares(void **state)
 			    "to the default", ki->name, ki->example);
 		for (j = 0; config_key(CONFIG_SECTION_WATCH, j) != NULL; j++)
 			if (j != i &&
+			    !(ki->instead != NULL &&
+				strcmp(ki->instead,
+				    config_key(CONFIG_SECTION_WATCH, j)->name) ==
+				    0) &&
 			    !config_watch_key_equal(&base->watches[0],
 				&with->watches[0], j))
 				fail_msg("setting '%s' changed '%s'", ki->name,
@@ -1122,6 +1128,70 @@ test_config_every_watch_key_parses_copies_and_compares(void **state)
 		config_free(base);
 		config_free(with);
 	}
+}
+
+/* css: the selector kept as written, its XPath translation in xpath */
+static void
+test_config_css_is_an_alternative_to_xpath(void **state)
+{
+	struct config *cfg;
+	const struct watch_config *w;
+
+	(void)state;
+	clean_env();
+	cfg = load_text("state_dir: /tmp/kw-config-css\n"
+			"defaults:\n"
+			"  css: h2.title > a\n"
+			"watches:\n"
+			"  - name: own-css\n"
+			"    url: https://example.org/a\n"
+			"    css: '#list > tbody > tr > td:nth-child(3) > a'\n"
+			"  - name: from-defaults\n"
+			"    url: https://example.org/b\n"
+			"  - name: own-xpath\n"
+			"    url: https://example.org/c\n"
+			"    xpath: //h1\n");
+	assert_int_equal(cfg->nwatches, 3);
+	w = &cfg->watches[0];
+	assert_string_equal(w->css, "#list > tbody > tr > td:nth-child(3) > a");
+	assert_string_equal(w->xpath,
+	    "descendant-or-self::*[@id = 'list']/tbody/tr/"
+	    "td[count(preceding-sibling::*) = 2]/a");
+	assert_int_equal(w->xpath_pos.line, 7);
+	assert_int_equal(w->xpath_pos.col, 10);
+	w = &cfg->watches[1];
+	assert_string_equal(w->css, "h2.title > a");
+	assert_string_equal(w->xpath,
+	    "descendant-or-self::h2[@class and contains(concat(' ', "
+	    "normalize-space(@class), ' '), ' title ')]/a");
+	assert_int_equal(w->xpath_pos.line, 3);
+	/* a watch's own xpath beats the css of defaults: */
+	w = &cfg->watches[2];
+	assert_null(w->css);
+	assert_string_equal(w->xpath, "//h1");
+	config_free(cfg);
+}
+
+static void
+test_config_bad_css_is_reported_at_its_character(void **state)
+{
+	static const char *const want[] = {
+		"6:31: watch 'plain': bad css 'ul > li:nth-child(2n+) a': "
+		"unexpected ')', expected a number at character 22",
+		"9:18: watch 'quoted': bad css 'div.\xea\xb2\x8c\xec\x8b\x9c"
+		"\xed\x8c\x90:hover': unknown pseudo-class ':hover' (or one "
+		"that means nothing in a fetched page) at character 8",
+		"12:26: watch 'single': bad css 'a[title='it's' ]] b': "
+		"unexpected ''', expected ']' at character 14",
+		"16:10: watch 'both': css: give either xpath: or css:, not both",
+		"17:5: watch 'neither': missing required key 'xpath' (or "
+		"'css'; parser: html reads items by XPath)",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_css.yaml", NULL,
+	    sizeof(want) / sizeof(want[0]), want);
 }
 
 /* the reference the user reads lists every key of every table */
@@ -1258,6 +1328,9 @@ main(void)
 		cmocka_unit_test(
 		    test_config_every_watch_key_parses_copies_and_compares),
 		cmocka_unit_test(test_config_reference_lists_every_key),
+		cmocka_unit_test(test_config_css_is_an_alternative_to_xpath),
+		cmocka_unit_test(
+		    test_config_bad_css_is_reported_at_its_character),
 		cmocka_unit_test(test_config_rejects_url_with_bad_ipv6_or_port),
 	};
 

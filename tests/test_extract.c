@@ -1127,6 +1127,90 @@ test_extract_bad_xpath_is_reported_quietly(void **state)
 	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
 }
 
+static bool
+plain_contains(const char *text, const char *needle)
+{
+	return strstr(text, needle) != NULL;
+}
+
+/*
+ * extract_find on a board as boards are written: rows of alternating
+ * classes (list0/list1), a notice row of another shape, title cells that
+ * only their position tells apart from the author cell, a comment-count
+ * link next to the title, and the same title again in a sidebar
+ */
+static void
+test_extract_find_proposes_the_list_a_title_belongs_to(void **state)
+{
+	struct buf page;
+	struct kw_err err = { 0 };
+	struct extract_doc *d;
+	struct extract_candidate *c = NULL;
+	struct extract_xpath *xp;
+	struct item_list items;
+	const char *texts[2];
+	size_t n = 0, i;
+	char title[64];
+
+	(void)state;
+	buf_init(&page, 0);
+	assert_int_equal(buf_puts(&page, "<html><body><div id=board><table>"
+	    "<tr class=notice><td colspan=3><a href=/n>rules</a></td></tr>"), 0);
+	for (i = 1; i <= 12; i++)
+		assert_int_equal(buf_printf(&page,
+		    "<tr class='row list%zu'><td>%zu</td><td><a href=/p/%zu>"
+		    "post number %zu</a> <a class=cmt href=/p/%zu#c>[%zu]</a>"
+		    "</td><td><a href=/u/%zu>user%zu</a></td></tr>",
+		    i % 2, i, i, i, i, i, i, i), 0);
+	assert_int_equal(buf_puts(&page, "</table></div><div class=side><ul>"
+	    "<li><a href=/p/7>post number 7</a></li>"
+	    "<li><a href=/p/3>post number 3</a></li></ul></div>"
+	    "</body></html>"), 0);
+	d = extract_doc_parse(page.data, page.len, NULL, NULL,
+	    "http://board.example/list", &err);
+	assert_non_null(d);
+	texts[0] = "post number 5";
+	texts[1] = "post number 11";
+	assert_int_equal(extract_find(d, texts, 2, plain_contains, 5, &c, &n,
+			     &err),
+	    0);
+	assert_true(n >= 1);
+	/* the first proposal: the 12 posts, both texts among them */
+	assert_int_equal(c[0].nitems, 12);
+	assert_int_equal(c[0].nrows, 12);
+	assert_int_equal(c[0].ntexts, 2);
+	assert_non_null(strstr(c[0].css, "#board"));
+	assert_non_null(strstr(c[0].css, "td:nth-of-type(2) > a"));
+	assert_int_equal(c[0].preview.n, EXTRACT_PREVIEW_MAX);
+	assert_string_equal(c[0].preview.v[0].text, "post number 1");
+	assert_string_equal(c[0].preview.v[0].link,
+	    "http://board.example/p/1");
+	/* its xpath, as a watch would use it */
+	xp = extract_xpath_compile(c[0].xpath, &err);
+	assert_non_null(xp);
+	item_list_init(&items);
+	assert_int_equal(extract_doc_items(d, xp, &items, &err), 0);
+	assert_int_equal(items.n, 12);
+	for (i = 0; i < items.n; i++) {
+		snprintf(title, sizeof(title), "post number %zu", i + 1);
+		assert_string_equal(items.v[i].text, title);
+	}
+	item_list_release(&items);
+	extract_xpath_free(xp);
+	/* ranked lower: lists that hold only one of the texts (the side) */
+	for (i = 1; i < n; i++)
+		assert_true(c[i].ntexts <= c[0].ntexts);
+	extract_candidates_free(c, n);
+	/* a text nowhere on the page */
+	texts[0] = "no such post";
+	assert_int_equal(extract_find(d, texts, 1, plain_contains, 5, &c, &n,
+			     &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "no element's text contains"));
+	extract_doc_free(d);
+	buf_release(&page);
+}
+
 static void
 test_extract_valid_xpaths_compile(void **state)
 {
@@ -1222,6 +1306,8 @@ main(void)
 	        test_extract_appends_and_leaves_list_alone_on_failure),
 	    cmocka_unit_test(test_extract_bad_xpath_is_reported_quietly),
 	    cmocka_unit_test(test_extract_valid_xpaths_compile),
+	    cmocka_unit_test(
+	        test_extract_find_proposes_the_list_a_title_belongs_to),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

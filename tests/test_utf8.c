@@ -138,6 +138,42 @@ test_utf8_casefold_nfkc_forms(void **state)
 }
 
 static void
+test_utf8_casefold_fast_path_agrees_with_full_folding(void **state)
+{
+	/*
+	 * ASCII, Hangul syllables and CJK ideographs take a fast path (only
+	 * A-Z change). Each one followed by "①" takes the full utf8proc
+	 * path; both must leave it as it is (Python: NFKC(casefold(c)) == c
+	 * for all of them).
+	 */
+	static const uint32_t ranges[][2] = { { 0x20, 0x7E },
+		{ 0xAC00, 0xD7A3 }, { 0x4E00, 0x9FFF } };
+	char in[16], want[16];
+	size_t r, n;
+	uint32_t c;
+	char *got;
+
+	(void)state;
+	check_fold("[공지] 2026학년도 ABC 漢字", "[공지] 2026학년도 abc 漢字");
+	for (r = 0; r < 3; r++) {
+		for (c = ranges[r][0]; c <= ranges[r][1]; c++) {
+			n = utf8_encode(c, in);
+			memcpy(want, in, n);
+			if (c >= 'A' && c <= 'Z')
+				want[0] = (char)(c + 32);
+			memcpy(in + n, "\xe2\x91\xa0", 4); /* ① */
+			memcpy(want + n, "1", 2);
+			got = utf8_casefold_nfkc(in);
+			assert_non_null(got);
+			if (strcmp(got, want) != 0)
+				fail_msg("U+%04X folds to '%s'", (unsigned)c,
+				    got);
+			free(got);
+		}
+	}
+}
+
+static void
 test_utf8_contains_matches_nfd_keywords(void **state)
 {
 	(void)state;
@@ -295,6 +331,8 @@ main(void)
 		    test_utf8_encode_round_trips_and_refuses_surrogates),
 		cmocka_unit_test(test_utf8_valid_and_repair_agree),
 		cmocka_unit_test(test_utf8_casefold_nfkc_forms),
+		cmocka_unit_test(
+		    test_utf8_casefold_fast_path_agrees_with_full_folding),
 		cmocka_unit_test(test_utf8_contains_matches_nfd_keywords),
 		cmocka_unit_test(
 		    test_utf8_grapheme_clusters_of_thai_bengali_tamil_hangul),

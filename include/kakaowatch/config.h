@@ -124,7 +124,9 @@ struct watch_config {
 	char *name;
 	char *url;        /* required; http:// or https:// with a host */
 	char *xpath;      /* XPath 1.0, checked by the hook; required unless
-	                     parser is auto, feed or json; NULL when unset */
+	                     parser is auto, feed or json; NULL when unset;
+	                     the translation of css when that is given */
+	char *css;        /* the css: selector as written, or NULL */
 	char *method;     /* "GET" (default) or "POST"; input is any case */
 	char *body;       /* request body, POST only; NULL when not set */
 	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF */
@@ -176,7 +178,8 @@ struct watch_config {
 	bool ssl_verify;     /* default true */
 	bool enabled;        /* default true; false = parsed but not run */
 	struct config_pos pos;       /* the watch's list item (its mapping) */
-	struct config_pos xpath_pos; /* the xpath value (maybe in defaults) */
+	struct config_pos xpath_pos; /* the xpath (or css) value (maybe in
+	                                defaults) */
 	struct config_pos jq_pos;    /* the jq value (maybe in defaults) */
 };
 
@@ -310,6 +313,9 @@ struct config_key_info {
 	                        also needs (e.g. body needs method: POST),
 	                        newline-separated; NULL when none */
 	bool required;       /* the key must be given */
+	const char *instead; /* watch keys: the key this one stands in for
+	                        (css for xpath: one of the two is given, and
+	                        css sets xpath to its translation); NULL */
 };
 
 /*

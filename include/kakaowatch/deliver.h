@@ -43,6 +43,7 @@
 #include <stdio.h>
 
 #include "kakaowatch/config.h"
+#include "kakaowatch/http.h"
 #include "kakaowatch/kakao.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/util.h"
@@ -77,6 +78,7 @@ struct deliver_report {
 	size_t left;              /* due messages still queued */
 	enum kakao_status status; /* KAKAO_OK, or why sending stopped */
 	int64_t retry_in_ms;      /* KAKAO_RETRY / RATE_LIMITED: the backoff */
+	bool queued;              /* a reminder was queued meanwhile */
 };
 
 /*
@@ -209,6 +211,68 @@ int deliver_daily(struct store *st, const struct config *cfg,
 enum kakao_status deliver_token_upkeep(struct store *st,
     const struct config *cfg, int64_t now_ms, bool *queued,
     struct kw_err *err);
+
+/*
+ * The courier: the daemon's KakaoTalk sender, a small state machine on
+ * the loop's curl multi handle (`struct http`) with at most one Kakao
+ * request in flight, so checks, reloads, signals and the heartbeat never
+ * wait on Kakao:
+ *
+ *   idle --step--> [refresh] --> send --> idle (done callback)
+ *
+ * A step takes the holds of deliver_daily (quota, budget and digest, the
+ * queue's backoff) and then the head of the outbox: the token is loaded
+ * from the file, refreshed first when due (kakao_refresh_begin: the token
+ * lock is only tried, a refresh never waits for another process), then the
+ * head is sent. Its answer is handled as deliver_outbox handles one
+ * message (-401: one refresh and one more try; -2: once more as plain
+ * text, then the dead letters, a second in a row holds; transient: the
+ * queue's backoff; quota, re-auth, consent: the holds) and the step ends
+ * with `done(user, report)`, called from http_poll. Kakao requests are
+ * submitted with no_abort: at a clean stop the loop may wait for the one in
+ * flight (bounded) so that it is not sent twice.
+ */
+struct deliver_courier;
+
+/* called once per step that returned 2, from http_poll; `rep` borrowed */
+typedef void (*deliver_courier_done_fn)(void *user,
+    const struct deliver_report *rep);
+
+/* deliver_courier_new: an idle courier (free with deliver_courier_free);
+ * NULL on out-of-memory */
+struct deliver_courier *deliver_courier_new(deliver_courier_done_fn done,
+    void *user);
+
+/*
+ * deliver_courier_free abandons a step in flight without calling `done`
+ * (call http_cancel_all first so no callback comes later). NULL ok.
+ */
+void deliver_courier_free(struct deliver_courier *co);
+
+/* deliver_courier_busy: a step is in flight */
+bool deliver_courier_busy(const struct deliver_courier *co);
+
+/*
+ * deliver_courier_step starts the next step (KakaoTalk sink): returns 2
+ * when a request is in flight (the result comes through `done`; also when
+ * one already was), 0 when nothing is due, 1 when sending is held with
+ * `rep` telling why (as deliver_daily), -1 with `err` on a store error.
+ * `cfg` is copied where needed (a reload may free it meanwhile); `st` and
+ * `http` must outlive the step. now_ms: Unix ms.
+ */
+int deliver_courier_step(struct deliver_courier *co, struct store *st,
+    const struct config *cfg, struct http *http, int64_t now_ms,
+    struct deliver_report *rep, struct kw_err *err);
+
+/*
+ * deliver_courier_upkeep is deliver_token_upkeep as a courier step:
+ * returns 2 when a refresh is in flight (`done` gets rep->status and
+ * rep->queued), 0 when none was needed (rep->queued: a reminder was
+ * queued), -1 with `err`.
+ */
+int deliver_courier_upkeep(struct deliver_courier *co, struct store *st,
+    const struct config *cfg, struct http *http, int64_t now_ms,
+    struct deliver_report *rep, struct kw_err *err);
 
 /*
  * deliver_backoff_ms: delay before retry number `attempts` (1 = first

@@ -70,6 +70,10 @@ struct http_request {
 	 * with HTTP_ERR_TOO_BIG */
 	size_t max_bytes;
 	bool ssl_verify; /* verify peer certificate and host name */
+	/* the abort flag (http_set_abort_flag) does not end this transfer;
+	 * only its timeouts and http_cancel_all do. For a Kakao send in
+	 * flight at a clean stop: its answer tells whether the message left */
+	bool no_abort;
 	/* validators from the previous response, or NULL: sent as
 	 * If-None-Match and If-Modified-Since (RFC 9110 §13.1.2, §13.1.3) */
 	const char *etag;

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "kakaowatch/buf.h"
+#include "kakaowatch/http.h"
 #include "kakaowatch/token.h"
 #include "kakaowatch/util.h"
 
@@ -67,6 +69,19 @@ enum kakao_status {
 	KAKAO_FATAL
 };
 
+/*
+ * struct kakao_call: the owned parts of one prepared Kakao request (URL,
+ * form body), for a request run on the loop's multi handle (http_submit
+ * copies them, so the call may be released right after it). Release with
+ * kakao_call_release (wipes the body: it may hold tokens).
+ */
+struct kakao_call {
+	char *url;
+	struct buf form;
+};
+
+void kakao_call_release(struct kakao_call *call);
+
 /* kakao_status_name: static lower-case name ("ok", "retry", ...) */
 const char *kakao_status_name(enum kakao_status s);
 
@@ -114,6 +129,38 @@ enum kakao_status kakao_refresh(const struct kakao_client *c, struct token *t,
  */
 enum kakao_status kakao_send_memo(const struct kakao_client *c,
     const char *access_token, const char *template_json, struct kw_err *err);
+
+/*
+ * kakao_memo_request prepares what kakao_send_memo sends, without sending:
+ * fills `call` (owned parts) and `req` (borrowing from `call` and
+ * `access_token`, valid while both are) for http_submit. KAKAO_OK, or the
+ * status kakao_send_memo would give without a request (KAKAO_BAD_TEMPLATE,
+ * KAKAO_UNAUTHORIZED, KAKAO_FATAL) with `err` and nothing to release.
+ */
+enum kakao_status kakao_memo_request(const struct kakao_client *c,
+    const char *access_token, const char *template_json,
+    struct kakao_call *call, struct http_request *req, struct kw_err *err);
+
+/*
+ * kakao_memo_result classifies the answer to a kakao_memo_request as
+ * kakao_send_memo does (a transport error is KAKAO_RETRY).
+ */
+enum kakao_status kakao_memo_result(const struct http_response *resp,
+    struct kw_err *err);
+
+/*
+ * kakao_refresh_request / kakao_refresh_result: kakao_refresh in two
+ * halves, for the loop. The request borrows t->refresh_token (keep `t`
+ * until it is submitted); the result merges a 200 into `t`
+ * (token_apply_response), else classifies the error (KOE322 ->
+ * KAKAO_REAUTH, ...). Neither saves nor locks: see kakao_refresh_begin.
+ */
+enum kakao_status kakao_refresh_request(const struct kakao_client *c,
+    const struct token *t, struct kakao_call *call, struct http_request *req,
+    struct kw_err *err);
+enum kakao_status kakao_refresh_result(const struct kakao_client *c,
+    struct token *t, const struct http_response *resp, int64_t now_s,
+    struct kw_err *err);
 
 /*
  * kakao_classify_auth_error maps a kauth error response (HTTP status and
@@ -169,5 +216,55 @@ enum kakao_status kakao_session_send(const struct kakao_client *c,
  */
 enum kakao_status kakao_session_refresh(const struct kakao_client *c,
     struct token *t, int64_t now_s, struct kw_err *err);
+
+/* ---- the session step by step, for the daemon's loop ---- */
+
+/*
+ * kakao_session_load loads the token file into `t` (zeroed or released
+ * before), or the refreshed token this process keeps because its save
+ * failed (saving it again first). Statuses as kakao_session_begin, without
+ * any refresh. Synchronous but local (a small file).
+ */
+enum kakao_status kakao_session_load(const struct kakao_client *c,
+    struct token *t, struct kw_err *err);
+
+/* one refresh in flight on the loop: the token lock and the prepared file */
+struct kakao_refresh_job {
+	int lock_fd;                 /* token_lock, -1 when not held */
+	struct token_reserve reserve;
+	char *old_refresh;           /* to tell a rotation */
+	bool retried;                /* the KOE322 re-read was done */
+};
+
+/*
+ * kakao_refresh_begin starts a refresh of `t` the way kakao_session_begin
+ * does, but never waits: takes the token lock without waiting (held by
+ * another process: KAKAO_RATE_LIMITED, try again in a moment), re-reads
+ * the file (a newer token there is adopted into `t`; unless `force`, when
+ * it is fresh no refresh is made: KAKAO_OK with *need false), prepares the
+ * new token file (token_save_prepare: on a full disk KAKAO_RETRY, no
+ * refresh) and fills `call`/`req` for http_submit with *need true. On
+ * anything but KAKAO_OK with *need true, `job` holds nothing.
+ */
+enum kakao_status kakao_refresh_begin(const struct kakao_client *c,
+    struct token *t, int64_t now_s, bool force, struct kakao_refresh_job *job,
+    struct kakao_call *call, struct http_request *req, bool *need,
+    struct kw_err *err);
+
+/*
+ * kakao_refresh_end takes the answer to that request: merges it into `t`,
+ * commits the prepared file (a failed commit keeps the token in memory,
+ * see kakao_session_load) and releases the lock. A KOE322 while the file
+ * has another refresh token (rotated by another process) prepares one more
+ * request into `call`/`req` and sets *again (submit it and call this again
+ * with its answer). Any other error releases `job` and is returned.
+ */
+enum kakao_status kakao_refresh_end(const struct kakao_client *c,
+    struct token *t, struct kakao_refresh_job *job,
+    const struct http_response *resp, int64_t now_s, struct kakao_call *call,
+    struct http_request *req, bool *again, struct kw_err *err);
+
+/* kakao_refresh_abandon drops a job (prepared file, lock). NULL ok. */
+void kakao_refresh_abandon(struct kakao_refresh_job *job);
 
 #endif

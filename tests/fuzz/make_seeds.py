@@ -249,6 +249,39 @@ def select_seeds():
         write("fuzz_select", "%02d" % i, sel)
 
 
+FEED_INLINE = [
+    b'<rss><channel><item><title>a</title><link>javascript:alert(1)</link>'
+    b'</item></channel></rss>',
+    b'<?xml version="1.0" encoding="ISO-2022-KR"?><feed><entry>'
+    b'<title type="xhtml"><div>x</div></title></entry></feed>',
+    b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY % p "<!ENTITY x \'y\'>">'
+    b' %p;]><a>&x;&unknown;&nbsp;</a>',
+    b'\xef\xbb\xbf<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    b'syntax-ns#"><item rdf:about="data:x"><title></title></item></rdf:RDF>',
+    b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="javascript:/">'
+    b'<entry><link href="x"/><summary>' + b'\xea\xb0\x80' * 300 +
+    b'</summary></entry></feed>',
+]
+
+
+def feed_seeds():
+    """fuzz_feed: (parser + content type, xpath, fields, url) bytes."""
+    clean("fuzz_feed")
+    heads = ([0, 0, 0, 1], [3, 1, 1, 1], [6, 9, 3, 2], [1, 4, 4, 0],
+             [2, 0, 0, 1], [23, 3, 2, 1])
+    paths = sorted(p for p in glob.glob(os.path.join(DATA, "feeds", "*"))
+                   if not p.endswith(".md"))
+    for i, p in enumerate(paths):
+        data = read(p)
+        for j, h in enumerate(heads):
+            head = bytes([(h[0] + i) % 256, h[1], h[2], h[3]])
+            write("fuzz_feed", "%s-%d" % (os.path.basename(p), j),
+                  head + data)
+    for i, doc in enumerate(FEED_INLINE):
+        for h in ([0, 0, 0, 1], [3, 1, 1, 2], [2, 4, 3, 1]):
+            write("fuzz_feed", "inline-%d-%d" % (i, h[0]), bytes(h) + doc)
+
+
 if __name__ == "__main__":
     config_seeds()
     extract_seeds()
@@ -256,3 +289,4 @@ if __name__ == "__main__":
     kakao_seeds()
     message_seeds()
     select_seeds()
+    feed_seeds()

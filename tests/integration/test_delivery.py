@@ -417,6 +417,67 @@ class DeliveryTest(kwtest.KwTestCase):
         wait_until(lambda: e.items() == ["three"], 10, "the held message")
         self.assert_stops_cleanly(d)
 
+    # ---- 3. checks never wait on Kakao ----
+
+    def test_a_slow_kakao_does_not_stop_the_checks(self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        self.write_page("fast.html", page(["x", "y"]))
+        e.write_config([("board", "/board.html", ""),
+                        ("fast", "/fast.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: fast: baseline stored")
+        d.wait_log(r"check: board: baseline stored")
+        e.kakao.post_json("/_control/slow", {"endpoint": "send",
+                                             "seconds": 8})
+        self.write_page("board.html", page(["one", "two", "three"]))
+        d.wait_log(r"check: board: 1 new")
+        t0 = time.monotonic()
+        fetches0 = self.pages.get_json("/count?path=/fast.html")["count"]
+        time.sleep(6)
+        fetches = self.pages.get_json("/count?path=/fast.html")["count"]
+        self.assertEqual(e.messages(), [], "Kakao has not answered yet")
+        self.assertGreaterEqual(fetches - fetches0, 4,
+                                "the 1 s watch went on being checked "
+                                "while Kakao took 8 s")
+        st = e.status_json()
+        self.assertTrue(st["daemon_alive"], "the heartbeat goes on")
+        wait_until(lambda: e.items() == ["three"],
+                   max(1.0, t0 + 12 - time.monotonic()), "the slow send")
+        self.assertEqual(e.kakao.get_json("/_control/tokens")["sends"], 1)
+        e.kakao.post_json("/_control/slow", {"endpoint": "send",
+                                             "seconds": 0})
+        self.assert_stops_cleanly(d)
+
+    def test_sigterm_during_a_send_waits_for_it_and_does_not_repeat_it(
+            self):
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")])
+        e.auth()
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        e.kakao.post_json("/_control/slow", {"endpoint": "send",
+                                             "seconds": 2.5})
+        self.write_page("board.html", page(["one", "two", "three"]))
+        d.wait_log(r"check: board: 1 new")
+        time.sleep(0.5)  # into the send
+        rc, took = d.stop()
+        self.assertEqual(rc, 0, d.log()[-2000:])
+        self.assertLess(took, 5.0)
+        self.assertIn("waiting up to 5s for the message being sent",
+                      d.log())
+        self.assertEqual(e.items(), ["three"])
+        e.kakao.post_json("/_control/slow", {"endpoint": "send",
+                                             "seconds": 0})
+        self.assertEqual(e.status_json()["outbox"]["pending"], 0)
+        d = e.run()
+        d.wait_log(r"run: kakaowatch .* started")
+        time.sleep(2)
+        self.assertEqual(e.items(), ["three"], "not sent again")
+        self.assert_stops_cleanly(d)
+
 
 if __name__ == "__main__":
     kwtest.main()

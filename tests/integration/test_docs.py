@@ -1,6 +1,7 @@
 """The documentation stays true to the tree: `cmake --install` puts the
 binary, both man pages and the systemd unit in place; every configuration
-key of docs/configuration.md is in kakaowatch.yaml(5); every "docs/X.md §N"
+key of docs/configuration.md is in kakaowatch.yaml(5); every command of
+`kakaowatch --help` is in the README and kakaowatch(1); every "docs/X.md §N"
 a comment cites exists; every relative link of the README and docs/ leads
 to a file."""
 import os
@@ -101,6 +102,21 @@ class DocsTest(unittest.TestCase):
         missing = [k for k in keys if k not in documented]
         self.assertEqual(missing, [], "keys of docs/configuration.md "
                          "missing from res/kakaowatch.yaml.5 (as '.B key')")
+
+    def test_every_command_is_in_the_readme_and_the_man_page(self):
+        p = subprocess.run([kwtest.BINARY, "--help"], capture_output=True,
+                           text=True)
+        self.assertEqual(p.returncode, 0)
+        block = p.stdout.split("commands:\n", 1)[1].split("\n\n", 1)[0]
+        commands = [line.split()[0] for line in block.splitlines()]
+        self.assertIn("run", commands)
+        readme = read("README.md")
+        man = read("res", "kakaowatch.1")
+        for c in commands:
+            self.assertIn("| `kakaowatch %s" % c, readme,
+                          "README's Commands table lacks '%s'" % c)
+            self.assertTrue(re.search(r"(?m)^\.BR? %s\b" % c, man),
+                            "kakaowatch(1) lacks '%s'" % c)
 
     def test_every_docs_section_a_comment_cites_exists(self):
         known = {d: sections(d) for d in ("design.md", "kakao.md")}

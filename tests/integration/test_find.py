@@ -7,6 +7,7 @@ commented config keeping every other byte, and refuses files it cannot
 edit safely."""
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -210,6 +211,43 @@ class FindTest(kwtest.KwTestCase):
                 self.assertIn("cannot add the watch safely", p.stderr)
                 with open(self.config) as f:
                     self.assertEqual(f.read(), text)
+
+    def test_run_picks_up_the_added_watch_by_itself(self):
+        pages = self.serve_realpages()
+        name, charset, xpath = BOARDS[4]  # humoruniv, EUC-KR
+        path = os.path.join(REALPAGES, name)
+        posts = html5ref.texts(self.py, path, charset, xpath)
+        self.write_config(
+            "# a daemon is running with this file\n"
+            "state_dir: %s\n"
+            "kakao:\n"
+            "  sink: stdout\n"
+            "watches:\n"
+            "  - name: one\n"
+            "    url: %s\n"
+            "    css: a.subject_link\n" % (self.state,
+                                         pages.url("/" + BOARDS[0][0])))
+        err_path = os.path.join(self.tmp, "run.err")
+        with open(err_path, "w") as err, open(os.devnull, "w") as out:
+            run = subprocess.Popen([kwtest.BINARY, "-c", self.config, "run"],
+                                   stdout=out, stderr=err)
+        try:
+            def log():
+                with open(err_path, errors="replace") as f:
+                    return f.read()
+            kwtest.wait_until(lambda: "check: one: baseline stored" in log(),
+                              15, "the daemon's first check:\n" + log())
+            p = self.kw("find", pages.url("/" + name), posts[2], "--add",
+                        "humor")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            kwtest.wait_until(
+                lambda: re.search(r"check: humor: baseline stored \(%d "
+                                  r"items\)" % len(posts), log()), 20,
+                "the new watch's first check:\n" + log())
+            self.assertIsNone(run.poll(), log())
+        finally:
+            run.terminate()
+            run.wait(10)
 
 
 if __name__ == "__main__":
