@@ -71,6 +71,23 @@ cmd_apply_verbosity(const struct cmd_ctx *ctx)
 	log_init((enum log_level)level);
 }
 
+static struct extract_xpath_set *xpaths;
+
+struct extract_xpath_set *
+cmd_xpaths(void)
+{
+	if (xpaths == NULL)
+		xpaths = extract_xpath_set_new();
+	return xpaths;
+}
+
+void
+cmd_xpaths_free(void)
+{
+	extract_xpath_set_free(xpaths);
+	xpaths = NULL;
+}
+
 struct config *
 cmd_load_config(const struct cmd_ctx *ctx)
 {
@@ -78,9 +95,13 @@ cmd_load_config(const struct cmd_ctx *ctx)
 	struct config *cfg = NULL;
 	struct kw_err err = { 0 };
 	size_t i;
+	int r;
 
-	if (config_load(ctx->config_path, extract_xpath_check, &cfg, &errs) !=
-	    0) {
+	/* without a set (out of memory) the check compiles and frees */
+	extract_xpath_set_checking(cmd_xpaths());
+	r = config_load(ctx->config_path, extract_xpath_set_check, &cfg, &errs);
+	extract_xpath_set_checking(NULL);
+	if (r != 0) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.v[i]);
 		config_errors_release(&errs);

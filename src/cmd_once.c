@@ -80,66 +80,31 @@ once_done(void *user, const struct watch_config *wc,
 	os->done++;
 }
 
-/* a watch and its XPath, for sorting by expression */
-struct xpath_use {
-	const char *expr; /* borrowed from the config */
-	size_t watch;     /* index into cfg->watches */
-};
-
-static int
-xpath_use_cmp(const void *a, const void *b)
-{
-	const struct xpath_use *x = a, *y = b;
-	int c = strcmp(x->expr, y->expr);
-
-	if (c != 0)
-		return c;
-	return x->watch < y->watch ? -1 : x->watch > y->watch;
-}
-
 /*
  * compile_xpaths sets xps[i] to the compiled XPath of every watch i with
- * run[i], compiling each distinct expression once (sorted, so 10,000
- * watches with 3 XPaths compile 3 times): watches with the same expression
- * share one, and owned[i] marks the watch whose xps[i] is to be freed.
- * Returns 0, or -1 with `err` (what was compiled stays in xps/owned).
+ * run[i], from the command's set (cmd_xpaths: what the load's check
+ * compiled, each distinct expression once). Returns 0, or -1 with `err`.
  */
 static int
 compile_xpaths(const struct config *cfg, const bool *run,
-    struct extract_xpath **xps, bool *owned, struct kw_err *err)
+    const struct extract_xpath **xps, struct kw_err *err)
 {
-	struct xpath_use *v;
-	size_t i, n = 0;
-	int result = -1;
+	struct extract_xpath_set *set = cmd_xpaths();
+	size_t i;
 
-	v = calloc(cfg->nwatches > 0 ? cfg->nwatches : 1, sizeof(*v));
-	if (v == NULL)
+	if (set == NULL)
 		return kw_err_set(err, "out of memory");
 	for (i = 0; i < cfg->nwatches; i++) {
 		if (!run[i] || cfg->watches[i].xpath == NULL)
 			continue; /* a feed or a jq program needs none */
-		v[n].expr = cfg->watches[i].xpath;
-		v[n].watch = i;
-		n++;
-	}
-	qsort(v, n, sizeof(*v), xpath_use_cmp);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(v[i].expr, v[i - 1].expr) == 0) {
-			xps[v[i].watch] = xps[v[i - 1].watch];
-			continue;
-		}
 		/* the namespaces only decide which prefixes are valid */
-		xps[v[i].watch] = extract_xpath_compile_ns(v[i].expr,
-		    (const char *const *)cfg->watches[v[i].watch].namespaces,
-		    cfg->watches[v[i].watch].nnamespaces / 2, err);
-		if (xps[v[i].watch] == NULL)
-			goto out;
-		owned[v[i].watch] = true;
+		xps[i] = extract_xpath_set_get(set, cfg->watches[i].xpath,
+		    (const char *const *)cfg->watches[i].namespaces,
+		    cfg->watches[i].nnamespaces / 2, err);
+		if (xps[i] == NULL)
+			return -1;
 	}
-	result = 0;
-out:
-	free(v);
-	return result;
+	return 0;
 }
 
 static bool
@@ -167,12 +132,12 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct http *http = NULL;
-	struct extract_xpath **xps = NULL;
+	const struct extract_xpath **xps = NULL;
 	struct check_env env;
 	struct once_state os = { 0 };
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
-	bool due_only = false, force = false, *selected = NULL, *owned = NULL;
+	bool due_only = false, force = false, *selected = NULL;
 	enum deliver_sink sink;
 	enum kakao_status ks;
 	bool queued = false;
@@ -194,9 +159,8 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	if (cfg == NULL)
 		return KW_EXIT_USAGE;
 	selected = calloc(cfg->nwatches, sizeof(*selected));
-	owned = calloc(cfg->nwatches, sizeof(*owned));
 	xps = calloc(cfg->nwatches, sizeof(*xps));
-	if ((selected == NULL || owned == NULL || xps == NULL) &&
+	if ((selected == NULL || xps == NULL) &&
 	    cfg->nwatches > 0) {
 		log_errorx("out of memory");
 		status = KW_EXIT_FAILURE;
@@ -235,7 +199,7 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 		if (selected[i] && due_only &&
 		    !is_due(st, &cfg->watches[i], now))
 			selected[i] = false;
-	if (compile_xpaths(cfg, selected, xps, owned, &err) != 0)
+	if (compile_xpaths(cfg, selected, xps, &err) != 0)
 		goto fail;
 	for (i = 0; i < cfg->nwatches; i++) {
 		if (!selected[i])
@@ -282,12 +246,7 @@ fail:
 	status = KW_EXIT_FAILURE;
 out:
 	http_free(http);
-	if (xps != NULL && owned != NULL)
-		for (i = 0; i < cfg->nwatches; i++)
-			if (owned[i])
-				extract_xpath_free(xps[i]);
 	free(xps);
-	free(owned);
 	free(selected);
 	store_close(st);
 	config_free(cfg);

@@ -94,7 +94,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	enum extract_parser parser = EXTRACT_PARSER_AUTO, used;
 	struct config *cfg = NULL;
 	const struct watch_config *wc = NULL;
-	struct extract_xpath *xp = NULL;
+	const struct extract_xpath *xp = NULL;
 	struct http_response resp = { 0 };
 	struct item_list items;
 	struct kw_err err = { 0 };
@@ -208,10 +208,13 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		tmp.link = (char *)link;
 	status = KW_EXIT_FAILURE;
 	if (xpath != NULL && !tree) {
-		xp = extract_xpath_compile_ns(xpath,
+		xp = cmd_xpaths() == NULL ? NULL :
+		    extract_xpath_set_get(cmd_xpaths(), xpath,
 		    (const char *const *)tmp.namespaces, tmp.nnamespaces / 2,
 		    &err);
 		if (xp == NULL) {
+			if (!err.set)
+				kw_err_set(&err, "out of memory");
 			status = KW_EXIT_USAGE;
 			goto fail;
 		}
@@ -297,7 +300,6 @@ out:
 	item_list_release(&items);
 	regex_free(spec.pattern);
 	http_response_release(&resp);
-	extract_xpath_free(xp);
 	free(body);
 	config_free(cfg);
 	return status;

@@ -1,7 +1,6 @@
 /* config: YAML -> struct config, with all validation (see config.h). */
 #include <ctype.h>
 #include <errno.h>
-#include <iconv.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1190,13 +1189,23 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 	return result;
 }
 
-/* encoding: a charset name iconv knows */
+static config_encoding_check_fn encoding_check_fn;
+
+void
+config_set_encoding_check(config_encoding_check_fn check)
+{
+	encoding_check_fn = check;
+}
+
+/*
+ * encoding: a label the decoder knows (the hook: extract's rule, WHATWG
+ * labels then iconv names); any single-line value when no hook is set
+ */
 static int
 parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
     const char *key, char **out)
 {
-	char tmp[SHOW_MAX + 4];
-	iconv_t cd;
+	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
 	char *s;
 
 	if (parse_str(ld, n, label, key, true, &s) != 0)
@@ -1205,15 +1214,14 @@ parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 		*out = NULL;
 		return 0;
 	}
-	cd = is_single_line(s) ? iconv_open("UTF-8", s) : (iconv_t)-1;
-	if (cd == (iconv_t)-1) {
+	if (!is_single_line(s) || (encoding_check_fn != NULL &&
+	    encoding_check_fn(s, msg, sizeof(msg)) != 0)) {
 		key_errorf(ld, n->start_mark, label, key,
 		    "unknown character encoding '%s' (e.g. euc-kr, cp949, "
 		    "utf-8)", show(s, tmp, sizeof(tmp)));
 		free(s);
 		return -1;
 	}
-	iconv_close(cd);
 	*out = s;
 	return 0;
 }
@@ -1962,6 +1970,16 @@ static const struct key watch_keys[] = {
 	{ .info = { .name = "jq", .example = "'.items[] | .name'",
 	    .doc = "a jq program for JSON: each output is an item" },
 	    .store = KS_STR, .off = WOFF(jq), .parse = key_opt_str },
+	{ .info = { .name = "allow_insecure_redirect", .def = "false",
+	    .example = "true",
+	    .doc = "follow a redirect from https to http" },
+	    .store = KS_BOOL, .off = WOFF(allow_insecure_redirect),
+	    .parse = key_bool },
+	{ .info = { .name = "max_retry_after", .def = "6h", .example = "1h",
+	    .doc = "a longer Retry-After counts as a failed check" },
+	    .store = KS_I64, .off = WOFF(max_retry_after_ms),
+	    .parse = key_duration, .min = CONFIG_MAX_RETRY_AFTER_MIN_MS,
+	    .max = CONFIG_MAX_RETRY_AFTER_MAX_MS },
 	{ .info = { .name = "enabled", .def = "true", .example = "false",
 	    .doc = "false keeps the watch and its history but does not run "
 	    "it" },
@@ -2301,6 +2319,7 @@ static int
 watch_check_source(struct loader *ld, const struct watch_src *defs,
     const struct watch_src *src, struct watch_config *w)
 {
+	const struct watch_src *from;
 	char msg[MSG_MAX];
 	yaml_mark_t m;
 	unsigned line = 0;
@@ -2318,18 +2337,30 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 		    "json reads items with a jq program)", src->label);
 		result = -1;
 	}
+	if (w->xpath != NULL && w->parser == CONFIG_PARSER_JSON) {
+		key_errorf(ld, wmark(defs, src, "xpath"), src->label, "xpath",
+		    "not used with parser: json (its jq: program makes the "
+		    "items)");
+		result = -1;
+	}
 	if (w->jq != NULL && w->parser != CONFIG_PARSER_JSON &&
 	    w->parser != CONFIG_PARSER_AUTO) {
 		key_errorf(ld, wmark(defs, src, "jq"), src->label, "jq",
 		    "only read with parser: json or auto");
 		result = -1;
 	}
-	if (w->xpath != NULL && has_prefix(w->xpath) &&
-	    check_field(ld, defs, src, w, "xpath", w->xpath) != 0)
+	/* with a bad namespaces: (reported) the prefixes mean nothing yet */
+	from = watch_source(defs, src, wk("namespaces"));
+	if (from != NULL && !from->set[wk("namespaces")]) {
 		result = -1;
-	if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
-	    check_field(ld, defs, src, w, "link", w->link) != 0)
-		result = -1;
+	} else {
+		if (w->xpath != NULL && has_prefix(w->xpath) &&
+		    check_field(ld, defs, src, w, "xpath", w->xpath) != 0)
+			result = -1;
+		if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
+		    check_field(ld, defs, src, w, "link", w->link) != 0)
+			result = -1;
+	}
 	if (w->jq != NULL && jq_check_fn != NULL &&
 	    jq_check_fn(w->jq, msg, sizeof(msg), &line) != 0) {
 		m = program_line_mark(ld, wmark(defs, src, "jq"), line);

@@ -115,7 +115,9 @@ main(int argc, char **argv)
 	http_global_init();
 	extract_global_init();
 	config_set_source_checks(extract_field_check, jq_check);
+	config_set_encoding_check(extract_encoding_check);
 	status = commands[i].fn(argc, argv, &ctx);
+	cmd_xpaths_free();
 	extract_global_cleanup();
 	http_global_cleanup();
 	log_redact_clear();

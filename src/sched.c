@@ -24,12 +24,18 @@
 #define UPKEEP_MS (12LL * 3600 * 1000)
 #define UPKEEP_RETRY_MS (3600LL * 1000)
 #define RELOAD_SETTLE_MS 300
+/* a writer keeping the config open (or changing it) longer than this
+ * does not hold the reload back any more */
+#define RELOAD_MAX_WAIT_MS (10 * 1000)
 #define STORE_RETRY_MS (5 * 1000)
 /* while held without inotify on the token file: stat it this often */
 #define HOLD_POLL_MS (60 * 1000)
 /* holds that may pass by themselves (config, fatal) are retried after */
 #define HOLD_RETRY_MS (3600LL * 1000)
 #define MAX_WAIT_MS (60 * 1000)
+/* the longest a message may wait: a quota hold (to 00:00 KST) plus a
+ * backoff; a later deadline was stored by a clock that was ahead */
+#define SCHED_OUTBOX_MAX_AHEAD_MS (26LL * 3600 * 1000)
 /* messages per send batch: the loop turns between batches */
 #define DELIVER_BATCH 10
 /* due messages wait this long for checks in flight, then go anyway */
@@ -44,7 +50,9 @@ static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 /* one loaded configuration with its compiled XPaths */
 struct sched_gen {
 	struct config *cfg;
-	struct extract_xpath **xp; /* per cfg->watches[i]; NULL: disabled */
+	struct extract_xpath_set *xpaths; /* each distinct XPath once */
+	const struct extract_xpath **xp; /* per cfg->watches[i], in xpaths;
+	                                    NULL: disabled or none */
 	size_t checks;             /* checks in flight started under it */
 	uint64_t hash;             /* of the file's bytes */
 	struct sched_gen *next;    /* in sched.retired */
@@ -76,6 +84,9 @@ struct sched {
 	size_t in_flight;
 	bool stopping;
 	int64_t reload_at;   /* monotonic ms, 0 = none */
+	int64_t reload_first; /* when the pending edit was first seen */
+	uint64_t settle_hash; /* the file's bytes at the last look */
+	bool settle_hash_set;
 	uint64_t bad_hash;   /* the last invalid file, not logged twice */
 	bool bad_hash_set;
 	int64_t outbox_at;   /* monotonic ms, 0 = nothing to send */
@@ -242,21 +253,18 @@ file_hash(const char *path, uint64_t *h)
 static void
 gen_free(struct sched_gen *g)
 {
-	size_t i;
-
 	if (g == NULL)
 		return;
-	if (g->xp != NULL)
-		for (i = 0; i < g->cfg->nwatches; i++)
-			extract_xpath_free(g->xp[i]);
 	free(g->xp);
+	extract_xpath_set_free(g->xpaths);
 	config_free(g->cfg);
 	free(g);
 }
 
 /*
  * gen_load loads the config and compiles the XPaths of its enabled
- * watches. On failure every error is printed (initial: on stderr as
+ * watches, each distinct one once (the check during the load compiles into
+ * the generation's set, so nothing is compiled twice). On failure every error is printed (initial: on stderr as
  * `check` does; else logged) and NULL is returned.
  */
 static struct sched_gen *
@@ -266,6 +274,7 @@ gen_load(const char *path, bool initial)
 	struct kw_err err = { 0 };
 	struct sched_gen *g;
 	size_t i;
+	int r;
 
 	g = calloc(1, sizeof(*g));
 	if (g == NULL) {
@@ -274,7 +283,16 @@ gen_load(const char *path, bool initial)
 	}
 	if (!file_hash(path, &g->hash))
 		g->hash = 0;
-	if (config_load(path, extract_xpath_check, &g->cfg, &errs) != 0) {
+	g->xpaths = extract_xpath_set_new();
+	if (g->xpaths == NULL) {
+		log_errorx("out of memory");
+		free(g);
+		return NULL;
+	}
+	extract_xpath_set_checking(g->xpaths);
+	r = config_load(path, extract_xpath_set_check, &g->cfg, &errs);
+	extract_xpath_set_checking(NULL);
+	if (r != 0) {
 		for (i = 0; i < errs.n; i++) {
 			if (initial)
 				fprintf(stderr, "%s\n", errs.v[i]);
@@ -282,6 +300,7 @@ gen_load(const char *path, bool initial)
 				log_errorx("reload: %s", errs.v[i]);
 		}
 		config_errors_release(&errs);
+		extract_xpath_set_free(g->xpaths);
 		free(g);
 		return NULL;
 	}
@@ -299,7 +318,8 @@ gen_load(const char *path, bool initial)
 		if (!g->cfg->watches[i].enabled ||
 		    g->cfg->watches[i].xpath == NULL)
 			continue; /* disabled, or a feed / jq watch */
-		g->xp[i] = extract_xpath_compile_ns(g->cfg->watches[i].xpath,
+		g->xp[i] = extract_xpath_set_get(g->xpaths,
+		    g->cfg->watches[i].xpath,
 		    (const char *const *)g->cfg->watches[i].namespaces,
 		    g->cfg->watches[i].nnamespaces / 2, &err);
 		if (g->xp[i] == NULL) {
@@ -364,6 +384,7 @@ watch_new(struct sched *s, const struct watch_config *wc,
 {
 	struct sched_watch *w;
 	struct watch_state ws;
+	int64_t retry;
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || (w->name = strdup(wc->name)) == NULL) {
@@ -381,9 +402,9 @@ watch_new(struct sched *s, const struct watch_config *wc,
 	w->failures = ws.failures;
 	w->next_at = sched_first_check_ms(now, wall, ws.last_check_at,
 	    ws.next_check_at, wc->interval_ms, nnew, rnd());
-	if (ws.retry_after_until > wall &&
-	    w->next_at < now + (ws.retry_after_until - wall))
-		w->next_at = now + (ws.retry_after_until - wall);
+	retry = check_retry_after_until(wc, &ws, wall);
+	if (retry > 0 && w->next_at < now + (retry - wall))
+		w->next_at = now + (retry - wall);
 	watch_state_release(&ws);
 	return w;
 }
@@ -515,11 +536,13 @@ reload(struct sched *s, bool forced)
 	s->reload_at = 0;
 	have_hash = file_hash(s->config_path, &h);
 	/* SIGHUP too: an unchanged file is not loaded again (and releases
-	 * no hold: 30 SIGHUPs must not mean 30 token requests) */
+	 * no hold: 30 SIGHUPs must not mean 30 token requests); a touch
+	 * or a save of the same bytes is not a reload */
 	if (have_hash && h == old->hash) {
 		if (forced)
 			log_info("reload: '%s' is unchanged; nothing to do",
 			    s->config_path);
+		s->settle_hash_set = false;
 		return;
 	}
 	if (have_hash && s->bad_hash_set && h == s->bad_hash) {
@@ -528,8 +551,21 @@ reload(struct sched *s, bool forced)
 				 "before; the previous configuration stays in "
 				 "force",
 			    s->config_path);
+		s->settle_hash_set = false;
 		return;
 	}
+	if (!forced && now - s->reload_first < RELOAD_MAX_WAIT_MS) {
+		/* a writer still has it open, or it changed since the last
+		 * look: a half-written file is not loaded */
+		if (wake_writing(s->wake, s->cfg_watch) || !have_hash ||
+		    !s->settle_hash_set || s->settle_hash != h) {
+			s->settle_hash = h;
+			s->settle_hash_set = have_hash;
+			s->reload_at = now + RELOAD_SETTLE_MS;
+			return;
+		}
+	}
+	s->settle_hash_set = false;
 	g = gen_load(s->config_path, false);
 	if (g == NULL) {
 		log_errorx("reload: '%s' has errors; the previous "
@@ -815,6 +851,10 @@ outbox_plan(struct sched *s, bool progressed)
 		/* more due: go on next turn after a batch that sent, else
 		 * do not spin on something that did not move */
 		s->outbox_at = progressed ? now : now + 1000;
+	} else if (next - wall > SCHED_OUTBOX_MAX_AHEAD_MS) {
+		/* further than any hold: the clock moved back; deliver
+		 * brings the times back (deliver_daily) */
+		s->outbox_at = now;
 	} else {
 		s->outbox_at = now + (next - wall);
 	}
@@ -1027,6 +1067,9 @@ next_deadline(const struct sched *s)
 	}
 	if (s->reload_at > 0 && s->reload_at < d)
 		d = s->reload_at;
+	/* a watched directory is gone: look for it again every second */
+	if (wake_stale(s->wake) && util_mono_ms() + 1000 < d)
+		d = util_mono_ms() + 1000;
 	if (s->hold_poll_at > 0 && s->hold_poll_at < d)
 		d = s->hold_poll_at;
 	if (s->hold_retry_at > 0 && s->hold_retry_at < d)
@@ -1074,7 +1117,6 @@ sched_start(struct sched *s, struct kw_err *err)
 		store_next(s, s->w[n - 1], now, wall);
 	}
 	meta_hold(s, NULL);
-	watch_config(s);
 	s->heartbeat_at = now;
 	s->trim_at = now;
 	s->upkeep_at = now + UPKEEP_FIRST_MS;
@@ -1160,6 +1202,8 @@ sched_run(const char *config_path, struct kw_err *err)
 		signals_teardown(&s);
 		return -1;
 	}
+	/* watched before it is read: an edit during start-up is not lost */
+	watch_config(&s);
 	s.gen = gen_load(config_path, true);
 	if (s.gen == NULL) {
 		signals_teardown(&s);
@@ -1204,8 +1248,11 @@ sched_run(const char *config_path, struct kw_err *err)
 			goto out;
 		}
 		wake_after_poll(s.wake, fds, ready, nfds);
-		if (wake_changed(s.wake, s.cfg_watch))
+		if (wake_changed(s.wake, s.cfg_watch)) {
+			if (s.reload_at == 0)
+				s.reload_first = util_mono_ms();
 			s.reload_at = util_mono_ms() + RELOAD_SETTLE_MS;
+		}
 		if (wake_changed(s.wake, s.tok_watch) && token_file_changed(&s))
 			unhold(&s, "the token file changed");
 	}

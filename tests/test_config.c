@@ -14,6 +14,7 @@
 #include <libxml/xpath.h>
 
 #include "kakaowatch/config.h"
+#include "kakaowatch/extract.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 
@@ -540,7 +541,8 @@ test_config_rejects_unknown_key(void **state)
 	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, key, key_pattern, interval, jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
-	    "title, link, jq, enabled)");
+	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
+	    "enabled)");
 }
 
 static void
@@ -1277,6 +1279,42 @@ test_config_rejects_url_with_bad_ipv6_or_port(void **state)
 	}
 }
 
+/*
+ * encoding: accepts exactly what the page decoder decodes: WHATWG labels
+ * that iconv spells differently (ks_c_5601-1987, windows-949 are CP949),
+ * iconv names, and nothing else
+ */
+static void
+test_config_encoding_follows_the_decoder(void **state)
+{
+	static const char *const ok[] = { "ks_c_5601-1987", "windows-949",
+		"EUC-KR", "cp949", "utf-8", "shift_jis", "x-sjis", "KOI8-U",
+		"iso-8859-1", "latin1" };
+	static const char *const bad[] = { "euc-krr", "utf-9", "korean-ish" };
+	static char text[512];
+	char msg[256];
+	struct config *cfg;
+	size_t i;
+
+	(void)state;
+	clean_env();
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		/* the decoder takes it ... */
+		assert_int_equal(extract_encoding_check(ok[i], msg,
+		    sizeof(msg)), 0);
+		snprintf(text, sizeof(text), "state_dir: /tmp/kw\nwatches:\n"
+		    "  - name: x\n    url: http://example.com/\n"
+		    "    xpath: //a\n    encoding: %s\n", ok[i]);
+		/* ... so check does */
+		cfg = load_text(text);
+		assert_string_equal(cfg->watches[0].encoding, ok[i]);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(extract_encoding_check(bad[i], msg,
+		    sizeof(msg)), -1);
+}
+
 int
 main(void)
 {
@@ -1332,9 +1370,12 @@ main(void)
 		cmocka_unit_test(
 		    test_config_bad_css_is_reported_at_its_character),
 		cmocka_unit_test(test_config_rejects_url_with_bad_ipv6_or_port),
+		cmocka_unit_test(test_config_encoding_follows_the_decoder),
 	};
 
 	/* libxml2 would print XPath compile errors on stderr */
 	xmlSetGenericErrorFunc(NULL, xml_ignore);
+	/* as kakaowatch's main does: encoding: by the decoder's own rule */
+	config_set_encoding_check(extract_encoding_check);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,11 +42,21 @@ int cmd_getopt(int argc, char **argv, const char *shortopts,
 void cmd_apply_verbosity(const struct cmd_ctx *ctx);
 
 /*
- * cmd_load_config loads ctx->config_path with every XPath compiled. On
- * error prints every "FILE:LINE:COL: message" on stderr and returns NULL.
- * The caller frees the config with config_free.
+ * cmd_load_config loads ctx->config_path with every XPath compiled into
+ * cmd_xpaths() (check validates, and once and test use what it compiled).
+ * On error prints every "FILE:LINE:COL: message" on stderr and returns
+ * NULL. The caller frees the config with config_free.
  */
 struct config *cmd_load_config(const struct cmd_ctx *ctx);
+
+/*
+ * cmd_xpaths: the command's compiled XPaths (extract.h), made on first
+ * use; NULL on out-of-memory. Freed by cmd_xpaths_free (main, at exit);
+ * the pointers it hands out live until then.
+ */
+struct extract_xpath_set;
+struct extract_xpath_set *cmd_xpaths(void);
+void cmd_xpaths_free(void);
 
 /*
  * cmd_fetch fetches the page of `wc` with the request a check makes

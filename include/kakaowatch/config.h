@@ -70,6 +70,8 @@
 #define CONFIG_JITTER_MAX_PCT 50.0            /* jitter: 0% .. 50% */
 #define CONFIG_TIMEOUT_MIN_MS 1000            /* timeout: 1s .. 10m */
 #define CONFIG_TIMEOUT_MAX_MS (10LL * 60 * 1000)
+#define CONFIG_MAX_RETRY_AFTER_MIN_MS (60LL * 1000)
+#define CONFIG_MAX_RETRY_AFTER_MAX_MS (7LL * 86400 * 1000)
 #define CONFIG_MAX_BYTES_MIN 1024LL           /* max_bytes: 1KiB .. 1GiB */
 #define CONFIG_MAX_BYTES_MAX (1024LL * 1024 * 1024)
 #define CONFIG_MAX_FAILURES_MAX 1000          /* max_failures: 1 .. 1000 */
@@ -130,7 +132,8 @@ struct watch_config {
 	char *method;     /* "GET" (default) or "POST"; input is any case */
 	char *body;       /* request body, POST only; NULL when not set */
 	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF */
-	char *encoding;   /* charset override known to iconv, or NULL */
+	char *encoding;   /* charset override the decoder knows (see
+	                     config_set_encoding_check), or NULL */
 	/*
 	 * keywords: an item triggers a message only when its text contains
 	 * one of them (case-insensitive); none = every item. exclude: drop
@@ -176,6 +179,11 @@ struct watch_config {
 	char *link;
 	char *jq;
 	bool ssl_verify;     /* default true */
+	/* follow https -> http redirects; default false (http.h) */
+	bool allow_insecure_redirect;
+	/* a Retry-After asking for longer is a failed check, and the next
+	 * check waits only this long; default 6h, 1m..7d */
+	int64_t max_retry_after_ms;
 	bool enabled;        /* default true; false = parsed but not run */
 	struct config_pos pos;       /* the watch's list item (its mapping) */
 	struct config_pos xpath_pos; /* the xpath (or css) value (maybe in
@@ -245,6 +253,19 @@ typedef int (*config_jq_check_fn)(const char *program, char *msg,
     size_t msgsize, unsigned *line);
 void config_set_source_checks(config_field_check_fn field,
     config_jq_check_fn jq);
+
+/*
+ * The `encoding:` check: 0 when the page decoder knows `label`, else -1
+ * (with a reason in `msg`, which config does not show: its message names
+ * the key). extract_encoding_check is the one: a value passes exactly when
+ * extract decodes pages with it (ks_c_5601-1987 and windows-949 as CP949,
+ * as WHATWG's label table says). config_set_encoding_check sets it for
+ * every later config_load of the process; NULL (the default) accepts any
+ * single-line value.
+ */
+typedef int (*config_encoding_check_fn)(const char *label, char *msg,
+    size_t msgsize);
+void config_set_encoding_check(config_encoding_check_fn check);
 
 /*
  * config_load reads and validates the YAML file `path` (borrowed; at most

@@ -91,6 +91,49 @@ void extract_xpath_free(struct extract_xpath *xp);
 int extract_xpath_check(const char *xpath, char *msg, size_t msgsize);
 
 /*
+ * A set of compiled XPaths keyed by the expression (and the namespace
+ * prefixes it may use): each distinct key is compiled once and shared by
+ * every watch using it, so 10,000 watches with 3 XPaths compile 3 times.
+ * once, run (one set per configuration generation), test and check take
+ * their compiled XPaths from one; CSS selectors, which compile to XPath,
+ * share the XPath's entry. A compiled XPath only reads the expression, so
+ * sharing one between watches and documents is safe (one thread).
+ */
+struct extract_xpath_set;
+
+/* extract_xpath_set_new: an empty set, or NULL on out-of-memory */
+struct extract_xpath_set *extract_xpath_set_new(void);
+
+/* extract_xpath_set_free frees the set and every XPath in it; NULL: no-op */
+void extract_xpath_set_free(struct extract_xpath_set *set);
+
+/*
+ * extract_xpath_set_get returns the compiled `expr` with namespace
+ * prefixes ns[0], ns[2], ... ns[2*(nns-1)] allowed (as
+ * extract_xpath_compile_ns), compiling it on the first call with that key.
+ * The pointer is borrowed from the set and lives as long as it does.
+ * Returns NULL with extract_xpath_compile_ns's message in `err` (a failure
+ * is not remembered).
+ */
+const struct extract_xpath *extract_xpath_set_get(
+    struct extract_xpath_set *set, const char *expr, const char *const *ns,
+    size_t nns, struct kw_err *err);
+
+/* extract_xpath_set_count: how many distinct XPaths the set holds */
+size_t extract_xpath_set_count(const struct extract_xpath_set *set);
+
+/*
+ * extract_xpath_set_check is config_load's XPath hook (as
+ * extract_xpath_check: same returns and messages) compiling into the set
+ * given to extract_xpath_set_checking, where it stays for the caller's
+ * later extract_xpath_set_get: `check` validates, and once, run and test
+ * reuse what it compiled. Without a set it is extract_xpath_check.
+ * extract_xpath_set_checking(NULL) ends it; the set is borrowed.
+ */
+int extract_xpath_set_check(const char *xpath, char *msg, size_t msgsize);
+void extract_xpath_set_checking(struct extract_xpath_set *set);
+
+/*
  * extract_encoding_check is the hook for a watch's `encoding:` value:
  * returns 0 when `label` is a WHATWG encoding label or a charset name iconv
  * knows ("euc-kr", "cp949", "shift_jis", "KOI8-U"), else -1 with a message

@@ -35,8 +35,19 @@ enum log_level log_level_get(void);
  * are ignored. At most 512 secrets are remembered: past that the oldest is
  * forgotten, except the first 8 registered (the client secret and the
  * tokens read at start-up), so months of refreshes stay bounded. Never fails (on out-of-memory the line is dropped instead).
+ * The first secret also calls log_no_core_dumps(): every place that loads a
+ * secret registers it here, so from then on no core file can hold it.
  */
 void log_redact_add(const char *secret);
+
+/*
+ * log_no_core_dumps makes the process write no core file and refuse
+ * ptrace attachment by other processes of its user: RLIMIT_CORE 0 (hard
+ * limit too) and prctl(PR_SET_DUMPABLE, 0) (proc(5), prctl(2)). Called once
+ * a secret is in memory; later calls do nothing. A failure is logged, not
+ * returned.
+ */
+void log_no_core_dumps(void);
 
 /* log_redact_clear forgets every registered secret (tests, reload). */
 void log_redact_clear(void);

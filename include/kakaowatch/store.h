@@ -53,11 +53,12 @@
 
 /*
  * The schema version this build writes (PRAGMA user_version). 1: kakaowatch
- * 0.1 (commit 0dc9784); 2: item keys and the seen set. store_open upgrades
- * an older database in place, in one transaction (a crash or kill -9 in
- * the middle leaves it as it was); a newer one is refused untouched.
+ * 0.1 (commit 0dc9784); 2: the URL a Retry-After was asked of; 3: item
+ * keys and the seen set. store_open upgrades an older database in place,
+ * all steps in one transaction (a crash or kill -9 in the middle leaves
+ * it as it was); a newer one is refused untouched.
  */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * The memory of seen items keeps at most this many keys per watch: the
@@ -114,6 +115,8 @@ struct watch_state {
 	int64_t last_success_at;
 	int64_t last_change_at;    /* last check that added or removed items */
 	int64_t retry_after_until; /* server asked us to wait until then */
+	/* the url that asked it (store_check's url), or NULL */
+	char *retry_after_url;
 	int64_t next_check_at;     /* as last given in store_check */
 	int failures;              /* consecutive failed checks */
 	bool failing_notified;     /* a "watch is failing" message was queued */
@@ -372,6 +375,16 @@ int store_outbox_defer(struct store *st, int64_t id, int64_t next_attempt_at,
  */
 int store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
     const char *error, struct kw_err *err);
+
+/*
+ * store_outbox_clamp sets next_attempt_at to `to` (Unix ms) for every
+ * message due later than `latest`: after the wall clock stepped back, a
+ * deadline stored before the step may lie further ahead than any backoff
+ * or hold kakaowatch sets, and would keep old messages behind new ones.
+ * Returns 0, or -1 with `err`.
+ */
+int store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
+    struct kw_err *err);
 
 /*
  * store_outbox_stats sets *count to the queued messages and

@@ -31,6 +31,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	extract_global_init();
+	config_set_encoding_check(extract_encoding_check);
 	log_init(LOG_LEVEL_ERROR);
 	/* a fixed environment for ${VAR}, ~ and the state_dir default */
 	setenv("HOME", "/home/kwfuzz", 1);
