@@ -597,7 +597,11 @@ cond_parse(const char *expr, unsigned flags, size_t *where,
 		return NULL;
 	}
 	root = parse_or(&ps);
-	if (root != NULL && ps.tok != T_EOF) {
+	if (root != NULL && ps.failed) {
+		/* the lexer refused the token after the last comparison */
+		node_free(root);
+		root = NULL;
+	} else if (root != NULL && ps.tok != T_EOF) {
 		fail_at(&ps, ps.start, "expected 'and', 'or' or the end, "
 		    "found %s", tok_desc(&ps));
 		node_free(root);

@@ -207,6 +207,9 @@ test_errors(void **state)
 	expect_error("title ~ \"x\" and 가격 < 1", 16, "unexpected");
 	/* an escaped quote before the error counts as two source chars */
 	expect_error("title ~ \"\\\"x{2,1}y\"", 16, "bad regular");
+	/* found by fuzz_cond: a bad character right after a comparison */
+	expect_error("price <= 300*00", 12, "unexpected character '*'");
+	expect_error("a == 1 @", 7, "unexpected character '@'");
 	expect_error("and", 0, "expected a field name");
 	expect_error("not", 3, "expected a field name");
 }
