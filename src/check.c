@@ -457,6 +457,31 @@ check_retry_after_until(const struct watch_config *wc,
 	return st->retry_after_until;
 }
 
+int
+check_store_upkeep(struct store *st, const struct config *cfg, int64_t now_ms,
+    struct kw_err *err)
+{
+	const char **keep;
+	int64_t before = now_ms - (int64_t)cfg->history_days * 86400000;
+	size_t i, forgot = 0;
+	int r;
+
+	if (store_history_trim(st, before, err) != 0)
+		return -1;
+	keep = calloc(cfg->nwatches ? cfg->nwatches : 1, sizeof(*keep));
+	if (keep == NULL)
+		return kw_err_set(err, "out of memory");
+	for (i = 0; i < cfg->nwatches; i++)
+		keep[i] = cfg->watches[i].name;
+	r = store_forget_gone(st, keep, cfg->nwatches, before, &forgot, err);
+	free(keep);
+	if (r == 0 && forgot > 0)
+		log_info("store: forgot %zu watch%s gone from the "
+			 "configuration for over %d days",
+		    forgot, forgot == 1 ? "" : "es", cfg->history_days);
+	return r;
+}
+
 void
 check_request_init(struct http_request *req, const struct watch_config *wc)
 {

@@ -671,6 +671,10 @@ reload(struct sched *s, bool forced)
 		n += !s->w[i]->removed;
 	log_info("reload: configuration from '%s' in force, %zu watches",
 	    s->config_path, n);
+	/* watches renamed or removed long ago go now, not in hours */
+	kw_err_clear(&err);
+	if (check_store_upkeep(s->store, s->gen->cfg, wall, &err) != 0)
+		log_warnx("store: %s", err.msg);
 	/* new kakao: settings may fix what held sending; anything else
 	 * leaves a hold alone (it ends by a new token file or its timer) */
 	if (kakao_changed)
@@ -1023,9 +1027,7 @@ housekeeping(struct sched *s)
 	}
 	if (now >= s->trim_at) {
 		kw_err_clear(&err);
-		if (store_history_trim(s->store,
-			wall - (int64_t)s->gen->cfg->history_days * 86400000,
-			&err) != 0)
+		if (check_store_upkeep(s->store, s->gen->cfg, wall, &err) != 0)
 			log_warnx("store: %s", err.msg);
 		s->trim_at = now + TRIM_MS;
 	}

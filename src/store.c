@@ -24,6 +24,11 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_SENT_DAYS_KEPT 62
 #define STORE_META_HEARTBEAT "kw.heartbeat_at"
+/* history keeps this much of an item's text (bytes, cut between UTF-8
+ * characters) and links up to STORE_HISTORY_LINK_MAX bytes; the hash of
+ * the whole item tells items apart */
+#define STORE_HISTORY_TEXT_MAX 200
+#define STORE_HISTORY_LINK_MAX 1024
 
 /*
  * Schema migrations: migrations[i] takes a database from user_version i to
@@ -83,8 +88,13 @@ static const char *const migrations[] = {
 	" key TEXT PRIMARY KEY NOT NULL,"
 	" value TEXT NOT NULL"
 	") WITHOUT ROWID;",
-	/* 1 -> 2: the URL a Retry-After was asked of (a new url clears it) */
-	"ALTER TABLE watch ADD COLUMN retry_after_url TEXT;",
+	/* 1 -> 2: the URL a Retry-After was asked of (a new url clears it);
+	 * history keeps a hash of each item and a short text */
+	"ALTER TABLE watch ADD COLUMN retry_after_url TEXT;"
+	"ALTER TABLE history ADD COLUMN hash TEXT;"
+	"UPDATE history SET text = substr(text, 1, 200)"
+	" WHERE length(text) > 200;"
+	"UPDATE history SET link = NULL WHERE length(link) > 1024;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -111,6 +121,8 @@ enum stmt_id {
 	STMT_HISTORY_ADD,
 	STMT_HISTORY_RECENT,
 	STMT_HISTORY_TRIM,
+	STMT_HISTORY_CAP,
+	STMT_WATCH_FORGET_GONE,
 	STMT_SENT_TRIM,
 	STMT_SENT_INC,
 	STMT_SENT_GET,
@@ -168,8 +180,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(watch, pos) DO UPDATE"
 	    " SET text = excluded.text, link = excluded.link",
 	[STMT_HISTORY_ADD] =
-	    "INSERT INTO history(watch, at, removed, text, link)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "INSERT INTO history(watch, at, removed, text, link, hash)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_HISTORY_CAP] =
+	    "DELETE FROM history WHERE watch = ?1 AND id <= (SELECT id FROM"
+	    " history WHERE watch = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	[STMT_WATCH_FORGET_GONE] =
+	    "DELETE FROM watch WHERE name = ?1 AND last_check_at < ?2",
 	[STMT_HISTORY_RECENT] =
 	    "SELECT at, removed, text, link FROM history WHERE watch = ?1"
 	    " ORDER BY at DESC, id DESC LIMIT ?2",
@@ -1046,19 +1063,65 @@ snapshot_replace(struct store *st, const char *name,
 	    (int64_t)items->n);
 }
 
-/* history_add: inside a transaction */
+/* item_hash: FNV-1a (64 bit) of text, NUL, link, as 16 hex digits */
+static void
+item_hash(const char *text, const char *link, char out[17])
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	h *= 1099511628211ULL; /* the NUL between them */
+	for (p = (const unsigned char *)(link != NULL ? link : ""); *p != '\0';
+	     p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, 17, "%016" PRIx64, h);
+}
+
+/*
+ * history_add: inside a transaction. Each row keeps the hash of the whole
+ * item and at most STORE_HISTORY_TEXT_MAX bytes of its text, and a watch
+ * keeps its newest STORE_HISTORY_PER_WATCH rows: one change of 50 long
+ * items must not cost megabytes.
+ */
 static int
 history_add(struct store *st, const char *name, int64_t at,
     const struct item_list *items, bool removed, const char *what,
     struct kw_err *err)
 {
-	size_t i;
+	char text[STORE_HISTORY_TEXT_MAX + 1], hash[17];
+	const char *link;
+	size_t i, len;
 
 	for (i = 0; items != NULL && i < items->n; i++) {
-		if (stmt_run(st, STMT_HISTORY_ADD, err, what, "tlitt", name, at,
-			(int)removed, items->v[i].text, items->v[i].link) != 0)
+		item_hash(items->v[i].text, items->v[i].link, hash);
+		len = strlen(items->v[i].text);
+		if (len > STORE_HISTORY_TEXT_MAX) {
+			len = STORE_HISTORY_TEXT_MAX;
+			/* never inside a UTF-8 character */
+			while (len > 0 &&
+			    ((unsigned char)items->v[i].text[len] & 0xC0) ==
+				0x80)
+				len--;
+		}
+		memcpy(text, items->v[i].text, len);
+		text[len] = '\0';
+		link = items->v[i].link;
+		if (link != NULL && strlen(link) > STORE_HISTORY_LINK_MAX)
+			link = NULL;
+		if (stmt_run(st, STMT_HISTORY_ADD, err, what, "tlittt", name,
+			at, (int)removed, text, link, hash) != 0)
 			return -1;
 	}
+	if (items != NULL && items->n > 0 &&
+	    stmt_run(st, STMT_HISTORY_CAP, err, what, "tl", name,
+		(int64_t)STORE_HISTORY_PER_WATCH) != 0)
+		return -1;
 	return 0;
 }
 
@@ -1189,6 +1252,46 @@ oom:
 fail:
 	stmt_done(s);
 	store_names_free(v, count);
+	return -1;
+}
+
+int
+store_forget_gone(struct store *st, const char *const *keep, size_t nkeep,
+    int64_t before_ms, size_t *forgot, struct kw_err *err)
+{
+	const char *what = "forget removed watches";
+	char **names = NULL;
+	size_t i, j, n = 0, count = 0;
+	bool kept;
+
+	if (forgot != NULL)
+		*forgot = 0;
+	if (store_watch_names(st, &names, &n, err) != 0)
+		return -1;
+	if (tx_begin(st, err) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		kept = false;
+		for (j = 0; j < nkeep && !kept; j++)
+			kept = strcmp(names[i], keep[j]) == 0;
+		if (kept)
+			continue;
+		/* snapshot and history follow by ON DELETE CASCADE */
+		if (stmt_run(st, STMT_WATCH_FORGET_GONE, err, what, "tl",
+			names[i], before_ms) != 0)
+			goto fail_tx;
+		count += (size_t)sqlite3_changes(st->db);
+	}
+	if (tx_commit(st, err) != 0)
+		goto fail;
+	store_names_free(names, n);
+	if (forgot != NULL)
+		*forgot = count;
+	return 0;
+fail_tx:
+	tx_rollback(st);
+fail:
+	store_names_free(names, n);
 	return -1;
 }
 

@@ -79,6 +79,17 @@ int64_t check_retry_after_until(const struct watch_config *wc,
     const struct watch_state *st, int64_t now_ms);
 
 /*
+ * check_store_upkeep keeps the state database bounded (run by the daemon
+ * every few hours and after each reload, and by `once`): history older
+ * than cfg->history_days days before `now_ms` (Unix ms) goes, and so does
+ * every watch that is not in `cfg` and was last checked before then
+ * (renamed or removed watches: state, snapshot, history). Returns 0, or -1
+ * with `err`.
+ */
+int check_store_upkeep(struct store *st, const struct config *cfg,
+    int64_t now_ms, struct kw_err *err);
+
+/*
  * check_request_init fills `req` with the request a check of `wc` makes
  * (URL, method, form body, headers, user agent, timeout in ms, size cap in
  * bytes, TLS verification, proxy, the cookies file), without validators and

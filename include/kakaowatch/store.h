@@ -199,13 +199,28 @@ void store_names_free(char **names, size_t n);
 int store_watch_forget(struct store *st, const char *name,
     struct kw_err *err);
 
+/*
+ * store_forget_gone deletes, in one transaction, every watch that is not
+ * named in keep[0..nkeep) (the configured watches, enabled or not) and
+ * was last checked before `before_ms` (Unix ms; now minus history_days):
+ * its state, snapshot and history, as store_watch_forget does. Renamed and
+ * removed watches so do not keep rows forever. *forgot (may be NULL) is
+ * how many went. Returns 0 or -1 with `err`.
+ */
+int store_forget_gone(struct store *st, const char *const *keep,
+    size_t nkeep, int64_t before_ms, size_t *forgot, struct kw_err *err);
+
 /* ---- history ---- */
+
+/* newest history rows a watch keeps (store_record_check trims to it) */
+#define STORE_HISTORY_PER_WATCH 500
 
 struct history_entry {
 	int64_t at;   /* when the change was seen, Unix ms */
 	bool removed; /* false: the item was added; true: removed */
-	char *text;   /* owned */
-	char *link;   /* owned, may be NULL */
+	/* owned; the item's first 200 bytes (cut between characters) */
+	char *text;
+	char *link;   /* owned, may be NULL (also when over 1024 bytes) */
 };
 
 /*
