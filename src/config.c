@@ -16,8 +16,10 @@
 #include "kakaowatch/buf.h"
 #include "kakaowatch/config.h"
 #include "kakaowatch/http.h"
-#include "kakaowatch/select.h"
+#include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/regex.h"
+#include "kakaowatch/select.h"
 #include "kakaowatch/utf8.h"
 #include "kakaowatch/util.h"
 
@@ -1132,11 +1134,15 @@ notify_word(struct loader *ld, yaml_node_t *n, const char *label, int *bits)
 		*bits |= NOTIFY_ADDED;
 	} else if (strcasecmp(s, "removed") == 0) {
 		*bits |= NOTIFY_REMOVED;
+	} else if (strcasecmp(s, "changed") == 0) {
+		*bits |= NOTIFY_CHANGED;
 	} else if (strcasecmp(s, "both") == 0) {
+		/* kept from 0.1: both = added + removed */
 		*bits |= NOTIFY_ADDED | NOTIFY_REMOVED;
 	} else {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "must be added, removed or both, not '%s'",
+		    "must be added, changed, removed or a list of them, not "
+		    "'%s'",
 		    show(s, tmp, sizeof(tmp)));
 		result = -1;
 	}
@@ -1144,7 +1150,7 @@ notify_word(struct loader *ld, yaml_node_t *n, const char *label, int *bits)
 	return result;
 }
 
-/* notify_on: added | removed | both, or a list of them */
+/* notify_on: added | changed | removed | both, or a list of them */
 static int
 parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 {
@@ -1160,13 +1166,14 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 	}
 	if (n->type != YAML_SEQUENCE_NODE) {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "expected added, removed, both or a list of them, not %s",
+		    "expected added, changed, removed or a list of them, not "
+		    "%s",
 		    node_kind(n));
 		return -1;
 	}
 	if (seq_len(n) == 0) {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "empty list: use added, removed or both");
+		    "empty list: use added, changed or removed");
 		return -1;
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
@@ -1404,6 +1411,81 @@ key_encoding(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
 	return parse_encoding(ld, n, label, k->info.name, KEY_FIELD(conf, k));
+}
+
+/* key: auto | link | text | text+link (key.h) */
+static int
+key_keymode(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	int *out = KEY_FIELD(conf, k);
+	char tmp[SHOW_MAX + 4];
+	enum key_mode mode;
+	int result = 0;
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (key_mode_parse(s, &mode) == 0) {
+		*out = (int)mode;
+	} else {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "must be auto, link, text or text+link, not '%s'",
+		    show(s, tmp, sizeof(tmp)));
+		result = -1;
+	}
+	free(s);
+	return result;
+}
+
+/*
+ * key_pattern: a regular expression (regex.h) with a capture group; a
+ * syntax error is reported at its character in the file (exact for plain
+ * and quoted scalars without escapes or ${VAR}s)
+ */
+static int
+key_key_pattern(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	char tmp[SHOW_MAX + 4];
+	struct regex_error where;
+	struct kw_err err = { 0 };
+	struct regex *re;
+	yaml_mark_t mark;
+
+	if (key_opt_str(ld, n, label, k, conf) != 0)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	re = regex_compile(*out, 0, &where, &err);
+	if (re == NULL) {
+		mark = n->start_mark;
+		if (n->type == YAML_SCALAR_NODE &&
+		    (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+			n->data.scalar.style ==
+			    YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+			mark.column++;
+		mark.column += where.column;
+		key_errorf(ld, mark, label, k->info.name,
+		    "bad regular expression '%s': %s",
+		    show(*out, tmp, sizeof(tmp)), err.msg);
+		goto fail;
+	}
+	if (regex_capture_count(re) == 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "'%s' has no capture group: put the part that names the "
+		    "post in parentheses, e.g. 'wr_id=(\\d+)'",
+		    show(*out, tmp, sizeof(tmp)));
+		regex_free(re);
+		goto fail;
+	}
+	regex_free(re);
+	return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	return -1;
 }
 
 /* method: GET or POST, any case, stored in upper case */
@@ -1907,9 +1989,19 @@ static const struct key watch_keys[] = {
 	    .doc = "extra request headers, a mapping" },
 	    .store = KS_STRV, .off = WOFF(headers),
 	    .count_off = WOFF(nheaders), .parse = key_headers },
-	{ .info = { .name = "notify_on", .def = "added", .example = "both",
-	    .doc = "added, removed or both" },
+	{ .info = { .name = "notify_on", .def = "added",
+	    .example = "[added, changed]",
+	    .doc = "added, changed, removed or a list of them (both = added "
+	    "and removed)" },
 	    .store = KS_INT, .off = WOFF(notify_on), .parse = key_notify },
+	{ .info = { .name = "key", .def = "auto", .example = "text+link",
+	    .doc = "what tells items apart: auto, link, text or text+link" },
+	    .store = KS_INT, .off = WOFF(key_mode), .parse = key_keymode },
+	{ .info = { .name = "key_pattern", .example = "'wr_id=(\\d+)'",
+	    .doc = "a regular expression; its first group, matched on the "
+	    "item's link, is the item's key" },
+	    .store = KS_STR, .off = WOFF(key_pattern),
+	    .parse = key_key_pattern },
 	{ .info = { .name = "interval", .def = "30m", .example = "1h",
 	    .doc = "time between checks" },
 	    .store = KS_I64, .off = WOFF(interval_ms), .parse = key_duration,

@@ -1,7 +1,9 @@
 /*
  * check: one check of one watch (docs/design.md §2): fetch with validators,
- * extract, diff against the snapshot, build the messages, and commit the new
- * snapshot, history and outbox messages in one store transaction.
+ * extract, key the items (key.h), compare them with the snapshot and the
+ * watch's memory of seen keys (diff_changes), build the messages, and
+ * commit the new snapshot, history, seen keys and outbox messages in one
+ * store transaction.
  * Used by `once` and by the daemon; it never sends anything itself.
  */
 #ifndef KAKAOWATCH_CHECK_H
@@ -20,7 +22,7 @@
 enum check_kind {
 	CHECK_BASELINE,  /* first success, or a new XPath or URL: stored,
 			    nothing sent */
-	CHECK_CHANGED,   /* items were added or removed */
+	CHECK_CHANGED,   /* items were added, edited or removed */
 	CHECK_UNCHANGED, /* same items, or 304 Not Modified */
 	CHECK_FAILED,    /* fetch, HTTP >= 400, parse, or no match: the
 			    snapshot is kept */
@@ -33,6 +35,7 @@ struct check_outcome {
 	size_t nitems;       /* items in the current snapshot */
 	size_t nadded;       /* added items (before keywords/exclude) */
 	size_t nremoved;     /* removed items */
+	size_t nchanged;     /* edited items (same key, new text) */
 	size_t nmessages;    /* messages queued in the outbox */
 	int failures;        /* consecutive failures after this check */
 	/* the state database failed: nothing of this check was recorded

@@ -99,8 +99,11 @@ enum config_sink {
 	CONFIG_SINK_STDOUT  /* print messages instead of sending them */
 };
 
-/* notify_on bits: which changes send a message */
-enum { NOTIFY_ADDED = 1, NOTIFY_REMOVED = 2 };
+/*
+ * notify_on bits: which changes send a message. `both` (from 0.1) is
+ * added + removed.
+ */
+enum { NOTIFY_ADDED = 1, NOTIFY_REMOVED = 2, NOTIFY_CHANGED = 4 };
 
 /* a position in the config file; 1-based line and column (characters) */
 struct config_pos {
@@ -156,6 +159,13 @@ struct watch_config {
 	char **headers;
 	size_t nheaders;
 	int notify_on;       /* NOTIFY_* bits, default NOTIFY_ADDED */
+	/*
+	 * Item identity (key.h). key: enum key_mode, default KEY_AUTO.
+	 * key_pattern: a regex (regex.h) with at least one capture group,
+	 * checked at load, or NULL.
+	 */
+	int key_mode;
+	char *key_pattern;
 	int64_t interval_ms; /* default 30m; CONFIG_INTERVAL_MIN/MAX_MS */
 	int64_t timeout_ms;  /* whole transfer; default 30s; 1s..10m */
 	int64_t max_bytes;   /* page size cap; default 5MiB; 1KiB..1GiB */

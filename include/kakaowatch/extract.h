@@ -214,19 +214,21 @@ struct extract_candidate {
  * extract_find proposes watches for `d`: it finds the deepest elements
  * whose item text contains texts[0] (and each other text), walks up from
  * each to the ancestors whose siblings share its shape (same element name,
- * mostly the same classes once trailing digits are dropped: "list0" and
- * "list1" are one shape) and hold the same path down to the match, and
- * for each such repeated structure writes the path with the row index
- * dropped: from the nearest ancestor with a stable id (no run of 4+
- * digits), else from <body>, else from at most 5 steps up, each step the
- * element name and its classes, a position (td[3], td:nth-of-type(3))
- * only where name and classes do not tell the step's element from its
- * siblings. Candidates are ranked by texts covered, then rows, then
- * nearness to the match; duplicates are dropped; at most `max` are kept.
- * Returns 0 with *out (heap array, free with extract_candidates_free) and
- * *nout (0 when no list holds the texts), or -1 with `err` when no
- * element contains texts[0] ("no element's text contains 'x'") or memory
- * runs out. ntexts must be >= 1.
+ * a class in common once trailing digits are dropped: "list0" and "list1"
+ * are one shape) and hold the same path down to the match, and for each
+ * such repeated structure writes the path with the row index dropped:
+ * from the nearest ancestor with a stable id (not a number, not base64,
+ * not a long mix of cases and digits), else from <body>, else from at
+ * most 5 steps up; each step the element name and up to 2 of the classes
+ * all rows share, a position (td[3], td:nth-of-type(3)) only where name
+ * and classes do not tell the step's element from its siblings; the short
+ * form (anchor, then any depth) when it selects as many. Candidates are
+ * ranked by texts covered, then rows, then nearness to the match;
+ * duplicates are dropped; at most `max` are kept. Returns 0 with *out
+ * (heap array, free with extract_candidates_free) and *nout (0 when no
+ * list holds the texts), or -1 with `err` when no element contains
+ * texts[0] ("no element's text contains 'x'") or memory runs out. ntexts
+ * must be >= 1.
  */
 int extract_find(const struct extract_doc *d, const char *const *texts,
                  size_t ntexts, extract_match_fn match, size_t max,
@@ -250,6 +252,20 @@ void extract_candidates_free(struct extract_candidate *c, size_t n);
 const char *extract_detect_charset(const char *body, size_t len,
                                    const char *content_type,
                                    const char *encoding);
+
+/*
+ * extract_page_charset is the whole charset decision of extract_items
+ * (steps 1-5 and a late <meta>, so the page is parsed): returns the iconv
+ * name the page's items are decoded with (a static string, or `encoding`
+ * itself), and sets *declared (may be NULL) to false when nothing declared
+ * it (step 5: UTF-8 or the default), else true. Arguments as for
+ * extract_items. Returns NULL with a message in `err` when the page cannot
+ * be parsed (it is empty, out of memory).
+ */
+const char *extract_page_charset(const char *body, size_t len,
+                                 const char *content_type,
+                                 const char *encoding, bool *declared,
+                                 struct kw_err *err);
 
 /*
  * extract_set_default_encoding sets the charset of pages that declare none
