@@ -478,6 +478,8 @@ on_fetched(void *user, struct http_response *resp)
 		record_failure(job, resp->errmsg, 0, &o);
 		goto out;
 	}
+	if (resp->cookie_error[0] != '\0')
+		log_warnx("cookies: '%s': %s", wc->name, resp->cookie_error);
 	if (resp->not_modified) {
 		record_success(job, resp, NULL, &o);
 		goto out;
@@ -512,6 +514,17 @@ on_fetched(void *user, struct http_response *resp)
 		resp->content_type, resp->final_url ? resp->final_url : wc->url,
 		&items, &used, &err) != 0) {
 		record_failure(job, err.msg, 0, &o);
+		goto out;
+	}
+	if (items.n == 0 && wc->cookies != NULL) {
+		/* a login page or "please log in" instead of the list */
+		snprintf(why, sizeof(why), "%s: the session may have expired "
+		    "(log in with a browser and export its cookies to '%s' "
+		    "again)", used == EXTRACT_PARSER_FEED ?
+		    "the feed has no entries" : used == EXTRACT_PARSER_JSON ?
+		    "the jq program gave no items" : "the xpath matched nothing",
+		    wc->cookies);
+		record_failure(job, why, 0, &o);
 		goto out;
 	}
 	if (items.n == 0) {
@@ -620,11 +633,49 @@ check_request_init(struct http_request *req, const struct watch_config *wc)
 				       NULL;
 	req->headers = (const char *const *)wc->headers;
 	req->nheaders = wc->nheaders;
-	req->user_agent = wc->user_agent;
+	if (util_str_eq(wc->user_agent, "browser")) {
+		req->user_agent = HTTP_BROWSER_USER_AGENT;
+		req->browser_headers = true;
+	} else {
+		req->user_agent = wc->user_agent;
+	}
+	req->proxy = wc->proxy;
+	req->cookie_file = wc->cookies;
 	req->timeout_ms = (long)wc->timeout_ms;
 	req->max_bytes = (size_t)wc->max_bytes;
 	req->ssl_verify = wc->ssl_verify;
 	req->allow_insecure_redirect = wc->allow_insecure_redirect;
+}
+
+char *
+check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
+    struct kw_err *err)
+{
+	char *dir, *name, *jar;
+
+	if (cfg == NULL || cfg->state_dir == NULL) {
+		kw_err_set(err, "no state_dir for the cookie jar");
+		return NULL;
+	}
+	dir = util_path_join(cfg->state_dir, "cookies");
+	name = malloc(strlen(wc->name) + 5);
+	if (dir == NULL || name == NULL) {
+		free(dir);
+		free(name);
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* names are [A-Za-z0-9._-] and Hangul, never '/' (config.h) */
+	sprintf(name, "%s.txt", wc->name);
+	jar = NULL;
+	if (util_mkdir_p(dir, 0700, err) == 0) {
+		jar = util_path_join(dir, name);
+		if (jar == NULL)
+			kw_err_set(err, "out of memory");
+	}
+	free(dir);
+	free(name);
+	return jar;
 }
 
 int
@@ -635,6 +686,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	struct http_request req = { 0 };
 	struct check_job *job;
 	struct check_outcome o = { 0 };
+	char *jar = NULL;
 	bool same;
 
 	job = calloc(1, sizeof(*job));
@@ -672,10 +724,18 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	check_request_init(&req, wc);
 	req.etag = same ? job->st.etag : NULL;
 	req.last_modified = same ? job->st.last_modified : NULL;
+	if (wc->cookies != NULL) {
+		jar = check_cookie_jar(env->cfg, wc, err);
+		if (jar == NULL)
+			goto fail;
+		req.cookie_jar = jar;
+	}
 	if (http_submit(env->http, &req, on_fetched, job, err) != 0)
 		goto fail;
+	free(jar);
 	return 0;
 fail:
+	free(jar);
 	watch_state_release(&job->st);
 	regex_free(job->key_re);
 	free(job->spec);

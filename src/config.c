@@ -1265,6 +1265,78 @@ key_url(struct loader *ld, yaml_node_t *n, const char *label,
 	return parse_url(ld, n, label, k->info.name, KEY_FIELD(conf, k));
 }
 
+/* proxy: http_proxy_check; a password in it is registered as a secret */
+static int
+key_proxy(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	char why[160], *s, *auth, *end, *colon;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	auth = strstr(s, "://");
+	if (auth != NULL) {
+		auth += 3;
+		end = auth + strcspn(auth, "/?#");
+		colon = memchr(auth, ':', (size_t)(end - auth));
+		if (memchr(auth, '@', (size_t)(end - auth)) != NULL &&
+		    colon != NULL && colon < strchr(auth, '@')) {
+			char *pw = strndup(colon + 1,
+			    (size_t)(strchr(auth, '@') - colon - 1));
+
+			if (pw == NULL) {
+				free(s);
+				ld->oom = true;
+				return -1;
+			}
+			log_redact_add(pw);
+			explicit_bzero(pw, strlen(pw));
+			free(pw);
+		}
+	}
+	if (http_proxy_check(s, why, sizeof(why)) != 0) {
+		/* not quoted: it may hold a password */
+		key_errorf(ld, n->start_mark, label, k->info.name, "%s", why);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static char *path_resolve(const char *s, const char *base,
+    struct kw_err *err);
+static char *config_dir(const char *path);
+
+/* a file path, resolved against the config file's directory */
+static int
+key_path(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	struct kw_err err = { 0 };
+	char **out = KEY_FIELD(conf, k);
+	char *s, *dir;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	dir = config_dir(ld->path);
+	if (dir == NULL) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "cannot find the config file's directory: %s",
+		    strerror(errno));
+		free(s);
+		return -1;
+	}
+	*out = path_resolve(s, dir, &err);
+	if (*out == NULL)
+		key_errorf(ld, n->start_mark, label, k->info.name, "%s",
+		    err.msg);
+	free(dir);
+	free(s);
+	return *out != NULL ? 0 : -1;
+}
+
 static int
 key_base_url(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
@@ -1488,19 +1560,30 @@ xpath_passed(struct loader *ld, const char *xpath)
 	}
 }
 
-/* has_prefix: does the expression hold a "p:name" (not "::")? */
+/*
+ * has_prefix: does the expression hold a "p:name" (not "::") outside its
+ * string literals ('...' or "...", XPath 1.0 §3.7)?
+ */
 static bool
 has_prefix(const char *x)
 {
 	const char *c;
+	char quote = '\0';
 
-	for (c = strchr(x, ':'); c != NULL; c = strchr(c + 1, ':')) {
-		if (c[1] == ':') {
-			c++;
-			continue;
+	for (c = x; *c != '\0'; c++) {
+		if (quote != '\0') {
+			if (*c == quote)
+				quote = '\0';
+		} else if (*c == '\'' || *c == '"') {
+			quote = *c;
+		} else if (*c == ':') {
+			if (c[1] == ':') {
+				c++;
+				continue;
+			}
+			if (c > x && c[-1] != ':')
+				return true;
 		}
-		if (c > x && c[-1] != ':')
-			return true;
 	}
 	return false;
 }
@@ -1897,7 +1980,9 @@ static const struct key watch_keys[] = {
 	    .needs = "method: POST", .doc = "the request body (POST only)" },
 	    .store = KS_STR, .off = WOFF(body), .parse = key_opt_str },
 	{ .info = { .name = "user_agent", .def = DEFAULT_USER_AGENT,
-	    .example = "other-agent/1.0", .doc = "the User-Agent header" },
+	    .example = "browser",
+	    .doc = "the User-Agent header; `browser`: a desktop Chrome's, "
+	    "with the Accept and Accept-Language (ko-KR first) it sends" },
 	    .store = KS_STR, .off = WOFF(user_agent), .parse = key_line },
 	{ .info = { .name = "encoding", .example = "euc-kr",
 	    .doc = "force a charset when a page lies" },
@@ -1980,6 +2065,15 @@ static const struct key watch_keys[] = {
 	    .store = KS_I64, .off = WOFF(max_retry_after_ms),
 	    .parse = key_duration, .min = CONFIG_MAX_RETRY_AFTER_MIN_MS,
 	    .max = CONFIG_MAX_RETRY_AFTER_MAX_MS },
+	{ .info = { .name = "proxy", .example = "socks5h://127.0.0.1:9050",
+	    .doc = "the proxy for this watch: http://, https://, socks5:// "
+	    "or socks5h://; unset: http_proxy and friends" },
+	    .store = KS_STR, .off = WOFF(proxy), .parse = key_proxy },
+	{ .info = { .name = "cookies", .example = "cookies.txt",
+	    .doc = "a Netscape cookies.txt exported from a browser (relative "
+	    "to the config file); cookies the site sets are kept in "
+	    "state_dir" },
+	    .store = KS_STR, .off = WOFF(cookies), .parse = key_path },
 	{ .info = { .name = "enabled", .def = "true", .example = "false",
 	    .doc = "false keeps the watch and its history but does not run "
 	    "it" },

@@ -95,7 +95,10 @@ int check_store_upkeep(struct store *st, const struct config *cfg,
 /*
  * check_request_init fills `req` with the request a check of `wc` makes
  * (URL, method, form body, headers, user agent, timeout in ms, size cap in
- * bytes, TLS verification), without validators. Strings are borrowed from
+ * bytes, TLS verification, proxy, the cookies file), without validators and
+ * without the kept cookie jar (check_start adds it; `kakaowatch test` reads
+ * only the cookies file and writes nothing). user_agent "browser" becomes
+ * HTTP_BROWSER_USER_AGENT with browser_headers. Strings are borrowed from
  * `wc`. Used by checks and by `kakaowatch test`. Never fails.
  */
 void check_request_init(struct http_request *req,
@@ -113,6 +116,16 @@ int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
     const char *body, size_t len, const char *content_type,
     const char *page_url, struct item_list *items, enum extract_parser *used,
     struct kw_err *err);
+
+/*
+ * check_cookie_jar returns where the cookies of `wc` are kept between
+ * checks, "STATE_DIR/cookies/NAME.txt", creating STATE_DIR/cookies (mode
+ * 0700) when missing: a heap string the caller frees, or NULL with `err`.
+ * check_start hands it to http as request.cookie_jar when wc->cookies is
+ * set (the file is written 0600 there).
+ */
+char *check_cookie_jar(const struct config *cfg,
+    const struct watch_config *wc, struct kw_err *err);
 
 int check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,

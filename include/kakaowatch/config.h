@@ -131,7 +131,14 @@ struct watch_config {
 	char *css;        /* the css: selector as written, or NULL */
 	char *method;     /* "GET" (default) or "POST"; input is any case */
 	char *body;       /* request body, POST only; NULL when not set */
-	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF */
+	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF;
+	                     "browser": HTTP_BROWSER_USER_AGENT and the
+	                     browser's other headers (check_request_init) */
+	char *proxy;      /* http(s)/socks5(h) URL (http_proxy_check), or
+	                     NULL: the environment's */
+	char *cookies;    /* absolute path of a Netscape cookies.txt, or
+	                     NULL; the kept jar is
+	                     STATE_DIR/cookies/NAME.txt */
 	char *encoding;   /* charset override the decoder knows (see
 	                     config_set_encoding_check), or NULL */
 	/*
