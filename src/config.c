@@ -1560,19 +1560,30 @@ xpath_passed(struct loader *ld, const char *xpath)
 	}
 }
 
-/* has_prefix: does the expression hold a "p:name" (not "::")? */
+/*
+ * has_prefix: does the expression hold a "p:name" (not "::") outside its
+ * string literals ('...' or "...", XPath 1.0 §3.7)?
+ */
 static bool
 has_prefix(const char *x)
 {
 	const char *c;
+	char quote = '\0';
 
-	for (c = strchr(x, ':'); c != NULL; c = strchr(c + 1, ':')) {
-		if (c[1] == ':') {
-			c++;
-			continue;
+	for (c = x; *c != '\0'; c++) {
+		if (quote != '\0') {
+			if (*c == quote)
+				quote = '\0';
+		} else if (*c == '\'' || *c == '"') {
+			quote = *c;
+		} else if (*c == ':') {
+			if (c[1] == ':') {
+				c++;
+				continue;
+			}
+			if (c > x && c[-1] != ':')
+				return true;
 		}
-		if (c > x && c[-1] != ':')
-			return true;
 	}
 	return false;
 }

@@ -31,6 +31,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	extract_global_init();
+	/* the hooks main.c sets (jq programs are not compiled here) */
+	config_set_source_checks(extract_field_check, NULL);
 	config_set_encoding_check(extract_encoding_check);
 	log_init(LOG_LEVEL_ERROR);
 	/* a fixed environment for ${VAR}, ~ and the state_dir default */
