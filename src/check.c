@@ -6,6 +6,7 @@
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
+#include "kakaowatch/cond.h"
 #include "kakaowatch/diff.h"
 #include "kakaowatch/item.h"
 #include "kakaowatch/jq.h"
@@ -80,6 +81,70 @@ msgs_release(struct msgs *m)
 	m->n = 0;
 }
 
+/* cond_lookup_fn over one item: `title` is its text, `link` its link */
+static const char *
+item_field(void *ctx, const char *name)
+{
+	const struct item *it = ctx;
+
+	if (strcmp(name, "title") == 0)
+		return it->text;
+	if (strcmp(name, "link") == 0)
+		return it->link;
+	return NULL;
+}
+
+/*
+ * keeps in `l` only the items for which every `when:` condition holds.
+ * A condition stopped by the regex limits drops the item with a warning.
+ * Returns 0, or -1 with a message in `err` (out of memory; a condition
+ * that no longer compiles, which config loading rules out).
+ */
+static int
+when_filter(const struct watch_config *wc, struct item_list *l,
+    struct kw_err *err)
+{
+	struct cond **conds;
+	struct item_list kept;
+	size_t i, j;
+	int result = -1;
+
+	if (wc->nwhen == 0)
+		return 0;
+	if ((conds = calloc(wc->nwhen, sizeof(*conds))) == NULL)
+		return kw_err_set(err, "out of memory");
+	item_list_init(&kept);
+	for (j = 0; j < wc->nwhen; j++)
+		if ((conds[j] = cond_parse(wc->when[j], COND_FREE_IS_ZERO,
+			 NULL, err)) == NULL)
+			goto out;
+	for (i = 0; i < l->n; i++) {
+		bool all = true;
+
+		for (j = 0; j < wc->nwhen && all; j++) {
+			struct kw_err merr = { 0 };
+
+			if (cond_eval(conds[j], item_field, &l->v[i], &all,
+				NULL, &merr) != 0)
+				log_warnx("%s: when: %s", wc->name, merr.msg);
+		}
+		if (all && item_list_add_copy(&kept, &l->v[i]) != 0) {
+			kw_err_set(err, "out of memory");
+			goto out;
+		}
+	}
+	item_list_release(l);
+	*l = kept;
+	item_list_init(&kept);
+	result = 0;
+out:
+	item_list_release(&kept);
+	for (j = 0; j < wc->nwhen; j++)
+		cond_free(conds[j]);
+	free(conds);
+	return result;
+}
+
 /* the changes the user asked to hear about, as messages */
 static int
 build_change_messages(struct check_job *job, const struct item_list *added,
@@ -107,6 +172,11 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 			wc->nkeywords, (const char *const *)wc->exclude,
 			wc->nexclude, &shown) != 0) {
 			kw_err_set(err, "out of memory");
+			goto out;
+		}
+		/* and so do the when: conditions */
+		if (when_filter(wc, &shown, err) != 0) {
+			item_list_release(&shown);
 			goto out;
 		}
 		if (shown.n > 0) {

@@ -18,6 +18,7 @@
 #include "kakaowatch/http.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/cond.h"
 #include "kakaowatch/regex.h"
 #include "kakaowatch/select.h"
 #include "kakaowatch/utf8.h"
@@ -1488,6 +1489,62 @@ fail:
 	return -1;
 }
 
+/* the column of the first character of scalar `n`'s value */
+static yaml_mark_t
+scalar_value_mark(const yaml_node_t *n)
+{
+	yaml_mark_t mark = n->start_mark;
+
+	if (n->type == YAML_SCALAR_NODE &&
+	    (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+		n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+		mark.column++;
+	return mark;
+}
+
+/*
+ * when: a string or a list of conditions (cond.h); a syntax error is
+ * reported at its character in the file (exact for plain and quoted
+ * scalars without escapes or ${VAR}s)
+ */
+static int
+key_when(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char ***out = KEY_FIELD(conf, k);
+	size_t *nout = (size_t *)((char *)conf + k->count_off);
+	yaml_node_item_t *it;
+	yaml_node_t *item;
+	size_t j = 0, at;
+	int result = 0;
+
+	if (key_strlist(ld, n, label, k, conf) != 0)
+		return -1;
+	for (it = n->type == YAML_SEQUENCE_NODE ?
+		     n->data.sequence.items.start :
+		     NULL;
+	    j < *nout; it = it != NULL ? it + 1 : NULL) {
+		struct kw_err err = { 0 };
+		struct cond *c;
+		yaml_mark_t mark;
+
+		item = it != NULL ? node_get(ld, *it) : n;
+		if (item == NULL)
+			continue;
+		c = cond_parse((*out)[j], COND_FREE_IS_ZERO, &at, &err);
+		if (c == NULL) {
+			mark = scalar_value_mark(item);
+			mark.column += at;
+			key_errorf(ld, mark, label, k->info.name, "%s",
+			    err.msg);
+			result = -1;
+		}
+		cond_free(c);
+		j++;
+	}
+	return result;
+}
+
 /* method: GET or POST, any case, stored in upper case */
 static int
 key_method(struct loader *ld, yaml_node_t *n, const char *label,
@@ -2027,6 +2084,12 @@ static const struct key watch_keys[] = {
 	    .doc = "items containing any of these never send a message" },
 	    .store = KS_STRV, .off = WOFF(exclude),
 	    .count_off = WOFF(nexclude), .parse = key_strlist },
+	{ .info = { .name = "when", .example = "'title ~ \"(SSD|NVMe)\"'",
+	    .doc = "conditions (a string or a list; all must hold) on an "
+	    "item's title and link, e.g. `title ~ \"(?i)ssd\" and not "
+	    "title ~ \"중고\"`" },
+	    .store = KS_STRV, .off = WOFF(when), .count_off = WOFF(nwhen),
+	    .parse = key_when },
 	{ .info = { .name = "headers",
 	    .example = "{ Accept-Language: ko-KR }",
 	    .doc = "extra request headers, a mapping" },

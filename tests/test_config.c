@@ -539,7 +539,8 @@ test_config_rejects_unknown_key(void **state)
 	load_fail("unknown_key_far.yaml",
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
-	    "exclude, headers, notify_on, key, key_pattern, interval, jitter, "
+	    "exclude, when, headers, notify_on, key, key_pattern, interval, "
+	    "jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
 	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
 	    "render, proxy, cookies, enabled)");
@@ -848,6 +849,23 @@ test_config_key_and_key_pattern(void **state)
 	assert_int_equal(cfg->watches[1].notify_on,
 	    NOTIFY_ADDED | NOTIFY_CHANGED);
 	config_free(cfg);
+}
+
+static void
+test_config_when(void **state)
+{
+	static const char *const want[] = {
+		/* PCRE2 notices the missing ) at the pattern's end */
+		"5:29: watch 'ssd': when: bad regular expression: missing "
+		"closing parenthesis",
+		/* columns count characters: 중고 is 2, not 6 bytes */
+		"11:30: watch '가격': when: expected a field name, '(' or "
+		"'not', found the end",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_when.yaml", NULL, 2, want);
 }
 
 static void
@@ -1355,6 +1373,7 @@ main(void)
 		cmocka_unit_test(test_config_rejects_non_http_url),
 		cmocka_unit_test(test_config_rejects_unknown_notify_on),
 		cmocka_unit_test(test_config_key_and_key_pattern),
+		cmocka_unit_test(test_config_when),
 		cmocka_unit_test(test_config_rejects_second_document),
 		cmocka_unit_test(test_config_kakao_sink_needs_rest_api_key),
 		cmocka_unit_test(test_config_checks_integer_limits),

@@ -153,6 +153,14 @@ struct watch_config {
 	char **exclude;
 	size_t nexclude;
 	/*
+	 * when: conditions (cond.h syntax, each compiles) an item must all
+	 * hold to trigger a message, tested on its fields `title` (the item
+	 * text) and `link`; none = every item. A watch's list replaces the
+	 * one from defaults.
+	 */
+	char **when;
+	size_t nwhen;
+	/*
 	 * Extra request headers, each "Name: value" in file order. Name is an
 	 * RFC 9110 token, unique (case-insensitive); value has no CR, LF or
 	 * NUL. A watch's headers replace the ones from defaults entirely.

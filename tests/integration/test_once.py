@@ -229,6 +229,28 @@ watches:
         self.assertEqual([c["title"] for c in msgs[0]["contents"]],
                          ["Rust 1.90 release", "긴급 보안 패치"])
 
+    def test_when_conditions_filter_messages(self):
+        self.write_page("news.html", news_page(["start"]))
+        self.config("""
+  - name: shop
+    url: %s
+    xpath: //ul[@id='news']/li/a
+    keywords: [특가]
+    when:
+      - 'title ~ "(SSD|NVMe)"'
+      - 'not title ~ "(?i)refurb" or title ~ "새상품"'
+""" % self.pages.url("/news.html"))
+        self.assertEqual(self.kw("once").returncode, 0)
+        self.write_page("news.html", news_page(
+            ["start", "특가 삼성 SSD 1TB", "특가 NVMe Refurb", "특가 HDD",
+             "NVMe 2TB", "특가 NVMe refurb 새상품"]))
+        p = self.kw("once")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = kwtest.json_lines(p.stdout)
+        self.assertEqual(len(msgs), 1, p.stdout)
+        self.assertEqual([c["title"] for c in msgs[0]["contents"]],
+                         ["특가 삼성 SSD 1TB", "특가 NVMe refurb 새상품"])
+
     def test_retry_after_is_honoured_on_the_next_run(self):
         self.config("""
   - name: limited
