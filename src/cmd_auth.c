@@ -273,7 +273,7 @@ listen_for_code(const struct config *cfg, int port, const char *path,
 			close(fd);
 			continue;
 		}
-		free(code);
+		util_wipe_free(code);
 		free(got_state);
 		free(error);
 		code = query_param(target, "code");
@@ -310,7 +310,7 @@ listen_for_code(const struct config *cfg, int port, const char *path,
 		goto out;
 	}
 out:
-	free(code);
+	util_wipe_free(code);
 	free(got_state);
 	free(error);
 	close(lfd);
@@ -455,7 +455,7 @@ fail:
 	fprintf(stderr, "kakaowatch: %s\n", err.msg);
 out:
 	free(url);
-	free(code);
+	util_wipe_free(code);
 	config_free(cfg);
 	return status;
 }

@@ -1897,7 +1897,10 @@ key_release(const struct key *k, void *conf)
 	switch (k->store) {
 	case KS_STR:
 		sp = KEY_FIELD(conf, k);
-		free(*sp);
+		if (k->parse == key_secret)
+			util_wipe_free(*sp);
+		else
+			free(*sp);
 		*sp = NULL;
 		break;
 	case KS_STRV:

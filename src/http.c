@@ -266,8 +266,8 @@ transfer_free(struct http_transfer *t)
 	buf_release(&t->body);
 	free(t->url);
 	free(t->user_agent);
-	free(t->bearer_token);
-	free(t->post_body);
+	util_wipe_free(t->bearer_token);
+	util_wipe_free(t->post_body); /* a token request's form: secrets */
 	free(t->req_etag);
 	free(t->req_last_modified);
 	free(t);
@@ -515,7 +515,7 @@ transfer_setup(struct http_transfer *t, struct kw_err *err)
 		return kw_err_set(err, "http: cannot set up the request: %s",
 		    curl_easy_strerror(rc));
 	/* curl copied it (CURLOPT_XOAUTH2_BEARER): one copy less around */
-	free(t->bearer_token);
+	util_wipe_free(t->bearer_token);
 	t->bearer_token = NULL;
 	return 0;
 }

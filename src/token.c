@@ -364,8 +364,7 @@ wipe_free(char *text)
 	if (text == NULL)
 		return;
 	/* the buffer held tokens: do not leave them in freed memory */
-	memset(text, 0, strlen(text));
-	free(text);
+	util_wipe_free(text);
 }
 
 /* path_with: "PATH" + suffix into out; -1 when too long */
@@ -570,8 +569,8 @@ token_release(struct token *t)
 {
 	if (t == NULL)
 		return;
-	free(t->access_token);
-	free(t->refresh_token);
+	util_wipe_free(t->access_token);
+	util_wipe_free(t->refresh_token);
 	free(t->token_type);
 	free(t->scope);
 	json_decref(t->extra);

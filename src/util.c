@@ -400,6 +400,22 @@ util_str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+void
+util_wipe(void *p, size_t n)
+{
+	if (p != NULL)
+		explicit_bzero(p, n);
+}
+
+void
+util_wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 char *
 util_strdup_or_null(const char *s)
 {

@@ -553,6 +553,69 @@ capture_stderr(void (*fn)(void))
 
 #define SECRET "ya29.a0AfH6SMBx-access-token-value-1234567890"
 
+/*
+ * strdup, failing on demand: this definition in the test program wins over
+ * libc's for the library objects linked into it, so log_redact_add's copy
+ * of a secret can fail as it would when memory runs out
+ */
+static int strdup_fails;
+
+char *
+strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (strdup_fails) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = malloc(n);
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+#define LOST "refresh-token-that-could-not-be-recorded-42"
+
+static void
+log_after_a_lost_secret(void)
+{
+	log_warnx("token: %s refused", LOST);
+	log_warnx("an ordinary line");
+}
+
+/* log.h: a secret that cannot be recorded drops the lines (fail closed) */
+static void
+test_log_fails_closed_when_a_secret_cannot_be_recorded(void **state)
+{
+	char line[128], *out;
+
+	(void)state;
+	log_redact_clear();
+	log_redact_add(SECRET);
+	strdup_fails = 1;
+	log_redact_add(LOST);
+	strdup_fails = 0;
+	out = capture_stderr(log_after_a_lost_secret);
+	assert_null(strstr(out, LOST));
+	assert_null(strstr(out, "refresh-token"));
+	assert_null(strstr(out, "an ordinary line"));
+	/* one fixed notice, holding no secret */
+	assert_string_equal(out, "log: a secret could not be recorded for "
+	    "redaction (out of memory): log lines are dropped from now on\n");
+	free(out);
+	snprintf(line, sizeof(line), "code=%s", LOST);
+	log_redact(line, sizeof(line));
+	assert_string_equal(line, "");
+	/* a fresh start (log_redact_clear) logs again */
+	log_redact_clear();
+	out = capture_stderr(log_after_a_lost_secret);
+	assert_non_null(strstr(out, "an ordinary line"));
+	free(out);
+	log_redact_clear();
+}
+
 static void
 log_some_lines(void)
 {
@@ -846,6 +909,8 @@ main(void)
 		cmocka_unit_test(test_util_clocks_move_forward),
 		cmocka_unit_test(
 		    test_log_lines_are_redacted_and_filtered_by_level),
+		cmocka_unit_test(
+		    test_log_fails_closed_when_a_secret_cannot_be_recorded),
 		cmocka_unit_test(
 		    test_log_redact_replaces_secret_inside_longer_line),
 		cmocka_unit_test(test_log_redact_truncates_to_buffer),

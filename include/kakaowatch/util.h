@@ -110,6 +110,15 @@ char *util_path_join(const char *dir, const char *name);
  */
 bool util_str_eq(const char *a, const char *b);
 
+/*
+ * util_wipe zeroes `n` bytes at `p` in a way the compiler keeps
+ * (explicit_bzero: a memset before free is removed at -O2).
+ * util_wipe_free wipes the NUL-terminated secret `s` and frees it; NULL
+ * is a no-op. For tokens, codes, client secrets and what held them.
+ */
+void util_wipe(void *p, size_t n);
+void util_wipe_free(char *s);
+
 /* util_strdup_or_null: strdup that passes NULL through. */
 char *util_strdup_or_null(const char *s);
 
