@@ -2482,18 +2482,11 @@ oom:
 static char *
 config_dir(const char *path)
 {
-	char cwd[PATH_MAX], *dir, *slash, *r;
+	char cwd[PATH_MAX], *dir, *r;
 
-	dir = strdup(path);
+	dir = util_dirname(path);
 	if (dir == NULL)
 		return NULL;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	if (dir[0] == '/') {
 		path_normalize(dir);
 		return dir;

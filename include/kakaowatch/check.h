@@ -55,15 +55,6 @@ struct check_env {
 };
 
 /*
- * check_start begins a check of `wc` with its compiled XPath `xp`: it reads
- * the watch's state, skips it when a Retry-After window is still open (then
- * `done` is called before check_start returns, with CHECK_SKIPPED), and
- * otherwise submits the fetch to env->http; `done` runs from http_poll when
- * the check has finished. `env`, `wc` and `xp` must stay valid until then.
- * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
- * called).
- */
-/*
  * check_request_init fills `req` with the request a check of `wc` makes
  * (URL, method, form body, headers, user agent, timeout in ms, size cap in
  * bytes, TLS verification), without validators. Strings are borrowed from
@@ -85,6 +76,15 @@ int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
     const char *page_url, struct item_list *items, enum extract_parser *used,
     struct kw_err *err);
 
+/*
+ * check_start begins a check of `wc` with its compiled XPath `xp`: it reads
+ * the watch's state, skips it when a Retry-After window is still open (then
+ * `done` is called before check_start returns, with CHECK_SKIPPED), and
+ * otherwise submits the fetch to env->http; `done` runs from http_poll when
+ * the check has finished. `env`, `wc` and `xp` must stay valid until then.
+ * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
+ * called).
+ */
 int check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
     void *user, struct kw_err *err);

@@ -99,6 +99,14 @@ char *util_read_file(const char *path, size_t max, size_t *len_out,
 int util_mkdir_p(const char *path, mode_t mode, struct kw_err *err);
 
 /*
+ * util_dirname returns the directory part of `path` as a heap string the
+ * caller frees: everything before the last '/', "/" for "/x", "." when
+ * there is no '/' (as dirname(3), without touching `path` and without
+ * its trailing-slash rules). NULL on out-of-memory.
+ */
+char *util_dirname(const char *path);
+
+/*
  * util_path_join returns "dir/name" (or a copy of `name` when it is
  * absolute) as a heap string the caller frees; NULL on out-of-memory.
  */
@@ -121,6 +129,13 @@ void util_wipe_free(char *s);
 
 /* util_strdup_or_null: strdup that passes NULL through. */
 char *util_strdup_or_null(const char *s);
+
+/*
+ * util_random_unit returns a uniformly random number in [0, 1) (53 bits
+ * from getrandom(2); never seeded, so two processes differ). For jitter
+ * and spreading, not for secrets.
+ */
+double util_random_unit(void);
 
 /*
  * util_random_hex fills `out` with `nbytes` random bytes from getrandom(2)
