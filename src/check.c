@@ -217,10 +217,13 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	rec.nmessages = m.n;
 	rec.failing_notified = job->st.failing_notified || notify;
 	rec.next_check_at = next_check(job, retry_until);
-	if (store_record_check(job->env.store, &rec, &err) != 0)
+	if (store_record_check(job->env.store, &rec, &err) != 0) {
 		log_warnx("store: '%s': %s", wc->name, err.msg);
-	else
+		o->not_recorded = true;
+		o->failures = job->st.failures;
+	} else {
 		o->nmessages = m.n;
+	}
 	msgs_release(&m);
 }
 
@@ -301,6 +304,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 	goto out;
 fail:
 	o->kind = CHECK_FAILED;
+	o->not_recorded = true;
+	o->failures = job->st.failures;
 	snprintf(o->error, sizeof(o->error), "%s", err.msg);
 	log_warnx("store: '%s': %s", wc->name, err.msg);
 out:
@@ -339,7 +344,19 @@ on_fetched(void *user, struct http_response *resp)
 		goto out;
 	}
 	if (resp->status < 200 || resp->status >= 300) {
-		if (resp->retry_after_s >= 0) {
+		if (resp->retry_after_s >= 0 &&
+		    resp->retry_after_s > wc->max_retry_after_ms / 1000) {
+			/* one answer must not silence a watch for decades:
+			 * a failure, and the next check after the cap */
+			retry_until = job->started_at + wc->max_retry_after_ms;
+			snprintf(why, sizeof(why),
+			    "HTTP %ld, server asks to retry after %" PRId64
+			    "s, more than max_retry_after (%" PRId64 "s): "
+			    "trying again in %" PRId64 "s",
+			    resp->status, resp->retry_after_s,
+			    wc->max_retry_after_ms / 1000,
+			    wc->max_retry_after_ms / 1000);
+		} else if (resp->retry_after_s >= 0) {
 			retry_until = job->started_at +
 			    resp->retry_after_s * 1000;
 			snprintf(why, sizeof(why),
@@ -398,8 +415,58 @@ check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 		return jq_items(wc->jq, body, len, page_url, NULL, items,
 		    err);
 	}
+	if (wc->jq != NULL && wc->xpath == NULL) {
+		/* a JSON API that answers with an error page: a failure */
+		return kw_err_set(err, "expected JSON for the jq program, got "
+				       "%s (Content-Type %.100s)",
+		    p == EXTRACT_PARSER_HTML ? "an HTML page" :
+		    p == EXTRACT_PARSER_FEED ? "a feed" : "XML",
+		    content_type != NULL ? content_type : "none");
+	}
 	return extract_document(body, len, content_type, wc->encoding,
 	    page_url, xp, &opts, items, used, err);
+}
+
+int64_t
+check_retry_after_until(const struct watch_config *wc,
+    const struct watch_state *st, int64_t now_ms)
+{
+	if (st->retry_after_until <= now_ms)
+		return 0;
+	/* asked of another URL: the new one has not asked anything */
+	if (st->retry_after_url != NULL &&
+	    !util_str_eq(st->retry_after_url, wc->url))
+		return 0;
+	/* further than any server may ask: the clock was ahead when it was
+	 * stored, or an older kakaowatch stored it unclamped */
+	if (st->retry_after_until - now_ms > wc->max_retry_after_ms)
+		return 0;
+	return st->retry_after_until;
+}
+
+int
+check_store_upkeep(struct store *st, const struct config *cfg, int64_t now_ms,
+    struct kw_err *err)
+{
+	const char **keep;
+	int64_t before = now_ms - (int64_t)cfg->history_days * 86400000;
+	size_t i, forgot = 0;
+	int r;
+
+	if (store_history_trim(st, before, err) != 0)
+		return -1;
+	keep = calloc(cfg->nwatches ? cfg->nwatches : 1, sizeof(*keep));
+	if (keep == NULL)
+		return kw_err_set(err, "out of memory");
+	for (i = 0; i < cfg->nwatches; i++)
+		keep[i] = cfg->watches[i].name;
+	r = store_forget_gone(st, keep, cfg->nwatches, before, &forgot, err);
+	free(keep);
+	if (r == 0 && forgot > 0)
+		log_info("store: forgot %zu watch%s gone from the "
+			 "configuration for over %d days",
+		    forgot, forgot == 1 ? "" : "es", cfg->history_days);
+	return r;
 }
 
 void
@@ -418,6 +485,7 @@ check_request_init(struct http_request *req, const struct watch_config *wc)
 	req->timeout_ms = (long)wc->timeout_ms;
 	req->max_bytes = (size_t)wc->max_bytes;
 	req->ssl_verify = wc->ssl_verify;
+	req->allow_insecure_redirect = wc->allow_insecure_redirect;
 }
 
 int
@@ -442,7 +510,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	job->user = user;
 	if (store_watch_state_get(env->store, wc->name, &job->st, err) != 0)
 		goto fail;
-	if (job->st.retry_after_until > now_ms) {
+	if (check_retry_after_until(wc, &job->st, now_ms) > 0) {
 		o.kind = CHECK_SKIPPED;
 		o.failures = job->st.failures;
 		o.nitems = (size_t)job->st.item_count;
@@ -489,8 +557,13 @@ check_outcome_format(const struct watch_config *wc,
 		    o->not_modified ? ", not modified" : "", o->nitems);
 		break;
 	case CHECK_FAILED:
-		snprintf(buf, size, "%s: failed: %s (%d in a row)", wc->name,
-		    o->error, o->failures);
+		if (o->not_recorded)
+			snprintf(buf, size, "%s: failed: %s (not recorded: the "
+			    "state database failed; tried again next time)",
+			    wc->name, o->error);
+		else
+			snprintf(buf, size, "%s: failed: %s (%d in a row)",
+			    wc->name, o->error, o->failures);
 		break;
 	case CHECK_SKIPPED:
 		snprintf(buf, size, "%s: skipped: %s", wc->name, o->error);

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/cmd.h"
@@ -28,8 +30,11 @@ extern const char kw_auth_page[];
 
 static const char auth_usage[] =
     "usage: kakaowatch auth [-c FILE] [--no-listen]\n"
+    "       kakaowatch auth --code -        (the code on stdin)\n"
+    "       KAKAO_AUTH_CODE=CODE kakaowatch auth\n"
     "       kakaowatch auth --code CODE\n"
     "       kakaowatch auth --redirect-url URL\n"
+    "       kakaowatch auth --import FILE\n"
     "\n"
     "Connects kakaowatch to your KakaoTalk: prints the Kakao authorize URL\n"
     "(scope talk_message); open it, log in, agree. When kakao.redirect_uri\n"
@@ -40,8 +45,95 @@ static const char auth_usage[] =
     "kakao.token_file (mode 0600).\n"
     "\n"
     "  --no-listen         do not listen; read the redirected URL from stdin\n"
-    "  --code CODE         exchange this authorization code\n"
-    "  --redirect-url URL  take the code from this redirected URL\n";
+    "  --code -            read the authorization code (or the redirected\n"
+    "                      URL) from stdin; so does $KAKAO_AUTH_CODE\n"
+    "  --code CODE         exchange this code; for scripts only: every\n"
+    "                      local user sees it in the process list\n"
+    "  --redirect-url URL  take the code from this redirected URL (also\n"
+    "                      visible in the process list)\n"
+    "  --import FILE       take the tokens of a Python tutorial's\n"
+    "                      kakao_code.json or kakao_token.json (the token\n"
+    "                      answer as Kakao sent it), check them with one\n"
+    "                      refresh and save them 0600\n";
+
+static bool scope_has_talk_message(const char *scope);
+
+/*
+ * import_tokens (`auth --import FILE`): a token file written by the seed
+ * tutorials (json.dump of the token answer, docs/kakao.md §2.1; often mode
+ * 0644), whatever its mode; one refresh proves its refresh token works,
+ * then it is saved as kakao.token_file.
+ */
+static int
+import_tokens(const struct config *cfg, const char *path, struct kw_err *err)
+{
+	struct kakao_client kc;
+	struct token tok = { 0 };
+	struct kw_err lerr = { 0 };
+	struct stat st;
+	enum kakao_status s;
+	size_t len = 0;
+	char *text;
+	int result = -1;
+
+	text = util_read_file(path, TOKEN_FILE_MAX_BYTES, &len, &lerr);
+	if (text == NULL)
+		return kw_err_set(err, "%s", lerr.msg);
+	if (stat(path, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	/* the tutorials saved the answer when it came: its mtime is "now" */
+	if (token_apply_response(&tok, text, (int64_t)st.st_mtime, &lerr) !=
+	    0) {
+		kw_err_set(err, "'%s' is not a Kakao token answer (%s)", path,
+		    lerr.msg);
+		goto out;
+	}
+	if (tok.refresh_token == NULL) {
+		kw_err_set(err, "'%s' has no refresh_token (a tutorial that "
+		    "saved a refresh answer without one overwrote it); run "
+		    "`kakaowatch auth` instead", path);
+		goto out;
+	}
+	if (util_mkdir_p(cfg->state_dir, 0700, err) != 0)
+		goto out;
+	deliver_kakao_client(cfg, &kc);
+	s = kakao_session_adopt(&kc, &tok, time(NULL), err);
+	if (s != KAKAO_OK)
+		goto out;
+	if (!scope_has_talk_message(tok.scope))
+		fprintf(stderr, "kakaowatch: warning: these tokens have no "
+				"talk_message consent (scope '%s'); sending "
+				"will fail with -402: run `kakaowatch auth`\n",
+		    tok.scope);
+	printf("imported '%s': tokens checked with one refresh and saved "
+	       "to %s (mode 0600)\n",
+	    path, cfg->kakao.token_file);
+	if ((st.st_mode & 077) != 0)
+		printf("'%s' is readable by other users and holds a refresh "
+		       "token: delete it (kakaowatch does not need it any "
+		       "more)\n",
+		    path);
+	result = 0;
+out:
+	if (text != NULL) {
+		memset(text, 0, len);
+		free(text);
+	}
+	token_release(&tok);
+	return result;
+}
+
+/* read_code_line: one line from stdin (the code or the redirected URL) */
+static int
+read_code_line(char *line, size_t size, struct kw_err *err)
+{
+	if (fgets(line, (int)size, stdin) == NULL)
+		return kw_err_set(err, "no authorization code on stdin");
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0')
+		return kw_err_set(err, "no authorization code on stdin");
+	return 0;
+}
 
 /* the value of `key` in the query part of url (decoded, caller frees) */
 static char *
@@ -156,28 +248,27 @@ respond(int fd, int code, const char *title, const char *message)
 	buf_release(&head);
 }
 
-/* read one request head (up to 8 KiB) within the deadline */
-static int
-read_request(int fd, char *req, size_t size, int64_t deadline)
+/*
+ * scope_has_talk_message: the granted scopes (space-separated, docs/
+ * kakao.md §2.1) include talk_message; an answer without `scope` cannot
+ * be checked and passes
+ */
+static bool
+scope_has_talk_message(const char *scope)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	size_t len = 0;
-	ssize_t n;
-	int64_t left;
+	const char *p;
+	size_t n;
 
-	while (len < size - 1) {
-		left = deadline - util_mono_ms();
-		if (left <= 0 || poll(&pfd, 1, (int)(left > 10000 ? 10000 : left)) <= 0)
-			return -1;
-		n = read(fd, req + len, size - 1 - len);
-		if (n <= 0)
-			return -1;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (strstr(req, "\r\n\r\n") != NULL || strstr(req, "\n\n"))
-			return 0;
+	if (scope == NULL)
+		return true;
+	for (p = scope; *p != '\0'; p += n) {
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,");
+		if (n == strlen("talk_message") &&
+		    strncmp(p, "talk_message", n) == 0)
+			return true;
 	}
-	return -1;
+	return false;
 }
 
 static int
@@ -198,6 +289,16 @@ exchange(const struct config *cfg, const char *code, struct kw_err *err)
 	s = kakao_exchange_code(&kc, code, &tok, time(NULL), err);
 	if (s != KAKAO_OK)
 		goto out;
+	if (!scope_has_talk_message(tok.scope)) {
+		kw_err_set(err, "Kakao connected kakaowatch without the "
+		    "카카오톡 메시지 전송 (talk_message) consent (granted: "
+		    "'%s'), so it could not send anything: tick that box on "
+		    "the consent screen; if it is not offered, turn it on in "
+		    "Kakao Developers > [카카오 로그인] > [동의항목] > 카카오톡 "
+		    "메시지 전송 (사용 설정, 선택 동의), then run `kakaowatch "
+		    "auth` again. Nothing was saved", tok.scope);
+		goto out;
+	}
 	if (token_save(cfg->kakao.token_file, &tok, err) != 0)
 		goto out;
 	t = (time_t)tok.access_token_expires_at;
@@ -216,26 +317,124 @@ out:
 	return result;
 }
 
+/* one browser connection of the listener */
+struct auth_conn {
+	int fd;
+	size_t len;
+	int64_t deadline; /* monotonic ms */
+	char req[8192];
+};
+
+#define AUTH_MAX_CONNS 16
+/* a connection that sends no request (a browser preconnect) is closed
+ * after this; the others are served meanwhile */
+#define AUTH_CONN_TIMEOUT_MS 10000
+
+/*
+ * handle_request answers one complete request head. Returns 1 when the
+ * authorization ended (result in *result), 0 to go on listening.
+ */
+static int
+handle_request(const struct config *cfg, int fd, const char *req,
+    const char *path, const char *state, int *result, struct kw_err *err)
+{
+	char target[4096];
+	char *code = NULL, *got_state = NULL, *error = NULL, *q;
+	int done = 0;
+
+	if (sscanf(req, "GET %4095s HTTP/", target) != 1) {
+		respond(fd, 400, "kakaowatch", "bad request");
+		return 0;
+	}
+	q = strchr(target, '?');
+	if (strncmp(target, path, strlen(path)) != 0 ||
+	    (target[strlen(path)] != '\0' && q != target + strlen(path))) {
+		respond(fd, 404, "kakaowatch", "not found");
+		return 0;
+	}
+	code = query_param(target, "code");
+	got_state = query_param(target, "state");
+	error = query_param(target, "error");
+	if (code != NULL)
+		log_redact_add(code);
+	/* error first: 취소 ends the command at once (Kakao may send the
+	 * error without our state); a state that is there must match */
+	if (got_state != NULL && strcmp(got_state, state) != 0) {
+		respond(fd, 400, "kakaowatch",
+		    "state does not match this login; start again with "
+		    "kakaowatch auth");
+		goto out;
+	}
+	if (error != NULL) {
+		respond(fd, 400, "KakaoTalk 연결 취소",
+		    "Kakao did not authorize kakaowatch. Run `kakaowatch "
+		    "auth` again.");
+		kw_err_set(err, "Kakao answered '%s': authorization not given; "
+		    "run `kakaowatch auth` again and agree (the consent "
+		    "screen's 동의하고 계속하기)", error);
+		*result = -1;
+		done = 1;
+		goto out;
+	}
+	if (got_state == NULL || code == NULL) {
+		/* not the answer to our request: ignore it */
+		respond(fd, 400, "kakaowatch",
+		    "no code and state: this is not Kakao's answer to this "
+		    "login");
+		goto out;
+	}
+	*result = exchange(cfg, code, err);
+	if (*result == 0)
+		respond(fd, 200, "KakaoTalk 연결 완료",
+		    "kakaowatch is connected to your KakaoTalk. You can close "
+		    "this tab.");
+	else
+		respond(fd, 400, "KakaoTalk 연결 실패", err->msg);
+	done = 1;
+out:
+	util_wipe_free(code);
+	free(got_state);
+	free(error);
+	return done;
+}
+
+static void
+conn_close(struct auth_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+}
+
 static int
 listen_for_code(const struct config *cfg, int port, const char *path,
     const char *state, struct kw_err *err)
 {
 	struct sockaddr_in sa = { 0 };
-	char req[8192], target[4096];
-	char *code = NULL, *got_state = NULL, *error = NULL, *q;
-	int lfd, fd, one = 1, result = -1;
-	int64_t deadline = util_mono_ms() + AUTH_TIMEOUT_MS, left;
-	struct pollfd pfd;
+	struct auth_conn *conns;
+	struct pollfd pfd[AUTH_MAX_CONNS + 1];
+	int map[AUTH_MAX_CONNS + 1];
+	int lfd, fd, one = 1, result = -1, i, n, timeout;
+	int64_t deadline = util_mono_ms() + AUTH_TIMEOUT_MS, now, next;
+	ssize_t got;
 
+	conns = calloc(AUTH_MAX_CONNS, sizeof(*conns));
+	if (conns == NULL)
+		return kw_err_set(err, "out of memory");
+	for (i = 0; i < AUTH_MAX_CONNS; i++)
+		conns[i].fd = -1;
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0)
+	if (lfd < 0) {
+		free(conns);
 		return kw_err_set(err, "socket: %s", strerror(errno));
+	}
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(lfd, 4) != 0) {
+	    listen(lfd, AUTH_MAX_CONNS) != 0) {
 		kw_err_set(err,
 		    "cannot listen on 127.0.0.1:%d (%s); use `kakaowatch "
 		    "auth --no-listen` and paste the address instead",
@@ -246,73 +445,84 @@ listen_for_code(const struct config *cfg, int port, const char *path,
 			"(5 minutes)...\n",
 	    port, path);
 	for (;;) {
-		left = deadline - util_mono_ms();
-		if (left <= 0) {
+		now = util_mono_ms();
+		if (now >= deadline) {
 			kw_err_set(err, "no answer from the browser within 5 "
 					"minutes; run `kakaowatch auth` again");
 			goto out;
 		}
-		pfd.fd = lfd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		fd = accept(lfd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		if (read_request(fd, req, sizeof(req), util_mono_ms() + 10000) !=
-			0 ||
-		    sscanf(req, "GET %4095s HTTP/", target) != 1) {
-			respond(fd, 400, "kakaowatch", "bad request");
-			close(fd);
-			continue;
+		/* every connection at once: a preconnect blocks nobody */
+		n = 0;
+		next = deadline;
+		pfd[n].fd = lfd;
+		pfd[n].events = POLLIN;
+		map[n++] = -1;
+		for (i = 0; i < AUTH_MAX_CONNS; i++) {
+			if (conns[i].fd < 0)
+				continue;
+			if (conns[i].deadline <= now) {
+				conn_close(&conns[i]);
+				continue;
+			}
+			if (conns[i].deadline < next)
+				next = conns[i].deadline;
+			pfd[n].fd = conns[i].fd;
+			pfd[n].events = POLLIN;
+			map[n++] = i;
 		}
-		q = strchr(target, '?');
-		if (strncmp(target, path, strlen(path)) != 0 ||
-		    (target[strlen(path)] != '\0' && q != target + strlen(path))) {
-			respond(fd, 404, "kakaowatch", "not found");
-			close(fd);
+		timeout = (int)(next - now);
+		if (poll(pfd, (nfds_t)n, timeout) <= 0)
 			continue;
+		for (i = 1; i < n; i++) {
+			struct auth_conn *c = &conns[map[i]];
+
+			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+				continue;
+			got = read(c->fd, c->req + c->len,
+			    sizeof(c->req) - 1 - c->len);
+			if (got <= 0) {
+				conn_close(c);
+				continue;
+			}
+			c->len += (size_t)got;
+			c->req[c->len] = '\0';
+			if (strstr(c->req, "\r\n\r\n") == NULL &&
+			    strstr(c->req, "\n\n") == NULL) {
+				if (c->len >= sizeof(c->req) - 1) {
+					respond(c->fd, 400, "kakaowatch",
+					    "request too large");
+					conn_close(c);
+				}
+				continue;
+			}
+			if (handle_request(cfg, c->fd, c->req, path, state,
+				&result, err)) {
+				conn_close(c);
+				goto out;
+			}
+			conn_close(c);
 		}
-		util_wipe_free(code);
-		free(got_state);
-		free(error);
-		code = query_param(target, "code");
-		got_state = query_param(target, "state");
-		error = query_param(target, "error");
-		if (got_state == NULL || strcmp(got_state, state) != 0) {
-			/* not the answer to our request: ignore it */
-			respond(fd, 400, "kakaowatch",
-			    "state does not match this login; start again "
-			    "with kakaowatch auth");
-			close(fd);
-			continue;
+		if ((pfd[0].revents & POLLIN) != 0) {
+			fd = accept(lfd, NULL, NULL);
+			if (fd < 0)
+				continue;
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+			for (i = 0; i < AUTH_MAX_CONNS && conns[i].fd >= 0; i++)
+				;
+			if (i == AUTH_MAX_CONNS) {
+				close(fd); /* too many at once */
+				continue;
+			}
+			conns[i].fd = fd;
+			conns[i].len = 0;
+			conns[i].deadline = util_mono_ms() +
+			    AUTH_CONN_TIMEOUT_MS;
 		}
-		if (error != NULL || code == NULL) {
-			respond(fd, 400, "KakaoTalk 연결 취소",
-			    "Kakao did not authorize kakaowatch. Run "
-			    "`kakaowatch auth` again.");
-			close(fd);
-			kw_err_set(err, "Kakao answered '%s': authorization "
-					"not given; run `kakaowatch auth` "
-					"again",
-			    error ? error : "no code");
-			goto out;
-		}
-		log_redact_add(code);
-		result = exchange(cfg, code, err);
-		if (result == 0)
-			respond(fd, 200, "KakaoTalk 연결 완료",
-			    "kakaowatch is connected to your KakaoTalk. "
-			    "You can close this tab.");
-		else
-			respond(fd, 400, "KakaoTalk 연결 실패", err->msg);
-		close(fd);
-		goto out;
 	}
 out:
-	util_wipe_free(code);
-	free(got_state);
-	free(error);
+	for (i = 0; i < AUTH_MAX_CONNS; i++)
+		conn_close(&conns[i]);
+	free(conns);
 	close(lfd);
 	return result;
 }
@@ -359,9 +569,10 @@ cmd_auth(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "no-listen", no_argument, NULL, 'n' },
 		{ "code", required_argument, NULL, 'C' },
 		{ "redirect-url", required_argument, NULL, 'r' },
+		{ "import", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *given_code = NULL, *redirect_url = NULL;
+	const char *given_code = NULL, *redirect_url = NULL, *import = NULL;
 	struct config *cfg;
 	struct kakao_client kc;
 	struct kw_err err = { 0 };
@@ -382,6 +593,9 @@ cmd_auth(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'r':
 			redirect_url = optarg;
 			break;
+		case 'i':
+			import = optarg;
+			break;
 		default:
 			return KW_EXIT_USAGE;
 		}
@@ -400,6 +614,28 @@ cmd_auth(int argc, char **argv, struct cmd_ctx *ctx)
 		    "KAKAO_REST_API_KEY to your app's REST API key (Kakao "
 		    "Developers > 앱 > 플랫폼 키)\n");
 		status = KW_EXIT_USAGE;
+		goto out;
+	}
+	if (import != NULL) {
+		if (import_tokens(cfg, import, &err) != 0)
+			goto fail;
+		status = KW_EXIT_OK;
+		goto out;
+	}
+	if (given_code == NULL && getenv("KAKAO_AUTH_CODE") != NULL &&
+	    getenv("KAKAO_AUTH_CODE")[0] != '\0') {
+		given_code = getenv("KAKAO_AUTH_CODE");
+		log_redact_add(given_code);
+	}
+	if (given_code != NULL && strcmp(given_code, "-") == 0) {
+		/* not in argv: other local users cannot see it */
+		if (read_code_line(line, sizeof(line), &err) != 0 ||
+		    code_from_input(line, NULL, &code, &err) != 0)
+			goto fail;
+		log_redact_add(code);
+		if (exchange(cfg, code, &err) != 0)
+			goto fail;
+		status = KW_EXIT_OK;
 		goto out;
 	}
 	if (given_code != NULL) {

@@ -1,4 +1,9 @@
 /* cmd_check: validate the configuration, then summarise every watch. */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -24,6 +29,108 @@ format_duration(int64_t ms, char *buf, size_t size)
 		snprintf(buf, size, "%" PRId64 "s", ms / 1000);
 	else
 		snprintf(buf, size, "%" PRId64 "ms", ms);
+}
+
+/*
+ * Kakao's console limit of web domains per app is not documented where we
+ * looked (docs/kakao.md §0: UNCONFIRMED); 10 is the older console's limit
+ * of site domains
+ */
+#define WEB_DOMAINS_MAX 10
+
+/* url_host: the lower-case host of an http(s) URL into out ("" if none) */
+static void
+url_host(const char *url, char *out, size_t size)
+{
+	const char *p = strstr(url, "://"), *end, *at;
+	size_t n, i;
+
+	out[0] = '\0';
+	if (p == NULL || size == 0)
+		return;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at != NULL)
+		p = at + 1;
+	if (*p == '[') {
+		n = strcspn(p, "]");
+		n = p[n] == ']' ? n + 1 : n;
+	} else {
+		n = strcspn(p, ":/?#");
+	}
+	if (n > (size_t)(end - p))
+		n = (size_t)(end - p);
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[n] = '\0';
+}
+
+static bool
+domain_listed(const struct config *cfg, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->kakao.nweb_domains; i++)
+		if (strcasecmp(cfg->kakao.web_domains[i], host) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * print_web_domains: the hosts the messages link to (each watch's page;
+ * items on other hosts need theirs too), to register in the Kakao app
+ */
+static void
+print_web_domains(const struct config *cfg)
+{
+	char (*hosts)[256];
+	size_t n = 0, i, j, missing = 0;
+
+	hosts = calloc(cfg->nwatches ? cfg->nwatches : 1, sizeof(*hosts));
+	if (hosts == NULL)
+		return;
+	for (i = 0; i < cfg->nwatches; i++) {
+		url_host(cfg->watches[i].url, hosts[n], sizeof(hosts[n]));
+		if (hosts[n][0] == '\0')
+			continue;
+		for (j = 0; j < n && strcmp(hosts[j], hosts[n]) != 0; j++)
+			;
+		if (j == n)
+			n++;
+	}
+	printf("web domains the messages link to (register each in the Kakao "
+	       "app: [앱] > [제품 링크 관리] > [웹 도메인]; a tap on a link "
+	       "to another domain does nothing):");
+	for (i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : " ", hosts[i]);
+	printf("\n");
+	if (n > WEB_DOMAINS_MAX)
+		printf("warning: %zu web domains; the Kakao console may allow "
+		       "only %d (UNCONFIRMED, see docs/kakao.md): links to the "
+		       "others will not open\n",
+		    n, WEB_DOMAINS_MAX);
+	if (cfg->kakao.nweb_domains > 0) {
+		for (i = 0; i < n; i++) {
+			if (domain_listed(cfg, hosts[i]))
+				continue;
+			printf("%s%s", missing ? ", " : "warning: not in "
+							"kakao.web_domains "
+							"(register them): ",
+			    hosts[i]);
+			missing++;
+		}
+		if (missing > 0)
+			printf("\n");
+		else
+			printf("all of them are in kakao.web_domains\n");
+	} else {
+		printf("(list the registered ones in kakao.web_domains and "
+		       "`check` names the missing ones)\n");
+	}
+	free(hosts);
 }
 
 int
@@ -68,6 +175,7 @@ cmd_check(int argc, char **argv, struct cmd_ctx *ctx)
 			printf(" (disabled)");
 		printf("\n");
 	}
+	print_web_domains(cfg);
 	config_free(cfg);
 	return KW_EXIT_OK;
 }

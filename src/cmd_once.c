@@ -212,6 +212,15 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 		kw_err_set(&err, "the transfer loop failed");
 		goto fail;
 	}
+	/* bounded state: old history and long-gone watches go (a failure
+	 * here must not keep the outbox from being delivered) */
+	{
+		struct kw_err uerr = { 0 };
+
+		if (check_store_upkeep(st, cfg, util_now_ms(), &uerr) != 0)
+			log_warnx("store: %s", uerr.msg);
+	}
+
 	sink = deliver_resolve_sink(cfg, st);
 	now = util_now_ms();
 	if (force) {

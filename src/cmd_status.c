@@ -30,8 +30,9 @@ static const char status_usage[] =
     "\n"
     "  --json    the same as one JSON object (times in Unix seconds)\n"
     "  --health  exit 0 when the daemon is alive (heartbeat under 60 s\n"
-    "            old) and no enabled watch has reached its max_failures,\n"
-    "            else 1 with the reason on stderr (Docker's HEALTHCHECK)\n";
+    "            old), no enabled watch has reached its max_failures and\n"
+    "            delivery is not held (e.g. for `kakaowatch auth`), else 1\n"
+    "            with each reason on stderr (Docker's HEALTHCHECK)\n";
 
 /* everything status reports, gathered before printing */
 struct status_watch {
@@ -168,7 +169,10 @@ gather(struct store *st, const struct config *cfg, struct status_info *in,
 		free(in->hold);
 		in->hold = NULL;
 	}
-	if (in->quota_until <= in->now)
+	/* a hold past the next 00:00 KST was set by a clock that was ahead:
+	 * the daemon drops it (deliver_daily) */
+	if (in->quota_until <= in->now ||
+	    in->quota_until > deliver_next_kst_midnight_ms(in->now))
 		in->quota_until = 0;
 	if (store_outbox_stats(st, &in->pending, &in->oldest, err) != 0 ||
 	    store_outbox_due(st, INT64_MAX, 1, &in->head, &in->nhead, err) !=
@@ -212,7 +216,7 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_object_set_new(root, "daemon_alive", json_boolean(in->alive));
 	json_object_set_new(root, "heartbeat", jtime(in->beat));
 	json_object_set_new(root, "healthy",
-	    json_boolean(in->alive && in->failing == 0));
+	    json_boolean(in->alive && in->failing == 0 && in->hold == NULL));
 	json_object_set_new(root, "send_hold", jstr(in->hold));
 	json_object_set_new(root, "watches", arr);
 	for (i = 0; i < in->nw; i++) {
@@ -422,8 +426,11 @@ cmd_status(int argc, char **argv, struct cmd_ctx *ctx)
 			fprintf(stderr, "kakaowatch: %zu watch%s reached "
 					"max_failures\n",
 			    in.failing, in.failing == 1 ? "" : "es");
-		status = in.alive && in.failing == 0 ? KW_EXIT_OK :
-						       KW_EXIT_FAILURE;
+		if (in.hold != NULL)
+			fprintf(stderr, "kakaowatch: delivery held: %s\n",
+			    in.hold);
+		status = in.alive && in.failing == 0 && in.hold == NULL ?
+		    KW_EXIT_OK : KW_EXIT_FAILURE;
 		goto out;
 	}
 	if (as_json)

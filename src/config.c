@@ -1878,6 +1878,16 @@ static const struct key watch_keys[] = {
 	{ .info = { .name = "jq", .example = "'.items[] | .name'",
 	    .doc = "a jq program for JSON: each output is an item" },
 	    .store = KS_STR, .off = WOFF(jq), .parse = key_opt_str },
+	{ .info = { .name = "allow_insecure_redirect", .def = "false",
+	    .example = "true",
+	    .doc = "follow a redirect from https to http" },
+	    .store = KS_BOOL, .off = WOFF(allow_insecure_redirect),
+	    .parse = key_bool },
+	{ .info = { .name = "max_retry_after", .def = "6h", .example = "1h",
+	    .doc = "a longer Retry-After counts as a failed check" },
+	    .store = KS_I64, .off = WOFF(max_retry_after_ms),
+	    .parse = key_duration, .min = CONFIG_MAX_RETRY_AFTER_MIN_MS,
+	    .max = CONFIG_MAX_RETRY_AFTER_MAX_MS },
 	{ .info = { .name = "enabled", .def = "true", .example = "false",
 	    .doc = "false keeps the watch and its history but does not run "
 	    "it" },
@@ -2220,6 +2230,7 @@ static int
 watch_check_source(struct loader *ld, const struct watch_src *defs,
     const struct watch_src *src, struct watch_config *w)
 {
+	const struct watch_src *from;
 	char msg[MSG_MAX];
 	yaml_mark_t m;
 	unsigned line = 0;
@@ -2237,18 +2248,30 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 		    "json reads items with a jq program)", src->label);
 		result = -1;
 	}
+	if (w->xpath != NULL && w->parser == CONFIG_PARSER_JSON) {
+		key_errorf(ld, wmark(defs, src, "xpath"), src->label, "xpath",
+		    "not used with parser: json (its jq: program makes the "
+		    "items)");
+		result = -1;
+	}
 	if (w->jq != NULL && w->parser != CONFIG_PARSER_JSON &&
 	    w->parser != CONFIG_PARSER_AUTO) {
 		key_errorf(ld, wmark(defs, src, "jq"), src->label, "jq",
 		    "only read with parser: json or auto");
 		result = -1;
 	}
-	if (w->xpath != NULL && has_prefix(w->xpath) &&
-	    check_field(ld, defs, src, w, "xpath", w->xpath) != 0)
+	/* with a bad namespaces: (reported) the prefixes mean nothing yet */
+	from = watch_source(defs, src, wk("namespaces"));
+	if (from != NULL && !from->set[wk("namespaces")]) {
 		result = -1;
-	if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
-	    check_field(ld, defs, src, w, "link", w->link) != 0)
-		result = -1;
+	} else {
+		if (w->xpath != NULL && has_prefix(w->xpath) &&
+		    check_field(ld, defs, src, w, "xpath", w->xpath) != 0)
+			result = -1;
+		if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
+		    check_field(ld, defs, src, w, "link", w->link) != 0)
+			result = -1;
+	}
 	if (w->jq != NULL && jq_check_fn != NULL &&
 	    jq_check_fn(w->jq, msg, sizeof(msg), &line) != 0) {
 		m = program_line_mark(ld, wmark(defs, src, "jq"), line);

@@ -15,6 +15,9 @@
 #define DAY_MS (86400LL * 1000)
 #define BACKOFF_FIRST_MS (5LL * 1000)
 #define BACKOFF_MAX_MS (3600LL * 1000)
+/* the longest a message may be deferred past now (or past a quota hold):
+ * the longest backoff with its jitter */
+#define DELIVER_MAX_DEFER_MS (BACKOFF_MAX_MS * 6 / 5 + 1000)
 #define DEFAULT_LIMIT 1000
 /* the reminder's link: where the Kakao app and its login settings live */
 #define REMIND_LINK "https://developers.kakao.com/console/app"
@@ -854,6 +857,32 @@ out:
 }
 
 /*
+ * clamp_deadlines checks the stored deadlines against the clock: no
+ * message waits past the next 00:00 KST (quota hold, daily budget) plus a
+ * backoff, and the queue's backoff ends within DELIVER_MAX_DEFER_MS,
+ * whatever the clock read when they were set. After a step back (the
+ * clock was ahead) old messages would otherwise wait behind new ones, or
+ * for a year. 0 or -1 with `err`.
+ */
+static int
+clamp_deadlines(struct store *st, int64_t now_ms, struct kw_err *err)
+{
+	int64_t retry_at = 0;
+
+	if (store_outbox_clamp(st, deliver_next_kst_midnight_ms(now_ms) +
+		DELIVER_MAX_DEFER_MS, now_ms, err) != 0)
+		return -1;
+	if (meta_int(st, DELIVER_META_RETRY_AT, &retry_at, err) != 0)
+		return -1;
+	if (retry_at > now_ms + DELIVER_MAX_DEFER_MS) {
+		log_warnx("kakao: the retry wait ended in the future (the clock "
+			  "moved back): dropped");
+		return store_meta_set(st, DELIVER_META_RETRY_AT, NULL, err);
+	}
+	return 0;
+}
+
+/*
  * daily_gate: the holds in front of a KakaoTalk send: Kakao's quota hold,
  * the digest of yesterday's held messages, today's budget. Returns 1 when
  * held (rep->status says why), 0 with *budget > 0 when messages may go,
@@ -869,9 +898,16 @@ daily_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 	int result = -1;
 
 	*budget = 0;
-	/* Kakao said its quota is used up: wait without asking again */
+	/* Kakao said its quota is used up: wait without asking again, but
+	 * never past the next 00:00 KST as the clock reads now (it may have
+	 * been ahead when the hold was set) */
 	if (meta_int(st, DELIVER_META_QUOTA_HOLD, &hold, err) != 0)
 		return -1;
+	if (hold > deliver_next_kst_midnight_ms(now_ms)) {
+		log_warnx("kakao: the quota hold ended in the future (the clock "
+			  "moved back): dropped");
+		hold = 1; /* cleared below */
+	}
 	if (hold > now_ms) {
 		if (store_outbox_defer_all(st, hold,
 			"held: the Kakao message quota is used up until "
@@ -918,6 +954,8 @@ deliver_daily(struct store *st, const struct config *cfg,
 	rep->status = KAKAO_OK;
 	if (limit == 0 || limit > DEFAULT_LIMIT)
 		limit = DEFAULT_LIMIT;
+	if (clamp_deadlines(st, now_ms, err) != 0)
+		return -1;
 	if (sink != DELIVER_KAKAO)
 		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
 		    rep, err);
@@ -1492,6 +1530,8 @@ deliver_courier_step(struct deliver_courier *co, struct store *st,
 	co->st = st;
 	co->http = http;
 	co->started_ms = now_ms;
+	if (clamp_deadlines(st, now_ms, err) != 0)
+		return -1;
 	r = daily_gate(st, cfg, now_ms, rep, &budget, err);
 	if (r != 0 || budget == 0)
 		return r;

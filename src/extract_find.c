@@ -139,6 +139,26 @@ looks_generated(const char *s)
 	return false;
 }
 
+/*
+ * an id that a server makes up per page view: a number in it, base64
+ * ("am5GbkNMMWpj...=="), or a long mix of upper case, lower case and digits
+ */
+static bool
+id_looks_generated(const char *s)
+{
+	bool up = false, low = false, dig = false;
+	size_t n = strlen(s), i;
+
+	if (looks_generated(s) || strchr(s, '=') != NULL)
+		return true;
+	for (i = 0; i < n; i++) {
+		up |= s[i] >= 'A' && s[i] <= 'Z';
+		low |= s[i] >= 'a' && s[i] <= 'z';
+		dig |= s[i] >= '0' && s[i] <= '9';
+	}
+	return n >= 12 && up && low && dig;
+}
+
 static bool
 is_html_ws(char c)
 {
@@ -211,8 +231,8 @@ stem_in(const char *s, const struct classes *c)
 }
 
 /*
- * similar: same element name and, by class stems, a Jaccard index of at
- * least 1/2 (or neither has a class)
+ * similar: same element name and at least one class stem in common (or
+ * neither has a class)
  */
 static int
 similar(xmlNodePtr a, xmlNodePtr b, bool *out)
@@ -232,10 +252,9 @@ similar(xmlNodePtr a, xmlNodePtr b, bool *out)
 	for (i = 0; i < ca.n; i++)
 		if (stem_in(ca.v[i], &cb))
 			both++;
-	if (ca.n == 0 && cb.n == 0)
-		*out = true;
-	else
-		*out = 2 * both >= ca.n + cb.n - both;
+	/* rows of a board differ in their other classes (the category:
+	 * "view list_tr_humordata" and "view list_tr_sisa") */
+	*out = (ca.n == 0 && cb.n == 0) || both > 0;
 	classes_release(&ca);
 	classes_release(&cb);
 	return 0;
@@ -457,7 +476,7 @@ put_anchor(struct buf *x, struct buf *c, xmlNodePtr p, bool shortcut,
 	for (a = p; is_element(a); a = a->parent) {
 		id = xmlGetProp(a, BAD_CAST "id");
 		if (id != NULL && id[0] != '\0' &&
-		    !looks_generated((const char *)id))
+		    !id_looks_generated((const char *)id))
 			break;
 		xmlFree(id);
 		id = NULL;

@@ -22,8 +22,8 @@
 #define REAUTH_HINT "run `kakaowatch auth`"
 #define CONSENT_HINT \
 	"enable 카카오톡 메시지 전송 (talk_message) in Kakao " \
-	"Developers > 카카오 로그인 > 동의항목 and run " \
-	"`kakaowatch auth` again"
+	"Developers > [카카오 로그인] > [동의항목], then run " \
+	"`kakaowatch auth` again and tick it"
 #define REST_KEY_HINT                                                     \
 	"set kakao.rest_api_key to the app's REST API key (Kakao "         \
 	"Developers > 앱 > 플랫폼 키 > REST API 키)"
@@ -191,8 +191,8 @@ static const struct auth_error auth_errors[] = {
 	    "register the Web platform for this app in Kakao Developers" },
 	{ "KOE010", KAKAO_CONFIG,
 	    "client secret missing or wrong: set KAKAO_CLIENT_SECRET to the "
-	    "secret from Kakao Developers > 보안 > Client Secret, or turn "
-	    "the client secret off" },
+	    "secret from Kakao Developers > [앱] > [플랫폼 키] > [REST API 키] "
+	    "> 클라이언트 시크릿, or turn the client secret off there" },
 	{ "KOE101", KAKAO_CONFIG, "wrong app key: " REST_KEY_HINT },
 	{ "KOE102", KAKAO_CONFIG,
 	    "the app is not linked to a Kakao Talk Channel" },
@@ -200,10 +200,12 @@ static const struct auth_error auth_errors[] = {
 	    "Kakao rejected response_type; this is a kakaowatch bug" },
 	{ "KOE202", KAKAO_FATAL,
 	    "Kakao rejected response_type; this is a kakaowatch bug" },
+	{ "KOE205", KAKAO_CONSENT,
+	    "Kakao refused the requested consent item (scope): " CONSENT_HINT },
 	{ "KOE237", KAKAO_RATE_LIMITED,
-	    "token rate limit hit (Kakao allows 30 refreshes per user per "
-	    "hour); will try again later; raise kakao.min_refresh_interval "
-	    "if this repeats" },
+	    "token rate limit hit (Kakao issues a user at most 20 access "
+	    "tokens per 10 minutes and 30 refreshes per hour); will try again "
+	    "later; raise kakao.min_refresh_interval if this repeats" },
 	{ "KOE303", KAKAO_CONFIG, NULL },
 	{ "KOE319", KAKAO_REAUTH,
 	    "the token file has no refresh token; " REAUTH_HINT },
@@ -288,17 +290,18 @@ classify_auth(long http_status, const char *body, const char *redirect_uri,
 			} else if (redirect_uri != NULL) {
 				kw_err_set(err, "Kakao %s: redirect URI "
 				    "mismatch: the redirect URI must be "
-				    "registered in Kakao Developers > "
-				    "카카오 로그인 > Redirect URI and be "
-				    "byte-identical to kakao.redirect_uri: "
-				    "'%s'", code, redirect_uri);
+				    "registered in Kakao Developers > [앱] > "
+				    "[플랫폼 키] > [REST API 키] > 리다이렉트 "
+				    "URI and be byte-identical to "
+				    "kakao.redirect_uri: '%s'", code,
+				    redirect_uri);
 			} else {
 				kw_err_set(err, "Kakao %s: redirect URI "
 				    "mismatch: the redirect URI must be "
-				    "registered in Kakao Developers > "
-				    "카카오 로그인 > Redirect URI and be "
-				    "byte-identical to kakao.redirect_uri in "
-				    "the config", code);
+				    "registered in Kakao Developers > [앱] > "
+				    "[플랫폼 키] > [REST API 키] > 리다이렉트 "
+				    "URI and be byte-identical to "
+				    "kakao.redirect_uri in the config", code);
 			}
 			goto out;
 		}
@@ -379,11 +382,21 @@ static const struct api_error api_errors[] = {
 	{ -12, KAKAO_CONFIG,
 	    "the app or the developer account is suspended: check Kakao "
 	    "Developers" },
+	{ -101, KAKAO_REAUTH,
+	    "the Kakao account is not linked to this app any more (it was "
+	    "unlinked, or the app changed): run `kakaowatch auth` again" },
+	{ -103, KAKAO_FATAL,
+	    "the Kakao account is dormant (휴면) or does not exist: log in "
+	    "to Kakao once to wake it, then run `kakaowatch auth`" },
 	{ -401, KAKAO_UNAUTHORIZED,
 	    "Kakao rejected the access token (invalid or expired)" },
 	{ -402, KAKAO_CONSENT,
 	    "the Kakao user has not consented to 카카오톡 메시지 전송 "
 	    "(talk_message): " CONSENT_HINT },
+	{ -405, KAKAO_FATAL,
+	    "Kakao refused this request for this account (-405; its exact "
+	    "meaning is not documented, see docs/kakao.md); check the "
+	    "account in KakaoTalk and run `kakaowatch auth` again" },
 	{ -406, KAKAO_FATAL,
 	    "the Kakao account belongs to a user under 14, which the app "
 	    "does not allow" },
@@ -1242,4 +1255,22 @@ kakao_refresh_end(const struct kakao_client *c, struct token *t,
 	    (long long)(t->expires_in + 30) / 60);
 	kakao_refresh_abandon(job); /* the reserve is spent: unlocks */
 	return KAKAO_OK;
+}
+
+enum kakao_status
+kakao_session_adopt(const struct kakao_client *c, struct token *t,
+    int64_t now_s, struct kw_err *err)
+{
+	struct kw_err lerr = { 0 };
+	enum kakao_status st;
+	int fd;
+
+	fd = token_lock(c->token_path, KAKAO_LOCK_TIMEOUT_MS, &lerr);
+	if (fd < 0) {
+		kw_err_set(err, "%s", lerr.msg);
+		return KAKAO_RETRY;
+	}
+	st = refresh_locked(c, t, now_s, err);
+	token_unlock(fd);
+	return st;
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "kakaowatch/log.h"
@@ -36,6 +38,23 @@ forget(char *s)
 }
 
 void
+log_no_core_dumps(void)
+{
+	static const struct rlimit zero = { 0, 0 };
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	/* a core file would hold every secret in memory: none is written,
+	 * and other processes of the same user cannot ptrace us either */
+	if (setrlimit(RLIMIT_CORE, &zero) != 0)
+		log_warn("cannot turn core dumps off (setrlimit)");
+	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
+		log_warn("cannot turn core dumps off (prctl)");
+}
+
+void
 log_redact_add(const char *secret)
 {
 	char **v;
@@ -43,6 +62,7 @@ log_redact_add(const char *secret)
 
 	if (secret == NULL || strlen(secret) < 4)
 		return;
+	log_no_core_dumps();
 	for (i = 0; i < nsecrets; i++)
 		if (strcmp(secrets[i], secret) == 0)
 			return;

@@ -24,12 +24,18 @@
 #define UPKEEP_MS (12LL * 3600 * 1000)
 #define UPKEEP_RETRY_MS (3600LL * 1000)
 #define RELOAD_SETTLE_MS 300
+/* a writer keeping the config open (or changing it) longer than this
+ * does not hold the reload back any more */
+#define RELOAD_MAX_WAIT_MS (10 * 1000)
 #define STORE_RETRY_MS (5 * 1000)
 /* while held without inotify on the token file: stat it this often */
 #define HOLD_POLL_MS (60 * 1000)
 /* holds that may pass by themselves (config, fatal) are retried after */
 #define HOLD_RETRY_MS (3600LL * 1000)
 #define MAX_WAIT_MS (60 * 1000)
+/* the longest a message may wait: a quota hold (to 00:00 KST) plus a
+ * backoff; a later deadline was stored by a clock that was ahead */
+#define SCHED_OUTBOX_MAX_AHEAD_MS (26LL * 3600 * 1000)
 /* messages per send batch: the loop turns between batches */
 #define DELIVER_BATCH 10
 /* due messages wait this long for checks in flight, then go anyway */
@@ -78,6 +84,9 @@ struct sched {
 	size_t in_flight;
 	bool stopping;
 	int64_t reload_at;   /* monotonic ms, 0 = none */
+	int64_t reload_first; /* when the pending edit was first seen */
+	uint64_t settle_hash; /* the file's bytes at the last look */
+	bool settle_hash_set;
 	uint64_t bad_hash;   /* the last invalid file, not logged twice */
 	bool bad_hash_set;
 	int64_t outbox_at;   /* monotonic ms, 0 = nothing to send */
@@ -370,6 +379,7 @@ watch_new(struct sched *s, const struct watch_config *wc,
 {
 	struct sched_watch *w;
 	struct watch_state ws;
+	int64_t retry;
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || (w->name = strdup(wc->name)) == NULL) {
@@ -387,9 +397,9 @@ watch_new(struct sched *s, const struct watch_config *wc,
 	w->failures = ws.failures;
 	w->next_at = sched_first_check_ms(now, wall, ws.last_check_at,
 	    ws.next_check_at, wc->interval_ms, nnew, util_random_unit());
-	if (ws.retry_after_until > wall &&
-	    w->next_at < now + (ws.retry_after_until - wall))
-		w->next_at = now + (ws.retry_after_until - wall);
+	retry = check_retry_after_until(wc, &ws, wall);
+	if (retry > 0 && w->next_at < now + (retry - wall))
+		w->next_at = now + (retry - wall);
 	watch_state_release(&ws);
 	return w;
 }
@@ -521,11 +531,13 @@ reload(struct sched *s, bool forced)
 	s->reload_at = 0;
 	have_hash = file_hash(s->config_path, &h);
 	/* SIGHUP too: an unchanged file is not loaded again (and releases
-	 * no hold: 30 SIGHUPs must not mean 30 token requests) */
+	 * no hold: 30 SIGHUPs must not mean 30 token requests); a touch
+	 * or a save of the same bytes is not a reload */
 	if (have_hash && h == old->hash) {
 		if (forced)
 			log_info("reload: '%s' is unchanged; nothing to do",
 			    s->config_path);
+		s->settle_hash_set = false;
 		return;
 	}
 	if (have_hash && s->bad_hash_set && h == s->bad_hash) {
@@ -534,8 +546,21 @@ reload(struct sched *s, bool forced)
 				 "before; the previous configuration stays in "
 				 "force",
 			    s->config_path);
+		s->settle_hash_set = false;
 		return;
 	}
+	if (!forced && now - s->reload_first < RELOAD_MAX_WAIT_MS) {
+		/* a writer still has it open, or it changed since the last
+		 * look: a half-written file is not loaded */
+		if (wake_writing(s->wake, s->cfg_watch) || !have_hash ||
+		    !s->settle_hash_set || s->settle_hash != h) {
+			s->settle_hash = h;
+			s->settle_hash_set = have_hash;
+			s->reload_at = now + RELOAD_SETTLE_MS;
+			return;
+		}
+	}
+	s->settle_hash_set = false;
 	g = gen_load(s->config_path, false);
 	if (g == NULL) {
 		log_errorx("reload: '%s' has errors; the previous "
@@ -641,6 +666,10 @@ reload(struct sched *s, bool forced)
 		n += !s->w[i]->removed;
 	log_info("reload: configuration from '%s' in force, %zu watches",
 	    s->config_path, n);
+	/* watches renamed or removed long ago go now, not in hours */
+	kw_err_clear(&err);
+	if (check_store_upkeep(s->store, s->gen->cfg, wall, &err) != 0)
+		log_warnx("store: %s", err.msg);
 	/* new kakao: settings may fix what held sending; anything else
 	 * leaves a hold alone (it ends by a new token file or its timer) */
 	if (kakao_changed)
@@ -821,6 +850,10 @@ outbox_plan(struct sched *s, bool progressed)
 		/* more due: go on next turn after a batch that sent, else
 		 * do not spin on something that did not move */
 		s->outbox_at = progressed ? now : now + 1000;
+	} else if (next - wall > SCHED_OUTBOX_MAX_AHEAD_MS) {
+		/* further than any hold: the clock moved back; deliver
+		 * brings the times back (deliver_daily) */
+		s->outbox_at = now;
 	} else {
 		s->outbox_at = now + (next - wall);
 	}
@@ -989,9 +1022,7 @@ housekeeping(struct sched *s)
 	}
 	if (now >= s->trim_at) {
 		kw_err_clear(&err);
-		if (store_history_trim(s->store,
-			wall - (int64_t)s->gen->cfg->history_days * 86400000,
-			&err) != 0)
+		if (check_store_upkeep(s->store, s->gen->cfg, wall, &err) != 0)
 			log_warnx("store: %s", err.msg);
 		s->trim_at = now + TRIM_MS;
 	}
@@ -1033,6 +1064,9 @@ next_deadline(const struct sched *s)
 	}
 	if (s->reload_at > 0 && s->reload_at < d)
 		d = s->reload_at;
+	/* a watched directory is gone: look for it again every second */
+	if (wake_stale(s->wake) && util_mono_ms() + 1000 < d)
+		d = util_mono_ms() + 1000;
 	if (s->hold_poll_at > 0 && s->hold_poll_at < d)
 		d = s->hold_poll_at;
 	if (s->hold_retry_at > 0 && s->hold_retry_at < d)
@@ -1210,8 +1244,11 @@ sched_run(const char *config_path, struct kw_err *err)
 			goto out;
 		}
 		wake_after_poll(s.wake, fds, ready, nfds);
-		if (wake_changed(s.wake, s.cfg_watch))
+		if (wake_changed(s.wake, s.cfg_watch)) {
+			if (s.reload_at == 0)
+				s.reload_first = util_mono_ms();
 			s.reload_at = util_mono_ms() + RELOAD_SETTLE_MS;
+		}
 		if (wake_changed(s.wake, s.tok_watch) && token_file_changed(&s))
 			unhold(&s, "the token file changed");
 	}

@@ -24,6 +24,11 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_SENT_DAYS_KEPT 62
 #define STORE_META_HEARTBEAT "kw.heartbeat_at"
+/* history keeps this much of an item's text (bytes, cut between UTF-8
+ * characters) and links up to STORE_HISTORY_LINK_MAX bytes; the hash of
+ * the whole item tells items apart */
+#define STORE_HISTORY_TEXT_MAX 200
+#define STORE_HISTORY_LINK_MAX 1024
 
 /*
  * Schema migrations: migrations[i] takes a database from user_version i to
@@ -83,6 +88,13 @@ static const char *const migrations[] = {
 	" key TEXT PRIMARY KEY NOT NULL,"
 	" value TEXT NOT NULL"
 	") WITHOUT ROWID;",
+	/* 1 -> 2: the URL a Retry-After was asked of (a new url clears it);
+	 * history keeps a hash of each item and a short text */
+	"ALTER TABLE watch ADD COLUMN retry_after_url TEXT;"
+	"ALTER TABLE history ADD COLUMN hash TEXT;"
+	"UPDATE history SET text = substr(text, 1, 200)"
+	" WHERE length(text) > 200;"
+	"UPDATE history SET link = NULL WHERE length(link) > 1024;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -109,6 +121,8 @@ enum stmt_id {
 	STMT_HISTORY_ADD,
 	STMT_HISTORY_RECENT,
 	STMT_HISTORY_TRIM,
+	STMT_HISTORY_CAP,
+	STMT_WATCH_FORGET_GONE,
 	STMT_SENT_TRIM,
 	STMT_SENT_INC,
 	STMT_SENT_GET,
@@ -117,6 +131,7 @@ enum stmt_id {
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_DEFER,
 	STMT_OUTBOX_DEFER_ALL,
+	STMT_OUTBOX_CLAMP,
 	STMT_OUTBOX_STATS,
 	STMT_META_GET,
 	STMT_META_SET,
@@ -133,7 +148,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "SELECT url, xpath, etag, last_modified, last_error,"
 	    " last_check_at, last_success_at, last_change_at,"
 	    " retry_after_until, next_check_at, failures, failing_notified,"
-	    " baselined, item_count FROM watch WHERE name = ?1",
+	    " baselined, item_count, retry_after_url FROM watch"
+	    " WHERE name = ?1",
 	[STMT_WATCH_ENSURE] =
 	    "INSERT INTO watch(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
 	[STMT_WATCH_SUCCESS] =
@@ -141,11 +157,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    " last_modified = ?5, last_check_at = ?6, last_success_at = ?6,"
 	    " last_change_at = CASE WHEN ?7 THEN ?6 ELSE last_change_at END,"
 	    " failures = 0, last_error = NULL, retry_after_until = ?8,"
-	    " next_check_at = ?9, failing_notified = ?10 WHERE name = ?1",
+	    " next_check_at = ?9, failing_notified = ?10,"
+	    " retry_after_url = CASE WHEN ?8 > 0 THEN ?2 END WHERE name = ?1",
 	[STMT_WATCH_FAILURE] =
 	    "UPDATE watch SET last_check_at = ?2, failures = failures + 1,"
 	    " last_error = ?3, retry_after_until = ?4, next_check_at = ?5,"
-	    " failing_notified = ?6 WHERE name = ?1",
+	    " failing_notified = ?6,"
+	    " retry_after_url = CASE WHEN ?4 > 0 THEN ?7 END WHERE name = ?1",
 	[STMT_WATCH_SNAPSHOT] =
 	    "UPDATE watch SET baselined = 1, item_count = ?2 WHERE name = ?1",
 	[STMT_WATCH_NEXT] =
@@ -162,8 +180,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(watch, pos) DO UPDATE"
 	    " SET text = excluded.text, link = excluded.link",
 	[STMT_HISTORY_ADD] =
-	    "INSERT INTO history(watch, at, removed, text, link)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "INSERT INTO history(watch, at, removed, text, link, hash)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_HISTORY_CAP] =
+	    "DELETE FROM history WHERE watch = ?1 AND id <= (SELECT id FROM"
+	    " history WHERE watch = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	[STMT_WATCH_FORGET_GONE] =
+	    "DELETE FROM watch WHERE name = ?1 AND last_check_at < ?2",
 	[STMT_HISTORY_RECENT] =
 	    "SELECT at, removed, text, link FROM history WHERE watch = ?1"
 	    " ORDER BY at DESC, id DESC LIMIT ?2",
@@ -189,6 +212,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_OUTBOX_DEFER_ALL] =
 	    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?1),"
 	    " last_error = ?2",
+	[STMT_OUTBOX_CLAMP] =
+	    "UPDATE outbox SET next_attempt_at = ?2 WHERE next_attempt_at > ?1",
 	[STMT_OUTBOX_STATS] =
 	    "SELECT count(*), coalesce(min(created_at), 0),"
 	    " coalesce(min(next_attempt_at), -1) FROM outbox",
@@ -394,6 +419,75 @@ sql_limit(size_t limit)
 /* ---- opening ---- */
 
 /*
+ * nofollow_error explains a failed open(O_NOFOLLOW) of `path` (a `what`):
+ * ELOOP means it is a symbolic link, which nothing in a state directory
+ * may be (someone could point it at a file of yours)
+ */
+static int
+nofollow_error(const char *path, const char *what, struct kw_err *err)
+{
+	if (errno == ELOOP)
+		return kw_err_set(err, "%s '%s' is a symbolic link: kakaowatch "
+		    "does not follow links in its state directory; remove it",
+		    what, path);
+	return kw_err_set(err, "cannot open %s '%s': %s", what, path,
+	    strerror(errno));
+}
+
+/* own_regular_file: `fd` (opened from `path`) is our own regular file */
+static int
+own_regular_file(int fd, const char *path, struct kw_err *err)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0)
+		return kw_err_set(err, "cannot stat '%s': %s", path,
+		    strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return kw_err_set(err, "'%s' is not a regular file: remove it",
+		    path);
+	if (sb.st_uid != geteuid())
+		return kw_err_set(err, "'%s' belongs to uid %ld, not to you "
+		    "(uid %ld): remove it, or run kakaowatch as its owner",
+		    path, (long)sb.st_uid, (long)geteuid());
+	return 0;
+}
+
+/*
+ * state_dir_check: the state directory must be ours and writable by
+ * nobody else, or whoever can write it could replace our files with
+ * links to any file we may write. Applies to root too: a root daemon must
+ * not be steered by another user's directory.
+ */
+static int
+state_dir_check(const char *state_dir, struct kw_err *err)
+{
+	struct stat sb;
+	int fd, result = 0;
+
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return kw_err_set(err, "cannot open state directory '%s': %s",
+		    state_dir, strerror(errno));
+	if (fstat(fd, &sb) != 0)
+		result = kw_err_set(err, "cannot stat state directory '%s': "
+		    "%s", state_dir, strerror(errno));
+	else if (sb.st_uid != geteuid())
+		result = kw_err_set(err, "state directory '%s' belongs to uid "
+		    "%ld, not to you (uid %ld): use a directory of your own "
+		    "(set state_dir, or run: chown %ld '%s')",
+		    state_dir, (long)sb.st_uid, (long)geteuid(),
+		    (long)geteuid(), state_dir);
+	else if ((sb.st_mode & 022) != 0)
+		result = kw_err_set(err, "state directory '%s' is writable by "
+		    "%s (mode %04o): run: chmod 700 '%s'",
+		    state_dir, (sb.st_mode & 002) ? "others" : "its group",
+		    (unsigned)(sb.st_mode & 07777), state_dir);
+	close(fd);
+	return result;
+}
+
+/*
  * lock_take opens and flocks STATE_DIR/kakaowatch.lock and writes our pid
  * into it. The lock dies with the descriptor, so a crashed daemon leaves no
  * stale lock.
@@ -410,12 +504,13 @@ lock_take(struct store *st, const char *state_dir, struct kw_err *err)
 	path = util_path_join(state_dir, STORE_LOCK_NAME);
 	if (path == NULL)
 		return kw_err_set(err, "out of memory");
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		kw_err_set(err, "cannot open lock file '%s': %s", path,
-		    strerror(errno));
+		nofollow_error(path, "lock file", err);
 		goto out;
 	}
+	if (own_regular_file(fd, path, err) != 0)
+		goto out;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK) {
 			kw_err_set(err, "cannot lock '%s': %s", path,
@@ -462,12 +557,17 @@ tighten_mode(const char *path, bool create, struct kw_err *err)
 	struct stat sb;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	/* never through a link: fchmod on what we opened, not chmod(path) */
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
+	    0600);
 	if (fd < 0) {
 		if (!create && errno == ENOENT)
 			return 0;
-		return kw_err_set(err, "cannot open state database '%s': %s",
-		    path, strerror(errno));
+		return nofollow_error(path, "state database", err);
+	}
+	if (own_regular_file(fd, path, err) != 0) {
+		close(fd);
+		return -1;
 	}
 	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0) {
 		if (fchmod(fd, 0600) != 0) {
@@ -662,12 +762,15 @@ store_open(const char *state_dir, struct kw_err *err)
 		return NULL;
 	if (util_mkdir_p(state_dir, 0700, err) != 0)
 		goto fail;
+	if (state_dir_check(state_dir, err) != 0)
+		goto fail;
 	if (lock_take(st, state_dir, err) != 0)
 		goto fail;
 	if (db_files_prepare(st->path, err) != 0)
 		goto fail;
-	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE,
-		NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(st->path, &st->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
 		store_fail(st, err, "open it");
 		goto fail;
 	}
@@ -690,6 +793,12 @@ store_open_readonly(const char *state_dir, struct kw_err *err)
 	if (st == NULL)
 		return NULL;
 	st->readonly = true;
+	if (lstat(st->path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		kw_err_set(err, "state database '%s' is a symbolic link: "
+		    "kakaowatch does not follow links in its state directory; "
+		    "remove it", st->path);
+		goto fail;
+	}
 	if (stat(st->path, &sb) != 0) {
 		if (errno == ENOENT)
 			kw_err_set(err,
@@ -701,8 +810,8 @@ store_open_readonly(const char *state_dir, struct kw_err *err)
 			    st->path, strerror(errno));
 		goto fail;
 	}
-	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(st->path, &st->db,
+		SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
 		store_fail(st, err, "open it");
 		goto fail;
 	}
@@ -772,6 +881,7 @@ watch_state_release(struct watch_state *ws)
 	free(ws->etag);
 	free(ws->last_modified);
 	free(ws->last_error);
+	free(ws->retry_after_url);
 	memset(ws, 0, sizeof(*ws));
 }
 
@@ -799,7 +909,8 @@ store_watch_state_get(struct store *st, const char *name,
 	if (col_dup(s, 0, &out->url) != 0 || col_dup(s, 1, &out->xpath) != 0 ||
 	    col_dup(s, 2, &out->etag) != 0 ||
 	    col_dup(s, 3, &out->last_modified) != 0 ||
-	    col_dup(s, 4, &out->last_error) != 0) {
+	    col_dup(s, 4, &out->last_error) != 0 ||
+	    col_dup(s, 14, &out->retry_after_url) != 0) {
 		kw_err_set(err, "out of memory");
 		goto fail;
 	}
@@ -952,19 +1063,65 @@ snapshot_replace(struct store *st, const char *name,
 	    (int64_t)items->n);
 }
 
-/* history_add: inside a transaction */
+/* item_hash: FNV-1a (64 bit) of text, NUL, link, as 16 hex digits */
+static void
+item_hash(const char *text, const char *link, char out[17])
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	h *= 1099511628211ULL; /* the NUL between them */
+	for (p = (const unsigned char *)(link != NULL ? link : ""); *p != '\0';
+	     p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, 17, "%016" PRIx64, h);
+}
+
+/*
+ * history_add: inside a transaction. Each row keeps the hash of the whole
+ * item and at most STORE_HISTORY_TEXT_MAX bytes of its text, and a watch
+ * keeps its newest STORE_HISTORY_PER_WATCH rows: one change of 50 long
+ * items must not cost megabytes.
+ */
 static int
 history_add(struct store *st, const char *name, int64_t at,
     const struct item_list *items, bool removed, const char *what,
     struct kw_err *err)
 {
-	size_t i;
+	char text[STORE_HISTORY_TEXT_MAX + 1], hash[17];
+	const char *link;
+	size_t i, len;
 
 	for (i = 0; items != NULL && i < items->n; i++) {
-		if (stmt_run(st, STMT_HISTORY_ADD, err, what, "tlitt", name, at,
-			(int)removed, items->v[i].text, items->v[i].link) != 0)
+		item_hash(items->v[i].text, items->v[i].link, hash);
+		len = strlen(items->v[i].text);
+		if (len > STORE_HISTORY_TEXT_MAX) {
+			len = STORE_HISTORY_TEXT_MAX;
+			/* never inside a UTF-8 character */
+			while (len > 0 &&
+			    ((unsigned char)items->v[i].text[len] & 0xC0) ==
+				0x80)
+				len--;
+		}
+		memcpy(text, items->v[i].text, len);
+		text[len] = '\0';
+		link = items->v[i].link;
+		if (link != NULL && strlen(link) > STORE_HISTORY_LINK_MAX)
+			link = NULL;
+		if (stmt_run(st, STMT_HISTORY_ADD, err, what, "tlittt", name,
+			at, (int)removed, text, link, hash) != 0)
 			return -1;
 	}
+	if (items != NULL && items->n > 0 &&
+	    stmt_run(st, STMT_HISTORY_CAP, err, what, "tl", name,
+		(int64_t)STORE_HISTORY_PER_WATCH) != 0)
+		return -1;
 	return 0;
 }
 
@@ -991,9 +1148,10 @@ store_record_check(struct store *st, const struct store_check *c,
 	if (stmt_run(st, STMT_WATCH_ENSURE, err, what, "t", c->name) != 0)
 		goto fail;
 	if (c->failed) {
-		if (stmt_run(st, STMT_WATCH_FAILURE, err, what, "tltlli",
+		if (stmt_run(st, STMT_WATCH_FAILURE, err, what, "tltllit",
 			c->name, c->at, c->error, c->retry_after_until,
-			c->next_check_at, (int)c->failing_notified) != 0)
+			c->next_check_at, (int)c->failing_notified,
+			c->url) != 0)
 			goto fail;
 	} else {
 		changed = (c->added != NULL && c->added->n > 0) ||
@@ -1094,6 +1252,46 @@ oom:
 fail:
 	stmt_done(s);
 	store_names_free(v, count);
+	return -1;
+}
+
+int
+store_forget_gone(struct store *st, const char *const *keep, size_t nkeep,
+    int64_t before_ms, size_t *forgot, struct kw_err *err)
+{
+	const char *what = "forget removed watches";
+	char **names = NULL;
+	size_t i, j, n = 0, count = 0;
+	bool kept;
+
+	if (forgot != NULL)
+		*forgot = 0;
+	if (store_watch_names(st, &names, &n, err) != 0)
+		return -1;
+	if (tx_begin(st, err) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		kept = false;
+		for (j = 0; j < nkeep && !kept; j++)
+			kept = strcmp(names[i], keep[j]) == 0;
+		if (kept)
+			continue;
+		/* snapshot and history follow by ON DELETE CASCADE */
+		if (stmt_run(st, STMT_WATCH_FORGET_GONE, err, what, "tl",
+			names[i], before_ms) != 0)
+			goto fail_tx;
+		count += (size_t)sqlite3_changes(st->db);
+	}
+	if (tx_commit(st, err) != 0)
+		goto fail;
+	store_names_free(names, n);
+	if (forgot != NULL)
+		*forgot = count;
+	return 0;
+fail_tx:
+	tx_rollback(st);
+fail:
+	store_names_free(names, n);
 	return -1;
 }
 
@@ -1339,6 +1537,14 @@ store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
 {
 	return stmt_run(st, STMT_OUTBOX_DEFER_ALL, err,
 	    "postpone the outbox", "lt", next_attempt_at, error);
+}
+
+int
+store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
+    struct kw_err *err)
+{
+	return stmt_run(st, STMT_OUTBOX_CLAMP, err,
+	    "bring the outbox's times back", "ll", latest, to);
 }
 
 /* outbox_numbers reads count, oldest created_at and earliest due time */

@@ -12,14 +12,21 @@
 
 #define SIG_MAX 64
 
-/* one watched file; fd < 0: the slot is free */
+/* one watched file; !used: the slot is free */
 struct wake_file {
-	int fd;          /* its own inotify instance */
+	bool used;
+	int fd;          /* its own inotify instance; -1 while not armed */
 	unsigned flags;  /* WAKE_* */
 	char *path;      /* as given */
 	char *base;      /* its base name, in its directory */
 	char *real_base; /* WAKE_FOLLOW: the symlink target's, or NULL */
+	char *real;      /* WAKE_FOLLOW: what the path resolved to when armed */
 	bool changed;
+	/* re-arm before the next wait: a watched directory went away or was
+	 * moved (IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED), or (WAKE_FOLLOW)
+	 * the path may resolve elsewhere now */
+	bool stale;
+	bool writing; /* modified and not yet closed by its writer */
 };
 
 struct wake {
@@ -166,17 +173,71 @@ add_dir(int fd, const char *path, uint32_t mask, char **base)
 	return result;
 }
 
+/* the events of a watched directory */
+static uint32_t
+watch_mask(unsigned flags)
+{
+	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB |
+	    IN_DELETE_SELF | IN_MOVE_SELF;
+
+	if ((flags & WAKE_EDITS) != 0)
+		mask |= IN_CREATE | IN_DELETE | IN_MODIFY;
+	return mask;
+}
+
+/* disarm closes the inotify instance of `f` and forgets its names */
+static void
+disarm(struct wake_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	free(f->base);
+	free(f->real_base);
+	free(f->real);
+	f->base = f->real_base = f->real = NULL;
+}
+
+/*
+ * arm (re)makes the inotify instance of `f`: its path's directory and,
+ * with WAKE_FOLLOW, the directory of what the path resolves to now.
+ * Returns 0, or -1 with errno (f is then not armed).
+ */
+static int
+arm(struct wake_file *f)
+{
+	uint32_t mask = watch_mask(f->flags);
+	int saved;
+
+	disarm(f);
+	f->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (f->fd < 0)
+		return -1;
+	if (add_dir(f->fd, f->path, mask, &f->base) != 0) {
+		saved = errno;
+		disarm(f);
+		errno = saved;
+		return -1;
+	}
+	if ((f->flags & WAKE_FOLLOW) != 0) {
+		f->real = realpath(f->path, NULL);
+		if (f->real != NULL && strcmp(f->real, f->path) != 0 &&
+		    add_dir(f->fd, f->real, mask, &f->real_base) != 0)
+			f->real_base = NULL; /* the path's directory still is */
+	}
+	f->stale = false;
+	return 0;
+}
+
 int
 wake_watch(struct wake *w, const char *path, unsigned flags,
     struct kw_err *err)
 {
-	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB;
 	struct wake_file *f = NULL;
-	char *real;
 	int id;
 
 	for (id = 0; id < WAKE_MAX_FILES; id++) {
-		if (w->files[id].fd < 0) {
+		if (!w->files[id].used) {
 			f = &w->files[id];
 			break;
 		}
@@ -184,25 +245,16 @@ wake_watch(struct wake *w, const char *path, unsigned flags,
 	if (f == NULL)
 		return kw_err_set(err, "cannot watch '%s': %d files are "
 		    "watched already", path, WAKE_MAX_FILES);
-	if ((flags & WAKE_EDITS) != 0)
-		mask |= IN_CREATE | IN_DELETE | IN_MODIFY;
 	memset(f, 0, sizeof(*f));
+	f->used = true;
+	f->fd = -1;
 	f->flags = flags;
 	f->path = strdup(path);
-	f->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (f->path == NULL || f->fd < 0 ||
-	    add_dir(f->fd, path, mask, &f->base) != 0) {
+	if (f->path == NULL || arm(f) != 0) {
 		kw_err_set(err, "cannot watch the directory of '%s': %s", path,
 		    f->path == NULL ? "out of memory" : strerror(errno));
 		wake_unwatch(w, id);
 		return -1;
-	}
-	if ((flags & WAKE_FOLLOW) != 0) {
-		real = realpath(path, NULL);
-		if (real != NULL && strcmp(real, path) != 0 &&
-		    add_dir(f->fd, real, mask, &f->real_base) != 0)
-			f->real_base = NULL; /* the path's directory still is */
-		free(real);
 	}
 	return id;
 }
@@ -215,11 +267,8 @@ wake_unwatch(struct wake *w, int id)
 	if (id < 0 || id >= WAKE_MAX_FILES)
 		return;
 	f = &w->files[id];
-	if (f->fd >= 0)
-		close(f->fd);
+	disarm(f);
 	free(f->path);
-	free(f->base);
-	free(f->real_base);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 }
@@ -267,10 +316,55 @@ drain(struct wake_file *f)
 			ev = (const struct inotify_event *)(void *)p;
 			if ((ev->mask & IN_Q_OVERFLOW) != 0)
 				f->changed = true;
-			if (ev->len > 0 && names(f, ev->name))
+			/* the directory itself was removed, renamed or
+			 * unmounted: its watch is dead; watch the path's
+			 * directory again (a new one may be there) */
+			if ((ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF |
+				IN_IGNORED)) != 0) {
 				f->changed = true;
+				f->stale = true;
+			}
+			if (ev->len == 0 || !names(f, ev->name))
+				continue;
+			f->changed = true;
+			if ((ev->mask & IN_MODIFY) != 0)
+				f->writing = true;
+			if ((ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO |
+				IN_DELETE)) != 0)
+				f->writing = false;
+			/* a symlink on the way may point elsewhere now */
+			if ((f->flags & WAKE_FOLLOW) != 0)
+				f->stale = true;
 		}
 	}
+}
+
+/*
+ * rearm_if_stale re-arms a stale file (a directory went away: try again on
+ * every turn until it is back). A path that resolves elsewhere than
+ * before, or a directory that is back, counts as a change: the file may
+ * have changed while nothing watched it.
+ */
+static void
+rearm_if_stale(struct wake_file *f)
+{
+	char *before;
+	bool was_armed;
+
+	if (!f->used || !f->stale)
+		return;
+	was_armed = f->fd >= 0;
+	before = f->real;
+	f->real = NULL;
+	if (arm(f) != 0) {
+		f->stale = true;
+		free(before);
+		return;
+	}
+	if (!was_armed || before == NULL || f->real == NULL ||
+	    strcmp(before, f->real) != 0)
+		f->changed = true;
+	free(before);
 }
 
 void
@@ -292,6 +386,27 @@ wake_after_poll(struct wake *w, const int *fds, const bool *ready, size_t n)
 			if (w->files[j].fd >= 0 && w->files[j].fd == fds[i])
 				drain(&w->files[j]);
 	}
+	for (j = 0; j < WAKE_MAX_FILES; j++)
+		rearm_if_stale(&w->files[j]);
+}
+
+bool
+wake_stale(const struct wake *w)
+{
+	int j;
+
+	for (j = 0; j < WAKE_MAX_FILES; j++)
+		if (w->files[j].used && w->files[j].stale)
+			return true;
+	return false;
+}
+
+bool
+wake_writing(const struct wake *w, int id)
+{
+	if (id < 0 || id >= WAKE_MAX_FILES || !w->files[id].used)
+		return false;
+	return w->files[id].writing;
 }
 
 bool
@@ -299,7 +414,7 @@ wake_changed(struct wake *w, int id)
 {
 	bool c;
 
-	if (id < 0 || id >= WAKE_MAX_FILES || w->files[id].fd < 0)
+	if (id < 0 || id >= WAKE_MAX_FILES || !w->files[id].used)
 		return false;
 	c = w->files[id].changed;
 	w->files[id].changed = false;

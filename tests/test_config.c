@@ -540,7 +540,7 @@ test_config_rejects_unknown_key(void **state)
 	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
 	    "exclude, headers, notify_on, interval, jitter, timeout, "
 	    "max_bytes, max_failures, ssl_verify, parser, namespaces, title, "
-	    "link, jq, enabled)");
+	    "link, jq, allow_insecure_redirect, max_retry_after, enabled)");
 }
 
 static void

@@ -38,6 +38,46 @@ static char server_root[512];
 
 /* -- the fake server ---------------------------------------------------- */
 
+/* servers a test starts besides the shared one; server_stop stops any
+ * a failed test left running */
+static struct fake_server *extras[4];
+
+/*
+ * spawn_extra starts another pageserver on the same root, with `tls`
+ * (NULL, or the four --tls-cert CERT --tls-key KEY arguments). Returns
+ * its port, or -1.
+ */
+static int
+spawn_extra(struct fake_server *fs, const char *const *tls)
+{
+	const char *args[8] = { "--root", server_root, NULL };
+	size_t i;
+
+	for (i = 0; tls != NULL && i < 4; i++)
+		args[2 + i] = tls[i];
+	memset(fs, 0, sizeof(*fs));
+	if (fake_server_start(fs, "pageserver.py", args) != 0)
+		return -1;
+	for (i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
+		if (extras[i] == NULL) {
+			extras[i] = fs;
+			break;
+		}
+	}
+	return fs->port;
+}
+
+static void
+kill_extra(struct fake_server *fs)
+{
+	size_t i;
+
+	fake_server_stop(fs);
+	for (i = 0; i < sizeof(extras) / sizeof(extras[0]); i++)
+		if (extras[i] == fs)
+			extras[i] = NULL;
+}
+
 static int
 server_start(void **state)
 {
@@ -62,8 +102,12 @@ server_stop(void **state)
 	DIR *d;
 	struct dirent *e;
 	char path[1024];
+	size_t i;
 
 	(void)state;
+	for (i = 0; i < sizeof(extras) / sizeof(extras[0]); i++)
+		if (extras[i] != NULL)
+			kill_extra(extras[i]);
 	fake_server_stop(&server);
 	d = opendir(server_root);
 	if (d != NULL) {
@@ -1124,6 +1168,347 @@ test_http_poll_reports_a_readable_extra_fd(void **state)
 	http_free(h);
 }
 
+/* echo_of parses the /headers echo in a result's body */
+static json_t *
+echo_of(const struct result *r)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	assert_int_equal(r->resp.error, HTTP_OK);
+	assert_int_equal(r->resp.status, 200);
+	j = json_loads(r->resp.body, 0, &jerr);
+	assert_non_null(j);
+	return j;
+}
+
+/*
+ * A watch's own headers (an API key) and the bearer token go to the origin
+ * of its URL only. Two loopback servers are two origins (another port):
+ * redirected from the first to the second, the request arrives without
+ * them; redirected within the first, with them; and back from the second
+ * to the first, with them again.
+ */
+static void
+test_http_sends_custom_headers_only_to_their_origin(void **state)
+{
+	static const char *const headers[] = { "X-Api-Key: key-0123456789" };
+	struct http_request req;
+	struct result r;
+	char u[1024], path[768], back[512];
+	struct fake_server other_srv;
+	int other;
+	json_t *j;
+
+	(void)state;
+	other = spawn_extra(&other_srv, NULL);
+	assert_true(other > 0);
+
+	snprintf(path, sizeof(path),
+	    "/redirect-to?url=http://127.0.0.1:%d/headers", other);
+	req_init(&req, url(u, sizeof(u), path));
+	req.headers = headers;
+	req.nheaders = 1;
+	req.bearer_token = "tok-abcdef123456";
+	req.user_agent = "kw-test/1.0";
+	fetch(&req, &r);
+	j = echo_of(&r);
+	assert_null(header_of(j, "x-api-key"));
+	assert_null(header_of(j, "authorization"));
+	/* the request itself is the same: only the secrets stay behind */
+	assert_string_equal(header_of(j, "user-agent"), "kw-test/1.0");
+	assert_non_null(strstr(r.resp.final_url, "/headers"));
+	json_decref(j);
+	result_release(&r);
+
+	/* same origin: they follow */
+	req_init(&req, url(u, sizeof(u), "/redirect-to?url=/headers"));
+	req.headers = headers;
+	req.nheaders = 1;
+	fetch(&req, &r);
+	j = echo_of(&r);
+	assert_string_equal(header_of(j, "x-api-key"), "key-0123456789");
+	json_decref(j);
+	result_release(&r);
+
+	/* first -> second -> first: home again, they are sent again */
+	snprintf(back, sizeof(back), "http://127.0.0.1:%d/headers",
+	    server_port);
+	snprintf(path, sizeof(path),
+	    "/redirect-to?url=http://127.0.0.1:%d/redirect-to%%3Furl%%3D%s",
+	    other, back);
+	req_init(&req, url(u, sizeof(u), path));
+	req.headers = headers;
+	req.nheaders = 1;
+	fetch(&req, &r);
+	j = echo_of(&r);
+	assert_string_equal(header_of(j, "x-api-key"), "key-0123456789");
+	json_decref(j);
+	result_release(&r);
+
+	/* the blocking API follows the same rule */
+	snprintf(path, sizeof(path),
+	    "/redirect-to?url=http://127.0.0.1:%d/headers", other);
+	req_init(&req, url(u, sizeof(u), path));
+	req.headers = headers;
+	req.nheaders = 1;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(http_request_sync(&req, &r.resp), 0);
+	j = echo_of(&r);
+	assert_null(header_of(j, "x-api-key"));
+	json_decref(j);
+	result_release(&r);
+	kill_extra(&other_srv);
+}
+
+/* a POST redirected by 303 continues as a GET without the body */
+static void
+test_http_continues_a_post_as_get_after_303(void **state)
+{
+	struct http_request req;
+	struct result r;
+	char u[512];
+	json_t *j;
+
+	(void)state;
+	req_init(&req, url(u, sizeof(u),
+	    "/redirect-to?url=/headers&status=303"));
+	req.method = "POST";
+	req.body = "a=1";
+	req.body_len = 3;
+	req.content_type = "application/x-www-form-urlencoded";
+	fetch(&req, &r);
+	j = echo_of(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "method")),
+	    "GET");
+	assert_null(header_of(j, "content-type"));
+	json_decref(j);
+	result_release(&r);
+
+	/* 307 keeps the method and the body */
+	req_init(&req, url(u, sizeof(u),
+	    "/redirect-to?url=/headers&status=307"));
+	req.method = "POST";
+	req.body = "a=1";
+	req.body_len = 3;
+	fetch(&req, &r);
+	j = echo_of(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "method")),
+	    "POST");
+	assert_string_equal(json_string_value(json_object_get(j, "body")),
+	    "a=1");
+	json_decref(j);
+	result_release(&r);
+}
+
+/*
+ * An https page redirecting to http: refused unless the request allows
+ * it. The https server uses a throw-away self-signed certificate (the
+ * request turns verification off, as `ssl_verify: false` does).
+ */
+static void
+test_http_refuses_https_to_http_redirects(void **state)
+{
+	char cert[600], key[600], cmd[1400], u[1024];
+	const char *extra[4];
+	struct http_request req;
+	struct result r;
+	struct fake_server tls_srv;
+	int tls_port;
+	json_t *j;
+
+	(void)state;
+	snprintf(cert, sizeof(cert), "%s/tls-cert.pem", server_root);
+	snprintf(key, sizeof(key), "%s/tls-key.pem", server_root);
+	snprintf(cmd, sizeof(cmd),
+	    "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=127.0.0.1 -keyout '%s' -out '%s' >/dev/null 2>&1",
+	    key, cert);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "test_http: no openssl to make a certificate: "
+		    "skipped\n");
+		skip();
+	}
+	extra[0] = "--tls-cert";
+	extra[1] = cert;
+	extra[2] = "--tls-key";
+	extra[3] = key;
+	tls_port = spawn_extra(&tls_srv, extra);
+	assert_true(tls_port > 0);
+
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/redirect-to?url="
+	    "http://127.0.0.1:%d/headers", tls_port, server_port);
+	req_init(&req, u);
+	req.ssl_verify = false;
+	fetch(&req, &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_REDIRECTS);
+	assert_non_null(strstr(r.resp.errmsg, "https to http"));
+	assert_null(r.resp.body);
+	result_release(&r);
+
+	req.allow_insecure_redirect = true;
+	fetch(&req, &r);
+	j = echo_of(&r);
+	json_decref(j);
+	result_release(&r);
+
+	/* https -> https is fine */
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/redirect-to?url=/headers",
+	    tls_port);
+	req_init(&req, u);
+	req.ssl_verify = false;
+	fetch(&req, &r);
+	j = echo_of(&r);
+	json_decref(j);
+	result_release(&r);
+	kill_extra(&tls_srv);
+}
+
+/*
+ * Two hanging pages take both connection slots of the host; two quick
+ * pages (0.3 s) wait behind them. Their 0.8 s timeout starts when they get
+ * a slot (after the hanging ones time out at 1 s), so they succeed; if it
+ * counted the wait they would time out before they started.
+ */
+static void
+test_http_timeout_starts_when_the_host_slot_is_free(void **state)
+{
+	struct result r[4];
+	struct http_request req;
+	struct kw_err err = { 0 };
+	struct http *h;
+	char hang[512], quick[512];
+	int i;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	h = http_new(16, 2, &err);
+	assert_non_null(h);
+	url(hang, sizeof(hang), "/hang");
+	url(quick, sizeof(quick), "/slow?delay=0.3");
+	for (i = 0; i < 4; i++) {
+		req_init(&req, i < 2 ? hang : quick);
+		req.timeout_ms = i < 2 ? 1000 : 800;
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
+		    0);
+	}
+	assert_int_equal(http_run(h), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(r[i].resp.error, HTTP_ERR_TIMEOUT);
+		result_release(&r[i]);
+	}
+	for (i = 2; i < 4; i++) {
+		if (r[i].resp.error != HTTP_OK)
+			fail_msg("queued transfer %d: %s", i,
+			    r[i].resp.errmsg);
+		assert_int_equal(r[i].resp.status, 200);
+		result_release(&r[i]);
+	}
+	http_free(h);
+}
+
+/* a 200 KB response header is reported as such, not "out of memory" */
+static void
+test_http_reports_a_huge_response_header(void **state)
+{
+	struct result r;
+
+	(void)state;
+	get("/big-header?bytes=204800", &r);
+	assert_int_equal(r.resp.error, HTTP_ERR_TOO_BIG);
+	assert_non_null(strstr(r.resp.errmsg, "header too large"));
+	assert_null(strstr(r.resp.errmsg, "memory"));
+	result_release(&r);
+
+	/* one under the cap is fine */
+	get("/big-header?bytes=50000", &r);
+	assert_int_equal(r.resp.error, HTTP_OK);
+	result_release(&r);
+}
+
+/*
+ * An internationalised host name is sent in its A-label form, whatever the
+ * locale (the test runs in "C"). The loopback server acts as the HTTP
+ * proxy (http_proxy), so 한국.test needs no DNS and no /etc/hosts entry:
+ * the proxy sees the request line's host.
+ */
+static void
+test_http_converts_international_host_names(void **state)
+{
+	struct http_request req;
+	struct result r;
+	char proxy[64];
+	const char *path, *host;
+	json_t *j;
+
+	(void)state;
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", server_port);
+	setenv("http_proxy", proxy, 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	req_init(&req, "http://\xed\x95\x9c\xea\xb5\xad.test/headers?q=1");
+	fetch(&req, &r);
+	unsetenv("http_proxy");
+	if (r.resp.error != HTTP_OK)
+		fail_msg("IDN host: %s", r.resp.errmsg);
+	j = echo_of(&r);
+	path = json_string_value(json_object_get(j, "path"));
+	host = header_of(j, "host");
+	assert_non_null(path);
+	assert_string_equal(path, "http://xn--3e0b707e.test/headers?q=1");
+	assert_string_equal(host, "xn--3e0b707e.test");
+	/* links of the page resolve against the host as written */
+	assert_string_equal(r.resp.final_url,
+	    "http://\xed\x95\x9c\xea\xb5\xad.test/headers?q=1");
+	json_decref(j);
+	result_release(&r);
+
+	/* a redirect on the same host keeps it too */
+	setenv("http_proxy", proxy, 1);
+	req_init(&req, "http://\xed\x95\x9c\xea\xb5\xad.test/"
+	    "redirect-to?url=/headers");
+	fetch(&req, &r);
+	unsetenv("http_proxy");
+	j = echo_of(&r);
+	assert_string_equal(r.resp.final_url,
+	    "http://\xed\x95\x9c\xea\xb5\xad.test/headers");
+	json_decref(j);
+	result_release(&r);
+
+	/* a host libidn2 rejects fails the request with a clear message */
+	memset(&r, 0, sizeof(r));
+	req_init(&req, "http://a\xe2\x80\x8b\xef\xbf\xbf.test/");
+	{
+		struct kw_err err = { 0 };
+		struct http *h = http_new(1, 1, &err);
+
+		assert_non_null(h);
+		assert_int_equal(http_submit(h, &req, on_done, &r, &err), -1);
+		assert_non_null(strstr(err.msg, "host name"));
+		http_free(h);
+	}
+}
+
+static void
+test_http_origin_is_scheme_host_and_port(void **state)
+{
+	char *o = NULL;
+
+	(void)state;
+	assert_int_equal(http_origin("HTTP://Example.COM/a?b", &o, NULL), 0);
+	assert_string_equal(o, "http://example.com:80");
+	free(o);
+	assert_int_equal(http_origin("https://example.com:8443/", &o, NULL),
+	    0);
+	assert_string_equal(o, "https://example.com:8443");
+	free(o);
+	assert_int_equal(http_origin("https://example.com/", &o, NULL), 0);
+	assert_string_equal(o, "https://example.com:443");
+	free(o);
+	assert_int_equal(http_origin("not a url", &o, NULL), -1);
+	assert_null(o);
+}
+
 static void
 test_http_url_escape_round_trips_through_util_url_decode(void **state)
 {
@@ -1277,6 +1662,16 @@ main(void)
 		    test_http_free_aborts_pending_transfers_without_callbacks),
 		cmocka_unit_test(test_http_callbacks_may_submit_more_transfers),
 		cmocka_unit_test(test_http_poll_reports_a_readable_extra_fd),
+		cmocka_unit_test(
+		    test_http_sends_custom_headers_only_to_their_origin),
+		cmocka_unit_test(test_http_continues_a_post_as_get_after_303),
+		cmocka_unit_test(test_http_refuses_https_to_http_redirects),
+		cmocka_unit_test(
+		    test_http_timeout_starts_when_the_host_slot_is_free),
+		cmocka_unit_test(test_http_reports_a_huge_response_header),
+		cmocka_unit_test(
+		    test_http_converts_international_host_names),
+		cmocka_unit_test(test_http_origin_is_scheme_host_and_port),
 	};
 
 	return cmocka_run_group_tests(tests, server_start, server_stop);

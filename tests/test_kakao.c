@@ -413,8 +413,9 @@ test_kakao_exchange_code_with_other_redirect_uri_is_config(void **state)
 	    &err), KAKAO_CONFIG);
 	assert_contains(err.msg, "KOE303");
 	assert_contains(err.msg, "the redirect URI must be registered in "
-	    "Kakao Developers > 카카오 로그인 > Redirect URI and be "
-	    "byte-identical to kakao.redirect_uri: '" OTHER_REDIRECT_URI "'");
+	    "Kakao Developers > [앱] > [플랫폼 키] > [REST API 키] > "
+	    "리다이렉트 URI and be byte-identical to kakao.redirect_uri: '"
+	    OTHER_REDIRECT_URI "'");
 	assert_clean(&err);
 	/* the code was not spent: the right URI still works */
 	f->client.redirect_uri = REDIRECT_URI;
@@ -439,8 +440,9 @@ test_kakao_exchange_code_without_client_secret_is_config(void **state)
 	    &err), KAKAO_CONFIG);
 	assert_contains(err.msg, "KOE010");
 	assert_contains(err.msg, "client secret missing or wrong: set "
-	    "KAKAO_CLIENT_SECRET to the secret from Kakao Developers > 보안 > "
-	    "Client Secret, or turn the client secret off");
+	    "KAKAO_CLIENT_SECRET to the secret from Kakao Developers > [앱] > "
+	    "[플랫폼 키] > [REST API 키] > 클라이언트 시크릿, or turn the "
+	    "client secret off there");
 	assert_clean(&err);
 	/* a wrong one is as bad */
 	f->client.client_secret = "wrongSecret999";
@@ -880,8 +882,8 @@ test_kakao_send_without_talk_message_consent(void **state)
 	    text_template, &err), KAKAO_CONSENT);
 	assert_contains(err.msg, "-402");
 	assert_contains(err.msg, "enable 카카오톡 메시지 전송 (talk_message) "
-	    "in Kakao Developers > 카카오 로그인 > 동의항목 and run "
-	    "`kakaowatch auth` again");
+	    "in Kakao Developers > [카카오 로그인] > [동의항목], then run "
+	    "`kakaowatch auth` again and tick it");
 	assert_clean(&err);
 	token_release(&t);
 }
@@ -908,8 +910,13 @@ test_kakao_classify_auth_error_by_code(void **state)
 		{ 400, "{\"error\":\"invalid_grant\",\"error_code\":"
 		    "\"KOE303\"}", KAKAO_CONFIG, "byte-identical to "
 		    "kakao.redirect_uri" },
+		{ 400, "{\"error_code\":\"KOE205\"}", KAKAO_CONSENT,
+		    "[동의항목]" },
+		{ 400, "{\"error\":\"invalid_request\",\"error_code\":"
+		    "\"KOE237\"}", KAKAO_RATE_LIMITED,
+		    "20 access tokens per 10 minutes" },
 		{ 400, "{\"error_code\":\"KOE006\"}", KAKAO_CONFIG,
-		    "Redirect URI" },
+		    "리다이렉트 URI" },
 		{ 401, "{\"error\":\"invalid_client\",\"error_code\":"
 		    "\"KOE010\"}", KAKAO_CONFIG, "KAKAO_CLIENT_SECRET" },
 		{ 401, "{\"error\":\"invalid_client\",\"error_code\":"
@@ -959,6 +966,10 @@ test_kakao_classify_api_error_by_code(void **state)
 		{ 403, "{\"msg\":\"insufficient scopes.\",\"code\":-402,"
 		    "\"required_scopes\":[\"talk_message\"]}", KAKAO_CONSENT },
 		{ 403, "{\"code\":-3}", KAKAO_CONSENT },
+		/* issue 14: each with its advice */
+		{ 400, "{\"code\":-101}", KAKAO_REAUTH },
+		{ 400, "{\"code\":-103}", KAKAO_FATAL },
+		{ 400, "{\"code\":-405}", KAKAO_FATAL },
 		{ 400, "{\"code\":-10,\"msg\":\"API limit has been "
 		    "exceeded.\"}", KAKAO_QUOTA },
 		{ 400, "{\"code\":-11}", KAKAO_QUOTA },

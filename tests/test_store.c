@@ -1074,11 +1074,73 @@ test_store_rejects_a_file_that_is_not_a_database(void **state)
 	assert_non_null(strstr(err.msg, "not a database"));
 }
 
+/*
+ * History is bounded: an item's text is kept to its first 200 bytes (cut
+ * between UTF-8 characters) with a hash of the whole item, and a watch
+ * keeps its newest STORE_HISTORY_PER_WATCH rows however many changes it
+ * sees; watches gone from the configuration go after history_days.
+ */
+static void
+test_store_history_is_bounded_per_watch(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f);
+	struct history_entry *h = NULL;
+	struct item_list added;
+	struct kw_err err = { 0 };
+	char text[1200];
+	size_t n = 0, i, forgot = 0;
+	const char *keep[] = { "news" };
+	struct store_check c = {
+		.name = "news",
+		.url = "https://news.example/",
+		.xpath = "//h2/a",
+	};
+
+	/* 600 changes of one item of 1000 bytes ("한" is 3 bytes) */
+	for (i = 0; i < 600; i++) {
+		snprintf(text, sizeof(text), "%zu ", i);
+		while (strlen(text) + 3 < 1000)
+			strcat(text, "\xed\x95\x9c");
+		item_list_init(&added);
+		add(&added, text, "https://news.example/x");
+		c.at = 1000 + (int64_t)i;
+		c.added = &added;
+		record_ok(st, &c);
+		item_list_release(&added);
+	}
+	assert_int_equal(store_history_recent(st, "news", 0, &h, &n, &err), 0);
+	assert_int_equal(n, STORE_HISTORY_PER_WATCH);
+	assert_true(strncmp(h[0].text, "599 ", 4) == 0);
+	for (i = 0; i < n; i++) {
+		assert_true(strlen(h[i].text) <= 200);
+		/* whole characters only */
+		assert_int_equal((strlen(h[i].text) - strlen("599 ")) % 3, 0);
+	}
+	history_entries_free(h, n);
+
+	/* another watch, last checked at 1000, gone from the config */
+	c.name = "old";
+	c.at = 1000;
+	c.added = NULL;
+	record_ok(st, &c);
+	assert_int_equal(store_forget_gone(st, keep, 1, 500, &forgot, &err), 0);
+	assert_int_equal(forgot, 0); /* not gone long enough */
+	assert_int_equal(store_forget_gone(st, keep, 1, 5000, &forgot, &err),
+	    0);
+	assert_int_equal(forgot, 1);
+	assert_int_equal(store_history_recent(st, "news", 0, &h, &n, &err), 0);
+	assert_int_equal(n, STORE_HISTORY_PER_WATCH); /* kept: configured */
+	history_entries_free(h, n);
+	store_close(st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_store_history_is_bounded_per_watch),
 		T(test_store_creates_private_files),
 		T(test_store_tightens_an_open_database_mode),
 		T(test_store_unknown_watch_has_no_state),

@@ -35,6 +35,9 @@ struct check_outcome {
 	size_t nremoved;     /* removed items */
 	size_t nmessages;    /* messages queued in the outbox */
 	int failures;        /* consecutive failures after this check */
+	/* the state database failed: nothing of this check was recorded
+	 * (failures is the stored count, unchanged), so it runs again */
+	bool not_recorded;
 	/* Unix ms the server asked us to wait (Retry-After), or 0 */
 	int64_t retry_after_until;
 	char error[KW_ERR_MAX]; /* CHECK_FAILED / CHECK_SKIPPED: why */
@@ -53,6 +56,29 @@ struct check_env {
 	struct http *http;        /* borrowed: transfers run in its loop */
 	const struct config *cfg; /* borrowed: max_messages_per_check */
 };
+
+/*
+ * check_retry_after_until returns until when (Unix ms) the stored
+ * Retry-After window of `st` still keeps `wc` from being fetched at
+ * `now_ms`, or 0 when it does not: it has passed, it was asked of another
+ * URL (changing `url` clears it), or it ends more than
+ * wc->max_retry_after_ms from now (the clock moved back since, or an older
+ * version stored it unclamped). check_start skips the fetch while it is
+ * non-zero; the daemon plans the first check after it.
+ */
+int64_t check_retry_after_until(const struct watch_config *wc,
+    const struct watch_state *st, int64_t now_ms);
+
+/*
+ * check_store_upkeep keeps the state database bounded (run by the daemon
+ * every few hours and after each reload, and by `once`): history older
+ * than cfg->history_days days before `now_ms` (Unix ms) goes, and so does
+ * every watch that is not in `cfg` and was last checked before then
+ * (renamed or removed watches: state, snapshot, history). Returns 0, or -1
+ * with `err`.
+ */
+int check_store_upkeep(struct store *st, const struct config *cfg,
+    int64_t now_ms, struct kw_err *err);
 
 /*
  * check_request_init fills `req` with the request a check of `wc` makes

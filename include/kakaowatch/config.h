@@ -70,6 +70,8 @@
 #define CONFIG_JITTER_MAX_PCT 50.0            /* jitter: 0% .. 50% */
 #define CONFIG_TIMEOUT_MIN_MS 1000            /* timeout: 1s .. 10m */
 #define CONFIG_TIMEOUT_MAX_MS (10LL * 60 * 1000)
+#define CONFIG_MAX_RETRY_AFTER_MIN_MS (60LL * 1000)
+#define CONFIG_MAX_RETRY_AFTER_MAX_MS (7LL * 86400 * 1000)
 #define CONFIG_MAX_BYTES_MIN 1024LL           /* max_bytes: 1KiB .. 1GiB */
 #define CONFIG_MAX_BYTES_MAX (1024LL * 1024 * 1024)
 #define CONFIG_MAX_FAILURES_MAX 1000          /* max_failures: 1 .. 1000 */
@@ -167,6 +169,11 @@ struct watch_config {
 	char *link;
 	char *jq;
 	bool ssl_verify;     /* default true */
+	/* follow https -> http redirects; default false (http.h) */
+	bool allow_insecure_redirect;
+	/* a Retry-After asking for longer is a failed check, and the next
+	 * check waits only this long; default 6h, 1m..7d */
+	int64_t max_retry_after_ms;
 	bool enabled;        /* default true; false = parsed but not run */
 	struct config_pos pos;       /* the watch's list item (its mapping) */
 	struct config_pos xpath_pos; /* the xpath (or css) value (maybe in

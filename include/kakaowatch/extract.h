@@ -214,19 +214,21 @@ struct extract_candidate {
  * extract_find proposes watches for `d`: it finds the deepest elements
  * whose item text contains texts[0] (and each other text), walks up from
  * each to the ancestors whose siblings share its shape (same element name,
- * mostly the same classes once trailing digits are dropped: "list0" and
- * "list1" are one shape) and hold the same path down to the match, and
- * for each such repeated structure writes the path with the row index
- * dropped: from the nearest ancestor with a stable id (no run of 4+
- * digits), else from <body>, else from at most 5 steps up, each step the
- * element name and its classes, a position (td[3], td:nth-of-type(3))
- * only where name and classes do not tell the step's element from its
- * siblings. Candidates are ranked by texts covered, then rows, then
- * nearness to the match; duplicates are dropped; at most `max` are kept.
- * Returns 0 with *out (heap array, free with extract_candidates_free) and
- * *nout (0 when no list holds the texts), or -1 with `err` when no
- * element contains texts[0] ("no element's text contains 'x'") or memory
- * runs out. ntexts must be >= 1.
+ * a class in common once trailing digits are dropped: "list0" and "list1"
+ * are one shape) and hold the same path down to the match, and for each
+ * such repeated structure writes the path with the row index dropped:
+ * from the nearest ancestor with a stable id (not a number, not base64,
+ * not a long mix of cases and digits), else from <body>, else from at
+ * most 5 steps up; each step the element name and up to 2 of the classes
+ * all rows share, a position (td[3], td:nth-of-type(3)) only where name
+ * and classes do not tell the step's element from its siblings; the short
+ * form (anchor, then any depth) when it selects as many. Candidates are
+ * ranked by texts covered, then rows, then nearness to the match;
+ * duplicates are dropped; at most `max` are kept. Returns 0 with *out
+ * (heap array, free with extract_candidates_free) and *nout (0 when no
+ * list holds the texts), or -1 with `err` when no element contains
+ * texts[0] ("no element's text contains 'x'") or memory runs out. ntexts
+ * must be >= 1.
  */
 int extract_find(const struct extract_doc *d, const char *const *texts,
                  size_t ntexts, extract_match_fn match, size_t max,

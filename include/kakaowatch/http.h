@@ -11,14 +11,23 @@
  * first in first out, in a queue of the `struct http` (a copy of their
  * request, no curl handle) and start as earlier ones finish, so a queued
  * transfer's timeout has not started yet and 10,000 queued transfers cost
- * a few hundred bytes each. Of those in curl, the ones over the per-host
- * limit wait in curl's own pending queue for a connection to that host.
+ * a few hundred bytes each.
  * HTTP/2 multiplexing is turned off, so "connections per host" is also the
  * number of requests a host sees at once (docs/design.md §2.1,
  * max_connections_per_host).
  *
- * Every transfer: redirects followed (at most HTTP_MAX_REDIRECTS, http and
- * https only), every content encoding this libcurl supports accepted and
+ * Connection slots are handed out here, not by curl: a transfer waits in
+ * the queue of its origin until that origin has fewer than
+ * `max_connections_per_host` transfers running and fewer than
+ * `max_connections` run in all, so no transfer waits inside curl with its
+ * timeout running.
+ *
+ * Every transfer: redirects followed here hop by hop (at most
+ * HTTP_MAX_REDIRECTS, http and https only, never from https to http unless
+ * allow_insecure_redirect; the caller's headers and bearer token only to
+ * the request's own origin; 303, and 301/302 after a POST, continue as
+ * GET), host names in Unicode converted to IDNA A-labels (libidn2, no
+ * locale needed), every content encoding this libcurl supports accepted and
  * decoded (gzip, deflate, br, zstd when built in), a cap on the decoded
  * body, total and connect timeouts, TLS verification on unless turned off,
  * proxies from the environment (http_proxy, https_proxy, no_proxy).
@@ -40,6 +49,8 @@
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define HTTP_DEFAULT_MAX_BYTES ((size_t)5 * 1024 * 1024)
 #define HTTP_MAX_REDIRECTS 10
+/* cap on the header bytes of one response (curl's own per-line limit) */
+#define HTTP_MAX_HEADER_BYTES (100 * 1024)
 
 /*
  * struct http_request describes one request. Every pointer is borrowed:
@@ -55,21 +66,28 @@ struct http_request {
 	 * application/x-www-form-urlencoded) */
 	const char *content_type;
 	/* extra request headers, "Name: value" each, no CR/LF; a header
-	 * named here replaces the one kakaowatch would send */
+	 * named here replaces the one kakaowatch would send. They go only
+	 * to the origin of `url` (scheme, host, port: RFC 6454): a redirect
+	 * to another origin is followed without them */
 	const char *const *headers;
 	size_t nheaders;
 	const char *user_agent; /* NULL: "kakaowatch/VERSION" */
-	/* sends "Authorization: Bearer X" (only to the original host when
-	 * redirected), or NULL; never logged nor put into errmsg */
+	/* sends "Authorization: Bearer X" (only to the origin of `url`
+	 * when redirected), or NULL; never logged nor put into errmsg */
 	const char *bearer_token;
-	/* whole transfer, counted from its start (not from http_submit
-	 * while it waits in the queue); <= 0: 30000 */
+	/* whole transfer including redirects, counted from when it gets a
+	 * connection slot (not while it waits behind max_connections or
+	 * max_connections_per_host, nor while a redirect waits for a slot
+	 * at its new host); <= 0: 30000 */
 	long timeout_ms;
 	long connect_timeout_ms; /* connect phase; <= 0: 10000 */
 	/* cap on the DECODED body in bytes; 0: 5 MiB. Larger bodies fail
 	 * with HTTP_ERR_TOO_BIG */
 	size_t max_bytes;
 	bool ssl_verify; /* verify peer certificate and host name */
+	/* follow a redirect from https to http; false: such a redirect
+	 * fails with HTTP_ERR_REDIRECTS */
+	bool allow_insecure_redirect;
 	/* the abort flag (http_set_abort_flag) does not end this transfer;
 	 * only its timeouts and http_cancel_all do. For a Kakao send in
 	 * flight at a clean stop: its answer tells whether the message left */
@@ -82,15 +100,18 @@ struct http_request {
 
 /* transport result of a transfer; the HTTP status is separate */
 enum http_error {
-	HTTP_OK = 0,        /* a response arrived (any status) */
-	HTTP_ERR_CONNECT,   /* refused, unreachable, reset, no reply */
-	HTTP_ERR_DNS,       /* host name (or proxy name) did not resolve */
-	HTTP_ERR_TIMEOUT,   /* timeout_ms or connect_timeout_ms passed */
-	HTTP_ERR_TLS,       /* handshake or certificate verification */
-	HTTP_ERR_TOO_BIG,   /* decoded body over max_bytes */
-	HTTP_ERR_REDIRECTS, /* over HTTP_MAX_REDIRECTS, or to non-http(s) */
-	HTTP_ERR_OTHER,     /* anything else: bad URL, protocol, memory */
-	HTTP_ERR_ABORTED    /* cancelled: http_cancel_all or the abort flag */
+	HTTP_OK = 0,      /* a response arrived (any status) */
+	HTTP_ERR_CONNECT, /* refused, unreachable, reset, no reply */
+	HTTP_ERR_DNS,     /* host name (or proxy name) did not resolve */
+	HTTP_ERR_TIMEOUT, /* timeout_ms or connect_timeout_ms passed */
+	HTTP_ERR_TLS,     /* handshake or certificate verification */
+	/* decoded body over max_bytes, or response header over
+	 * HTTP_MAX_HEADER_BYTES */
+	HTTP_ERR_TOO_BIG,
+	/* over HTTP_MAX_REDIRECTS, to non-http(s), or https -> http */
+	HTTP_ERR_REDIRECTS,
+	HTTP_ERR_OTHER,  /* anything else: bad URL, protocol, memory */
+	HTTP_ERR_ABORTED /* cancelled: http_cancel_all or the abort flag */
 };
 
 /*
@@ -230,6 +251,14 @@ int http_request_sync(const struct http_request *req,
  * empty (safe to call twice).
  */
 void http_response_release(struct http_response *resp);
+
+/*
+ * http_origin sets *origin to the origin of `url` (RFC 6454 §4: scheme,
+ * host and port, the default port made explicit, all lower case), e.g.
+ * "https://example.com:443", as a heap string the caller frees. Returns 0,
+ * or -1 with `err` when curl's URL parser rejects the URL.
+ */
+int http_origin(const char *url, char **origin, struct kw_err *err);
 
 /*
  * http_url_check: is `url` an address kakaowatch fetches or links to? The

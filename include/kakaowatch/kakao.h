@@ -217,6 +217,16 @@ enum kakao_status kakao_session_send(const struct kakao_client *c,
 enum kakao_status kakao_session_refresh(const struct kakao_client *c,
     struct token *t, int64_t now_s, struct kw_err *err);
 
+/*
+ * kakao_session_adopt (`kakaowatch auth --import`): `t` comes from
+ * elsewhere (a token file written by a tutorial); refreshes it once, which
+ * proves the refresh token works, and saves the result to c->token_path
+ * (prepared before the refresh, under the token lock, mode 0600). Statuses
+ * as kakao_session_refresh.
+ */
+enum kakao_status kakao_session_adopt(const struct kakao_client *c,
+    struct token *t, int64_t now_s, struct kw_err *err);
+
 /* ---- the session step by step, for the daemon's loop ---- */
 
 /*

@@ -37,8 +37,19 @@ void log_init(enum log_level level);
  * memory), no line can be proven free of it, so from then on every log
  * line is dropped (one fixed notice says so) and log_redact empties its
  * string, until log_redact_clear. Forgotten secrets are wiped.
+ * The first secret also calls log_no_core_dumps(): every place that loads a
+ * secret registers it here, so from then on no core file can hold it.
  */
 void log_redact_add(const char *secret);
+
+/*
+ * log_no_core_dumps makes the process write no core file and refuse
+ * ptrace attachment by other processes of its user: RLIMIT_CORE 0 (hard
+ * limit too) and prctl(PR_SET_DUMPABLE, 0) (proc(5), prctl(2)). Called once
+ * a secret is in memory; later calls do nothing. A failure is logged, not
+ * returned.
+ */
+void log_no_core_dumps(void);
 
 /* log_redact_clear forgets every registered secret (tests, reload). */
 void log_redact_clear(void);

@@ -46,7 +46,7 @@
 #include "kakaowatch/util.h"
 
 /* the schema version this build writes (PRAGMA user_version) */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -95,6 +95,8 @@ struct watch_state {
 	int64_t last_success_at;
 	int64_t last_change_at;    /* last check that added or removed items */
 	int64_t retry_after_until; /* server asked us to wait until then */
+	/* the url that asked it (store_check's url), or NULL */
+	char *retry_after_url;
 	int64_t next_check_at;     /* as last given in store_check */
 	int failures;              /* consecutive failed checks */
 	bool failing_notified;     /* a "watch is failing" message was queued */
@@ -197,13 +199,28 @@ void store_names_free(char **names, size_t n);
 int store_watch_forget(struct store *st, const char *name,
     struct kw_err *err);
 
+/*
+ * store_forget_gone deletes, in one transaction, every watch that is not
+ * named in keep[0..nkeep) (the configured watches, enabled or not) and
+ * was last checked before `before_ms` (Unix ms; now minus history_days):
+ * its state, snapshot and history, as store_watch_forget does. Renamed and
+ * removed watches so do not keep rows forever. *forgot (may be NULL) is
+ * how many went. Returns 0 or -1 with `err`.
+ */
+int store_forget_gone(struct store *st, const char *const *keep,
+    size_t nkeep, int64_t before_ms, size_t *forgot, struct kw_err *err);
+
 /* ---- history ---- */
+
+/* newest history rows a watch keeps (store_record_check trims to it) */
+#define STORE_HISTORY_PER_WATCH 500
 
 struct history_entry {
 	int64_t at;   /* when the change was seen, Unix ms */
 	bool removed; /* false: the item was added; true: removed */
-	char *text;   /* owned */
-	char *link;   /* owned, may be NULL */
+	/* owned; the item's first 200 bytes (cut between characters) */
+	char *text;
+	char *link;   /* owned, may be NULL (also when over 1024 bytes) */
 };
 
 /*
@@ -298,6 +315,16 @@ int store_outbox_defer(struct store *st, int64_t id, int64_t next_attempt_at,
  */
 int store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
     const char *error, struct kw_err *err);
+
+/*
+ * store_outbox_clamp sets next_attempt_at to `to` (Unix ms) for every
+ * message due later than `latest`: after the wall clock stepped back, a
+ * deadline stored before the step may lie further ahead than any backoff
+ * or hold kakaowatch sets, and would keep old messages behind new ones.
+ * Returns 0, or -1 with `err`.
+ */
+int store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
+    struct kw_err *err);
 
 /*
  * store_outbox_stats sets *count to the queued messages and

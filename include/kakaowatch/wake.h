@@ -16,6 +16,13 @@
  * own inotify instance, so two files in one directory do not share (and
  * overwrite) one watch mask.
  *
+ * Watches are re-armed by wake_after_poll: when a watched directory is
+ * deleted, moved or unmounted (IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED:
+ * a config directory replaced by `mv new conf`), the path's directory is
+ * watched again, on every turn until it exists again; with WAKE_FOLLOW,
+ * every change re-resolves the path (realpath), so a re-pointed symlink is
+ * followed to its new target's directory. Either counts as a change.
+ *
  * Linux only (inotify(7), pipe(2)). One struct wake per process: the
  * signal handlers reach it through a static pointer.
  */
@@ -86,7 +93,8 @@ void wake_unwatch(struct wake *w, int id);
 /*
  * wake_fds writes the descriptors to poll for reading into fds[0..max)
  * and returns how many (at most WAKE_MAX_FDS). They stay valid until the
- * next wake_watch, wake_unwatch or wake_free.
+ * next wake_watch, wake_unwatch, wake_after_poll (which may re-arm) or
+ * wake_free: call it before every poll.
  */
 size_t wake_fds(const struct wake *w, int *fds, size_t max);
 
@@ -103,5 +111,19 @@ void wake_after_poll(struct wake *w, const int *fds, const bool *ready,
  * Clears the mark.
  */
 bool wake_changed(struct wake *w, int id);
+
+/*
+ * wake_stale: is a watch waiting to be re-armed (its directory is gone)?
+ * The caller then polls at least once a second, so wake_after_poll can try
+ * again.
+ */
+bool wake_stale(const struct wake *w);
+
+/*
+ * wake_writing: was watched file `id` modified (IN_MODIFY) and not yet
+ * closed by its writer (IN_CLOSE_WRITE), renamed into place or deleted?
+ * A reader should wait: the file may be half written. Needs WAKE_EDITS.
+ */
+bool wake_writing(const struct wake *w, int id);
 
 #endif

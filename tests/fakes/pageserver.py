@@ -3,10 +3,12 @@
 
 Usage:
     python3 pageserver.py --root DIR [--port 0] [--port-file F] [--verbose]
+                          [--tls-cert CERT --tls-key KEY]
 
 Binds 127.0.0.1 (port 0 = a free port), prints the port and a newline on
 stdout (flushed; nothing else is ever written to stdout) and, with
 --port-file, also writes it to F (atomically). Stops on SIGTERM/SIGINT.
+With --tls-cert and --tls-key (PEM files) it speaks HTTPS instead.
 Python 3 standard library only. HTTP/1.1 with keep-alive; every response
 has a Content-Length (or is chunked), so connections are reused.
 
@@ -46,6 +48,8 @@ said otherwise):
   /retry-after?status=429&after=120
                             that status with "Retry-After: 120"; &date=1
                             sends the HTTP-date 120 s from now instead
+  /big-header?bytes=N       200 with one "X-Big" response header of N
+                            bytes (default 204800)
   /headers                  echoes the request as JSON: {"method", "path"
                             (with query), "headers": {lower-case name:
                             value}, "body": text (UTF-8, replaced errors)}
@@ -348,6 +352,10 @@ class Handler(BaseHTTPRequestHandler):
                                                usegmt=True)
             self.reply(status, self.page("retry later"),
                        headers=[("Retry-After", value)])
+        elif path == "/big-header":
+            n = int_arg(q, "bytes", 200 * 1024, 1, 1 << 24)
+            self.reply(200, self.page("big header"),
+                       headers=[("X-Big", "b" * n)])
         elif path == "/headers":
             self.reply_json({
                 "method": self.command,
@@ -500,9 +508,16 @@ def main():
     ap.add_argument("--port-file", help="also write the port here")
     ap.add_argument("--verbose", action="store_true",
                     help="log requests and errors to stderr")
+    ap.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
+    ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = ap.parse_args()
 
     srv = Server(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.root = os.path.realpath(args.root)
     srv.verbose = args.verbose
     srv.stats = Stats()

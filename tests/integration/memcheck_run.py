@@ -15,6 +15,7 @@ indirect leak (--error-exitcode=99).
 Exits 77 (CTest: skipped) when valgrind is missing or KW_BINARY is a
 sanitizer build (ASan and valgrind do not mix).
 """
+import json
 import os
 import shutil
 import signal
@@ -92,6 +93,15 @@ watches:
          "".join("  - {name: %s, url: '%s', xpath: //li/a}\n" % w
                  for w in watches))
 
+    def news_checked(self):
+        p = self.kw("status", "--json")
+        if p.returncode != 0:
+            return False
+        for w in json.loads(p.stdout).get("watches", []):
+            if w.get("name") == "news":
+                return bool(w.get("last_check"))
+        return False
+
     def test_run_under_memcheck_with_faults(self):
         self.pages = self.start_pages()
         self.kakao = self.start_kakao("--client-id", CLIENT_ID,
@@ -122,6 +132,10 @@ watches:
             zip(("stdout", "stderr"), proc.communicate())))
         reader.start()
         try:
+            # valgrind can take many seconds to start on a busy machine:
+            # the fault loop runs from the daemon's first check on
+            kwtest.wait_until(lambda: self.news_checked(), 180,
+                              "the first check under valgrind")
             start = time.monotonic()
             faults = [{"endpoint": "send", "code": -401},
                       {"endpoint": "send", "status": 500},

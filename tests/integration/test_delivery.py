@@ -478,6 +478,30 @@ class DeliveryTest(kwtest.KwTestCase):
         self.assertEqual(e.items(), ["three"], "not sent again")
         self.assert_stops_cleanly(d)
 
+    # ---- 9. web domains ----
+
+    def test_check_lists_the_web_domains_and_names_the_missing_ones(self):
+        e = self.env()
+        e.write_config([("a", "/a.html", ""), ("b", "/b.html", "")])
+        p = self.kw("check", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"\[웹 도메인\].*: 127\.0\.0\.1\n")
+        self.assertIn("kakao.web_domains", p.stdout)
+        with open(e.config) as f:
+            text = f.read()
+        with open(e.config, "w") as f:
+            f.write(text.replace("  sink: kakao\n", "  sink: kakao\n"
+                                 "  web_domains: [example.com]\n"))
+        p = self.kw("check", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("not in kakao.web_domains (register them): "
+                      "127.0.0.1", p.stdout)
+        with open(e.config, "w") as f:
+            f.write(text.replace("  sink: kakao\n", "  sink: kakao\n"
+                                 "  web_domains: [127.0.0.1]\n"))
+        p = self.kw("check", env=e.env, config=e.config)
+        self.assertIn("all of them are in kakao.web_domains", p.stdout)
+
 
 if __name__ == "__main__":
     kwtest.main()

@@ -37,6 +37,13 @@ BOARDS = [
     ("ko-quasarzone-saleinfo-2026a.html", "utf-8",
      "//div[@class='list-wrapper']//a[contains(@class,'item')]/h3"),
     ("ko-dealbada-2020.html", "utf-8", "//td[@class='td_subject']/a"),
+    ("ko-slrclub-2026.html", "utf-8", "//td[@class='sbj']/a"),
+    ("ko-todayhumor-bob-2026.html", "utf-8",
+     "//tr[contains(@class,'view')]/td[@class='subject']/a"),
+    ("ko-bobaedream-best-2026.html", "utf-8",
+     "//table[@id='boardlist']//a[@class='bsubject']"),
+    ("ko-inven-hot-2026.html", "utf-8",
+     "//div[@id='hotven-list']//div[@class='title']/a"),
 ]
 
 CANDIDATE = re.compile(r"^(\d+)\. (\d+) items", re.M)

@@ -321,6 +321,114 @@ watches:
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("kakaowatch auth", err)
 
+    def test_health_fails_while_delivery_is_held(self):
+        """A dead refresh token holds delivery until `kakaowatch auth`: the
+        daemon is alive and no watch fails, yet nothing can be delivered,
+        so `status --health` must not say healthy."""
+        self.authorize()
+        self.assertEqual(self.run_kw("once").returncode, 0)
+        self.write_page("board.html", "<ul><li><a href='/9'>nine</a></li>"
+                        "</ul>")
+        self.kakao.post_json("/_control/revoke", {"access": True})
+        proc = subprocess.Popen(
+            [kwtest.BINARY, "-c", self.config, "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **self.env))
+        try:
+            deadline = time.monotonic() + 30
+            p = None
+            while time.monotonic() < deadline:
+                p = self.run_kw("status", "--health")
+                if "delivery held" in p.stderr:
+                    break
+                time.sleep(0.5)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("delivery held", p.stderr)
+            self.assertNotIn("not running", p.stderr)
+            j = json.loads(self.run_kw("status", "--json").stdout)
+            self.assertFalse(j["healthy"])
+            self.assertTrue(j["daemon_alive"])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        self.logs.append(out + err)
+
+    def core_limit(self, pid):
+        with open("/proc/%d/limits" % pid) as f:
+            for line in f:
+                if line.startswith("Max core file size"):
+                    return line.split()[4]
+        return None
+
+    def test_a_crash_leaves_no_core_file_with_secrets(self):
+        """kill -SEGV with core dumps enabled (ulimit -c unlimited, cwd
+        writable): the daemon, holding the client secret and both tokens,
+        has turned core dumps off (RLIMIT_CORE 0, not dumpable), so no
+        core file appears and no file in its directory holds a secret."""
+        import resource
+        self.authorize()
+        self.known.add(self.token("access_token"))
+        self.known.add(self.token("refresh_token"))
+        cores = os.path.join(self.tmp, "cores")
+        os.mkdir(cores)
+
+        def unlimited():
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (resource.RLIM_INFINITY,
+                                resource.RLIM_INFINITY))
+
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+        # does this machine write core files into the cwd at all?
+        probe = subprocess.run(
+            [sys.executable, "-c",
+             "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"],
+            cwd=cores, preexec_fn=unlimited)
+        dumps = sorted(n for n in os.listdir(cores) if n.startswith("core"))
+        for n in dumps:
+            os.unlink(os.path.join(cores, n))
+        can_dump = probe.returncode == -signal.SIGSEGV and bool(dumps)
+
+        proc = subprocess.Popen(
+            [kwtest.BINARY, "-vvv", "-c", self.config, "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **self.env), cwd=cores,
+            preexec_fn=unlimited)
+        try:
+            deadline = time.monotonic() + 20
+            limit = None
+            while time.monotonic() < deadline:
+                limit = self.core_limit(proc.pid)
+                if limit == "0":
+                    break
+                time.sleep(0.1)
+            self.assertEqual(limit, "0", "core dumps are still on")
+            if os.geteuid() != 0:
+                # not dumpable: /proc/PID belongs to root (proc(5))
+                self.assertEqual(os.stat("/proc/%d" % proc.pid).st_uid, 0)
+            time.sleep(1.5)  # a check and a send: the tokens are in use
+            proc.send_signal(signal.SIGSEGV)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.logs.append(out + err)
+        self.assertNotEqual(proc.returncode, 0)
+        names = sorted(os.listdir(cores))
+        if can_dump:
+            self.assertEqual([n for n in names if n.startswith("core")], [],
+                             "a core file was written")
+        else:
+            print("core_pattern %r writes no core into the cwd here: "
+                  "checked RLIMIT_CORE only" % pattern, file=sys.stderr)
+        for name in names:
+            with open(os.path.join(cores, name), "rb") as f:
+                data = f.read()
+            for secret in self.known:
+                self.assertNotIn(secret.encode(), data,
+                                 "%s holds a secret" % name)
+
     def test_files_are_private_even_under_umask_000(self):
         old = os.umask(0)
         try:

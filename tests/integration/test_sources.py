@@ -151,6 +151,12 @@ class SourcesTest(kwtest.KwTestCase):
         self.assertIn("맥북 에어", caf)
         self.assertIn(self.pages.url("/articles/2"), caf)
 
+        # the JSON API answers with an HTML error page: a failure too
+        self.write_page("api/articles.json",
+                        "<html><body>502 Bad Gateway</body></html>")
+        d.wait_log(r"check: cafe: failed: .*(not JSON|expected JSON)")
+        self.assertEqual(e.watch_status("cafe")["items"], 2)
+
         # the feed turns into an HTML error page: a failure, no "removed"
         self.write_page("rss/tastytrip.xml",
                         "<html><body><h1>점검 중</h1></body></html>")
@@ -185,6 +191,14 @@ watches:
         self.assertIn("parser: json", p.stdout)
         self.assertIn("1. 자전거", p.stdout)
         self.assertIn(self.pages.url("/articles/7"), p.stdout)
+        # an HTML error page where JSON was expected
+        err = os.path.join(self.tmp, "error.html")
+        with open(err, "w") as f:
+            f.write("<html><body><h1>502 Bad Gateway</h1></body></html>")
+        p = self.kw("test", "--file", err, "--jq", ".[]")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("expected JSON for the jq program, got an HTML page",
+                      p.stderr)
 
     def test_find_says_a_feed_needs_no_xpath(self):
         self.write_page("feed.xml", rss([("1", "첫 글"), ("2", "둘째 글")]))
@@ -258,6 +272,49 @@ watches:
         # line 3 of a block program is line 14 of the file, column 7
         self.assertRegex(p.stderr, re.escape(path) +
                          r":14:7: watch 'c': jq: syntax error")
+
+    def test_check_reports_source_key_errors(self):
+        path = self.write_config("""watches:
+  - name: ns
+    url: https://example.org/a.xml
+    namespaces: { n: "urn:x", 1bad: "urn:y" }
+    xpath: //n:item
+  - name: prefix
+    url: https://example.org/b.xml
+    xpath: //m:item
+    title: m:subject
+  - name: html-no-xpath
+    url: https://example.org/c
+    parser: html
+  - name: json-xpath
+    url: https://example.org/d.json
+    parser: json
+    xpath: //a
+    jq: .[]
+  - name: good
+    url: https://example.org/e.xml
+    namespaces: { m: "urn:m" }
+    xpath: //m:item
+    title: m:subject
+    link: "@href"
+""")
+        p = self.kw("check")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        err = p.stderr
+        self.assertRegex(err, re.escape(path) + r":4:31: watch 'ns': "
+                         r"namespaces: '1bad' is not a usable namespace "
+                         r"prefix")
+        self.assertNotIn(":5:12:", err)  # no follow-up error
+        self.assertRegex(err, re.escape(path) + r":8:12: watch 'prefix': "
+                         r"bad xpath '//m:item': undefined namespace "
+                         r"prefix 'm'")
+        self.assertRegex(err, re.escape(path) + r":9:12: watch 'prefix': "
+                         r"bad title 'm:subject': undefined namespace")
+        self.assertRegex(err, re.escape(path) + r":10:5: watch "
+                         r"'html-no-xpath': missing required key 'xpath'")
+        self.assertRegex(err, re.escape(path) + r":16:12: watch "
+                         r"'json-xpath': xpath: not used with parser: json")
+        self.assertNotIn("'good'", err)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,12 @@
   byte): errors are logged, the daemon does not spin (its CPU time over a
   few seconds stays low) and when space returns it records and delivers
   the change it could not store before.
+- a state_dir made by someone else (owned by another user, or writable by
+  others) holding kakaowatch.lock and kakaowatch.db symlinks to the running
+  user's files: refused with an error naming the fix, and the linked files
+  keep their content and mode. Run as root, and as `nobody` (setpriv) when
+  root; as a normal user only the cases it can set up.
+- symlinks in the user's own state_dir: refused, nothing is followed.
 The mount tests need root (CAP_SYS_ADMIN) and skip with the reason
 otherwise. Tests run as root in CI, where permission bits do not stop
 root, hence mounts instead of chmod.
@@ -154,6 +160,11 @@ watches:
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertRegex(p.stderr, r"full|I/O error|No space")
         self.assertEqual(kwtest.json_lines(p.stdout), [])
+        # a check the store could not record says so, not "(0 in a row)"
+        said = p.stdout + p.stderr
+        self.assertNotIn("(0 in a row)", said)
+        if "news: failed:" in said:
+            self.assertIn("not recorded", said)
         os.remove(filler)
         p = self.kw("once")
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -234,6 +245,120 @@ watches:
                 con.close()
         except sqlite3.Error:
             return None
+
+
+NOBODY = 65534
+
+
+class HostileStateDir(kwtest.KwTestCase):
+    """Someone else's state directory with symlinks to our files."""
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.tmp, 0o755)  # `nobody` must reach the config
+        self.victims = {}
+
+    def victim(self, name, owner):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write("precious %s\n" % name)
+        os.chmod(path, 0o644)
+        if os.geteuid() == 0:
+            os.chown(path, owner, -1)
+        self.victims[path] = (os.stat(path).st_mode, "precious %s\n" % name)
+        return path
+
+    def hostile_dir(self, dir_owner, victim_owner, mode=0o777):
+        state = os.path.join(self.tmp, "shared-state")
+        os.mkdir(state)
+        os.chmod(state, mode)
+        if os.geteuid() == 0:
+            os.chown(state, dir_owner, -1)
+        os.symlink(self.victim("victim-lock", victim_owner),
+                   os.path.join(state, "kakaowatch.lock"))
+        os.symlink(self.victim("victim-db", victim_owner),
+                   os.path.join(state, "kakaowatch.db"))
+        self.write_config("""
+state_dir: %s
+kakao: {sink: stdout}
+watches:
+  - {name: news, url: 'http://127.0.0.1:9/', xpath: //li}
+""" % state)
+        os.chmod(self.config, 0o644)
+        return state
+
+    def run_as(self, uid, *args):
+        cmd = [kwtest.BINARY, "-c", self.config, *args]
+        if uid is not None and uid != os.geteuid():
+            cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                   "--clear-groups", "--"] + cmd
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                           cwd=self.tmp)
+        self.logs.append(p.stdout + p.stderr)
+        return p
+
+    def assert_refused(self, p, *words):
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        for w in words:
+            self.assertIn(w, p.stderr)
+        for path, (mode, text) in self.victims.items():
+            st = os.stat(path)
+            self.assertEqual(st.st_mode, mode, "%s was chmodded" % path)
+            with open(path) as f:
+                self.assertEqual(f.read(), text, "%s was written" % path)
+
+    def need_root(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to make a directory owned by "
+                          "another user")
+
+    def need_setpriv(self):
+        self.need_root()
+        if subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" %
+                           NOBODY, "--clear-groups", "--", "true"]).returncode:
+            self.skipTest("setpriv cannot run as nobody here")
+
+    def test_root_refuses_a_world_writable_dir_of_another_user(self):
+        self.need_root()
+        state = self.hostile_dir(NOBODY, 0)
+        for args in (("once",), ("run",)):
+            with self.subTest(cmd=args[0]):
+                p = self.run_as(None, *args)
+                self.assert_refused(p, state, "belongs to uid %d" % NOBODY,
+                                    "chown")
+
+    def test_root_refuses_its_own_world_writable_dir(self):
+        self.need_root()
+        state = self.hostile_dir(0, 0)
+        p = self.run_as(None, "once")
+        self.assert_refused(p, state, "writable by others", "chmod 700")
+
+    def test_user_refuses_a_world_writable_dir_of_root(self):
+        self.need_setpriv()
+        state = self.hostile_dir(0, NOBODY)
+        p = self.run_as(NOBODY, "once")
+        self.assert_refused(p, state, "belongs to uid 0", "chown")
+
+    def test_user_refuses_its_own_world_writable_dir(self):
+        if os.geteuid() == 0:
+            self.need_setpriv()
+            uid = NOBODY
+        else:
+            uid = None
+        state = self.hostile_dir(uid if uid is not None else os.geteuid(),
+                                 uid if uid is not None else os.geteuid())
+        p = self.run_as(uid, "once")
+        self.assert_refused(p, state, "writable by others")
+
+    def test_symlinks_in_an_own_private_dir_are_not_followed(self):
+        state = self.hostile_dir(os.geteuid(), os.geteuid(), mode=0o700)
+        p = self.run_as(None, "once")
+        self.assert_refused(p, "kakaowatch.lock", "symbolic link")
+        os.unlink(os.path.join(state, "kakaowatch.lock"))
+        p = self.run_as(None, "once")
+        self.assert_refused(p, "kakaowatch.db", "symbolic link")
+        p = self.run_as(None, "status")
+        self.assert_refused(p, "kakaowatch.db", "symbolic link")
 
 
 if __name__ == "__main__":
