@@ -9,6 +9,7 @@
 #include "kakaowatch/diff.h"
 #include "kakaowatch/item.h"
 #include "kakaowatch/jq.h"
+#include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
 #include "kakaowatch/util.h"
@@ -19,6 +20,7 @@ struct check_job {
 	const struct extract_xpath *xp;
 	char *spec; /* extraction_spec(wc): what the snapshot is of */
 	struct watch_state st;
+	struct regex *key_re; /* wc->key_pattern compiled, or NULL */
 	int64_t started_at;
 	check_done_fn done;
 	void *user;
@@ -80,7 +82,8 @@ msgs_release(struct msgs *m)
 /* the changes the user asked to hear about, as messages */
 static int
 build_change_messages(struct check_job *job, const struct item_list *added,
-    const struct item_list *removed, struct msgs *m, struct kw_err *err)
+    const struct item_list *changed, const struct item_list *removed,
+    struct msgs *m, struct kw_err *err)
 {
 	const struct watch_config *wc = job->wc;
 	int max = job->env.cfg->max_messages_per_check;
@@ -88,13 +91,16 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 	char **v = NULL;
 	size_t n = 0;
 	int result = -1;
-	int kinds[2] = { NOTIFY_ADDED, NOTIFY_REMOVED };
-	const struct item_list *lists[2] = { added, removed };
+	const int bits[3] = { NOTIFY_ADDED, NOTIFY_CHANGED, NOTIFY_REMOVED };
+	const enum message_kind kinds[3] = { MESSAGE_ADDED, MESSAGE_CHANGED,
+		MESSAGE_REMOVED };
+	const struct item_list *lists[3] = { added, changed, removed };
 	size_t k;
 
-	for (k = 0; k < 2; k++) {
-		if (!(wc->notify_on & kinds[k]) || lists[k]->n == 0)
+	for (k = 0; k < 3; k++) {
+		if (!(wc->notify_on & bits[k]) || lists[k]->n == 0)
 			continue;
+		/* keywords and exclude see the text as it is now */
 		item_list_init(&shown);
 		if (diff_filter(lists[k], (const char *const *)wc->keywords,
 			wc->nkeywords, (const char *const *)wc->exclude,
@@ -103,8 +109,7 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 			goto out;
 		}
 		if (shown.n > 0) {
-			if (message_build_changes(wc->name, wc->url,
-				k == 0 ? MESSAGE_ADDED : MESSAGE_REMOVED,
+			if (message_build_changes(wc->name, wc->url, kinds[k],
 				&shown, max - (int)m->n > 0 ? max - (int)m->n :
 							    1,
 				&v, &n, err) != 0 ||
@@ -119,6 +124,80 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 	result = 0;
 out:
 	return result;
+}
+
+/*
+ * rekey_snapshot gives the items of a stored snapshot the keys of this
+ * check: the stored ones, unless the key settings changed (`rekeyed`) or
+ * a row has none (written by 0.1). 0 or -1 with `err`.
+ */
+static int
+rekey_snapshot(struct item_list *old, bool rekeyed,
+    const struct key_spec *spec, enum key_mode resolved, const char *page,
+    struct kw_err *err)
+{
+	struct item *it;
+	size_t i;
+	char *key;
+
+	for (i = 0; i < old->n; i++) {
+		it = &old->v[i];
+		if (!rekeyed && it->key != NULL)
+			continue;
+		key = key_recompute(it->text, it->link, it->key, spec, resolved,
+		    page, err);
+		if (key == NULL)
+			return -1;
+		free(it->key);
+		it->key = key;
+	}
+	return 0;
+}
+
+/*
+ * rekey_seen remakes the keys of the watch's seen set with the current key
+ * settings (after an upgrade from 0.1, a new key:/key_pattern:, or auto
+ * deciding otherwise for this page): *out gets the entries with new keys
+ * (the store merges equal ones) and `seen` the same as items for
+ * diff_changes. 0 or -1 with `err`.
+ */
+static int
+rekey_seen(struct check_job *job, const struct key_spec *spec,
+    enum key_mode resolved, const char *page, struct seen_entry **out,
+    size_t *nout, struct item_list *seen, struct kw_err *err)
+{
+	struct seen_entry *v = NULL;
+	size_t n = 0, i;
+	char *key;
+
+	item_list_init(seen);
+	/* newest first, so the first of equal new keys has the latest text;
+	 * beyond the cap they would be dropped anyway */
+	if (store_seen_all(job->env.store, job->wc->name,
+		STORE_SEEN_MAX_PER_WATCH, &v, &n, err) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		key = key_recompute(v[i].text, v[i].link, v[i].key, spec,
+		    resolved, page, err);
+		if (key == NULL)
+			goto fail;
+		free(v[i].key);
+		v[i].key = key;
+		if (item_list_add(seen, v[i].text, v[i].link) != 0)
+			goto oom;
+		seen->v[seen->n - 1].key = strdup(key);
+		if (seen->v[seen->n - 1].key == NULL)
+			goto oom;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+oom:
+	kw_err_set(err, "out of memory");
+fail:
+	seen_entries_free(v, n);
+	item_list_release(seen);
+	return -1;
 }
 
 /*
@@ -139,6 +218,7 @@ finish(struct check_job *job, struct check_outcome *o)
 {
 	job->done(job->user, job->wc, o);
 	watch_state_release(&job->st);
+	regex_free(job->key_re);
 	free(job->spec);
 	free(job);
 }
@@ -233,14 +313,23 @@ record_success(struct check_job *job, const struct http_response *resp,
 {
 	const struct watch_config *wc = job->wc;
 	struct store_check rec = { 0 };
-	struct item_list old, added, removed;
+	struct item_list old, snap, seen, added, changed, removed;
+	struct key_spec spec = { (enum key_mode)wc->key_mode, job->key_re };
+	struct seen_entry *rekey = NULL;
+	size_t nrekey = 0;
+	struct item_list *cur;
 	struct msgs m = { 0 };
 	struct kw_err err = { 0 };
-	char text[512];
-	bool rebaseline;
+	const char *page = resp->final_url ? resp->final_url : wc->url;
+	char text[512], *spec_str = NULL;
+	enum key_mode resolved;
+	bool rebaseline, rekeyed;
 
 	item_list_init(&old);
+	item_list_init(&snap);
+	item_list_init(&seen);
 	item_list_init(&added);
+	item_list_init(&changed);
 	item_list_init(&removed);
 	/* a new XPath (docs/design.md §2.4) or a new URL describes other
 	 * items: their first snapshot is a silent baseline, not a flood of
@@ -248,6 +337,33 @@ record_success(struct check_job *job, const struct http_response *resp,
 	rebaseline = !job->st.baselined ||
 	    !util_str_eq(job->st.xpath, job->spec) ||
 	    !util_str_eq(job->st.url, wc->url);
+	/* the items seen now: the page, or on a 304 the snapshot it still is
+	 * (with the keys it was stored with: only their last_seen moves;
+	 * a snapshot of 0.1 has none and is keyed like a page) */
+	rekeyed = false;
+	if (items == NULL) {
+		if (store_snapshot_get(job->env.store, wc->name, &snap,
+			&err) != 0)
+			goto fail;
+		cur = &snap;
+	}
+	if (items != NULL || job->st.key_spec == NULL) {
+		if (items != NULL)
+			cur = items;
+		if (key_assign(cur, &spec, page, &resolved, &err) != 0)
+			goto fail;
+		spec_str = key_spec_string(resolved, job->key_re);
+		if (spec_str == NULL) {
+			kw_err_set(&err, "out of memory");
+			goto fail;
+		}
+		/* keys made otherwise before (or by 0.1) are remade first */
+		rekeyed = job->st.known &&
+		    !util_str_eq(job->st.key_spec, spec_str);
+		if (rekeyed && rekey_seen(job, &spec, resolved, page, &rekey,
+				   &nrekey, &seen, &err) != 0)
+			goto fail;
+	}
 	if (items == NULL) {
 		/* 304: the page is as it was */
 		o->kind = CHECK_UNCHANGED;
@@ -257,18 +373,29 @@ record_success(struct check_job *job, const struct http_response *resp,
 		o->kind = CHECK_BASELINE;
 		o->nitems = items->n;
 	} else {
+		/* the previous snapshot, keyed as this page is */
 		if (store_snapshot_get(job->env.store, wc->name, &old, &err) !=
 			0 ||
-		    diff_items(&old, items, &added, &removed) != 0) {
+		    rekey_snapshot(&old, rekeyed, &spec, resolved, page,
+			&err) != 0)
+			goto fail;
+		if (!rekeyed && store_seen_lookup(job->env.store, wc->name,
+				    items, &seen, &err) != 0)
+			goto fail;
+		if (diff_changes(&old, items, &seen, &added, &changed,
+			&removed) != 0) {
 			kw_err_set(&err, "out of memory");
 			goto fail;
 		}
 		o->nitems = items->n;
 		o->nadded = added.n;
+		o->nchanged = changed.n;
 		o->nremoved = removed.n;
-		o->kind = added.n + removed.n > 0 ? CHECK_CHANGED :
-						    CHECK_UNCHANGED;
-		if (build_change_messages(job, &added, &removed, &m, &err) != 0)
+		o->kind = added.n + changed.n + removed.n > 0 ?
+		    CHECK_CHANGED :
+		    CHECK_UNCHANGED;
+		if (build_change_messages(job, &added, &changed, &removed, &m,
+			&err) != 0)
 			goto fail;
 	}
 	if (job->st.failing_notified) {
@@ -291,9 +418,16 @@ record_success(struct check_job *job, const struct http_response *resp,
 					resp->last_modified :
 					job->st.last_modified;
 	}
-	rec.items = items;
+	/* a 304 keeps the snapshot, unless its 0.1 rows just got keys */
+	rec.items = items != NULL ? items : spec_str != NULL ? &snap : NULL;
 	rec.added = &added;
+	rec.changed = &changed;
 	rec.removed = &removed;
+	rec.rekeyed = rekeyed;
+	rec.rekey = rekey;
+	rec.nrekey = nrekey;
+	rec.seen = cur;
+	rec.key_spec = spec_str;
 	rec.messages = (const char *const *)m.v;
 	rec.nmessages = m.n;
 	rec.failing_notified = false;
@@ -310,8 +444,13 @@ fail:
 	log_warnx("store: '%s': %s", wc->name, err.msg);
 out:
 	msgs_release(&m);
+	free(spec_str);
+	seen_entries_free(rekey, nrekey);
 	item_list_release(&old);
+	item_list_release(&snap);
+	item_list_release(&seen);
 	item_list_release(&added);
+	item_list_release(&changed);
 	item_list_release(&removed);
 }
 
@@ -339,6 +478,8 @@ on_fetched(void *user, struct http_response *resp)
 		record_failure(job, resp->errmsg, 0, &o);
 		goto out;
 	}
+	if (resp->cookie_error[0] != '\0')
+		log_warnx("cookies: '%s': %s", wc->name, resp->cookie_error);
 	if (resp->not_modified) {
 		record_success(job, resp, NULL, &o);
 		goto out;
@@ -373,6 +514,17 @@ on_fetched(void *user, struct http_response *resp)
 		resp->content_type, resp->final_url ? resp->final_url : wc->url,
 		&items, &used, &err) != 0) {
 		record_failure(job, err.msg, 0, &o);
+		goto out;
+	}
+	if (items.n == 0 && wc->cookies != NULL) {
+		/* a login page or "please log in" instead of the list */
+		snprintf(why, sizeof(why), "%s: the session may have expired "
+		    "(log in with a browser and export its cookies to '%s' "
+		    "again)", used == EXTRACT_PARSER_FEED ?
+		    "the feed has no entries" : used == EXTRACT_PARSER_JSON ?
+		    "the jq program gave no items" : "the xpath matched nothing",
+		    wc->cookies);
+		record_failure(job, why, 0, &o);
 		goto out;
 	}
 	if (items.n == 0) {
@@ -481,11 +633,49 @@ check_request_init(struct http_request *req, const struct watch_config *wc)
 				       NULL;
 	req->headers = (const char *const *)wc->headers;
 	req->nheaders = wc->nheaders;
-	req->user_agent = wc->user_agent;
+	if (util_str_eq(wc->user_agent, "browser")) {
+		req->user_agent = HTTP_BROWSER_USER_AGENT;
+		req->browser_headers = true;
+	} else {
+		req->user_agent = wc->user_agent;
+	}
+	req->proxy = wc->proxy;
+	req->cookie_file = wc->cookies;
 	req->timeout_ms = (long)wc->timeout_ms;
 	req->max_bytes = (size_t)wc->max_bytes;
 	req->ssl_verify = wc->ssl_verify;
 	req->allow_insecure_redirect = wc->allow_insecure_redirect;
+}
+
+char *
+check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
+    struct kw_err *err)
+{
+	char *dir, *name, *jar;
+
+	if (cfg == NULL || cfg->state_dir == NULL) {
+		kw_err_set(err, "no state_dir for the cookie jar");
+		return NULL;
+	}
+	dir = util_path_join(cfg->state_dir, "cookies");
+	name = malloc(strlen(wc->name) + 5);
+	if (dir == NULL || name == NULL) {
+		free(dir);
+		free(name);
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* names are [A-Za-z0-9._-] and Hangul, never '/' (config.h) */
+	sprintf(name, "%s.txt", wc->name);
+	jar = NULL;
+	if (util_mkdir_p(dir, 0700, err) == 0) {
+		jar = util_path_join(dir, name);
+		if (jar == NULL)
+			kw_err_set(err, "out of memory");
+	}
+	free(dir);
+	free(name);
+	return jar;
 }
 
 int
@@ -496,6 +686,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	struct http_request req = { 0 };
 	struct check_job *job;
 	struct check_outcome o = { 0 };
+	char *jar = NULL;
 	bool same;
 
 	job = calloc(1, sizeof(*job));
@@ -510,6 +701,12 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	job->user = user;
 	if (store_watch_state_get(env->store, wc->name, &job->st, err) != 0)
 		goto fail;
+	/* checked at config load: only out-of-memory fails here */
+	if (wc->key_pattern != NULL) {
+		job->key_re = regex_compile(wc->key_pattern, 0, NULL, err);
+		if (job->key_re == NULL)
+			goto fail;
+	}
 	if (check_retry_after_until(wc, &job->st, now_ms) > 0) {
 		o.kind = CHECK_SKIPPED;
 		o.failures = job->st.failures;
@@ -527,11 +724,20 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	check_request_init(&req, wc);
 	req.etag = same ? job->st.etag : NULL;
 	req.last_modified = same ? job->st.last_modified : NULL;
+	if (wc->cookies != NULL) {
+		jar = check_cookie_jar(env->cfg, wc, err);
+		if (jar == NULL)
+			goto fail;
+		req.cookie_jar = jar;
+	}
 	if (http_submit(env->http, &req, on_fetched, job, err) != 0)
 		goto fail;
+	free(jar);
 	return 0;
 fail:
+	free(jar);
 	watch_state_release(&job->st);
+	regex_free(job->key_re);
 	free(job->spec);
 	free(job);
 	return -1;
@@ -547,10 +753,18 @@ check_outcome_format(const struct watch_config *wc,
 		    wc->name, o->nitems);
 		break;
 	case CHECK_CHANGED:
-		snprintf(buf, size,
-		    "%s: %zu new, %zu removed (%zu items, %zu messages)",
-		    wc->name, o->nadded, o->nremoved, o->nitems,
-		    o->nmessages);
+		if (o->nchanged > 0)
+			snprintf(buf, size,
+			    "%s: %zu new, %zu removed, %zu edited (%zu items, "
+			    "%zu messages)",
+			    wc->name, o->nadded, o->nremoved, o->nchanged,
+			    o->nitems, o->nmessages);
+		else
+			snprintf(buf, size,
+			    "%s: %zu new, %zu removed (%zu items, %zu "
+			    "messages)",
+			    wc->name, o->nadded, o->nremoved, o->nitems,
+			    o->nmessages);
 		break;
 	case CHECK_UNCHANGED:
 		snprintf(buf, size, "%s: unchanged%s (%zu items)", wc->name,

@@ -21,8 +21,9 @@
 static const char status_usage[] =
     "usage: kakaowatch status [-c FILE] [--json | --health]\n"
     "\n"
-    "Per watch: last check, next check, last change, items, consecutive\n"
-    "failures and the last error; the outbox (waiting messages, the oldest,\n"
+    "Per watch: last check, next check, last change, items, the item keys\n"
+    "it remembers (seen within history_days), consecutive failures and\n"
+    "the last error; the outbox (waiting messages, the oldest,\n"
     "the next attempt, why sending waits); messages sent today against\n"
     "max_messages_per_day; the Kakao token expiry times (never the tokens).\n"
     "Reads the state database without locking it, so it works while the\n"
@@ -39,6 +40,7 @@ struct status_watch {
 	const struct watch_config *wc;
 	struct watch_state ws;
 	int64_t next; /* next check, Unix ms; 0 = none planned */
+	int64_t keys; /* item keys the watch remembers (seen set) */
 	bool failing;
 };
 
@@ -188,7 +190,9 @@ gather(struct store *st, const struct config *cfg, struct status_info *in,
 	for (i = 0; i < cfg->nwatches; i++) {
 		sw = &in->w[in->nw];
 		sw->wc = &cfg->watches[i];
-		if (store_watch_state_get(st, sw->wc->name, &sw->ws, err) != 0)
+		if (store_watch_state_get(st, sw->wc->name, &sw->ws, err) !=
+			0 ||
+		    store_seen_count(st, sw->wc->name, &sw->keys, err) != 0)
 			return -1;
 		in->nw++;
 		/* only a running daemon has a next check */
@@ -236,6 +240,8 @@ print_json(const struct config *cfg, const struct status_info *in)
 		    jtime(sw->ws.last_change_at));
 		json_object_set_new(o, "items",
 		    json_integer(sw->ws.item_count));
+		json_object_set_new(o, "keys_remembered",
+		    json_integer(sw->keys));
 		json_object_set_new(o, "failures",
 		    json_integer(sw->ws.failures));
 		json_object_set_new(o, "max_failures",
@@ -304,8 +310,9 @@ print_table(const struct config *cfg, const struct status_info *in)
 		    in->alive ? "running" : "not running", a);
 	else
 		printf("daemon: not running\n");
-	printf("%-20s %-12s %-12s %-12s %6s %5s  %s\n", "WATCH", "LAST CHECK",
-	    "NEXT CHECK", "LAST CHANGE", "ITEMS", "FAIL", "LAST ERROR");
+	printf("%-20s %-12s %-12s %-12s %6s %6s %5s  %s\n", "WATCH",
+	    "LAST CHECK", "NEXT CHECK", "LAST CHANGE", "ITEMS", "KEYS", "FAIL",
+	    "LAST ERROR");
 	for (i = 0; i < in->nw; i++) {
 		const struct status_watch *sw = &in->w[i];
 
@@ -320,8 +327,8 @@ print_table(const struct config *cfg, const struct status_info *in)
 		snprintf(d, sizeof(d), "%d%s", sw->ws.failures,
 		    sw->failing ? "!" : "");
 		print_padded(sw->wc->name, 20);
-		printf(" %-12s %-12s %-12s %6" PRId64 " %5s  %s\n",
-		    a, b, c, sw->ws.item_count, d,
+		printf(" %-12s %-12s %-12s %6" PRId64 " %6" PRId64 " %5s  %s\n",
+		    a, b, c, sw->ws.item_count, sw->keys, d,
 		    sw->ws.failures > 0 && sw->ws.last_error ?
 			sw->ws.last_error :
 			"");

@@ -12,6 +12,7 @@
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
 #include "kakaowatch/item.h"
+#include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/select.h"
 
@@ -22,9 +23,11 @@ static const char test_usage[] =
     "       kakaowatch test [-c FILE] (NAME | --file PATH) --tree\n"
     "\n"
     "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
-    "and prints them (text, then link), without touching the state or\n"
-    "sending anything, and says which parser read it. With --file and\n"
-    "--xpath, --css, --jq or --parser feed no configuration is read.\n"
+    "and prints them (text, link, then the key that tells it apart from\n"
+    "the other items: see key: in the configuration), without touching\n"
+    "the state or sending anything, and says which parser read it. With\n"
+    "--file and --xpath, --css, --jq or --parser feed no configuration is\n"
+    "read.\n"
     "\n"
     "  --file PATH    extract from a local HTML file\n"
     "  --xpath EXPR   the XPath to use (default: the watch's)\n"
@@ -38,6 +41,32 @@ static const char test_usage[] =
     "  --link EXPR    XPath for each item's link, relative to the item\n"
     "  --tree         print the HTML document tree XPaths run on (the tree\n"
     "                 a browser builds) instead of items\n";
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* distinct_keys counts the different keys of `items` (0 on OOM) */
+static size_t
+distinct_keys(const struct item_list *items)
+{
+	char **v;
+	size_t i, n = 0;
+
+	v = malloc((items->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < items->n; i++)
+		v[i] = items->v[i].key;
+	qsort(v, items->n, sizeof(*v), key_cmp);
+	for (i = 0; i < items->n; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			n++;
+	free(v);
+	return n;
+}
 
 int
 cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
@@ -71,6 +100,9 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	struct kw_err err = { 0 };
 	char *body = NULL, abs[PATH_MAX], file_url[PATH_MAX + 8];
 	size_t len = 0, i;
+	struct key_spec spec = { KEY_AUTO, NULL };
+	enum key_mode resolved = KEY_AUTO;
+	char keybuf[1024];
 	int c, status = KW_EXIT_USAGE;
 	bool tree = false;
 	struct buf dump;
@@ -228,12 +260,22 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		goto fail;
 	}
 	printf("parser: %s\n", extract_parser_name(used));
+	if (wc != NULL && wc->key_pattern != NULL) {
+		spec.pattern = regex_compile(wc->key_pattern, 0, NULL, &err);
+		if (spec.pattern == NULL)
+			goto fail;
+	}
+	spec.mode = wc != NULL ? (enum key_mode)wc->key_mode : KEY_AUTO;
+	if (key_assign(&items, &spec, page_url, &resolved, &err) != 0)
+		goto fail;
 	for (i = 0; i < items.n; i++) {
 		printf("%zu. %s\n", i + 1, items.v[i].text);
 		if (items.v[i].link != NULL)
 			printf("   %s\n", items.v[i].link);
 		if (items.v[i].date != NULL)
 			printf("   date: %s\n", items.v[i].date);
+		key_display(items.v[i].key, keybuf, sizeof(keybuf));
+		printf("   key: %s\n", keybuf);
 	}
 	if (items.n == 0) {
 		fprintf(stderr, "kakaowatch: %s\n",
@@ -243,6 +285,12 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 						  "the xpath matched nothing");
 		goto out;
 	}
+	/* how the keys were made, and what that means for this page */
+	printf("keys: %s%s%s%s, %zu distinct\n", key_mode_name(resolved),
+	    spec.mode == KEY_AUTO ? " (auto)" : "",
+	    spec.pattern != NULL ? ", key_pattern " : "",
+	    spec.pattern != NULL ? regex_pattern(spec.pattern) : "",
+	    distinct_keys(&items));
 	status = KW_EXIT_OK;
 	goto out;
 fail:
@@ -250,6 +298,7 @@ fail:
 out:
 	free(css_xpath);
 	item_list_release(&items);
+	regex_free(spec.pattern);
 	http_response_release(&resp);
 	free(body);
 	config_free(cfg);

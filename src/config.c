@@ -16,8 +16,10 @@
 #include "kakaowatch/buf.h"
 #include "kakaowatch/config.h"
 #include "kakaowatch/http.h"
-#include "kakaowatch/select.h"
+#include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/regex.h"
+#include "kakaowatch/select.h"
 #include "kakaowatch/utf8.h"
 #include "kakaowatch/util.h"
 
@@ -1132,11 +1134,15 @@ notify_word(struct loader *ld, yaml_node_t *n, const char *label, int *bits)
 		*bits |= NOTIFY_ADDED;
 	} else if (strcasecmp(s, "removed") == 0) {
 		*bits |= NOTIFY_REMOVED;
+	} else if (strcasecmp(s, "changed") == 0) {
+		*bits |= NOTIFY_CHANGED;
 	} else if (strcasecmp(s, "both") == 0) {
+		/* kept from 0.1: both = added + removed */
 		*bits |= NOTIFY_ADDED | NOTIFY_REMOVED;
 	} else {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "must be added, removed or both, not '%s'",
+		    "must be added, changed, removed or a list of them, not "
+		    "'%s'",
 		    show(s, tmp, sizeof(tmp)));
 		result = -1;
 	}
@@ -1144,7 +1150,7 @@ notify_word(struct loader *ld, yaml_node_t *n, const char *label, int *bits)
 	return result;
 }
 
-/* notify_on: added | removed | both, or a list of them */
+/* notify_on: added | changed | removed | both, or a list of them */
 static int
 parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 {
@@ -1160,13 +1166,14 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 	}
 	if (n->type != YAML_SEQUENCE_NODE) {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "expected added, removed, both or a list of them, not %s",
+		    "expected added, changed, removed or a list of them, not "
+		    "%s",
 		    node_kind(n));
 		return -1;
 	}
 	if (seq_len(n) == 0) {
 		key_errorf(ld, n->start_mark, label, "notify_on",
-		    "empty list: use added, removed or both");
+		    "empty list: use added, changed or removed");
 		return -1;
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
@@ -1258,6 +1265,78 @@ key_url(struct loader *ld, yaml_node_t *n, const char *label,
 	return parse_url(ld, n, label, k->info.name, KEY_FIELD(conf, k));
 }
 
+/* proxy: http_proxy_check; a password in it is registered as a secret */
+static int
+key_proxy(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	char why[160], *s, *auth, *end, *colon;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	auth = strstr(s, "://");
+	if (auth != NULL) {
+		auth += 3;
+		end = auth + strcspn(auth, "/?#");
+		colon = memchr(auth, ':', (size_t)(end - auth));
+		if (memchr(auth, '@', (size_t)(end - auth)) != NULL &&
+		    colon != NULL && colon < strchr(auth, '@')) {
+			char *pw = strndup(colon + 1,
+			    (size_t)(strchr(auth, '@') - colon - 1));
+
+			if (pw == NULL) {
+				free(s);
+				ld->oom = true;
+				return -1;
+			}
+			log_redact_add(pw);
+			explicit_bzero(pw, strlen(pw));
+			free(pw);
+		}
+	}
+	if (http_proxy_check(s, why, sizeof(why)) != 0) {
+		/* not quoted: it may hold a password */
+		key_errorf(ld, n->start_mark, label, k->info.name, "%s", why);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static char *path_resolve(const char *s, const char *base,
+    struct kw_err *err);
+static char *config_dir(const char *path);
+
+/* a file path, resolved against the config file's directory */
+static int
+key_path(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	struct kw_err err = { 0 };
+	char **out = KEY_FIELD(conf, k);
+	char *s, *dir;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	dir = config_dir(ld->path);
+	if (dir == NULL) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "cannot find the config file's directory: %s",
+		    strerror(errno));
+		free(s);
+		return -1;
+	}
+	*out = path_resolve(s, dir, &err);
+	if (*out == NULL)
+		key_errorf(ld, n->start_mark, label, k->info.name, "%s",
+		    err.msg);
+	free(dir);
+	free(s);
+	return *out != NULL ? 0 : -1;
+}
+
 static int
 key_base_url(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
@@ -1334,6 +1413,81 @@ key_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 	return parse_encoding(ld, n, label, k->info.name, KEY_FIELD(conf, k));
 }
 
+/* key: auto | link | text | text+link (key.h) */
+static int
+key_keymode(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	int *out = KEY_FIELD(conf, k);
+	char tmp[SHOW_MAX + 4];
+	enum key_mode mode;
+	int result = 0;
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (key_mode_parse(s, &mode) == 0) {
+		*out = (int)mode;
+	} else {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "must be auto, link, text or text+link, not '%s'",
+		    show(s, tmp, sizeof(tmp)));
+		result = -1;
+	}
+	free(s);
+	return result;
+}
+
+/*
+ * key_pattern: a regular expression (regex.h) with a capture group; a
+ * syntax error is reported at its character in the file (exact for plain
+ * and quoted scalars without escapes or ${VAR}s)
+ */
+static int
+key_key_pattern(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	char tmp[SHOW_MAX + 4];
+	struct regex_error where;
+	struct kw_err err = { 0 };
+	struct regex *re;
+	yaml_mark_t mark;
+
+	if (key_opt_str(ld, n, label, k, conf) != 0)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	re = regex_compile(*out, 0, &where, &err);
+	if (re == NULL) {
+		mark = n->start_mark;
+		if (n->type == YAML_SCALAR_NODE &&
+		    (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+			n->data.scalar.style ==
+			    YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+			mark.column++;
+		mark.column += where.column;
+		key_errorf(ld, mark, label, k->info.name,
+		    "bad regular expression '%s': %s",
+		    show(*out, tmp, sizeof(tmp)), err.msg);
+		goto fail;
+	}
+	if (regex_capture_count(re) == 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "'%s' has no capture group: put the part that names the "
+		    "post in parentheses, e.g. 'wr_id=(\\d+)'",
+		    show(*out, tmp, sizeof(tmp)));
+		regex_free(re);
+		goto fail;
+	}
+	regex_free(re);
+	return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	return -1;
+}
+
 /* method: GET or POST, any case, stored in upper case */
 static int
 key_method(struct loader *ld, yaml_node_t *n, const char *label,
@@ -1406,19 +1560,30 @@ xpath_passed(struct loader *ld, const char *xpath)
 	}
 }
 
-/* has_prefix: does the expression hold a "p:name" (not "::")? */
+/*
+ * has_prefix: does the expression hold a "p:name" (not "::") outside its
+ * string literals ('...' or "...", XPath 1.0 §3.7)?
+ */
 static bool
 has_prefix(const char *x)
 {
 	const char *c;
+	char quote = '\0';
 
-	for (c = strchr(x, ':'); c != NULL; c = strchr(c + 1, ':')) {
-		if (c[1] == ':') {
-			c++;
-			continue;
+	for (c = x; *c != '\0'; c++) {
+		if (quote != '\0') {
+			if (*c == quote)
+				quote = '\0';
+		} else if (*c == '\'' || *c == '"') {
+			quote = *c;
+		} else if (*c == ':') {
+			if (c[1] == ':') {
+				c++;
+				continue;
+			}
+			if (c > x && c[-1] != ':')
+				return true;
 		}
-		if (c > x && c[-1] != ':')
-			return true;
 	}
 	return false;
 }
@@ -1815,7 +1980,9 @@ static const struct key watch_keys[] = {
 	    .needs = "method: POST", .doc = "the request body (POST only)" },
 	    .store = KS_STR, .off = WOFF(body), .parse = key_opt_str },
 	{ .info = { .name = "user_agent", .def = DEFAULT_USER_AGENT,
-	    .example = "other-agent/1.0", .doc = "the User-Agent header" },
+	    .example = "browser",
+	    .doc = "the User-Agent header; `browser`: a desktop Chrome's, "
+	    "with the Accept and Accept-Language (ko-KR first) it sends" },
 	    .store = KS_STR, .off = WOFF(user_agent), .parse = key_line },
 	{ .info = { .name = "encoding", .example = "euc-kr",
 	    .doc = "force a charset when a page lies" },
@@ -1833,9 +2000,19 @@ static const struct key watch_keys[] = {
 	    .doc = "extra request headers, a mapping" },
 	    .store = KS_STRV, .off = WOFF(headers),
 	    .count_off = WOFF(nheaders), .parse = key_headers },
-	{ .info = { .name = "notify_on", .def = "added", .example = "both",
-	    .doc = "added, removed or both" },
+	{ .info = { .name = "notify_on", .def = "added",
+	    .example = "[added, changed]",
+	    .doc = "added, changed, removed or a list of them (both = added "
+	    "and removed)" },
 	    .store = KS_INT, .off = WOFF(notify_on), .parse = key_notify },
+	{ .info = { .name = "key", .def = "auto", .example = "text+link",
+	    .doc = "what tells items apart: auto, link, text or text+link" },
+	    .store = KS_INT, .off = WOFF(key_mode), .parse = key_keymode },
+	{ .info = { .name = "key_pattern", .example = "'wr_id=(\\d+)'",
+	    .doc = "a regular expression; its first group, matched on the "
+	    "item's link, is the item's key" },
+	    .store = KS_STR, .off = WOFF(key_pattern),
+	    .parse = key_key_pattern },
 	{ .info = { .name = "interval", .def = "30m", .example = "1h",
 	    .doc = "time between checks" },
 	    .store = KS_I64, .off = WOFF(interval_ms), .parse = key_duration,
@@ -1888,6 +2065,15 @@ static const struct key watch_keys[] = {
 	    .store = KS_I64, .off = WOFF(max_retry_after_ms),
 	    .parse = key_duration, .min = CONFIG_MAX_RETRY_AFTER_MIN_MS,
 	    .max = CONFIG_MAX_RETRY_AFTER_MAX_MS },
+	{ .info = { .name = "proxy", .example = "socks5h://127.0.0.1:9050",
+	    .doc = "the proxy for this watch: http://, https://, socks5:// "
+	    "or socks5h://; unset: http_proxy and friends" },
+	    .store = KS_STR, .off = WOFF(proxy), .parse = key_proxy },
+	{ .info = { .name = "cookies", .example = "cookies.txt",
+	    .doc = "a Netscape cookies.txt exported from a browser (relative "
+	    "to the config file); cookies the site sets are kept in "
+	    "state_dir" },
+	    .store = KS_STR, .off = WOFF(cookies), .parse = key_path },
 	{ .info = { .name = "enabled", .def = "true", .example = "false",
 	    .doc = "false keeps the watch and its history but does not run "
 	    "it" },

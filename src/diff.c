@@ -135,7 +135,7 @@ diff_filter(const struct item_list *in, const char *const *keywords,
 			if (folded_match(folded, &ex))
 				continue;
 		}
-		if (item_list_add(out, in->v[i].text, in->v[i].link) != 0)
+		if (item_list_add_copy(out, &in->v[i]) != 0)
 			goto fail;
 	}
 	result = 0;
@@ -178,12 +178,17 @@ hash_item(const struct item *it)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
+	if (it->key != NULL) {
+		h = hash_bytes(h, it->key);
+		goto mix;
+	}
 	h = hash_bytes(h, it->text);
 	/* separators keep ("ab", NULL), ("a", "b") and ("ab", "") apart */
 	h ^= it->link == NULL ? 0x1ff : 0x2ff;
 	h *= 0x100000001b3ULL;
 	if (it->link != NULL)
 		h = hash_bytes(h, it->link);
+mix:
 	/* final mix (splitmix64) so the low bits used for the index vary */
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
@@ -236,7 +241,7 @@ item_set_find(const struct item_set *s, const struct item *it, bool insert,
 		return SIZE_MAX;
 	pos = (size_t)hash_item(it) & s->mask;
 	while (s->slots[pos] != 0) {
-		if (item_equal(&s->list->v[s->slots[pos] - 1], it))
+		if (item_same(&s->list->v[s->slots[pos] - 1], it))
 			return s->slots[pos] - 1;
 		pos = (pos + 1) & s->mask;
 	}
@@ -272,7 +277,7 @@ only_in(const struct item_set *a, const struct item_set *b,
 			continue; /* a duplicate inside the list */
 		if (item_set_find(b, it, false, 0) != SIZE_MAX)
 			continue;
-		if (item_list_add(out, it->text, it->link) != 0)
+		if (item_list_add_copy(out, it) != 0)
 			return -1;
 	}
 	return 0;
@@ -306,5 +311,102 @@ fail:
 out:
 	item_set_release(&sold);
 	item_set_release(&scur);
+	return result;
+}
+
+/* trailing_counter_start: where a trailing "[12]", "(12)", "[+3]" (with
+ * the blanks before it) starts in s[0..n), or n when there is none */
+static size_t
+trailing_counter_start(const char *s, size_t n)
+{
+	size_t e = n, i;
+	char open;
+
+	while (e > 0 && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+		e--;
+	if (e < 3 || (s[e - 1] != ']' && s[e - 1] != ')'))
+		return n;
+	open = s[e - 1] == ']' ? '[' : '(';
+	i = e - 1;
+	while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+		i--;
+	if (i == e - 1)
+		return n; /* no digits */
+	if (i > 0 && s[i - 1] == '+')
+		i--;
+	if (i == 0 || s[i - 1] != open)
+		return n;
+	i--;
+	while (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t'))
+		i--;
+	return i;
+}
+
+bool
+diff_text_edited(const char *before, const char *after)
+{
+	size_t nb, na;
+
+	if (before == NULL || after == NULL)
+		return before != after;
+	nb = strlen(before);
+	na = strlen(after);
+	nb = trailing_counter_start(before, nb);
+	na = trailing_counter_start(after, na);
+	return nb != na || memcmp(before, after, na) != 0;
+}
+
+int
+diff_changes(const struct item_list *old, const struct item_list *cur,
+    const struct item_list *seen, struct item_list *added,
+    struct item_list *changed, struct item_list *removed)
+{
+	struct item_set sold, scur, sseen;
+	const struct item *it;
+	size_t i, j;
+	int result = -1;
+
+	item_list_init(added);
+	item_list_init(changed);
+	item_list_init(removed);
+	if (item_set_init(&sold, old) != 0)
+		return -1;
+	if (item_set_init(&scur, cur) != 0) {
+		item_set_release(&sold);
+		return -1;
+	}
+	if (item_set_init(&sseen, seen) != 0) {
+		item_set_release(&sold);
+		item_set_release(&scur);
+		return -1;
+	}
+	item_set_fill(&sold);
+	item_set_fill(&scur);
+	item_set_fill(&sseen);
+	for (i = 0; cur != NULL && i < cur->n; i++) {
+		it = &cur->v[i];
+		if (item_set_find(&scur, it, false, 0) != i)
+			continue; /* a duplicate inside the page */
+		j = item_set_find(&sseen, it, false, 0);
+		if (j == SIZE_MAX) {
+			if (item_list_add_copy(added, it) != 0)
+				goto fail;
+		} else if (diff_text_edited(seen->v[j].text, it->text)) {
+			if (item_list_add_copy(changed, it) != 0)
+				goto fail;
+		}
+	}
+	if (only_in(&sold, &scur, removed) != 0)
+		goto fail;
+	result = 0;
+	goto out;
+fail:
+	item_list_release(added);
+	item_list_release(changed);
+	item_list_release(removed);
+out:
+	item_set_release(&sold);
+	item_set_release(&scur);
+	item_set_release(&sseen);
 	return result;
 }

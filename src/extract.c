@@ -448,6 +448,10 @@ prescan_meta(const char *b, size_t end, size_t *pos)
 			need_pragma = 0;
 		}
 	}
+	/* the data ended inside the tag: no <meta> (a tokenizer drops a
+	 * tag cut by the end of the file) */
+	if (*pos >= end)
+		return NULL;
 	if (need_pragma == -1 || cs == NULL)
 		return NULL;
 	if (need_pragma == 1 && !got_pragma)
@@ -2117,11 +2121,12 @@ out:
 static int
 page_parse(const char *body, size_t len, const char *content_type,
            const char *encoding, const char *page_url, xmlDocPtr *doc,
-           struct kw_err *err)
+           const char **used, bool *declared, struct kw_err *err)
 {
 	struct html5_doc h5;
 	enum charset_source src;
 	const char *cs, *late;
+	bool decl = true;
 
 	*doc = NULL;
 	if (body == NULL || len == 0)
@@ -2133,6 +2138,7 @@ page_parse(const char *body, size_t len, const char *content_type,
 		         ? "UTF-8"
 		         : default_charset();
 		src = CS_DEFAULT;
+		decl = false;
 	}
 	if (decode_and_parse(body, len, cs, page_url, &h5, err) != 0)
 		return -1;
@@ -2142,15 +2148,37 @@ page_parse(const char *body, size_t len, const char *content_type,
 		late = meta_charset(&h5);
 		if (late != NULL && strncmp(late, "UTF-16", 6) == 0)
 			late = "UTF-8";
+		if (late != NULL)
+			decl = true;
 		if (late != NULL && strcmp(late, cs) != 0) {
 			xmlFreeDoc(h5.doc);
+			cs = late;
 			if (decode_and_parse(body, len, late, page_url, &h5,
 			                     err) != 0)
 				return -1;
 		}
 	}
 	*doc = h5.doc;
+	if (used != NULL)
+		*used = cs;
+	if (declared != NULL)
+		*declared = decl;
 	return 0;
+}
+
+const char *
+extract_page_charset(const char *body, size_t len, const char *content_type,
+                     const char *encoding, bool *declared, struct kw_err *err)
+{
+	xmlDocPtr doc;
+	const char *cs;
+
+	silence_libxml();
+	if (page_parse(body, len, content_type, encoding, NULL, &doc, &cs,
+	               declared, err) != 0)
+		return NULL;
+	xmlFreeDoc(doc);
+	return cs;
 }
 
 xmlDocPtr
@@ -2160,8 +2188,8 @@ xi_html_parse(const char *body, size_t len, const char *content_type,
 	xmlDocPtr doc;
 
 	silence_libxml();
-	if (page_parse(body, len, content_type, encoding, page_url, &doc,
-	        err) != 0)
+	if (page_parse(body, len, content_type, encoding, page_url, &doc, NULL,
+	        NULL, err) != 0)
 		return NULL;
 	return doc;
 }
@@ -2369,7 +2397,8 @@ extract_tree_dump(const char *body, size_t len, const char *content_type,
 	int rc = -1;
 
 	silence_libxml();
-	if (page_parse(body, len, content_type, encoding, NULL, &doc, err) != 0)
+	if (page_parse(body, len, content_type, encoding, NULL, &doc, NULL,
+	               NULL, err) != 0)
 		return -1;
 	cur = doc->children;
 	while (cur != NULL) {

@@ -159,8 +159,13 @@ extract_detect_parser(const char *body, size_t len, const char *content_type)
 			    EXTRACT_PARSER_FEED :
 			    EXTRACT_PARSER_XML;
 		}
+		/* text/html is HTML, as a browser reads it (an XHTML page
+		 * with an XML declaration too); only a feed mislabelled as
+		 * text/html is recognised */
 		if (media_is(ct, n, "text/html"))
-			return sniff_markup(body, len);
+			return sniff_markup(body, len) == EXTRACT_PARSER_FEED ?
+			    EXTRACT_PARSER_FEED :
+			    EXTRACT_PARSER_HTML;
 	}
 	if (body != NULL && looks_like_json(body, len))
 		return EXTRACT_PARSER_JSON;

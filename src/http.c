@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <idn2.h>
@@ -57,6 +59,10 @@ struct http_transfer {
 	char *shown;  /* the same URL with its host as written (Unicode) */
 	char *origin; /* origin of the request's URL: headers go only there */
 	char *user_agent;   /* NULL: kakaowatch/VERSION */
+	bool browser_headers;
+	char *proxy;       /* CURLOPT_PROXY, or NULL: the environment's */
+	char *cookie_file; /* read, or NULL */
+	char *cookie_jar;  /* read when newer, written back, or NULL */
 	char *bearer_token; /* zeroed and freed with the transfer */
 	char *post_body;    /* POST body (CURLOPT_POSTFIELDS), or NULL */
 	size_t post_len;
@@ -318,6 +324,9 @@ transfer_free(struct http_transfer *t)
 	free(t->origin);
 	free(t->user_agent);
 	secret_free(t->bearer_token);
+	secret_free(t->proxy); /* may hold a password */
+	free(t->cookie_file);
+	free(t->cookie_jar);
 	secret_free(t->post_body); /* a token request's form */
 	free(t->content_type);
 	for (i = 0; i < t->nuheaders; i++)
@@ -547,6 +556,16 @@ build_headers(struct http_transfer *t, bool own)
 	if (t->req_last_modified != NULL &&
 	    add_header(t, own, "If-Modified-Since", t->req_last_modified) != 0)
 		return -1;
+	if (t->browser_headers &&
+	    (add_header(t, own, "Accept", HTTP_BROWSER_ACCEPT) != 0 ||
+	    add_header(t, own, "Accept-Language",
+	    HTTP_BROWSER_ACCEPT_LANGUAGE) != 0 ||
+	    add_header(t, own, "Upgrade-Insecure-Requests", "1") != 0 ||
+	    add_header(t, own, "Sec-Fetch-Dest", "document") != 0 ||
+	    add_header(t, own, "Sec-Fetch-Mode", "navigate") != 0 ||
+	    add_header(t, own, "Sec-Fetch-Site", "none") != 0 ||
+	    add_header(t, own, "Sec-Fetch-User", "?1") != 0))
+		return -1;
 	for (i = 0; own && i < t->nuheaders; i++) {
 		l = curl_slist_append(t->headers, t->uheaders[i]);
 		if (l == NULL)
@@ -604,7 +623,8 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	}
 	if (has_crlf(req->url) || has_crlf(req->content_type) ||
 	    has_crlf(req->user_agent) || has_crlf(req->bearer_token) ||
-	    has_crlf(req->etag) || has_crlf(req->last_modified)) {
+	    has_crlf(req->etag) || has_crlf(req->last_modified) ||
+	    has_crlf(req->proxy)) {
 		kw_err_set(err, "http: line break in a request field");
 		goto fail;
 	}
@@ -644,8 +664,12 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	    dup_opt(&t->req_last_modified, req->last_modified) != 0 ||
 	    dup_opt(&t->user_agent, req->user_agent) != 0 ||
 	    dup_opt(&t->bearer_token, req->bearer_token) != 0 ||
-	    dup_opt(&t->content_type, req->content_type) != 0)
+	    dup_opt(&t->content_type, req->content_type) != 0 ||
+	    dup_opt(&t->proxy, req->proxy) != 0 ||
+	    dup_opt(&t->cookie_file, req->cookie_file) != 0 ||
+	    dup_opt(&t->cookie_jar, req->cookie_jar) != 0)
 		goto oom;
+	t->browser_headers = req->browser_headers;
 	t->post = post;
 	if (post && req->body != NULL) {
 		/* may hold NULs: copy body_len bytes, plus a NUL */
@@ -682,6 +706,84 @@ fail:
 	return NULL;
 }
 
+/*
+ * transfer_cookies turns on the cookie engine of t->easy when the request
+ * has a cookie file or jar, and has it read them: the cookie file (which
+ * must be readable), then the jar when it exists and is not older than the
+ * cookie file. Returns 0, or -1 with `err` (never a cookie value).
+ */
+static int
+transfer_cookies(struct http_transfer *t, struct kw_err *err)
+{
+	struct stat fst, jst;
+	CURLcode rc = CURLE_OK;
+	bool have_file = false;
+
+	if (t->cookie_file == NULL && t->cookie_jar == NULL)
+		return 0;
+	/* "": the engine on, nothing read */
+	SETOPT(CURLOPT_COOKIEFILE, "");
+	if (t->cookie_file != NULL) {
+		if (stat(t->cookie_file, &fst) != 0 ||
+		    access(t->cookie_file, R_OK) != 0)
+			return kw_err_set(err, "cannot read the cookies file "
+			    "'%s': %s", t->cookie_file, strerror(errno));
+		if (!S_ISREG(fst.st_mode))
+			return kw_err_set(err, "the cookies file '%s' is not "
+			    "a regular file", t->cookie_file);
+		have_file = true;
+		SETOPT(CURLOPT_COOKIEFILE, t->cookie_file);
+	}
+	/* later files replace cookies of the same name, domain and path */
+	if (t->cookie_jar != NULL && stat(t->cookie_jar, &jst) == 0 &&
+	    S_ISREG(jst.st_mode) &&
+	    (!have_file || jst.st_mtim.tv_sec > fst.st_mtim.tv_sec ||
+	    (jst.st_mtim.tv_sec == fst.st_mtim.tv_sec &&
+	    jst.st_mtim.tv_nsec >= fst.st_mtim.tv_nsec)))
+		SETOPT(CURLOPT_COOKIEFILE, t->cookie_jar);
+	if (rc != CURLE_OK)
+		return kw_err_set(err, "http: cannot set up cookies: %s",
+		    curl_easy_strerror(rc));
+	return 0;
+}
+
+/*
+ * cookies_save writes every cookie the engine of `easy` holds to `jar` in
+ * the Netscape format (CURLINFO_COOKIELIST gives its lines), temp + rename,
+ * mode 0600. Returns 0, or -1 with `err` (never a cookie value).
+ */
+static int
+cookies_save(CURL *easy, const char *jar, struct kw_err *err)
+{
+	struct curl_slist *list = NULL, *l;
+	struct buf b;
+	int result = -1;
+
+	if (curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &list) != CURLE_OK)
+		return kw_err_set(err, "cannot list the cookies");
+	buf_init(&b, 0);
+	if (buf_printf(&b, "# Netscape HTTP Cookie File\n"
+	    "# kept by kakaowatch: the cookies of one watch\n") != 0)
+		goto oom;
+	for (l = list; l != NULL; l = l->next)
+		if (buf_printf(&b, "%s\n", l->data) != 0)
+			goto oom;
+	result = util_write_file_atomic(jar, b.data, b.len, 0600, false,
+	    err);
+	goto out;
+oom:
+	kw_err_set(err, "out of memory");
+out:
+	/* the list and the text hold cookie values */
+	for (l = list; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+	if (b.data != NULL)
+		explicit_bzero(b.data, b.len);
+	buf_release(&b);
+	return result;
+}
+
 /* transfer_easy makes the easy handle with the options of every hop */
 static int
 transfer_easy(struct http_transfer *t, struct kw_err *err)
@@ -715,6 +817,13 @@ transfer_easy(struct http_transfer *t, struct kw_err *err)
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(CURLOPT_USERAGENT, t->user_agent != NULL ? t->user_agent :
 	    "kakaowatch/" KW_VERSION);
+	if (t->proxy != NULL) {
+		SETOPT(CURLOPT_PROXY, t->proxy);
+		/* "": no host bypasses the proxy, whatever no_proxy says */
+		SETOPT(CURLOPT_NOPROXY, "");
+	}
+	if (rc == CURLE_OK && transfer_cookies(t, err) != 0)
+		return -1;
 	if (t->post) {
 		SETOPT(CURLOPT_POST, 1L);
 		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->post_len);
@@ -1073,6 +1182,13 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 	}
 	if (resp->status == 429 || resp->status == 503)
 		resp->retry_after_s = retry_after(t->easy);
+	if (t->cookie_jar != NULL) {
+		struct kw_err cerr = { 0 };
+
+		if (cookies_save(t->easy, t->cookie_jar, &cerr) != 0)
+			snprintf(resp->cookie_error,
+			    sizeof(resp->cookie_error), "%.500s", cerr.msg);
+	}
 }
 
 void
@@ -1700,6 +1816,52 @@ http_url_check(const char *url, char *why, size_t whysize)
 out:
 	curl_free(host);
 	curl_free(port);
+	curl_url_cleanup(u);
+	return result;
+}
+
+int
+http_proxy_check(const char *url, char *why, size_t whysize)
+{
+	static const char *const schemes[] = { "http://", "https://",
+		"socks5://", "socks5h://" };
+	const unsigned char *p;
+	char *host = NULL;
+	CURLU *u;
+	size_t i, slen = 0;
+	int result = -1;
+
+	for (i = 0; url != NULL && i < sizeof(schemes) / sizeof(*schemes);
+	    i++)
+		if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
+			slen = strlen(schemes[i]);
+	if (slen == 0)
+		return url_why(why, whysize, "%s", "must start with http://, "
+		    "https://, socks5:// or socks5h://");
+	for (p = (const unsigned char *)url; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '\\')
+			return url_why(why, whysize, "%s", "must not contain "
+			    "spaces, '\\' or control characters");
+	if (url[slen] == '\0' || strchr("/?#:", url[slen]) != NULL)
+		return url_why(why, whysize, "%s", "has no host");
+	u = curl_url();
+	if (u == NULL)
+		return url_why(why, whysize, "%s", "cannot be checked: out of "
+		    "memory");
+	/* the message never quotes the URL: it may hold a password */
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
+	    CURLUE_OK) {
+		url_why(why, whysize, "%s", "is not a valid URL");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host == NULL || host[0] == '\0') {
+		url_why(why, whysize, "%s", "has no host");
+		goto out;
+	}
+	result = 0;
+out:
+	curl_free(host);
 	curl_url_cleanup(u);
 	return result;
 }

@@ -1,4 +1,5 @@
 /* item: lists of extracted items (see item.h). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,42 @@ item_list_add(struct item_list *l, const char *text, const char *link)
 	return item_list_add_take(l, t, k);
 }
 
+/* dup_or_null: a heap copy of s (NULL stays NULL); *bad on OOM */
+static char *
+dup_or_null(const char *s, bool *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*bad = true;
+	return d;
+}
+
+int
+item_list_add_copy(struct item_list *l, const struct item *it)
+{
+	bool bad = false;
+	char *text, *link, *key, *date, *summary;
+
+	text = dup_or_null(it->text, &bad);
+	link = dup_or_null(it->link, &bad);
+	key = dup_or_null(it->key, &bad);
+	date = dup_or_null(it->date, &bad);
+	summary = dup_or_null(it->summary, &bad);
+	if (bad || text == NULL) {
+		free(text);
+		free(link);
+		free(key);
+		free(date);
+		free(summary);
+		return -1;
+	}
+	return item_list_add_full(l, text, link, key, date, summary);
+}
+
 void
 item_list_release(struct item_list *l)
 {
@@ -93,4 +130,12 @@ item_equal(const struct item *a, const struct item *b)
 	if (a->link == NULL || b->link == NULL)
 		return a->link == b->link;
 	return strcmp(a->link, b->link) == 0;
+}
+
+int
+item_same(const struct item *a, const struct item *b)
+{
+	if (a->key != NULL && b->key != NULL)
+		return strcmp(a->key, b->key) == 0;
+	return item_equal(a, b);
 }

@@ -314,9 +314,25 @@ item_title(const struct item *it, size_t max)
 	return t;
 }
 
+/* the header's word for a kind of change */
+static const char *
+kind_word(enum message_kind kind)
+{
+	switch (kind) {
+	case MESSAGE_REMOVED:
+		return "removed";
+	case MESSAGE_CHANGED:
+		return "edited";
+	case MESSAGE_ADDED:
+		break;
+	}
+	return "new";
+}
+
 /*
- * header_new: "NAME: N new" / "NAME: N removed", plus " (+M more)" when
- * more > 0, at most `max` characters; the name is cut, never the suffix.
+ * header_new: "NAME: N new" / "N removed" / "N edited", plus
+ * " (+M more)" when more > 0, at most `max` characters; the name is cut,
+ * never the suffix.
  */
 static char *
 header_new(const char *name, enum message_kind kind, size_t total,
@@ -327,7 +343,7 @@ header_new(const char *name, enum message_kind kind, size_t total,
 	int len;
 
 	len = snprintf(suffix, sizeof(suffix), ": %zu %s", total,
-	    kind == MESSAGE_REMOVED ? "removed" : "new");
+	    kind_word(kind));
 	if (more > 0)
 		snprintf(suffix + len, sizeof(suffix) - (size_t)len,
 		    " (+%zu more)", more);

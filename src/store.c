@@ -24,6 +24,9 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_SENT_DAYS_KEPT 62
 #define STORE_META_HEARTBEAT "kw.heartbeat_at"
+/* the seen set's last_seen is refreshed at most this often (no write per
+ * check for a page that stays the same) */
+#define STORE_SEEN_TOUCH_MS (3600LL * 1000)
 /* history keeps this much of an item's text (bytes, cut between UTF-8
  * characters) and links up to STORE_HISTORY_LINK_MAX bytes; the hash of
  * the whole item tells items apart */
@@ -95,6 +98,37 @@ static const char *const migrations[] = {
 	"UPDATE history SET text = substr(text, 1, 200)"
 	" WHERE length(text) > 200;"
 	"UPDATE history SET link = NULL WHERE length(link) > 1024;",
+	/*
+	 * 2 -> 3: item keys and the memory of seen items (store.h). The seen
+	 * set is seeded from the snapshots and the history, keyed the way
+	 * 0.1 told items apart (text + link) under a "legacy:" prefix, and
+	 * key_spec NULL says so: each watch's first check re-keys them with
+	 * its key settings (check.c), so nothing 0.1 already reported is new.
+	 */
+	"CREATE TABLE seen ("
+	" watch TEXT NOT NULL REFERENCES watch(name) ON DELETE CASCADE,"
+	" key TEXT NOT NULL,"
+	" first_seen INTEGER NOT NULL,"
+	" last_seen INTEGER NOT NULL,"
+	" text TEXT NOT NULL,"
+	" link TEXT,"
+	" PRIMARY KEY (watch, key)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX seen_watch_last ON seen(watch, last_seen);"
+	"CREATE INDEX seen_last ON seen(last_seen);"
+	"ALTER TABLE watch ADD COLUMN key_spec TEXT;"
+	"ALTER TABLE snapshot_item ADD COLUMN key TEXT;"
+	"ALTER TABLE history ADD COLUMN edited INTEGER NOT NULL DEFAULT 0"
+	" CHECK (edited IN (0, 1));"
+	"INSERT OR IGNORE INTO seen(watch, key, first_seen, last_seen, text,"
+	" link)"
+	" SELECT watch, 'legacy:' || text || char(31) || coalesce(link, ''),"
+	" min(at), max(at), text, link FROM ("
+	"  SELECT watch, text, link, at FROM history"
+	"  UNION ALL"
+	"  SELECT s.watch, s.text, s.link, w.last_success_at"
+	"  FROM snapshot_item s JOIN watch w ON w.name = s.watch"
+	" ) GROUP BY watch, text, link;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -136,6 +170,15 @@ enum stmt_id {
 	STMT_META_GET,
 	STMT_META_SET,
 	STMT_META_DEL,
+	STMT_WATCH_KEY_SPEC,
+	STMT_SEEN_GET,
+	STMT_SEEN_ALL,
+	STMT_SEEN_CLEAR,
+	STMT_SEEN_PUT,
+	STMT_SEEN_RESTORE,
+	STMT_SEEN_COUNT,
+	STMT_SEEN_CAP,
+	STMT_SEEN_TRIM,
 	STMT_META_LIST,
 	STMT_COUNT
 };
@@ -148,7 +191,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "SELECT url, xpath, etag, last_modified, last_error,"
 	    " last_check_at, last_success_at, last_change_at,"
 	    " retry_after_until, next_check_at, failures, failing_notified,"
-	    " baselined, item_count, retry_after_url FROM watch"
+	    " baselined, item_count, retry_after_url, key_spec FROM watch"
 	    " WHERE name = ?1",
 	[STMT_WATCH_ENSURE] =
 	    "INSERT INTO watch(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
@@ -171,24 +214,26 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_WATCH_NAMES] = "SELECT name FROM watch ORDER BY name",
 	[STMT_WATCH_FORGET] = "DELETE FROM watch WHERE name = ?1",
 	[STMT_SNAPSHOT_GET] =
-	    "SELECT text, link FROM snapshot_item WHERE watch = ?1"
+	    "SELECT text, link, key FROM snapshot_item WHERE watch = ?1"
 	    " ORDER BY pos",
 	[STMT_SNAPSHOT_CLEAR] =
 	    "DELETE FROM snapshot_item WHERE watch = ?1 AND pos >= ?2",
 	[STMT_SNAPSHOT_ADD] =
-	    "INSERT INTO snapshot_item(watch, pos, text, link)"
-	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(watch, pos) DO UPDATE"
-	    " SET text = excluded.text, link = excluded.link",
+	    "INSERT INTO snapshot_item(watch, pos, text, link, key)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(watch, pos) DO UPDATE"
+	    " SET text = excluded.text, link = excluded.link,"
+	    " key = excluded.key",
 	[STMT_HISTORY_ADD] =
-	    "INSERT INTO history(watch, at, removed, text, link, hash)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    "INSERT INTO history(watch, at, removed, text, link, hash,"
+	    " edited) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[STMT_HISTORY_CAP] =
 	    "DELETE FROM history WHERE watch = ?1 AND id <= (SELECT id FROM"
 	    " history WHERE watch = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
 	[STMT_WATCH_FORGET_GONE] =
 	    "DELETE FROM watch WHERE name = ?1 AND last_check_at < ?2",
 	[STMT_HISTORY_RECENT] =
-	    "SELECT at, removed, text, link FROM history WHERE watch = ?1"
+	    "SELECT at, removed, text, link, edited FROM history"
+	    " WHERE watch = ?1"
 	    " ORDER BY at DESC, id DESC LIMIT ?2",
 	[STMT_HISTORY_TRIM] = "DELETE FROM history WHERE at < ?1",
 	[STMT_SENT_TRIM] =
@@ -222,6 +267,41 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "INSERT INTO meta(key, value) VALUES (?1, ?2)"
 	    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[STMT_META_DEL] = "DELETE FROM meta WHERE key = ?1",
+	[STMT_WATCH_KEY_SPEC] =
+	    "UPDATE watch SET key_spec = ?2 WHERE name = ?1",
+	[STMT_SEEN_GET] =
+	    "SELECT text, link FROM seen WHERE watch = ?1 AND key = ?2",
+	[STMT_SEEN_ALL] =
+	    "SELECT key, first_seen, last_seen, text, link FROM seen"
+	    " WHERE watch = ?1 ORDER BY last_seen DESC, first_seen DESC"
+	    " LIMIT ?2",
+	[STMT_SEEN_CLEAR] = "DELETE FROM seen WHERE watch = ?1",
+	/* new keys are inserted; a known one is rewritten only when its text
+	 * or link changed or last_seen is over STORE_SEEN_TOUCH_MS old */
+	[STMT_SEEN_PUT] =
+	    "INSERT INTO seen(watch, key, first_seen, last_seen, text, link)"
+	    " VALUES (?1, ?2, ?3, ?3, ?4, ?5) ON CONFLICT(watch, key)"
+	    " DO UPDATE SET last_seen = excluded.last_seen,"
+	    " text = excluded.text, link = excluded.link"
+	    " WHERE seen.last_seen < excluded.last_seen - ?6"
+	    " OR seen.text IS NOT excluded.text"
+	    " OR seen.link IS NOT excluded.link",
+	[STMT_SEEN_RESTORE] =
+	    "INSERT INTO seen(watch, key, first_seen, last_seen, text, link)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(watch, key)"
+	    " DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),"
+	    " last_seen = max(last_seen, excluded.last_seen),"
+	    " text = CASE WHEN excluded.last_seen >= seen.last_seen"
+	    " THEN excluded.text ELSE seen.text END,"
+	    " link = CASE WHEN excluded.last_seen >= seen.last_seen"
+	    " THEN excluded.link ELSE seen.link END",
+	[STMT_SEEN_COUNT] = "SELECT count(*) FROM seen WHERE watch = ?1",
+	/* keeps the newest STORE_SEEN_MAX_PER_WATCH (by last_seen) */
+	[STMT_SEEN_CAP] =
+	    "DELETE FROM seen WHERE watch = ?1 AND key IN (SELECT key FROM"
+	    " seen WHERE watch = ?1 ORDER BY last_seen DESC, first_seen DESC,"
+	    " key DESC LIMIT -1 OFFSET ?2)",
+	[STMT_SEEN_TRIM] = "DELETE FROM seen WHERE last_seen < ?1",
 	[STMT_META_LIST] =
 	    "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1"
 	    " ORDER BY key",
@@ -661,6 +741,33 @@ schema_version(struct store *st, int64_t *version, struct kw_err *err)
 	return 0;
 }
 
+static int
+newer_fail(struct store *st, int64_t v, struct kw_err *err)
+{
+	return kw_err_set(err,
+	    "state database '%s' was written by a newer kakaowatch (schema "
+	    "version %" PRId64 ", this one knows up to %d): upgrade "
+	    "kakaowatch; the database was left as it is",
+	    st->path, v, STORE_SCHEMA_VERSION);
+}
+
+/*
+ * check_not_newer refuses a database from a newer kakaowatch before
+ * anything is written to it (not even the WAL switch in its header)
+ */
+static int
+check_not_newer(struct store *st, struct kw_err *err)
+{
+	int64_t v;
+
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if (schema_version(st, &v, err) != 0)
+		return -1;
+	if (v > STORE_SCHEMA_VERSION)
+		return newer_fail(st, v, err);
+	return 0;
+}
+
 /* migrate brings the schema to STORE_SCHEMA_VERSION in one transaction */
 static int
 migrate(struct store *st, struct kw_err *err)
@@ -673,11 +780,7 @@ migrate(struct store *st, struct kw_err *err)
 	if (schema_version(st, &v, err) != 0)
 		goto fail;
 	if (v > STORE_SCHEMA_VERSION) {
-		kw_err_set(err,
-		    "state database '%s' has schema version %" PRId64
-		    ", newer than this kakaowatch knows (%d): upgrade "
-		    "kakaowatch",
-		    st->path, v, STORE_SCHEMA_VERSION);
+		newer_fail(st, v, err);
 		goto fail;
 	}
 	from = v;
@@ -774,7 +877,8 @@ store_open(const char *state_dir, struct kw_err *err)
 		store_fail(st, err, "open it");
 		goto fail;
 	}
-	if (db_configure(st, err) != 0 || migrate(st, err) != 0)
+	if (check_not_newer(st, err) != 0 || db_configure(st, err) != 0 ||
+	    migrate(st, err) != 0)
 		goto fail;
 	return st;
 fail:
@@ -882,6 +986,7 @@ watch_state_release(struct watch_state *ws)
 	free(ws->last_modified);
 	free(ws->last_error);
 	free(ws->retry_after_url);
+	free(ws->key_spec);
 	memset(ws, 0, sizeof(*ws));
 }
 
@@ -910,7 +1015,8 @@ store_watch_state_get(struct store *st, const char *name,
 	    col_dup(s, 2, &out->etag) != 0 ||
 	    col_dup(s, 3, &out->last_modified) != 0 ||
 	    col_dup(s, 4, &out->last_error) != 0 ||
-	    col_dup(s, 14, &out->retry_after_url) != 0) {
+	    col_dup(s, 14, &out->retry_after_url) != 0 ||
+	    col_dup(s, 15, &out->key_spec) != 0) {
 		kw_err_set(err, "out of memory");
 		goto fail;
 	}
@@ -958,7 +1064,8 @@ store_snapshot_get(struct store *st, const char *name, struct item_list *out,
 		    (link == NULL &&
 			sqlite3_column_type(s, 1) != SQLITE_NULL) ||
 		    item_list_add(out, (const char *)text,
-			(const char *)link) != 0) {
+			(const char *)link) != 0 ||
+		    col_dup(s, 2, &out->v[out->n - 1].key) != 0) {
 			kw_err_set(err, "out of memory");
 			goto fail;
 		}
@@ -1019,6 +1126,7 @@ snapshot_compare(struct store *st, const char *name,
 		link = sqlite3_column_text(s, 1);
 		if (!same_text(sqlite3_column_text(s, 0), items->v[i].text) ||
 		    !same_text(link, items->v[i].link) ||
+		    !same_text(sqlite3_column_text(s, 2), items->v[i].key) ||
 		    (link == NULL &&
 			sqlite3_column_type(s, 1) != SQLITE_NULL)) {
 			same = false;
@@ -1051,8 +1159,9 @@ snapshot_replace(struct store *st, const char *name,
 		err) != 0)
 		return -1;
 	for (i = nsame; i < items->n; i++) {
-		if (stmt_run(st, STMT_SNAPSHOT_ADD, err, what, "tltt", name,
-			(int64_t)i, items->v[i].text, items->v[i].link) != 0)
+		if (stmt_run(st, STMT_SNAPSHOT_ADD, err, what, "tlttt", name,
+			(int64_t)i, items->v[i].text, items->v[i].link,
+			items->v[i].key) != 0)
 			return -1;
 	}
 	if (nstored > items->n &&
@@ -1091,8 +1200,8 @@ item_hash(const char *text, const char *link, char out[17])
  */
 static int
 history_add(struct store *st, const char *name, int64_t at,
-    const struct item_list *items, bool removed, const char *what,
-    struct kw_err *err)
+    const struct item_list *items, bool removed, bool edited,
+    const char *what, struct kw_err *err)
 {
 	char text[STORE_HISTORY_TEXT_MAX + 1], hash[17];
 	const char *link;
@@ -1114,13 +1223,65 @@ history_add(struct store *st, const char *name, int64_t at,
 		link = items->v[i].link;
 		if (link != NULL && strlen(link) > STORE_HISTORY_LINK_MAX)
 			link = NULL;
-		if (stmt_run(st, STMT_HISTORY_ADD, err, what, "tlittt", name,
-			at, (int)removed, text, link, hash) != 0)
+		if (stmt_run(st, STMT_HISTORY_ADD, err, what, "tlittti", name,
+			at, (int)removed, text, link, hash, (int)edited) != 0)
 			return -1;
 	}
 	if (items != NULL && items->n > 0 &&
 	    stmt_run(st, STMT_HISTORY_CAP, err, what, "tl", name,
 		(int64_t)STORE_HISTORY_PER_WATCH) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * seen_update: the memory part of a successful check (see store_check).
+ * Inside a transaction.
+ */
+static int
+seen_update(struct store *st, const struct store_check *c, const char *what,
+    struct kw_err *err)
+{
+	const struct seen_entry *e;
+	const struct item *it;
+	bool grew = c->rekeyed;
+	int64_t before = 0, after = 0;
+	size_t i;
+
+	if (c->rekeyed) {
+		if (stmt_run(st, STMT_SEEN_CLEAR, err, what, "t", c->name) != 0)
+			return -1;
+		for (i = 0; i < c->nrekey; i++) {
+			e = &c->rekey[i];
+			if (stmt_run(st, STMT_SEEN_RESTORE, err, what, "ttlltt",
+				c->name, e->key, e->first_seen, e->last_seen,
+				e->text, e->link) != 0)
+				return -1;
+		}
+	}
+	if (c->seen != NULL && c->seen->n > 0 && !grew) {
+		before = sqlite3_total_changes64(st->db);
+	}
+	for (i = 0; c->seen != NULL && i < c->seen->n; i++) {
+		it = &c->seen->v[i];
+		if (it->key == NULL)
+			continue;
+		if (stmt_run(st, STMT_SEEN_PUT, err, what, "ttlttl", c->name,
+			it->key, c->at, it->text, it->link,
+			(int64_t)STORE_SEEN_TOUCH_MS) != 0)
+			return -1;
+	}
+	if (c->seen != NULL && c->seen->n > 0 && !grew) {
+		after = sqlite3_total_changes64(st->db);
+		grew = after != before;
+	}
+	/* the cap: only worth a look when rows were written */
+	if (grew && stmt_run(st, STMT_SEEN_CAP, err, what, "tl", c->name,
+			(int64_t)STORE_SEEN_MAX_PER_WATCH) != 0)
+		return -1;
+	if (c->key_spec != NULL &&
+	    stmt_run(st, STMT_WATCH_KEY_SPEC, err, what, "tt", c->name,
+		c->key_spec) != 0)
 		return -1;
 	return 0;
 }
@@ -1155,7 +1316,8 @@ store_record_check(struct store *st, const struct store_check *c,
 			goto fail;
 	} else {
 		changed = (c->added != NULL && c->added->n > 0) ||
-		    (c->removed != NULL && c->removed->n > 0);
+		    (c->removed != NULL && c->removed->n > 0) ||
+		    (c->changed != NULL && c->changed->n > 0);
 		if (stmt_run(st, STMT_WATCH_SUCCESS, err, what, "tttttlilli",
 			c->name, c->url, c->xpath, c->etag, c->last_modified,
 			c->at, (int)changed, c->retry_after_until,
@@ -1164,10 +1326,14 @@ store_record_check(struct store *st, const struct store_check *c,
 		if (c->items != NULL &&
 		    snapshot_replace(st, c->name, c->items, what, err) != 0)
 			goto fail;
-		if (history_add(st, c->name, c->at, c->added, false, what,
-			err) != 0 ||
-		    history_add(st, c->name, c->at, c->removed, true, what,
-			err) != 0)
+		if (history_add(st, c->name, c->at, c->added, false, false,
+			what, err) != 0 ||
+		    history_add(st, c->name, c->at, c->changed, false, true,
+			what, err) != 0 ||
+		    history_add(st, c->name, c->at, c->removed, true, false,
+			what, err) != 0)
+			goto fail;
+		if (seen_update(st, c, what, err) != 0)
 			goto fail;
 	}
 	for (i = 0; i < c->nmessages; i++) {
@@ -1354,6 +1520,7 @@ store_history_recent(struct store *st, const char *name, size_t limit,
 		count++;
 		e->at = sqlite3_column_int64(s, 0);
 		e->removed = sqlite3_column_int(s, 1) != 0;
+		e->edited = sqlite3_column_int(s, 4) != 0;
 		if (col_dup(s, 2, &e->text) != 0 || e->text == NULL ||
 		    col_dup(s, 3, &e->link) != 0)
 			goto oom;
@@ -1378,12 +1545,150 @@ store_history_trim(struct store *st, int64_t before_ms, struct kw_err *err)
 	if (tx_begin(st, err) != 0)
 		return -1;
 	if (stmt_run(st, STMT_HISTORY_TRIM, err, what, "l", before_ms) != 0 ||
+	    stmt_run(st, STMT_SEEN_TRIM, err, what, "l", before_ms) != 0 ||
 	    stmt_run(st, STMT_SENT_TRIM, err, what, "l",
 		(int64_t)STORE_SENT_DAYS_KEPT) != 0) {
 		tx_rollback(st);
 		return -1;
 	}
 	return tx_commit(st, err);
+}
+
+/* ---- seen keys ---- */
+
+void
+seen_entries_free(struct seen_entry *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].text);
+		free(v[i].link);
+	}
+	free(v);
+}
+
+int
+store_seen_all(struct store *st, const char *name, size_t limit,
+    struct seen_entry **out, size_t *n, struct kw_err *err)
+{
+	struct seen_entry *v = NULL, *nv, *e;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	s = stmt_query(st, STMT_SEEN_ALL, err, "read seen keys", "tl", name,
+	    sql_limit(limit));
+	if (s == NULL)
+		return -1;
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			store_fail(st, err, "read seen keys");
+			goto fail;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+		}
+		e = &v[count];
+		memset(e, 0, sizeof(*e));
+		count++;
+		e->first_seen = sqlite3_column_int64(s, 1);
+		e->last_seen = sqlite3_column_int64(s, 2);
+		if (col_dup(s, 0, &e->key) != 0 || e->key == NULL ||
+		    col_dup(s, 3, &e->text) != 0 || e->text == NULL ||
+		    col_dup(s, 4, &e->link) != 0)
+			goto oom;
+	}
+	stmt_done(s);
+	*out = v;
+	*n = count;
+	return 0;
+oom:
+	kw_err_set(err, "out of memory");
+fail:
+	stmt_done(s);
+	seen_entries_free(v, count);
+	return -1;
+}
+
+int
+store_seen_lookup(struct store *st, const char *name,
+    const struct item_list *items, struct item_list *out, struct kw_err *err)
+{
+	const unsigned char *text, *link;
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc;
+
+	item_list_init(out);
+	for (i = 0; items != NULL && i < items->n; i++) {
+		if (items->v[i].key == NULL)
+			continue;
+		s = stmt_query(st, STMT_SEEN_GET, err, "read seen keys", "tt",
+		    name, items->v[i].key);
+		if (s == NULL)
+			goto fail;
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			text = sqlite3_column_text(s, 0);
+			link = sqlite3_column_text(s, 1);
+			if (text == NULL ||
+			    (link == NULL &&
+				sqlite3_column_type(s, 1) != SQLITE_NULL) ||
+			    item_list_add(out, (const char *)text,
+				(const char *)link) != 0) {
+				kw_err_set(err, "out of memory");
+				goto fail;
+			}
+			out->v[out->n - 1].key = strdup(items->v[i].key);
+			if (out->v[out->n - 1].key == NULL) {
+				kw_err_set(err, "out of memory");
+				goto fail;
+			}
+		} else if (rc != SQLITE_DONE) {
+			store_fail(st, err, "read seen keys");
+			goto fail;
+		}
+		stmt_done(s);
+		s = NULL;
+	}
+	return 0;
+fail:
+	stmt_done(s);
+	item_list_release(out);
+	return -1;
+}
+
+int
+store_seen_count(struct store *st, const char *name, int64_t *n,
+    struct kw_err *err)
+{
+	sqlite3_stmt *s;
+
+	*n = 0;
+	s = stmt_query(st, STMT_SEEN_COUNT, err, "count seen keys", "t", name);
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_fail(st, err, "count seen keys");
+		stmt_done(s);
+		return -1;
+	}
+	*n = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return 0;
 }
 
 /* ---- outbox ---- */

@@ -15,6 +15,7 @@
 
 #include "kakaowatch/config.h"
 #include "kakaowatch/extract.h"
+#include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 
 static char path_buf[PATH_MAX];
@@ -538,9 +539,10 @@ test_config_rejects_unknown_key(void **state)
 	load_fail("unknown_key_far.yaml",
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
-	    "exclude, headers, notify_on, interval, jitter, timeout, "
-	    "max_bytes, max_failures, ssl_verify, parser, namespaces, title, "
-	    "link, jq, allow_insecure_redirect, max_retry_after, enabled)");
+	    "exclude, headers, notify_on, key, key_pattern, interval, jitter, "
+	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
+	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
+	    "proxy, cookies, enabled)");
 }
 
 static void
@@ -811,8 +813,41 @@ test_config_rejects_unknown_notify_on(void **state)
 	(void)state;
 	clean_env();
 	load_fail("bad_notify.yaml",
-	    "5:24: watch 'rust-blog': notify_on: must be added, removed or "
-	    "both, not 'changed'");
+	    "5:24: watch 'rust-blog': notify_on: must be added, changed, "
+	    "removed or a list of them, not 'updated'");
+}
+
+static void
+test_config_key_and_key_pattern(void **state)
+{
+	static const char *const want[] = {
+		"5:10: watch 'deals': key: must be auto, link, text or "
+		"text+link, not 'post-id'",
+		/* just after the pattern's last character: its end */
+		"6:29: watch 'deals': key_pattern: bad regular expression "
+		"'wr_id=(\\d+': missing closing parenthesis",
+		"10:18: watch 'free': key_pattern: 'wr_id=\\d+' has no capture "
+		"group: put the part that names the post in parentheses, e.g. "
+		"'wr_id=(\\d+)'",
+		/* columns count characters (제목 is 2, not 6 bytes): PCRE2
+		 * stops after the x of (*x, the pattern's 6th character */
+		"14:24: watch '한글': key_pattern: bad regular expression "
+		"'제목=(*x)': (*alpha_assertion) not recognized",
+	};
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_key.yaml", NULL, 4, want);
+	cfg = load_ok(shipped("examples/full.yaml"), libxml_xpath_check);
+	assert_int_equal(cfg->watches[0].key_mode, KEY_AUTO);
+	assert_null(cfg->watches[0].key_pattern);
+	assert_int_equal(cfg->watches[0].notify_on,
+	    NOTIFY_ADDED | NOTIFY_REMOVED); /* both, as in 0.1 */
+	assert_string_equal(cfg->watches[1].key_pattern, "[?&]wr_id=(\\d+)");
+	assert_int_equal(cfg->watches[1].notify_on,
+	    NOTIFY_ADDED | NOTIFY_CHANGED);
+	config_free(cfg);
 }
 
 static void
@@ -1319,6 +1354,7 @@ main(void)
 		cmocka_unit_test(test_config_rejects_bad_watch_name),
 		cmocka_unit_test(test_config_rejects_non_http_url),
 		cmocka_unit_test(test_config_rejects_unknown_notify_on),
+		cmocka_unit_test(test_config_key_and_key_pattern),
 		cmocka_unit_test(test_config_rejects_second_document),
 		cmocka_unit_test(test_config_kakao_sink_needs_rest_api_key),
 		cmocka_unit_test(test_config_checks_integer_limits),

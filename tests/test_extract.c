@@ -5,11 +5,13 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -672,6 +674,92 @@ test_extract_late_meta_redecodes_once(void **state)
 	free(page);
 }
 
+/*
+ * The encoding-sniffing tests of html5lib-tests (../shared/testdata/
+ * html5lib-encoding, see its SOURCE): for each #data document the charset
+ * decision must give the #encoding of that block. The prescan of the first
+ * 1024 bytes decides most; a <meta> after a 2048-character comment (which
+ * browsers find) is found by the tree builder's late <meta> rule, so the
+ * whole decision (extract_page_charset) is what is compared. The suite
+ * assumes windows-1252 for a document that declares nothing; kakaowatch's
+ * default is different (UTF-8 if the bytes are UTF-8, else
+ * default_encoding:), so there "nothing declared" is the expected answer.
+ */
+static void
+check_sniffing_file(const char *path, size_t *ntests)
+{
+	struct kw_err err = {0};
+	char *body, *p, *data, *enc, *end, *want;
+	const char *got;
+	size_t len, dlen;
+	bool declared;
+
+	body = util_read_file(path, 1 << 20, &len, &err);
+	if (body == NULL)
+		fail_msg("%s", err.msg);
+	p = body;
+	while ((data = strstr(p, "#data\n")) != NULL) {
+		data += 6;
+		enc = strstr(data, "\n#encoding\n");
+		assert_non_null(enc);
+		dlen = (size_t)(enc - data);
+		enc += 11;
+		end = strchr(enc, '\n');
+		if (end == NULL)
+			end = enc + strlen(enc);
+		want = strndup(enc, (size_t)(end - enc));
+		assert_non_null(want);
+		got = extract_page_charset(data, dlen, NULL, NULL, &declared,
+		                           &err);
+		if (got == NULL)
+			fail_msg("%s: test %zu: %s", path, *ntests + 1,
+			         err.msg);
+		if (!declared) {
+			if (strcasecmp(want, "windows-1252") != 0)
+				fail_msg("%s: test %zu: nothing found, want %s",
+				         path, *ntests + 1, want);
+		} else {
+			/* the iconv name the expected label decodes with */
+			const char *w = extract_detect_charset("", 0, NULL, want);
+
+			if (w == NULL || strcmp(got, w) != 0)
+				fail_msg("%s: test %zu: got %s, want %s (%s)",
+				         path, *ntests + 1, got, want,
+				         w ? w : "?");
+		}
+		free(want);
+		(*ntests)++;
+		p = end;
+	}
+	free(body);
+}
+
+static void
+test_extract_prescan_passes_html5lib_sniffing_suite(void **state)
+{
+	static const char *const files[] = {"tests1.dat", "tests2.dat",
+	                                     "test-yahoo-jp.dat"};
+	const char *src = getenv("KW_SOURCE_DIR");
+	char path[4096];
+	size_t i, n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/../shared/testdata/html5lib-encoding",
+	         src ? src : ".");
+	if (access(path, R_OK) != 0) {
+		print_message("skipped: no html5lib encoding tests at %s\n",
+		              path);
+		skip();
+	}
+	for (i = 0; i < NWANT(files); i++) {
+		snprintf(path, sizeof(path),
+		         "%s/../shared/testdata/html5lib-encoding/%s",
+		         src ? src : ".", files[i]);
+		check_sniffing_file(path, &n);
+	}
+	assert_int_equal(n, 82);
+}
+
 /* ---- the HTML5 tree ----------------------------------------------------- */
 
 static void
@@ -720,6 +808,12 @@ test_extract_html5_tree_as_browsers_build_it(void **state)
 	assert_string_equal(l.v[0].text, "in");
 	assert_string_equal(l.v[1].text, "out");
 	item_list_release(&l);
+	/* an XHTML page served as text/html is HTML (PostgreSQL's docs) */
+	assert_int_equal(
+	    extract_detect_parser("<?xml version=\"1.0\"?>\n<html xmlns="
+	                          "\"http://www.w3.org/1999/xhtml\"><p>x",
+	                          69, "text/html; charset=utf-8"),
+	    EXTRACT_PARSER_HTML);
 	/* SVG elements have no namespace: no prefix needed */
 	extract_str("<p><svg viewBox='0 0 1 1'><foreignObject><b>x</b>"
 	            "</foreignObject><text>t</text></svg></p>",
@@ -1284,6 +1378,7 @@ main(void)
 	    cmocka_unit_test(test_extract_lying_meta_needs_encoding_override),
 	    cmocka_unit_test(test_extract_undeclared_non_utf8_page_is_cp949),
 	    cmocka_unit_test(test_extract_late_meta_redecodes_once),
+	    cmocka_unit_test(test_extract_prescan_passes_html5lib_sniffing_suite),
 	    cmocka_unit_test(test_extract_html5_tree_as_browsers_build_it),
 	    cmocka_unit_test(test_extract_bad_byte_in_euckr_keeps_rest_of_page),
 	    cmocka_unit_test(test_extract_utf8_bom_page),

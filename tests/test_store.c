@@ -1055,6 +1055,192 @@ test_store_refuses_a_newer_schema(void **state)
 	assert_non_null(strstr(err.msg, "schema version 99"));
 }
 
+/* a keyed item list: key i is "k:" + texts' index */
+static void
+add_keyed(struct item_list *l, const char *text, const char *link,
+    const char *key)
+{
+	add(l, text, link);
+	l->v[l->n - 1].key = strdup(key);
+	assert_non_null(l->v[l->n - 1].key);
+}
+
+static void
+test_store_remembers_seen_keys_with_the_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f);
+	struct store_check c = { 0 };
+	struct item_list items, edited, got, snap;
+	struct seen_entry *v;
+	struct watch_state ws;
+	struct kw_err err = { 0 };
+	int64_t n;
+	size_t nv;
+
+	item_list_init(&items);
+	add_keyed(&items, "특가 [3]", "https://b.example/?no=1", "link:1");
+	add_keyed(&items, "공지", NULL, "text+link:공지\x1f");
+	c.name = "board";
+	c.url = "https://b.example/";
+	c.xpath = "//a";
+	c.at = 1000;
+	c.items = &items;
+	c.seen = &items;
+	c.key_spec = "link";
+	record_ok(st, &c);
+	state_get(st, "board", &ws);
+	assert_string_equal(ws.key_spec, "link");
+	watch_state_release(&ws);
+	/* the snapshot keeps the keys */
+	snapshot_get(st, "board", &snap);
+	assert_int_equal(snap.n, 2);
+	assert_string_equal(snap.v[0].key, "link:1");
+	item_list_release(&snap);
+
+	/* an edit: last text and last_seen move, first_seen stays; the
+	 * changed item goes to history as an edit */
+	free(items.v[0].text);
+	items.v[0].text = strdup("특가 (마감) [4]");
+	item_list_init(&edited);
+	add_keyed(&edited, "특가 (마감) [4]", "https://b.example/?no=1",
+	    "link:1");
+	c.at = 2000 + 3600 * 1000;
+	c.changed = &edited;
+	c.key_spec = NULL; /* leaves it */
+	record_ok(st, &c);
+	assert_int_equal(store_seen_lookup(st, "board", &items, &got, &err),
+	    0);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.v[0].key, "link:1");
+	assert_string_equal(got.v[0].text, "특가 (마감) [4]");
+	assert_null(got.v[1].link);
+	item_list_release(&got);
+	assert_int_equal(store_seen_all(st, "board", 0, &v, &nv, &err), 0);
+	assert_int_equal(nv, 2);
+	assert_int_equal(v[0].first_seen, 1000);
+	assert_int_equal(v[0].last_seen, 2000 + 3600 * 1000);
+	seen_entries_free(v, nv);
+	state_get(st, "board", &ws);
+	assert_string_equal(ws.key_spec, "link");
+	assert_true(ws.last_change_at == c.at);
+	watch_state_release(&ws);
+	{
+		struct history_entry *h;
+		size_t nh;
+
+		assert_int_equal(store_history_recent(st, "board", 0, &h, &nh,
+				     &err),
+		    0);
+		assert_int_equal(nh, 1);
+		assert_true(h[0].edited);
+		assert_false(h[0].removed);
+		assert_string_equal(h[0].text, "특가 (마감) [4]");
+		history_entries_free(h, nh);
+	}
+
+	/* unknown keys are not found; items without a key are skipped */
+	item_list_release(&items);
+	item_list_init(&items);
+	add_keyed(&items, "new", "https://b.example/?no=9", "link:9");
+	add(&items, "unkeyed", NULL);
+	assert_int_equal(store_seen_lookup(st, "board", &items, &got, &err),
+	    0);
+	assert_int_equal(got.n, 0);
+	item_list_release(&got);
+	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
+	assert_int_equal(n, 2);
+
+	/* trimmed with the history: keys last seen before the cut go */
+	assert_int_equal(store_history_trim(st, 2000 + 3600 * 1000, &err), 0);
+	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_history_trim(st, 2001 + 3600 * 1000, &err), 0);
+	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
+	assert_int_equal(n, 0);
+	/* and forgotten with the watch */
+	c.changed = NULL;
+	c.at = 5000 + 3600 * 1000;
+	record_ok(st, &c);
+	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_watch_forget(st, "board", &err), 0);
+	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
+	assert_int_equal(n, 0);
+	item_list_release(&items);
+	item_list_release(&edited);
+	store_close(st);
+}
+
+static void
+test_store_rekey_merges_and_the_cap_keeps_the_newest(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f);
+	struct store_check c = { 0 };
+	struct item_list items, got;
+	struct seen_entry re[3];
+	struct kw_err err = { 0 };
+	char key[32], text[32];
+	int64_t n;
+	size_t i;
+
+	/* two old keys of one post ("[3]" and "[4]" under text+link) become
+	 * one key: earliest first_seen, latest last_seen and its text */
+	memset(re, 0, sizeof(re));
+	re[0] = (struct seen_entry){ .key = "link:1", .text = "a [3]",
+		.link = "https://b/1", .first_seen = 10, .last_seen = 20 };
+	re[1] = (struct seen_entry){ .key = "link:1", .text = "a [4]",
+		.link = "https://b/1", .first_seen = 15, .last_seen = 30 };
+	re[2] = (struct seen_entry){ .key = "link:2", .text = "b",
+		.link = "https://b/2", .first_seen = 5, .last_seen = 6 };
+	item_list_init(&items);
+	c.name = "w";
+	c.at = 100;
+	c.items = &items;
+	c.rekey = re;
+	c.nrekey = 3;
+	c.rekeyed = true;
+	c.key_spec = "link";
+	record_ok(st, &c);
+	assert_int_equal(store_seen_count(st, "w", &n, &err), 0);
+	assert_int_equal(n, 2);
+	add_keyed(&items, "x", NULL, "link:1");
+	assert_int_equal(store_seen_lookup(st, "w", &items, &got, &err), 0);
+	assert_string_equal(got.v[0].text, "a [4]");
+	item_list_release(&got);
+	item_list_release(&items);
+
+	/* the cap: STORE_SEEN_MAX_PER_WATCH + 5 keys, the 5 least recently
+	 * seen go */
+	c.rekeyed = false;
+	c.rekey = NULL;
+	c.nrekey = 0;
+	item_list_init(&items);
+	for (i = 0; i < STORE_SEEN_MAX_PER_WATCH + 3; i++) {
+		snprintf(key, sizeof(key), "k:%zu", i);
+		snprintf(text, sizeof(text), "t%zu", i);
+		add_keyed(&items, text, NULL, key);
+	}
+	c.at = 200;
+	c.items = &items;
+	c.seen = &items;
+	record_ok(st, &c);
+	assert_int_equal(store_seen_count(st, "w", &n, &err), 0);
+	assert_int_equal(n, STORE_SEEN_MAX_PER_WATCH);
+	item_list_release(&items);
+	item_list_init(&items);
+	add_keyed(&items, "x", NULL, "link:1");
+	add_keyed(&items, "y", NULL, "link:2");
+	add_keyed(&items, "z", NULL, "k:7");
+	assert_int_equal(store_seen_lookup(st, "w", &items, &got, &err), 0);
+	assert_int_equal(got.n, 1); /* link:1 and link:2 were oldest */
+	assert_string_equal(got.v[0].key, "k:7");
+	item_list_release(&got);
+	item_list_release(&items);
+	store_close(st);
+}
+
 static void
 test_store_rejects_a_file_that_is_not_a_database(void **state)
 {
@@ -1163,6 +1349,8 @@ main(void)
 		T(test_store_readonly_open_works_after_a_clean_close),
 		T(test_store_refuses_a_newer_schema),
 		T(test_store_rejects_a_file_that_is_not_a_database),
+		T(test_store_remembers_seen_keys_with_the_snapshot),
+		T(test_store_rekey_merges_and_the_cap_keeps_the_newest),
 #undef T
 	};
 

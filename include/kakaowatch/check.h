@@ -1,7 +1,9 @@
 /*
  * check: one check of one watch (docs/design.md §2): fetch with validators,
- * extract, diff against the snapshot, build the messages, and commit the new
- * snapshot, history and outbox messages in one store transaction.
+ * extract, key the items (key.h), compare them with the snapshot and the
+ * watch's memory of seen keys (diff_changes), build the messages, and
+ * commit the new snapshot, history, seen keys and outbox messages in one
+ * store transaction.
  * Used by `once` and by the daemon; it never sends anything itself.
  */
 #ifndef KAKAOWATCH_CHECK_H
@@ -20,7 +22,7 @@
 enum check_kind {
 	CHECK_BASELINE,  /* first success, or a new XPath or URL: stored,
 			    nothing sent */
-	CHECK_CHANGED,   /* items were added or removed */
+	CHECK_CHANGED,   /* items were added, edited or removed */
 	CHECK_UNCHANGED, /* same items, or 304 Not Modified */
 	CHECK_FAILED,    /* fetch, HTTP >= 400, parse, or no match: the
 			    snapshot is kept */
@@ -33,6 +35,7 @@ struct check_outcome {
 	size_t nitems;       /* items in the current snapshot */
 	size_t nadded;       /* added items (before keywords/exclude) */
 	size_t nremoved;     /* removed items */
+	size_t nchanged;     /* edited items (same key, new text) */
 	size_t nmessages;    /* messages queued in the outbox */
 	int failures;        /* consecutive failures after this check */
 	/* the state database failed: nothing of this check was recorded
@@ -83,7 +86,10 @@ int check_store_upkeep(struct store *st, const struct config *cfg,
 /*
  * check_request_init fills `req` with the request a check of `wc` makes
  * (URL, method, form body, headers, user agent, timeout in ms, size cap in
- * bytes, TLS verification), without validators. Strings are borrowed from
+ * bytes, TLS verification, proxy, the cookies file), without validators and
+ * without the kept cookie jar (check_start adds it; `kakaowatch test` reads
+ * only the cookies file and writes nothing). user_agent "browser" becomes
+ * HTTP_BROWSER_USER_AGENT with browser_headers. Strings are borrowed from
  * `wc`. Used by checks and by `kakaowatch test`. Never fails.
  */
 void check_request_init(struct http_request *req,
@@ -101,6 +107,16 @@ int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
     const char *body, size_t len, const char *content_type,
     const char *page_url, struct item_list *items, enum extract_parser *used,
     struct kw_err *err);
+
+/*
+ * check_cookie_jar returns where the cookies of `wc` are kept between
+ * checks, "STATE_DIR/cookies/NAME.txt", creating STATE_DIR/cookies (mode
+ * 0700) when missing: a heap string the caller frees, or NULL with `err`.
+ * check_start hands it to http as request.cookie_jar when wc->cookies is
+ * set (the file is written 0600 there).
+ */
+char *check_cookie_jar(const struct config *cfg,
+    const struct watch_config *wc, struct kw_err *err);
 
 /*
  * check_start begins a check of `wc` with its compiled XPath `xp`: it reads

@@ -99,8 +99,11 @@ enum config_sink {
 	CONFIG_SINK_STDOUT  /* print messages instead of sending them */
 };
 
-/* notify_on bits: which changes send a message */
-enum { NOTIFY_ADDED = 1, NOTIFY_REMOVED = 2 };
+/*
+ * notify_on bits: which changes send a message. `both` (from 0.1) is
+ * added + removed.
+ */
+enum { NOTIFY_ADDED = 1, NOTIFY_REMOVED = 2, NOTIFY_CHANGED = 4 };
 
 /* a position in the config file; 1-based line and column (characters) */
 struct config_pos {
@@ -128,7 +131,14 @@ struct watch_config {
 	char *css;        /* the css: selector as written, or NULL */
 	char *method;     /* "GET" (default) or "POST"; input is any case */
 	char *body;       /* request body, POST only; NULL when not set */
-	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF */
+	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF;
+	                     "browser": HTTP_BROWSER_USER_AGENT and the
+	                     browser's other headers (check_request_init) */
+	char *proxy;      /* http(s)/socks5(h) URL (http_proxy_check), or
+	                     NULL: the environment's */
+	char *cookies;    /* absolute path of a Netscape cookies.txt, or
+	                     NULL; the kept jar is
+	                     STATE_DIR/cookies/NAME.txt */
 	char *encoding;   /* charset override the decoder knows (see
 	                     config_set_encoding_check), or NULL */
 	/*
@@ -149,6 +159,13 @@ struct watch_config {
 	char **headers;
 	size_t nheaders;
 	int notify_on;       /* NOTIFY_* bits, default NOTIFY_ADDED */
+	/*
+	 * Item identity (key.h). key: enum key_mode, default KEY_AUTO.
+	 * key_pattern: a regex (regex.h) with at least one capture group,
+	 * checked at load, or NULL.
+	 */
+	int key_mode;
+	char *key_pattern;
 	int64_t interval_ms; /* default 30m; CONFIG_INTERVAL_MIN/MAX_MS */
 	int64_t timeout_ms;  /* whole transfer; default 30s; 1s..10m */
 	int64_t max_bytes;   /* page size cap; default 5MiB; 1KiB..1GiB */

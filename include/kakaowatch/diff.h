@@ -2,9 +2,10 @@
  * diff: pure functions over item lists (docs/design.md §2.4). No I/O, no
  * clock, no global state; safe on any input, including invalid UTF-8.
  *
- * Identity of an item is its text + link (item_equal in item.h): order
- * changes are not changes, and an item that appears twice in one list counts
- * once.
+ * Identity of an item is its key (item_same in item.h: struct item's key,
+ * see key.h; text + link for items without one; the lists compared must be
+ * keyed alike): order changes are not changes, and an item that appears
+ * twice in one list counts once (its first occurrence).
  *
  * Keyword matching is a case-insensitive substring test on UTF-8 text:
  * both sides are put in utf8_casefold_nfkc form (utf8.h: Unicode NFKC with
@@ -29,7 +30,8 @@
  * (either may be NULL, meaning empty). `added` receives copies of the items
  * of `cur` not in `old`, in `cur` order; `removed` the items of `old` not in
  * `cur`, in `old` order; each distinct item at most once. O(n) expected
- * time with hash sets (10,000 items are fine).
+ * time with hash sets (10,000 items are fine). The changes against the
+ * previous snapshot only; a check uses diff_changes.
  *
  * `added` and `removed` are initialised here (pass fresh or released
  * lists; old contents are not freed); the caller releases them with
@@ -38,6 +40,33 @@
  */
 int diff_items(const struct item_list *old, const struct item_list *cur,
     struct item_list *added, struct item_list *removed);
+
+/*
+ * diff_changes compares a check's items `cur` with what the watch has seen
+ * (the memory, see store.h): `seen` holds, for the keys of `cur` that were
+ * seen before, one item each with that key and the text last seen (other
+ * entries are ignored), and `old` is the previous snapshot. Every list
+ * may be NULL (empty); all are keyed (key_assign).
+ *   added:   items of `cur` whose key is not in `seen`, in `cur` order;
+ *   changed: items of `cur` whose key is in `seen` with a text that
+ *            diff_text_edited calls an edit (the new text is given);
+ *   removed: items of `old` whose key is not in `cur`, in `old` order.
+ * Each key at most once per list. The three lists are initialised here and
+ * released by the caller. Returns 0, or -1 on out-of-memory (all empty).
+ */
+int diff_changes(const struct item_list *old, const struct item_list *cur,
+    const struct item_list *seen, struct item_list *added,
+    struct item_list *changed, struct item_list *removed);
+
+/*
+ * diff_text_edited tells whether an item's text `after` is an edit of
+ * `before`: they differ other than in a trailing counter of digits in
+ * brackets or parentheses (the comment count that boards put into the
+ * title link: "특가 [3]" -> "특가 [4]", "(12)" -> "(13)", "[+5]", with the
+ * blanks before it) or a counter added or removed there. Bytewise
+ * otherwise. NULL equals NULL only.
+ */
+bool diff_text_edited(const char *before, const char *after);
 
 /*
  * diff_text_matches returns true when `text` contains any of the `n` words

@@ -254,6 +254,20 @@ const char *extract_detect_charset(const char *body, size_t len,
                                    const char *encoding);
 
 /*
+ * extract_page_charset is the whole charset decision of extract_items
+ * (steps 1-5 and a late <meta>, so the page is parsed): returns the iconv
+ * name the page's items are decoded with (a static string, or `encoding`
+ * itself), and sets *declared (may be NULL) to false when nothing declared
+ * it (step 5: UTF-8 or the default), else true. Arguments as for
+ * extract_items. Returns NULL with a message in `err` when the page cannot
+ * be parsed (it is empty, out of memory).
+ */
+const char *extract_page_charset(const char *body, size_t len,
+                                 const char *content_type,
+                                 const char *encoding, bool *declared,
+                                 struct kw_err *err);
+
+/*
  * extract_set_default_encoding sets the charset of pages that declare none
  * and are not UTF-8 (step 5 above) for the whole process: `label` is a
  * WHATWG label or an iconv name (as for `encoding:`), NULL or "" restores

@@ -53,6 +53,23 @@
 #define HTTP_MAX_HEADER_BYTES (100 * 1024)
 
 /*
+ * The User-Agent of `user_agent: browser`: desktop Chrome on Windows in
+ * the reduced form Chrome sends since version 110 (minor versions zeroed;
+ * https://www.chromium.org/updates/ua-reduction/). 156 is the version of
+ * Debian's chromium on the build machine (2026-12); update it with it.
+ */
+#define HTTP_BROWSER_USER_AGENT                                            \
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "    \
+	"(KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+/* Chrome's Accept for a top-level navigation */
+#define HTTP_BROWSER_ACCEPT                                                \
+	"text/html,application/xhtml+xml,application/xml;q=0.9,"           \
+	"image/avif,image/webp,image/apng,*/*;q=0.8,"                      \
+	"application/signed-exchange;v=b3;q=0.7"
+/* what Chrome sends with Korean first in its language settings */
+#define HTTP_BROWSER_ACCEPT_LANGUAGE "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7"
+
+/*
  * struct http_request describes one request. Every pointer is borrowed:
  * http_submit and http_request_sync copy what they need, so the request and
  * its strings may be freed as soon as the call returns.
@@ -72,6 +89,28 @@ struct http_request {
 	const char *const *headers;
 	size_t nheaders;
 	const char *user_agent; /* NULL: "kakaowatch/VERSION" */
+	/* also send the other headers of a browser's page load: Accept and
+	 * Accept-Language (HTTP_BROWSER_*), Upgrade-Insecure-Requests and
+	 * Sec-Fetch-{Dest,Mode,Site,User}; a header of `headers` with the
+	 * same name wins. Pair with user_agent = HTTP_BROWSER_USER_AGENT */
+	bool browser_headers;
+	/* proxy URL (http://, https://, socks5://, socks5h://; see
+	 * http_proxy_check) or NULL: the environment's (http_proxy, ...).
+	 * A proxy given here is used for every host (no_proxy ignored) */
+	const char *proxy;
+	/* cookies read with libcurl's cookie engine (Netscape cookies.txt
+	 * format, https://curl.se/docs/http-cookies.html), or NULL. A file
+	 * that cannot be read is the transfer's failure (HTTP_ERR_OTHER),
+	 * unlike curl, which ignores it */
+	const char *cookie_file;
+	/* the kept cookie jar, or NULL: read after cookie_file when it is
+	 * at least as new as cookie_file (a freshly exported cookie_file
+	 * wins over an older jar); missing = empty. After every response
+	 * (error HTTP_OK) all cookies the engine holds, those the site set
+	 * included, are written there (temp + rename, mode 0600); a failed
+	 * write sets http_response.cookie_error. Cookie values are never
+	 * put into errmsg */
+	const char *cookie_jar;
 	/* sends "Authorization: Bearer X" (only to the origin of `url`
 	 * when redirected), or NULL; never logged nor put into errmsg */
 	const char *bearer_token;
@@ -143,6 +182,8 @@ struct http_response {
 	 * -1 when absent, unparsable or another status */
 	int64_t retry_after_s;
 	double total_time_s; /* whole transfer including redirects */
+	/* why request.cookie_jar could not be written, or "" */
+	char cookie_error[512];
 };
 
 /*
@@ -279,6 +320,15 @@ int http_origin(const char *url, char **origin, struct kw_err *err);
  * cut to `whysize`; `why` may be NULL). `url` is borrowed.
  */
 int http_url_check(const char *url, char *why, size_t whysize);
+
+/*
+ * http_proxy_check: is `url` a proxy kakaowatch can use? http://,
+ * https://, socks5:// or socks5h:// (names resolved by the proxy), a host,
+ * no control characters or spaces, and libcurl's URL API parses it
+ * (CURLU_NON_SUPPORT_SCHEME). Returns 0, or -1 with the reason in `why` as
+ * http_url_check. `url` is borrowed; the reason never holds a password.
+ */
+int http_proxy_check(const char *url, char *why, size_t whysize);
 
 /*
  * http_url_escape percent-encodes `s` for a query value or an

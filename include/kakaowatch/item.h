@@ -11,8 +11,10 @@
 struct item {
 	char *text; /* normalised UTF-8 text, never NULL; owned */
 	char *link; /* absolute URL, or NULL when the match has none; owned */
-	char *key;  /* identity (a feed's guid/id, a jq key), or NULL = derive
-	               from text and link; owned */
+	/* identity: the source's own (a feed's guid/id, a jq key) as
+	   extracted, then the key key_assign makes (key.h); NULL = none
+	   yet (derive from text and link); owned */
+	char *key;
 	char *date; /* a feed entry's date as written (pubDate, dc:date,
 	               updated/published), or NULL; owned; for messages */
 	char *summary; /* a feed entry's summary as plain text (at most
@@ -51,13 +53,25 @@ int item_list_add_take(struct item_list *l, char *text, char *link);
 int item_list_add_full(struct item_list *l, char *text, char *link,
     char *key, char *date, char *summary);
 
+/*
+ * item_list_add_copy appends a copy of `it` (text, link, key, date and
+ * summary). Returns 0 or -1 on out-of-memory (the list is unchanged).
+ */
+int item_list_add_copy(struct item_list *l, const struct item *it);
+
 /* item_list_release frees every item and the array; the list is empty. */
 void item_list_release(struct item_list *l);
 
 /*
- * item_equal: identity per docs/design.md §2.4 is text + link (NULL link
- * equals NULL link only). Returns 1 when equal, else 0.
+ * item_equal: text and link both equal (NULL link equals NULL link only);
+ * the key is not compared. Returns 1 when equal, else 0.
  */
 int item_equal(const struct item *a, const struct item *b);
+
+/*
+ * item_same: the identity of items: their keys when both have one (key.h),
+ * else item_equal. Returns 1 when the same item, else 0.
+ */
+int item_same(const struct item *a, const struct item *b);
 
 #endif

@@ -79,7 +79,11 @@
 #define MESSAGE_URL_MAX 2000        /* bytes; longer links use the page */
 #define MESSAGE_LIST_MAX 3          /* contents per list, kakao.md §5.3 */
 
-enum message_kind { MESSAGE_ADDED, MESSAGE_REMOVED };
+/*
+ * The header says "NAME: N new", "NAME: N removed" or, for items whose text
+ * was edited (shown with the new text), "NAME: N edited".
+ */
+enum message_kind { MESSAGE_ADDED, MESSAGE_REMOVED, MESSAGE_CHANGED };
 
 /*
  * message_plan splits `nitems` changed items into messages (pure; no
@@ -102,8 +106,8 @@ void message_plan(size_t nitems, int max_messages, size_t *chunk_sizes,
 /*
  * message_build_changes builds the messages for one check's changes.
  * watch_name: the watch's name (header). page_url: the watched page
- * (header link, button, fallback for item links). kind: added or removed
- * (the header's word). items: the changed items, already filtered (NULL
+ * (header link, button, fallback for item links). kind: added, removed or
+ * changed (the header's word). items: the changed items, already filtered (NULL
  * counts as empty); shown in their order. max_messages: at most this many
  * messages (< 1 counts as 1), split by message_plan.
  * On success *out is a heap array of *nout heap strings, each one

@@ -25,6 +25,12 @@
  * could corrupt the database on power loss). The token file is another
  * matter: it is fsynced on every write (util_write_file_atomic).
  *
+ * The seen set (table seen): per watch, every item key seen within
+ * history_days (store_history_trim) and at most STORE_SEEN_MAX_PER_WATCH,
+ * with when it was first and last seen and its last text and link. It is
+ * what makes an item "added" only when it was never seen (diff.h), and is
+ * written in the same transaction as the snapshot and the outbox.
+ *
  * Every operation that changes several rows runs in one transaction
  * (BEGIN IMMEDIATE): all of it happens or none. Statements for the hot paths
  * are prepared once per handle and reused.
@@ -45,8 +51,22 @@
 #include "kakaowatch/item.h"
 #include "kakaowatch/util.h"
 
-/* the schema version this build writes (PRAGMA user_version) */
-#define STORE_SCHEMA_VERSION 2
+/*
+ * The schema version this build writes (PRAGMA user_version). 1: kakaowatch
+ * 0.1 (commit 0dc9784); 2: the URL a Retry-After was asked of; 3: item
+ * keys and the seen set. store_open upgrades an older database in place,
+ * all steps in one transaction (a crash or kill -9 in the middle leaves
+ * it as it was); a newer one is refused untouched.
+ */
+#define STORE_SCHEMA_VERSION 3
+
+/*
+ * The memory of seen items keeps at most this many keys per watch: the
+ * ones seen most recently (a key on the page is seen at every check, so
+ * only keys gone from the page for the longest time are dropped). 20,000 is
+ * 200 days of a board with 100 new posts a day; about 3 MB per watch.
+ */
+#define STORE_SEEN_MAX_PER_WATCH 20000
 
 struct store;
 
@@ -102,6 +122,9 @@ struct watch_state {
 	bool failing_notified;     /* a "watch is failing" message was queued */
 	bool baselined;            /* a snapshot (possibly empty) exists */
 	int64_t item_count;        /* items in the snapshot */
+	/* how the seen keys were made (key_spec_string in key.h), or NULL:
+	 * not yet, e.g. just upgraded from 0.1 (keys "legacy:...") */
+	char *key_spec;
 };
 
 /*
@@ -124,6 +147,40 @@ void watch_state_release(struct watch_state *ws);
 int store_snapshot_get(struct store *st, const char *name,
     struct item_list *out, struct kw_err *err);
 
+/* one remembered item key (table seen) */
+struct seen_entry {
+	char *key;  /* owned */
+	char *text; /* the text last seen, owned */
+	char *link; /* the link last seen, owned, may be NULL */
+	int64_t first_seen, last_seen; /* Unix ms */
+};
+
+/* seen_entries_free frees the array and its strings. NULL is ok. */
+void seen_entries_free(struct seen_entry *v, size_t n);
+
+/*
+ * store_seen_all returns the seen entries of watch `name`, most recently
+ * seen first, at most `limit` (0 = all), as a heap array: free with
+ * seen_entries_free(*out, *n). Returns 0 or -1 (*out = NULL, *n = 0).
+ */
+int store_seen_all(struct store *st, const char *name, size_t limit,
+    struct seen_entry **out, size_t *n, struct kw_err *err);
+
+/*
+ * store_seen_lookup initialises `out` with one item for each item of
+ * `items` (keyed; items without a key are skipped) whose key watch `name`
+ * has seen: its key, and the text and link last seen, in `items` order (a
+ * key repeated in `items` repeats). Release `out` with item_list_release
+ * (also after -1, which leaves it empty). Returns 0 or -1.
+ */
+int store_seen_lookup(struct store *st, const char *name,
+    const struct item_list *items, struct item_list *out,
+    struct kw_err *err);
+
+/* store_seen_count sets *n to the keys watch `name` remembers. 0 or -1. */
+int store_seen_count(struct store *st, const char *name, int64_t *n,
+    struct kw_err *err);
+
 /*
  * One finished check of a watch, committed by store_record_check in ONE
  * transaction. All pointers are borrowed for the duration of the call.
@@ -138,8 +195,24 @@ struct store_check {
 	int64_t retry_after_until; /* 0 = none; stored in both cases */
 	/* the new snapshot on success; NULL = unchanged (HTTP 304): kept */
 	const struct item_list *items;
-	/* changes recorded in history on success (NULL = none) */
-	const struct item_list *added, *removed;
+	/* changes recorded in history on success (NULL = none); changed
+	 * items are recorded as edits with their new text */
+	const struct item_list *added, *removed, *changed;
+	/*
+	 * The memory, on success only. `rekey` (when `rekeyed`): the watch's
+	 * whole seen set is replaced by these nrekey entries first (keys
+	 * remade after a change of key settings; entries with equal keys are
+	 * merged: earliest first_seen, latest last_seen and its text). Then
+	 * every item of `seen` (keyed; NULL = none) is remembered as seen at
+	 * `at` with its text and link (a new key gets first_seen = at). The
+	 * set is then cut to STORE_SEEN_MAX_PER_WATCH. key_spec: stored with
+	 * the watch (NULL leaves it).
+	 */
+	const struct seen_entry *rekey;
+	size_t nrekey;
+	bool rekeyed;
+	const struct item_list *seen;
+	const char *key_spec;
 	/* template objects (JSON text, non-empty) to queue in the outbox,
 	 * in order, due at `at`; queued in both cases */
 	const char *const *messages;
@@ -160,8 +233,8 @@ struct store_check {
  *     rows itself and writes only from the first differing position, so
  *     an unchanged page costs no snapshot write (`added`/`removed` are not
  *     used for this: a rebaseline has both empty and a new snapshot);
- *     `added`/`removed` go to history, and when either is non-empty
- *     last_change_at = at;
+ *     `added`/`removed`/`changed` go to history, and when any is
+ *     non-empty last_change_at = at; the seen set as described above;
  *   - on failure: last_check_at = at, failures + 1, last_error = error;
  *     the snapshot, url, xpath, validators and history are untouched
  *     (items, added, removed, etag and last_modified are ignored);
@@ -192,7 +265,8 @@ int store_watch_names(struct store *st, char ***names, size_t *n,
 void store_names_free(char **names, size_t n);
 
 /*
- * store_watch_forget deletes watch `name`: its state, snapshot and history
+ * store_watch_forget deletes watch `name`: its state, snapshot, history
+ * and seen keys
  * (its queued outbox messages stay and are still sent). A name that does
  * not exist is not an error. Returns 0 or -1.
  */
@@ -218,6 +292,7 @@ int store_forget_gone(struct store *st, const char *const *keep,
 struct history_entry {
 	int64_t at;   /* when the change was seen, Unix ms */
 	bool removed; /* false: the item was added; true: removed */
+	bool edited;  /* the item was changed (text is the new text) */
 	/* owned; the item's first 200 bytes (cut between characters) */
 	char *text;
 	char *link;   /* owned, may be NULL (also when over 1024 bytes) */
@@ -236,8 +311,8 @@ void history_entries_free(struct history_entry *v, size_t n);
 
 /*
  * store_history_trim deletes history entries seen before `before_ms` (for
- * history_days), and daily sent counters beyond the newest 62 days, in one
- * transaction. Returns 0 or -1.
+ * history_days), seen keys last seen before it, and daily sent counters
+ * beyond the newest 62 days, in one transaction. Returns 0 or -1.
  */
 int store_history_trim(struct store *st, int64_t before_ms,
     struct kw_err *err);

@@ -100,6 +100,29 @@ def build_floor(work):
     return out
 
 
+def find_parse_bench(kw_bin):
+    """build/tests/parse_bench (old parser vs gumbo vs extract_items),
+    next to the kakaowatch binary; built with cmake when missing."""
+    build = os.path.dirname(kw_bin)
+    path = os.path.join(build, "tests", "parse_bench")
+    if not os.path.exists(path):
+        log("building parse_bench in %s" % build)
+        subprocess.run(["cmake", "--build", build, "-j2", "--target",
+                        "parse_bench"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return path
+
+
+def parse_cpu(bench_bin, work, name, entries, mode=None, reps=1):
+    """parse_bench over entries: its JSON (per pass; mode: one parser)."""
+    listfile = os.path.join(work, "parse-%s.list" % name)
+    corpus_mod.write_floor_list(listfile, entries)
+    argv = [bench_bin] + (["-m", mode] if mode else []) + [listfile,
+                                                           str(reps)]
+    return json.loads(subprocess.run(argv, check=True, capture_output=True,
+                                     text=True).stdout)
+
+
 def find_kakaowatch(path):
     if path is None:
         path = os.path.join(REPO, "build", "kakaowatch")
@@ -285,7 +308,8 @@ def expect_statuses(got, want):
     return "HTTP statuses %s, expected %s" % (got, want)
 
 
-def bench_once(args, work, corpus, ng, kw_bin, floor_bin, n, results):
+def bench_once(args, work, corpus, ng, kw_bin, floor_bin, n, results,
+               bench_bin=None):
     ws = writers.watches(corpus, ng, n)
     tools = [Kakaowatch(work, n, kw_bin, ws)]
     if n <= args.urlwatch_max_n and not args.no_urlwatch:
@@ -296,6 +320,7 @@ def bench_once(args, work, corpus, ng, kw_bin, floor_bin, n, results):
     problems = []
     floor_changed = []
     floor_cold = []
+    gumbo_cold = []
     changed_watches = 0
     reps = args.big_reps if n >= 10000 else args.reps
     for rep in range(reps):
@@ -351,6 +376,11 @@ def bench_once(args, work, corpus, ng, kw_bin, floor_bin, n, results):
                 floor_cold.append(floor_cpu(
                     floor_bin, work, "cold-%d" % n,
                     [(w[3].orig, w[3]) for w in ws], 1))
+                if bench_bin:
+                    gumbo_cold.append(parse_cpu(
+                        bench_bin, work, "gumbo-%d" % n,
+                        [(w[3].orig, w[3]) for w in ws],
+                        "gumbo")["gumbo_cpu_s_per_pass"])
     corpus.restore()
     floor = dict(floor_cold[0])
     floor["cpu"] = statistics.median(f["cpu"] for f in floor_cold)
@@ -364,6 +394,8 @@ def bench_once(args, work, corpus, ng, kw_bin, floor_bin, n, results):
             med[tname][kind]["http"] = rs[-1]["http"]
     results["once"][n] = {
         "runs": runs, "median": med, "floor_cold": floor,
+        "gumbo_cold_cpu": statistics.median(gumbo_cold) if gumbo_cold
+        else None,
         "floor_changed_cpu": statistics.median(floor_changed),
         "changed_watches": changed_watches, "problems": problems}
     for p in problems:
@@ -618,6 +650,12 @@ def build_table(results, args):
                            "kakaowatch = %.2fx floor"
                            % ("", "", "floor", f, "", "",
                               1000 * f / n, kwm["cpu"] / f))
+                g = o.get("gumbo_cold_cpu")
+                if g:
+                    out.append("%-6s %-8s %-11s %8.3f %8s %9s %10.3f  "
+                               "kakaowatch = %.2fx gumbo's parse"
+                               % ("", "", "gumbo", g, "", "",
+                                  1000 * g / n, kwm["cpu"] / g))
             if kind == "changed":
                 f = o["floor_changed_cpu"]
                 out.append("%-6s %-8s %-11s %8.3f %8s %9s %10s  "
@@ -626,6 +664,19 @@ def build_table(results, args):
                            % ("", "", "floor", f, "", "", "",
                               o["changed_watches"], n - o["changed_watches"],
                               kwm["cpu"] / f))
+        out.append("")
+    pc = results.get("parsers")
+    if pc:
+        out.append("parsers, one interleaved run on the %d cold pages "
+                   "(%.1f MB), CPU s per pass:" % (pc["pages"],
+                                                   pc["bytes"] / 1e6))
+        out.append("  old (libxml2 htmlReadMemory + XPath) %.3f   gumbo "
+                   "parse alone %.3f   new (extract_items, HTML5 tree) %.3f"
+                   % (pc["old_cpu_s_per_pass"], pc["gumbo_cpu_s_per_pass"],
+                      pc["new_cpu_s_per_pass"]))
+        out.append("  new/gumbo %.2f   new/old %.2f   gumbo/old %.2f"
+                   % (pc["new_over_gumbo"], pc["new_over_old"],
+                      pc["gumbo_over_old"]))
         out.append("")
     d = results.get("daemon")
     if d and "error" not in d:
@@ -695,6 +746,19 @@ def targets(results):
         r = o["median"]["kakaowatch"]["cold"]["cpu"] / f
         line(r <= 1.5, "CPU <= 1.5x libxml2 floor (N=%d, cold): %.2fx"
              % (n, r))
+    for n in sorted(once):
+        o = once[n]
+        g = o.get("gumbo_cold_cpu")
+        if g:
+            r = o["median"]["kakaowatch"]["cold"]["cpu"] / g
+            line(r <= 1.3, "cold once <= 1.3x gumbo's parse of the same "
+                 "pages (N=%d): %.2fx" % (n, r))
+        med = o["median"]
+        if "urlwatch" in med:
+            r = med["kakaowatch"]["cold"]["cpu"] / med["urlwatch"]["cold"][
+                "cpu"]
+            line(r <= 1 / 6, "cold once <= 1/6 of urlwatch's CPU (N=%d): "
+                 "1/%.1f" % (n, 1 / r if r else 0))
     d = results.get("daemon")
     if d and "error" not in d:
         g = d["growth_kb_per_1000"] * 10
@@ -812,6 +876,7 @@ def main():
                "once": {}}
     try:
         floor_bin = build_floor(work)
+        bench_bin = find_parse_bench(kw_bin)
         log("corpus: collecting and checking pages")
         corpus = corpus_mod.Corpus(work, floor_bin)
         summ = corpus.summary()
@@ -837,7 +902,12 @@ def main():
             return 0
         for n in ns:
             bench_once(args, work, corpus, ng, kw_bin, floor_bin, n,
-                       results)
+                       results, bench_bin)
+        # the three parsers on every page of the corpus, interleaved
+        log("parsers: old vs gumbo vs new on %d pages" % len(corpus.pages))
+        results["parsers"] = parse_cpu(bench_bin, work, "all",
+                                       [(p.orig, p) for p in corpus.pages],
+                                       reps=3)
         if not args.no_daemon:
             bench_daemon(args, work, corpus, ng, kw_bin, results)
             bench_idle(args, work, corpus, ng, kw_bin, results)

@@ -19,6 +19,7 @@
 
 #include "kakaowatch/config.h"
 #include "kakaowatch/extract.h"
+#include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
 
@@ -30,6 +31,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	extract_global_init();
+	/* the hooks main.c sets (jq programs are not compiled here) */
+	config_set_source_checks(extract_field_check, NULL);
 	config_set_encoding_check(extract_encoding_check);
 	log_init(LOG_LEVEL_ERROR);
 	/* a fixed environment for ${VAR}, ~ and the state_dir default */
@@ -132,8 +135,11 @@ check_watch(const struct config *cfg, const struct watch_config *w)
 	FUZZ_CHECK(w->max_failures >= 1 &&
 	    w->max_failures <= CONFIG_MAX_FAILURES_MAX, "max_failures %d",
 	    w->max_failures);
-	FUZZ_CHECK(w->notify_on >= 1 && w->notify_on <= 3, "notify_on %d",
-	    w->notify_on);
+	FUZZ_CHECK(w->notify_on >= 1 &&
+	    w->notify_on <= (NOTIFY_ADDED | NOTIFY_REMOVED | NOTIFY_CHANGED),
+	    "notify_on %d", w->notify_on);
+	FUZZ_CHECK(w->key_mode >= KEY_AUTO && w->key_mode <= KEY_TEXT_LINK,
+	    "key %d", w->key_mode);
 	for (i = 0; i < w->nkeywords; i++)
 		FUZZ_CHECK(w->keywords[i] != NULL && w->keywords[i][0] != '\0',
 		    "empty keyword");

@@ -105,7 +105,8 @@ def ours(name, url):
         m = re.match(r"^\d+\. (.*)$", line)
         if m:
             out.append([m.group(1), None])
-        elif line.startswith("   ") and not line.startswith("   date:") \
+        elif line.startswith("   ") and \
+                not line.startswith(("   date:", "   key:")) \
                 and out:
             out[-1][1] = line.strip()
     return [tuple(x) for x in out]
