@@ -118,6 +118,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX seen_last ON seen(last_seen);"
 	"ALTER TABLE watch ADD COLUMN key_spec TEXT;"
 	"ALTER TABLE snapshot_item ADD COLUMN key TEXT;"
+	"CREATE INDEX snapshot_item_key ON snapshot_item(watch, key);"
 	"ALTER TABLE history ADD COLUMN edited INTEGER NOT NULL DEFAULT 0"
 	" CHECK (edited IN (0, 1));"
 	"INSERT OR IGNORE INTO seen(watch, key, first_seen, last_seen, text,"
@@ -301,7 +302,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "DELETE FROM seen WHERE watch = ?1 AND key IN (SELECT key FROM"
 	    " seen WHERE watch = ?1 ORDER BY last_seen DESC, first_seen DESC,"
 	    " key DESC LIMIT -1 OFFSET ?2)",
-	[STMT_SEEN_TRIM] = "DELETE FROM seen WHERE last_seen < ?1",
+	/* what is on a page now is never forgotten, whatever the clock says */
+	[STMT_SEEN_TRIM] =
+	    "DELETE FROM seen WHERE last_seen < ?1 AND NOT EXISTS (SELECT 1"
+	    " FROM snapshot_item s WHERE s.watch = seen.watch"
+	    " AND s.key = seen.key)",
 	[STMT_META_LIST] =
 	    "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1"
 	    " ORDER BY key",

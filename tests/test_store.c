@@ -1071,13 +1071,14 @@ test_store_remembers_seen_keys_with_the_snapshot(void **state)
 	struct fixture *f = *state;
 	struct store *st = open_ok(f);
 	struct store_check c = { 0 };
-	struct item_list items, edited, got, snap;
+	struct item_list items, edited, got, snap, empty;
 	struct seen_entry *v;
 	struct watch_state ws;
 	struct kw_err err = { 0 };
 	int64_t n;
 	size_t nv;
 
+	item_list_init(&empty);
 	item_list_init(&items);
 	add_keyed(&items, "특가 [3]", "https://b.example/?no=1", "link:1");
 	add_keyed(&items, "공지", NULL, "text+link:공지\x1f");
@@ -1151,13 +1152,23 @@ test_store_remembers_seen_keys_with_the_snapshot(void **state)
 	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
 	assert_int_equal(n, 2);
 
-	/* trimmed with the history: keys last seen before the cut go */
+	/* trimmed with the history: keys last seen before the cut go,
+	 * except those on the page now (the snapshot) */
 	assert_int_equal(store_history_trim(st, 2000 + 3600 * 1000, &err), 0);
 	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(store_history_trim(st, 2001 + 3600 * 1000, &err), 0);
 	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
+	assert_int_equal(n, 2);
+	c.items = &empty;
+	c.seen = NULL;
+	c.at = 3000 + 3600 * 1000;
+	record_ok(st, &c); /* the page is empty now */
+	assert_int_equal(store_history_trim(st, 2001 + 3600 * 1000, &err), 0);
+	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
 	assert_int_equal(n, 0);
+	c.items = &items;
+	c.seen = &items;
 	/* and forgotten with the watch */
 	c.changed = NULL;
 	c.at = 5000 + 3600 * 1000;

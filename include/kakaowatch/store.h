@@ -311,7 +311,9 @@ void history_entries_free(struct history_entry *v, size_t n);
 
 /*
  * store_history_trim deletes history entries seen before `before_ms` (for
- * history_days), seen keys last seen before it, and daily sent counters
+ * history_days), seen keys last seen before it (except those in a
+ * watch's current snapshot: a clock that jumped ahead must not make the
+ * page new again), and daily sent counters
  * beyond the newest 62 days, in one transaction. Returns 0 or -1.
  */
 int store_history_trim(struct store *st, int64_t before_ms,
