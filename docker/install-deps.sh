@@ -4,6 +4,10 @@
 #
 #   sudo docker/install-deps.sh          build + test dependencies (default)
 #   sudo docker/install-deps.sh runtime  only the shared libraries the binary needs
+#   sudo docker/install-deps.sh browser  optional: the headless Chromium of
+#                                        `render: browser` (about 250 MB with its
+#                                        libraries; the small image leaves it out;
+#                                        integration_test_render skips without it)
 #
 # Debian 12 (bookworm) and Ubuntu 22.04+ package names.
 set -eu
@@ -14,10 +18,13 @@ libpcre2-dev libutf8proc-dev libjq-dev libgumbo-dev libidn2-dev libcmocka-dev py
 python3-html5lib python3-lxml groff-base clang-format"
 runtime_pkgs="ca-certificates libcurl4 libxml2 libyaml-0-2 libsqlite3-0 libjansson4 libpcre2-8-0 libutf8proc2 libjq1 libonig5 libgumbo1 libidn2-0"
 
+browser_pkgs="chromium-headless-shell"
+
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;
 runtime) pkgs=$runtime_pkgs ;;
-*) echo "usage: $0 [build|runtime]" >&2; exit 2 ;;
+browser) pkgs=$browser_pkgs ;;
+*) echo "usage: $0 [build|runtime|browser]" >&2; exit 2 ;;
 esac
 
 SUDO=

@@ -12,6 +12,7 @@
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
+#include "kakaowatch/render.h"
 #include "kakaowatch/util.h"
 
 struct check_job {
@@ -678,6 +679,53 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 	return jar;
 }
 
+/*
+ * check_render loads wc->url in the browser (render.h), synchronously
+ * within the watch's timeout, and hands the DOM to on_fetched as if it had
+ * been fetched: a text/html UTF-8 page of status 200.
+ */
+static void
+check_render(struct check_job *job)
+{
+	const struct watch_config *wc = job->wc;
+	const struct config *cfg = job->env.cfg;
+	struct render_request rr = { 0 };
+	struct http_response resp;
+	struct kw_err err = { 0 };
+
+	memset(&resp, 0, sizeof(resp));
+	resp.retry_after_s = -1;
+	rr.browser = cfg != NULL ? cfg->browser : NULL;
+	rr.url = wc->url;
+	rr.work_dir = cfg != NULL ? cfg->state_dir : NULL;
+	rr.proxy = wc->proxy;
+	rr.user_agent = util_str_eq(wc->user_agent, "browser") ? NULL :
+	    wc->user_agent;
+	rr.timeout_ms = (long)wc->timeout_ms;
+	rr.max_bytes = (size_t)wc->max_bytes;
+	if (rr.work_dir == NULL) {
+		resp.error = HTTP_ERR_OTHER;
+		snprintf(resp.errmsg, sizeof(resp.errmsg), "no state_dir for "
+		    "the browser profile");
+	} else if (render_dom(&rr, &resp.body, &resp.len, &err) != 0) {
+		resp.error = err.msg[0] != '\0' && strstr(err.msg,
+		    "timeout") != NULL ? HTTP_ERR_TIMEOUT : HTTP_ERR_OTHER;
+		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s", err.msg);
+	} else {
+		resp.status = 200;
+		resp.content_type = strdup("text/html; charset=utf-8");
+		resp.final_url = strdup(wc->url);
+		if (resp.content_type == NULL || resp.final_url == NULL) {
+			http_response_release(&resp);
+			resp.error = HTTP_ERR_OTHER;
+			snprintf(resp.errmsg, sizeof(resp.errmsg),
+			    "out of memory");
+		}
+	}
+	on_fetched(job, &resp);
+	http_response_release(&resp);
+}
+
 int
 check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
@@ -716,6 +764,11 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 		    "the server asked to wait %" PRId64 "s more",
 		    (job->st.retry_after_until - now_ms + 999) / 1000);
 		finish(job, &o);
+		return 0;
+	}
+	if (wc->render == CONFIG_RENDER_BROWSER) {
+		/* done runs before check_start returns, as for a skip */
+		check_render(job);
 		return 0;
 	}
 	/* validators only describe the page we extracted with this xpath */

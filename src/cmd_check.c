@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "kakaowatch/render.h"
 #include "kakaowatch/cmd.h"
 
 static const char check_usage[] =
@@ -146,6 +147,22 @@ cmd_check(int argc, char **argv, struct cmd_ctx *ctx)
 	cfg = cmd_load_config(ctx);
 	if (cfg == NULL)
 		return KW_EXIT_USAGE;
+	for (i = 0; i < cfg->nwatches; i++) {
+		struct kw_err err = { 0 };
+		char *path = NULL;
+
+		if (cfg->watches[i].render != CONFIG_RENDER_BROWSER ||
+		    !cfg->watches[i].enabled)
+			continue;
+		if (render_find_browser(cfg->browser, &path, &err) != 0) {
+			fprintf(stderr, "%s: watch '%s' has render: browser: "
+			    "%s\n", cfg->path, cfg->watches[i].name, err.msg);
+			config_free(cfg);
+			return KW_EXIT_USAGE;
+		}
+		free(path);
+		break;
+	}
 	printf("configuration OK: %s, %zu watches, state in %s\n", cfg->path,
 	    cfg->nwatches, cfg->state_dir);
 	for (i = 0; i < cfg->nwatches; i++) {

@@ -1745,6 +1745,29 @@ key_parser(struct loader *ld, yaml_node_t *n, const char *label,
 	return -1;
 }
 
+/* render: none or browser */
+static int
+key_render(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char tmp[SHOW_MAX + 4];
+	int *out = KEY_FIELD(conf, k);
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (strcasecmp(s, "none") == 0 || strcasecmp(s, "browser") == 0) {
+		*out = strcasecmp(s, "none") == 0 ? CONFIG_RENDER_NONE :
+		    CONFIG_RENDER_BROWSER;
+		free(s);
+		return 0;
+	}
+	key_errorf(ld, n->start_mark, label, k->info.name,
+	    "must be none or browser, not '%s'", show(s, tmp, sizeof(tmp)));
+	free(s);
+	return -1;
+}
+
 /* namespaces: { prefix: URI, ... } -> prefix, URI, prefix, URI ... */
 static int
 key_namespaces(struct loader *ld, yaml_node_t *n, const char *label,
@@ -1902,6 +1925,15 @@ static const struct key top_keys[] = {
 	    "(what a browser in a Korean locale uses)" },
 	    .store = KS_STR, .off = TOFF(default_encoding),
 	    .parse = key_encoding },
+	{ .info = { .name = "browser",
+	    .def = "chromium-headless-shell",
+	    .doc = "the headless Chromium of render: browser; a path, or a "
+	    "name looked up on PATH" },
+	    .store = KS_STR, .off = TOFF(browser), .parse = key_line },
+	{ .info = { .name = "browser_max", .def = "1",
+	    .doc = "browsers running at once" },
+	    .store = KS_INT, .off = TOFF(browser_max), .parse = key_int,
+	    .min = 1, .max = 8 },
 };
 #define TK_COUNT (sizeof(top_keys) / sizeof(top_keys[0]))
 
@@ -2065,6 +2097,10 @@ static const struct key watch_keys[] = {
 	    .store = KS_I64, .off = WOFF(max_retry_after_ms),
 	    .parse = key_duration, .min = CONFIG_MAX_RETRY_AFTER_MIN_MS,
 	    .max = CONFIG_MAX_RETRY_AFTER_MAX_MS },
+	{ .info = { .name = "render", .def = "none", .example = "browser",
+	    .doc = "none, or browser: load the page in headless Chromium and "
+	    "extract from the DOM after its scripts ran" },
+	    .store = KS_INT, .off = WOFF(render), .parse = key_render },
 	{ .info = { .name = "proxy", .example = "socks5h://127.0.0.1:9050",
 	    .doc = "the proxy for this watch: http://, https://, socks5:// "
 	    "or socks5h://; unset: http_proxy and friends" },

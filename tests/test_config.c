@@ -542,7 +542,7 @@ test_config_rejects_unknown_key(void **state)
 	    "exclude, headers, notify_on, key, key_pattern, interval, jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
 	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
-	    "proxy, cookies, enabled)");
+	    "render, proxy, cookies, enabled)");
 }
 
 static void

@@ -123,7 +123,10 @@ char *check_cookie_jar(const struct config *cfg,
  * the watch's state, skips it when a Retry-After window is still open (then
  * `done` is called before check_start returns, with CHECK_SKIPPED), and
  * otherwise submits the fetch to env->http; `done` runs from http_poll when
- * the check has finished. `env`, `wc` and `xp` must stay valid until then.
+ * the check has finished. A watch with render: browser is rendered at once
+ * (render.h, blocking up to its timeout) and `done` is called before
+ * check_start returns, as for a skip. `env`, `wc` and `xp` must stay valid
+ * until then.
  * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
  * called).
  */

@@ -134,6 +134,7 @@ struct watch_config {
 	char *user_agent; /* default "kakaowatch/" KW_VERSION; no CR/LF;
 	                     "browser": HTTP_BROWSER_USER_AGENT and the
 	                     browser's other headers (check_request_init) */
+	int render;       /* CONFIG_RENDER_NONE (default) or _BROWSER */
 	char *proxy;      /* http(s)/socks5(h) URL (http_proxy_check), or
 	                     NULL: the environment's */
 	char *cookies;    /* absolute path of a Netscape cookies.txt, or
@@ -217,6 +218,9 @@ struct kakao_config {
 	size_t nweb_domains;
 };
 
+/* render: how a watch's page is loaded */
+enum { CONFIG_RENDER_NONE, CONFIG_RENDER_BROWSER };
+
 struct config {
 	char *path;      /* the config file, as given to config_load */
 	char *state_dir; /* absolute (see the path rules above) */
@@ -228,6 +232,9 @@ struct config {
 	int history_days;             /* default 90; 1..3650 */
 	char *default_encoding;       /* charset iconv knows, or NULL (CP949):
 	                                 undeclared non-UTF-8 pages (extract.h) */
+	char *browser;   /* the browser of render: browser (render.h), a path
+	                    or a name on PATH; NULL: chromium-headless-shell */
+	int browser_max; /* browsers at once; default 1; 1..8 */
 	struct watch_config *watches; /* in file order */
 	size_t nwatches;              /* >= 1 */
 };
