@@ -282,6 +282,24 @@ def feed_seeds():
             write("fuzz_feed", "inline-%d-%d" % (i, h[0]), bytes(h) + doc)
 
 
+COND_SEEDS = [
+    (0, "price <= 300000", "12,900원"),
+    (1, 'ship == 0 and not (title ~ "(SSD|NVMe)")', "무료"),
+    (0, '(a < 1.2만원 or b >= ₩3,000) and c != "x"', "1억 2,000만원"),
+    (0, 'title ~ "가(" or', None),
+    (0, 'not not ((x !~ "\\"a\\\\")) or y > 3천원', "문의"),
+]
+
+
+def cond_seeds():
+    clean("fuzz_cond")
+    for i, (flags, expr, field) in enumerate(COND_SEEDS):
+        data = bytes([flags]) + expr.encode()
+        if field is not None:
+            data += b"\x00" + field.encode()
+        write("fuzz_cond", "%02d" % i, data)
+
+
 if __name__ == "__main__":
     config_seeds()
     extract_seeds()
@@ -290,3 +308,4 @@ if __name__ == "__main__":
     message_seeds()
     select_seeds()
     feed_seeds()
+    cond_seeds()
