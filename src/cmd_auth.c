@@ -392,7 +392,7 @@ handle_request(const struct config *cfg, int fd, const char *req,
 		respond(fd, 400, "KakaoTalk 연결 실패", err->msg);
 	done = 1;
 out:
-	free(code);
+	util_wipe_free(code);
 	free(got_state);
 	free(error);
 	return done;
@@ -691,7 +691,7 @@ fail:
 	fprintf(stderr, "kakaowatch: %s\n", err.msg);
 out:
 	free(url);
-	free(code);
+	util_wipe_free(code);
 	config_free(cfg);
 	return status;
 }

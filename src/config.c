@@ -2192,7 +2192,10 @@ key_release(const struct key *k, void *conf)
 	switch (k->store) {
 	case KS_STR:
 		sp = KEY_FIELD(conf, k);
-		free(*sp);
+		if (k->parse == key_secret)
+			util_wipe_free(*sp);
+		else
+			free(*sp);
 		*sp = NULL;
 		break;
 	case KS_STRV:
@@ -2787,18 +2790,11 @@ oom:
 static char *
 config_dir(const char *path)
 {
-	char cwd[PATH_MAX], *dir, *slash, *r;
+	char cwd[PATH_MAX], *dir, *r;
 
-	dir = strdup(path);
+	dir = util_dirname(path);
 	if (dir == NULL)
 		return NULL;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	if (dir[0] == '/') {
 		path_normalize(dir);
 		return dir;

@@ -36,12 +36,6 @@ aborted(void)
 	return deliver_abort != NULL && *deliver_abort != 0;
 }
 
-static double
-rnd(void)
-{
-	return (double)rand() / ((double)RAND_MAX + 1.0);
-}
-
 enum deliver_sink
 deliver_resolve_sink(const struct config *cfg, struct store *st)
 {
@@ -309,7 +303,7 @@ stop_sending(struct store *st, enum kakao_status s,
 		rep->retry_in_ms = deliver_backoff_ms((int)(attempts < 64 ?
 							  attempts :
 							  64),
-		    rnd());
+		    util_random_unit());
 		next = now_ms + rep->retry_in_ms;
 		if (store_outbox_defer(st, head->id, next, why, err) != 0 ||
 		    meta_set_int(st, DELIVER_META_RETRY_AT, next, err) != 0 ||

@@ -169,32 +169,6 @@ http_global_cleanup(void)
 	http_inited = false;
 }
 
-const char *
-http_error_name(enum http_error e)
-{
-	switch (e) {
-	case HTTP_OK:
-		return "ok";
-	case HTTP_ERR_CONNECT:
-		return "connect";
-	case HTTP_ERR_DNS:
-		return "dns";
-	case HTTP_ERR_TIMEOUT:
-		return "timeout";
-	case HTTP_ERR_TLS:
-		return "tls";
-	case HTTP_ERR_TOO_BIG:
-		return "too big";
-	case HTTP_ERR_REDIRECTS:
-		return "redirects";
-	case HTTP_ERR_OTHER:
-		break;
-	case HTTP_ERR_ABORTED:
-		return "aborted";
-	}
-	return "other";
-}
-
 /*
  * header_get returns the value of response header `name` of the latest
  * response (curl's header API: trimmed, folded lines joined; the last
@@ -353,7 +327,7 @@ transfer_free(struct http_transfer *t)
 	secret_free(t->proxy); /* may hold a password */
 	free(t->cookie_file);
 	free(t->cookie_jar);
-	free(t->post_body);
+	secret_free(t->post_body); /* a token request's form */
 	free(t->content_type);
 	for (i = 0; i < t->nuheaders; i++)
 		secret_free(t->uheaders[i]);
@@ -1764,13 +1738,6 @@ http_run(struct http *h)
 		if (http_poll(h, 1000, NULL, NULL, 0) != 0)
 			return -1;
 	return 0;
-}
-
-void
-http_wakeup(struct http *h)
-{
-	if (h != NULL)
-		curl_multi_wakeup(h->multi);
 }
 
 /* --- URLs -------------------------------------------------------------- */

@@ -84,8 +84,7 @@ form_add(struct buf *b, const char *name, const char *value)
 	if (enc == NULL)
 		return -1;
 	result = buf_printf(b, "%s%s=%s", b->len > 0 ? "&" : "", name, enc);
-	memset(enc, 0, strlen(enc));
-	free(enc);
+	util_wipe_free(enc);
 	return result;
 }
 
@@ -94,7 +93,7 @@ static void
 buf_wipe_release(struct buf *b)
 {
 	if (b->data != NULL)
-		memset(b->data, 0, b->len);
+		util_wipe(b->data, b->len);
 	buf_release(b);
 }
 
@@ -509,8 +508,7 @@ token_post(const struct kakao_client *c, const struct buf *form,
 	resp.body = NULL;
 	st = KAKAO_OK;
 out:
-	if (resp.body != NULL)
-		memset(resp.body, 0, resp.len);
+	util_wipe(resp.body, resp.len);
 	http_response_release(&resp);
 	free(url);
 	return st;
@@ -519,10 +517,7 @@ out:
 static void
 free_secret(char *s)
 {
-	if (s == NULL)
-		return;
-	memset(s, 0, strlen(s));
-	free(s);
+	util_wipe_free(s);
 }
 
 /* the common form fields of both grants */
@@ -653,8 +648,7 @@ kakao_refresh(const struct kakao_client *c, struct token *t, int64_t now_s,
 	} else {
 		st = kakao_refresh_result(c, t, &resp, now_s, err);
 	}
-	if (resp.body != NULL)
-		memset(resp.body, 0, resp.len);
+	util_wipe(resp.body, resp.len);
 	http_response_release(&resp);
 	kakao_call_release(&call);
 	return st;

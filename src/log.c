@@ -18,6 +18,8 @@
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 static char **secrets;
 static size_t nsecrets;
+/* a secret could not be recorded: no line can be proven clean any more */
+static bool secret_lost, lost_told;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -27,10 +29,12 @@ log_init(enum log_level level)
 	log_threshold = level;
 }
 
-enum log_level
-log_level_get(void)
+/* forget frees a recorded secret, wiped (a plain memset would be elided) */
+static void
+forget(char *s)
 {
-	return log_threshold;
+	explicit_bzero(s, strlen(s));
+	free(s);
 }
 
 void
@@ -66,17 +70,21 @@ log_redact_add(const char *secret)
 		/* a daemon refreshes its access token for months: forget the
 		 * oldest tokens (long dead), never the first few secrets (the
 		 * client secret and the tokens read at start) */
-		free(secrets[REDACT_KEEP]);
+		forget(secrets[REDACT_KEEP]);
 		memmove(&secrets[REDACT_KEEP], &secrets[REDACT_KEEP + 1],
 		    (nsecrets - REDACT_KEEP - 1) * sizeof(*secrets));
 		nsecrets--;
 	}
 	v = realloc(secrets, (nsecrets + 1) * sizeof(*v));
-	if (v == NULL)
+	if (v == NULL) {
+		secret_lost = true; /* fail closed: see vlog */
 		return;
+	}
 	secrets = v;
 	secrets[nsecrets] = strdup(secret);
-	if (secrets[nsecrets] != NULL)
+	if (secrets[nsecrets] == NULL)
+		secret_lost = true;
+	else
 		nsecrets++;
 }
 
@@ -86,16 +94,17 @@ log_redact_clear(void)
 	size_t i;
 
 	for (i = 0; i < nsecrets; i++)
-		free(secrets[i]);
+		forget(secrets[i]);
 	free(secrets);
 	secrets = NULL;
 	nsecrets = 0;
+	secret_lost = lost_told = false;
 }
 
 /*
  * log_redact_alloc returns a heap copy of s with every registered secret
  * replaced (the longest secret that matches at a position wins), or NULL on
- * out-of-memory / when nothing matched (*hit says which).
+ * out-of-memory; *hit says whether anything was replaced.
  */
 static char *
 log_redact_alloc(const char *s, int *hit)
@@ -136,7 +145,13 @@ log_redact(char *s, size_t size)
 	size_t o;
 	int hit;
 
-	if (s == NULL || size == 0 || nsecrets == 0)
+	if (s == NULL || size == 0)
+		return;
+	if (secret_lost) {
+		s[0] = '\0'; /* a secret we could not record may be in it */
+		return;
+	}
+	if (nsecrets == 0)
 		return;
 	out = log_redact_alloc(s, &hit);
 	if (out == NULL) {
@@ -166,6 +181,8 @@ log_vformat_redacted(const char *fmt, va_list ap)
 	va_end(ap2);
 	if (n < 0)
 		return NULL;
+	if (secret_lost)
+		return NULL;
 	full = malloc((size_t)n + 1);
 	if (full == NULL)
 		return NULL;
@@ -173,6 +190,7 @@ log_vformat_redacted(const char *fmt, va_list ap)
 	if (nsecrets == 0)
 		return full;
 	red = log_redact_alloc(full, &hit);
+	explicit_bzero(full, (size_t)n);
 	free(full);
 	return red;
 }
@@ -191,8 +209,19 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	/* redact the whole line before any cut, so no prefix of a secret
 	 * can survive truncation */
 	line = log_vformat_redacted(fmt, ap);
-	if (line == NULL)
+	if (line == NULL) {
+		/* out of memory, or a secret could not be recorded: the line
+		 * is dropped; say so once, in words that hold no secret */
+		if (secret_lost && !lost_told) {
+			lost_told = true;
+			fprintf(stderr, "log: a secret could not be recorded "
+			    "for redaction (out of memory): log lines are "
+			    "dropped from now on\n");
+			fflush(stderr);
+		}
+		errno = saved;
 		return;
+	}
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -221,25 +250,3 @@ DEFINE_LOGGER(log_warn, LOG_LEVEL_WARN, 1)
 DEFINE_LOGGER(log_warnx, LOG_LEVEL_WARN, 0)
 DEFINE_LOGGER(log_info, LOG_LEVEL_INFO, 0)
 DEFINE_LOGGER(log_debug, LOG_LEVEL_DEBUG, 0)
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LEVEL_ERROR, 1, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LEVEL_ERROR, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}

@@ -114,7 +114,7 @@ render_dom(const struct render_request *req, char **dom, size_t *len,
 	int64_t deadline, left;
 	pid_t pid = -1;
 	int pipefd[2] = { -1, -1 }, status, result = -1, nargs = 0, i;
-	bool killed = false, too_big = false;
+	bool killed = false, too_big = false, exited = false;
 	long vt;
 	char chunk[16384];
 	ssize_t n;
@@ -202,16 +202,24 @@ render_dom(const struct render_request *req, char **dom, size_t *len,
 			killed = true;
 			break;
 		}
+		/* its helpers (zygote, renderers) hold the pipe open too: when
+		 * the browser itself has gone, read what is left and stop */
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+			exited = true;
 		pfd.fd = pipefd[0];
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) < 0) {
+		if (poll(&pfd, 1, exited ? 0 : (int)(left > 200 ? 200 : left)) <
+		    0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (pfd.revents == 0)
+		if (pfd.revents == 0) {
+			if (exited)
+				break;
 			continue;
+		}
 		n = read(pipefd[0], chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -224,7 +232,7 @@ render_dom(const struct render_request *req, char **dom, size_t *len,
 	}
 	/* the browser's helpers (renderer, zygote) are in its group too */
 	kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (!exited && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	pid = -1;
 	if (killed) {

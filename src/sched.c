@@ -104,12 +104,6 @@ struct sched {
 	size_t abandoned; /* checks aborted by the stop signal */
 };
 
-static double
-rnd(void)
-{
-	return (double)rand() / ((double)RAND_MAX + 1.0);
-}
-
 int64_t
 sched_next_check_ms(int64_t now_ms, int64_t interval_ms, double jitter_pct,
     double r)
@@ -335,7 +329,8 @@ fail:
 	return NULL;
 }
 
-/* gen_release drops a configuration that is no longer in force */
+/* gen_retire drops a configuration that is no longer in force: freed now,
+ * or when its last check in flight ends (reap) */
 static void
 gen_retire(struct sched *s, struct sched_gen *g)
 {
@@ -401,7 +396,7 @@ watch_new(struct sched *s, const struct watch_config *wc,
 	}
 	w->failures = ws.failures;
 	w->next_at = sched_first_check_ms(now, wall, ws.last_check_at,
-	    ws.next_check_at, wc->interval_ms, nnew, rnd());
+	    ws.next_check_at, wc->interval_ms, nnew, util_random_unit());
 	retry = check_retry_after_until(wc, &ws, wall);
 	if (retry > 0 && w->next_at < now + (retry - wall))
 		w->next_at = now + (retry - wall);
@@ -781,7 +776,7 @@ on_checked(void *user, const struct watch_config *wc,
 		return;
 	w->failures = o->failures;
 	w->next_at = sched_next_check_ms(now, w->wc->interval_ms,
-	    w->wc->jitter_pct, rnd());
+	    w->wc->jitter_pct, util_random_unit());
 	if (o->retry_after_until > 0) {
 		wait = o->retry_after_until - wall;
 		if (wait > 0 && now + wait > w->next_at)
@@ -831,7 +826,7 @@ start_due_checks(struct sched *s)
 			s->in_flight--;
 			log_warnx("check: '%s': %s", w->name, err.msg);
 			w->next_at = sched_next_check_ms(now,
-			    w->wc->interval_ms, w->wc->jitter_pct, rnd());
+			    w->wc->interval_ms, w->wc->jitter_pct, util_random_unit());
 			store_next(s, w, now, wall);
 		}
 	}
@@ -1199,7 +1194,6 @@ sched_run(const char *config_path, struct kw_err *err)
 	memset(&s, 0, sizeof(s));
 	s.config_path = config_path;
 	s.cfg_watch = s.tok_watch = -1;
-	srand((unsigned)(util_now_ms() ^ getpid()));
 	if (signals_setup(&s, err) != 0) {
 		signals_teardown(&s);
 		return -1;

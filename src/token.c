@@ -364,8 +364,7 @@ wipe_free(char *text)
 	if (text == NULL)
 		return;
 	/* the buffer held tokens: do not leave them in freed memory */
-	memset(text, 0, strlen(text));
-	free(text);
+	util_wipe_free(text);
 }
 
 /* path_with: "PATH" + suffix into out; -1 when too long */
@@ -378,19 +377,13 @@ path_with(char *out, size_t size, const char *path, const char *suffix)
 static void
 fsync_dir(const char *path)
 {
-	char dir[PATH_MAX], *slash;
+	char *dir = util_dirname(path);
 	int fd;
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+	if (dir == NULL)
 		return;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
 	if (fd >= 0) {
 		if (fsync(fd) != 0) {
 			/* the rename is done; a lost dir sync is not ours */
@@ -570,8 +563,8 @@ token_release(struct token *t)
 {
 	if (t == NULL)
 		return;
-	free(t->access_token);
-	free(t->refresh_token);
+	util_wipe_free(t->access_token);
+	util_wipe_free(t->refresh_token);
 	free(t->token_type);
 	free(t->scope);
 	json_decref(t->extra);

@@ -222,22 +222,27 @@ util_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+char *
+util_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
 static int
 fsync_dir_of(const char *path)
 {
-	char *dir, *slash;
+	char *dir;
 	int fd, result;
 
-	dir = strdup(path);
+	dir = util_dirname(path);
 	if (dir == NULL)
 		return -1;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
 	if (fd < 0)
@@ -400,10 +405,37 @@ util_str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+void
+util_wipe(void *p, size_t n)
+{
+	if (p != NULL)
+		explicit_bzero(p, n);
+}
+
+void
+util_wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 char *
 util_strdup_or_null(const char *s)
 {
 	return s == NULL ? NULL : strdup(s);
+}
+
+double
+util_random_unit(void)
+{
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (uint64_t)util_mono_ms() * 6364136223846793005ULL +
+		    1442695040888963407ULL; /* getrandom cannot fail here */
+	return (double)(v >> 11) / 9007199254740992.0; /* 2^53 */
 }
 
 int

@@ -141,13 +141,7 @@ dir_base(const char *path, char **dir, char **base)
 {
 	const char *slash = strrchr(path, '/');
 
-	*dir = *base = NULL;
-	if (slash == NULL)
-		*dir = strdup(".");
-	else if (slash == path)
-		*dir = strdup("/");
-	else
-		*dir = strndup(path, (size_t)(slash - path));
+	*dir = util_dirname(path);
 	*base = strdup(slash != NULL ? slash + 1 : path);
 	if (*dir == NULL || *base == NULL) {
 		free(*dir);

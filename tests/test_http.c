@@ -1168,24 +1168,6 @@ test_http_poll_reports_a_readable_extra_fd(void **state)
 	http_free(h);
 }
 
-static void
-test_http_wakeup_ends_a_poll_early(void **state)
-{
-	struct kw_err err = { 0 };
-	struct http *h;
-	int64_t t0;
-
-	(void)state;
-	h = http_new(4, 2, &err);
-	assert_non_null(h);
-	http_wakeup(h);
-	t0 = util_mono_ms();
-	assert_int_equal(http_poll(h, 20000, NULL, NULL, 0), 0);
-	/* without the wakeup this waits the full 20 s */
-	assert_true(util_mono_ms() - t0 < 10000);
-	http_free(h);
-}
-
 /* echo_of parses the /headers echo in a result's body */
 static json_t *
 echo_of(const struct result *r)
@@ -1528,15 +1510,6 @@ test_http_origin_is_scheme_host_and_port(void **state)
 }
 
 static void
-test_http_names_errors_for_the_log(void **state)
-{
-	(void)state;
-	assert_string_equal(http_error_name(HTTP_OK), "ok");
-	assert_string_equal(http_error_name(HTTP_ERR_TIMEOUT), "timeout");
-	assert_string_equal(http_error_name(HTTP_ERR_TOO_BIG), "too big");
-}
-
-static void
 test_http_url_escape_round_trips_through_util_url_decode(void **state)
 {
 	static const char *const cases[] = {
@@ -1689,7 +1662,6 @@ main(void)
 		    test_http_free_aborts_pending_transfers_without_callbacks),
 		cmocka_unit_test(test_http_callbacks_may_submit_more_transfers),
 		cmocka_unit_test(test_http_poll_reports_a_readable_extra_fd),
-		cmocka_unit_test(test_http_wakeup_ends_a_poll_early),
 		cmocka_unit_test(
 		    test_http_sends_custom_headers_only_to_their_origin),
 		cmocka_unit_test(test_http_continues_a_post_as_get_after_303),
@@ -1700,7 +1672,6 @@ main(void)
 		cmocka_unit_test(
 		    test_http_converts_international_host_names),
 		cmocka_unit_test(test_http_origin_is_scheme_host_and_port),
-		cmocka_unit_test(test_http_names_errors_for_the_log),
 	};
 
 	return cmocka_run_group_tests(tests, server_start, server_stop);

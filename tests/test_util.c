@@ -553,6 +553,69 @@ capture_stderr(void (*fn)(void))
 
 #define SECRET "ya29.a0AfH6SMBx-access-token-value-1234567890"
 
+/*
+ * strdup, failing on demand: this definition in the test program wins over
+ * libc's for the library objects linked into it, so log_redact_add's copy
+ * of a secret can fail as it would when memory runs out
+ */
+static int strdup_fails;
+
+char *
+strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (strdup_fails) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = malloc(n);
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+#define LOST "refresh-token-that-could-not-be-recorded-42"
+
+static void
+log_after_a_lost_secret(void)
+{
+	log_warnx("token: %s refused", LOST);
+	log_warnx("an ordinary line");
+}
+
+/* log.h: a secret that cannot be recorded drops the lines (fail closed) */
+static void
+test_log_fails_closed_when_a_secret_cannot_be_recorded(void **state)
+{
+	char line[128], *out;
+
+	(void)state;
+	log_redact_clear();
+	log_redact_add(SECRET);
+	strdup_fails = 1;
+	log_redact_add(LOST);
+	strdup_fails = 0;
+	out = capture_stderr(log_after_a_lost_secret);
+	assert_null(strstr(out, LOST));
+	assert_null(strstr(out, "refresh-token"));
+	assert_null(strstr(out, "an ordinary line"));
+	/* one fixed notice, holding no secret */
+	assert_string_equal(out, "log: a secret could not be recorded for "
+	    "redaction (out of memory): log lines are dropped from now on\n");
+	free(out);
+	snprintf(line, sizeof(line), "code=%s", LOST);
+	log_redact(line, sizeof(line));
+	assert_string_equal(line, "");
+	/* a fresh start (log_redact_clear) logs again */
+	log_redact_clear();
+	out = capture_stderr(log_after_a_lost_secret);
+	assert_non_null(strstr(out, "an ordinary line"));
+	free(out);
+	log_redact_clear();
+}
+
 static void
 log_some_lines(void)
 {
@@ -818,6 +881,58 @@ test_item_equal_is_text_and_link(void **state)
 
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tmp_setup, tmp_teardown)
 
+static void
+test_util_dirname_is_the_part_before_the_last_slash(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/etc/kakaowatch.yaml", "/etc" }, { "/x", "/" },
+		{ "kakaowatch.yaml", "." }, { "a/b/c", "a/b" },
+		{ "./c.yaml", "." }, { "/state/kakao_token.json", "/state" },
+	};
+	char *d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		d = util_dirname(cases[i][0]);
+		assert_non_null(d);
+		assert_string_equal(d, cases[i][1]);
+		free(d);
+	}
+}
+
+static void
+test_util_random_unit_is_in_range_and_spread(void **state)
+{
+	double v, sum = 0, lo = 1, hi = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10000; i++) {
+		v = util_random_unit();
+		assert_true(v >= 0 && v < 1);
+		sum += v;
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	/* the mean of 10,000 uniform draws is 0.5 +- 0.003 (1 sigma) */
+	assert_true(sum / 10000 > 0.48 && sum / 10000 < 0.52);
+	assert_true(lo < 0.01 && hi > 0.99);
+}
+
+static void
+test_util_wipe_free_zeroes_and_frees(void **state)
+{
+	char buf[8] = "secret!";
+
+	(void)state;
+	util_wipe(buf, sizeof(buf));
+	assert_memory_equal(buf, "\0\0\0\0\0\0\0\0", 8);
+	util_wipe(NULL, 4);
+	util_wipe_free(NULL);
+	util_wipe_free(strdup("refresh-token")); /* ASan: freed once */
+}
+
 int
 main(void)
 {
@@ -846,6 +961,12 @@ main(void)
 		cmocka_unit_test(test_util_clocks_move_forward),
 		cmocka_unit_test(
 		    test_log_lines_are_redacted_and_filtered_by_level),
+		cmocka_unit_test(
+		    test_log_fails_closed_when_a_secret_cannot_be_recorded),
+		cmocka_unit_test(
+		    test_util_dirname_is_the_part_before_the_last_slash),
+		cmocka_unit_test(test_util_random_unit_is_in_range_and_spread),
+		cmocka_unit_test(test_util_wipe_free_zeroes_and_frees),
 		cmocka_unit_test(
 		    test_log_redact_replaces_secret_inside_longer_line),
 		cmocka_unit_test(test_log_redact_truncates_to_buffer),

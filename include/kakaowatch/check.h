@@ -61,17 +61,6 @@ struct check_env {
 };
 
 /*
- * check_start begins a check of `wc` with its compiled XPath `xp`: it reads
- * the watch's state, skips it when a Retry-After window is still open (then
- * `done` is called before check_start returns, with CHECK_SKIPPED), and
- * otherwise submits the fetch to env->http; `done` runs from http_poll when
- * the check has finished. A watch with render: browser is rendered at once
- * (render.h, blocking up to its timeout) and `done` is called before
- * check_start returns, as for a skip. `env`, `wc` and `xp` must stay valid until then.
- * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
- * called).
- */
-/*
  * check_retry_after_until returns until when (Unix ms) the stored
  * Retry-After window of `st` still keeps `wc` from being fetched at
  * `now_ms`, or 0 when it does not: it has passed, it was asked of another
@@ -129,6 +118,18 @@ int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 char *check_cookie_jar(const struct config *cfg,
     const struct watch_config *wc, struct kw_err *err);
 
+/*
+ * check_start begins a check of `wc` with its compiled XPath `xp`: it reads
+ * the watch's state, skips it when a Retry-After window is still open (then
+ * `done` is called before check_start returns, with CHECK_SKIPPED), and
+ * otherwise submits the fetch to env->http; `done` runs from http_poll when
+ * the check has finished. A watch with render: browser is rendered at once
+ * (render.h, blocking up to its timeout) and `done` is called before
+ * check_start returns, as for a skip. `env`, `wc` and `xp` must stay valid
+ * until then.
+ * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
+ * called).
+ */
 int check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
     void *user, struct kw_err *err);

@@ -190,7 +190,7 @@ struct http_response {
  * http_done_fn is called once per submitted transfer, from http_poll, when it
  * has finished (any status or error). `resp` is valid only during the call;
  * owned fields may be taken (set to NULL). The callback may call
- * http_submit and http_wakeup on the same `struct http`, but not http_free.
+ * http_submit on the same `struct http`, but not http_free.
  */
 typedef void (*http_done_fn)(void *user, struct http_response *resp);
 
@@ -257,7 +257,8 @@ int http_submit(struct http *h, const struct http_request *req,
  * transfers or on the extra descriptors, lets curl do its work, then calls
  * the callbacks of finished transfers. `fds[i]` is polled for readability
  * and `ready[i]` set to whether it is readable (both may be NULL when
- * `nfds` is 0). A signal (EINTR) or http_wakeup ends the wait early.
+ * `nfds` is 0). A signal (EINTR) ends the wait early; a signal handler
+ * wakes it through a self-pipe among `fds` (wake.h).
  * Returns 0, or -1 when the multi handle failed (logged; should not happen).
  */
 int http_poll(struct http *h, int timeout_ms, const int *fds, bool *ready,
@@ -275,15 +276,6 @@ size_t http_pending(const struct http *h);
  * Returns 0, or -1 as http_poll.
  */
 int http_run(struct http *h);
-
-/*
- * http_wakeup makes a current or the next http_poll return early
- * (curl_multi_wakeup). It may be called from another thread, but it is NOT
- * async-signal-safe (curl does not document curl_multi_wakeup as such): a
- * signal handler must only set a flag; to wake the loop from a signal, pass
- * a self-pipe or signalfd to http_poll as an extra descriptor.
- */
-void http_wakeup(struct http *h);
 
 /*
  * http_request_sync performs `req` now, blocking, on its own easy handle
@@ -308,12 +300,6 @@ void http_response_release(struct http_response *resp);
  * or -1 with `err` when curl's URL parser rejects the URL.
  */
 int http_origin(const char *url, char **origin, struct kw_err *err);
-
-/*
- * http_error_name returns a short static name for the log: "ok",
- * "connect", "dns", "timeout", "tls", "too big", "redirects", "other".
- */
-const char *http_error_name(enum http_error e);
 
 /*
  * http_url_check: is `url` an address kakaowatch fetches or links to? The

@@ -24,8 +24,6 @@ enum log_level {
  */
 void log_init(enum log_level level);
 
-/* log_level_get returns the current threshold. */
-enum log_level log_level_get(void);
 
 /*
  * log_redact_add registers a secret (access token, refresh token,
@@ -34,7 +32,11 @@ enum log_level log_level_get(void);
  * "[redacted]". The string is copied; strings shorter than 4 bytes and NULL
  * are ignored. At most 512 secrets are remembered: past that the oldest is
  * forgotten, except the first 8 registered (the client secret and the
- * tokens read at start-up), so months of refreshes stay bounded. Never fails (on out-of-memory the line is dropped instead).
+ * tokens read at start-up), so months of refreshes stay bounded. Never
+ * fails, and fails closed: when a secret cannot be recorded (out of
+ * memory), no line can be proven free of it, so from then on every log
+ * line is dropped (one fixed notice says so) and log_redact empties its
+ * string, until log_redact_clear. Forgotten secrets are wiped.
  * The first secret also calls log_no_core_dumps(): every place that loads a
  * secret registers it here, so from then on no core file can hold it.
  */
@@ -72,13 +74,6 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * log_warn appends ": strerror(errno)". fatal/fatalx log at error level and
- * exit(1); only main and cmd_* may call them.
- */
-void fatal(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-void fatalx(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
+/* log_warn appends ": strerror(errno)" (the errno at the call). */
 
 #endif

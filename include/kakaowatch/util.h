@@ -99,6 +99,14 @@ char *util_read_file(const char *path, size_t max, size_t *len_out,
 int util_mkdir_p(const char *path, mode_t mode, struct kw_err *err);
 
 /*
+ * util_dirname returns the directory part of `path` as a heap string the
+ * caller frees: everything before the last '/', "/" for "/x", "." when
+ * there is no '/' (as dirname(3), without touching `path` and without
+ * its trailing-slash rules). NULL on out-of-memory.
+ */
+char *util_dirname(const char *path);
+
+/*
  * util_path_join returns "dir/name" (or a copy of `name` when it is
  * absolute) as a heap string the caller frees; NULL on out-of-memory.
  */
@@ -110,8 +118,24 @@ char *util_path_join(const char *dir, const char *name);
  */
 bool util_str_eq(const char *a, const char *b);
 
+/*
+ * util_wipe zeroes `n` bytes at `p` in a way the compiler keeps
+ * (explicit_bzero: a memset before free is removed at -O2).
+ * util_wipe_free wipes the NUL-terminated secret `s` and frees it; NULL
+ * is a no-op. For tokens, codes, client secrets and what held them.
+ */
+void util_wipe(void *p, size_t n);
+void util_wipe_free(char *s);
+
 /* util_strdup_or_null: strdup that passes NULL through. */
 char *util_strdup_or_null(const char *s);
+
+/*
+ * util_random_unit returns a uniformly random number in [0, 1) (53 bits
+ * from getrandom(2); never seeded, so two processes differ). For jitter
+ * and spreading, not for secrets.
+ */
+double util_random_unit(void);
 
 /*
  * util_random_hex fills `out` with `nbytes` random bytes from getrandom(2)

@@ -114,6 +114,55 @@ watches:
         self.assertLess(took, 15)
         self.assertEqual(browsers_under(self.state), [])
 
+    def test_browser_killed_mid_check_fails_only_that_check(self):
+        self.write_page("hang.html", HANG_PAGE)
+        self.write_config("""
+state_dir: %s
+kakao:
+  sink: stdout
+watches:
+  - name: hang
+    url: %s
+    xpath: //li/a
+    render: browser
+    timeout: 60s
+  - name: tickets
+    url: %s
+    xpath: //ul[@id="list"]/li/a
+    render: browser
+    timeout: 20s
+""" % (self.state, self.pages.url("/hang.html"),
+       self.pages.url("/list.html")))
+        e = dict(os.environ)
+        e.pop("KAKAOWATCH_CONFIG", None)
+        proc = subprocess.Popen([kwtest.BINARY, "-c", self.config, "once"],
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=e)
+        try:
+            def main_browser():
+                out = subprocess.run(["ps", "-eo", "pid,pgid,args"],
+                                     capture_output=True,
+                                     text=True).stdout
+                for line in out.splitlines():
+                    f = line.split(None, 2)
+                    # the group leader: the browser kakaowatch started
+                    if len(f) == 3 and f[0] == f[1] and \
+                            self.state in f[2] and "hang.html" in f[2]:
+                        return int(f[0])
+                return None
+            pid = kwtest.wait_until(main_browser, 20, "the browser")
+            os.kill(pid, 9)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertEqual(proc.returncode, 1, out + err)
+        self.assertRegex(out + err, r"hang: failed: the browser "
+                         r"(crashed|gave no page)")
+        self.assertIn("tickets: baseline stored (2 items)", out)
+        self.assertEqual(browsers_under(self.state), [])
+
     def test_missing_browser_is_an_error_in_check(self):
         self.write_config("""
 state_dir: %s
