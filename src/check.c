@@ -7,6 +7,7 @@
 #include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
 #include "kakaowatch/cond.h"
+#include "kakaowatch/deliver.h"
 #include "kakaowatch/diff.h"
 #include "kakaowatch/item.h"
 #include "kakaowatch/jq.h"
@@ -54,23 +55,6 @@ msgs_take(struct msgs *m, char **v, size_t n)
 		m->v[m->n++] = v[i];
 	free(v);
 	return 0;
-}
-
-static int
-msgs_add_text(struct msgs *m, const char *text, const char *link,
-    struct kw_err *err)
-{
-	char **one;
-
-	one = malloc(sizeof(*one));
-	if (one == NULL)
-		return kw_err_set(err, "out of memory");
-	one[0] = message_build_text(text, link, "열기", err);
-	if (one[0] == NULL) {
-		free(one);
-		return -1;
-	}
-	return msgs_take(m, one, 1);
 }
 
 static void
@@ -342,7 +326,6 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	struct store_check rec = { 0 };
 	struct msgs m = { 0 };
 	struct kw_err err = { 0 };
-	char text[512];
 	bool notify;
 
 	o->kind = CHECK_FAILED;
@@ -350,12 +333,14 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	o->failures = job->st.failures + 1;
 	o->retry_after_until = retry_until;
 	notify = o->failures >= wc->max_failures && !job->st.failing_notified;
-	if (notify) {
-		snprintf(text, sizeof(text),
-		    "%s: watch is failing (%d checks in a row)\n%s",
-		    wc->name, o->failures, why);
-		if (msgs_add_text(&m, text, wc->url, &err) != 0)
-			notify = false;
+	/* queued first (grouped with other notices, deliver.h): a crash
+	 * before the check is recorded repeats it later, never loses it */
+	if (notify && deliver_notice_add(job->env.store, job->env.cfg, true,
+			  wc->name, o->failures, wc->url, why, util_now_ms(),
+			  &err) != 0) {
+		log_warnx("outbox: '%s': %s", wc->name, err.msg);
+		kw_err_clear(&err);
+		notify = false;
 	}
 	rec.name = wc->name;
 	rec.url = wc->url;
@@ -373,7 +358,7 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 		o->not_recorded = true;
 		o->failures = job->st.failures;
 	} else {
-		o->nmessages = m.n;
+		o->nmessages = m.n + (notify ? 1 : 0); /* wakes the sender */
 	}
 	msgs_release(&m);
 }
@@ -392,7 +377,7 @@ record_success(struct check_job *job, const struct http_response *resp,
 	struct msgs m = { 0 };
 	struct kw_err err = { 0 };
 	const char *page = resp->final_url ? resp->final_url : wc->url;
-	char text[512], *spec_str = NULL;
+	char *spec_str = NULL;
 	enum key_mode resolved;
 	bool rebaseline, rekeyed;
 
@@ -469,13 +454,10 @@ record_success(struct check_job *job, const struct http_response *resp,
 			&err) != 0)
 			goto fail;
 	}
-	if (job->st.failing_notified) {
-		snprintf(text, sizeof(text),
-		    "%s: recovered after %d failed checks", wc->name,
-		    job->st.failures);
-		if (msgs_add_text(&m, text, wc->url, &err) != 0)
-			goto fail;
-	}
+	if (job->st.failing_notified &&
+	    deliver_notice_add(job->env.store, job->env.cfg, false, wc->name,
+		job->st.failures, wc->url, NULL, util_now_ms(), &err) != 0)
+		goto fail;
 	rec.name = wc->name;
 	rec.url = wc->url;
 	rec.xpath = job->spec;
@@ -505,7 +487,7 @@ record_success(struct check_job *job, const struct http_response *resp,
 	rec.next_check_at = next_check(job, 0);
 	if (store_record_check(job->env.store, &rec, &err) != 0)
 		goto fail;
-	o->nmessages = m.n;
+	o->nmessages = m.n + (job->st.failing_notified ? 1 : 0);
 	goto out;
 fail:
 	o->kind = CHECK_FAILED;

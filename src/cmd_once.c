@@ -223,6 +223,9 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 
 	sink = deliver_resolve_sink(cfg, st);
 	now = util_now_ms();
+	/* every check of this run is done: its notices are one group */
+	if (deliver_notice_flush(st, now, &err) != 0)
+		goto fail;
 	if (force) {
 		log_warnx("once --force: sending the whole outbox now, "
 			  "regardless of holds, backoff and the daily budget");

@@ -1972,6 +1972,11 @@ static const struct key top_keys[] = {
 	    .doc = "KakaoTalk messages a day (Korea time) from run" },
 	    .store = KS_INT, .off = TOFF(max_messages_per_day),
 	    .parse = key_int, .min = 1, .max = CONFIG_MAX_MESSAGES_PER_DAY_MAX },
+	{ .info = { .name = "notice_window", .def = "60",
+	    .doc = "seconds within which watch failure and recovery notices "
+	    "are grouped into one message (0: each sent at once)" },
+	    .store = KS_INT, .off = TOFF(notice_window), .parse = key_int,
+	    .min = 0, .max = 3600 },
 	{ .info = { .name = "history_days", .def = "90",
 	    .doc = "days of change history kept" },
 	    .store = KS_INT, .off = TOFF(history_days), .parse = key_int,

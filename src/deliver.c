@@ -182,6 +182,18 @@ meta_set_int(struct store *st, const char *key, int64_t v, struct kw_err *err)
 	return store_meta_set(st, key, text, err);
 }
 
+
+/* remove_sent: message `m` went out; grouped notices (DELIVER_NOTICE) do
+ * not count in max_messages_per_day, everything else does */
+static int
+remove_sent(struct store *st, const struct outbox_msg *m, const char *day,
+    struct kw_err *err)
+{
+	if (m->watch != NULL && strcmp(m->watch, DELIVER_NOTICE) == 0)
+		return store_outbox_delete(st, m->id, err);
+	return store_outbox_delete_sent(st, m->id, day, err);
+}
+
 /*
  * remind_if_expiring queues one reminder per refresh token when `tok`'s
  * refresh token has under DELIVER_REMIND_S left (docs/design.md §4). The
@@ -252,7 +264,7 @@ deliver_stdout(struct store *st, struct outbox_msg *v, size_t n, FILE *out,
 		if (fprintf(out, "%s\n", v[i].template_json) < 0 ||
 		    fflush(out) != 0)
 			return kw_err_set(err, "cannot write to stdout");
-		if (store_outbox_delete_sent(st, v[i].id, day, err) != 0)
+		if (remove_sent(st, &v[i], day, err) != 0)
 			return -1;
 		rep->sent++;
 	}
@@ -604,7 +616,7 @@ deliver_kakao(struct store *st, const struct config *cfg,
 		s = kakao_session_send(&kc, &tok, v[i].template_json, now_s,
 		    &kerr);
 		if (s == KAKAO_OK) {
-			if (store_outbox_delete_sent(st, v[i].id, day, err) !=
+			if (remove_sent(st, &v[i], day, err) !=
 			    0)
 				goto out;
 			rep->sent++;
@@ -613,7 +625,7 @@ deliver_kakao(struct store *st, const struct config *cfg,
 		if (s == KAKAO_BAD_TEMPLATE)
 			s = retry_minimal(cfg, &kc, &tok, &v[i], now_s, &kerr);
 		if (s == KAKAO_OK) {
-			if (store_outbox_delete_sent(st, v[i].id, day, err) !=
+			if (remove_sent(st, &v[i], day, err) !=
 			    0)
 				goto out;
 			rep->sent++;
@@ -1395,7 +1407,7 @@ courier_sent(void *user, struct http_response *resp)
 	s = kakao_memo_result(resp, &kerr);
 	if (s == KAKAO_OK) {
 		deliver_kst_day(now_ms, day, sizeof(day));
-		if (store_outbox_delete_sent(co->st, co->msg.id, day, &err) !=
+		if (remove_sent(co->st, &co->msg, day, &err) !=
 			0 ||
 		    store_meta_set(co->st, DELIVER_META_RETRY_AT, NULL, &err) !=
 			0 ||
@@ -1600,4 +1612,244 @@ deliver_courier_upkeep(struct deliver_courier *co, struct store *st,
 	co->ended_in_step = false;
 	courier_refresh(co, true);
 	return step_result(co, rep);
+}
+
+/* ---- grouped failure / recovery notices ---- */
+
+/*
+ * The open group lives in meta DELIVER_META_NOTICE as "ID START\n" and
+ * one entry a line: "KIND\tNAME\tCOUNT\tURL\tWHY" (KIND f = failing,
+ * r = recovered; tabs and line breaks in NAME/WHY/URL replaced by
+ * spaces). Its outbox row ID (watch DELIVER_NOTICE) is due at
+ * START + notice_window, so later notices can join it until then.
+ */
+
+struct notice_ent {
+	char kind;
+	char *name, *url, *why;
+	int count;
+};
+
+static void
+notice_clean(struct buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		buf_printf(b, "%c",
+		    *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
+/* split the entry lines of `s` (modified in place) into `v` (max n) */
+static size_t
+notice_parse(char *s, struct notice_ent *v, size_t max)
+{
+	size_t n = 0;
+	char *line, *f[5];
+	int k;
+
+	while (s != NULL && *s != '\0' && n < max) {
+		line = s;
+		s = strchr(s, '\n');
+		if (s != NULL)
+			*s++ = '\0';
+		for (k = 0; k < 5; k++) {
+			f[k] = line;
+			line = line != NULL ? strchr(line, '\t') : NULL;
+			if (line != NULL)
+				*line++ = '\0';
+			else if (k < 4)
+				break;
+		}
+		if (k < 4 || (f[0][0] != 'f' && f[0][0] != 'r'))
+			continue;
+		v[n].kind = f[0][0];
+		v[n].name = f[1];
+		v[n].count = atoi(f[2]);
+		v[n].url = f[3];
+		v[n].why = f[4];
+		n++;
+	}
+	return n;
+}
+
+/* the text of a group: the single notice as before, or one summary */
+static char *
+notice_text(const struct notice_ent *v, size_t n, struct kw_err *err)
+{
+	struct buf b;
+	size_t i, nf = 0, nr = 0, k;
+
+	buf_init(&b, 0);
+	if (n == 1 && v[0].kind == 'f')
+		buf_printf(&b, "%s: watch is failing (%d checks in a row)\n%s",
+		    v[0].name, v[0].count, v[0].why);
+	else if (n == 1)
+		buf_printf(&b, "%s: recovered after %d failed checks",
+		    v[0].name, v[0].count);
+	else {
+		for (i = 0; i < n; i++)
+			v[i].kind == 'f' ? nf++ : nr++;
+		if (nf > 0) {
+			buf_printf(&b, "%zu %s failing:", nf,
+			    nf == 1 ? "watch is" : "watches are");
+			for (i = 0, k = 0; i < n; i++)
+				if (v[i].kind == 'f')
+					buf_printf(&b, "%s %s", k++ ? "," : "",
+					    v[i].name);
+		}
+		if (nr > 0) {
+			buf_printf(&b, "%s%zu recovered:", nf ? "\n" : "", nr);
+			for (i = 0, k = 0; i < n; i++)
+				if (v[i].kind == 'r')
+					buf_printf(&b, "%s %s", k++ ? "," : "",
+					    v[i].name);
+		}
+		for (i = 0; i < n; i++)
+			if (v[i].kind == 'f')
+				buf_printf(&b, "\n- %s: %.60s", v[i].name,
+				    v[i].why);
+	}
+	if (b.data == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
+
+/* is outbox row `id` still queued and not yet due? */
+static int
+notice_row_open(struct store *st, int64_t id, int64_t now_ms, bool *open,
+    struct kw_err *err)
+{
+	struct outbox_msg *v = NULL;
+	size_t n = 0, i;
+
+	*open = false;
+	if (store_outbox_due(st, INT64_MAX, 0, &v, &n, err) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (v[i].id == id && v[i].next_attempt_at > now_ms &&
+		    v[i].watch != NULL &&
+		    strcmp(v[i].watch, DELIVER_NOTICE) == 0)
+			*open = true;
+	outbox_msgs_free(v, n);
+	return 0;
+}
+
+int
+deliver_notice_add(struct store *st, const struct config *cfg, bool failing,
+    const char *name, int count, const char *url, const char *why,
+    int64_t now_ms, struct kw_err *err)
+{
+	struct buf meta;
+	struct notice_ent *ents = NULL;
+	char *old = NULL, *copy = NULL, *text = NULL, *tmpl = NULL, *nl;
+	int64_t id = 0, start = now_ms, new_id = 0;
+	int64_t window = (int64_t)cfg->notice_window * 1000;
+	size_t n, max;
+	bool open = false;
+	int result = -1;
+
+	buf_init(&meta, 0);
+	if (store_meta_get(st, DELIVER_META_NOTICE, &old, err) != 0)
+		return -1;
+	if (old != NULL && window > 0 &&
+	    sscanf(old, "%" SCNd64 " %" SCNd64, &id, &start) == 2 &&
+	    now_ms >= start && now_ms < start + window) {
+		if (notice_row_open(st, id, now_ms, &open, err) != 0)
+			goto out;
+	}
+	if (!open) {
+		id = 0;
+		start = now_ms;
+	}
+	buf_printf(&meta, "%" PRId64 " %" PRId64 "\n", (int64_t)0, start);
+	nl = open ? strchr(old, '\n') : NULL;
+	if (nl != NULL)
+		buf_puts(&meta, nl + 1);
+	buf_printf(&meta, "%c\t", failing ? 'f' : 'r');
+	notice_clean(&meta, name);
+	buf_printf(&meta, "\t%d\t", count);
+	notice_clean(&meta, url);
+	buf_puts(&meta, "\t");
+	notice_clean(&meta, why);
+	buf_puts(&meta, "\n");
+	if (meta.data == NULL) {
+		kw_err_set(err, "out of memory");
+		goto out;
+	}
+	copy = strdup(strchr(meta.data, '\n') + 1);
+	max = (size_t)cfg->nwatches * 2 + 2;
+	ents = calloc(max, sizeof(*ents));
+	if (copy == NULL || ents == NULL) {
+		kw_err_set(err, "out of memory");
+		goto out;
+	}
+	n = notice_parse(copy, ents, max);
+	if (n == 0) {
+		kw_err_set(err, "notice: nothing to queue");
+		goto out;
+	}
+	text = notice_text(ents, n, err);
+	if (text == NULL)
+		goto out;
+	tmpl = message_build_text(text, ents[0].url, "열기", err);
+	if (tmpl == NULL)
+		goto out;
+	if (store_outbox_put(st, id, DELIVER_NOTICE, tmpl, start,
+		start + window, &new_id, err) != 0)
+		goto out;
+	/* the row is queued: a crash before the meta update only starts a
+	 * new group next time (nothing lost, nothing sent twice) */
+	buf_release(&meta);
+	buf_printf(&meta, "%" PRId64 " %" PRId64 "\n", new_id, start);
+	for (max = 0; max < n; max++)
+		buf_printf(&meta, "%c\t%s\t%d\t%s\t%s\n", ents[max].kind,
+		    ents[max].name, ents[max].count, ents[max].url,
+		    ents[max].why);
+	if (meta.data == NULL) {
+		kw_err_set(err, "out of memory");
+		goto out;
+	}
+	if (store_meta_set(st, DELIVER_META_NOTICE,
+		window > 0 ? meta.data : NULL, err) != 0)
+		goto out;
+	result = 0;
+out:
+	buf_release(&meta);
+	free(old);
+	free(copy);
+	free(text);
+	free(tmpl);
+	free(ents);
+	return result;
+}
+
+int
+deliver_notice_flush(struct store *st, int64_t now_ms, struct kw_err *err)
+{
+	struct outbox_msg *v = NULL;
+	char *old = NULL;
+	size_t n = 0, i;
+	int64_t id = 0, start = 0, nid = 0;
+	int result = -1;
+
+	if (store_meta_get(st, DELIVER_META_NOTICE, &old, err) != 0)
+		return -1;
+	if (old == NULL)
+		return 0;
+	if (sscanf(old, "%" SCNd64 " %" SCNd64, &id, &start) != 2)
+		goto clear;
+	if (store_outbox_due(st, INT64_MAX, 0, &v, &n, err) != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (v[i].id == id && v[i].next_attempt_at > now_ms &&
+		    store_outbox_put(st, id, v[i].watch, v[i].template_json,
+			v[i].created_at, now_ms, &nid, err) != 0)
+			goto out;
+clear:
+	result = store_meta_set(st, DELIVER_META_NOTICE, NULL, err);
+out:
+	outbox_msgs_free(v, n);
+	free(old);
+	return result;
 }

@@ -162,6 +162,7 @@ enum stmt_id {
 	STMT_SENT_INC,
 	STMT_SENT_GET,
 	STMT_OUTBOX_ADD,
+	STMT_OUTBOX_ADD_AT,
 	STMT_OUTBOX_DUE,
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_DEFER,
@@ -247,6 +248,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_OUTBOX_ADD] =
 	    "INSERT INTO outbox(watch, template_json, created_at,"
 	    " next_attempt_at) VALUES (?1, ?2, ?3, ?3)",
+	[STMT_OUTBOX_ADD_AT] =
+	    "INSERT INTO outbox(watch, template_json, created_at,"
+	    " next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
 	[STMT_OUTBOX_DUE] =
 	    "SELECT id, watch, template_json, attempts, created_at,"
 	    " next_attempt_at, last_error FROM outbox"
@@ -2046,6 +2050,28 @@ store_outbox_replace(struct store *st, const int64_t *ids, size_t n,
 	if (stmt_run(st, STMT_OUTBOX_ADD, err, what, "ttl", watch,
 		template_json, now_ms) != 0)
 		goto fail;
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+int
+store_outbox_put(struct store *st, int64_t replace_id, const char *watch,
+    const char *template_json, int64_t created_at, int64_t due_at, int64_t *id,
+    struct kw_err *err)
+{
+	const char *what = "queue a notice";
+
+	if (tx_begin(st, err) != 0)
+		return -1;
+	if (replace_id > 0 &&
+	    stmt_run(st, STMT_OUTBOX_DELETE, err, what, "l", replace_id) != 0)
+		goto fail;
+	if (stmt_run(st, STMT_OUTBOX_ADD_AT, err, what, "ttll", watch,
+		template_json, created_at, due_at) != 0)
+		goto fail;
+	*id = (int64_t)sqlite3_last_insert_rowid(st->db);
 	return tx_commit(st, err);
 fail:
 	tx_rollback(st);

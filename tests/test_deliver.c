@@ -457,6 +457,52 @@ test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
 }
 
 static void
+test_notices_in_the_window_are_one_message_outside_the_budget(
+    void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms(), sent = -1;
+	char day[16], *text;
+
+	/* notice_window: 60 (the default) */
+	assert_int_equal(deliver_notice_add(f->st, f->cfg, true, "alpha", 1,
+			     "http://127.0.0.1:9/alpha", "HTTP 404", t, &err),
+	    0);
+	assert_int_equal(deliver_notice_add(f->st, f->cfg, true, "beta", 2,
+			     "http://127.0.0.1:9/beta", "timed out",
+			     t + 10 * SEC, &err),
+	    0);
+	assert_int_equal(pending(f), 1);
+	assert_int_equal(due(f, t + 59 * SEC), 0);
+	assert_int_equal(daily(f, t + 59 * SEC, &rep), 0);
+	assert_int_equal(nreceived(f), 0);
+	assert_int_equal(daily(f, t + 61 * SEC, &rep), 0);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(nreceived(f), 1);
+	text = received_text(f, 0);
+	assert_string_equal(text, "2 watches are failing: alpha, beta\n"
+				  "- alpha: HTTP 404\n- beta: timed out");
+	free(text);
+	deliver_kst_day(t + 61 * SEC, day, sizeof(day));
+	assert_int_equal(store_sent_count(f->st, day, &sent, &err), 0);
+	assert_int_equal(sent, 0);
+	/* after the window a notice opens a new group; one alone reads as
+	 * before */
+	assert_int_equal(deliver_notice_add(f->st, f->cfg, false, "alpha", 3,
+			     "http://127.0.0.1:9/alpha", NULL, t + 70 * SEC,
+			     &err),
+	    0);
+	assert_int_equal(daily(f, t + 131 * SEC, &rep), 0);
+	assert_int_equal(nreceived(f), 2);
+	text = received_text(f, 1);
+	assert_string_equal(text, "alpha: recovered after 3 failed checks");
+	free(text);
+	assert_int_equal(pending(f), 0);
+}
+
+static void
 test_quota_error_holds_every_message_until_kst_midnight(void **state)
 {
 	struct fixture *f = *state;
@@ -866,6 +912,9 @@ main(void)
 		cmocka_unit_test(test_kst_day_turns_at_15_utc),
 		cmocka_unit_test(test_kst_day_crosses_the_year_before_utc_does),
 		cmocka_unit_test(test_next_kst_midnight_is_strictly_after_now),
+		cmocka_unit_test_setup_teardown(
+		    test_notices_in_the_window_are_one_message_outside_the_budget,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_budget_holds_the_rest_for_one_digest_next_day,
 		    setup, teardown),

@@ -17,7 +17,8 @@
  *   defaults:                mapping of watch keys (all but `name`)
  *   watches:                 required, non-empty list of watch mappings
  *   max_connections, max_connections_per_host, max_messages_per_check,
- *   max_messages_per_day, history_days: integers, see struct config
+ *   max_messages_per_day, notice_window, history_days: integers, see
+ *   struct config
  *   default_encoding: CHARSET  default cp949: pages that declare no charset
  *                            and are not UTF-8 (extract.h, step 5)
  *
@@ -237,6 +238,9 @@ struct config {
 	int max_connections_per_host; /* default 2; 1..64 */
 	int max_messages_per_check;   /* default 3; 1..100 */
 	int max_messages_per_day;     /* default 20; 1..10000 */
+	int notice_window;            /* default 60 s; 0..3600: failure and
+					 recovery notices queued within it
+					 go out as one message (deliver.h) */
 	int history_days;             /* default 90; 1..3650 */
 	char *default_encoding;       /* charset iconv knows, or NULL (CP949):
 	                                 undeclared non-UTF-8 pages (extract.h) */

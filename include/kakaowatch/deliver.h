@@ -66,6 +66,11 @@
 
 /* the watch name the daemon's own messages (digest, reminder) are queued as */
 #define DELIVER_SELF "kakaowatch"
+/* the watch name of grouped failure/recovery notices (not a valid watch
+ * name: it has a space); they do not count in max_messages_per_day */
+#define DELIVER_NOTICE "kakaowatch notices"
+/* meta key of the open notice group (deliver_notice_add) */
+#define DELIVER_META_NOTICE "deliver.notice_group"
 
 enum deliver_sink {
 	DELIVER_STDOUT, /* print each template object as one JSON line */
@@ -293,5 +298,30 @@ int64_t deliver_kst_day_start_ms(int64_t now_ms);
 
 /* deliver_next_kst_midnight_ms: the next 00:00 KST after now_ms, Unix ms. */
 int64_t deliver_next_kst_midnight_ms(int64_t now_ms);
+
+/*
+ * deliver_notice_add queues a "watch is failing" (failing, count = checks
+ * in a row, why = the last error) or "recovered" (count = failed checks,
+ * why NULL) notice for watch `name` (url: its page, the message's link).
+ * Notices queued within cfg->notice_window seconds of the first one of a
+ * group go out as ONE message ("3 watches are failing: a, b, c" and a
+ * short reason a line, cut by message_build_text): the group is one
+ * outbox row (watch DELIVER_NOTICE) due at the group's start +
+ * notice_window, rewritten in one transaction as notices join; once due
+ * or sent, the next notice starts a new group. notice_window 0: due at
+ * once, no grouping. The row stays queued until the sink took it, like
+ * any message. Returns 0, or -1 with `err` (nothing queued).
+ */
+int deliver_notice_add(struct store *st, const struct config *cfg,
+    bool failing, const char *name, int count, const char *url,
+    const char *why, int64_t now_ms, struct kw_err *err);
+
+/*
+ * deliver_notice_flush makes the open notice group due at `now_ms` and
+ * closes it (`once`: every check of the run is done, so the group is
+ * complete). 0, or -1 with `err`.
+ */
+int deliver_notice_flush(struct store *st, int64_t now_ms,
+    struct kw_err *err);
 
 #endif

@@ -339,6 +339,17 @@ int store_outbox_add(struct store *st, const char *watch,
     const char *template_json, int64_t now_ms, struct kw_err *err);
 
 /*
+ * store_outbox_put queues `template_json` for `watch` (may be NULL) with
+ * created_at and next_attempt_at given (Unix ms), first removing message
+ * `replace_id` (0: none; one already gone is not an error), in one
+ * transaction; the new row's id goes to *id. Grouped notices
+ * (deliver_notice_add) use it. Returns 0 or -1.
+ */
+int store_outbox_put(struct store *st, int64_t replace_id, const char *watch,
+    const char *template_json, int64_t created_at, int64_t due_at,
+    int64_t *id, struct kw_err *err);
+
+/*
  * store_outbox_due returns up to `limit` (0 = all) messages with
  * next_attempt_at <= now_ms, in id (FIFO) order, as a heap array: free
  * with outbox_msgs_free(*out, *n). Returns 0 or -1 (*out = NULL, *n = 0).

@@ -379,6 +379,86 @@ class DeliveryTest(kwtest.KwTestCase):
         self.assertEqual(len(e.messages()), 1, p.stderr)
         self.assertIn("max_messages_per_day", p.stderr)
 
+    # ---- grouped failure notices ----
+
+    def outage_env(self, window):
+        """25 watches on a page that is gone (max_failures: 1) and one
+        working board, max_messages_per_day: 2."""
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        watches = [("board", "/board.html", "")]
+        watches += [("w%02d" % i, "/gone.html?%d" % i,
+                     "    max_failures: 1\n") for i in range(1, 26)]
+        e.write_config(watches, extra="notice_window: %d" % window)
+        with open(e.config) as f:
+            text = f.read().replace("max_messages_per_day: 1000",
+                                    "max_messages_per_day: 2")
+        with open(e.config, "w") as f:
+            f.write(text)
+        e.auth()
+        return e
+
+    def notices(self, e):
+        return [m.get("text", "") for m in e.messages()
+                if "failing" in m.get("text", "")
+                or "recovered" in m.get("text", "")]
+
+    def test_an_outage_of_25_watches_sends_one_notice_under_once(self):
+        e = self.outage_env(60)
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 1, p.stderr)  # 25 checks failed
+        notes = self.notices(e)
+        self.assertEqual(len(notes), 1, notes)
+        self.assertTrue(notes[0].startswith("25 watches are failing: "),
+                        notes[0])
+        for i in range(1, 26):
+            self.assertRegex(notes[0].split("\n")[0], r"\bw%02d\b" % i)
+        self.assertIn("HTTP 404", notes[0])
+        self.assertEqual(e.status_json()["outbox"]["pending"], 0)
+        # the notice left the whole budget (2) to real changes
+        self.write_page("board.html", page(["one", "two", "three"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(e.items(), ["three"], p.stderr)
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(len(self.notices(e)), 1, "failing is said once")
+        # the site is back: one grouped "recovered" message
+        self.write_page("gone.html", page(["x"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        notes = self.notices(e)
+        self.assertEqual(len(notes), 2, notes)
+        self.assertTrue(notes[1].startswith("25 recovered: "), notes[1])
+        for i in range(1, 26):
+            self.assertRegex(notes[1], r"\bw%02d\b" % i)
+        # and the second real change of the day still fits the budget
+        self.write_page("board.html", page(["one", "two", "three", "4"]))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(e.items(), ["three", "4"], p.stderr)
+        self.assertEqual(e.status_json()["today_kst"]["sent"], 2)
+
+    def test_an_outage_of_25_watches_sends_one_notice_under_run(self):
+        e = self.outage_env(10)
+        d = e.run()
+        d.wait_log(r"check: board: baseline stored")
+        wait_until(lambda: len(self.notices(e)) >= 1, 30, "the notice")
+        notes = self.notices(e)
+        self.assertEqual(len(notes), 1, notes)
+        self.assertTrue(notes[0].startswith("25 watches are failing: "),
+                        notes[0])
+        for i in range(1, 26):
+            self.assertRegex(notes[0].split("\n")[0], r"\bw%02d\b" % i)
+        # two real changes still arrive today (max_messages_per_day: 2)
+        self.write_page("board.html", page(["one", "two", "three"]))
+        wait_until(lambda: e.items() == ["three"], 15, "the first change")
+        self.write_page("board.html", page(["one", "two", "three", "4"]))
+        wait_until(lambda: e.items() == ["three", "4"], 15,
+                   "the second change")
+        time.sleep(1.5)
+        self.assertEqual(len(self.notices(e)), 1, self.notices(e))
+        self.assertEqual(e.status_json()["today_kst"]["sent"], 2)
+        self.assert_stops_cleanly(d)
+
     # ---- 7. SIGHUP ----
 
     def test_sighup_storm_releases_no_hold_and_asks_kakao_nothing(self):
