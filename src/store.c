@@ -263,7 +263,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?1),"
 	    " last_error = ?2",
 	[STMT_OUTBOX_CLAMP] =
-	    "UPDATE outbox SET next_attempt_at = ?2 WHERE next_attempt_at > ?1",
+	    "UPDATE outbox SET next_attempt_at = ?2 WHERE next_attempt_at > ?1"
+	    " OR (attempts = 0 AND next_attempt_at = created_at"
+	    " AND next_attempt_at > ?2)",
 	[STMT_OUTBOX_STATS] =
 	    "SELECT count(*), coalesce(min(created_at), 0),"
 	    " coalesce(min(next_attempt_at), -1) FROM outbox",

@@ -598,6 +598,26 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 }
 
 static void
+test_a_message_made_before_a_step_back_is_sent_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	int64_t t = util_now_ms();
+	char *text;
+
+	write_config(f, 100);
+	/* made while the clock read 4 h ahead, then the clock stepped back */
+	queue(f, "alpha", "ahead", t + 4 * 3600 * SEC);
+	assert_int_equal(daily(f, t, &rep), 0);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(nreceived(f), 1);
+	text = received_text(f, 0);
+	assert_string_equal(text, "ahead");
+	free(text);
+	assert_int_equal(pending(f), 0);
+}
+
+static void
 test_second_failure_doubles_the_backoff(void **state)
 {
 	struct fixture *f = *state;
@@ -926,6 +946,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_transient_failure_backs_off_and_keeps_fifo_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_message_made_before_a_step_back_is_sent_at_once,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_second_failure_doubles_the_backoff, setup, teardown),

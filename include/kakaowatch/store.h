@@ -405,10 +405,13 @@ int store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
     const char *error, struct kw_err *err);
 
 /*
- * store_outbox_clamp sets next_attempt_at to `to` (Unix ms) for every
- * message due later than `latest`: after the wall clock stepped back, a
- * deadline stored before the step may lie further ahead than any backoff
- * or hold kakaowatch sets, and would keep old messages behind new ones.
+ * store_outbox_clamp sets next_attempt_at to `to` (Unix ms, "now") for
+ * every message due later than `latest`, and for every message never
+ * tried nor deferred (due at its creation) that was created after `to`:
+ * after the wall clock stepped back, a deadline stored before the step may
+ * lie further ahead than any backoff or hold kakaowatch sets, and would
+ * keep old messages behind new ones (a fresh message made just before a
+ * step back of hours would wait those hours).
  * Returns 0, or -1 with `err`.
  */
 int store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
