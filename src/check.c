@@ -739,6 +739,7 @@ check_render_request_init(struct render_request *rr,
 	rr->browser = cfg != NULL ? cfg->browser : NULL;
 	rr->url = wc->url;
 	rr->work_dir = cfg != NULL ? cfg->state_dir : NULL;
+	rr->name = wc->name;
 	rr->proxy = wc->proxy;
 	rr->user_agent = util_str_eq(wc->user_agent, "browser") ?
 	    HTTP_BROWSER_USER_AGENT : wc->user_agent;

@@ -136,7 +136,7 @@ struct render_job {
 	render_done_fn done;
 	void *user;
 	/* the request, copied */
-	char *browser, *url, *work_dir, *profile_dir, *proxy, *user_agent,
+	char *browser, *url, *work_dir, *name, *profile_dir, *proxy, *user_agent,
 	    *cookie_file, *cookie_jar, *wait_for;
 	long timeout_ms;
 	size_t max_bytes;
@@ -264,6 +264,7 @@ job_free(struct render_job *j)
 	free(j->browser);
 	free(j->url);
 	free(j->work_dir);
+	free(j->name);
 	free(j->profile_dir);
 	free(j->proxy);
 	free(j->user_agent);
@@ -810,9 +811,9 @@ job_io(struct render_job *j)
 	bool eof = false;
 	int st;
 
-	if (j->out_off < j->out.len)
+	if (j->out_off < j->out.len && j->fd >= 0)
 		job_flush(j);
-	while (j->state != J_ENDED) {
+	while (j->state != J_ENDED && j->fd >= 0) {
 		n = recv(j->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -851,6 +852,13 @@ job_io(struct render_job *j)
 		j->reaped = true;
 		j->wstatus = st;
 	}
+	if (eof && j->state == J_CLOSING && !j->reaped) {
+		/* closing: the pipe goes first; the profile is written until
+		 * the browser's process ends */
+		close(j->fd);
+		j->fd = -1;
+		return;
+	}
 	if (eof || j->reaped)
 		job_exited(j);
 }
@@ -880,7 +888,11 @@ job_spawn(struct render_job *j)
 		j->profile = strdup(j->profile_dir);
 		j->fresh = false;
 	} else {
-		tmpl = util_path_join(j->work_dir, "browser-XXXXXX");
+		char base[256];
+
+		snprintf(base, sizeof(base), "browser-%.200s%sXXXXXX",
+		    j->name != NULL ? j->name : "", j->name != NULL ? "-" : "");
+		tmpl = util_path_join(j->work_dir, base);
 		if (tmpl == NULL || mkdtemp(tmpl) == NULL) {
 			job_fail(j, "cannot make a browser profile in '%s': %s",
 			    j->work_dir, tmpl == NULL ? "out of memory" :
@@ -1024,6 +1036,7 @@ render_submit(struct render_pool *p, const struct render_request *req,
 	if (dup_opt(&j->browser, req->browser) != 0 ||
 	    dup_opt(&j->url, req->url) != 0 ||
 	    dup_opt(&j->work_dir, req->work_dir) != 0 ||
+	    dup_opt(&j->name, req->name) != 0 ||
 	    dup_opt(&j->profile_dir, req->profile_dir) != 0 ||
 	    dup_opt(&j->proxy, req->proxy) != 0 ||
 	    dup_opt(&j->user_agent, req->user_agent) != 0 ||
@@ -1080,7 +1093,8 @@ render_timeout_ms(const struct render_pool *p)
 		d -= now;
 		/* no pidfd: look at the process now and then; a pending
 		 * write: try again soon */
-		if ((j->pidfd < 0 || j->out_off < j->out.len) && d > 100)
+		if ((j->pidfd < 0 || j->fd < 0 || j->out_off < j->out.len) &&
+		    d > 100)
 			d = 100;
 		if (d < 0)
 			d = 0;

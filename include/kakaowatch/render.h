@@ -70,6 +70,8 @@ struct render_request {
 	const char *url;      /* http(s) URL to load; required */
 	const char *work_dir; /* existing directory for a fresh profile
 	                         (state_dir); required */
+	const char *name;     /* the watch's name: the fresh profile is
+	                         work_dir/browser-NAME-XXXXXX; NULL: none */
 	const char *profile_dir; /* a kept profile (made 0700 when missing,
 	                            never removed), or NULL: fresh */
 	const char *proxy;      /* --proxy-server, or NULL */
