@@ -2235,12 +2235,13 @@ static const struct key watch_keys[] = {
 	    "extract from the DOM after its scripts ran" },
 	    .store = KS_INT, .off = WOFF(render), .parse = key_render },
 	{ .info = { .name = "wait_for", .example = "ul#list > li",
+	    .needs = "render: browser",
 	    .doc = "render: browser only: a CSS selector or an XPath (starting "
 	    "with / or '('); the page is read once it matches, at most until "
 	    "the timeout (unset: after the scripts settle)" },
 	    .store = KS_STR, .off = WOFF(wait_for), .parse = key_wait_for },
 	{ .info = { .name = "browser_profile", .def = "fresh",
-	    .example = "keep",
+	    .example = "keep", .needs = "render: browser",
 	    .doc = "render: browser only: fresh (a new browser profile each "
 	    "check) or keep (state_dir/browser/NAME, kept: stays logged in)" },
 	    .store = KS_INT, .off = WOFF(browser_profile),
