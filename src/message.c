@@ -609,12 +609,15 @@ header_new(struct fill *f, const char *watch_name, size_t more, size_t max)
 		snprintf(suffix, sizeof(suffix), " (+%zu more)", more);
 	slen = strlen(suffix); /* ASCII: bytes == characters */
 	f->it = NULL;
-	/* the room left for the name by the rest of the header */
-	f->name = "";
+	/* the room the rest of the header leaves for the name (measured
+	   with a one-letter name, so spaces around it are not trimmed) */
+	f->name = "x";
 	rest = fill_cut(f, tmpl, SIZE_MAX);
 	if (rest == NULL)
 		return NULL;
 	slen += message_count_chars(rest);
+	if (strstr(tmpl, "{name}") != NULL)
+		slen--;
 	free(rest);
 	room = max > slen + 1 ? max - slen : 1;
 	cname = clean_cut(watch_name, room, CLEAN_LINE);
