@@ -384,15 +384,7 @@ message_item_value(const struct item *it, const char *name)
 {
 	if (it == NULL || name == NULL)
 		return NULL;
-	if (strcmp(name, "title") == 0)
-		return it->text;
-	if (strcmp(name, "link") == 0)
-		return it->link;
-	if (strcmp(name, "date") == 0)
-		return it->date;
-	if (strcmp(name, "summary") == 0)
-		return it->summary;
-	return NULL;
+	return item_get(it, name);
 }
 
 void

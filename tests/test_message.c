@@ -264,6 +264,26 @@ test_message_template_expand_fills_and_escapes(void **state)
 	free(s);
 }
 
+/*
+ * add_item appends an item with fields given as name, value pairs ending
+ * with a NULL name (a NULL value: the field is not set)
+ */
+static void
+add_item(struct item_list *l, const char *text, const char *link, ...)
+{
+	const char *name, *value;
+	va_list ap;
+
+	assert_int_equal(item_list_add(l, text, link), 0);
+	va_start(ap, link);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		value = va_arg(ap, const char *);
+		assert_int_equal(item_field_set(&l->v[l->n - 1], name, value),
+		    0);
+	}
+	va_end(ap);
+}
+
 /* build_fmt: message_build_format that must succeed */
 static void
 build_fmt(const struct message_format *fmt, const char *name,
@@ -346,12 +366,10 @@ test_message_templates_fill_list_contents(void **state)
 
 	(void)state;
 	item_list_init(&l);
-	assert_int_equal(item_list_add_full(&l, strdup("삼성 990 PRO"),
-	    strdup("https://deal.example/1"), NULL, strdup("12/01"),
-	    strdup("11번가  \n 무료배송")), 0);
+	add_item(&l, "삼성 990 PRO", "https://deal.example/1", "date",
+	    "12/01", "summary", "11번가  \n 무료배송", NULL);
 	/* no date, no summary: filled in empty, no description */
-	assert_int_equal(item_list_add_full(&l, strdup("WD SN850X"),
-	    strdup("https://deal.example/2"), NULL, NULL, NULL), 0);
+	add_item(&l, "WD SN850X", "https://deal.example/2", NULL);
 	build_fmt(&fmt, "핫딜", MESSAGE_ADDED, &l, 3, &out, &n);
 	assert_int_equal(n, 1);
 	root = parse(out[0]);
@@ -387,9 +405,8 @@ test_message_template_one_item_text_has_description(void **state)
 
 	(void)state;
 	item_list_init(&l);
-	assert_int_equal(item_list_add_full(&l, strdup("공지"),
-	    strdup("https://deal.example/9"), NULL, NULL,
-	    strdup("요약입니다")), 0);
+	add_item(&l, "공지", "https://deal.example/9", "summary", "요약입니다",
+	    NULL);
 	build_fmt(&fmt, "board", MESSAGE_ADDED, &l, 3, &out, &n);
 	assert_int_equal(n, 1);
 	root = parse(out[0]);
@@ -419,9 +436,7 @@ two_titles(const struct message_format *fmt, const char *t0,
 	size_t n;
 
 	item_list_init(&l);
-	assert_int_equal(item_list_add_full(&l, strdup(t0),
-	    strdup("https://deal.example/1"), NULL, NULL,
-	    summary ? strdup(summary) : NULL), 0);
+	add_item(&l, t0, "https://deal.example/1", "summary", summary, NULL);
 	assert_int_equal(item_list_add(&l, "second", NULL), 0);
 	build_fmt(fmt, "w", MESSAGE_ADDED, &l, 3, &out, &n);
 	assert_int_equal(n, 1);
@@ -515,6 +530,91 @@ test_message_template_header_cuts_the_name_first(void **state)
 	message_list_free(out, n);
 	item_list_release(&l);
 	free(name);
+}
+
+
+static void
+test_message_items_with_pictures_show_them(void **state)
+{
+	struct item_list l;
+	json_t *root, *contents, *c;
+	char **out;
+	size_t n;
+
+	(void)state;
+	item_list_init(&l);
+	add_item(&l, "SSD 1TB", "https://deal.example/1", "image",
+	    "https://img.example/1.jpg", NULL);
+	add_item(&l, "SSD 2TB", "https://deal.example/2", NULL);
+	/* not a web URL: no picture rather than a refused message */
+	add_item(&l, "SSD 4TB", "https://deal.example/4", "image",
+	    "javascript:alert(1)", NULL);
+	build_fmt(NULL, "deals", MESSAGE_ADDED, &l, 3, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "list");
+	assert_string_equal(str_at(root, "header_title"), "deals: 3 new");
+	contents = json_object_get(root, "contents");
+	assert_int_equal(json_array_size(contents), 3);
+	c = json_array_get(contents, 0);
+	assert_string_equal(str_at(c, "title"), "SSD 1TB");
+	assert_string_equal(str_at(c, "image_url"), "https://img.example/1.jpg");
+	assert_link(c, "link", "https://deal.example/1");
+	assert_null(json_object_get(json_array_get(contents, 1), "image_url"));
+	assert_null(json_object_get(json_array_get(contents, 2), "image_url"));
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+}
+
+static void
+test_message_one_item_with_a_picture_is_a_feed(void **state)
+{
+	static const struct message_format fmt = { "{title} · {price}",
+		"{shop}", "{name} 핫딜" };
+	struct item_list l;
+	json_t *root, *c;
+	char **out;
+	size_t n;
+
+	(void)state;
+	item_list_init(&l);
+	add_item(&l, "삼성 990 PRO 2TB", "https://deal.example/7", "image",
+	    "http://img.example/7.png", "price", "199,000원", "shop", "11번가",
+	    NULL);
+	build_fmt(&fmt, "hotdeal", MESSAGE_ADDED, &l, 3, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "feed");
+	assert_int_equal(json_object_size(root), 3);
+	assert_string_equal(str_at(root, "button_title"), "열기");
+	c = json_object_get(root, "content");
+	assert_string_equal(str_at(c, "title"), "삼성 990 PRO 2TB · 199,000원");
+	assert_string_equal(str_at(c, "description"), "hotdeal 핫딜\n11번가");
+	assert_string_equal(str_at(c, "image_url"), "http://img.example/7.png");
+	assert_link(c, "link", "https://deal.example/7");
+	json_decref(root);
+	message_list_free(out, n);
+	/* the default templates: the header alone as the description */
+	build_fmt(NULL, "hotdeal", MESSAGE_REMOVED, &l, 3, &out, &n);
+	root = parse(out[0]);
+	c = json_object_get(root, "content");
+	assert_string_equal(str_at(c, "title"), "삼성 990 PRO 2TB");
+	assert_string_equal(str_at(c, "description"), "hotdeal: 1 removed");
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+	/* without a usable picture: the text template of before */
+	item_list_init(&l);
+	add_item(&l, "x", "https://deal.example/8", "image", "/rel.png",
+	    NULL);
+	build_fmt(NULL, "hotdeal", MESSAGE_ADDED, &l, 3, &out, &n);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "text");
+	assert_string_equal(str_at(root, "text"), "hotdeal: 1 new\nx");
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
 }
 
 /* ---- message_plan ---- */
@@ -1497,6 +1597,8 @@ main(void)
 		    test_message_template_one_item_text_has_description),
 		cmocka_unit_test(test_message_templates_cut_hangul_at_the_limit),
 		cmocka_unit_test(test_message_template_header_cuts_the_name_first),
+		cmocka_unit_test(test_message_items_with_pictures_show_them),
+		cmocka_unit_test(test_message_one_item_with_a_picture_is_a_feed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

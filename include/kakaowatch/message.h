@@ -216,9 +216,10 @@ char *message_template_expand(const char *tmpl, message_value_fn value,
     void *ctx);
 
 /*
- * message_item_value: item `it`'s value named `name`: "title" is its
- * text, "link", "date" and "summary" its fields of those names; NULL for
- * any other name or when the item has none. Borrowed from `it`.
+ * message_item_value: item `it`'s value named `name`, as item_get reads
+ * it: "title" is its text, "link" its link, any other name its field of
+ * that name (a feed's date and summary, a watch's fields:). NULL when the
+ * item has none (or `it` or `name` is NULL). Borrowed from `it`.
  */
 const char *message_item_value(const struct item *it, const char *name);
 
