@@ -13,7 +13,6 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
-import test_daemon as td  # noqa: E402
 
 
 def board(rows):
@@ -30,7 +29,7 @@ class MessagesTest(kwtest.KwTestCase):
         self.pages = self.start_pages()
 
     def env(self, name="e"):
-        return td.Env(self, name, self.pages)
+        return kwtest.Env(self, name, self.pages)
 
     def preview(self, e, name):
         p = self.kw("test", name, "--messages", env=e.env, config=e.config)
