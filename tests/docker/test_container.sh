@@ -2,11 +2,13 @@
 # test_container.sh: end-to-end test of the kakaowatch container image.
 #
 # Not part of CI (CI has no container tools). Needs root, podman, buildah
-# (../shared/tools/container-check installs them) and python3 on the host.
+# (../shared/tools/container-check installs them), python3 and python3-yaml
+# on the host. Builds both images: IMAGE (small, the default target) and
+# BIMAGE (--target browser, default kakaowatch:test-browser).
 #
 #   tests/docker/test_container.sh          (from anywhere; it cd's to the repo root)
 #   KW_KEEP_TMP=1 tests/docker/test_container.sh   keep the temp dir and logs
-#   IMAGE=kakaowatch:dev tests/docker/test_container.sh
+#   IMAGE=kakaowatch:dev BIMAGE=kakaowatch:dev-browser tests/docker/test_container.sh
 #
 # What it proves, against loopback servers on the host network only:
 #   1. the image builds with container-check; `kakaowatch --version` runs in it;
@@ -28,6 +30,8 @@
 #      makes), keeps the baselines and reports exactly the new entries of a
 #      list a script builds from a JSON request, as uid 10001;
 #  10. no secret (client secret, code, tokens) appears in any output.
+#  11. docker/compose.yaml: `docker compose config` where installed; always,
+#      its two services build the two targets on the same config and volume.
 # Functions called through wait_for / trap look unreachable to shellcheck.
 # shellcheck disable=SC2317
 set -uo pipefail
@@ -628,15 +632,41 @@ else
 	fail "secrets: leaked=$leaked, checked ${#secrets[@]}"
 fi
 
-# ---- 11. the compose file (only where Docker Compose v2 is installed) ---------
+# ---- 11. the compose file ------------------------------------------------------
+# Docker Compose v2 validates it where installed; everywhere, python3-yaml
+# (merge keys expanded as Compose does) checks what the two images rely on:
+# the default service builds the small target, the profile "browser" one the
+# browser target, both on the same config and volume, and the targets exist.
 if docker compose version >/dev/null 2>&1; then
-	if docker compose -f docker/compose.yaml config -q >"$logs/compose.log" 2>&1; then
-		pass "docker compose config accepts docker/compose.yaml"
+	if docker compose -f docker/compose.yaml config -q >"$logs/compose.log" 2>&1 &&
+		docker compose -f docker/compose.yaml --profile browser config -q >>"$logs/compose.log" 2>&1; then
+		pass "docker compose config accepts docker/compose.yaml (with and without --profile browser)"
 	else
 		fail "docker compose config" "$logs/compose.log"
 	fi
 else
-	echo "note  docker compose not installed: docker/compose.yaml not validated here"
+	echo "note  docker compose not installed: docker/compose.yaml not run through it here"
+fi
+if python3 - docker/compose.yaml docker/Dockerfile >"$logs/compose-yaml.log" 2>&1 <<'EOF'; then
+import re, sys
+import yaml
+c = yaml.safe_load(open(sys.argv[1]))
+targets = re.findall(r"^FROM \S+ AS (\S+)", open(sys.argv[2]).read(), re.M)
+s, b = c["services"]["kakaowatch"], c["services"]["kakaowatch-browser"]
+assert "profiles" not in s, "the default service must need no profile"
+assert b["profiles"] == ["browser"], b.get("profiles")
+assert s["build"]["target"] == "small" and b["build"]["target"] == "browser"
+for t in ("small", "browser"):
+    assert t in targets, "no stage %r in the Dockerfile: %s" % (t, targets)
+for k in ("volumes", "environment", "restart", "stop_signal", "logging"):
+    assert s[k] == b[k], k
+assert "kakaowatch-data:/data" in s["volumes"]
+assert s["image"] != b["image"]
+print("ok", targets)
+EOF
+	pass "docker/compose.yaml: service kakaowatch builds target small, kakaowatch-browser (profile browser) target browser, same config and volume"
+else
+	fail "docker/compose.yaml structure" "$logs/compose-yaml.log"
 fi
 
 echo "== daemon log (last lines)"
