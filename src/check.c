@@ -125,12 +125,17 @@ out:
 
 /* the changes the user asked to hear about, as messages */
 static int
-build_change_messages(struct check_job *job, const struct item_list *added,
+build_change_messages(const struct config *cfg,
+    const struct watch_config *wc, const struct item_list *added,
     const struct item_list *changed, const struct item_list *removed,
     struct msgs *m, struct kw_err *err)
 {
-	const struct watch_config *wc = job->wc;
-	int max = job->env.cfg->max_messages_per_check;
+	int max = cfg->max_messages_per_check;
+	struct message_format fmt = {
+		config_watch_message(wc, "title"),
+		config_watch_message(wc, "description"),
+		config_watch_message(wc, "header"),
+	};
 	struct item_list shown;
 	char **v = NULL;
 	size_t n = 0;
@@ -158,10 +163,10 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 			goto out;
 		}
 		if (shown.n > 0) {
-			if (message_build_changes(wc->name, wc->url, kinds[k],
-				&shown, max - (int)m->n > 0 ? max - (int)m->n :
-							    1,
-				&v, &n, err) != 0 ||
+			if (message_build_format(&fmt, wc->name, wc->url,
+				kinds[k], &shown,
+				max - (int)m->n > 0 ? max - (int)m->n : 1, &v,
+				&n, err) != 0 ||
 			    msgs_take(m, v, n) != 0) {
 				item_list_release(&shown);
 				kw_err_set(err, "out of memory");
@@ -173,6 +178,29 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 	result = 0;
 out:
 	return result;
+}
+
+int
+check_messages(const struct config *cfg, const struct watch_config *wc,
+    const struct item_list *added, const struct item_list *changed,
+    const struct item_list *removed, char ***out, size_t *nout,
+    struct kw_err *err)
+{
+	struct item_list none;
+	struct msgs m = { NULL, 0 };
+
+	item_list_init(&none);
+	*out = NULL;
+	*nout = 0;
+	if (build_change_messages(cfg, wc, added ? added : &none,
+		changed ? changed : &none, removed ? removed : &none, &m,
+		err) != 0) {
+		msgs_release(&m);
+		return -1;
+	}
+	*out = m.v;
+	*nout = m.n;
+	return 0;
 }
 
 /*
@@ -444,8 +472,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 		o->kind = added.n + changed.n + removed.n > 0 ?
 		    CHECK_CHANGED :
 		    CHECK_UNCHANGED;
-		if (build_change_messages(job, &added, &changed, &removed, &m,
-			&err) != 0)
+		if (build_change_messages(job->env.cfg, wc, &added, &changed,
+			&removed, &m, &err) != 0)
 			goto fail;
 	}
 	if (job->st.failing_notified &&

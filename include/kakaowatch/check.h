@@ -109,6 +109,22 @@ int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
     struct kw_err *err);
 
 /*
+ * check_messages builds the template objects a check of `wc` queues for
+ * these changes (each list may be NULL: none): for each kind the watch's
+ * notify_on names, the items that pass keywords, exclude and when, made
+ * into messages with the watch's message: templates (message.h), at most
+ * cfg->max_messages_per_check in all (each kind gets at least one when it
+ * has items). The same code runs in a check, so `kakaowatch test
+ * --messages` shows what would be sent. On success *out is a heap array of
+ * *nout JSON strings (message_list_free; NULL when none). All arguments
+ * are borrowed. Returns 0, or -1 with `err` (out of memory).
+ */
+int check_messages(const struct config *cfg, const struct watch_config *wc,
+    const struct item_list *added, const struct item_list *changed,
+    const struct item_list *removed, char ***out, size_t *nout,
+    struct kw_err *err);
+
+/*
  * check_cookie_jar returns where the cookies of `wc` are kept between
  * checks, "STATE_DIR/cookies/NAME.txt", creating STATE_DIR/cookies (mode
  * 0700) when missing: a heap string the caller frees, or NULL with `err`.

@@ -162,6 +162,15 @@ struct watch_config {
 	char **when;
 	size_t nwhen;
 	/*
+	 * message: the templates of its messages (message.h), as pairs:
+	 * the part ("title", "description" or "header"), then its template
+	 * (checked: known placeholders only); only the parts given with a
+	 * non-empty value. A watch's message: replaces the one from
+	 * defaults as a whole. config_watch_message reads a part.
+	 */
+	char **message;
+	size_t nmessage;
+	/*
 	 * Extra request headers, each "Name: value" in file order. Name is an
 	 * RFC 9110 token, unique (case-insensitive); value has no CR, LF or
 	 * NUL. A watch's headers replace the ones from defaults entirely.
@@ -328,6 +337,14 @@ int config_load(const char *path, config_xpath_check_fn xpath_check,
 int config_append_watch(const char *path, const char *const *keys,
     const char *const *values, size_t n, config_xpath_check_fn xpath_check,
     struct config_errors *errs);
+
+/*
+ * config_watch_message: watch `w`'s message: template for `part`
+ * ("title", "description" or "header"), borrowed from `w`, or NULL when
+ * not given (the part's default, message.h).
+ */
+const char *config_watch_message(const struct watch_config *w,
+    const char *part);
 
 /* config_free frees everything in `cfg` and `cfg`; NULL is a no-op. */
 void config_free(struct config *cfg);
