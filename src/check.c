@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
@@ -705,6 +706,7 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
     struct kw_err *err)
 {
 	char *dir, *name, *jar;
+	struct stat sb;
 
 	if (cfg == NULL || cfg->state_dir == NULL) {
 		kw_err_set(err, "no state_dir for the cookie jar");
@@ -721,7 +723,14 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 	/* names are [A-Za-z0-9._-] and Hangul, never '/' (config.h) */
 	sprintf(name, "%s.txt", wc->name);
 	jar = NULL;
-	if (util_mkdir_p(dir, 0700, err) == 0) {
+	if (util_mkdir_p(dir, 0700, err) != 0) {
+		/* err says why */
+	} else if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		/* a link to a directory elsewhere: never written through */
+		kw_err_set(err, "'%s' is a symbolic link or not a directory: "
+		    "kakaowatch does not follow links in its state directory; "
+		    "remove it", dir);
+	} else {
 		jar = util_path_join(dir, name);
 		if (jar == NULL)
 			kw_err_set(err, "out of memory");

@@ -111,7 +111,8 @@ int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 /*
  * check_cookie_jar returns where the cookies of `wc` are kept between
  * checks, "STATE_DIR/cookies/NAME.txt", creating STATE_DIR/cookies (mode
- * 0700) when missing: a heap string the caller frees, or NULL with `err`.
+ * 0700) when missing: a heap string the caller frees, or NULL with `err`
+ * (also when STATE_DIR/cookies is a symbolic link: never followed).
  * check_start hands it to http as request.cookie_jar when wc->cookies is
  * set (the file is written 0600 there).
  */
