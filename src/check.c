@@ -333,6 +333,7 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	snprintf(o->error, sizeof(o->error), "%s", why);
 	o->failures = job->st.failures + 1;
 	o->retry_after_until = retry_until;
+	o->retry_after_ms = retry_until > 0 ? retry_until - job->started_at : 0;
 	notify = o->failures >= wc->max_failures && !job->st.failing_notified;
 	/* queued first (grouped with other notices, deliver.h): a crash
 	 * before the check is recorded repeats it later, never loses it */
@@ -647,6 +648,12 @@ check_retry_after_until(const struct watch_config *wc,
 	 * stored, or an older kakaowatch stored it unclamped */
 	if (st->retry_after_until - now_ms > wc->max_retry_after_ms)
 		return 0;
+	/* asked at a check "in the future": the clock stepped back since;
+	 * the wait keeps its length, from now */
+	if (st->last_check_at > now_ms &&
+	    st->retry_after_until - st->last_check_at < st->retry_after_until -
+		now_ms)
+		return now_ms + (st->retry_after_until - st->last_check_at);
 	return st->retry_after_until;
 }
 
@@ -796,6 +803,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	struct check_job *job;
 	struct check_outcome o = { 0 };
 	char *jar = NULL;
+	int64_t until;
 	bool same;
 
 	job = calloc(1, sizeof(*job));
@@ -816,14 +824,15 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 		if (job->key_re == NULL)
 			goto fail;
 	}
-	if (check_retry_after_until(wc, &job->st, now_ms) > 0) {
+	if ((until = check_retry_after_until(wc, &job->st, now_ms)) > 0) {
 		o.kind = CHECK_SKIPPED;
 		o.failures = job->st.failures;
 		o.nitems = (size_t)job->st.item_count;
-		o.retry_after_until = job->st.retry_after_until;
+		o.retry_after_until = until;
+		o.retry_after_ms = until - now_ms;
 		snprintf(o.error, sizeof(o.error),
 		    "the server asked to wait %" PRId64 "s more",
-		    (job->st.retry_after_until - now_ms + 999) / 1000);
+		    (until - now_ms + 999) / 1000);
 		finish(job, &o);
 		return 0;
 	}
