@@ -267,7 +267,7 @@ int http_poll(struct http *h, int timeout_ms, const int *fds, bool *ready,
 /*
  * http_pending returns how many transfers were submitted and have not yet
  * had their callback called, running and queued (a running callback no
- * longer counts).
+ * longer counts). `once` loops on it beside its browsers (render.h).
  */
 size_t http_pending(const struct http *h);
 
