@@ -216,7 +216,7 @@ message_url_ok(const char *url)
 static const char *const common_names[] = { "name", "count", "change",
 	NULL };
 static const char *const item_names[] = { "title", "link", "date",
-	"summary", NULL };
+	"summary", "author", "image", NULL };
 
 static bool
 name_in(const char *name, const char *const *v)
@@ -328,7 +328,8 @@ message_template_check(const char *tmpl, enum message_part part,
 				"{name}, {count} and {change})" :
 				"unknown placeholder '{%s}' (known: {name}, "
 				"{count}, {change}, {title}, {link}, {date}, "
-				"{summary} and the names of fields:)",
+				"{summary}, {author}, {image} and the names of "
+				"fields:)",
 			    name);
 		}
 		p = q;
