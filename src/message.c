@@ -508,7 +508,6 @@ struct fill {
 	enum message_kind kind;
 	char count[24];    /* items of this kind in this check */
 	const struct item *it; /* NULL for the header */
-	const struct item *it_single; /* the item of a one-item message */
 };
 
 static const char *
@@ -760,11 +759,12 @@ out:
 }
 
 /*
- * single_template: one changed item: a feed when it has a picture, else a
- * text template "HEADER\nTITLE[\nDESCRIPTION]".
+ * single_template: one changed item `it`: a feed when it has a picture,
+ * else a text template "HEADER\nTITLE[\nDESCRIPTION]".
  */
 static char *
-single_template(struct fill *f, const char *watch_name)
+single_template(struct fill *f, const char *watch_name,
+    const struct item *it)
 {
 	char *header, *title = NULL, *desc = NULL, *joined = NULL;
 	char *text = NULL, *out = NULL;
@@ -772,7 +772,7 @@ single_template(struct fill *f, const char *watch_name)
 	header = header_new(f, watch_name, 0, MESSAGE_TEXT_HEADER_MAX);
 	if (header == NULL)
 		goto out;
-	f->it = f->it_single;
+	f->it = it;
 	if (item_image(f->it) != NULL) {
 		out = feed_template(f, header);
 		goto out;
@@ -871,8 +871,7 @@ message_build_format(const struct message_format *fmt,
 	for (i = 0; i < nchunks; i++) {
 		last = i + 1 == nchunks;
 		if (sizes[i] == 1) {
-			f.it_single = &items->v[off];
-			v[i] = single_template(&f, f.name);
+			v[i] = single_template(&f, f.name, &items->v[off]);
 		} else {
 			header = header_new(&f, f.name, last ? more : 0,
 			    MESSAGE_HEADER_MAX);
