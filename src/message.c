@@ -252,7 +252,7 @@ template_known(const char *name, enum message_part part,
 		return true;
 	if (part == MESSAGE_PART_HEADER)
 		return false;
-	if (name_in(name, item_names))
+	if (name_in(name, item_names) || nfields == MESSAGE_FIELDS_ANY)
 		return true;
 	for (i = 0; i < nfields; i++)
 		if (fields[i] != NULL && strcmp(name, fields[i]) == 0)
