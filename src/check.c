@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
@@ -354,6 +355,7 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	snprintf(o->error, sizeof(o->error), "%s", why);
 	o->failures = job->st.failures + 1;
 	o->retry_after_until = retry_until;
+	o->retry_after_ms = retry_until > 0 ? retry_until - job->started_at : 0;
 	notify = o->failures >= wc->max_failures && !job->st.failing_notified;
 	/* queued first (grouped with other notices, deliver.h): a crash
 	 * before the check is recorded repeats it later, never loses it */
@@ -668,6 +670,12 @@ check_retry_after_until(const struct watch_config *wc,
 	 * stored, or an older kakaowatch stored it unclamped */
 	if (st->retry_after_until - now_ms > wc->max_retry_after_ms)
 		return 0;
+	/* asked at a check "in the future": the clock stepped back since;
+	 * the wait keeps its length, from now */
+	if (st->last_check_at > now_ms &&
+	    st->retry_after_until - st->last_check_at < st->retry_after_until -
+		now_ms)
+		return now_ms + (st->retry_after_until - st->last_check_at);
 	return st->retry_after_until;
 }
 
@@ -727,6 +735,7 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
     struct kw_err *err)
 {
 	char *dir, *name, *jar;
+	struct stat sb;
 
 	if (cfg == NULL || cfg->state_dir == NULL) {
 		kw_err_set(err, "no state_dir for the cookie jar");
@@ -743,7 +752,14 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 	/* names are [A-Za-z0-9._-] and Hangul, never '/' (config.h) */
 	sprintf(name, "%s.txt", wc->name);
 	jar = NULL;
-	if (util_mkdir_p(dir, 0700, err) == 0) {
+	if (util_mkdir_p(dir, 0700, err) != 0) {
+		/* err says why */
+	} else if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		/* a link to a directory elsewhere: never written through */
+		kw_err_set(err, "'%s' is a symbolic link or not a directory: "
+		    "kakaowatch does not follow links in its state directory; "
+		    "remove it", dir);
+	} else {
 		jar = util_path_join(dir, name);
 		if (jar == NULL)
 			kw_err_set(err, "out of memory");
@@ -753,42 +769,76 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 	return jar;
 }
 
+void
+check_render_request_init(struct render_request *rr,
+    const struct config *cfg, const struct watch_config *wc)
+{
+	memset(rr, 0, sizeof(*rr));
+	rr->browser = cfg != NULL ? cfg->browser : NULL;
+	rr->url = wc->url;
+	rr->work_dir = cfg != NULL ? cfg->state_dir : NULL;
+	rr->name = wc->name;
+	rr->proxy = wc->proxy;
+	rr->user_agent = util_str_eq(wc->user_agent, "browser") ?
+	    HTTP_BROWSER_USER_AGENT : wc->user_agent;
+	rr->cookie_file = wc->cookies;
+	rr->wait_for = wc->wait_for;
+	rr->timeout_ms = (long)wc->timeout_ms;
+	rr->max_bytes = (size_t)wc->max_bytes;
+}
+
+char *
+check_browser_profile(const struct config *cfg, const struct watch_config *wc,
+    struct kw_err *err)
+{
+	char *dir, *path = NULL;
+
+	if (cfg == NULL || cfg->state_dir == NULL) {
+		kw_err_set(err, "no state_dir for the browser profile");
+		return NULL;
+	}
+	dir = util_path_join(cfg->state_dir, "browser");
+	if (dir == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* names are [A-Za-z0-9._-] and Hangul, never '/' (config.h) */
+	if (util_mkdir_p(dir, 0700, err) == 0) {
+		path = util_path_join(dir, wc->name);
+		if (path == NULL)
+			kw_err_set(err, "out of memory");
+	}
+	free(dir);
+	return path;
+}
+
 /*
- * check_render loads wc->url in the browser (render.h), synchronously
- * within the watch's timeout, and hands the DOM to on_fetched as if it had
- * been fetched: a text/html UTF-8 page of status 200.
+ * on_rendered hands the DOM to on_fetched as if it had been fetched: a
+ * text/html UTF-8 page of status 200 at the watch's URL
  */
 static void
-check_render(struct check_job *job)
+on_rendered(void *user, struct render_result *res)
 {
-	const struct watch_config *wc = job->wc;
-	const struct config *cfg = job->env.cfg;
-	struct render_request rr = { 0 };
+	struct check_job *job = user;
 	struct http_response resp;
-	struct kw_err err = { 0 };
 
 	memset(&resp, 0, sizeof(resp));
 	resp.retry_after_s = -1;
-	rr.browser = cfg != NULL ? cfg->browser : NULL;
-	rr.url = wc->url;
-	rr.work_dir = cfg != NULL ? cfg->state_dir : NULL;
-	rr.proxy = wc->proxy;
-	rr.user_agent = util_str_eq(wc->user_agent, "browser") ? NULL :
-	    wc->user_agent;
-	rr.timeout_ms = (long)wc->timeout_ms;
-	rr.max_bytes = (size_t)wc->max_bytes;
-	if (rr.work_dir == NULL) {
-		resp.error = HTTP_ERR_OTHER;
-		snprintf(resp.errmsg, sizeof(resp.errmsg), "no state_dir for "
-		    "the browser profile");
-	} else if (render_dom(&rr, &resp.body, &resp.len, &err) != 0) {
-		resp.error = err.msg[0] != '\0' && strstr(err.msg,
-		    "timeout") != NULL ? HTTP_ERR_TIMEOUT : HTTP_ERR_OTHER;
-		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s", err.msg);
+	if (res->status != 0) {
+		resp.error = res->timed_out ? HTTP_ERR_TIMEOUT :
+		    strcmp(res->error, "aborted") == 0 ? HTTP_ERR_ABORTED :
+		    HTTP_ERR_OTHER;
+		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s",
+		    res->error);
 	} else {
 		resp.status = 200;
+		resp.body = res->dom;
+		resp.len = res->len;
+		res->dom = NULL;
 		resp.content_type = strdup("text/html; charset=utf-8");
-		resp.final_url = strdup(wc->url);
+		resp.final_url = strdup(job->wc->url);
+		snprintf(resp.cookie_error, sizeof(resp.cookie_error), "%s",
+		    res->cookie_error);
 		if (resp.content_type == NULL || resp.final_url == NULL) {
 			http_response_release(&resp);
 			resp.error = HTTP_ERR_OTHER;
@@ -800,6 +850,40 @@ check_render(struct check_job *job)
 	http_response_release(&resp);
 }
 
+/* check_render submits the render of job's watch; -1 with err */
+static int
+check_render(struct check_job *job, struct kw_err *err)
+{
+	const struct watch_config *wc = job->wc;
+	const struct config *cfg = job->env.cfg;
+	struct render_request rr;
+	char *jar = NULL, *profile = NULL;
+	int r = -1;
+
+	if (job->env.render == NULL)
+		return kw_err_set(err, "no browser pool for render: browser");
+	check_render_request_init(&rr, cfg, wc);
+	if (rr.work_dir == NULL)
+		return kw_err_set(err, "no state_dir for the browser profile");
+	if (wc->cookies != NULL) {
+		jar = check_cookie_jar(cfg, wc, err);
+		if (jar == NULL)
+			goto out;
+		rr.cookie_jar = jar;
+	}
+	if (wc->browser_profile == CONFIG_PROFILE_KEEP) {
+		profile = check_browser_profile(cfg, wc, err);
+		if (profile == NULL)
+			goto out;
+		rr.profile_dir = profile;
+	}
+	r = render_submit(job->env.render, &rr, on_rendered, job, err);
+out:
+	free(jar);
+	free(profile);
+	return r;
+}
+
 int
 check_start(const struct check_env *env, const struct watch_config *wc,
     const struct extract_xpath *xp, int64_t now_ms, check_done_fn done,
@@ -809,6 +893,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	struct check_job *job;
 	struct check_outcome o = { 0 };
 	char *jar = NULL;
+	int64_t until;
 	bool same;
 
 	job = calloc(1, sizeof(*job));
@@ -829,20 +914,21 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 		if (job->key_re == NULL)
 			goto fail;
 	}
-	if (check_retry_after_until(wc, &job->st, now_ms) > 0) {
+	if ((until = check_retry_after_until(wc, &job->st, now_ms)) > 0) {
 		o.kind = CHECK_SKIPPED;
 		o.failures = job->st.failures;
 		o.nitems = (size_t)job->st.item_count;
-		o.retry_after_until = job->st.retry_after_until;
+		o.retry_after_until = until;
+		o.retry_after_ms = until - now_ms;
 		snprintf(o.error, sizeof(o.error),
 		    "the server asked to wait %" PRId64 "s more",
-		    (job->st.retry_after_until - now_ms + 999) / 1000);
+		    (until - now_ms + 999) / 1000);
 		finish(job, &o);
 		return 0;
 	}
 	if (wc->render == CONFIG_RENDER_BROWSER) {
-		/* done runs before check_start returns, as for a skip */
-		check_render(job);
+		if (check_render(job, err) != 0)
+			goto fail;
 		return 0;
 	}
 	/* validators only describe the page we extracted with this xpath */

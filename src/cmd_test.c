@@ -24,7 +24,8 @@ static const char test_usage[] =
     "       kakaowatch test [-c FILE] (NAME | --file PATH) --tree\n"
     "       kakaowatch test [-c FILE] NAME [--file PATH] --messages\n"
     "\n"
-    "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
+    "Fetches the page of watch NAME (or reads PATH; a watch with render:\n"
+    "browser is loaded in the browser), extracts its items\n"
     "and prints them (text, link, then the key that tells it apart from\n"
     "the other items: see key: in the configuration), without touching\n"
     "the state or sending anything, and says which parser read it. With\n"
@@ -246,6 +247,20 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 			url = file_url;
 		}
 		page_url = url;
+	} else if (wc->render == CONFIG_RENDER_BROWSER) {
+		struct render_request rr;
+		int64_t t0 = util_mono_ms();
+
+		/* as a check renders it, with a fresh profile and no kept
+		 * cookie jar: nothing of the watch's state is written */
+		check_render_request_init(&rr, cfg, wc);
+		if (render_dom(&rr, &body, &len, &err) != 0)
+			goto fail;
+		fprintf(stderr, "kakaowatch: rendered in the browser in %.1fs "
+		    "(%zu bytes of DOM)\n", (double)(util_mono_ms() - t0) /
+		    1000.0, len);
+		content_type = "text/html; charset=utf-8";
+		page_url = wc->url;
 	} else {
 		if (cmd_fetch(wc, &resp, &err) != 0)
 			goto fail;

@@ -1896,6 +1896,71 @@ key_render(struct loader *ld, yaml_node_t *n, const char *label,
 	return -1;
 }
 
+/* browser_profile: fresh or keep */
+static int
+key_browser_profile(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char tmp[SHOW_MAX + 4];
+	int *out = KEY_FIELD(conf, k);
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (strcasecmp(s, "fresh") == 0 || strcasecmp(s, "keep") == 0) {
+		*out = strcasecmp(s, "fresh") == 0 ? CONFIG_PROFILE_FRESH :
+		    CONFIG_PROFILE_KEEP;
+		free(s);
+		return 0;
+	}
+	key_errorf(ld, n->start_mark, label, k->info.name,
+	    "must be fresh or keep, not '%s'", show(s, tmp, sizeof(tmp)));
+	free(s);
+	return -1;
+}
+
+/*
+ * wait_for: an XPath (it starts with '/' or '(') checked by the hook as
+ * xpath: is, or else a CSS selector translated to XPath (select.h) in
+ * place: the browser evaluates XPath 1.0 either way
+ */
+static int
+key_wait_for(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	struct kw_err err = { 0 };
+	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
+	char **out = KEY_FIELD(conf, k);
+	size_t at = 0;
+	char *x;
+
+	if (key_str(ld, n, label, k, conf) != 0)
+		return -1;
+	if ((*out)[0] != '/' && (*out)[0] != '(') {
+		x = select_css_to_xpath(*out, &at, &err);
+		if (x == NULL) {
+			key_errorf(ld, css_mark(ld, n, at), label, k->info.name,
+			    "bad css '%s': %s at character %zu",
+			    show(*out, tmp, sizeof(tmp)), err.msg, at + 1);
+			return -1;
+		}
+		free(*out);
+		*out = x;
+	}
+	msg[0] = '\0';
+	if (ld->xpath_check == NULL || xpath_checked(ld, *out))
+		return 0;
+	if (ld->xpath_check(*out, msg, sizeof(msg)) != 0) {
+		msg[sizeof(msg) - 1] = '\0';
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "bad xpath '%s': %s", show(*out, tmp, sizeof(tmp)),
+		    msg[0] ? msg : "does not compile");
+		return -1;
+	}
+	xpath_passed(ld, *out);
+	return 0;
+}
+
 /* namespaces: { prefix: URI, ... } -> prefix, URI, prefix, URI ... */
 static int
 key_namespaces(struct loader *ld, yaml_node_t *n, const char *label,
@@ -2248,6 +2313,18 @@ static const struct key watch_keys[] = {
 	    .doc = "none, or browser: load the page in headless Chromium and "
 	    "extract from the DOM after its scripts ran" },
 	    .store = KS_INT, .off = WOFF(render), .parse = key_render },
+	{ .info = { .name = "wait_for", .example = "ul#list > li",
+	    .needs = "render: browser",
+	    .doc = "render: browser only: a CSS selector or an XPath (starting "
+	    "with / or '('); the page is read once it matches, at most until "
+	    "the timeout (unset: after the scripts settle)" },
+	    .store = KS_STR, .off = WOFF(wait_for), .parse = key_wait_for },
+	{ .info = { .name = "browser_profile", .def = "fresh",
+	    .example = "keep", .needs = "render: browser",
+	    .doc = "render: browser only: fresh (a new browser profile each "
+	    "check) or keep (state_dir/browser/NAME, kept: stays logged in)" },
+	    .store = KS_INT, .off = WOFF(browser_profile),
+	    .parse = key_browser_profile },
 	{ .info = { .name = "proxy", .example = "socks5h://127.0.0.1:9050",
 	    .doc = "the proxy for this watch: http://, https://, socks5:// "
 	    "or socks5h://; unset: http_proxy and friends" },
@@ -2754,6 +2831,26 @@ select_source(struct loader *ld, const struct watch_src *defs,
 	return 0;
 }
 
+/* browser_only: `name` (given) needs render: browser */
+static void
+browser_only(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, const char *name, int *result)
+{
+	const struct watch_src *from;
+	size_t k;
+
+	for (k = 0; k < WK_COUNT; k++)
+		if (strcmp(watch_keys[k].info.name, name) == 0)
+			break;
+	from = k < WK_COUNT ? watch_source(defs, src, k) : NULL;
+	/* from defaults: it applies to the watches that render */
+	if (from != src || !from->set[k])
+		return;
+	key_errorf(ld, from->mark[k], src->label, name,
+	    "needs 'render: browser'");
+	*result = -1;
+}
+
 /*
  * watch_build applies the built-in defaults (`builtin`), then `defs`, then
  * `src` into `out`, and checks the rules that span keys. Returns 0 when
@@ -2818,6 +2915,11 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		    "a request body needs 'method: POST'");
 		result = -1;
 	}
+	if (out->render != CONFIG_RENDER_BROWSER &&
+	    (out->wait_for != NULL ||
+	    out->browser_profile != CONFIG_PROFILE_FRESH))
+		browser_only(ld, defs, src, out->wait_for != NULL ?
+		    "wait_for" : "browser_profile", &result);
 	return result;
 oom:
 	ld->oom = true;

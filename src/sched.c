@@ -15,6 +15,7 @@
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/render.h"
 #include "kakaowatch/sched.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/wake.h"
@@ -44,6 +45,8 @@
 /* a clean stop waits this long for the Kakao request in flight (docker
  * stop allows 10 s), so the message is not sent again after the restart */
 #define STOP_WAIT_MS 5000
+/* a wall clock that fell this much behind the monotonic one stepped back */
+#define CLOCK_STEP_MS 2000
 
 static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 
@@ -75,6 +78,8 @@ struct sched {
 	struct sched_gen *retired; /* older ones with checks in flight */
 	struct store *store;
 	struct http *http;
+	/* the browsers of render: browser checks, at most browser_max */
+	struct render_pool *render;
 	bool http_rebuild; /* connection limits changed: new engine when idle */
 	/* KakaoTalk sending on `http`, one message in flight */
 	struct deliver_courier *courier;
@@ -98,6 +103,7 @@ struct sched {
 	bool held_token_exists;
 	int64_t hold_retry_at;     /* 0 = only by a new token file */
 	int64_t hold_poll_at;      /* 0 = inotify tells us */
+	int64_t wall_offset;       /* wall - monotonic at the last turn */
 	struct wake *wake;         /* signals and file changes */
 	int cfg_watch, tok_watch;  /* wake ids, -1 = none */
 	size_t checks;
@@ -659,6 +665,7 @@ reload(struct sched *s, bool forced)
 		old->cfg->max_connections_per_host)
 		s->http_rebuild = true;
 	s->gen = g;
+	render_pool_set_max(s->render, g->cfg->browser_max);
 	gen_retire(s, old);
 	/* gen_load checked it */
 	(void)extract_set_default_encoding(g->cfg->default_encoding, NULL);
@@ -778,7 +785,11 @@ on_checked(void *user, const struct watch_config *wc,
 	w->next_at = sched_next_check_ms(now, w->wc->interval_ms,
 	    w->wc->jitter_pct, util_random_unit());
 	if (o->retry_after_until > 0) {
+		/* never longer than the wait asked, from now (the clock may
+		 * have stepped back during the check) */
 		wait = o->retry_after_until - wall;
+		if (o->retry_after_ms > 0 && wait > o->retry_after_ms)
+			wait = o->retry_after_ms;
 		if (wait > 0 && now + wait > w->next_at)
 			w->next_at = now + wait;
 	}
@@ -801,13 +812,56 @@ name_in_flight(const struct sched *s, const char *name)
 	return false;
 }
 
+/*
+ * clamp_watches brings the stored times of checks recorded "in the future"
+ * (the wall clock stepped back since) back to the clock, before a check
+ * reads them (store_watch_clamp): a Retry-After then ends no later than
+ * its own length from now. Changes nothing without a step.
+ */
+static void
+clamp_watches(struct sched *s, int64_t wall)
+{
+	struct kw_err err = { 0 };
+	int n = 0;
+
+	if (store_watch_clamp(s->store, wall, &n, &err) != 0)
+		log_warnx("store: %s", err.msg);
+	else if (n > 0)
+		log_warnx("clock: %d watch%s last checked after now (the clock "
+			  "moved back): their waits now count from now",
+		    n, n == 1 ? "" : "es");
+}
+
+/*
+ * clock_check notices the wall clock stepping back (wall - monotonic
+ * shrank by CLOCK_STEP_MS or more): the stored deadlines are re-checked
+ * against it now (the watches' here, the outbox's by the delivery step
+ * it triggers). Monotonic plans in memory need nothing.
+ */
+static void
+clock_check(struct sched *s)
+{
+	int64_t now = util_mono_ms(), wall = util_now_ms();
+	int64_t off = wall - now;
+
+	if (s->wall_offset != 0 && off < s->wall_offset - CLOCK_STEP_MS) {
+		log_warnx("clock: the wall clock stepped back %" PRId64 "s; "
+			  "stored deadlines are re-checked against it",
+		    (s->wall_offset - off) / 1000);
+		clamp_watches(s, wall);
+		s->outbox_at = now;
+	}
+	s->wall_offset = off;
+}
+
 static void
 start_due_checks(struct sched *s)
 {
-	struct check_env env = { s->store, s->http, s->gen->cfg };
+	struct check_env env = { s->store, s->http, s->gen->cfg, s->render };
 	struct sched_watch *w;
 	struct kw_err err;
 	int64_t now = util_mono_ms(), wall = util_now_ms();
+	bool clamped = false;
 	size_t i;
 
 	for (i = 0; i < s->nw && !sig_stop; i++) {
@@ -815,6 +869,12 @@ start_due_checks(struct sched *s)
 		if (w->removed || w->flight != NULL || w->next_at > now ||
 		    name_in_flight(s, w->name))
 			continue;
+		/* a check that ended after a step back recorded its time
+		 * ahead of the clock: clamped before the next one reads it */
+		if (!clamped) {
+			clamp_watches(s, wall);
+			clamped = true;
+		}
 		memset(&err, 0, sizeof(err));
 		w->flight = s->gen;
 		s->gen->checks++;
@@ -1089,11 +1149,16 @@ sched_start(struct sched *s, struct kw_err *err)
 	s->store = store_open(s->gen->cfg->state_dir, err);
 	if (s->store == NULL)
 		return -1;
+	s->wall_offset = wall - now;
+	clamp_watches(s, wall);
 	if (count_new(s, s->gen->cfg, NULL, &nnew, err) != 0)
 		return -1;
 	s->http = http_new(s->gen->cfg->max_connections,
 	    s->gen->cfg->max_connections_per_host, err);
 	if (s->http == NULL)
+		return -1;
+	s->render = render_pool_new(s->gen->cfg->browser_max, err);
+	if (s->render == NULL)
 		return -1;
 	s->courier = deliver_courier_new(on_courier_done, s);
 	if (s->courier == NULL)
@@ -1156,8 +1221,12 @@ sched_stop(struct sched *s)
 	size_t i;
 
 	s->stopping = true;
-	/* the callbacks of abandoned checks record nothing */
+	/* the callbacks of abandoned checks record nothing; running
+	 * browsers are killed, process group and all */
 	http_cancel_all(s->http);
+	render_cancel_all(s->render);
+	render_pool_free(s->render);
+	s->render = NULL;
 	http_free(s->http);
 	deliver_courier_free(s->courier);
 	s->courier = NULL;
@@ -1185,10 +1254,11 @@ int
 sched_run(const char *config_path, struct kw_err *err)
 {
 	struct sched s;
-	int fds[WAKE_MAX_FDS];
-	bool ready[WAKE_MAX_FDS];
+	int fds[WAKE_MAX_FDS + RENDER_MAX_FDS];
+	bool ready[WAKE_MAX_FDS + RENDER_MAX_FDS];
 	int64_t now, wait;
-	size_t nfds;
+	size_t nfds, nwake;
+	long rwait;
 	int result = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -1227,6 +1297,7 @@ sched_run(const char *config_path, struct kw_err *err)
 		    !deliver_courier_busy(s.courier))
 			rebuild_http(&s);
 		hold_timers(&s, now);
+		clock_check(&s);
 		if (s.outbox_at > 0 && now >= s.outbox_at)
 			deliver(&s);
 		start_due_checks(&s);
@@ -1238,12 +1309,19 @@ sched_run(const char *config_path, struct kw_err *err)
 			wait = 0;
 		if (wait > MAX_WAIT_MS)
 			wait = MAX_WAIT_MS;
-		nfds = wake_fds(s.wake, fds, WAKE_MAX_FDS);
+		/* browsers run beside the loop: their sockets wake it */
+		rwait = render_timeout_ms(s.render);
+		if (rwait >= 0 && rwait < wait)
+			wait = rwait;
+		nwake = wake_fds(s.wake, fds, WAKE_MAX_FDS);
+		nfds = nwake + render_fds(s.render, fds + nwake,
+		    RENDER_MAX_FDS);
 		if (http_poll(s.http, (int)wait, fds, ready, nfds) != 0) {
 			kw_err_set(err, "the transfer loop failed");
 			goto out;
 		}
-		wake_after_poll(s.wake, fds, ready, nfds);
+		wake_after_poll(s.wake, fds, ready, nwake);
+		render_step(s.render);
 		if (wake_changed(s.wake, s.cfg_watch)) {
 			if (s.reload_at == 0)
 				s.reload_first = util_mono_ms();

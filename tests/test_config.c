@@ -544,7 +544,7 @@ test_config_rejects_unknown_key(void **state)
 	    "jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
 	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
-	    "render, proxy, cookies, enabled)");
+	    "render, wait_for, browser_profile, proxy, cookies, enabled)");
 }
 
 static void

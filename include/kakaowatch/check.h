@@ -16,6 +16,7 @@
 #include "kakaowatch/config.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
+#include "kakaowatch/render.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/util.h"
 
@@ -41,8 +42,11 @@ struct check_outcome {
 	/* the state database failed: nothing of this check was recorded
 	 * (failures is the stored count, unchanged), so it runs again */
 	bool not_recorded;
-	/* Unix ms the server asked us to wait (Retry-After), or 0 */
+	/* Unix ms the server asked us to wait (Retry-After), or 0; and that
+	 * wait's length from the check that was told (ms, 0 = unknown): the
+	 * daemon waits no longer than that from now, whatever the clock did */
 	int64_t retry_after_until;
+	int64_t retry_after_ms;
 	char error[KW_ERR_MAX]; /* CHECK_FAILED / CHECK_SKIPPED: why */
 };
 
@@ -58,6 +62,9 @@ struct check_env {
 	struct store *store;      /* borrowed */
 	struct http *http;        /* borrowed: transfers run in its loop */
 	const struct config *cfg; /* borrowed: max_messages_per_check */
+	/* borrowed: the browsers of render: browser watches run in its
+	 * loop (render.h); NULL: such a check fails at once */
+	struct render_pool *render;
 };
 
 /*
@@ -66,8 +73,11 @@ struct check_env {
  * `now_ms`, or 0 when it does not: it has passed, it was asked of another
  * URL (changing `url` clears it), or it ends more than
  * wc->max_retry_after_ms from now (the clock moved back since, or an older
- * version stored it unclamped). check_start skips the fetch while it is
- * non-zero; the daemon plans the first check after it.
+ * version stored it unclamped). A window recorded by a check that lies
+ * after `now_ms` (the clock stepped back since) ends its own length after
+ * now_ms at the latest (store_watch_clamp makes that lasting).
+ * check_start skips the fetch while it is non-zero; the daemon plans the
+ * first check after it.
  */
 int64_t check_retry_after_until(const struct watch_config *wc,
     const struct watch_state *st, int64_t now_ms);
@@ -127,7 +137,8 @@ int check_messages(const struct config *cfg, const struct watch_config *wc,
 /*
  * check_cookie_jar returns where the cookies of `wc` are kept between
  * checks, "STATE_DIR/cookies/NAME.txt", creating STATE_DIR/cookies (mode
- * 0700) when missing: a heap string the caller frees, or NULL with `err`.
+ * 0700) when missing: a heap string the caller frees, or NULL with `err`
+ * (also when STATE_DIR/cookies is a symbolic link: never followed).
  * check_start hands it to http as request.cookie_jar when wc->cookies is
  * set (the file is written 0600 there).
  */
@@ -135,14 +146,33 @@ char *check_cookie_jar(const struct config *cfg,
     const struct watch_config *wc, struct kw_err *err);
 
 /*
+ * check_render_request_init fills `rr` with the render a check of `wc`
+ * makes (browser, URL, state_dir for a fresh profile, proxy, user agent,
+ * the cookies file, wait_for, timeout, size cap), without the kept cookie
+ * jar and without a kept profile (check_start adds them; `kakaowatch test`
+ * writes nothing). user_agent "browser" becomes HTTP_BROWSER_USER_AGENT.
+ * Strings are borrowed from `cfg` and `wc`. Never fails.
+ */
+void check_render_request_init(struct render_request *rr,
+    const struct config *cfg, const struct watch_config *wc);
+
+/*
+ * check_browser_profile returns the kept browser profile of `wc`,
+ * "STATE_DIR/browser/NAME", creating STATE_DIR/browser (0700) when
+ * missing: a heap string the caller frees, or NULL with `err`.
+ */
+char *check_browser_profile(const struct config *cfg,
+    const struct watch_config *wc, struct kw_err *err);
+
+/*
  * check_start begins a check of `wc` with its compiled XPath `xp`: it reads
  * the watch's state, skips it when a Retry-After window is still open (then
  * `done` is called before check_start returns, with CHECK_SKIPPED), and
  * otherwise submits the fetch to env->http; `done` runs from http_poll when
- * the check has finished. A watch with render: browser is rendered at once
- * (render.h, blocking up to its timeout) and `done` is called before
- * check_start returns, as for a skip. `env`, `wc` and `xp` must stay valid
- * until then.
+ * the check has finished. A watch with render: browser is submitted to
+ * env->render instead (render.h; at most browser_max browsers at once, the
+ * rest queued) and `done` runs from render_step. `env`, `wc` and `xp` must
+ * stay valid until then.
  * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
  * called).
  */

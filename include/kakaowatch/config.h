@@ -136,6 +136,14 @@ struct watch_config {
 	                     "browser": HTTP_BROWSER_USER_AGENT and the
 	                     browser's other headers (check_request_init) */
 	int render;       /* CONFIG_RENDER_NONE (default) or _BROWSER */
+	/* render: browser only: an XPath 1.0 (wait_for: as written, or the
+	 * translation of a CSS selector, select.h) the rendered page must
+	 * select a node with before it is read, or NULL */
+	char *wait_for;
+	/* render: browser only: CONFIG_PROFILE_FRESH (default: a new profile
+	 * each check, removed after) or _KEEP (STATE_DIR/browser/NAME, 0700,
+	 * kept between checks) */
+	int browser_profile;
 	char *proxy;      /* http(s)/socks5(h) URL (http_proxy_check), or
 	                     NULL: the environment's */
 	char *cookies;    /* absolute path of a Netscape cookies.txt, or
@@ -238,6 +246,8 @@ struct kakao_config {
 
 /* render: how a watch's page is loaded */
 enum { CONFIG_RENDER_NONE, CONFIG_RENDER_BROWSER };
+/* browser_profile: what becomes of the browser's profile directory */
+enum { CONFIG_PROFILE_FRESH, CONFIG_PROFILE_KEEP };
 
 struct config {
 	char *path;      /* the config file, as given to config_load */
