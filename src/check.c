@@ -65,17 +65,11 @@ msgs_release(struct msgs *m)
 	m->n = 0;
 }
 
-/* cond_lookup_fn over one item: `title` is its text, `link` its link */
+/* cond_lookup_fn over one item: item_get (title, link, its fields) */
 static const char *
-item_field(void *ctx, const char *name)
+item_lookup(void *ctx, const char *name)
 {
-	const struct item *it = ctx;
-
-	if (strcmp(name, "title") == 0)
-		return it->text;
-	if (strcmp(name, "link") == 0)
-		return it->link;
-	return NULL;
+	return item_get(ctx, name);
 }
 
 /*
@@ -108,7 +102,7 @@ when_filter(const struct watch_config *wc, struct item_list *l,
 		for (j = 0; j < wc->nwhen && all; j++) {
 			struct kw_err merr = { 0 };
 
-			if (cond_eval(conds[j], item_field, &l->v[i], &all,
+			if (cond_eval(conds[j], item_lookup, &l->v[i], &all,
 				NULL, &merr) != 0)
 				log_warnx("%s: when: %s", wc->name, merr.msg);
 		}

@@ -272,8 +272,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		printf("%zu. %s\n", i + 1, items.v[i].text);
 		if (items.v[i].link != NULL)
 			printf("   %s\n", items.v[i].link);
-		if (items.v[i].date != NULL)
-			printf("   date: %s\n", items.v[i].date);
+		if (item_field(&items.v[i], "date") != NULL)
+			printf("   date: %s\n", item_field(&items.v[i], "date"));
 		key_display(items.v[i].key, keybuf, sizeof(keybuf));
 		printf("   key: %s\n", keybuf);
 	}

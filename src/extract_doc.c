@@ -337,15 +337,7 @@ extract_document(const char *body, size_t len, const char *content_type,
 	rc = xpath_items(doc, false, NULL, xp, &f, out, err);
 out:
 	if (rc != 0) {
-		while (out->n > n0) {
-			struct item *it = &out->v[--out->n];
-
-			free(it->text);
-			free(it->link);
-			free(it->key);
-			free(it->date);
-			free(it->summary);
-		}
+		item_list_truncate(out, n0);
 	}
 	xi_html_run_free(run);
 	if (doc != NULL)

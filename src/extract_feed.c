@@ -339,6 +339,7 @@ entry_item(xmlDocPtr doc, enum feed_kind kind, xmlNodePtr entry,
 {
 	char *text = NULL, *link = NULL, *key = NULL, *date = NULL;
 	char *summary = NULL;
+	struct item *it;
 	bool oom = false;
 
 	if (f->link != NULL) {
@@ -376,8 +377,17 @@ entry_item(xmlDocPtr doc, enum feed_kind kind, xmlNodePtr entry,
 	date = entry_date(kind, entry, &oom);
 	if (oom)
 		goto nomem;
-	if (item_list_add_full(out, text, link, key, date, summary) != 0)
+	if (item_list_add_full(out, text, link, key) != 0) {
+		free(date);
+		free(summary);
 		return kw_err_set(err, "out of memory");
+	}
+	it = &out->v[out->n - 1];
+	if (item_field_set_take(it, "date", date) != 0 ||
+	    item_field_set_take(it, "summary", summary) != 0) {
+		item_list_truncate(out, out->n - 1);
+		return kw_err_set(err, "out of memory");
+	}
 	return 0;
 skip:
 	free(link);

@@ -714,7 +714,7 @@ xi_items_from_nodes(xmlDocPtr doc, bool html, struct extract_run *run,
 			free(text);
 			return -1;
 		}
-		if (item_list_add_full(out, text, link, NULL, NULL, NULL) != 0)
+		if (item_list_add_full(out, text, link, NULL) != 0)
 			return kw_err_set(err, "out of memory");
 	}
 	return 0;

@@ -1,4 +1,4 @@
-/* item: lists of extracted items (see item.h). */
+/* item: items, their fields, and lists of them (see item.h). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +16,11 @@ item_list_init(struct item_list *l)
 int
 item_list_add_take(struct item_list *l, char *text, char *link)
 {
-	return item_list_add_full(l, text, link, NULL, NULL, NULL);
+	return item_list_add_full(l, text, link, NULL);
 }
 
 int
-item_list_add_full(struct item_list *l, char *text, char *link, char *key,
-    char *date, char *summary)
+item_list_add_full(struct item_list *l, char *text, char *link, char *key)
 {
 	struct item *v;
 	size_t cap;
@@ -36,19 +35,16 @@ item_list_add_full(struct item_list *l, char *text, char *link, char *key,
 		l->v = v;
 		l->cap = cap;
 	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 	l->v[l->n].text = text;
 	l->v[l->n].link = link;
 	l->v[l->n].key = key;
-	l->v[l->n].date = date;
-	l->v[l->n].summary = summary;
 	l->n++;
 	return 0;
 fail:
 	free(text);
 	free(link);
 	free(key);
-	free(date);
-	free(summary);
 	return -1;
 }
 
@@ -84,42 +80,213 @@ dup_or_null(const char *s, bool *bad)
 	return d;
 }
 
+/* copies the fields of `from` into `to` (which has none): 0 or -1 */
+static int
+fields_copy(struct item *to, const struct item *from)
+{
+	size_t i;
+
+	if (from->nfields == 0)
+		return 0;
+	to->fields = calloc(from->nfields, sizeof(*to->fields));
+	if (to->fields == NULL)
+		return -1;
+	for (i = 0; i < from->nfields; i++) {
+		to->fields[i].name = strdup(from->fields[i].name);
+		to->fields[i].value = strdup(from->fields[i].value);
+		to->nfields++;
+		if (to->fields[i].name == NULL || to->fields[i].value == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 int
 item_list_add_copy(struct item_list *l, const struct item *it)
 {
 	bool bad = false;
-	char *text, *link, *key, *date, *summary;
+	char *text, *link, *key;
+	struct item tmp;
 
 	text = dup_or_null(it->text, &bad);
 	link = dup_or_null(it->link, &bad);
 	key = dup_or_null(it->key, &bad);
-	date = dup_or_null(it->date, &bad);
-	summary = dup_or_null(it->summary, &bad);
-	if (bad || text == NULL) {
+	memset(&tmp, 0, sizeof(tmp));
+	if (bad || text == NULL || fields_copy(&tmp, it) != 0) {
 		free(text);
 		free(link);
 		free(key);
-		free(date);
-		free(summary);
+		item_release(&tmp);
 		return -1;
 	}
-	return item_list_add_full(l, text, link, key, date, summary);
+	if (item_list_add_full(l, text, link, key) != 0) {
+		item_release(&tmp);
+		return -1;
+	}
+	l->v[l->n - 1].fields = tmp.fields;
+	l->v[l->n - 1].nfields = tmp.nfields;
+	return 0;
+}
+
+void
+item_release(struct item *it)
+{
+	size_t i;
+
+	free(it->text);
+	free(it->link);
+	free(it->key);
+	for (i = 0; i < it->nfields; i++) {
+		free(it->fields[i].name);
+		free(it->fields[i].value);
+	}
+	free(it->fields);
+	memset(it, 0, sizeof(*it));
+}
+
+void
+item_list_truncate(struct item_list *l, size_t n)
+{
+	while (l->n > n)
+		item_release(&l->v[--l->n]);
 }
 
 void
 item_list_release(struct item_list *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].text);
-		free(l->v[i].link);
-		free(l->v[i].key);
-		free(l->v[i].date);
-		free(l->v[i].summary);
-	}
+	item_list_truncate(l, 0);
 	free(l->v);
 	item_list_init(l);
+}
+
+static bool
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+bool
+item_field_name_valid(const char *name)
+{
+	static const char *const taken[] = { "title", "link", "and", "or",
+		"not" };
+	size_t i, n;
+
+	if (name == NULL || !is_alpha(name[0]))
+		return false;
+	for (n = 1; name[n] != '\0'; n++)
+		if (!is_alpha(name[n]) && !(name[n] >= '0' && name[n] <= '9'))
+			return false;
+	if (n > ITEM_FIELD_NAME_MAX)
+		return false;
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+		if (strcmp(name, taken[i]) == 0)
+			return false;
+	return true;
+}
+
+/* the index of field `name` in `it`, or it->nfields */
+static size_t
+field_index(const struct item *it, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < it->nfields; i++)
+		if (strcmp(it->fields[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* cut_utf8 cuts s to at most `max` bytes on a character boundary */
+static void
+cut_utf8(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+int
+item_field_set_take(struct item *it, const char *name, char *value)
+{
+	struct item_field *v;
+	size_t i;
+	char *nm;
+
+	if (!item_field_name_valid(name))
+		goto fail;
+	i = field_index(it, name);
+	if (value == NULL || *value == '\0' ||
+	    (strlen(value) > ITEM_FIELD_MAX && strcmp(name, "image") == 0)) {
+		free(value);
+		if (i < it->nfields) { /* remove it, keeping the order */
+			free(it->fields[i].name);
+			free(it->fields[i].value);
+			memmove(&it->fields[i], &it->fields[i + 1],
+			    (it->nfields - i - 1) * sizeof(*it->fields));
+			if (--it->nfields == 0) {
+				free(it->fields);
+				it->fields = NULL;
+			}
+		}
+		return 0;
+	}
+	cut_utf8(value, ITEM_FIELD_MAX);
+	if (i < it->nfields) {
+		free(it->fields[i].value);
+		it->fields[i].value = value;
+		return 0;
+	}
+	if (it->nfields >= ITEM_FIELDS_MAX)
+		goto fail;
+	if ((nm = strdup(name)) == NULL)
+		goto fail;
+	v = realloc(it->fields, (it->nfields + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(nm);
+		goto fail;
+	}
+	it->fields = v;
+	v[it->nfields].name = nm;
+	v[it->nfields].value = value;
+	it->nfields++;
+	return 0;
+fail:
+	free(value);
+	return -1;
+}
+
+int
+item_field_set(struct item *it, const char *name, const char *value)
+{
+	char *v = NULL;
+
+	if (value != NULL && *value != '\0' && (v = strdup(value)) == NULL)
+		return -1;
+	return item_field_set_take(it, name, v);
+}
+
+const char *
+item_field(const struct item *it, const char *name)
+{
+	size_t i = field_index(it, name);
+
+	return i < it->nfields ? it->fields[i].value : NULL;
+}
+
+const char *
+item_get(const struct item *it, const char *name)
+{
+	if (strcmp(name, "title") == 0)
+		return it->text;
+	if (strcmp(name, "link") == 0)
+		return it->link;
+	return item_field(it, name);
 }
 
 int
@@ -138,4 +305,20 @@ item_same(const struct item *a, const struct item *b)
 	if (a->key != NULL && b->key != NULL)
 		return strcmp(a->key, b->key) == 0;
 	return item_equal(a, b);
+}
+
+int
+item_fields_equal(const struct item *a, const struct item *b)
+{
+	size_t i;
+	const char *v;
+
+	if (a->nfields != b->nfields)
+		return 0;
+	for (i = 0; i < a->nfields; i++) {
+		v = item_field(b, a->fields[i].name);
+		if (v == NULL || strcmp(v, a->fields[i].value) != 0)
+			return 0;
+	}
+	return 1;
 }

@@ -555,21 +555,13 @@ add_record(const char *t, size_t tn, const char *l, size_t ln, const char *k,
 			return -1;
 		}
 	}
-	return item_list_add_full(out, text, link, key, NULL, NULL);
+	return item_list_add_full(out, text, link, key);
 }
 
 static void
 drop_from(struct item_list *out, size_t n0)
 {
-	while (out->n > n0) {
-		struct item *it = &out->v[--out->n];
-
-		free(it->text);
-		free(it->link);
-		free(it->key);
-		free(it->date);
-		free(it->summary);
-	}
+	item_list_truncate(out, n0);
 }
 
 /* the records in data[0..n) -> items; 0, or -1 with err */

@@ -149,12 +149,10 @@ enum stmt_id {
 	STMT_WATCH_SNAPSHOT,
 	STMT_WATCH_NEXT,
 	STMT_WATCH_NAMES,
-	STMT_WATCH_FORGET,
 	STMT_SNAPSHOT_GET,
 	STMT_SNAPSHOT_CLEAR,
 	STMT_SNAPSHOT_ADD,
 	STMT_HISTORY_ADD,
-	STMT_HISTORY_RECENT,
 	STMT_HISTORY_TRIM,
 	STMT_HISTORY_CAP,
 	STMT_WATCH_FORGET_GONE,
@@ -216,7 +214,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_WATCH_NEXT] =
 	    "UPDATE watch SET next_check_at = ?2 WHERE name = ?1",
 	[STMT_WATCH_NAMES] = "SELECT name FROM watch ORDER BY name",
-	[STMT_WATCH_FORGET] = "DELETE FROM watch WHERE name = ?1",
 	[STMT_SNAPSHOT_GET] =
 	    "SELECT text, link, key FROM snapshot_item WHERE watch = ?1"
 	    " ORDER BY pos",
@@ -235,10 +232,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    " history WHERE watch = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
 	[STMT_WATCH_FORGET_GONE] =
 	    "DELETE FROM watch WHERE name = ?1 AND last_check_at < ?2",
-	[STMT_HISTORY_RECENT] =
-	    "SELECT at, removed, text, link, edited FROM history"
-	    " WHERE watch = ?1"
-	    " ORDER BY at DESC, id DESC LIMIT ?2",
 	[STMT_HISTORY_TRIM] = "DELETE FROM history WHERE at < ?1",
 	[STMT_SENT_TRIM] =
 	    "DELETE FROM sent_day WHERE day NOT IN"
@@ -986,12 +979,6 @@ store_close(struct store *st)
 	free(st);
 }
 
-const char *
-store_db_path(const struct store *st)
-{
-	return st->path;
-}
-
 /* ---- watches ---- */
 
 void
@@ -1383,8 +1370,9 @@ store_watch_set_next_check(struct store *st, const char *name,
 	return tx_commit(st, err);
 }
 
-void
-store_names_free(char **names, size_t n)
+/* names_free frees what watch_names returned. NULL is ok. */
+static void
+names_free(char **names, size_t n)
 {
 	size_t i;
 
@@ -1395,9 +1383,10 @@ store_names_free(char **names, size_t n)
 	free(names);
 }
 
-int
-store_watch_names(struct store *st, char ***names, size_t *n,
-    struct kw_err *err)
+/* watch_names returns the names of every watch with a row, sorted, as a
+ * heap array of heap strings (names_free). 0 or -1 (*names = NULL). */
+static int
+watch_names(struct store *st, char ***names, size_t *n, struct kw_err *err)
 {
 	sqlite3_stmt *s;
 	char **v = NULL, **nv, *name;
@@ -1436,7 +1425,7 @@ oom:
 	kw_err_set(err, "out of memory");
 fail:
 	stmt_done(s);
-	store_names_free(v, count);
+	names_free(v, count);
 	return -1;
 }
 
@@ -1451,7 +1440,7 @@ store_forget_gone(struct store *st, const char *const *keep, size_t nkeep,
 
 	if (forgot != NULL)
 		*forgot = 0;
-	if (store_watch_names(st, &names, &n, err) != 0)
+	if (watch_names(st, &names, &n, err) != 0)
 		return -1;
 	if (tx_begin(st, err) != 0)
 		goto fail;
@@ -1469,92 +1458,18 @@ store_forget_gone(struct store *st, const char *const *keep, size_t nkeep,
 	}
 	if (tx_commit(st, err) != 0)
 		goto fail;
-	store_names_free(names, n);
+	names_free(names, n);
 	if (forgot != NULL)
 		*forgot = count;
 	return 0;
 fail_tx:
 	tx_rollback(st);
 fail:
-	store_names_free(names, n);
+	names_free(names, n);
 	return -1;
-}
-
-int
-store_watch_forget(struct store *st, const char *name, struct kw_err *err)
-{
-	/* snapshot and history follow by ON DELETE CASCADE */
-	return stmt_run(st, STMT_WATCH_FORGET, err, "forget the watch", "t",
-	    name);
 }
 
 /* ---- history ---- */
-
-void
-history_entries_free(struct history_entry *v, size_t n)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		free(v[i].text);
-		free(v[i].link);
-	}
-	free(v);
-}
-
-int
-store_history_recent(struct store *st, const char *name, size_t limit,
-    struct history_entry **out, size_t *n, struct kw_err *err)
-{
-	struct history_entry *v = NULL, *nv, *e;
-	size_t count = 0, cap = 0;
-	sqlite3_stmt *s;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	s = stmt_query(st, STMT_HISTORY_RECENT, err, "read history", "tl",
-	    name, sql_limit(limit));
-	if (s == NULL)
-		return -1;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			store_fail(st, err, "read history");
-			goto fail;
-		}
-		if (count == cap) {
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto oom;
-			v = nv;
-		}
-		e = &v[count];
-		memset(e, 0, sizeof(*e));
-		count++;
-		e->at = sqlite3_column_int64(s, 0);
-		e->removed = sqlite3_column_int(s, 1) != 0;
-		e->edited = sqlite3_column_int(s, 4) != 0;
-		if (col_dup(s, 2, &e->text) != 0 || e->text == NULL ||
-		    col_dup(s, 3, &e->link) != 0)
-			goto oom;
-	}
-	stmt_done(s);
-	*out = v;
-	*n = count;
-	return 0;
-oom:
-	kw_err_set(err, "out of memory");
-fail:
-	stmt_done(s);
-	history_entries_free(v, count);
-	return -1;
-}
 
 int
 store_history_trim(struct store *st, int64_t before_ms, struct kw_err *err)

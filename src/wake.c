@@ -26,6 +26,9 @@ struct wake_file {
 	 * moved (IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED), or (WAKE_FOLLOW)
 	 * the path may resolve elsewhere now */
 	bool stale;
+	/* WAKE_FOLLOW: an event named the file or a ".." entry: re-arm only
+	 * if the path resolves elsewhere now (an edit in place needs none) */
+	bool recheck;
 	bool writing; /* modified and not yet closed by its writer */
 };
 
@@ -198,34 +201,50 @@ disarm(struct wake_file *f)
 	f->base = f->real_base = f->real = NULL;
 }
 
+/* drain reads every pending event of `f` (defined below) */
+static void drain(struct wake_file *f);
+
 /*
  * arm (re)makes the inotify instance of `f`: its path's directory and,
- * with WAKE_FOLLOW, the directory of what the path resolves to now.
- * Returns 0, or -1 with errno (f is then not armed).
+ * with WAKE_FOLLOW, the directory of what the path resolves to now. The
+ * new instance is armed before the old one is read for the last time and
+ * closed, so no event falls between the two (a lost IN_CLOSE_WRITE would
+ * leave the file "being written" and hold a reload back). Returns 0, or
+ * -1 with errno (f then keeps its old instance, if it had one).
  */
 static int
 arm(struct wake_file *f)
 {
 	uint32_t mask = watch_mask(f->flags);
-	int saved;
+	char *base = NULL, *real_base = NULL, *real = NULL;
+	int fd, saved;
 
-	disarm(f);
-	f->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (f->fd < 0)
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	if (add_dir(f->fd, f->path, mask, &f->base) != 0) {
+	if (add_dir(fd, f->path, mask, &base) != 0) {
 		saved = errno;
-		disarm(f);
+		close(fd);
 		errno = saved;
 		return -1;
 	}
 	if ((f->flags & WAKE_FOLLOW) != 0) {
-		f->real = realpath(f->path, NULL);
-		if (f->real != NULL && strcmp(f->real, f->path) != 0 &&
-		    add_dir(f->fd, f->real, mask, &f->real_base) != 0)
-			f->real_base = NULL; /* the path's directory still is */
+		real = realpath(f->path, NULL);
+		if (real != NULL && strcmp(real, f->path) != 0 &&
+		    add_dir(fd, real, mask, &real_base) != 0)
+			real_base = NULL; /* the path's directory still is */
 	}
+	/* what reached the old instance so far counts (its changes and
+	 * writer state); what comes from now on reaches the new one too */
+	if (f->fd >= 0)
+		drain(f);
+	disarm(f);
+	f->fd = fd;
+	f->base = base;
+	f->real_base = real_base;
+	f->real = real;
 	f->stale = false;
+	f->recheck = false;
 	return 0;
 }
 
@@ -334,7 +353,7 @@ drain(struct wake_file *f)
 				f->writing = false;
 			/* a symlink on the way may point elsewhere now */
 			if ((f->flags & WAKE_FOLLOW) != 0)
-				f->stale = true;
+				f->recheck = true;
 		}
 	}
 }
@@ -351,7 +370,16 @@ rearm_if_stale(struct wake_file *f)
 	char *before;
 	bool was_armed;
 
-	if (!f->used || !f->stale)
+	if (!f->used)
+		return;
+	if (!f->stale && f->recheck) {
+		f->recheck = false;
+		before = realpath(f->path, NULL);
+		f->stale = before == NULL || f->real == NULL ||
+		    strcmp(before, f->real) != 0;
+		free(before);
+	}
+	if (!f->stale)
 		return;
 	was_armed = f->fd >= 0;
 	before = f->real;

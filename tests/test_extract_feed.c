@@ -134,10 +134,12 @@ test_feed_naver_blog_rss2_entries_with_links_keys_dates(void **state)
 	    NULL, "https://rss.blog.naver.com/tastytrip.xml", &l,
 	    EXTRACT_PARSER_FEED);
 	assert_items(&l, w, N(w));
-	assert_string_equal(l.v[0].date, "Tue, 01 Dec 2026 21:10:00 +0900");
+	assert_string_equal(item_field(&l.v[0], "date"),
+	    "Tue, 01 Dec 2026 21:10:00 +0900");
 	/* the description's HTML read as text: tags gone, &nbsp; a space */
-	assert_string_equal(l.v[0].summary, "줄이 길었지만 육수가 일품 ...");
-	assert_string_equal(l.v[2].summary, "된장찌개");
+	assert_string_equal(item_field(&l.v[0], "summary"),
+	    "줄이 길었지만 육수가 일품 ...");
+	assert_string_equal(item_field(&l.v[2], "summary"), "된장찌개");
 	item_list_release(&l);
 }
 
@@ -210,8 +212,9 @@ test_feed_rss1_rdf(void **state)
 	run_fixture_ok("rss1.rdf", "application/rdf+xml", NULL, NULL,
 	    "http://news.example/index.rdf", &l, EXTRACT_PARSER_FEED);
 	assert_items(&l, w, N(w));
-	assert_string_equal(l.v[0].date, "2026-11-30T08:00:00+09:00");
-	assert_null(l.v[1].date);
+	assert_string_equal(item_field(&l.v[0], "date"),
+	    "2026-11-30T08:00:00+09:00");
+	assert_null(item_field(&l.v[1], "date"));
 	item_list_release(&l);
 }
 
@@ -238,9 +241,11 @@ test_feed_atom_alternate_links_against_xml_base(void **state)
 	    NULL, "https://github.com/curl/curl/releases.atom", &l,
 	    EXTRACT_PARSER_FEED);
 	assert_items(&l, w, N(w));
-	assert_string_equal(l.v[0].summary, "Changes: wcurl added");
-	assert_string_equal(l.v[1].summary, "Bug fixes");
-	assert_string_equal(l.v[0].date, "2026-11-06T07:14:03Z");
+	assert_string_equal(item_field(&l.v[0], "summary"),
+	    "Changes: wcurl added");
+	assert_string_equal(item_field(&l.v[1], "summary"), "Bug fixes");
+	assert_string_equal(item_field(&l.v[0], "date"),
+	    "2026-11-06T07:14:03Z");
 	item_list_release(&l);
 }
 

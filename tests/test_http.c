@@ -206,9 +206,8 @@ fetch(const struct http_request *req, struct result *r)
 	h = http_new(4, 2, &err);
 	assert_non_null(h);
 	assert_int_equal(http_submit(h, req, on_done, r, &err), 0);
-	assert_int_equal(http_pending(h), 1);
+	assert_int_equal(r->calls, 0); /* never called back from submit */
 	assert_int_equal(http_run(h), 0);
-	assert_int_equal(http_pending(h), 0);
 	assert_int_equal(r->calls, 1);
 	http_free(h);
 }
@@ -683,10 +682,10 @@ test_http_keeps_the_per_host_limit_and_isolates_failures(void **state)
 	req.timeout_ms = 500;
 	assert_int_equal(http_submit(h, &req, on_done, &r[NPARALLEL + 1],
 	    &err), 0);
-	assert_int_equal(http_pending(h), NPARALLEL + 2);
+	for (i = 0; i < NPARALLEL + 2; i++)
+		assert_int_equal(r[i].calls, 0);
 
 	assert_int_equal(http_run(h), 0);
-	assert_int_equal(http_pending(h), 0);
 	for (i = 0; i < NPARALLEL; i++) {
 		assert_int_equal(r[i].calls, 1);
 		assert_int_equal(r[i].resp.error, HTTP_OK);
@@ -772,9 +771,7 @@ test_http_queues_over_the_limit_timed_from_start(void **state)
 	for (i = 0; i < NQUEUED; i++)
 		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
 		    0);
-	assert_int_equal(http_pending(h), NQUEUED);
 	assert_int_equal(http_run(h), 0);
-	assert_int_equal(http_pending(h), 0);
 	for (i = 0; i < NQUEUED; i++) {
 		assert_int_equal(r[i].calls, 1);
 		if (r[i].resp.error != HTTP_OK)
@@ -810,10 +807,10 @@ test_http_cancel_all_calls_back_running_and_queued_transfers(void **state)
 		    0);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
-	/* one runs, two wait: all three are pending */
-	assert_int_equal(http_pending(h), 3);
+	/* one runs, two wait: none has been called back */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(r[i].calls, 0);
 	http_cancel_all(h);
-	assert_int_equal(http_pending(h), 0);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(r[i].calls, 1);
 		assert_int_equal(r[i].resp.error, HTTP_ERR_ABORTED);
@@ -1054,7 +1051,8 @@ test_http_rejects_bad_requests(void **state)
 	req.body_len = 3;
 	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), -1);
 
-	assert_int_equal(http_pending(h), 0);
+	/* nothing was queued: a run has nothing to call back */
+	assert_int_equal(http_run(h), 0);
 	http_free(h);
 	assert_int_equal(calls, 0);
 
@@ -1084,7 +1082,7 @@ test_http_free_aborts_pending_transfers_without_callbacks(void **state)
 	assert_int_equal(http_submit(h, &req, count_calls, &calls, &err), 0);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
-	assert_int_equal(http_pending(h), 2);
+	assert_int_equal(calls, 0); /* both still in flight */
 	http_free(h);
 	assert_int_equal(calls, 0);
 	http_free(NULL);
@@ -1096,7 +1094,7 @@ test_http_free_aborts_pending_transfers_without_callbacks(void **state)
 		assert_int_equal(http_submit(h, &req, count_calls, &calls,
 		    &err), 0);
 	assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
-	assert_int_equal(http_pending(h), 3);
+	assert_int_equal(calls, 0);
 	http_free(h);
 	assert_int_equal(calls, 0);
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
@@ -73,6 +74,110 @@ static const char *
 in_state(struct fixture *f, const char *name)
 {
 	snprintf(f->path, sizeof(f->path), "%s/%s", f->state_dir, name);
+	return f->path;
+}
+
+/* A history row as the test reads it from the database itself: the product
+ * writes and trims history but reads none of it back. */
+struct history_entry {
+	int64_t at;
+	bool removed;
+	bool edited;
+	char *text;
+	char *link; /* NULL when the row has none */
+};
+
+static char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	char *d;
+
+	if (t == NULL)
+		return NULL;
+	d = strdup((const char *)t);
+	assert_non_null(d);
+	return d;
+}
+
+static sqlite3 *
+db_open(struct fixture *f)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(in_state(f, "kakaowatch.db"), &db,
+		SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		fail_msg("open %s: %s", f->path, sqlite3_errmsg(db));
+	return db;
+}
+
+/* history_read returns watch `name`'s history rows, newest first. */
+static void
+history_read(struct fixture *f, const char *name, struct history_entry **out,
+    size_t *n)
+{
+	sqlite3 *db = db_open(f);
+	sqlite3_stmt *s = NULL;
+	struct history_entry *v = NULL;
+	size_t count = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(db,
+			     "SELECT at, removed, edited, text, link"
+			     " FROM history WHERE watch = ?1"
+			     " ORDER BY at DESC, id DESC",
+			     -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		v = realloc(v, (count + 1) * sizeof(*v));
+		assert_non_null(v);
+		v[count].at = sqlite3_column_int64(s, 0);
+		v[count].removed = sqlite3_column_int(s, 1) != 0;
+		v[count].edited = sqlite3_column_int(s, 2) != 0;
+		v[count].text = col_text(s, 3);
+		v[count].link = col_text(s, 4);
+		assert_non_null(v[count].text);
+		count++;
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	*out = v;
+	*n = count;
+}
+
+static void
+history_free(struct history_entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].text);
+		free(v[i].link);
+	}
+	free(v);
+}
+
+/* watch_rows returns the names of the watches with a row, sorted, joined
+ * by spaces, in f->path. */
+static const char *
+watch_rows(struct fixture *f)
+{
+	sqlite3 *db = db_open(f);
+	sqlite3_stmt *s = NULL;
+	size_t len = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(db,
+			     "SELECT name FROM watch ORDER BY name", -1, &s,
+			     NULL),
+	    SQLITE_OK);
+	f->path[0] = '\0';
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		len += (size_t)snprintf(f->path + len, sizeof(f->path) - len,
+		    "%s%s", len > 0 ? " " : "", sqlite3_column_text(s, 0));
+		assert_true(len < sizeof(f->path));
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
 	return f->path;
 }
 
@@ -194,7 +299,6 @@ test_store_creates_private_files(void **state)
 			fail_msg("%s has mode %o", f->path,
 			    (unsigned)(sb.st_mode & 0777));
 	}
-	assert_string_equal(store_db_path(st), in_state(f, "kakaowatch.db"));
 	store_close(st);
 	umask(old);
 }
@@ -303,14 +407,14 @@ test_store_records_baseline_then_change(void **state)
 	assert_string_equal(snap.v[1].text, "Article B");
 	item_list_release(&snap);
 
-	assert_int_equal(store_history_recent(st, "news", 0, &h, &n, &err), 0);
+	history_read(f, "news", &h, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(h[0].at, 2000);
 	assert_true((h[0].removed && strcmp(h[0].text, "Article A") == 0) ||
 	    (h[1].removed && strcmp(h[1].text, "Article A") == 0));
 	assert_true((!h[0].removed && strcmp(h[0].text, "Article C") == 0) ||
 	    (!h[1].removed && strcmp(h[1].text, "Article C") == 0));
-	history_entries_free(h, n);
+	history_free(h, n);
 
 	assert_int_equal(store_outbox_due(st, 2000, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 1);
@@ -554,7 +658,7 @@ check_is_atomic_with(struct fixture *f, const char *bad_message)
 	assert_int_equal(store_record_check(st, &c, &err), -1);
 	assert_true(err.set);
 	/* the message names the database and SQLite's reason */
-	assert_non_null(strstr(err.msg, store_db_path(st)));
+	assert_non_null(strstr(err.msg, in_state(f, "kakaowatch.db")));
 	assert_non_null(strstr(err.msg, "news"));
 	assert_non_null(strstr(err.msg, "constraint failed"));
 
@@ -566,9 +670,9 @@ check_is_atomic_with(struct fixture *f, const char *bad_message)
 	assert_string_equal(ws.etag, "\"v1\"");
 	watch_state_release(&ws);
 	assert_int_equal(outbox_count(st), 0);
-	assert_int_equal(store_history_recent(st, "news", 0, &h, &n, &err), 0);
+	history_read(f, "news", &h, &n);
 	assert_int_equal(n, 0);
-	history_entries_free(h, n);
+	history_free(h, n);
 
 	/* and the handle still works: the same check with good messages */
 	c.nmessages = 1;
@@ -781,12 +885,11 @@ test_store_trims_old_history(void **state)
 	}
 
 	assert_int_equal(store_history_trim(st, 3000, &err), 0);
-	assert_int_equal(store_history_recent(st, "news", 10, &h, &n, &err),
-	    0);
+	history_read(f, "news", &h, &n);
 	assert_int_equal(n, 1);
 	assert_string_equal(h[0].text, "new");
 	assert_false(h[0].removed);
-	history_entries_free(h, n);
+	history_free(h, n);
 
 	assert_int_equal(store_sent_count(st, "2026-01-01", &count, &err), 0);
 	assert_int_equal(count, 0);
@@ -879,7 +982,7 @@ test_store_keeps_meta_values(void **state)
 }
 
 static void
-test_store_lists_and_forgets_watches(void **state)
+test_store_forgets_watches_gone_from_the_config(void **state)
 {
 	struct fixture *f = *state;
 	struct kw_err err = { 0 };
@@ -888,9 +991,9 @@ test_store_lists_and_forgets_watches(void **state)
 	struct watch_state ws;
 	struct store_check c = { .name = "news", .at = 1, .items = &items,
 		.added = &added };
+	const char *keep[] = { "alpha", "never" };
 	struct store *st = open_ok(f);
-	char **names;
-	size_t n;
+	size_t n, forgot = 9;
 
 	item_list_init(&items);
 	item_list_init(&added);
@@ -900,27 +1003,26 @@ test_store_lists_and_forgets_watches(void **state)
 	assert_int_equal(store_watch_set_next_check(st, "alpha", 777, &err), 0);
 	assert_int_equal(store_outbox_add(st, "news", "{}", 1, &err), 0);
 
-	assert_int_equal(store_watch_names(st, &names, &n, &err), 0);
-	assert_int_equal(n, 2);
-	assert_string_equal(names[0], "alpha");
-	assert_string_equal(names[1], "news");
-	store_names_free(names, n);
+	assert_string_equal(watch_rows(f), "alpha news");
 	state_get(st, "alpha", &ws);
 	assert_true(ws.known);
 	assert_false(ws.baselined);
 	assert_int_equal(ws.next_check_at, 777);
 	watch_state_release(&ws);
 
-	assert_int_equal(store_watch_forget(st, "news", &err), 0);
-	assert_int_equal(store_watch_forget(st, "never", &err), 0);
+	/* "alpha" is configured (never checked), "never" has no row */
+	assert_int_equal(store_forget_gone(st, keep, 2, 1000, &forgot, &err),
+	    0);
+	assert_int_equal(forgot, 1);
+	assert_string_equal(watch_rows(f), "alpha");
 	state_get(st, "news", &ws);
 	assert_false(ws.known);
 	watch_state_release(&ws);
 	snapshot_get(st, "news", &snap);
 	assert_int_equal(snap.n, 0);
-	assert_int_equal(store_history_recent(st, "news", 0, &h, &n, &err), 0);
+	history_read(f, "news", &h, &n);
 	assert_int_equal(n, 0);
-	history_entries_free(h, n);
+	history_free(h, n);
 	/* its unsent message is still delivered */
 	assert_int_equal(outbox_count(st), 1);
 
@@ -1130,14 +1232,12 @@ test_store_remembers_seen_keys_with_the_snapshot(void **state)
 		struct history_entry *h;
 		size_t nh;
 
-		assert_int_equal(store_history_recent(st, "board", 0, &h, &nh,
-				     &err),
-		    0);
+		history_read(f, "board", &h, &nh);
 		assert_int_equal(nh, 1);
 		assert_true(h[0].edited);
 		assert_false(h[0].removed);
 		assert_string_equal(h[0].text, "특가 (마감) [4]");
-		history_entries_free(h, nh);
+		history_free(h, nh);
 	}
 
 	/* unknown keys are not found; items without a key are skipped */
@@ -1175,7 +1275,8 @@ test_store_remembers_seen_keys_with_the_snapshot(void **state)
 	record_ok(st, &c);
 	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_watch_forget(st, "board", &err), 0);
+	assert_int_equal(store_forget_gone(st, NULL, 0, INT64_MAX, NULL, &err),
+	    0);
 	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
 	assert_int_equal(n, 0);
 	item_list_release(&items);
@@ -1306,7 +1407,7 @@ test_store_history_is_bounded_per_watch(void **state)
 		record_ok(st, &c);
 		item_list_release(&added);
 	}
-	assert_int_equal(store_history_recent(st, "news", 0, &h, &n, &err), 0);
+	history_read(f, "news", &h, &n);
 	assert_int_equal(n, STORE_HISTORY_PER_WATCH);
 	assert_true(strncmp(h[0].text, "599 ", 4) == 0);
 	for (i = 0; i < n; i++) {
@@ -1314,7 +1415,7 @@ test_store_history_is_bounded_per_watch(void **state)
 		/* whole characters only */
 		assert_int_equal((strlen(h[i].text) - strlen("599 ")) % 3, 0);
 	}
-	history_entries_free(h, n);
+	history_free(h, n);
 
 	/* another watch, last checked at 1000, gone from the config */
 	c.name = "old";
@@ -1326,9 +1427,9 @@ test_store_history_is_bounded_per_watch(void **state)
 	assert_int_equal(store_forget_gone(st, keep, 1, 5000, &forgot, &err),
 	    0);
 	assert_int_equal(forgot, 1);
-	assert_int_equal(store_history_recent(st, "news", 0, &h, &n, &err), 0);
+	history_read(f, "news", &h, &n);
 	assert_int_equal(n, STORE_HISTORY_PER_WATCH); /* kept: configured */
-	history_entries_free(h, n);
+	history_free(h, n);
 	store_close(st);
 }
 
@@ -1354,7 +1455,7 @@ main(void)
 		T(test_store_trims_old_history),
 		T(test_store_reopen_keeps_everything),
 		T(test_store_keeps_meta_values),
-		T(test_store_lists_and_forgets_watches),
+		T(test_store_forgets_watches_gone_from_the_config),
 		T(test_store_refuses_a_second_process_and_survives_kill),
 		T(test_store_readonly_open_fails_clearly_without_database),
 		T(test_store_readonly_open_works_after_a_clean_close),

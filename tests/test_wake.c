@@ -2,7 +2,8 @@
  * test_wake: the daemon's wake-ups (wake.h): a caught signal sets its flag
  * and makes the pipe readable; a file replaced by rename, edited in place,
  * or behind a symlink is reported once; other files in its directory are
- * not; two files in one directory keep their own event masks.
+ * not; two files in one directory keep their own event masks; an edit in
+ * place is never lost, nor its writer's close (a reload waits for it).
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -12,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -220,6 +224,84 @@ test_wake_watch_of_a_missing_directory_fails(void **state)
 	wake_free(w);
 }
 
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * A writer edits a followed file in place 300 times, each time waiting
+ * until wake has reported the change and seen the close: an event lost
+ * while a watch is re-armed (the close above all, which would hold a
+ * reload back as "still being written") fails it.
+ */
+static void
+test_wake_never_loses_an_edit_in_place_or_its_close(void **state)
+{
+	struct kw_err err = { 0 };
+	char path[128], c = 0;
+	int up[2], down[2], id, cycles = 0;
+	bool pending = false, seen = false;
+	long since = 0;
+	struct wake *w;
+	pid_t pid;
+
+	(void)state;
+	path_of(path, sizeof(path), "config.yaml");
+	write_file(path, "a: 0\n");
+	w = wake_new(&err);
+	assert_non_null(w);
+	id = wake_watch(w, path, WAKE_EDITS | WAKE_FOLLOW, &err);
+	assert_true(id >= 0);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int i, fd;
+
+		for (i = 0; i < 300; i++) {
+			fd = open(path, O_WRONLY | O_TRUNC);
+			if (fd < 0 || write(fd, "a: ", 3) != 3 ||
+			    write(fd, "12\n", 3) != 3 || close(fd) != 0 ||
+			    write(up[1], "c", 1) != 1 || read(down[0], &c, 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(fcntl(up[0], F_SETFL, O_NONBLOCK), 0);
+	while (cycles < 300) {
+		turn(w, 2);
+		if (wake_changed(w, id))
+			seen = true;
+		if (!pending && read(up[0], &c, 1) == 1) {
+			pending = true;
+			since = now_ms();
+		}
+		if (pending && seen && !wake_writing(w, id)) {
+			pending = seen = false;
+			cycles++;
+			assert_int_equal(write(down[1], "a", 1), 1);
+		} else if (pending && now_ms() - since > 5000) {
+			kill(pid, SIGKILL);
+			fail_msg("edit %d: %s after the writer closed the file",
+			    cycles + 1, seen ? "still 'being written'" :
+			    "no change reported");
+		}
+	}
+	close(up[0]);
+	close(down[1]);
+	assert_true(waitpid(pid, NULL, 0) == pid);
+	wake_unwatch(w, id);
+	wake_free(w);
+}
+
 int
 main(void)
 {
@@ -235,6 +317,9 @@ main(void)
 		    test_wake_follows_a_symlink_to_another_directory, setup,
 		    teardown),
 		cmocka_unit_test(test_wake_watch_of_a_missing_directory_fails),
+		cmocka_unit_test_setup_teardown(
+		    test_wake_never_loses_an_edit_in_place_or_its_close, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

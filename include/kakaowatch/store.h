@@ -99,9 +99,6 @@ struct store *store_open_readonly(const char *state_dir, struct kw_err *err);
 /* store_close finalizes, closes and releases the lock. NULL is a no-op. */
 void store_close(struct store *st);
 
-/* store_db_path returns the database path (owned by the store). */
-const char *store_db_path(const struct store *st);
-
 /* ---- watches' fetch state and snapshots ---- */
 
 struct watch_state {
@@ -254,32 +251,13 @@ int store_watch_set_next_check(struct store *st, const char *name,
     int64_t next_check_at, struct kw_err *err);
 
 /*
- * store_watch_names returns the names of every watch with a row, sorted
- * (bytewise), as a heap array of heap strings: free with
- * store_names_free(*names, *n). Returns 0 or -1 (*names = NULL, *n = 0).
- */
-int store_watch_names(struct store *st, char ***names, size_t *n,
-    struct kw_err *err);
-
-/* store_names_free frees what store_watch_names returned. NULL is ok. */
-void store_names_free(char **names, size_t n);
-
-/*
- * store_watch_forget deletes watch `name`: its state, snapshot, history
- * and seen keys
- * (its queued outbox messages stay and are still sent). A name that does
- * not exist is not an error. Returns 0 or -1.
- */
-int store_watch_forget(struct store *st, const char *name,
-    struct kw_err *err);
-
-/*
  * store_forget_gone deletes, in one transaction, every watch that is not
  * named in keep[0..nkeep) (the configured watches, enabled or not) and
  * was last checked before `before_ms` (Unix ms; now minus history_days):
- * its state, snapshot and history, as store_watch_forget does. Renamed and
- * removed watches so do not keep rows forever. *forgot (may be NULL) is
- * how many went. Returns 0 or -1 with `err`.
+ * its state, snapshot, history and seen keys (its queued outbox messages
+ * stay and are still sent). Renamed and removed watches so do not keep
+ * rows forever. *forgot (may be NULL) is how many went. Returns 0 or -1
+ * with `err`.
  */
 int store_forget_gone(struct store *st, const char *const *keep,
     size_t nkeep, int64_t before_ms, size_t *forgot, struct kw_err *err);
@@ -288,26 +266,6 @@ int store_forget_gone(struct store *st, const char *const *keep,
 
 /* newest history rows a watch keeps (store_record_check trims to it) */
 #define STORE_HISTORY_PER_WATCH 500
-
-struct history_entry {
-	int64_t at;   /* when the change was seen, Unix ms */
-	bool removed; /* false: the item was added; true: removed */
-	bool edited;  /* the item was changed (text is the new text) */
-	/* owned; the item's first 200 bytes (cut between characters) */
-	char *text;
-	char *link;   /* owned, may be NULL (also when over 1024 bytes) */
-};
-
-/*
- * store_history_recent returns up to `limit` (0 = all) history entries of
- * watch `name`, newest first, as a heap array (free with
- * history_entries_free(*out, *n)). Returns 0 or -1 (*out = NULL, *n = 0).
- */
-int store_history_recent(struct store *st, const char *name, size_t limit,
-    struct history_entry **out, size_t *n, struct kw_err *err);
-
-/* history_entries_free frees the array and its strings. NULL is ok. */
-void history_entries_free(struct history_entry *v, size_t n);
 
 /*
  * store_history_trim deletes history entries seen before `before_ms` (for

@@ -143,10 +143,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    "control byte 0x%02x in text", *u);
 			check_str(it->link, "link");
 			check_str(it->key, "key");
-			check_str(it->date, "date");
-			check_str(it->summary, "summary");
-			if (it->summary != NULL)
-				FUZZ_CHECK(strlen(it->summary) <=
+			for (size_t fi = 0; fi < it->nfields; fi++) {
+				check_str(it->fields[fi].name, "field name");
+				check_str(it->fields[fi].value, "field");
+				FUZZ_CHECK(it->fields[fi].value[0] != '\0' &&
+				        strlen(it->fields[fi].value) <=
+				            ITEM_FIELD_MAX,
+				    "field value empty or too long");
+			}
+			if (item_field(it, "summary") != NULL)
+				FUZZ_CHECK(strlen(item_field(it, "summary")) <=
 				        ITEM_SUMMARY_MAX,
 				    "summary too long");
 			if (it->link != NULL)

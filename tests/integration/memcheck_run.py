@@ -125,12 +125,18 @@ watches:
                    os.path.dirname(os.path.abspath(__file__)),
                    "valgrind.supp"),
                kwtest.BINARY, "-v", "-c", self.config, "run"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        errpath = os.path.join(self.tmp, "daemon.err")
+        errf = open(errpath, "w")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf,
+                                text=True)
         out = {}
         reader = threading.Thread(target=lambda: out.update(
             zip(("stdout", "stderr"), proc.communicate())))
         reader.start()
+
+        def daemon_said(text):
+            with open(errpath) as f:
+                return text in f.read()
         try:
             # valgrind can take many seconds to start on a busy machine:
             # the fault loop runs from the daemon's first check on
@@ -152,6 +158,10 @@ watches:
                 if n == 6:
                     self.write_config(self.config_text(True))
                 time.sleep(2)
+            # the rewrite's reload, however slow valgrind is (not a
+            # fixed share of DURATION)
+            kwtest.wait_until(lambda: daemon_said("reload: configuration"),
+                              120, "the reload under valgrind")
         finally:
             proc.send_signal(signal.SIGTERM)
             reader.join(timeout=120)
@@ -160,7 +170,9 @@ watches:
                 reader.join()
         with open(log) as f:
             report = f.read()
-        stderr = out.get("stderr", "")
+        errf.close()
+        with open(errpath) as f:
+            stderr = f.read()
         self.logs.append(out.get("stdout", "") + stderr)
         self.assertIn("run: stopping", stderr)
         self.assertIn("reload:", stderr)
