@@ -18,10 +18,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
-import test_daemon as td  # noqa: E402
 from test_clock import FAKETIME_LIBS  # noqa: E402
 
-page = td.page
+page = kwtest.page
 wait_until = kwtest.wait_until
 
 
@@ -31,23 +30,15 @@ def utc(kst):
     return "@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s))
 
 
-class QuietHoursTest(kwtest.KwTestCase):
+class QuietHoursTest(kwtest.DaemonCase):
 
     def setUp(self):
-        super().setUp()
         self.lib = next((x for x in FAKETIME_LIBS if os.path.exists(x)),
                         None)
         if self.lib is None:
             self.skipTest("libfaketime is not installed")
-        self.daemons = []
-        self.pages = self.start_pages()
+        super().setUp()
         self.clock = os.path.join(self.tmp, "faketime")
-
-    def tearDown(self):
-        for d in self.daemons:
-            if d.proc.poll() is None:
-                d.kill9()
-        super().tearDown()
 
     def set_clock(self, kst):
         with open(self.clock + ".tmp", "w") as f:
@@ -65,7 +56,7 @@ class QuietHoursTest(kwtest.KwTestCase):
         return env
 
     def setup_env(self):
-        e = td.Env(self, "e", self.pages)
+        e = self.env()
         self.write_page("deals.html", page(["old deal"]))
         self.write_page("news.html", page(["old news"]))
         e.write_config([("deals", "/deals.html", ""),
@@ -84,7 +75,7 @@ class QuietHoursTest(kwtest.KwTestCase):
     def test_night_changes_arrive_as_one_digest_after_0700(self):
         e = self.setup_env()
         self.set_clock("2026-12-01 22:50:00")
-        d = td.Daemon(self, e.config, e.env)
+        d = kwtest.Daemon(self, e.config, e.env)
         d.wait_log(r"check: deals: baseline stored")
         d.wait_log(r"check: news: baseline stored")
         # before the window: delivered at once
@@ -106,7 +97,7 @@ class QuietHoursTest(kwtest.KwTestCase):
         # a restart in the night keeps it held (state in the database)
         d.kill9()
         self.set_clock("2026-12-02 02:00:00")
-        d = td.Daemon(self, e.config, e.env)
+        d = kwtest.Daemon(self, e.config, e.env)
         self.write_page("deals.html", page([
             "night deal 2 ₩12,900", "night deal 3", "night deal 1",
             "evening deal", "old deal"]))
@@ -154,7 +145,7 @@ class QuietHoursTest(kwtest.KwTestCase):
             "night deal 1", "evening deal", "old deal"]))
         wait_until(lambda: "morning deal" in e.items(), 30, "07:00 change")
         self.assertEqual(len(e.messages()), 4)
-        self.assert_no_secrets(td.CLIENT_ID)
+        self.assert_no_secrets(kwtest.CLIENT_ID)
 
     def test_once_holds_in_the_window_and_force_sends(self):
         e = self.setup_env()
