@@ -6,6 +6,7 @@ writes a config into a temporary directory and runs the real binary
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -156,6 +157,200 @@ def json_lines(text):
         if line.startswith("{"):
             out.append(json.loads(line))
     return out
+
+
+# ---- the daemon against fake Kakao (test_daemon, test_delivery, ...) ----
+
+CLIENT_ID = "daemon-test-rest-key-42"
+REDIRECT = "http://localhost:5000/oauth"
+
+
+def page(titles):
+    return "<html><body><ul>%s</ul></body></html>" % "".join(
+        '<li><a href="/p/%s">%s</a></li>' % (t.replace(" ", "-"), t)
+        for t in titles)
+
+
+def items_of(msg):
+    """The item titles a message shows (list contents or a text's item)."""
+    if msg.get("object_type") == "list":
+        return [c["title"] for c in msg["contents"]]
+    lines = msg.get("text", "").split("\n")
+    if len(lines) > 1 and re.search(r": \d+ new", lines[0]):
+        return lines[1:]
+    return []
+
+
+class Daemon:
+    """One `kakaowatch run` with its stdout and stderr in files."""
+
+    count = 0
+
+    def __init__(self, tc, config, env=None, args=()):
+        Daemon.count += 1
+        base = os.path.join(tc.tmp, "run%d" % Daemon.count)
+        self.out_path, self.err_path = base + ".out", base + ".err"
+        e = dict(os.environ)
+        e.pop("KAKAOWATCH_CONFIG", None)
+        e.update(env or {})
+        with open(self.out_path, "w") as out, \
+                open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(
+                [BINARY, "-c", config, *args, "run"], stdout=out,
+                stderr=err, env=e)
+        tc.daemons.append(self)
+
+    def log(self):
+        with open(self.err_path, errors="replace") as f:
+            return f.read()
+
+    def stdout(self):
+        with open(self.out_path, errors="replace") as f:
+            return f.read()
+
+    def checks(self, name):
+        """How many checks of watch `name` the log shows: every outcome
+        has a line, a check that found nothing new only under -v."""
+        return len(re.findall(r"^.*check: '?%s'?: " % re.escape(name),
+                              self.log(), re.M))
+
+    def wait_checks(self, name, more=2, timeout=15):
+        """Waits until `more` checks of `name` ended after this call (the
+        first may already be under way, so `more` >= 2 means at least one
+        whole check ran). Needs the daemon run with -v."""
+        start = self.checks(name)
+        self.wait_log(r"check: '?%s'?: " % re.escape(name), timeout,
+                      count=start + more)
+
+    def wait_log(self, pattern, timeout=15, count=1):
+        """Waits until `pattern` (a regex) matched `count` log lines."""
+        def seen():
+            if self.proc.poll() is not None:
+                raise AssertionError("the daemon exited (%s):\n%s" % (
+                    self.proc.returncode, self.log()))
+            return len(re.findall(pattern, self.log(), re.M)) >= count
+        wait_until(seen, timeout, "/%s/ x%d in the log:\n%s" % (
+            pattern, count, self.log()[-3000:]))
+
+    def stop(self, sig=signal.SIGTERM):
+        """Sends `sig`; returns (exit status, seconds until it exited)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "hung"
+        return rc, time.monotonic() - t0
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Env:
+    """A fake Kakao, a state dir and a config of watches on loopback."""
+
+    def __init__(self, tc, name, pages, kakao_args=()):
+        self.tc = tc
+        self.dir = os.path.join(tc.tmp, name)
+        os.mkdir(self.dir)
+        self.state = os.path.join(self.dir, "state")
+        self.config = os.path.join(self.dir, "kakaowatch.yaml")
+        self.token_file = os.path.join(self.state, "kakao_token.json")
+        self.pages = pages
+        self.kakao = tc.start_kakao("--client-id", CLIENT_ID,
+                                    "--redirect-uri", REDIRECT, *kakao_args)
+        self.env = {"KAKAO_REST_API_KEY": CLIENT_ID}
+
+    def write_config(self, watches, extra="", sink="kakao"):
+        text = """
+state_dir: %s
+kakao:
+  rest_api_key: ${KAKAO_REST_API_KEY}
+  redirect_uri: %s
+  auth_base_url: %s
+  api_base_url: %s
+  sink: %s
+max_messages_per_day: 1000
+%s
+defaults:
+  interval: 1s
+  jitter: 0%%
+  timeout: 5s
+watches:
+""" % (self.state, REDIRECT, self.kakao.base, self.kakao.base, sink, extra)
+        for name, path, more in watches:
+            text += "  - name: %s\n    url: %s\n    xpath: //li/a\n%s" % (
+                name, self.pages.url(path), more)
+        tmp = self.config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config)
+
+    def auth(self):
+        code = self.kakao.post_json("/_control/issue-code")["code"]
+        p = self.tc.kw("auth", "--code", code, env=self.env,
+                       config=self.config)
+        self.tc.assertEqual(p.returncode, 0, p.stderr)
+
+    def run(self, *args):
+        return Daemon(self.tc, self.config, self.env, args)
+
+    def messages(self):
+        return [m["template_object"] for m in
+                self.kakao.get_json("/_control/messages")["messages"]]
+
+    def items(self):
+        out = []
+        for m in self.messages():
+            out += items_of(m)
+        return out
+
+    def status(self, *args):
+        return self.tc.kw("status", *args, env=self.env, config=self.config)
+
+    def status_json(self):
+        p = self.status("--json")
+        self.tc.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def watch_status(self, name):
+        for w in self.status_json()["watches"]:
+            if w["name"] == name:
+                return w
+        raise AssertionError("no watch %s in status" % name)
+
+    def fail(self, **how):
+        how.setdefault("endpoint", "send")
+        self.kakao.post_json("/_control/fail", how)
+
+
+class DaemonCase(KwTestCase):
+    """A KwTestCase with the page server, daemons killed at the end, and
+    Envs: for tests that run `kakaowatch run` against fake Kakao."""
+
+    def setUp(self):
+        super().setUp()
+        self.daemons = []
+        self.pages = self.start_pages()
+
+    def tearDown(self):
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.kill9()
+        super().tearDown()
+
+    def env(self, name="e", **kw):
+        return Env(self, name, self.pages, **kw)
+
+    def assert_stops_cleanly(self, d):
+        rc, took = d.stop()
+        self.assertEqual(rc, 0, d.log()[-2000:])
+        self.assertLess(took, 2.0, "SIGTERM took %.2fs" % took)
+        self.assertIn("run: stopping", d.log())
+        return took
 
 
 def main():

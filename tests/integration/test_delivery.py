@@ -11,19 +11,14 @@ send, an outage across many watches. Every wait polls with a deadline.
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
-import test_daemon as td  # noqa: E402
-
-page = td.page
-wait_until = td.wait_until
+from kwtest import page, wait_until  # noqa: E402
 
 
 def printed(text):
@@ -31,23 +26,7 @@ def printed(text):
     return kwtest.json_lines(text)
 
 
-class DeliveryTest(kwtest.KwTestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.daemons = []
-        self.pages = self.start_pages()
-
-    def tearDown(self):
-        for d in self.daemons:
-            if d.proc.poll() is None:
-                d.kill9()
-        super().tearDown()
-
-    def env(self, name="e", **kw):
-        return td.Env(self, name, self.pages, **kw)
-
-    assert_stops_cleanly = td.DaemonTest.assert_stops_cleanly
+class DeliveryTest(kwtest.DaemonCase):
 
     # ---- 1. the sink never drops ----
 

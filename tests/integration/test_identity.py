@@ -19,7 +19,6 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import boardsim  # noqa: E402
 import kwtest  # noqa: E402
-import test_daemon  # noqa: E402
 
 
 def changes(msgs):
@@ -238,19 +237,8 @@ watches:
         self.assertRegex(table.stdout, r"\ndeals .* 5 +6 ")
 
 
-class BusyWeekRunTest(kwtest.KwTestCase):
+class BusyWeekRunTest(kwtest.DaemonCase):
     """A week of a busy board through `kakaowatch run` and fake Kakao."""
-
-    def setUp(self):
-        super().setUp()
-        self.daemons = []
-        self.pages = self.start_pages()
-
-    def tearDown(self):
-        for d in self.daemons:
-            if d.proc.poll() is None:
-                d.kill9()
-        super().tearDown()
 
     def test_a_busy_week_sends_one_item_per_new_post_and_nothing_else(self):
         seed = int(os.environ.get("KW_WEEK_SEED", "11"))
@@ -262,7 +250,7 @@ class BusyWeekRunTest(kwtest.KwTestCase):
         for i in range(8):
             board.post("지난주 글 %d" % i, comments=rng.randrange(5))
         self.write_page("board.html", board.render())
-        env = test_daemon.Env(self, "week", self.pages)
+        env = self.env("week")
         env.write_config([("deals", "/board.html",
                            "    xpath: %s\n" % boardsim.XPATH)],
                          extra="history_days: 3650")
@@ -300,7 +288,7 @@ class BusyWeekRunTest(kwtest.KwTestCase):
                 # two checks after the write: the second saw this page
                 checks += 2
                 d.wait_log(r"check: deals: ", timeout=30, count=checks)
-        test_daemon.wait_until(
+        kwtest.wait_until(
             lambda: len(env.items()) >= len(expected), 30,
             "all %d new posts delivered" % len(expected))
         d.stop()

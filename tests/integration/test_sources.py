@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
-from test_daemon import Env, wait_until  # noqa: E402
+from kwtest import Env, wait_until  # noqa: E402
 
 
 def rss(posts):
@@ -63,18 +63,7 @@ def cafe(articles):
         for n, t in articles]}}}, ensure_ascii=False)
 
 
-class SourcesTest(kwtest.KwTestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.daemons = []
-        self.pages = self.start_pages()
-
-    def tearDown(self):
-        for d in self.daemons:
-            if d.proc.poll() is None:
-                d.kill9()
-        super().tearDown()
+class SourcesTest(kwtest.DaemonCase):
 
     def write_sources(self, e, blog, releases, bids, articles):
         self.write_page("rss/tastytrip.xml", rss(blog))
@@ -110,7 +99,6 @@ class SourcesTest(kwtest.KwTestCase):
         self.assertEqual(chk.returncode, 0, chk.stderr)
         e.auth()
         d = e.run()
-        self.daemons.append(d)
         for name in ("blog", "releases", "bids", "cafe"):
             d.wait_log(r"check: %s: baseline stored \(1 items\)" % name)
         # one new entry each; two blog posts share a title (distinct guid)

@@ -30,7 +30,6 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import boardsim  # noqa: E402
 import kwtest  # noqa: E402
-import test_daemon  # noqa: E402
 from test_identity import changes  # noqa: E402
 
 FIXTURE = os.path.join(kwtest.DATA, "state", "v1-0dc9784.db")
@@ -48,15 +47,13 @@ def js_page(titles):
     return "<html><body><ul class='n'>%s</ul></body></html>" % rows
 
 
-class UpgradeTest(kwtest.KwTestCase):
+class UpgradeTest(kwtest.DaemonCase):
 
     def setUp(self):
         super().setUp()
-        self.daemons = []
         with open(MANIFEST) as f:
             self.manifest = json.load(f)
-        self.pages = self.start_pages()
-        self.env = test_daemon.Env(self, "up", self.pages)
+        self.env = kwtest.Env(self, "up", self.pages)
         self.db = os.path.join(self.env.state, "kakaowatch.db")
         self.board = boardsim.Board(page_size=self.manifest["deals_page_size"])
         for p in reversed(self.manifest["deals"]):
@@ -68,12 +65,6 @@ class UpgradeTest(kwtest.KwTestCase):
             self.old_history = c.execute(
                 "SELECT count(*) FROM history").fetchone()[0]
         self.assertEqual(len(self.old_outbox), 3)
-
-    def tearDown(self):
-        for d in self.daemons:
-            if d.proc.poll() is None:
-                d.kill9()
-        super().tearDown()
 
     def install_fixture(self, src=FIXTURE):
         os.makedirs(self.env.state, mode=0o700, exist_ok=True)
@@ -166,11 +157,11 @@ class UpgradeTest(kwtest.KwTestCase):
         d = self.env.run("-v")
         d.wait_log(r"check: deals: ", count=2)
         d.wait_log(r"check: jsboard: ", count=2)
-        test_daemon.wait_until(lambda: len(self.env.messages()) >= 3, 15,
+        kwtest.wait_until(lambda: len(self.env.messages()) >= 3, 15,
                                "the old outbox delivered")
         self.board.post("신상 특가 D")
         self.serve()
-        test_daemon.wait_until(lambda: len(self.env.messages()) >= 4, 15,
+        kwtest.wait_until(lambda: len(self.env.messages()) >= 4, 15,
                                "the new post delivered")
         d.wait_log(r"check: deals: ", count=4)
         d.stop()
