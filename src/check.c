@@ -826,7 +826,8 @@ on_rendered(void *user, struct render_result *res)
 		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s",
 		    res->error);
 	} else {
-		resp.status = 200;
+		/* an error page the browser showed fails as a fetch's would */
+		resp.status = res->http_status > 0 ? res->http_status : 200;
 		resp.body = res->dom;
 		resp.len = res->len;
 		res->dom = NULL;

@@ -2890,10 +2890,9 @@ check_field(struct loader *ld, const struct watch_src *defs,
 }
 
 /*
- * watch_field_names: the names of watch `w`'s fields, which message
- * templates may use as placeholders, into out[0..max) (borrowed from
- * `w`, or static): its fields: and, for feeds, author and image (date
- * and summary message.h knows). Returns how many.
+ * watch_field_names: the names of watch `w`'s fields: entries, which
+ * message templates may use as placeholders, into out[0..max) (borrowed
+ * from `w`; message.h knows the feed built-ins itself). Returns how many.
  */
 static size_t
 watch_field_names(const struct watch_config *w, const char **out,
@@ -2903,11 +2902,6 @@ watch_field_names(const struct watch_config *w, const char **out,
 
 	for (i = 0; i + 1 < w->nfields && n < max; i += 2)
 		out[n++] = w->fields[i];
-	if ((w->parser == CONFIG_PARSER_AUTO ||
-	    w->parser == CONFIG_PARSER_FEED) && n + 2 <= max) {
-		out[n++] = "author";
-		out[n++] = "image";
-	}
 	return n;
 }
 
@@ -2921,7 +2915,7 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
     const struct watch_src *src, const struct watch_config *w)
 {
 	const struct watch_src *from = watch_source(defs, src, wk("message"));
-	const char *fields[CONFIG_FIELDS_MAX + 2];
+	const char *fields[CONFIG_FIELDS_MAX];
 	yaml_node_pair_t *pair;
 	yaml_node_t *map, *pk, *pv;
 	size_t nfields, i, at;
@@ -2932,6 +2926,8 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
 	map = from->node[wk("message")];
 	nfields = watch_field_names(w, fields,
 	    sizeof(fields) / sizeof(fields[0]));
+	if (w->jq != NULL) /* a jq program's object keys are its fields */
+		nfields = MESSAGE_FIELDS_ANY;
 	for (i = 0; i + 1 < w->nmessage; i += 2) {
 		struct kw_err err = { 0 };
 		enum message_part part;
