@@ -2532,7 +2532,7 @@ static const struct key watch_keys[] = {
 	    .count_off = WOFF(nexclude), .parse = key_strlist },
 	{ .info = { .name = "when", .example = "'title ~ \"(SSD|NVMe)\"'",
 	    .doc = "conditions (a string or a list; all must hold) on an "
-	    "item's title and link, e.g. `title ~ \"(?i)ssd\" and not "
+	    "item's title, link and fields, e.g. `price <= 100000 and not "
 	    "title ~ \"중고\"`" },
 	    .store = KS_STRV, .off = WOFF(when), .count_off = WOFF(nwhen),
 	    .parse = key_when },
