@@ -166,9 +166,11 @@ struct watch_config {
 	size_t nexclude;
 	/*
 	 * when: conditions (cond.h syntax, each compiles) an item must all
-	 * hold to trigger a message, tested on its fields `title` (the item
-	 * text) and `link`; none = every item. A watch's list replaces the
-	 * one from defaults.
+	 * hold to trigger a message, tested on `title` (the item text),
+	 * `link` and its fields (item.h); every name a condition uses is one
+	 * the watch's items can have (its fields:, feeds' date, summary,
+	 * author, image; any name with jq:), checked at load; none = every
+	 * item. A watch's list replaces the one from defaults.
 	 */
 	char **when;
 	size_t nwhen;
