@@ -53,6 +53,17 @@ def db_rows(state, sql, *args):
         con.close()
 
 
+def baselined(state, name):
+    """Whether watch `name` has its snapshot: False too while the daemon
+    has not made the database or its tables yet (the file appears before
+    its schema: under load a reader can come in between)."""
+    try:
+        return db_rows(state, "SELECT count(*) FROM snapshot_item WHERE "
+                       "watch = ?", name)[0][0] > 0
+    except sqlite3.OperationalError:
+        return False
+
+
 def lines_naming(text, name):
     """Log lines about watch `name`: "check: 'NAME': ..." (once) or
     "check: NAME: failed: ..." (run)."""
@@ -201,15 +212,8 @@ watches:
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                rows = db_rows(self.state, "SELECT count(*) FROM "
-                               "snapshot_item WHERE watch = 'healthy'") \
-                    if os.path.exists(os.path.join(
-                        self.state, "kakaowatch.db")) else [(0,)]
-                if rows == [(1,)]:
-                    break
-                time.sleep(0.2)
+            kwtest.wait_until(lambda: baselined(self.state, "healthy"), 60,
+                              "the healthy watch's baseline")
             self.write_page("healthy.html", page(["h1", "h2"]))
             # the hanging watches keep the transfer loop busy all the
             # time; the change must still be checked and printed
