@@ -55,17 +55,33 @@ class Rig:
               file=sys.stderr, flush=True)
 
     # -- the fakes --
-    def server(self, script, *args):
-        s = kwtest.Server(script, *args)
-        self.servers.append(s)
-        return s
-
-    def start_fakes(self, client_id, secret=None):
-        """self.pages (serving self.root) and self.kakao."""
-        self.pages = self.server("pageserver.py", "--root", self.root)
+    def start_fakes(self, client_id, secret=None, pageservers=1):
+        """self.pages (serving self.root), self.kakao and, with
+        pageservers > 1, self.others: more pageservers on the same root.
+        They start in parallel (each is a Python start-up: seconds on a
+        loaded machine)."""
         extra = ("--client-secret", secret) if secret else ()
-        self.kakao = self.server("fake_kakao.py", "--client-id", client_id,
-                                 *extra, "--redirect-uri", REDIRECT)
+        specs = [("fake_kakao.py", "--client-id", client_id, *extra,
+                  "--redirect-uri", REDIRECT)] + \
+            [("pageserver.py", "--root", self.root)] * pageservers
+        got = [None] * len(specs)
+
+        def start(i):
+            try:
+                got[i] = kwtest.Server(*specs[i])
+            except Exception as e:  # reported below, after the others
+                got[i] = e
+        ths = [threading.Thread(target=start, args=(i,))
+               for i in range(len(specs))]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        self.servers += [g for g in got if isinstance(g, kwtest.Server)]
+        for g in got:
+            if not isinstance(g, kwtest.Server):
+                raise g
+        self.kakao, self.pages, self.others = got[0], got[1], got[2:]
 
     def authorize(self):
         """`kakaowatch check` then `auth` with a code from the fake; the
@@ -158,6 +174,9 @@ class Rig:
             print("%-40s %s" % (k, v))
 
     def cleanup(self):
+        for s in self.servers:  # all at once, then each waited for
+            if s.proc.poll() is None:
+                s.proc.terminate()
         for s in self.servers:
             s.stop()
         if self.args.keep or self.failures:

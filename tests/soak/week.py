@@ -102,8 +102,8 @@ class Week(Rig):
 
     # ---- setup ----
     def start(self):
-        self.start_fakes(CLIENT_ID, SECRET)
-        self.other = self.server("pageserver.py", "--root", self.root)
+        self.start_fakes(CLIENT_ID, SECRET, pageservers=2)
+        self.other = self.others[0]
         self.kakao_offset = 0
         self.real = []
         for i, base in enumerate(["rust", "hn", "geek", "board"]):
@@ -116,7 +116,7 @@ class Week(Rig):
         with open(os.path.join(self.root, "churn.html"), "w") as f:
             f.write(page("c", [(1, "churn one"), (2, "churn two")]))
         with open(os.path.join(self.root, "garbage.html"), "wb") as f:
-            f.write(bytes(self.rng.randrange(256) for _ in range(65536)))
+            f.write(self.rng.randbytes(65536))
         self.churn_on = True
         self.write_config()
         self.secrets.add(self.authorize())
@@ -334,6 +334,7 @@ class Week(Rig):
             self.failures.append("SIGTERM: exit %s" % self.rc)
         self.harvest_tokens()
         self.verify()
+        self.log("verified at %.0f s" % (time.monotonic() - t0))
 
     def deadline_settle(self, proc):
         """Wait (up to 90 s) until every expected item arrived."""
