@@ -194,6 +194,8 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	render = render_pool_new(cfg->browser_max, &err);
 	if (render == NULL)
 		goto fail;
+	/* profiles a killed kakaowatch left (the state lock is ours) */
+	render_sweep(cfg->state_dir);
 	env.store = st;
 	env.http = http;
 	env.cfg = cfg;

@@ -64,6 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cond;
+
 /* Limits checked by config_load (inclusive). */
 #define CONFIG_NAME_MAX_CHARS 64              /* watch name, in characters */
 #define CONFIG_INTERVAL_MIN_MS 1000           /* interval: 1s .. 30d */
@@ -80,6 +82,7 @@
 #define CONFIG_MAX_PER_HOST_MAX 64            /* per host: 1 .. 64 */
 #define CONFIG_MAX_MESSAGES_PER_CHECK_MAX 100 /* 1 .. 100 */
 #define CONFIG_MAX_MESSAGES_PER_DAY_MAX 10000 /* 1 .. 10000 */
+#define CONFIG_FIELDS_MAX 32                  /* fields: entries a watch */
 #define CONFIG_HISTORY_DAYS_MAX 3650          /* history_days: 1 .. 3650 */
 #define CONFIG_MIN_REFRESH_MAX_MS (86400LL * 1000) /* 0 .. 1d */
 /* the YAML file itself: 10,000 watches in block style take ~1.4 MB */
@@ -169,6 +172,22 @@ struct watch_config {
 	 */
 	char **when;
 	size_t nwhen;
+	/*
+	 * when_cond: the nwhen conditions compiled (cond.h), once per
+	 * config load (and config_watch_copy); owned, freed with the watch.
+	 * NULL when nwhen is 0.
+	 */
+	struct cond **when_cond;
+	/*
+	 * fields: what each item gets besides its text and link
+	 * (docs/configuration.md §Fields): nfields strings, 2 per `fields:`
+	 * entry in file order, the name (item.h's rule, not `name`, `count`
+	 * or `key`) then an XPath relative to the item (a css: entry's
+	 * translation, with `/@ATTR` for attr:). At most CONFIG_FIELDS_MAX
+	 * entries. A watch's mapping replaces the one from defaults.
+	 */
+	char **fields;
+	size_t nfields;
 	/*
 	 * message: the templates of its messages (message.h), as pairs:
 	 * the part ("title", "description" or "header"), then its template
