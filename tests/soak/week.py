@@ -162,7 +162,7 @@ class Week(Rig):
                    ("offsite", p("/redirect-to?url=" +
                                  self.other.url("/churn.html"))),
                    ("garbage", p("/garbage.html")),
-                   ("bomb", p("/gzip-bomb?bytes=200000000")),
+                   ("bomb", p("/gzip-bomb?bytes=50000000")),
                    ("huge", p("/big?bytes=20000000"))]
         for n, u in hostile:
             lines += ["  - name: hostile-" + n, "    url: " + u,
