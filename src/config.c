@@ -19,6 +19,7 @@
 #include "kakaowatch/item.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/quiet.h"
 #include "kakaowatch/message.h"
 #include "kakaowatch/cond.h"
 #include "kakaowatch/regex.h"
@@ -2319,6 +2320,53 @@ key_sink(struct loader *ld, yaml_node_t *n, const char *label,
 	return result;
 }
 
+/* quiet_hours: "HH:MM-HH:MM" (quiet.h), kept as written by quiet_format,
+ * or "off" */
+static int
+key_quiet(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	struct quiet_window w;
+	char msg[200], norm[16];
+	int r;
+
+	if (parse_str(ld, n, label, k->info.name, false, out) != 0)
+		return -1;
+	r = quiet_parse(*out, &w, msg, sizeof(msg));
+	if (r < 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name, "%s", msg);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	if (r == 1)
+		snprintf(norm, sizeof(norm), "%s", QUIET_OFF);
+	else
+		quiet_format(&w, norm, sizeof(norm));
+	return str_set(out, norm) == 0 ? 0 : (ld->oom = true, -1);
+}
+
+/* timezone: an IANA name the system's tz database knows (quiet.h) */
+static int
+key_timezone(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	char msg[300], tmp[SHOW_MAX + 4];
+
+	if (parse_str(ld, n, label, k->info.name, false, out) != 0)
+		return -1;
+	if (quiet_tz_check(*out, msg, sizeof(msg)) != 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name, "'%s': %s",
+		    show(*out, tmp, sizeof(tmp)), msg);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* --- the key tables ---------------------------------------------------- */
 
 #define TOFF(f) offsetof(struct config, f)
@@ -2361,6 +2409,13 @@ static const struct key top_keys[] = {
 	    "are grouped into one message (0: each sent at once)" },
 	    .store = KS_INT, .off = TOFF(notice_window), .parse = key_int,
 	    .min = 0, .max = 3600 },
+	{ .info = { .name = "quiet_hours", .def = "off",
+	    .doc = "HH:MM-HH:MM local time (e.g. 23:00-07:00): messages made "
+	    "inside wait and go out as one digest when it ends; off: none" },
+	    .store = KS_STR, .off = TOFF(quiet_hours), .parse = key_quiet },
+	{ .info = { .name = "timezone", .def = QUIET_DEFAULT_TZ,
+	    .doc = "the IANA time zone quiet_hours are read in" },
+	    .store = KS_STR, .off = TOFF(timezone), .parse = key_timezone },
 	{ .info = { .name = "history_days", .def = "90",
 	    .doc = "days of change history kept" },
 	    .store = KS_INT, .off = TOFF(history_days), .parse = key_int,
@@ -2475,7 +2530,7 @@ static const struct key watch_keys[] = {
 	    .count_off = WOFF(nexclude), .parse = key_strlist },
 	{ .info = { .name = "when", .example = "'title ~ \"(SSD|NVMe)\"'",
 	    .doc = "conditions (a string or a list; all must hold) on an "
-	    "item's title and link, e.g. `title ~ \"(?i)ssd\" and not "
+	    "item's title, link and fields, e.g. `price <= 100000 and not "
 	    "title ~ \"중고\"`" },
 	    .store = KS_STRV, .off = WOFF(when), .count_off = WOFF(nwhen),
 	    .parse = key_when },
@@ -2588,6 +2643,10 @@ static const struct key watch_keys[] = {
 	    "to the config file); cookies the site sets are kept in "
 	    "state_dir" },
 	    .store = KS_STR, .off = WOFF(cookies), .parse = key_path },
+	{ .info = { .name = "quiet_hours", .example = "'22:00-06:00'",
+	    .doc = "this watch's quiet hours (beats the top-level "
+	    "quiet_hours); off: none for this watch" },
+	    .store = KS_STR, .off = WOFF(quiet_hours), .parse = key_quiet },
 	{ .info = { .name = "enabled", .def = "true", .example = "false",
 	    .doc = "false keeps the watch and its history but does not run "
 	    "it" },
@@ -3909,6 +3968,14 @@ config_errors_release(struct config_errors *errs)
 	strv_free(errs->v, errs->n);
 	errs->v = NULL;
 	errs->n = 0;
+}
+
+const char *
+config_quiet_hours(const struct config *cfg, const struct watch_config *wc)
+{
+	if (wc != NULL && wc->quiet_hours != NULL)
+		return wc->quiet_hours;
+	return cfg->quiet_hours != NULL ? cfg->quiet_hours : QUIET_OFF;
 }
 
 const char *

@@ -545,7 +545,7 @@ test_config_rejects_unknown_key(void **state)
 	    "jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
 	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
-	    "render, wait_for, browser_profile, proxy, cookies, enabled)");
+	    "render, wait_for, browser_profile, proxy, cookies, quiet_hours, enabled)");
 }
 
 static void
@@ -868,6 +868,45 @@ test_config_when(void **state)
 	(void)state;
 	clean_env();
 	load_fail_with("bad_when.yaml", NULL, 2, want);
+}
+
+static void
+test_config_quiet_hours(void **state)
+{
+	static const char *const want[] = {
+		"1:14: quiet_hours: start and end are the same time: give a "
+		"window such as 23:00-07:00, or off",
+		"2:11: timezone: 'Asia/Seol': unknown time zone (not in the tz "
+		"database /usr/share/zoneinfo): use a name such as Asia/Seoul, "
+		"Europe/Berlin or UTC",
+		"7:18: watch 'night': quiet_hours: must be HH:MM-HH:MM (local "
+		"time, e.g. 23:00-07:00) or off",
+	};
+	const struct watch_config *w;
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	unsetenv("TZDIR");
+	load_fail_with("bad_quiet.yaml", NULL, 3, want);
+	/* default: none, in Korea time */
+	cfg = load_ok(fixture("minimal.yaml"), NULL);
+	assert_string_equal(cfg->quiet_hours, "off");
+	assert_string_equal(cfg->timezone, "Asia/Seoul");
+	assert_string_equal(config_quiet_hours(cfg, &cfg->watches[0]), "off");
+	config_free(cfg);
+	/* a watch's own beats the top level; off turns it off */
+	cfg = load_ok(fixture("quiet.yaml"), NULL);
+	assert_string_equal(cfg->quiet_hours, "23:00-07:00");
+	assert_string_equal(cfg->timezone, "Europe/Berlin");
+	w = config_find_watch(cfg, "global");
+	assert_string_equal(config_quiet_hours(cfg, w), "23:00-07:00");
+	w = config_find_watch(cfg, "own");
+	assert_string_equal(config_quiet_hours(cfg, w), "22:00-23:00");
+	w = config_find_watch(cfg, "loud");
+	assert_string_equal(config_quiet_hours(cfg, w), "off");
+	assert_string_equal(config_quiet_hours(cfg, NULL), "23:00-07:00");
+	config_free(cfg);
 }
 
 static void
@@ -1474,6 +1513,7 @@ main(void)
 		cmocka_unit_test(test_config_rejects_unknown_notify_on),
 		cmocka_unit_test(test_config_key_and_key_pattern),
 		cmocka_unit_test(test_config_when),
+		cmocka_unit_test(test_config_quiet_hours),
 		cmocka_unit_test(test_config_fields),
 		cmocka_unit_test(test_config_fields_errors),
 		cmocka_unit_test(test_config_rejects_second_document),

@@ -166,9 +166,11 @@ struct watch_config {
 	size_t nexclude;
 	/*
 	 * when: conditions (cond.h syntax, each compiles) an item must all
-	 * hold to trigger a message, tested on its fields `title` (the item
-	 * text) and `link`; none = every item. A watch's list replaces the
-	 * one from defaults.
+	 * hold to trigger a message, tested on `title` (the item text),
+	 * `link` and its fields (item.h); every name a condition uses is one
+	 * the watch's items can have (its fields:, feeds' date, summary,
+	 * author, image; any name with jq:), checked at load; none = every
+	 * item. A watch's list replaces the one from defaults.
 	 */
 	char **when;
 	size_t nwhen;
@@ -238,6 +240,9 @@ struct watch_config {
 	 * check waits only this long; default 6h, 1m..7d */
 	int64_t max_retry_after_ms;
 	bool enabled;        /* default true; false = parsed but not run */
+	/* quiet_hours of this watch ("HH:MM-HH:MM" or "off"), or NULL:
+	 * the top-level one (see config_quiet_hours) */
+	char *quiet_hours;
 	struct config_pos pos;       /* the watch's list item (its mapping) */
 	struct config_pos xpath_pos; /* the xpath (or css) value (maybe in
 	                                defaults) */
@@ -280,6 +285,11 @@ struct config {
 					 recovery notices queued within it
 					 go out as one message (deliver.h) */
 	int history_days;             /* default 90; 1..3650 */
+	/* quiet hours (quiet.h): "HH:MM-HH:MM" as quiet_format writes it,
+	 * or "off" (the default); a watch's own quiet_hours beats it */
+	char *quiet_hours;
+	char *timezone; /* IANA name quiet_hours are read in; default
+	                   "Asia/Seoul" (quiet_tz_check passed) */
 	char *default_encoding;       /* charset iconv knows, or NULL (CP949):
 	                                 undeclared non-UTF-8 pages (extract.h) */
 	char *browser;   /* the browser of render: browser (render.h), a path
@@ -447,6 +457,14 @@ int config_watch_copy(struct watch_config *dst,
  * never one inside a struct config) and zeroes it.
  */
 void config_watch_release(struct watch_config *w);
+
+/*
+ * config_quiet_hours: the quiet hours that apply to watch `wc` (NULL: the
+ * daemon's own messages and notices): its own quiet_hours, else the
+ * top-level one; "HH:MM-HH:MM" or "off". Borrowed from cfg.
+ */
+const char *config_quiet_hours(const struct config *cfg,
+    const struct watch_config *wc);
 
 /*
  * config_find_watch returns the watch called `name` (exact, byte-wise
