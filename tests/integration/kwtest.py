@@ -308,6 +308,12 @@ watches:
             out += items_of(m)
         return out
 
+    def send_requests(self):
+        """How many memo sends reached the fake Kakao (answered or not:
+        counted when the request arrives)."""
+        return self.kakao.get_json("/_control/tokens").get("send_requests",
+                                                           0)
+
     def status(self, *args):
         return self.tc.kw("status", *args, env=self.env, config=self.config)
 

@@ -35,7 +35,7 @@ class DeliveryTest(kwtest.DaemonCase):
         self.write_page("board.html", page(["one", "two"]))
         e.write_config([("board", "/board.html", "")], sink="auto")
         e.auth()
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         self.write_page("board.html", page(["one", "two", "three"]))
         wait_until(lambda: e.items() == ["three"], 15, "the first change")
@@ -44,7 +44,7 @@ class DeliveryTest(kwtest.DaemonCase):
         self.write_page("board.html", page(["one", "two", "three", "four"]))
         d.wait_log(r"check: board: 1 new", count=2)
         d.wait_log(r"error kakao: .*kakaowatch auth")
-        time.sleep(1.5)
+        d.wait_checks("board")  # more turns: still nothing printed
         self.assertEqual(printed(d.stdout()), [],
                          "a Kakao state dir must not print and delete")
         self.assertEqual(e.status_json()["outbox"]["pending"], 1)
@@ -275,7 +275,7 @@ class DeliveryTest(kwtest.DaemonCase):
         self.write_page("board.html", page(["one", "two"]))
         e.write_config([("board", "/board.html", "")])
         e.auth()
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         e.fail(status=500)
         self.write_page("board.html", page(["one", "two", "A"]))
@@ -288,7 +288,9 @@ class DeliveryTest(kwtest.DaemonCase):
         self.assertGreater(time.monotonic() - t_fail, 3.5,
                            "the backlog waited out the backoff")
         self.assertEqual(e.items(), ["A", "B"], "in order, each once")
-        time.sleep(1.2)
+        wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 10,
+                   "an empty outbox")
+        d.wait_checks("board")
         self.assertEqual(e.items(), ["A", "B"])
         self.assert_stops_cleanly(d)
 
@@ -333,7 +335,9 @@ class DeliveryTest(kwtest.DaemonCase):
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertRegex(p.stderr, r"next try is in [1-6]s")
         self.assertEqual(e.messages(), [])
-        time.sleep(6.2)
+        # status says when (whole seconds, rounded down): wait that out
+        due = e.status_json()["outbox"]["next_attempt"]
+        wait_until(lambda: time.time() >= due + 1, 10, "the next try")
         p = self.kw("once", env=e.env, config=e.config)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(e.items(), ["three"])
@@ -418,7 +422,7 @@ class DeliveryTest(kwtest.DaemonCase):
 
     def test_an_outage_of_25_watches_sends_one_notice_under_run(self):
         e = self.outage_env(10)
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         wait_until(lambda: len(self.notices(e)) >= 1, 30, "the notice")
         notes = self.notices(e)
@@ -433,7 +437,7 @@ class DeliveryTest(kwtest.DaemonCase):
         self.write_page("board.html", page(["one", "two", "three", "4"]))
         wait_until(lambda: e.items() == ["three", "4"], 15,
                    "the second change")
-        time.sleep(1.5)
+        d.wait_checks("board")
         self.assertEqual(len(self.notices(e)), 1, self.notices(e))
         self.assertEqual(e.status_json()["today_kst"]["sent"], 2)
         self.assert_stops_cleanly(d)
@@ -445,7 +449,7 @@ class DeliveryTest(kwtest.DaemonCase):
         self.write_page("board.html", page(["one", "two"]))
         e.write_config([("board", "/board.html", "")])
         e.auth()
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/revoke", {"access": True})
         self.write_page("board.html", page(["one", "two", "three"]))
@@ -455,7 +459,7 @@ class DeliveryTest(kwtest.DaemonCase):
             os.kill(d.proc.pid, signal.SIGHUP)
             time.sleep(0.02)
         d.wait_log(r"reload: .* is unchanged", count=1)
-        time.sleep(1.5)
+        d.wait_checks("board")  # turns after the storm
         after = e.kakao.get_json("/_control/tokens")
         self.assertEqual(after["token_requests"], before["token_requests"])
         self.assertEqual(after["send_requests"], before["send_requests"])
@@ -468,7 +472,7 @@ class DeliveryTest(kwtest.DaemonCase):
             f.write(text.replace("interval: 1s", "interval: 2s"))
         os.replace(e.config + ".tmp", e.config)
         d.wait_log(r"reload: configuration .* in force")
-        time.sleep(1)
+        d.wait_checks("board", timeout=20)  # 2 s now
         self.assertEqual(e.kakao.get_json("/_control/tokens")
                          ["token_requests"], before["token_requests"])
         # a new token file releases it
@@ -490,16 +494,21 @@ class DeliveryTest(kwtest.DaemonCase):
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/slow", {"endpoint": "send",
                                              "seconds": 8})
+        sends = e.send_requests()
         self.write_page("board.html", page(["one", "two", "three"]))
         d.wait_log(r"check: board: 1 new")
         t0 = time.monotonic()
-        fetches0 = self.pages.get_json("/count?path=/fast.html")["count"]
-        time.sleep(6)
-        fetches = self.pages.get_json("/count?path=/fast.html")["count"]
-        self.assertEqual(e.messages(), [], "Kakao has not answered yet")
-        self.assertGreaterEqual(fetches - fetches0, 4,
-                                "the 1 s watch went on being checked "
-                                "while Kakao took 8 s")
+        wait_until(lambda: e.send_requests() > sends, 10,
+                   "the send at Kakao")
+
+        def fetches():
+            return self.pages.get_json("/count?path=/fast.html")["count"]
+        fetches0 = fetches()
+        wait_until(lambda: fetches() - fetches0 >= 4 or e.messages(), 20,
+                   "four checks of the 1 s watch")
+        self.assertEqual(e.messages(), [],
+                         "the 1 s watch went on being checked (%d times) "
+                         "while Kakao took 8 s" % (fetches() - fetches0))
         st = e.status_json()
         self.assertTrue(st["daemon_alive"], "the heartbeat goes on")
         wait_until(lambda: e.items() == ["three"],
@@ -519,9 +528,11 @@ class DeliveryTest(kwtest.DaemonCase):
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/slow", {"endpoint": "send",
                                              "seconds": 2.5})
+        sends = e.send_requests()
         self.write_page("board.html", page(["one", "two", "three"]))
         d.wait_log(r"check: board: 1 new")
-        time.sleep(0.5)  # into the send
+        wait_until(lambda: e.send_requests() > sends, 10,
+                   "the send at Kakao")
         rc, took = d.stop()
         self.assertEqual(rc, 0, d.log()[-2000:])
         self.assertLess(took, 5.0)
@@ -531,9 +542,9 @@ class DeliveryTest(kwtest.DaemonCase):
         e.kakao.post_json("/_control/slow", {"endpoint": "send",
                                              "seconds": 0})
         self.assertEqual(e.status_json()["outbox"]["pending"], 0)
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"run: kakaowatch .* started")
-        time.sleep(2)
+        d.wait_checks("board")
         self.assertEqual(e.items(), ["three"], "not sent again")
         self.assert_stops_cleanly(d)
 
