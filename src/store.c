@@ -422,6 +422,18 @@ stmt_query(struct store *st, enum stmt_id id, struct kw_err *err,
 	return s;
 }
 
+/* stmt_end ends statement `s` whose last step returned `rc`: 0 when
+ * that was SQLITE_DONE, else -1 with `err` naming `what` */
+static int
+stmt_end(struct store *st, sqlite3_stmt *s, int rc, const char *what,
+    struct kw_err *err)
+{
+	if (rc != SQLITE_DONE)
+		store_fail(st, err, what);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* stmt_run runs a statement that returns no rows; see stmt_vbind */
 static int
 stmt_run(struct store *st, enum stmt_id id, struct kw_err *err,
@@ -439,13 +451,7 @@ stmt_run(struct store *st, enum stmt_id id, struct kw_err *err,
 	va_end(ap);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE) {
-		store_fail(st, err, what);
-		stmt_done(s);
-		return -1;
-	}
-	stmt_done(s);
-	return 0;
+	return stmt_end(st, s, rc, what, err);
 }
 
 static int
@@ -526,13 +532,7 @@ read_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
 		if (row(s, v + (*n - 1) * size) != 0)
 			goto oom;
 	}
-	if (rc != SQLITE_DONE) {
-		store_fail(st, err, what);
-		stmt_done(s);
-		return -1;
-	}
-	stmt_done(s);
-	return 0;
+	return stmt_end(st, s, rc, what, err);
 oom:
 	kw_err_set(err, "out of memory");
 	stmt_done(s);
