@@ -125,12 +125,17 @@ out:
 
 /* the changes the user asked to hear about, as messages */
 static int
-build_change_messages(struct check_job *job, const struct item_list *added,
+build_change_messages(const struct config *cfg,
+    const struct watch_config *wc, const struct item_list *added,
     const struct item_list *changed, const struct item_list *removed,
     struct msgs *m, struct kw_err *err)
 {
-	const struct watch_config *wc = job->wc;
-	int max = job->env.cfg->max_messages_per_check;
+	int max = cfg->max_messages_per_check;
+	struct message_format fmt = {
+		config_watch_message(wc, "title"),
+		config_watch_message(wc, "description"),
+		config_watch_message(wc, "header"),
+	};
 	struct item_list shown;
 	char **v = NULL;
 	size_t n = 0;
@@ -158,10 +163,10 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 			goto out;
 		}
 		if (shown.n > 0) {
-			if (message_build_changes(wc->name, wc->url, kinds[k],
-				&shown, max - (int)m->n > 0 ? max - (int)m->n :
-							    1,
-				&v, &n, err) != 0 ||
+			if (message_build_format(&fmt, wc->name, wc->url,
+				kinds[k], &shown,
+				max - (int)m->n > 0 ? max - (int)m->n : 1, &v,
+				&n, err) != 0 ||
 			    msgs_take(m, v, n) != 0) {
 				item_list_release(&shown);
 				kw_err_set(err, "out of memory");
@@ -173,6 +178,29 @@ build_change_messages(struct check_job *job, const struct item_list *added,
 	result = 0;
 out:
 	return result;
+}
+
+int
+check_messages(const struct config *cfg, const struct watch_config *wc,
+    const struct item_list *added, const struct item_list *changed,
+    const struct item_list *removed, char ***out, size_t *nout,
+    struct kw_err *err)
+{
+	struct item_list none;
+	struct msgs m = { NULL, 0 };
+
+	item_list_init(&none);
+	*out = NULL;
+	*nout = 0;
+	if (build_change_messages(cfg, wc, added ? added : &none,
+		changed ? changed : &none, removed ? removed : &none, &m,
+		err) != 0) {
+		msgs_release(&m);
+		return -1;
+	}
+	*out = m.v;
+	*nout = m.n;
+	return 0;
 }
 
 /*
@@ -444,8 +472,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 		o->kind = added.n + changed.n + removed.n > 0 ?
 		    CHECK_CHANGED :
 		    CHECK_UNCHANGED;
-		if (build_change_messages(job, &added, &changed, &removed, &m,
-			&err) != 0)
+		if (build_change_messages(job->env.cfg, wc, &added, &changed,
+			&removed, &m, &err) != 0)
 			goto fail;
 	}
 	if (job->st.failing_notified &&
@@ -725,42 +753,76 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 	return jar;
 }
 
+void
+check_render_request_init(struct render_request *rr,
+    const struct config *cfg, const struct watch_config *wc)
+{
+	memset(rr, 0, sizeof(*rr));
+	rr->browser = cfg != NULL ? cfg->browser : NULL;
+	rr->url = wc->url;
+	rr->work_dir = cfg != NULL ? cfg->state_dir : NULL;
+	rr->name = wc->name;
+	rr->proxy = wc->proxy;
+	rr->user_agent = util_str_eq(wc->user_agent, "browser") ?
+	    HTTP_BROWSER_USER_AGENT : wc->user_agent;
+	rr->cookie_file = wc->cookies;
+	rr->wait_for = wc->wait_for;
+	rr->timeout_ms = (long)wc->timeout_ms;
+	rr->max_bytes = (size_t)wc->max_bytes;
+}
+
+char *
+check_browser_profile(const struct config *cfg, const struct watch_config *wc,
+    struct kw_err *err)
+{
+	char *dir, *path = NULL;
+
+	if (cfg == NULL || cfg->state_dir == NULL) {
+		kw_err_set(err, "no state_dir for the browser profile");
+		return NULL;
+	}
+	dir = util_path_join(cfg->state_dir, "browser");
+	if (dir == NULL) {
+		kw_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* names are [A-Za-z0-9._-] and Hangul, never '/' (config.h) */
+	if (util_mkdir_p(dir, 0700, err) == 0) {
+		path = util_path_join(dir, wc->name);
+		if (path == NULL)
+			kw_err_set(err, "out of memory");
+	}
+	free(dir);
+	return path;
+}
+
 /*
- * check_render loads wc->url in the browser (render.h), synchronously
- * within the watch's timeout, and hands the DOM to on_fetched as if it had
- * been fetched: a text/html UTF-8 page of status 200.
+ * on_rendered hands the DOM to on_fetched as if it had been fetched: a
+ * text/html UTF-8 page of status 200 at the watch's URL
  */
 static void
-check_render(struct check_job *job)
+on_rendered(void *user, struct render_result *res)
 {
-	const struct watch_config *wc = job->wc;
-	const struct config *cfg = job->env.cfg;
-	struct render_request rr = { 0 };
+	struct check_job *job = user;
 	struct http_response resp;
-	struct kw_err err = { 0 };
 
 	memset(&resp, 0, sizeof(resp));
 	resp.retry_after_s = -1;
-	rr.browser = cfg != NULL ? cfg->browser : NULL;
-	rr.url = wc->url;
-	rr.work_dir = cfg != NULL ? cfg->state_dir : NULL;
-	rr.proxy = wc->proxy;
-	rr.user_agent = util_str_eq(wc->user_agent, "browser") ? NULL :
-	    wc->user_agent;
-	rr.timeout_ms = (long)wc->timeout_ms;
-	rr.max_bytes = (size_t)wc->max_bytes;
-	if (rr.work_dir == NULL) {
-		resp.error = HTTP_ERR_OTHER;
-		snprintf(resp.errmsg, sizeof(resp.errmsg), "no state_dir for "
-		    "the browser profile");
-	} else if (render_dom(&rr, &resp.body, &resp.len, &err) != 0) {
-		resp.error = err.msg[0] != '\0' && strstr(err.msg,
-		    "timeout") != NULL ? HTTP_ERR_TIMEOUT : HTTP_ERR_OTHER;
-		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s", err.msg);
+	if (res->status != 0) {
+		resp.error = res->timed_out ? HTTP_ERR_TIMEOUT :
+		    strcmp(res->error, "aborted") == 0 ? HTTP_ERR_ABORTED :
+		    HTTP_ERR_OTHER;
+		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s",
+		    res->error);
 	} else {
 		resp.status = 200;
+		resp.body = res->dom;
+		resp.len = res->len;
+		res->dom = NULL;
 		resp.content_type = strdup("text/html; charset=utf-8");
-		resp.final_url = strdup(wc->url);
+		resp.final_url = strdup(job->wc->url);
+		snprintf(resp.cookie_error, sizeof(resp.cookie_error), "%s",
+		    res->cookie_error);
 		if (resp.content_type == NULL || resp.final_url == NULL) {
 			http_response_release(&resp);
 			resp.error = HTTP_ERR_OTHER;
@@ -770,6 +832,40 @@ check_render(struct check_job *job)
 	}
 	on_fetched(job, &resp);
 	http_response_release(&resp);
+}
+
+/* check_render submits the render of job's watch; -1 with err */
+static int
+check_render(struct check_job *job, struct kw_err *err)
+{
+	const struct watch_config *wc = job->wc;
+	const struct config *cfg = job->env.cfg;
+	struct render_request rr;
+	char *jar = NULL, *profile = NULL;
+	int r = -1;
+
+	if (job->env.render == NULL)
+		return kw_err_set(err, "no browser pool for render: browser");
+	check_render_request_init(&rr, cfg, wc);
+	if (rr.work_dir == NULL)
+		return kw_err_set(err, "no state_dir for the browser profile");
+	if (wc->cookies != NULL) {
+		jar = check_cookie_jar(cfg, wc, err);
+		if (jar == NULL)
+			goto out;
+		rr.cookie_jar = jar;
+	}
+	if (wc->browser_profile == CONFIG_PROFILE_KEEP) {
+		profile = check_browser_profile(cfg, wc, err);
+		if (profile == NULL)
+			goto out;
+		rr.profile_dir = profile;
+	}
+	r = render_submit(job->env.render, &rr, on_rendered, job, err);
+out:
+	free(jar);
+	free(profile);
+	return r;
 }
 
 int
@@ -813,8 +909,8 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 		return 0;
 	}
 	if (wc->render == CONFIG_RENDER_BROWSER) {
-		/* done runs before check_start returns, as for a skip */
-		check_render(job);
+		if (check_render(job, err) != 0)
+			goto fail;
 		return 0;
 	}
 	/* validators only describe the page we extracted with this xpath */

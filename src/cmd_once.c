@@ -132,6 +132,7 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct http *http = NULL;
+	struct render_pool *render = NULL;
 	const struct extract_xpath **xps = NULL;
 	struct check_env env;
 	struct once_state os = { 0 };
@@ -190,9 +191,13 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	    &err);
 	if (http == NULL)
 		goto fail;
+	render = render_pool_new(cfg->browser_max, &err);
+	if (render == NULL)
+		goto fail;
 	env.store = st;
 	env.http = http;
 	env.cfg = cfg;
+	env.render = render;
 	now = util_now_ms();
 	/* from here on selected[i]: the watch is checked in this run */
 	for (i = 0; i < cfg->nwatches; i++)
@@ -208,9 +213,23 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 			&os, &err) != 0)
 			goto fail;
 	}
-	if (http_run(http) != 0) {
-		kw_err_set(&err, "the transfer loop failed");
-		goto fail;
+	/* fetches and browsers (at most browser_max) run together */
+	while (http_pending(http) > 0 || render_pending(render) > 0) {
+		int fds[RENDER_MAX_FDS];
+		bool ready[RENDER_MAX_FDS];
+		size_t nfds;
+		long t;
+
+		render_step(render);
+		t = render_timeout_ms(render);
+		if (t < 0 || t > 1000)
+			t = 1000;
+		nfds = render_fds(render, fds, RENDER_MAX_FDS);
+		if (http_poll(http, (int)t, fds, ready, nfds) != 0) {
+			kw_err_set(&err, "the transfer loop failed");
+			goto fail;
+		}
+		render_step(render);
 	}
 	/* bounded state: old history and long-gone watches go (a failure
 	 * here must not keep the outbox from being delivered) */
@@ -257,6 +276,7 @@ fail:
 	log_errorx("%s", err.msg);
 	status = KW_EXIT_FAILURE;
 out:
+	render_pool_free(render);
 	http_free(http);
 	free(xps);
 	free(selected);

@@ -14,6 +14,7 @@
 #include "kakaowatch/item.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/message.h"
 #include "kakaowatch/select.h"
 
 static const char test_usage[] =
@@ -21,8 +22,10 @@ static const char test_usage[] =
     "       kakaowatch test [-c FILE] --file PATH [NAME | --xpath EXPR |\n"
     "                       --css SELECTOR | --parser feed | --jq PROGRAM]\n"
     "       kakaowatch test [-c FILE] (NAME | --file PATH) --tree\n"
+    "       kakaowatch test [-c FILE] NAME [--file PATH] --messages\n"
     "\n"
-    "Fetches the page of watch NAME (or reads PATH), extracts its items\n"
+    "Fetches the page of watch NAME (or reads PATH; a watch with render:\n"
+    "browser is loaded in the browser), extracts its items\n"
     "and prints them (text, link, then the key that tells it apart from\n"
     "the other items: see key: in the configuration), without touching\n"
     "the state or sending anything, and says which parser read it. With\n"
@@ -40,7 +43,10 @@ static const char test_usage[] =
     "  --title EXPR   XPath for each item's title, relative to the item\n"
     "  --link EXPR    XPath for each item's link, relative to the item\n"
     "  --tree         print the HTML document tree XPaths run on (the tree\n"
-    "                 a browser builds) instead of items\n";
+    "                 a browser builds) instead of items\n"
+    "  --messages     then print the template objects (JSON, one a line)\n"
+    "                 a check would send if every item were new: keywords,\n"
+    "                 exclude, when and message: applied; nothing is sent\n";
 
 static int
 key_cmp(const void *a, const void *b)
@@ -82,6 +88,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "title", required_argument, NULL, 't' },
 		{ "link", required_argument, NULL, 'l' },
 		{ "tree", no_argument, NULL, 'T' },
+		{ "messages", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL, *xpath = NULL, *url = NULL, *name = NULL;
@@ -104,7 +111,9 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	enum key_mode resolved = KEY_AUTO;
 	char keybuf[1024];
 	int c, status = KW_EXIT_USAGE;
-	bool tree = false;
+	bool tree = false, messages = false;
+	char **msgs = NULL;
+	size_t nmsgs = 0;
 	struct buf dump;
 
 	item_list_init(&items);
@@ -141,12 +150,20 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'T':
 			tree = true;
 			break;
+		case 'M':
+			messages = true;
+			break;
 		default:
 			return KW_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		name = argv[optind++];
+	if (messages && (name == NULL || tree)) {
+		fprintf(stderr, "kakaowatch: --messages needs a watch NAME "
+				"(its message: and limits) and no --tree\n");
+		return KW_EXIT_USAGE;
+	}
 	if (css != NULL && xpath != NULL) {
 		fprintf(stderr, "kakaowatch: give --xpath or --css, not both\n");
 		return KW_EXIT_USAGE;
@@ -230,6 +247,20 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 			url = file_url;
 		}
 		page_url = url;
+	} else if (wc->render == CONFIG_RENDER_BROWSER) {
+		struct render_request rr;
+		int64_t t0 = util_mono_ms();
+
+		/* as a check renders it, with a fresh profile and no kept
+		 * cookie jar: nothing of the watch's state is written */
+		check_render_request_init(&rr, cfg, wc);
+		if (render_dom(&rr, &body, &len, &err) != 0)
+			goto fail;
+		fprintf(stderr, "kakaowatch: rendered in the browser in %.1fs "
+		    "(%zu bytes of DOM)\n", (double)(util_mono_ms() - t0) /
+		    1000.0, len);
+		content_type = "text/html; charset=utf-8";
+		page_url = wc->url;
 	} else {
 		if (cmd_fetch(wc, &resp, &err) != 0)
 			goto fail;
@@ -291,11 +322,24 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	    spec.pattern != NULL ? ", key_pattern " : "",
 	    spec.pattern != NULL ? regex_pattern(spec.pattern) : "",
 	    distinct_keys(&items));
+	if (messages) {
+		/* as a check would make them, every item being new */
+		tmp.notify_on = NOTIFY_ADDED;
+		if (check_messages(cfg, &tmp, &items, NULL, NULL, &msgs,
+			&nmsgs, &err) != 0)
+			goto fail;
+		printf("messages: %zu (if every item were new; nothing is "
+		       "sent)\n",
+		    nmsgs);
+		for (i = 0; i < nmsgs; i++)
+			printf("%s\n", msgs[i]);
+	}
 	status = KW_EXIT_OK;
 	goto out;
 fail:
 	fprintf(stderr, "kakaowatch: %s\n", err.msg);
 out:
+	message_list_free(msgs, nmsgs);
 	free(css_xpath);
 	item_list_release(&items);
 	regex_free(spec.pattern);

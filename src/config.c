@@ -18,6 +18,7 @@
 #include "kakaowatch/http.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/message.h"
 #include "kakaowatch/cond.h"
 #include "kakaowatch/regex.h"
 #include "kakaowatch/select.h"
@@ -1545,6 +1546,76 @@ key_when(struct loader *ld, yaml_node_t *n, const char *label,
 	return result;
 }
 
+/* the parts of message:, in the order of enum message_part */
+static const struct key message_keys[] = {
+	{ .info = { .name = "title",
+	    .doc = "each item's title (default '" MESSAGE_DEFAULT_TITLE
+	    "')" } },
+	{ .info = { .name = "description",
+	    .doc = "each item's description (default none)" } },
+	{ .info = { .name = "header",
+	    .doc = "the list's header (default '" MESSAGE_DEFAULT_HEADER
+	    "')" } },
+};
+#define MK_COUNT (sizeof(message_keys) / sizeof(message_keys[0]))
+
+/*
+ * message: { title: T, description: D, header: H } -> part, template,
+ * ... for the parts given non-empty; the placeholders are checked by
+ * watch_check_message, which knows the watch's fields
+ */
+static int
+key_message(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char ***out = KEY_FIELD(conf, k);
+	size_t *nout = (size_t *)((char *)conf + k->count_off);
+	yaml_node_t *vals[MK_COUNT];
+	yaml_mark_t keymarks[MK_COUNT];
+	char where[LABEL_MAX + 16], key[32], *s, **v;
+	size_t i;
+	int result = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (node_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "expected a mapping of templates (e.g. { title: "
+		    "'{title} · {price}' }), not %s", node_kind(n));
+		return -1;
+	}
+	snprintf(where, sizeof(where), "in message: of %s",
+	    label != NULL ? label : "defaults");
+	map_collect(ld, n, where, message_keys, MK_COUNT, vals, keymarks);
+	for (i = 0; i < MK_COUNT; i++) {
+		if (vals[i] == NULL)
+			continue;
+		snprintf(key, sizeof(key), "message.%s",
+		    message_keys[i].info.name);
+		if (parse_str(ld, vals[i], label, key, true, &s) != 0) {
+			result = -1;
+			continue;
+		}
+		if (s == NULL)
+			continue;
+		v = realloc(*out, (*nout + 2) * sizeof(*v));
+		if (v != NULL) {
+			*out = v;
+			v[*nout] = strdup(message_keys[i].info.name);
+		}
+		if (v == NULL || v[*nout] == NULL) {
+			free(s);
+			ld->oom = true;
+			return -1;
+		}
+		v[*nout + 1] = s;
+		*nout += 2;
+	}
+	return result;
+}
+
 /* method: GET or POST, any case, stored in upper case */
 static int
 key_method(struct loader *ld, yaml_node_t *n, const char *label,
@@ -1825,6 +1896,71 @@ key_render(struct loader *ld, yaml_node_t *n, const char *label,
 	return -1;
 }
 
+/* browser_profile: fresh or keep */
+static int
+key_browser_profile(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char tmp[SHOW_MAX + 4];
+	int *out = KEY_FIELD(conf, k);
+	char *s;
+
+	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
+		return -1;
+	if (strcasecmp(s, "fresh") == 0 || strcasecmp(s, "keep") == 0) {
+		*out = strcasecmp(s, "fresh") == 0 ? CONFIG_PROFILE_FRESH :
+		    CONFIG_PROFILE_KEEP;
+		free(s);
+		return 0;
+	}
+	key_errorf(ld, n->start_mark, label, k->info.name,
+	    "must be fresh or keep, not '%s'", show(s, tmp, sizeof(tmp)));
+	free(s);
+	return -1;
+}
+
+/*
+ * wait_for: an XPath (it starts with '/' or '(') checked by the hook as
+ * xpath: is, or else a CSS selector translated to XPath (select.h) in
+ * place: the browser evaluates XPath 1.0 either way
+ */
+static int
+key_wait_for(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	struct kw_err err = { 0 };
+	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
+	char **out = KEY_FIELD(conf, k);
+	size_t at = 0;
+	char *x;
+
+	if (key_str(ld, n, label, k, conf) != 0)
+		return -1;
+	if ((*out)[0] != '/' && (*out)[0] != '(') {
+		x = select_css_to_xpath(*out, &at, &err);
+		if (x == NULL) {
+			key_errorf(ld, css_mark(ld, n, at), label, k->info.name,
+			    "bad css '%s': %s at character %zu",
+			    show(*out, tmp, sizeof(tmp)), err.msg, at + 1);
+			return -1;
+		}
+		free(*out);
+		*out = x;
+	}
+	msg[0] = '\0';
+	if (ld->xpath_check == NULL || xpath_checked(ld, *out))
+		return 0;
+	if (ld->xpath_check(*out, msg, sizeof(msg)) != 0) {
+		msg[sizeof(msg) - 1] = '\0';
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "bad xpath '%s': %s", show(*out, tmp, sizeof(tmp)),
+		    msg[0] ? msg : "does not compile");
+		return -1;
+	}
+	xpath_passed(ld, *out);
+	return 0;
+}
+
 /* namespaces: { prefix: URI, ... } -> prefix, URI, prefix, URI ... */
 static int
 key_namespaces(struct loader *ld, yaml_node_t *n, const char *label,
@@ -2095,6 +2231,14 @@ static const struct key watch_keys[] = {
 	    "title ~ \"중고\"`" },
 	    .store = KS_STRV, .off = WOFF(when), .count_off = WOFF(nwhen),
 	    .parse = key_when },
+	{ .info = { .name = "message",
+	    .example = "{ title: '{title} · {date}', header: '{name}: "
+	    "{count}' }",
+	    .doc = "templates of the messages: title: and description: of "
+	    "each item, header: of the list; placeholders {name}, {count}, "
+	    "{change}, {title}, {link}, {date}, {summary} and the fields" },
+	    .store = KS_STRV, .off = WOFF(message),
+	    .count_off = WOFF(nmessage), .parse = key_message },
 	{ .info = { .name = "headers",
 	    .example = "{ Accept-Language: ko-KR }",
 	    .doc = "extra request headers, a mapping" },
@@ -2169,6 +2313,18 @@ static const struct key watch_keys[] = {
 	    .doc = "none, or browser: load the page in headless Chromium and "
 	    "extract from the DOM after its scripts ran" },
 	    .store = KS_INT, .off = WOFF(render), .parse = key_render },
+	{ .info = { .name = "wait_for", .example = "ul#list > li",
+	    .needs = "render: browser",
+	    .doc = "render: browser only: a CSS selector or an XPath (starting "
+	    "with / or '('); the page is read once it matches, at most until "
+	    "the timeout (unset: after the scripts settle)" },
+	    .store = KS_STR, .off = WOFF(wait_for), .parse = key_wait_for },
+	{ .info = { .name = "browser_profile", .def = "fresh",
+	    .example = "keep", .needs = "render: browser",
+	    .doc = "render: browser only: fresh (a new browser profile each "
+	    "check) or keep (state_dir/browser/NAME, kept: stays logged in)" },
+	    .store = KS_INT, .off = WOFF(browser_profile),
+	    .parse = key_browser_profile },
 	{ .info = { .name = "proxy", .example = "socks5h://127.0.0.1:9050",
 	    .doc = "the proxy for this watch: http://, https://, socks5:// "
 	    "or socks5h://; unset: http_proxy and friends" },
@@ -2344,6 +2500,8 @@ struct watch_src {
 	bool present[WK_COUNT];      /* key given, valid or not */
 	bool set[WK_COUNT];          /* key given with a valid value */
 	yaml_mark_t mark[WK_COUNT];  /* each given key's value */
+	yaml_node_t *node[WK_COUNT]; /* and its node (the document lives
+	                                until the load ends) */
 	struct watch_config w;       /* the values of the set keys */
 };
 
@@ -2415,6 +2573,7 @@ watch_src_parse(struct loader *ld, yaml_node_t *map, size_t index,
 			continue;
 		src->present[k] = true;
 		src->mark[k] = vals[k]->start_mark;
+		src->node[k] = vals[k];
 		if (key_parse(ld, &watch_keys[k], vals[k], src->label,
 			&src->w) == 0)
 			src->set[k] = true;
@@ -2474,6 +2633,71 @@ check_field(struct loader *ld, const struct watch_src *defs,
 	    "bad %s '%s': %s", key, show(expr, tmp, sizeof(tmp)),
 	    msg[0] ? msg : "does not compile");
 	return -1;
+}
+
+/*
+ * watch_field_names: the names of watch `w`'s fields, which message
+ * templates may use as placeholders (*n = 0: none)
+ */
+static const char *const *
+watch_field_names(const struct watch_config *w, size_t *n)
+{
+	(void)w;
+	*n = 0;
+	return NULL;
+}
+
+/*
+ * watch_check_message: the placeholders of each message: template of `w`
+ * are ones it knows (message_template_check); an error is at its
+ * character in the file, as css_mark finds it. Returns 0 or -1.
+ */
+static int
+watch_check_message(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, const struct watch_config *w)
+{
+	const struct watch_src *from = watch_source(defs, src, wk("message"));
+	const char *const *fields;
+	yaml_node_pair_t *pair;
+	yaml_node_t *map, *pk, *pv;
+	size_t nfields, i, at;
+	int result = 0;
+
+	if (from == NULL || w->nmessage == 0)
+		return 0;
+	map = from->node[wk("message")];
+	fields = watch_field_names(w, &nfields);
+	for (i = 0; i + 1 < w->nmessage; i += 2) {
+		struct kw_err err = { 0 };
+		enum message_part part;
+		char key[32];
+
+		part = strcmp(w->message[i], "title") == 0 ?
+		    MESSAGE_PART_TITLE :
+		    strcmp(w->message[i], "description") == 0 ?
+		    MESSAGE_PART_DESCRIPTION : MESSAGE_PART_HEADER;
+		if (message_template_check(w->message[i + 1], part, fields,
+			nfields, &at, &err) == 0)
+			continue;
+		pv = NULL;
+		for (pair = map != NULL && map->type == YAML_MAPPING_NODE ?
+			     map->data.mapping.pairs.start :
+			     NULL;
+		    pair != NULL && pair < map->data.mapping.pairs.top;
+		    pair++) {
+			pk = node_get(ld, pair->key);
+			if (pk != NULL && pk->type == YAML_SCALAR_NODE &&
+			    strcmp(node_str(pk), w->message[i]) == 0) {
+				pv = node_get(ld, pair->value);
+				break;
+			}
+		}
+		snprintf(key, sizeof(key), "message.%s", w->message[i]);
+		key_errorf(ld, pv != NULL ? css_mark(ld, pv, at) :
+		    from->mark[wk("message")], src->label, key, "%s", err.msg);
+		result = -1;
+	}
+	return result;
 }
 
 /*
@@ -2605,6 +2829,26 @@ select_source(struct loader *ld, const struct watch_src *defs,
 	return 0;
 }
 
+/* browser_only: `name` (given) needs render: browser */
+static void
+browser_only(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, const char *name, int *result)
+{
+	const struct watch_src *from;
+	size_t k;
+
+	for (k = 0; k < WK_COUNT; k++)
+		if (strcmp(watch_keys[k].info.name, name) == 0)
+			break;
+	from = k < WK_COUNT ? watch_source(defs, src, k) : NULL;
+	/* from defaults: it applies to the watches that render */
+	if (from != src || !from->set[k])
+		return;
+	key_errorf(ld, from->mark[k], src->label, name,
+	    "needs 'render: browser'");
+	*result = -1;
+}
+
 /*
  * watch_build applies the built-in defaults (`builtin`), then `defs`, then
  * `src` into `out`, and checks the rules that span keys. Returns 0 when
@@ -2658,6 +2902,8 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 	}
 	if (watch_check_source(ld, defs, src, out) != 0)
 		result = -1;
+	if (watch_check_message(ld, defs, src, out) != 0)
+		result = -1;
 	from = watch_source(defs, src, WK_BODY);
 	mfrom = watch_source(defs, src, WK_METHOD);
 	if (from != NULL && from->set[WK_BODY] && out->body != NULL &&
@@ -2667,6 +2913,11 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		    "a request body needs 'method: POST'");
 		result = -1;
 	}
+	if (out->render != CONFIG_RENDER_BROWSER &&
+	    (out->wait_for != NULL ||
+	    out->browser_profile != CONFIG_PROFILE_FRESH))
+		browser_only(ld, defs, src, out->wait_for != NULL ?
+		    "wait_for" : "browser_profile", &result);
 	return result;
 oom:
 	ld->oom = true;
@@ -3251,6 +3502,17 @@ config_errors_release(struct config_errors *errs)
 	strv_free(errs->v, errs->n);
 	errs->v = NULL;
 	errs->n = 0;
+}
+
+const char *
+config_watch_message(const struct watch_config *w, const char *part)
+{
+	size_t i;
+
+	for (i = 0; w != NULL && i + 1 < w->nmessage; i += 2)
+		if (strcmp(w->message[i], part) == 0)
+			return w->message[i + 1];
+	return NULL;
 }
 
 const struct watch_config *

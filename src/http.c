@@ -1725,6 +1725,12 @@ out:
 	return result;
 }
 
+size_t
+http_pending(const struct http *h)
+{
+	return h->pending;
+}
+
 int
 http_run(struct http *h)
 {

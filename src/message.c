@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kakaowatch/buf.h"
 #include "kakaowatch/http.h"
 #include "kakaowatch/message.h"
 #include "kakaowatch/utf8.h"
@@ -209,6 +210,183 @@ message_url_ok(const char *url)
 	    utf8_valid(url, strlen(url)) && http_url_check(url, NULL, 0) == 0;
 }
 
+/* --- templates --------------------------------------------------------- */
+
+/* the placeholders every part knows, and those of an item */
+static const char *const common_names[] = { "name", "count", "change",
+	NULL };
+static const char *const item_names[] = { "title", "link", "date",
+	"summary", NULL };
+
+static bool
+name_in(const char *name, const char *const *v)
+{
+	size_t i;
+
+	for (i = 0; v[i] != NULL; i++)
+		if (strcmp(name, v[i]) == 0)
+			return true;
+	return false;
+}
+
+/* cps: code points in s[0..n) */
+static size_t
+cps(const char *s, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			k++;
+	return k;
+}
+
+/* template_known: is `name` a placeholder of `part`? */
+static bool
+template_known(const char *name, enum message_part part,
+    const char *const *fields, size_t nfields)
+{
+	size_t i;
+
+	if (name_in(name, common_names))
+		return true;
+	if (part == MESSAGE_PART_HEADER)
+		return false;
+	if (name_in(name, item_names))
+		return true;
+	for (i = 0; i < nfields; i++)
+		if (fields[i] != NULL && strcmp(name, fields[i]) == 0)
+			return true;
+	return false;
+}
+
+/* template_err: -1 with the message, *at = code point offset of p */
+static int
+template_err(const char *tmpl, const char *p, size_t *at, struct kw_err *err,
+    const char *fmt, const char *arg)
+{
+	if (at != NULL)
+		*at = cps(tmpl, (size_t)(p - tmpl));
+	return kw_err_set(err, fmt, arg);
+}
+
+int
+message_template_check(const char *tmpl, enum message_part part,
+    const char *const *fields, size_t nfields, size_t *at,
+    struct kw_err *err)
+{
+	char name[MESSAGE_PLACEHOLDER_MAX + 1];
+	const char *p, *q;
+	size_t len;
+
+	if (at != NULL)
+		*at = 0;
+	if (tmpl == NULL)
+		return 0;
+	for (p = tmpl; *p != '\0'; p++) {
+		if (*p == '}') {
+			if (p[1] == '}') {
+				p++;
+				continue;
+			}
+			return template_err(tmpl, p, at, err,
+			    "'}' without its '{' (write '}}' for a brace)%s",
+			    "");
+		}
+		if (*p != '{')
+			continue;
+		if (p[1] == '{') {
+			p++;
+			continue;
+		}
+		for (q = p + 1; *q != '\0' && *q != '{' && *q != '}'; q++)
+			;
+		if (*q != '}')
+			return template_err(tmpl, p, at, err,
+			    "'{' without its '}' (write '{{' for a brace)%s",
+			    "");
+		len = (size_t)(q - p - 1);
+		if (len == 0)
+			return template_err(tmpl, p, at, err,
+			    "an empty placeholder '{}'%s", "");
+		if (len > MESSAGE_PLACEHOLDER_MAX)
+			return template_err(tmpl, p, at, err,
+			    "a placeholder longer than 64 bytes%s", "");
+		memcpy(name, p + 1, len);
+		name[len] = '\0';
+		if (!template_known(name, part, fields, nfields)) {
+			if (part == MESSAGE_PART_HEADER &&
+			    template_known(name, MESSAGE_PART_TITLE, fields,
+				nfields))
+				return template_err(tmpl, p, at, err,
+				    "'{%s}' is a value of one item; the header "
+				    "knows {name}, {count} and {change}",
+				    name);
+			return template_err(tmpl, p, at, err,
+			    part == MESSAGE_PART_HEADER ?
+				"unknown placeholder '{%s}' (the header knows "
+				"{name}, {count} and {change})" :
+				"unknown placeholder '{%s}' (known: {name}, "
+				"{count}, {change}, {title}, {link}, {date}, "
+				"{summary} and the names of fields:)",
+			    name);
+		}
+		p = q;
+	}
+	return 0;
+}
+
+char *
+message_template_expand(const char *tmpl, message_value_fn value, void *ctx)
+{
+	char name[MESSAGE_PLACEHOLDER_MAX + 1];
+	const char *p, *q, *v;
+	struct buf b;
+	size_t len;
+	int r = 0;
+
+	buf_init(&b, 0);
+	for (p = tmpl != NULL ? tmpl : ""; *p != '\0' && r == 0; p++) {
+		if ((p[0] == '{' && p[1] == '{') ||
+		    (p[0] == '}' && p[1] == '}')) {
+			r = buf_append(&b, p, 1);
+			p++;
+			continue;
+		}
+		if (*p != '{') {
+			r = buf_append(&b, p, 1);
+			continue;
+		}
+		for (q = p + 1; *q != '\0' && *q != '{' && *q != '}'; q++)
+			;
+		len = (size_t)(q - p - 1);
+		if (*q != '}' || len == 0 || len > MESSAGE_PLACEHOLDER_MAX) {
+			/* not a placeholder: the brace is text */
+			r = buf_append(&b, p, 1);
+			continue;
+		}
+		memcpy(name, p + 1, len);
+		name[len] = '\0';
+		v = value != NULL ? value(ctx, name) : NULL;
+		if (v != NULL)
+			r = buf_append(&b, v, strlen(v));
+		p = q;
+	}
+	if (r != 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
+
+const char *
+message_item_value(const struct item *it, const char *name)
+{
+	if (it == NULL || name == NULL)
+		return NULL;
+	return item_get(it, name);
+}
+
 void
 message_plan(size_t nitems, int max_messages, size_t *chunk_sizes,
     size_t *nchunks, size_t *more)
@@ -297,21 +475,13 @@ item_url(const struct item *it, const char *page)
 	return message_url_ok(it->link) ? it->link : page;
 }
 
-/* item_title: the item's text as one line, else its link, else NO_TEXT. */
-static char *
-item_title(const struct item *it, size_t max)
+/* item_image: the item's picture when it may go into image_url, or NULL */
+static const char *
+item_image(const struct item *it)
 {
-	const char *src[] = { it->text, it->link, NO_TEXT };
-	char *t = NULL;
-	size_t i;
+	const char *u = message_item_value(it, "image");
 
-	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
-		free(t);
-		t = clean_cut(src[i], max, CLEAN_LINE);
-		if (t == NULL || t[0] != '\0')
-			break;
-	}
-	return t;
+	return message_url_ok(u) ? u : NULL;
 }
 
 /* the header's word for a kind of change */
@@ -329,39 +499,143 @@ kind_word(enum message_kind kind)
 	return "new";
 }
 
+/* what a template is filled in with: one message, maybe one item */
+struct fill {
+	const struct message_format *fmt;
+	const char *name;  /* the watch's name as it goes into the text */
+	const char *page;  /* the page's URL when usable, or NULL */
+	enum message_kind kind;
+	char count[24];    /* items of this kind in this check */
+	const struct item *it; /* NULL for the header */
+	const struct item *it_single; /* the item of a one-item message */
+};
+
+static const char *
+fill_value(void *ctx, const char *name)
+{
+	const struct fill *f = ctx;
+
+	if (strcmp(name, "name") == 0)
+		return f->name;
+	if (strcmp(name, "count") == 0)
+		return f->count;
+	if (strcmp(name, "change") == 0)
+		return kind_word(f->kind);
+	return message_item_value(f->it, name);
+}
+
+/* fill_cut: `tmpl` filled in, as one line cut to `max`; NULL on OOM */
+static char *
+fill_cut(struct fill *f, const char *tmpl, size_t max)
+{
+	char *t, *out;
+
+	t = message_template_expand(tmpl, fill_value, f);
+	if (t == NULL)
+		return NULL;
+	out = clean_cut(t, max, CLEAN_LINE);
+	free(t);
+	return out;
+}
+
 /*
- * header_new: "NAME: N new" / "N removed" / "N edited", plus
- * " (+M more)" when more > 0, at most `max` characters; the name is cut,
- * never the suffix.
+ * item_title: the title template filled in for f->it as one line, else the
+ * item's link, else NO_TEXT; at most `max` characters. NULL on OOM.
  */
 static char *
-header_new(const char *name, enum message_kind kind, size_t total,
-    size_t more, size_t max)
+item_title(struct fill *f, size_t max)
 {
-	char suffix[96], *cname, *h;
-	size_t slen;
-	int len;
+	const char *tmpl = f->fmt != NULL && f->fmt->title != NULL ?
+	    f->fmt->title : MESSAGE_DEFAULT_TITLE;
+	char *t;
 
-	len = snprintf(suffix, sizeof(suffix), ": %zu %s", total,
-	    kind_word(kind));
+	t = fill_cut(f, tmpl, max);
+	if (t == NULL || t[0] != '\0')
+		return t;
+	free(t);
+	t = clean_cut(f->it->link, max, CLEAN_LINE);
+	if (t == NULL || t[0] != '\0')
+		return t;
+	free(t);
+	return clean_cut(NO_TEXT, max, CLEAN_LINE);
+}
+
+/*
+ * item_description: the description template filled in for f->it, at
+ * most `max` characters; *out = NULL when there is none (no template, or
+ * empty once filled in). 0, or -1 on OOM.
+ */
+static int
+item_description(struct fill *f, size_t max, char **out)
+{
+	*out = NULL;
+	if (f->fmt == NULL || f->fmt->description == NULL ||
+	    f->fmt->description[0] == '\0')
+		return 0;
+	*out = fill_cut(f, f->fmt->description, max);
+	if (*out == NULL)
+		return -1;
+	if ((*out)[0] == '\0') {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
+/*
+ * header_new: the header template filled in ("NAME: N new" / "N removed"
+ * / "N edited" by default), plus " (+M more)" when more > 0, at most `max`
+ * characters; the name is cut first, then the rest, never the suffix.
+ */
+static char *
+header_new(struct fill *f, const char *watch_name, size_t more, size_t max)
+{
+	bool custom = f->fmt != NULL && f->fmt->header != NULL &&
+	    f->fmt->header[0] != '\0';
+	const char *tmpl = custom ? f->fmt->header : MESSAGE_DEFAULT_HEADER;
+	char suffix[48], *rest, *cname, *h = NULL, *out = NULL;
+	size_t slen, room;
+
+	suffix[0] = '\0';
 	if (more > 0)
-		snprintf(suffix + len, sizeof(suffix) - (size_t)len,
-		    " (+%zu more)", more);
+		snprintf(suffix, sizeof(suffix), " (+%zu more)", more);
 	slen = strlen(suffix); /* ASCII: bytes == characters */
-	cname = clean_cut(name, max > slen + 1 ? max - slen : 1, CLEAN_LINE);
+	f->it = NULL;
+	/* the room the rest of the header leaves for the name (measured
+	   with a one-letter name, so spaces around it are not trimmed) */
+	f->name = "x";
+	rest = fill_cut(f, tmpl, SIZE_MAX);
+	if (rest == NULL)
+		return NULL;
+	slen += message_count_chars(rest);
+	if (strstr(tmpl, "{name}") != NULL)
+		slen--;
+	free(rest);
+	room = max > slen + 1 ? max - slen : 1;
+	cname = clean_cut(watch_name, room, CLEAN_LINE);
 	if (cname != NULL && cname[0] == '\0') {
 		free(cname);
 		cname = strdup(NO_NAME);
 	}
 	if (cname == NULL)
 		return NULL;
-	h = malloc(strlen(cname) + slen + 1);
-	if (h != NULL) {
-		strcpy(h, cname);
-		strcat(h, suffix);
+	f->name = cname;
+	slen = strlen(suffix);
+	h = fill_cut(f, tmpl, max > slen ? max - slen : 0);
+	if (h != NULL && h[0] == '\0' && custom) {
+		/* a header that fills in empty: the built-in one */
+		free(h);
+		h = fill_cut(f, MESSAGE_DEFAULT_HEADER,
+		    max > slen ? max - slen : 0);
 	}
+	if (h != NULL && (out = malloc(strlen(h) + slen + 1)) != NULL) {
+		strcpy(out, h);
+		strcat(out, suffix);
+	}
+	free(h);
 	free(cname);
-	return h;
+	f->name = watch_name;
+	return out;
 }
 
 /*
@@ -391,33 +665,131 @@ out:
 	return out;
 }
 
-/* single_template: one changed item as a text template. */
+/* join3: "a\nb\nc" with NULL parts left out; NULL on OOM */
 static char *
-single_template(const char *name, const char *page, enum message_kind kind,
-    size_t total, const struct item *it)
+join3(const char *a, const char *b, const char *c)
 {
-	char *header, *title = NULL, *joined = NULL, *text = NULL;
-	char *out = NULL;
+	const char *v[3] = { a, b, c };
+	struct buf out;
+	size_t i;
+	int r = 0;
 
-	header = header_new(name, kind, total, 0, MESSAGE_TEXT_HEADER_MAX);
+	buf_init(&out, 0);
+	for (i = 0; i < 3 && r == 0; i++) {
+		if (v[i] == NULL)
+			continue;
+		if (out.len > 0)
+			r = buf_puts(&out, "\n");
+		if (r == 0)
+			r = buf_puts(&out, v[i]);
+	}
+	if (r != 0) {
+		buf_release(&out);
+		return NULL;
+	}
+	return buf_detach(&out, NULL);
+}
+
+/*
+ * content_new: the Content object of item f->it (docs/kakao.md §5.7):
+ * title, description (when there is one; `description` given replaces
+ * the template's), image_url (when the item has a usable picture) and
+ * link. NULL on OOM.
+ */
+static json_t *
+content_new(struct fill *f, char *description)
+{
+	const char *image = item_image(f->it);
+	json_t *c = json_object();
+	char *d = description;
+	int r;
+
+	if (c == NULL || (d == NULL && item_description(f,
+				       MESSAGE_DESCRIPTION_MAX, &d) != 0)) {
+		json_decref(c);
+		free(d);
+		return NULL;
+	}
+	r = set_take(c, "title", item_title(f, MESSAGE_TITLE_MAX));
+	if (r == 0 && d != NULL)
+		r = json_object_set_new(c, "description", json_string(d));
+	if (r == 0 && image != NULL)
+		r = json_object_set_new(c, "image_url", json_string(image));
+	if (r == 0)
+		r = json_object_set_new(c, "link",
+		    link_new(item_url(f->it, f->page)));
+	free(d);
+	if (r != 0) {
+		json_decref(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* feed_template: one item with a picture: a feed (docs/kakao.md §5.2) */
+static char *
+feed_template(struct fill *f, const char *header)
+{
+	json_t *root, *content;
+	char *desc = NULL, *joined, *text, *out = NULL;
+
+	if (item_description(f, MESSAGE_TEXT_MAX, &desc) != 0)
+		return NULL;
+	joined = join3(header, desc, NULL);
+	free(desc);
+	text = joined != NULL ? message_cut(joined, MESSAGE_TEXT_MAX) : NULL;
+	free(joined);
+	if (text == NULL)
+		return NULL;
+	content = content_new(f, text); /* takes text */
+	root = json_object();
+	if (content == NULL || root == NULL) {
+		json_decref(content);
+		goto out;
+	}
+	if (json_object_set_new(root, "object_type", json_string("feed")) ||
+	    json_object_set_new(root, "content", content) ||
+	    json_object_set_new(root, "button_title",
+		json_string(BUTTON_ITEM)))
+		goto out;
+	out = json_dumps(root, JSON_COMPACT);
+out:
+	json_decref(root);
+	return out;
+}
+
+/*
+ * single_template: one changed item: a feed when it has a picture, else a
+ * text template "HEADER\nTITLE[\nDESCRIPTION]".
+ */
+static char *
+single_template(struct fill *f, const char *watch_name)
+{
+	char *header, *title = NULL, *desc = NULL, *joined = NULL;
+	char *text = NULL, *out = NULL;
+
+	header = header_new(f, watch_name, 0, MESSAGE_TEXT_HEADER_MAX);
 	if (header == NULL)
 		goto out;
-	title = item_title(it, MESSAGE_TEXT_MAX);
-	if (title == NULL)
+	f->it = f->it_single;
+	if (item_image(f->it) != NULL) {
+		out = feed_template(f, header);
 		goto out;
-	joined = malloc(strlen(header) + 1 + strlen(title) + 1);
+	}
+	title = item_title(f, MESSAGE_TEXT_MAX);
+	if (title == NULL || item_description(f, MESSAGE_TEXT_MAX, &desc))
+		goto out;
+	joined = join3(header, title, desc);
 	if (joined == NULL)
 		goto out;
-	strcpy(joined, header);
-	strcat(joined, "\n");
-	strcat(joined, title);
 	text = message_cut(joined, MESSAGE_TEXT_MAX);
 	if (text == NULL)
 		goto out;
-	out = text_template(text, item_url(it, page), BUTTON_ITEM);
+	out = text_template(text, item_url(f->it, f->page), BUTTON_ITEM);
 out:
 	free(header);
 	free(title);
+	free(desc);
 	free(joined);
 	free(text);
 	return out;
@@ -425,7 +797,7 @@ out:
 
 /* list_template: items v[0..n) (2 or 3) as a list template. */
 static char *
-list_template(const char *header, const char *page, const struct item *v,
+list_template(struct fill *f, const char *header, const struct item *v,
     size_t n, const char *button_title)
 {
 	json_t *root, *contents, *content, *buttons, *button;
@@ -443,24 +815,20 @@ list_template(const char *header, const char *page, const struct item *v,
 	/* root owns contents and buttons from here (set_new steals) */
 	if (json_object_set_new(root, "object_type", json_string("list")) ||
 	    json_object_set_new(root, "header_title", json_string(header)) ||
-	    json_object_set_new(root, "header_link", link_new(page)) ||
+	    json_object_set_new(root, "header_link", link_new(f->page)) ||
 	    json_object_set_new(root, "contents", contents) ||
 	    json_object_set_new(root, "buttons", buttons))
 		goto out;
 	for (i = 0; i < n; i++) {
-		content = json_object();
-		if (json_array_append_new(contents, content))
-			goto out;
-		if (set_take(content, "title",
-			item_title(&v[i], MESSAGE_TITLE_MAX)) ||
-		    json_object_set_new(content, "link",
-			link_new(item_url(&v[i], page))))
+		f->it = &v[i];
+		content = content_new(f, NULL);
+		if (content == NULL || json_array_append_new(contents, content))
 			goto out;
 	}
 	button = json_object();
 	if (json_array_append_new(buttons, button) ||
 	    json_object_set_new(button, "title", json_string(button_title)) ||
-	    json_object_set_new(button, "link", link_new(page)))
+	    json_object_set_new(button, "link", link_new(f->page)))
 		goto out;
 	out = json_dumps(root, JSON_COMPACT);
 out:
@@ -469,21 +837,28 @@ out:
 }
 
 int
-message_build_changes(const char *watch_name, const char *page_url,
-    enum message_kind kind, const struct item_list *items, int max_messages,
-    char ***out, size_t *nout, struct kw_err *err)
+message_build_format(const struct message_format *fmt,
+    const char *watch_name, const char *page_url, enum message_kind kind,
+    const struct item_list *items, int max_messages, char ***out,
+    size_t *nout, struct kw_err *err)
 {
 	size_t n = items != NULL ? items->n : 0;
 	size_t mm = max_messages < 1 ? 1 : (size_t)max_messages;
 	size_t *sizes = NULL, nchunks = 0, more = 0, i, off = 0;
-	const char *page, *button;
+	const char *button;
 	char **v = NULL, *header;
+	struct fill f;
 	bool last;
 
 	*out = NULL;
 	*nout = 0;
 	if (n == 0)
 		return 0;
+	memset(&f, 0, sizeof(f));
+	f.fmt = fmt;
+	f.name = watch_name != NULL ? watch_name : "";
+	f.kind = kind;
+	snprintf(f.count, sizeof(f.count), "%zu", n);
 	sizes = calloc(mm < n ? mm : n, sizeof(*sizes));
 	if (sizes == NULL)
 		goto fail;
@@ -491,19 +866,19 @@ message_build_changes(const char *watch_name, const char *page_url,
 	v = calloc(nchunks, sizeof(*v));
 	if (v == NULL)
 		goto fail;
-	page = message_url_ok(page_url) ? page_url : NULL;
+	f.page = message_url_ok(page_url) ? page_url : NULL;
 	for (i = 0; i < nchunks; i++) {
 		last = i + 1 == nchunks;
 		if (sizes[i] == 1) {
-			v[i] = single_template(watch_name, page, kind, n,
-			    &items->v[off]);
+			f.it_single = &items->v[off];
+			v[i] = single_template(&f, f.name);
 		} else {
-			header = header_new(watch_name, kind, n,
-			    last ? more : 0, MESSAGE_HEADER_MAX);
+			header = header_new(&f, f.name, last ? more : 0,
+			    MESSAGE_HEADER_MAX);
 			if (header == NULL)
 				goto fail;
 			button = last && more > 0 ? BUTTON_ALL : BUTTON_PAGE;
-			v[i] = list_template(header, page, &items->v[off],
+			v[i] = list_template(&f, header, &items->v[off],
 			    sizes[i], button);
 			free(header);
 		}
@@ -519,6 +894,15 @@ fail:
 	free(sizes);
 	message_list_free(v, nchunks);
 	return kw_err_set(err, "message: out of memory");
+}
+
+int
+message_build_changes(const char *watch_name, const char *page_url,
+    enum message_kind kind, const struct item_list *items, int max_messages,
+    char ***out, size_t *nout, struct kw_err *err)
+{
+	return message_build_format(NULL, watch_name, page_url, kind, items,
+	    max_messages, out, nout, err);
 }
 
 char *

@@ -15,6 +15,7 @@
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/render.h"
 #include "kakaowatch/sched.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/wake.h"
@@ -75,6 +76,8 @@ struct sched {
 	struct sched_gen *retired; /* older ones with checks in flight */
 	struct store *store;
 	struct http *http;
+	/* the browsers of render: browser checks, at most browser_max */
+	struct render_pool *render;
 	bool http_rebuild; /* connection limits changed: new engine when idle */
 	/* KakaoTalk sending on `http`, one message in flight */
 	struct deliver_courier *courier;
@@ -659,6 +662,7 @@ reload(struct sched *s, bool forced)
 		old->cfg->max_connections_per_host)
 		s->http_rebuild = true;
 	s->gen = g;
+	render_pool_set_max(s->render, g->cfg->browser_max);
 	gen_retire(s, old);
 	/* gen_load checked it */
 	(void)extract_set_default_encoding(g->cfg->default_encoding, NULL);
@@ -804,7 +808,7 @@ name_in_flight(const struct sched *s, const char *name)
 static void
 start_due_checks(struct sched *s)
 {
-	struct check_env env = { s->store, s->http, s->gen->cfg };
+	struct check_env env = { s->store, s->http, s->gen->cfg, s->render };
 	struct sched_watch *w;
 	struct kw_err err;
 	int64_t now = util_mono_ms(), wall = util_now_ms();
@@ -1095,6 +1099,9 @@ sched_start(struct sched *s, struct kw_err *err)
 	    s->gen->cfg->max_connections_per_host, err);
 	if (s->http == NULL)
 		return -1;
+	s->render = render_pool_new(s->gen->cfg->browser_max, err);
+	if (s->render == NULL)
+		return -1;
 	s->courier = deliver_courier_new(on_courier_done, s);
 	if (s->courier == NULL)
 		return kw_err_set(err, "out of memory");
@@ -1156,8 +1163,12 @@ sched_stop(struct sched *s)
 	size_t i;
 
 	s->stopping = true;
-	/* the callbacks of abandoned checks record nothing */
+	/* the callbacks of abandoned checks record nothing; running
+	 * browsers are killed, process group and all */
 	http_cancel_all(s->http);
+	render_cancel_all(s->render);
+	render_pool_free(s->render);
+	s->render = NULL;
 	http_free(s->http);
 	deliver_courier_free(s->courier);
 	s->courier = NULL;
@@ -1185,10 +1196,11 @@ int
 sched_run(const char *config_path, struct kw_err *err)
 {
 	struct sched s;
-	int fds[WAKE_MAX_FDS];
-	bool ready[WAKE_MAX_FDS];
+	int fds[WAKE_MAX_FDS + RENDER_MAX_FDS];
+	bool ready[WAKE_MAX_FDS + RENDER_MAX_FDS];
 	int64_t now, wait;
-	size_t nfds;
+	size_t nfds, nwake;
+	long rwait;
 	int result = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -1238,12 +1250,19 @@ sched_run(const char *config_path, struct kw_err *err)
 			wait = 0;
 		if (wait > MAX_WAIT_MS)
 			wait = MAX_WAIT_MS;
-		nfds = wake_fds(s.wake, fds, WAKE_MAX_FDS);
+		/* browsers run beside the loop: their sockets wake it */
+		rwait = render_timeout_ms(s.render);
+		if (rwait >= 0 && rwait < wait)
+			wait = rwait;
+		nwake = wake_fds(s.wake, fds, WAKE_MAX_FDS);
+		nfds = nwake + render_fds(s.render, fds + nwake,
+		    RENDER_MAX_FDS);
 		if (http_poll(s.http, (int)wait, fds, ready, nfds) != 0) {
 			kw_err_set(err, "the transfer loop failed");
 			goto out;
 		}
-		wake_after_poll(s.wake, fds, ready, nfds);
+		wake_after_poll(s.wake, fds, ready, nwake);
+		render_step(s.render);
 		if (wake_changed(s.wake, s.cfg_watch)) {
 			if (s.reload_at == 0)
 				s.reload_first = util_mono_ms();

@@ -539,11 +539,12 @@ test_config_rejects_unknown_key(void **state)
 	load_fail("unknown_key_far.yaml",
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
-	    "exclude, when, headers, notify_on, key, key_pattern, interval, "
+	    "exclude, when, message, headers, notify_on, key, key_pattern, "
+	    "interval, "
 	    "jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
 	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
-	    "render, proxy, cookies, enabled)");
+	    "render, wait_for, browser_profile, proxy, cookies, enabled)");
 }
 
 static void

@@ -163,6 +163,460 @@ check_list(const char *json, const char *header, size_t first, size_t n,
 	return root;
 }
 
+
+/* ---- templates (message:) ---- */
+
+struct check_case {
+	const char *tmpl;
+	enum message_part part;
+	int ok;
+	size_t at; /* code points, when refused */
+};
+
+static void
+test_message_template_check_table(void **state)
+{
+	static const char *const fields[] = { "price", "shop", "image" };
+	static const struct check_case cases[] = {
+		{ "{title} · {price}", MESSAGE_PART_TITLE, 1, 0 },
+		{ "{name}: {count} {change}", MESSAGE_PART_HEADER, 1, 0 },
+		{ "{{literal}} }} {{", MESSAGE_PART_DESCRIPTION, 1, 0 },
+		{ "", MESSAGE_PART_TITLE, 1, 0 },
+		{ "{shop} {date} {summary} {link}", MESSAGE_PART_DESCRIPTION,
+		    1, 0 },
+		{ "가격 {prise}", MESSAGE_PART_TITLE, 0, 3 },
+		{ "{title}", MESSAGE_PART_HEADER, 0, 0 },
+		{ "핫딜 {count}개 {price}", MESSAGE_PART_HEADER, 0, 12 },
+		{ "{title", MESSAGE_PART_TITLE, 0, 0 },
+		{ "a } b", MESSAGE_PART_TITLE, 0, 2 },
+		{ "{}", MESSAGE_PART_TITLE, 0, 0 },
+		{ "한글 {ti{tle}", MESSAGE_PART_TITLE, 0, 3 },
+		{ "{ title }", MESSAGE_PART_TITLE, 0, 0 },
+	};
+	struct kw_err err;
+	size_t i, at;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		at = 999;
+		r = message_template_check(cases[i].tmpl, cases[i].part,
+		    fields, 3, &at, &err);
+		if (cases[i].ok) {
+			if (r != 0)
+				fail_msg("'%s' refused: %s", cases[i].tmpl,
+				    err.msg);
+			continue;
+		}
+		if (r == 0)
+			fail_msg("'%s' accepted", cases[i].tmpl);
+		assert_true(err.set);
+		if (at != cases[i].at)
+			fail_msg("'%s': at %zu, want %zu (%s)", cases[i].tmpl,
+			    at, cases[i].at, err.msg);
+	}
+	/* without fields: only the item's own values are known */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(message_template_check("{price}", MESSAGE_PART_TITLE,
+	    NULL, 0, &at, &err), -1);
+	assert_non_null(strstr(err.msg, "unknown placeholder '{price}'"));
+}
+
+struct vals {
+	const char *const *kv; /* name, value, ..., NULL */
+};
+
+static const char *
+vals_get(void *ctx, const char *name)
+{
+	const struct vals *v = ctx;
+	size_t i;
+
+	for (i = 0; v->kv[i] != NULL; i += 2)
+		if (strcmp(v->kv[i], name) == 0)
+			return v->kv[i + 1];
+	return NULL;
+}
+
+static void
+test_message_template_expand_fills_and_escapes(void **state)
+{
+	static const char *const kv[] = { "title", "SSD", "price",
+		"12,900원", NULL };
+	struct vals v = { kv };
+	char *s;
+
+	(void)state;
+	s = message_template_expand("{title} · {price}", vals_get, &v);
+	assert_string_equal(s, "SSD · 12,900원");
+	free(s);
+	/* a value the item lacks is empty; {{ }} are braces */
+	s = message_template_expand("{{{title}}} [{shop}]", vals_get, &v);
+	assert_string_equal(s, "{SSD} []");
+	free(s);
+	/* a refused template is still filled in, braces kept */
+	s = message_template_expand("a } {title {}", vals_get, &v);
+	assert_string_equal(s, "a } {title {}");
+	free(s);
+	s = message_template_expand(NULL, vals_get, &v);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+/*
+ * add_item appends an item with fields given as name, value pairs ending
+ * with a NULL name (a NULL value: the field is not set)
+ */
+static void
+add_item(struct item_list *l, const char *text, const char *link, ...)
+{
+	const char *name, *value;
+	va_list ap;
+
+	assert_int_equal(item_list_add(l, text, link), 0);
+	va_start(ap, link);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		value = va_arg(ap, const char *);
+		assert_int_equal(item_field_set(&l->v[l->n - 1], name, value),
+		    0);
+	}
+	va_end(ap);
+}
+
+/* build_fmt: message_build_format that must succeed */
+static void
+build_fmt(const struct message_format *fmt, const char *name,
+    enum message_kind kind, const struct item_list *items, int max,
+    char ***out, size_t *nout)
+{
+	struct kw_err err = { 0 };
+
+	assert_int_equal(message_build_format(fmt, name, PAGE, kind, items,
+	    max, out, nout, &err), 0);
+	assert_false(err.set);
+}
+
+static void
+test_message_default_templates_give_todays_messages(void **state)
+{
+	static const struct message_format written = { "{title}", "",
+		"{name}: {count} {change}" };
+	static const enum message_kind kinds[] = { MESSAGE_ADDED,
+		MESSAGE_REMOVED, MESSAGE_CHANGED };
+	static const char *const words[] = { "new", "removed", "edited" };
+	static const size_t sizes[] = { 1, 2, 3, 5, 50 };
+	char **a, **b, **c, *longname, want[64];
+	size_t na, nb, nc, k, i, j;
+	struct item_list l;
+	json_t *root;
+
+	(void)state;
+	longname = repeat("한", 300);
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			items_numbered(&l, sizes[i]);
+			build("rust-blog", PAGE, kinds[k], &l, 3, &a, &na);
+			build_fmt(NULL, "rust-blog", kinds[k], &l, 3, &b, &nb);
+			build_fmt(&written, "rust-blog", kinds[k], &l, 3, &c,
+			    &nc);
+			assert_int_equal(na, nb);
+			assert_int_equal(na, nc);
+			for (j = 0; j < na; j++) {
+				assert_string_equal(a[j], b[j]);
+				assert_string_equal(a[j], c[j]);
+			}
+			/* today's wording, "NAME: N new/removed/edited" */
+			root = parse(a[0]);
+			snprintf(want, sizeof(want), "rust-blog: %zu %s",
+			    sizes[i], words[k]);
+			if (sizes[i] == 1)
+				assert_true(strncmp(str_at(root, "text"),
+				    want, strlen(want)) == 0);
+			else
+				assert_string_equal(str_at(root,
+				    "header_title"), want);
+			json_decref(root);
+			message_list_free(a, na);
+			message_list_free(b, nb);
+			message_list_free(c, nc);
+			/* a name too long: cut the same way */
+			build(longname, PAGE, kinds[k], &l, 3, &a, &na);
+			build_fmt(&written, longname, kinds[k], &l, 3, &c,
+			    &nc);
+			for (j = 0; j < na; j++)
+				assert_string_equal(a[j], c[j]);
+			message_list_free(a, na);
+			message_list_free(c, nc);
+			item_list_release(&l);
+		}
+	}
+	free(longname);
+}
+
+static void
+test_message_templates_fill_list_contents(void **state)
+{
+	static const struct message_format fmt = { "{title} · {date}",
+		"{summary}", "[{name}] {count}개 {change}" };
+	struct item_list l;
+	json_t *root, *contents, *c;
+	char **out;
+	size_t n;
+
+	(void)state;
+	item_list_init(&l);
+	add_item(&l, "삼성 990 PRO", "https://deal.example/1", "date",
+	    "12/01", "summary", "11번가  \n 무료배송", NULL);
+	/* no date, no summary: filled in empty, no description */
+	add_item(&l, "WD SN850X", "https://deal.example/2", NULL);
+	build_fmt(&fmt, "핫딜", MESSAGE_ADDED, &l, 3, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "list");
+	assert_string_equal(str_at(root, "header_title"), "[핫딜] 2개 new");
+	contents = json_object_get(root, "contents");
+	assert_int_equal(json_array_size(contents), 2);
+	c = json_array_get(contents, 0);
+	assert_string_equal(str_at(c, "title"), "삼성 990 PRO · 12/01");
+	/* one line: the line break and the space run are one space */
+	assert_string_equal(str_at(c, "description"), "11번가 무료배송");
+	assert_link(c, "link", "https://deal.example/1");
+	c = json_array_get(contents, 1);
+	assert_string_equal(str_at(c, "title"), "WD SN850X ·");
+	assert_null(json_object_get(c, "description"));
+	assert_null(json_object_get(c, "image_url"));
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+}
+
+static void
+test_message_template_one_item_text_has_description(void **state)
+{
+	static const struct message_format fmt = { "{title}", "{summary}",
+		"{name} 새 글" };
+	static const struct message_format empty_title = { "{date}", NULL,
+		NULL };
+	struct item_list l;
+	json_t *root;
+	char **out;
+	size_t n;
+
+	(void)state;
+	item_list_init(&l);
+	add_item(&l, "공지", "https://deal.example/9", "summary", "요약입니다",
+	    NULL);
+	build_fmt(&fmt, "board", MESSAGE_ADDED, &l, 3, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "text");
+	assert_string_equal(str_at(root, "text"), "board 새 글\n공지\n요약입니다");
+	assert_link(root, "link", "https://deal.example/9");
+	json_decref(root);
+	message_list_free(out, n);
+	/* a title that fills in empty shows the link, as before */
+	build_fmt(&empty_title, "board", MESSAGE_ADDED, &l, 3, &out, &n);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "text"),
+	    "board: 1 new\nhttps://deal.example/9");
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+}
+
+/* a list of two items titled t0, t1 with template `fmt`: content titles */
+static void
+two_titles(const struct message_format *fmt, const char *t0,
+    const char *summary, char **c0, char **d0)
+{
+	struct item_list l;
+	json_t *root, *c;
+	char **out;
+	size_t n;
+
+	item_list_init(&l);
+	add_item(&l, t0, "https://deal.example/1", "summary", summary, NULL);
+	assert_int_equal(item_list_add(&l, "second", NULL), 0);
+	build_fmt(fmt, "w", MESSAGE_ADDED, &l, 3, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	c = json_array_get(json_object_get(root, "contents"), 0);
+	*c0 = strdup(str_at(c, "title"));
+	*d0 = json_object_get(c, "description") ?
+	    strdup(str_at(c, "description")) : NULL;
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+}
+
+static void
+test_message_templates_cut_hangul_at_the_limit(void **state)
+{
+	static const struct message_format fmt = { "{title}·{summary}",
+		"{summary}{summary}", NULL };
+	char *t, *title, *desc, *want, *summary;
+
+	(void)state;
+	/* 78 syllables + "·" + "나" = 80: exactly the limit, not cut */
+	t = repeat(GA, 78);
+	two_titles(&fmt, t, "나", &title, &desc);
+	assert_int_equal(utf16_units(title), MESSAGE_TITLE_MAX);
+	assert_true(ends_with(title, GA "·나"));
+	free(title);
+	free(desc);
+	/* one more: 81, cut to 80 with "…" after whole syllables */
+	two_titles(&fmt, t, "나다", &title, &desc);
+	assert_int_equal(utf16_units(title), MESSAGE_TITLE_MAX);
+	want = malloc(strlen(t) + 16);
+	assert_non_null(want);
+	sprintf(want, "%s·" ELLIPSIS, t);
+	assert_string_equal(title, want);
+	free(want);
+	free(title);
+	free(desc);
+	free(t);
+	/* a syllable of conjoining jamo (ᄒ ᅡ ᆫ) across the cut is kept
+	   whole or dropped whole, never split */
+	t = repeat(GA, 77);
+	two_titles(&fmt, t, "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab", &title,
+	    &desc);
+	/* 77 + · + 3 code points = 81: the jamo syllable goes */
+	want = malloc(strlen(t) + 16);
+	assert_non_null(want);
+	sprintf(want, "%s·" ELLIPSIS, t);
+	assert_string_equal(title, want);
+	assert_true(utf16_units(title) <= MESSAGE_TITLE_MAX);
+	free(want);
+	free(title);
+	/* the description: two summaries of 50 syllables, cut to 80 */
+	free(desc);
+	free(t);
+	summary = repeat("한", 50);
+	t = strdup("x");
+	two_titles(&fmt, t, summary, &title, &desc);
+	assert_non_null(desc);
+	assert_int_equal(utf16_units(desc), MESSAGE_DESCRIPTION_MAX);
+	assert_true(ends_with(desc, "한" ELLIPSIS));
+	assert_valid_utf8(desc);
+	free(title);
+	free(desc);
+	free(t);
+	free(summary);
+}
+
+static void
+test_message_template_header_cuts_the_name_first(void **state)
+{
+	static const struct message_format fmt = { NULL, NULL,
+		"{name} 새 글 {count}개" };
+	struct item_list l;
+	char **out, *name;
+	const char *h;
+	json_t *root;
+	size_t n;
+
+	(void)state;
+	name = repeat("핫", 300);
+	items_numbered(&l, 20);
+	build_fmt(&fmt, name, MESSAGE_ADDED, &l, 2, &out, &n);
+	assert_int_equal(n, 2);
+	root = parse(out[1]);
+	h = str_at(root, "header_title");
+	assert_int_equal(utf16_units(h), MESSAGE_HEADER_MAX);
+	if (!ends_with(h, "핫" ELLIPSIS " 새 글 20개 (+14 more)"))
+		fail_msg("header: %s", h);
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+	free(name);
+}
+
+
+static void
+test_message_items_with_pictures_show_them(void **state)
+{
+	struct item_list l;
+	json_t *root, *contents, *c;
+	char **out;
+	size_t n;
+
+	(void)state;
+	item_list_init(&l);
+	add_item(&l, "SSD 1TB", "https://deal.example/1", "image",
+	    "https://img.example/1.jpg", NULL);
+	add_item(&l, "SSD 2TB", "https://deal.example/2", NULL);
+	/* not a web URL: no picture rather than a refused message */
+	add_item(&l, "SSD 4TB", "https://deal.example/4", "image",
+	    "javascript:alert(1)", NULL);
+	build_fmt(NULL, "deals", MESSAGE_ADDED, &l, 3, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "list");
+	assert_string_equal(str_at(root, "header_title"), "deals: 3 new");
+	contents = json_object_get(root, "contents");
+	assert_int_equal(json_array_size(contents), 3);
+	c = json_array_get(contents, 0);
+	assert_string_equal(str_at(c, "title"), "SSD 1TB");
+	assert_string_equal(str_at(c, "image_url"), "https://img.example/1.jpg");
+	assert_link(c, "link", "https://deal.example/1");
+	assert_null(json_object_get(json_array_get(contents, 1), "image_url"));
+	assert_null(json_object_get(json_array_get(contents, 2), "image_url"));
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+}
+
+static void
+test_message_one_item_with_a_picture_is_a_feed(void **state)
+{
+	static const struct message_format fmt = { "{title} · {price}",
+		"{shop}", "{name} 핫딜" };
+	struct item_list l;
+	json_t *root, *c;
+	char **out;
+	size_t n;
+
+	(void)state;
+	item_list_init(&l);
+	add_item(&l, "삼성 990 PRO 2TB", "https://deal.example/7", "image",
+	    "http://img.example/7.png", "price", "199,000원", "shop", "11번가",
+	    NULL);
+	build_fmt(&fmt, "hotdeal", MESSAGE_ADDED, &l, 3, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "feed");
+	assert_int_equal(json_object_size(root), 3);
+	assert_string_equal(str_at(root, "button_title"), "열기");
+	c = json_object_get(root, "content");
+	assert_string_equal(str_at(c, "title"), "삼성 990 PRO 2TB · 199,000원");
+	assert_string_equal(str_at(c, "description"), "hotdeal 핫딜\n11번가");
+	assert_string_equal(str_at(c, "image_url"), "http://img.example/7.png");
+	assert_link(c, "link", "https://deal.example/7");
+	json_decref(root);
+	message_list_free(out, n);
+	/* the default templates: the header alone as the description */
+	build_fmt(NULL, "hotdeal", MESSAGE_REMOVED, &l, 3, &out, &n);
+	root = parse(out[0]);
+	c = json_object_get(root, "content");
+	assert_string_equal(str_at(c, "title"), "삼성 990 PRO 2TB");
+	assert_string_equal(str_at(c, "description"), "hotdeal: 1 removed");
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+	/* without a usable picture: the text template of before */
+	item_list_init(&l);
+	add_item(&l, "x", "https://deal.example/8", "image", "/rel.png",
+	    NULL);
+	build_fmt(NULL, "hotdeal", MESSAGE_ADDED, &l, 3, &out, &n);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "object_type"), "text");
+	assert_string_equal(str_at(root, "text"), "hotdeal: 1 new\nx");
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+}
+
 /* ---- message_plan ---- */
 
 struct plan_case {
@@ -1134,6 +1588,17 @@ main(void)
 		cmocka_unit_test(
 		    test_message_cut_keeps_thai_and_indic_clusters_whole),
 		cmocka_unit_test(test_message_count_chars_counts_utf16_units),
+		cmocka_unit_test(test_message_template_check_table),
+		cmocka_unit_test(test_message_template_expand_fills_and_escapes),
+		cmocka_unit_test(
+		    test_message_default_templates_give_todays_messages),
+		cmocka_unit_test(test_message_templates_fill_list_contents),
+		cmocka_unit_test(
+		    test_message_template_one_item_text_has_description),
+		cmocka_unit_test(test_message_templates_cut_hangul_at_the_limit),
+		cmocka_unit_test(test_message_template_header_cuts_the_name_first),
+		cmocka_unit_test(test_message_items_with_pictures_show_them),
+		cmocka_unit_test(test_message_one_item_with_a_picture_is_a_feed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "kakaowatch/config.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
+#include "kakaowatch/render.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/util.h"
 
@@ -58,6 +59,9 @@ struct check_env {
 	struct store *store;      /* borrowed */
 	struct http *http;        /* borrowed: transfers run in its loop */
 	const struct config *cfg; /* borrowed: max_messages_per_check */
+	/* borrowed: the browsers of render: browser watches run in its
+	 * loop (render.h); NULL: such a check fails at once */
+	struct render_pool *render;
 };
 
 /*
@@ -109,6 +113,22 @@ int check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
     struct kw_err *err);
 
 /*
+ * check_messages builds the template objects a check of `wc` queues for
+ * these changes (each list may be NULL: none): for each kind the watch's
+ * notify_on names, the items that pass keywords, exclude and when, made
+ * into messages with the watch's message: templates (message.h), at most
+ * cfg->max_messages_per_check in all (each kind gets at least one when it
+ * has items). The same code runs in a check, so `kakaowatch test
+ * --messages` shows what would be sent. On success *out is a heap array of
+ * *nout JSON strings (message_list_free; NULL when none). All arguments
+ * are borrowed. Returns 0, or -1 with `err` (out of memory).
+ */
+int check_messages(const struct config *cfg, const struct watch_config *wc,
+    const struct item_list *added, const struct item_list *changed,
+    const struct item_list *removed, char ***out, size_t *nout,
+    struct kw_err *err);
+
+/*
  * check_cookie_jar returns where the cookies of `wc` are kept between
  * checks, "STATE_DIR/cookies/NAME.txt", creating STATE_DIR/cookies (mode
  * 0700) when missing: a heap string the caller frees, or NULL with `err`.
@@ -119,14 +139,33 @@ char *check_cookie_jar(const struct config *cfg,
     const struct watch_config *wc, struct kw_err *err);
 
 /*
+ * check_render_request_init fills `rr` with the render a check of `wc`
+ * makes (browser, URL, state_dir for a fresh profile, proxy, user agent,
+ * the cookies file, wait_for, timeout, size cap), without the kept cookie
+ * jar and without a kept profile (check_start adds them; `kakaowatch test`
+ * writes nothing). user_agent "browser" becomes HTTP_BROWSER_USER_AGENT.
+ * Strings are borrowed from `cfg` and `wc`. Never fails.
+ */
+void check_render_request_init(struct render_request *rr,
+    const struct config *cfg, const struct watch_config *wc);
+
+/*
+ * check_browser_profile returns the kept browser profile of `wc`,
+ * "STATE_DIR/browser/NAME", creating STATE_DIR/browser (0700) when
+ * missing: a heap string the caller frees, or NULL with `err`.
+ */
+char *check_browser_profile(const struct config *cfg,
+    const struct watch_config *wc, struct kw_err *err);
+
+/*
  * check_start begins a check of `wc` with its compiled XPath `xp`: it reads
  * the watch's state, skips it when a Retry-After window is still open (then
  * `done` is called before check_start returns, with CHECK_SKIPPED), and
  * otherwise submits the fetch to env->http; `done` runs from http_poll when
- * the check has finished. A watch with render: browser is rendered at once
- * (render.h, blocking up to its timeout) and `done` is called before
- * check_start returns, as for a skip. `env`, `wc` and `xp` must stay valid
- * until then.
+ * the check has finished. A watch with render: browser is submitted to
+ * env->render instead (render.h; at most browser_max browsers at once, the
+ * rest queued) and `done` runs from render_step. `env`, `wc` and `xp` must
+ * stay valid until then.
  * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
  * called).
  */

@@ -136,6 +136,14 @@ struct watch_config {
 	                     "browser": HTTP_BROWSER_USER_AGENT and the
 	                     browser's other headers (check_request_init) */
 	int render;       /* CONFIG_RENDER_NONE (default) or _BROWSER */
+	/* render: browser only: an XPath 1.0 (wait_for: as written, or the
+	 * translation of a CSS selector, select.h) the rendered page must
+	 * select a node with before it is read, or NULL */
+	char *wait_for;
+	/* render: browser only: CONFIG_PROFILE_FRESH (default: a new profile
+	 * each check, removed after) or _KEEP (STATE_DIR/browser/NAME, 0700,
+	 * kept between checks) */
+	int browser_profile;
 	char *proxy;      /* http(s)/socks5(h) URL (http_proxy_check), or
 	                     NULL: the environment's */
 	char *cookies;    /* absolute path of a Netscape cookies.txt, or
@@ -161,6 +169,15 @@ struct watch_config {
 	 */
 	char **when;
 	size_t nwhen;
+	/*
+	 * message: the templates of its messages (message.h), as pairs:
+	 * the part ("title", "description" or "header"), then its template
+	 * (checked: known placeholders only); only the parts given with a
+	 * non-empty value. A watch's message: replaces the one from
+	 * defaults as a whole. config_watch_message reads a part.
+	 */
+	char **message;
+	size_t nmessage;
 	/*
 	 * Extra request headers, each "Name: value" in file order. Name is an
 	 * RFC 9110 token, unique (case-insensitive); value has no CR, LF or
@@ -229,6 +246,8 @@ struct kakao_config {
 
 /* render: how a watch's page is loaded */
 enum { CONFIG_RENDER_NONE, CONFIG_RENDER_BROWSER };
+/* browser_profile: what becomes of the browser's profile directory */
+enum { CONFIG_PROFILE_FRESH, CONFIG_PROFILE_KEEP };
 
 struct config {
 	char *path;      /* the config file, as given to config_load */
@@ -328,6 +347,14 @@ int config_load(const char *path, config_xpath_check_fn xpath_check,
 int config_append_watch(const char *path, const char *const *keys,
     const char *const *values, size_t n, config_xpath_check_fn xpath_check,
     struct config_errors *errs);
+
+/*
+ * config_watch_message: watch `w`'s message: template for `part`
+ * ("title", "description" or "header"), borrowed from `w`, or NULL when
+ * not given (the part's default, message.h).
+ */
+const char *config_watch_message(const struct watch_config *w,
+    const char *part);
 
 /* config_free frees everything in `cfg` and `cfg`; NULL is a no-op. */
 void config_free(struct config *cfg);

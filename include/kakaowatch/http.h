@@ -265,6 +265,13 @@ int http_poll(struct http *h, int timeout_ms, const int *fds, bool *ready,
     size_t nfds);
 
 /*
+ * http_pending returns how many transfers were submitted and have not yet
+ * had their callback called, running and queued (a running callback no
+ * longer counts). `once` loops on it beside its browsers (render.h).
+ */
+size_t http_pending(const struct http *h);
+
+/*
  * http_run calls http_poll until nothing is pending (for `once`, `test`).
  * Returns 0, or -1 as http_poll.
  */

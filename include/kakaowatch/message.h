@@ -145,6 +145,95 @@ char *message_build_text(const char *text, const char *link_url,
 char *message_build_minimal(const char *template_json,
     const char *fallback_link, struct kw_err *err);
 
+/*
+ * Message templates (a watch's `message:`, docs/configuration.md): text
+ * with placeholders in braces, filled in for each message.
+ *   {name}    the watch's name            {count}  the items of this kind
+ *   {change}  new, removed or edited                in this check
+ *   {title}   the item's text             {link}   the item's link
+ *   {date}, {summary}, and any other name: the item's value of that name
+ *   (message_item_value)
+ * `{{` and `}}` stand for `{` and `}`. A value the item does not have is
+ * "" (never an error at send time). The filled-in text is cleaned (one
+ * line) and cut to Kakao's limits like any other text here (message_cut).
+ * A title that comes out empty falls back to the item's link, then to
+ * "(텍스트 없음)"; an empty description is left out of the message.
+ * The header is the list header and the first line of a one-item
+ * message; it knows only {name}, {count} and {change}. When it is too
+ * long, the name is cut first (as the built-in header always did), then
+ * the rest; " (+M more)" is appended after it when items were left out,
+ * never cut.
+ */
+#define MESSAGE_DEFAULT_TITLE "{title}"
+#define MESSAGE_DEFAULT_HEADER "{name}: {count} {change}"
+#define MESSAGE_DESCRIPTION_MAX 80  /* content description, our choice */
+#define MESSAGE_PLACEHOLDER_MAX 64  /* bytes of a placeholder's name */
+
+/* The parts of `message:`. */
+enum message_part {
+	MESSAGE_PART_TITLE,
+	MESSAGE_PART_DESCRIPTION,
+	MESSAGE_PART_HEADER
+};
+
+/* A watch's templates; every pointer is borrowed and may be NULL. */
+struct message_format {
+	const char *title;       /* NULL: MESSAGE_DEFAULT_TITLE */
+	const char *description; /* NULL or "": no description */
+	const char *header;      /* NULL: MESSAGE_DEFAULT_HEADER */
+};
+
+/*
+ * message_template_check checks template `tmpl` for part `part`: braces
+ * balanced (`{{`, `}}` escaped), each placeholder 1 to
+ * MESSAGE_PLACEHOLDER_MAX bytes without a brace, and a name the part
+ * knows: {name}, {count}, {change} everywhere; in title and description
+ * also title, link, date, summary and the names fields[0..nfields) (a
+ * watch's fields:; borrowed, may be NULL when nfields is 0). Returns 0, or
+ * -1 with a message in `err` and in *at (may be NULL) the offset, in code
+ * points from the start of `tmpl`, of the character at fault.
+ */
+int message_template_check(const char *tmpl, enum message_part part,
+    const char *const *fields, size_t nfields, size_t *at,
+    struct kw_err *err);
+
+/*
+ * message_value_fn: the value of placeholder `name` (NUL-terminated) for
+ * one message, or NULL when there is none (filled in as ""). The returned
+ * string is borrowed until the next call.
+ */
+typedef const char *(*message_value_fn)(void *ctx, const char *name);
+
+/*
+ * message_template_expand fills in `tmpl` (NULL counts as ""), asking
+ * `value` (with `ctx`) for each placeholder; `{{` and `}}` give one
+ * brace. A template message_template_check refuses is filled in all the
+ * same: a lone brace is kept as it is, a placeholder without its closing
+ * brace is kept as text. No cleaning or cutting. Returns a heap string
+ * (caller frees), or NULL on out-of-memory.
+ */
+char *message_template_expand(const char *tmpl, message_value_fn value,
+    void *ctx);
+
+/*
+ * message_item_value: item `it`'s value named `name`, as item_get reads
+ * it: "title" is its text, "link" its link, any other name its field of
+ * that name (a feed's date and summary, a watch's fields:). NULL when the
+ * item has none (or `it` or `name` is NULL). Borrowed from `it`.
+ */
+const char *message_item_value(const struct item *it, const char *name);
+
+/*
+ * message_build_format is message_build_changes with the templates of
+ * `fmt` (NULL: every part its default, which gives exactly the messages
+ * message_build_changes describes). A template with a `{title}`-like
+ * placeholder in the header gets "" for it.
+ */
+int message_build_format(const struct message_format *fmt,
+    const char *watch_name, const char *page_url, enum message_kind kind,
+    const struct item_list *items, int max_messages, char ***out,
+    size_t *nout, struct kw_err *err);
+
 /* message_list_free frees `n` strings of `v` and `v` (NULL is a no-op). */
 void message_list_free(char **v, size_t n);
 

@@ -241,10 +241,15 @@ def check_content(c, where, need_title=False):
                    "description", "link"), where)
     check_str(c, "title", where, required=need_title)
     check_str(c, "description", where)
+    # image_url: a picture Kakao's server fetches from the web (docs/kakao.md
+    # §5.7, S9): an absolute http(s) URL, a string
     if "image_url" in c and not abs_http_url(c["image_url"]):
         raise Invalid("%s.image_url must be an absolute http(s) URL" % where)
-    check_int(c, "image_width", where)
-    check_int(c, "image_height", where)
+    for k in ("image_width", "image_height"):
+        check_int(c, k, where)
+        if k in c and c[k] <= 0:
+            raise Invalid("%s.%s must be a positive number of pixels" % (
+                where, k))
     if "link" not in c:
         raise Invalid("%s.link is required" % where)
     check_link(c["link"], where + ".link")

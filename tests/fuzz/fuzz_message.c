@@ -18,6 +18,17 @@
  * acceptable, else the page; it may be {} only when neither is. Items are
  * shown in order, at most 3 * max_messages of them, in at most
  * max_messages messages, and the overflow count is announced.
+ *
+ * Templates (message: of a watch): the watch name is also used as the
+ * title and header template and the last field as the description
+ * template (message_build_format). message_template_check must not
+ * crash, and a refusal points inside the template; message_template_
+ * expand of a template without braces is the template itself. The
+ * messages built with them obey the same rules, with descriptions of
+ * 1..80 characters, a feed for one item with a picture (an `image` value
+ * that is an acceptable URL, as image_url), and a header that is the
+ * template's when it fills in non-empty ("NAME: N new" otherwise) and
+ * ends with " (+M more)" on the last message when items are left out.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -154,6 +165,7 @@ struct expect {
 	size_t total;   /* every item */
 	size_t cap;     /* items that may be shown: 3 * max_messages */
 	enum message_kind kind;
+	const struct message_format *fmt; /* NULL: the defaults */
 };
 
 static void
@@ -164,8 +176,8 @@ check_header(const char *h, const struct expect *e, bool last)
 
 	snprintf(suffix, sizeof(suffix), ": %zu %s", e->total,
 	    e->kind == MESSAGE_REMOVED ? "removed" : "new");
-	FUZZ_CHECK(strstr(h, suffix) != NULL, "header '%s' lacks '%s'", h,
-	    suffix);
+	FUZZ_CHECK(e->fmt != NULL || strstr(h, suffix) != NULL,
+	    "header '%s' lacks '%s'", h, suffix);
 	if (last && more > 0) {
 		snprintf(suffix, sizeof(suffix), " (+%zu more)", more);
 		FUZZ_CHECK(strlen(h) >= strlen(suffix) &&
@@ -174,12 +186,66 @@ check_header(const char *h, const struct expect *e, bool last)
 	}
 }
 
+/* the picture of `it` that must show, or NULL */
+static const char *
+expected_image(const struct item *it)
+{
+	const char *u = message_item_value(it, "image");
+
+	return url_acceptable(u) ? u : NULL;
+}
+
+/* a Content object of item `it` (title, description, image_url) */
+static void
+check_content(json_t *c, const struct item *it, const struct expect *e)
+{
+	static const char *const ckeys[] = { "title", "description",
+		"image_url", "link", NULL };
+	const char *img = expected_image(it);
+	json_t *u = json_object_get(c, "image_url");
+
+	check_keys(c, ckeys, "content");
+	check_str(c, "title", MESSAGE_TITLE_MAX, "content");
+	if (json_object_get(c, "description") != NULL) {
+		FUZZ_CHECK(e->fmt != NULL, "a description without template");
+		check_str(c, "description", MESSAGE_DESCRIPTION_MAX,
+		    "content");
+	}
+	FUZZ_CHECK((img == NULL) == (u == NULL), "image_url %s, want %s",
+	    u ? json_string_value(u) : "none", img ? img : "none");
+	if (img != NULL)
+		FUZZ_CHECK(json_is_string(u) &&
+		    strcmp(json_string_value(u), img) == 0, "image_url");
+}
+
+/* a feed: one item with a picture */
+static void
+check_feed(json_t *root, const struct item *it, const struct expect *e)
+{
+	static const char *const keys[] = { "object_type", "content",
+		"button_title", NULL };
+	static const char *const ckeys[] = { "title", "description",
+		"image_url", "link", NULL };
+	json_t *c = json_object_get(root, "content");
+
+	check_keys(root, keys, "feed");
+	FUZZ_CHECK(expected_image(it) != NULL, "a feed without a picture");
+	check_keys(c, ckeys, "feed.content");
+	check_str(c, "title", MESSAGE_TITLE_MAX, "feed.content");
+	/* the header always, so the description is never empty */
+	check_str(c, "description", MESSAGE_TEXT_MAX, "feed.content");
+	FUZZ_CHECK(strcmp(json_string_value(json_object_get(c, "image_url")),
+	    expected_image(it)) == 0, "feed image_url");
+	check_link(json_object_get(c, "link"), expected_link(it, e->page),
+	    "feed.content.link");
+	check_str(root, "button_title", MESSAGE_BUTTON_MAX, "feed");
+}
+
 static void
 check_list(json_t *root, struct expect *e, bool last)
 {
 	static const char *const keys[] = { "object_type", "header_title",
 		"header_link", "contents", "buttons", NULL };
-	static const char *const ckeys[] = { "title", "link", NULL };
 	static const char *const bkeys[] = { "title", "link", NULL };
 	json_t *contents, *buttons, *c;
 	const char *page = url_acceptable(e->page) ? e->page : NULL;
@@ -197,8 +263,7 @@ check_list(json_t *root, struct expect *e, bool last)
 	FUZZ_CHECK(e->shown + n <= e->items->n, "more contents than items");
 	for (i = 0; i < n; i++) {
 		c = json_array_get(contents, i);
-		check_keys(c, ckeys, "content");
-		check_str(c, "title", MESSAGE_TITLE_MAX, "content");
+		check_content(c, &e->items->v[e->shown + i], e);
 		check_link(json_object_get(c, "link"),
 		    expected_link(&e->items->v[e->shown + i], e->page),
 		    "content.link");
@@ -243,8 +308,9 @@ parse_template(const char *json)
 }
 
 static void
-check_changes(const char *name, const char *page, enum message_kind kind,
-    const struct item_list *items, int max_messages)
+check_changes(const struct message_format *fmt, const char *name,
+    const char *page, enum message_kind kind, const struct item_list *items,
+    int max_messages)
 {
 	struct kw_err err = { 0 };
 	struct expect e = { 0 };
@@ -253,8 +319,15 @@ check_changes(const char *name, const char *page, enum message_kind kind,
 	const char *type;
 	json_t *root;
 
-	FUZZ_CHECK(message_build_changes(name, page, kind, items, max_messages,
-	    &v, &n, &err) == 0, "message_build_changes: %s", err.msg);
+	if (fmt == NULL)
+		FUZZ_CHECK(message_build_changes(name, page, kind, items,
+		    max_messages, &v, &n, &err) == 0,
+		    "message_build_changes: %s", err.msg);
+	else
+		FUZZ_CHECK(message_build_format(fmt, name, page, kind, items,
+		    max_messages, &v, &n, &err) == 0,
+		    "message_build_format: %s", err.msg);
+	e.fmt = fmt;
 	e.page = page;
 	e.items = items;
 	e.total = items->n;
@@ -270,6 +343,11 @@ check_changes(const char *name, const char *page, enum message_kind kind,
 		FUZZ_CHECK(type != NULL, "no object_type");
 		if (strcmp(type, "list") == 0) {
 			check_list(root, &e, i + 1 == n);
+		} else if (strcmp(type, "feed") == 0) {
+			FUZZ_CHECK(items->n == 1 && n == 1,
+			    "a feed template for %zu items", items->n);
+			check_feed(root, &items->v[0], &e);
+			e.shown++;
 		} else {
 			FUZZ_CHECK(strcmp(type, "text") == 0, "type '%s'",
 			    type);
@@ -304,6 +382,44 @@ check_text_message(const char *text, const char *link, const char *button)
 	check_text(root, url_acceptable(link) ? link : NULL, "send");
 	json_decref(root);
 	free(out);
+}
+
+/* message_template_check and _expand on any bytes */
+static const char *
+fill_any(void *ctx, const char *name)
+{
+	(void)ctx;
+	return name[0] == 'x' ? NULL : name;
+}
+
+static void
+check_template(const char *t, const struct item_list *items)
+{
+	static const enum message_part parts[] = { MESSAGE_PART_TITLE,
+		MESSAGE_PART_DESCRIPTION, MESSAGE_PART_HEADER };
+	const char *fields[] = { "price", "image" };
+	struct kw_err err = { 0 };
+	size_t i, at, cps = 0;
+	const char *p;
+	char *x;
+
+	for (p = t; *p != '\0'; p++)
+		cps += ((unsigned char)*p & 0xC0) != 0x80;
+	for (i = 0; i < 3; i++) {
+		memset(&err, 0, sizeof(err));
+		if (message_template_check(t, parts[i], fields, 2, &at,
+			&err) != 0) {
+			FUZZ_CHECK(err.set, "refused without a message");
+			FUZZ_CHECK(at < cps, "refused at %zu of %zu", at, cps);
+		}
+	}
+	x = message_template_expand(t, fill_any, NULL);
+	FUZZ_CHECK(x != NULL, "message_template_expand: out of memory");
+	if (strchr(t, '{') == NULL && strchr(t, '}') == NULL)
+		FUZZ_CHECK(strcmp(x, t) == 0, "'%s' filled in as '%s'", t, x);
+	free(x);
+	if (items->n > 0)
+		(void)message_item_value(&items->v[0], t);
 }
 
 static void
@@ -349,7 +465,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (item_list_add(&items, fields[i], link) != 0)
 			abort();
 	}
-	check_changes(name, page, kind, &items, max_messages);
+	check_changes(NULL, name, page, kind, &items, max_messages);
+	{
+		struct message_format fmt = { name,
+			k < nf ? fields[nf - 1] : NULL, name };
+
+		check_template(name, &items);
+		check_changes(&fmt, name, page, kind, &items, max_messages);
+	}
 	check_text_message(name, page, k < nf ? fields[nf - 1] : NULL);
 	check_cut(name, (size_t)(data[0] >> 5) * 7);
 	if (items.n > 0)

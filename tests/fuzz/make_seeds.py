@@ -225,6 +225,17 @@ def message_seeds():
           items(scripts))
     write("fuzz_message", "clusters-removed", b"\x4a" + "ভাষা\x00".encode() +
           items(scripts[:2] + [("x", "https://x/")] * 3))
+    # templates: the name is also the title and header template, the last
+    # field the description template
+    write("fuzz_message", "templates", b"\x02" +
+          "{name}: {count}개 {change} {{x}}\x00".encode() +
+          items([("삼성 SSD " * 12, "https://d.example/1"),
+                 ("WD", "https://d.example/2"),
+                 ("{title} · {link} {date} {summary} {price", "")]))
+    write("fuzz_message", "templates-bad", b"\x0b" +
+          "핫딜 } {title {} {{{count}}}\x00".encode() +
+          items([("한" * 90, "https://d.example/1")] * 5 +
+                [("{x}", "{summary}")]))
 
 
 SELECTORS = [
