@@ -5,11 +5,14 @@
 #   sudo docker/install-deps.sh          build + test dependencies (default)
 #   sudo docker/install-deps.sh runtime  only the shared libraries the binary needs
 #   sudo docker/install-deps.sh browser  optional: the headless Chromium of
-#                                        `render: browser` (about 250 MB with its
-#                                        libraries; the small image leaves it out;
-#                                        integration_test_render skips without it)
+#                                        `render: browser` (488 MB with its
+#                                        libraries, measured in the browser image;
+#                                        the small image leaves it out; the
+#                                        render tests skip without it)
 #
 # Debian 12 (bookworm) and Ubuntu 22.04+ package names.
+# libonig-dev is listed: Debian's libjq-dev 1.6 does not depend on it, and the
+# build links libonig.so.
 set -eu
 
 build_pkgs="build-essential cmake pkg-config ca-certificates \

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
@@ -354,6 +355,7 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	snprintf(o->error, sizeof(o->error), "%s", why);
 	o->failures = job->st.failures + 1;
 	o->retry_after_until = retry_until;
+	o->retry_after_ms = retry_until > 0 ? retry_until - job->started_at : 0;
 	notify = o->failures >= wc->max_failures && !job->st.failing_notified;
 	/* queued first (grouped with other notices, deliver.h): a crash
 	 * before the check is recorded repeats it later, never loses it */
@@ -668,6 +670,12 @@ check_retry_after_until(const struct watch_config *wc,
 	 * stored, or an older kakaowatch stored it unclamped */
 	if (st->retry_after_until - now_ms > wc->max_retry_after_ms)
 		return 0;
+	/* asked at a check "in the future": the clock stepped back since;
+	 * the wait keeps its length, from now */
+	if (st->last_check_at > now_ms &&
+	    st->retry_after_until - st->last_check_at < st->retry_after_until -
+		now_ms)
+		return now_ms + (st->retry_after_until - st->last_check_at);
 	return st->retry_after_until;
 }
 
@@ -727,6 +735,7 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
     struct kw_err *err)
 {
 	char *dir, *name, *jar;
+	struct stat sb;
 
 	if (cfg == NULL || cfg->state_dir == NULL) {
 		kw_err_set(err, "no state_dir for the cookie jar");
@@ -743,7 +752,14 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 	/* names are [A-Za-z0-9._-] and Hangul, never '/' (config.h) */
 	sprintf(name, "%s.txt", wc->name);
 	jar = NULL;
-	if (util_mkdir_p(dir, 0700, err) == 0) {
+	if (util_mkdir_p(dir, 0700, err) != 0) {
+		/* err says why */
+	} else if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		/* a link to a directory elsewhere: never written through */
+		kw_err_set(err, "'%s' is a symbolic link or not a directory: "
+		    "kakaowatch does not follow links in its state directory; "
+		    "remove it", dir);
+	} else {
 		jar = util_path_join(dir, name);
 		if (jar == NULL)
 			kw_err_set(err, "out of memory");
@@ -877,6 +893,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	struct check_job *job;
 	struct check_outcome o = { 0 };
 	char *jar = NULL;
+	int64_t until;
 	bool same;
 
 	job = calloc(1, sizeof(*job));
@@ -897,14 +914,15 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 		if (job->key_re == NULL)
 			goto fail;
 	}
-	if (check_retry_after_until(wc, &job->st, now_ms) > 0) {
+	if ((until = check_retry_after_until(wc, &job->st, now_ms)) > 0) {
 		o.kind = CHECK_SKIPPED;
 		o.failures = job->st.failures;
 		o.nitems = (size_t)job->st.item_count;
-		o.retry_after_until = job->st.retry_after_until;
+		o.retry_after_until = until;
+		o.retry_after_ms = until - now_ms;
 		snprintf(o.error, sizeof(o.error),
 		    "the server asked to wait %" PRId64 "s more",
-		    (job->st.retry_after_until - now_ms + 999) / 1000);
+		    (until - now_ms + 999) / 1000);
 		finish(job, &o);
 		return 0;
 	}

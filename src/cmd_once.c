@@ -199,6 +199,10 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	env.cfg = cfg;
 	env.render = render;
 	now = util_now_ms();
+	/* checks recorded after now (the clock stepped back since): their
+	 * Retry-After and next check count from now (store.h) */
+	if (store_watch_clamp(st, now, NULL, &err) != 0)
+		goto fail;
 	/* from here on selected[i]: the watch is checked in this run */
 	for (i = 0; i < cfg->nwatches; i++)
 		if (selected[i] && due_only &&

@@ -319,8 +319,11 @@ stop_sending(struct store *st, enum kakao_status s,
 							  64),
 		    util_random_unit());
 		next = now_ms + rep->retry_in_ms;
-		if (store_outbox_defer(st, head->id, next, why, err) != 0 ||
+		if (store_outbox_defer(st, head->id, now_ms, next, why, err) !=
+			0 ||
 		    meta_set_int(st, DELIVER_META_RETRY_AT, next, err) != 0 ||
+		    meta_set_int(st, DELIVER_META_RETRY_WAIT, rep->retry_in_ms,
+			err) != 0 ||
 		    meta_set_int(st, DELIVER_META_RETRY_ATTEMPTS, attempts,
 			err) != 0)
 			return -1;
@@ -872,26 +875,34 @@ out:
 
 /*
  * clamp_deadlines checks the stored deadlines against the clock: no
- * message waits past the next 00:00 KST (quota hold, daily budget) plus a
- * backoff, and the queue's backoff ends within DELIVER_MAX_DEFER_MS,
- * whatever the clock read when they were set. After a step back (the
- * clock was ahead) old messages would otherwise wait behind new ones, or
- * for a year. 0 or -1 with `err`.
+ * message waits longer than its own backoff or hold from now (each is
+ * stored with its length), nor past the next 00:00 KST (quota hold, daily
+ * budget) plus a backoff; the queue's backoff ends within its own length
+ * from now (DELIVER_MAX_DEFER_MS when that is unknown), whatever the clock
+ * read when they were set. After a step back (the clock was ahead) old
+ * messages would otherwise wait behind new ones, or for a year. The quota
+ * hold is checked by daily_gate. 0 or -1 with `err`.
  */
 static int
 clamp_deadlines(struct store *st, int64_t now_ms, struct kw_err *err)
 {
-	int64_t retry_at = 0;
+	int64_t retry_at = 0, wait = 0;
 
 	if (store_outbox_clamp(st, deliver_next_kst_midnight_ms(now_ms) +
 		DELIVER_MAX_DEFER_MS, now_ms, err) != 0)
 		return -1;
-	if (meta_int(st, DELIVER_META_RETRY_AT, &retry_at, err) != 0)
+	if (meta_int(st, DELIVER_META_RETRY_AT, &retry_at, err) != 0 ||
+	    meta_int(st, DELIVER_META_RETRY_WAIT, &wait, err) != 0)
 		return -1;
-	if (retry_at > now_ms + DELIVER_MAX_DEFER_MS) {
-		log_warnx("kakao: the retry wait ended in the future (the clock "
-			  "moved back): dropped");
-		return store_meta_set(st, DELIVER_META_RETRY_AT, NULL, err);
+	if (wait <= 0 || wait > DELIVER_MAX_DEFER_MS)
+		wait = DELIVER_MAX_DEFER_MS;
+	if (retry_at > now_ms + wait) {
+		log_warnx("kakao: the retry wait ended further ahead than its "
+			  "%" PRId64 "s (the clock moved back): it ends %" PRId64
+			  "s from now",
+		    (wait + 999) / 1000, (wait + 999) / 1000);
+		return meta_set_int(st, DELIVER_META_RETRY_AT, now_ms + wait,
+		    err);
 	}
 	return 0;
 }

@@ -734,8 +734,9 @@ transfer_cookies(struct http_transfer *t, struct kw_err *err)
 		have_file = true;
 		SETOPT(CURLOPT_COOKIEFILE, t->cookie_file);
 	}
-	/* later files replace cookies of the same name, domain and path */
-	if (t->cookie_jar != NULL && stat(t->cookie_jar, &jst) == 0 &&
+	/* later files replace cookies of the same name, domain and path;
+	 * the jar (in the state directory) is never read through a link */
+	if (t->cookie_jar != NULL && lstat(t->cookie_jar, &jst) == 0 &&
 	    S_ISREG(jst.st_mode) &&
 	    (!have_file || jst.st_mtim.tv_sec > fst.st_mtim.tv_sec ||
 	    (jst.st_mtim.tv_sec == fst.st_mtim.tv_sec &&

@@ -45,6 +45,8 @@
 /* a clean stop waits this long for the Kakao request in flight (docker
  * stop allows 10 s), so the message is not sent again after the restart */
 #define STOP_WAIT_MS 5000
+/* a wall clock that fell this much behind the monotonic one stepped back */
+#define CLOCK_STEP_MS 2000
 
 static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 
@@ -101,6 +103,7 @@ struct sched {
 	bool held_token_exists;
 	int64_t hold_retry_at;     /* 0 = only by a new token file */
 	int64_t hold_poll_at;      /* 0 = inotify tells us */
+	int64_t wall_offset;       /* wall - monotonic at the last turn */
 	struct wake *wake;         /* signals and file changes */
 	int cfg_watch, tok_watch;  /* wake ids, -1 = none */
 	size_t checks;
@@ -782,7 +785,11 @@ on_checked(void *user, const struct watch_config *wc,
 	w->next_at = sched_next_check_ms(now, w->wc->interval_ms,
 	    w->wc->jitter_pct, util_random_unit());
 	if (o->retry_after_until > 0) {
+		/* never longer than the wait asked, from now (the clock may
+		 * have stepped back during the check) */
 		wait = o->retry_after_until - wall;
+		if (o->retry_after_ms > 0 && wait > o->retry_after_ms)
+			wait = o->retry_after_ms;
 		if (wait > 0 && now + wait > w->next_at)
 			w->next_at = now + wait;
 	}
@@ -805,6 +812,48 @@ name_in_flight(const struct sched *s, const char *name)
 	return false;
 }
 
+/*
+ * clamp_watches brings the stored times of checks recorded "in the future"
+ * (the wall clock stepped back since) back to the clock, before a check
+ * reads them (store_watch_clamp): a Retry-After then ends no later than
+ * its own length from now. Changes nothing without a step.
+ */
+static void
+clamp_watches(struct sched *s, int64_t wall)
+{
+	struct kw_err err = { 0 };
+	int n = 0;
+
+	if (store_watch_clamp(s->store, wall, &n, &err) != 0)
+		log_warnx("store: %s", err.msg);
+	else if (n > 0)
+		log_warnx("clock: %d watch%s last checked after now (the clock "
+			  "moved back): their waits now count from now",
+		    n, n == 1 ? "" : "es");
+}
+
+/*
+ * clock_check notices the wall clock stepping back (wall - monotonic
+ * shrank by CLOCK_STEP_MS or more): the stored deadlines are re-checked
+ * against it now (the watches' here, the outbox's by the delivery step
+ * it triggers). Monotonic plans in memory need nothing.
+ */
+static void
+clock_check(struct sched *s)
+{
+	int64_t now = util_mono_ms(), wall = util_now_ms();
+	int64_t off = wall - now;
+
+	if (s->wall_offset != 0 && off < s->wall_offset - CLOCK_STEP_MS) {
+		log_warnx("clock: the wall clock stepped back %" PRId64 "s; "
+			  "stored deadlines are re-checked against it",
+		    (s->wall_offset - off) / 1000);
+		clamp_watches(s, wall);
+		s->outbox_at = now;
+	}
+	s->wall_offset = off;
+}
+
 static void
 start_due_checks(struct sched *s)
 {
@@ -812,6 +861,7 @@ start_due_checks(struct sched *s)
 	struct sched_watch *w;
 	struct kw_err err;
 	int64_t now = util_mono_ms(), wall = util_now_ms();
+	bool clamped = false;
 	size_t i;
 
 	for (i = 0; i < s->nw && !sig_stop; i++) {
@@ -819,6 +869,12 @@ start_due_checks(struct sched *s)
 		if (w->removed || w->flight != NULL || w->next_at > now ||
 		    name_in_flight(s, w->name))
 			continue;
+		/* a check that ended after a step back recorded its time
+		 * ahead of the clock: clamped before the next one reads it */
+		if (!clamped) {
+			clamp_watches(s, wall);
+			clamped = true;
+		}
 		memset(&err, 0, sizeof(err));
 		w->flight = s->gen;
 		s->gen->checks++;
@@ -1093,6 +1149,8 @@ sched_start(struct sched *s, struct kw_err *err)
 	s->store = store_open(s->gen->cfg->state_dir, err);
 	if (s->store == NULL)
 		return -1;
+	s->wall_offset = wall - now;
+	clamp_watches(s, wall);
 	if (count_new(s, s->gen->cfg, NULL, &nnew, err) != 0)
 		return -1;
 	s->http = http_new(s->gen->cfg->max_connections,
@@ -1239,6 +1297,7 @@ sched_run(const char *config_path, struct kw_err *err)
 		    !deliver_courier_busy(s.courier))
 			rebuild_http(&s);
 		hold_timers(&s, now);
+		clock_check(&s);
 		if (s.outbox_at > 0 && now >= s.outbox_at)
 			deliver(&s);
 		start_due_checks(&s);

@@ -130,6 +130,16 @@ static const char *const migrations[] = {
 	"  SELECT s.watch, s.text, s.link, w.last_success_at"
 	"  FROM snapshot_item s JOIN watch w ON w.name = s.watch"
 	" ) GROUP BY watch, text, link;",
+	/*
+	 * 3 -> 4: how long each message's wait was when it was set (ms), so
+	 * that after the wall clock stepped back no message waits longer
+	 * than that from now (store_outbox_clamp). A message never tried
+	 * nor deferred waited 0; any other row's wait is unknown (NULL) and
+	 * only the coarse bound of store_outbox_clamp applies to it.
+	 */
+	"ALTER TABLE outbox ADD COLUMN wait_ms INTEGER;"
+	"UPDATE outbox SET wait_ms = 0"
+	" WHERE attempts = 0 AND next_attempt_at <= created_at;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -161,6 +171,7 @@ enum stmt_id {
 	STMT_SENT_GET,
 	STMT_OUTBOX_ADD,
 	STMT_OUTBOX_ADD_AT,
+	STMT_WATCH_CLAMP,
 	STMT_OUTBOX_DUE,
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_DEFER,
@@ -240,10 +251,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SENT_GET] = "SELECT n FROM sent_day WHERE day = ?1",
 	[STMT_OUTBOX_ADD] =
 	    "INSERT INTO outbox(watch, template_json, created_at,"
-	    " next_attempt_at) VALUES (?1, ?2, ?3, ?3)",
+	    " next_attempt_at, wait_ms) VALUES (?1, ?2, ?3, ?3, 0)",
 	[STMT_OUTBOX_ADD_AT] =
 	    "INSERT INTO outbox(watch, template_json, created_at,"
-	    " next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
+	    " next_attempt_at, wait_ms) VALUES (?1, ?2, ?3, ?4,"
+	    " max(?4 - ?3, 0))",
 	[STMT_OUTBOX_DUE] =
 	    "SELECT id, watch, template_json, attempts, created_at,"
 	    " next_attempt_at, last_error FROM outbox"
@@ -251,14 +263,40 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
 	[STMT_OUTBOX_DEFER] =
 	    "UPDATE outbox SET attempts = attempts + 1,"
-	    " next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+	    " next_attempt_at = ?2, last_error = ?3, wait_ms = max(?2 - ?4, 0)"
+	    " WHERE id = ?1",
+	/* every SET reads the row as it was. A hold until a time of day
+	 * has no length: only the `latest` bound of STMT_OUTBOX_CLAMP (the
+	 * next 00:00 KST from now) applies to the rows it moves */
 	[STMT_OUTBOX_DEFER_ALL] =
 	    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?1),"
-	    " last_error = ?2",
+	    " wait_ms = CASE WHEN ?1 >= next_attempt_at THEN NULL"
+	    " ELSE wait_ms END, last_error = ?2",
+	/*
+	 * ?1 latest, ?2 now: due no later than now + its own wait, and a
+	 * time beyond `latest` (a wait the clock made up) is now. v is
+	 * min(next_attempt_at, ?2 + wait_ms) (next_attempt_at when the wait
+	 * is unknown).
+	 */
 	[STMT_OUTBOX_CLAMP] =
-	    "UPDATE outbox SET next_attempt_at = ?2 WHERE next_attempt_at > ?1"
-	    " OR (attempts = 0 AND next_attempt_at = created_at"
-	    " AND next_attempt_at > ?2)",
+	    "UPDATE outbox SET next_attempt_at = CASE"
+	    " WHEN min(next_attempt_at, ?2 + coalesce(wait_ms,"
+	    "  next_attempt_at - ?2)) > ?1 THEN ?2"
+	    " ELSE min(next_attempt_at, ?2 + coalesce(wait_ms,"
+	    "  next_attempt_at - ?2)) END"
+	    " WHERE next_attempt_at > ?1"
+	    " OR (wait_ms IS NOT NULL AND next_attempt_at > ?2 + wait_ms)",
+	/* a check recorded "in the future" (the clock stepped back since):
+	 * its Retry-After and next check move back with it, keeping their
+	 * length from the check */
+	[STMT_WATCH_CLAMP] =
+	    "UPDATE watch SET"
+	    " retry_after_until = CASE WHEN retry_after_until > 0"
+	    "  THEN max(retry_after_until - (last_check_at - ?1), 1) ELSE 0 END,"
+	    " next_check_at = CASE WHEN next_check_at > 0"
+	    "  THEN max(next_check_at - (last_check_at - ?1), 1) ELSE 0 END,"
+	    " last_check_at = ?1"
+	    " WHERE last_check_at > ?1",
 	[STMT_OUTBOX_STATS] =
 	    "SELECT count(*), coalesce(min(created_at), 0),"
 	    " coalesce(min(next_attempt_at), -1) FROM outbox",
@@ -1748,11 +1786,11 @@ store_sent_count(struct store *st, const char *day_key, int64_t *n,
 }
 
 int
-store_outbox_defer(struct store *st, int64_t id, int64_t next_attempt_at,
-    const char *error, struct kw_err *err)
+store_outbox_defer(struct store *st, int64_t id, int64_t now_ms,
+    int64_t next_attempt_at, const char *error, struct kw_err *err)
 {
-	return stmt_run(st, STMT_OUTBOX_DEFER, err, "postpone a message", "llt",
-	    id, next_attempt_at, error);
+	return stmt_run(st, STMT_OUTBOX_DEFER, err, "postpone a message",
+	    "lltl", id, next_attempt_at, error, now_ms);
 }
 
 int
@@ -1769,6 +1807,18 @@ store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
 {
 	return stmt_run(st, STMT_OUTBOX_CLAMP, err,
 	    "bring the outbox's times back", "ll", latest, to);
+}
+
+int
+store_watch_clamp(struct store *st, int64_t now_ms, int *changed,
+    struct kw_err *err)
+{
+	if (stmt_run(st, STMT_WATCH_CLAMP, err,
+		"bring the watches' times back", "l", now_ms) != 0)
+		return -1;
+	if (changed != NULL)
+		*changed = sqlite3_changes(st->db);
+	return 0;
 }
 
 /* outbox_numbers reads count, oldest created_at and earliest due time */

@@ -134,8 +134,9 @@ register_secrets(const struct token *t)
 }
 
 /*
- * read_private_file reads `path` after checking, on the open descriptor,
- * that it is a regular file nobody but the owner can read.
+ * read_private_file reads `path` (never through a symbolic link:
+ * O_NOFOLLOW) after checking, on the open descriptor, that it is a regular
+ * file nobody but the owner can read.
  */
 static char *
 read_private_file(const char *path, time_t *mtime, struct kw_err *err)
@@ -147,11 +148,19 @@ read_private_file(const char *path, time_t *mtime, struct kw_err *err)
 	int fd, saved;
 
 	buf_init(&b, TOKEN_FILE_MAX_BYTES);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* never through a link: the token file is ours, replaced by rename
+	 * (a link there could make us read, and later show, someone else's
+	 * file or a file the link's maker chose) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		saved = errno;
-		kw_err_set(err, "cannot open token file '%s': %s", path,
-		    strerror(saved));
+		if (saved == ELOOP)
+			kw_err_set(err, "token file '%s' is a symbolic link: "
+			    "kakaowatch does not follow links to its token "
+			    "file; replace it with the file itself", path);
+		else
+			kw_err_set(err, "cannot open token file '%s': %s",
+			    path, strerror(saved));
 		errno = saved;
 		return NULL;
 	}

@@ -617,6 +617,56 @@ test_a_message_made_before_a_step_back_is_sent_at_once(void **state)
 	assert_int_equal(pending(f), 0);
 }
 
+/*
+ * A message tried and backed off (5 s) while the clock read 4 h ahead:
+ * after the clock steps back it waits its 5 s from now, not the 4 h of
+ * the step, and so do the queue's hold and what queued behind it.
+ */
+static void
+test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(
+    void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct outbox_msg *v = NULL;
+	struct kw_err err = { 0 };
+	int64_t t = util_now_ms(), ahead = t + 4 * 3600 * SEC, backoff;
+	size_t n = 0;
+	char *text;
+
+	write_config(f, 100);
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\",\"status\":500}");
+	queue(f, "alpha", "tried", ahead);
+	assert_int_equal(daily(f, ahead, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_RETRY);
+	backoff = rep.retry_in_ms;
+	assert_true(backoff >= 5 * SEC && backoff < 6 * SEC);
+	/* the clock steps back 4 h: a new message queues behind the head */
+	queue(f, "beta", "after", t);
+	assert_int_equal(daily(f, t, &rep), 1);
+	assert_int_equal(rep.status, KAKAO_RETRY);
+	assert_true(rep.retry_in_ms > 0 && rep.retry_in_ms <= backoff);
+	assert_int_equal(store_outbox_due(f->st, INT64_MAX, 0, &v, &n, &err),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].attempts, 1);
+	assert_true(v[0].next_attempt_at <= t + backoff);
+	outbox_msgs_free(v, n);
+	assert_int_equal(nreceived(f), 0);
+	/* its backoff after the step: both go, in order */
+	assert_int_equal(daily(f, t + backoff, &rep), 0);
+	assert_int_equal(rep.sent, 2);
+	assert_int_equal(nreceived(f), 2);
+	text = received_text(f, 0);
+	assert_string_equal(text, "tried");
+	free(text);
+	text = received_text(f, 1);
+	assert_string_equal(text, "after");
+	free(text);
+	assert_int_equal(pending(f), 0);
+}
+
 static void
 test_second_failure_doubles_the_backoff(void **state)
 {
@@ -949,6 +999,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_message_made_before_a_step_back_is_sent_at_once,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_message_tried_before_a_step_back_waits_its_backoff_from_now,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_second_failure_doubles_the_backoff, setup, teardown),

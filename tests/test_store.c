@@ -430,6 +430,112 @@ test_store_records_baseline_then_change(void **state)
 	store_close(st);
 }
 
+/*
+ * After the wall clock stepped back, the times of a check recorded ahead
+ * of it (and the waits of messages deferred ahead of it) count from now:
+ * nothing waits longer than its own Retry-After, interval or backoff.
+ */
+static void
+test_store_clamp_brings_times_set_ahead_of_the_clock_back(void **state)
+{
+	struct fixture *f = *state;
+	struct kw_err err = { 0 };
+	struct item_list empty;
+	struct watch_state ws;
+	struct outbox_msg *m = NULL;
+	size_t n = 0;
+	int changed = -1;
+	const int64_t now = 1000000, ahead = now + 4 * 3600 * 1000LL;
+	struct store_check c = {
+		.name = "news",
+		.url = "https://news.example/",
+		.xpath = "//h2/a",
+		.at = ahead,
+		.items = &empty,
+		.failed = true,
+		.error = "HTTP 429",
+		.retry_after_until = ahead + 120000,
+		.next_check_at = ahead + 60000,
+	};
+	struct store *st = open_ok(f);
+
+	item_list_init(&empty);
+	baseline(st);
+	record_ok(st, &c);
+	/* a check recorded in the past is left alone */
+	assert_int_equal(store_watch_clamp(st, ahead + 1, &changed, &err),
+	    0);
+	assert_int_equal(changed, 0);
+	assert_int_equal(store_watch_clamp(st, now, &changed, &err), 0);
+	assert_int_equal(changed, 1);
+	state_get(st, "news", &ws);
+	assert_int_equal(ws.last_check_at, now);
+	assert_int_equal(ws.retry_after_until, now + 120000);
+	assert_int_equal(ws.next_check_at, now + 60000);
+	watch_state_release(&ws);
+	/* once is enough: no wait creeps on */
+	assert_int_equal(store_watch_clamp(st, now + 5000, &changed, &err),
+	    0);
+	assert_int_equal(changed, 0);
+
+	/* the outbox: a message deferred 5 s ahead of the clock, one held
+	 * until a midnight 10 h ahead, one never tried made ahead */
+	assert_int_equal(store_outbox_add(st, "news", "{\"text\":\"a\"}",
+			     ahead, &err),
+	    0);
+	assert_int_equal(store_outbox_add(st, "news", "{\"text\":\"b\"}",
+			     ahead, &err),
+	    0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_outbox_defer(st, m[0].id, ahead, ahead + 5000,
+			     "HTTP 500", &err),
+	    0);
+	outbox_msgs_free(m, n);
+	assert_int_equal(store_outbox_defer_all(st,
+			     ahead + 10 * 3600 * 1000LL, "quota", &err),
+	    0);
+	/* a hold until a time of day within `latest` stays as it is */
+	assert_int_equal(store_outbox_clamp(st, INT64_MAX, now, &err), 0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(m[0].next_attempt_at, ahead + 10 * 3600 * 1000LL);
+	assert_int_equal(m[1].next_attempt_at, ahead + 10 * 3600 * 1000LL);
+	outbox_msgs_free(m, n);
+	/* a hold beyond `latest` ends now */
+	assert_int_equal(store_outbox_clamp(st, now + 3600 * 1000LL, now,
+			     &err),
+	    0);
+	assert_int_equal(store_outbox_due(st, now, 0, &m, &n, &err), 0);
+	assert_int_equal(n, 2);
+	outbox_msgs_free(m, n);
+	/* a backoff set ahead of the clock ends its length after now */
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
+	    0);
+	assert_int_equal(store_outbox_defer(st, m[0].id, ahead, ahead + 5000,
+			     "HTTP 500", &err),
+	    0);
+	outbox_msgs_free(m, n);
+	assert_int_equal(store_outbox_clamp(st, INT64_MAX, now, &err), 0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(m[0].next_attempt_at, now + 5000);
+	assert_int_equal(m[0].attempts, 2);
+	outbox_msgs_free(m, n);
+	/* without a step nothing moves */
+	assert_int_equal(store_outbox_clamp(st, INT64_MAX, now + 1000,
+			     &err),
+	    0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
+	    0);
+	assert_int_equal(m[0].next_attempt_at, now + 5000);
+	outbox_msgs_free(m, n);
+	store_close(st);
+}
+
 static void
 test_store_failed_check_keeps_snapshot_and_validators(void **state)
 {
@@ -733,7 +839,8 @@ test_store_outbox_is_fifo_with_defer_and_delete(void **state)
 	outbox_msgs_free(m, n);
 
 	/* the first fails: it waits, the others go on */
-	assert_int_equal(store_outbox_defer(st, ids[0], 5000, "HTTP 502", &err),
+	assert_int_equal(store_outbox_defer(st, ids[0], 1000, 5000, "HTTP 502",
+	    &err),
 	    0);
 	assert_int_equal(store_outbox_due(st, 1000, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 2);
@@ -772,7 +879,8 @@ test_store_outbox_is_fifo_with_defer_and_delete(void **state)
 	outbox_msgs_free(m, n);
 
 	/* a later hold is not shortened by an earlier defer_all */
-	assert_int_equal(store_outbox_defer(st, ids[2], 99000000, NULL, &err),
+	assert_int_equal(store_outbox_defer(st, ids[2], 1000, 99000000, NULL,
+	    &err),
 	    0);
 	assert_int_equal(store_outbox_defer_all(st, 90000000, "quota", &err),
 	    0);
@@ -1443,7 +1551,8 @@ main(void)
 		T(test_store_tightens_an_open_database_mode),
 		T(test_store_unknown_watch_has_no_state),
 		T(test_store_records_baseline_then_change),
-		T(test_store_failed_check_keeps_snapshot_and_validators),
+		T(test_store_clamp_brings_times_set_ahead_of_the_clock_back),
+	T(test_store_failed_check_keeps_snapshot_and_validators),
 		T(test_store_not_modified_keeps_snapshot),
 		T(test_store_snapshot_follows_every_new_item_list),
 		T(test_store_empty_snapshot_is_a_baseline),

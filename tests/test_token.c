@@ -172,6 +172,49 @@ test_token_load_refuses_file_readable_by_others(void **state)
 	token_release(&t);
 }
 
+/* a token file that is a symbolic link (someone pointed it at a file of
+ * theirs, or of yours) is neither read nor written through */
+static void
+test_token_load_refuses_a_symlinked_token_file(void **state)
+{
+	struct scratch *s = *state;
+	struct token t = { 0 };
+	struct kw_err err = { 0 };
+	char victim[PATH_MAX], want[3 * PATH_MAX], *before, *after;
+	struct stat st;
+
+	snprintf(victim, sizeof(victim), "%s/elsewhere.json", s->dir);
+	copy_fixture("full_token.json", victim, 0600);
+	assert_int_equal(symlink(victim, s->path), 0);
+	errno = 0;
+	assert_int_equal(token_load(s->path, &t, &err), -1);
+	assert_int_equal(errno, ELOOP);
+	snprintf(want, sizeof(want), "token file '%s' is a symbolic link",
+	    s->path);
+	assert_non_null(strstr(err.msg, want));
+	assert_null(t.access_token);
+	assert_null(t.refresh_token);
+
+	/* a save replaces the link; the file it pointed at stays as it was */
+	before = util_read_file(victim, 1 << 16, NULL, &err);
+	assert_non_null(before);
+	assert_int_equal(token_apply_response(&t, response_full, 1000, &err),
+	    0);
+	assert_int_equal(token_save(s->path, &t, &err), 0);
+	assert_int_equal(lstat(s->path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	after = util_read_file(victim, 1 << 16, NULL, &err);
+	assert_non_null(after);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	token_release(&t);
+	assert_int_equal(token_load(s->path, &t, &err), 0);
+	assert_string_equal(t.access_token, "respAccess0001");
+	token_release(&t);
+	unlink(victim);
+}
+
 static void
 test_token_load_accepts_seed_tutorial_file(void **state)
 {
@@ -417,6 +460,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_token_load_refuses_file_readable_by_others, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_token_load_refuses_a_symlinked_token_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_token_load_accepts_seed_tutorial_file, setup,

@@ -42,8 +42,11 @@ struct check_outcome {
 	/* the state database failed: nothing of this check was recorded
 	 * (failures is the stored count, unchanged), so it runs again */
 	bool not_recorded;
-	/* Unix ms the server asked us to wait (Retry-After), or 0 */
+	/* Unix ms the server asked us to wait (Retry-After), or 0; and that
+	 * wait's length from the check that was told (ms, 0 = unknown): the
+	 * daemon waits no longer than that from now, whatever the clock did */
 	int64_t retry_after_until;
+	int64_t retry_after_ms;
 	char error[KW_ERR_MAX]; /* CHECK_FAILED / CHECK_SKIPPED: why */
 };
 
@@ -70,8 +73,11 @@ struct check_env {
  * `now_ms`, or 0 when it does not: it has passed, it was asked of another
  * URL (changing `url` clears it), or it ends more than
  * wc->max_retry_after_ms from now (the clock moved back since, or an older
- * version stored it unclamped). check_start skips the fetch while it is
- * non-zero; the daemon plans the first check after it.
+ * version stored it unclamped). A window recorded by a check that lies
+ * after `now_ms` (the clock stepped back since) ends its own length after
+ * now_ms at the latest (store_watch_clamp makes that lasting).
+ * check_start skips the fetch while it is non-zero; the daemon plans the
+ * first check after it.
  */
 int64_t check_retry_after_until(const struct watch_config *wc,
     const struct watch_state *st, int64_t now_ms);
@@ -131,7 +137,8 @@ int check_messages(const struct config *cfg, const struct watch_config *wc,
 /*
  * check_cookie_jar returns where the cookies of `wc` are kept between
  * checks, "STATE_DIR/cookies/NAME.txt", creating STATE_DIR/cookies (mode
- * 0700) when missing: a heap string the caller frees, or NULL with `err`.
+ * 0700) when missing: a heap string the caller frees, or NULL with `err`
+ * (also when STATE_DIR/cookies is a symbolic link: never followed).
  * check_start hands it to http as request.cookie_jar when wc->cookies is
  * set (the file is written 0600 there).
  */

@@ -24,6 +24,9 @@
  *   DELIVER_META_RETRY_AT     a transient failure (5xx, network, KOE237):
  *                             the whole queue waits until this Unix ms,
  *                             messages queued meanwhile too (FIFO)
+ *   DELIVER_META_RETRY_WAIT   that wait's length (ms): after the clock
+ *                             stepped back it ends no later than this
+ *                             from now
  *   DELIVER_META_RETRY_ATTEMPTS  failed tries in a row behind that hold
  *                             (the backoff's exponent); cleared by the
  *                             first message Kakao takes
@@ -54,6 +57,7 @@
 #define DELIVER_META_KAKAO_USED "deliver.kakao_used"
 #define DELIVER_META_RETRY_AT "deliver.retry_at"
 #define DELIVER_META_RETRY_ATTEMPTS "deliver.retry_attempts"
+#define DELIVER_META_RETRY_WAIT "deliver.retry_wait_ms"
 #define DELIVER_META_DEAD_PREFIX "deadletter."
 #define DELIVER_META_DEAD_STREAK "deliver.dead_streak"
 

@@ -54,11 +54,12 @@
 /*
  * The schema version this build writes (PRAGMA user_version). 1: kakaowatch
  * 0.1 (commit 0dc9784); 2: the URL a Retry-After was asked of; 3: item
- * keys and the seen set. store_open upgrades an older database in place,
+ * keys and the seen set; 4: each outbox message's wait length (wait_ms).
+ * store_open upgrades an older database in place,
  * all steps in one transaction (a crash or kill -9 in the middle leaves
  * it as it was); a newer one is refused untouched.
  */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /*
  * The memory of seen items keeps at most this many keys per watch: the
@@ -244,6 +245,18 @@ int store_record_check(struct store *st, const struct store_check *check,
     struct kw_err *err);
 
 /*
+ * store_watch_clamp re-checks the watches' stored times against the clock
+ * `now_ms` (Unix ms): a watch whose last check is recorded after `now_ms`
+ * (the wall clock stepped back since) has its Retry-After end and next
+ * check moved back by the same amount, keeping their length from that
+ * check, and its last check set to now_ms; so nothing waits longer than
+ * its own Retry-After or interval from now. *changed (may be NULL): the
+ * watches moved. Returns 0, or -1 with `err`.
+ */
+int store_watch_clamp(struct store *st, int64_t now_ms, int *changed,
+    struct kw_err *err);
+
+/*
  * store_watch_set_next_check stores when watch `name` will be checked next
  * (e.g. after a reload moved it), creating its row if needed. 0 or -1.
  */
@@ -348,29 +361,34 @@ int store_sent_count(struct store *st, const char *day_key, int64_t *n,
 
 /*
  * store_outbox_defer records a failed attempt of message `id`: attempts + 1,
- * next_attempt_at, last_error = error (may be NULL). Returns 0 or -1.
+ * next_attempt_at, last_error = error (may be NULL), and the wait's length
+ * next_attempt_at - now_ms (Unix ms both) for store_outbox_clamp. Returns
+ * 0 or -1.
  */
-int store_outbox_defer(struct store *st, int64_t id, int64_t next_attempt_at,
-    const char *error, struct kw_err *err);
+int store_outbox_defer(struct store *st, int64_t id, int64_t now_ms,
+    int64_t next_attempt_at, const char *error, struct kw_err *err);
 
 /*
  * store_outbox_defer_all holds every queued message until at least
- * `next_attempt_at` (messages already due later keep their time) and sets
- * last_error; attempts are not counted (e.g. Kakao quota used up until
- * tomorrow: not the messages' fault). Returns 0 or -1.
+ * `next_attempt_at` (messages already due later keep their time and wait)
+ * and sets last_error; attempts are not counted (e.g. Kakao quota used up
+ * until tomorrow: not the messages' fault). Such a hold, until a time of
+ * day, has no length: store_outbox_clamp's `latest` bounds it. Returns 0
+ * or -1.
  */
 int store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
     const char *error, struct kw_err *err);
 
 /*
- * store_outbox_clamp sets next_attempt_at to `to` (Unix ms, "now") for
- * every message due later than `latest`, and for every message never
- * tried nor deferred (due at its creation) that was created after `to`:
- * after the wall clock stepped back, a deadline stored before the step may
- * lie further ahead than any backoff or hold kakaowatch sets, and would
- * keep old messages behind new ones (a fresh message made just before a
- * step back of hours would wait those hours).
- * Returns 0, or -1 with `err`.
+ * store_outbox_clamp re-checks every message's due time against the clock
+ * `to` (Unix ms, "now"): a message is due no later than `to` plus the wait
+ * it was given (its backoff, stored with it; 0 for a message never
+ * deferred), and one due later than `latest` (for a hold until 00:00 KST,
+ * the only bound) is due at `to`. After
+ * the wall clock stepped back, a time stored before the step lies further
+ * ahead than its wait, and would keep old messages behind new ones (a
+ * message deferred 5 s just before a step back of hours would wait those
+ * hours). Without a step it changes nothing. Returns 0, or -1 with `err`.
  */
 int store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
     struct kw_err *err);

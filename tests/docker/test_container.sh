@@ -2,11 +2,13 @@
 # test_container.sh: end-to-end test of the kakaowatch container image.
 #
 # Not part of CI (CI has no container tools). Needs root, podman, buildah
-# (../shared/tools/container-check installs them) and python3 on the host.
+# (../shared/tools/container-check installs them), python3 and python3-yaml
+# on the host. Builds both images: IMAGE (small, the default target) and
+# BIMAGE (--target browser, default kakaowatch:test-browser).
 #
 #   tests/docker/test_container.sh          (from anywhere; it cd's to the repo root)
 #   KW_KEEP_TMP=1 tests/docker/test_container.sh   keep the temp dir and logs
-#   IMAGE=kakaowatch:dev tests/docker/test_container.sh
+#   IMAGE=kakaowatch:dev BIMAGE=kakaowatch:dev-browser tests/docker/test_container.sh
 #
 # What it proves, against loopback servers on the host network only:
 #   1. the image builds with container-check; `kakaowatch --version` runs in it;
@@ -22,7 +24,14 @@
 #      an in-place edit and SIGHUP reload it too;
 #   7. the HEALTHCHECK command `kakaowatch status --health` exits 0;
 #   8. `podman stop` (SIGTERM) stops it with exit status 0 within 3 s;
-#   9. no secret (client secret, code, tokens) appears in any output.
+#   9. the browser image (Dockerfile target `browser`) builds; the small image
+#      refuses a `render: browser` watch in `check`, the browser image accepts
+#      it; its daemon, started on the small image's volume (the switch a user
+#      makes), keeps the baselines and reports exactly the new entries of a
+#      list a script builds from a JSON request, as uid 10001;
+#  10. no secret (client secret, code, tokens) appears in any output.
+#  11. docker/compose.yaml: `docker compose config` where installed; always,
+#      its two services build the two targets on the same config and volume.
 # Functions called through wait_for / trap look unreachable to shellcheck.
 # shellcheck disable=SC2317
 set -uo pipefail
@@ -30,6 +39,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 CHECK=${CONTAINER_CHECK:-../shared/tools/container-check}
 IMAGE=${IMAGE:-kakaowatch:test}
+BIMAGE=${BIMAGE:-kakaowatch:test-browser}
 # docker format keeps HEALTHCHECK (OCI drops it); layers make reruns fast.
 export BUILDAH_FORMAT=${BUILDAH_FORMAT:-docker}
 export BUILDAH_LAYERS=${BUILDAH_LAYERS:-true}
@@ -48,6 +58,7 @@ logs=$tmp/logs
 mkdir -p "$logs" "$tmp/pages" "$tmp/config"
 tag=kwtest-$$
 cname=$tag-daemon
+bname=$tag-browser
 vol=$tag-data
 pids=()
 npass=0
@@ -69,10 +80,12 @@ fail() {
 }
 
 cleanup() {
-	if "${PODMAN[@]}" container exists "$cname" 2>/dev/null; then
-		"${PODMAN[@]}" logs "$cname" >"$logs/daemon.final.log" 2>&1
-		"${PODMAN[@]}" rm -f -t 0 "$cname" >/dev/null 2>&1
-	fi
+	for c in "$cname" "$bname"; do
+		if "${PODMAN[@]}" container exists "$c" 2>/dev/null; then
+			"${PODMAN[@]}" logs "$c" >"$logs/$c.final.log" 2>&1
+			"${PODMAN[@]}" rm -f -t 0 "$c" >/dev/null 2>&1
+		fi
+	done
 	"${PODMAN[@]}" volume rm -f "$vol" >/dev/null 2>&1
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null
@@ -203,7 +216,8 @@ EOF
 }
 
 run_in_image() {
-	# run_in_image [podman run args...] -- ARGS...: one-off container.
+	# run_in_image [podman run args...] -- ARGS...: one-off container
+	# of $IMG (default $IMAGE).
 	local args=()
 	while [ "$1" != -- ]; do
 		args+=("$1")
@@ -214,7 +228,45 @@ run_in_image() {
 		-v "$tmp/config:/config:ro" -v "$vol:/data" \
 		-e KAKAO_REST_API_KEY="$CLIENT_ID" \
 		-e KAKAO_CLIENT_SECRET="$CLIENT_SECRET" \
-		"$IMAGE" "$@"
+		"${IMG:-$IMAGE}" "$@"
+}
+
+# script_page: a list built in the browser by a script from a JSON request
+# (the HTML itself holds no items).
+script_page() {
+	cat <<'EOF'
+<!doctype html><html><head><meta charset="utf-8"><title>tickets</title></head>
+<body><ul id="list"></ul><script>
+fetch('/items.json').then(r => r.json()).then(items => {
+  const ul = document.getElementById('list');
+  for (const it of items) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = '/show/' + it.id;
+    a.textContent = it.title;
+    li.appendChild(a);
+    ul.appendChild(li);
+  }
+});
+</script></body></html>
+EOF
+}
+
+# tickets_watch: the YAML of a render: browser watch on that list.
+tickets_watch() {
+	printf '%s\n' "  - name: tickets" \
+		"    url: http://127.0.0.1:$pport/list.html" \
+		"    xpath: //ul[@id='list']/li/a" \
+		"    render: browser" "    interval: 4s" "    timeout: 30s"
+}
+
+bdaemon_logs() {
+	"${PODMAN[@]}" logs "$bname" >"$logs/browser-daemon.log" 2>&1
+}
+
+message_count() {
+	kakao_messages &&
+		python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["messages"]))' "$tmp/messages.json"
 }
 
 echo "== kakaowatch container test (image $IMAGE, temp $tmp)"
@@ -229,7 +281,6 @@ else
 	echo "SUMMARY: FAIL (the image did not build)"
 	exit 1
 fi
-size_line=$(grep 'container-check: image' "$logs/build.log" | tail -n 1)
 
 cfg=$("${PODMAN[@]}" image inspect "$IMAGE" --format \
 	'{{.Config.User}} {{.Config.StopSignal}} {{json .Config.Volumes}}')
@@ -439,7 +490,126 @@ else
 	fail "podman stop (SIGTERM): exit status $ec after ${ms} ms" "$logs/daemon.log"
 fi
 
-# ---- 9. secrets ----------------------------------------------------------------
+# ---- 9. the browser image: the same Dockerfile, --target browser --------------
+# The switch a user makes: stop the small image's daemon (done above), start
+# the browser image's on the same volume and config.
+browser_tests() {
+	local t0 v cfg hc n0 uids ec ms t1
+	echo "== building the browser image $BIMAGE (docker/Dockerfile --target browser)"
+	t0=$SECONDS
+	# container-check's build, with --target (it made the base image above)
+	if buildah bud --isolation chroot --pull=never --target browser \
+		-f docker/Dockerfile -t "$BIMAGE" . >"$logs/build-browser.log" 2>&1; then
+		pass "browser image builds (--target browser, $((SECONDS - t0)) s)"
+	else
+		fail "browser image build (--target browser)" "$logs/build-browser.log"
+		return
+	fi
+
+	v=$("${PODMAN[@]}" run --rm "${RUNFLAGS[@]}" --no-healthcheck \
+		--entrypoint chromium-headless-shell "$BIMAGE" --version 2>&1)
+	if [[ $v == *Chromium* ]]; then
+		pass "the browser image has Debian's headless Chromium: $v"
+	else
+		fail "chromium-headless-shell --version in the browser image: $v"
+	fi
+	cfg=$("${PODMAN[@]}" image inspect "$BIMAGE" --format \
+		'{{.Config.User}} {{.Config.StopSignal}} {{json .Config.Volumes}} {{json .Config.Entrypoint}} {{json .Config.Cmd}}')
+	hc=$("${PODMAN[@]}" inspect "$BIMAGE" --format '{{json .HealthCheck}}')
+	if [ "$cfg" = '10001:10001 SIGTERM {"/data":{}} ["/usr/local/bin/kakaowatch-entrypoint"] ["run","-c","/config/kakaowatch.yaml"]' ] &&
+		[[ $hc == *'"kakaowatch","status","--health"'* ]]; then
+		pass "browser image config as the small one's: USER 10001, SIGTERM, VOLUME /data, ENTRYPOINT, CMD, HEALTHCHECK"
+	else
+		fail "browser image config: got '$cfg' healthcheck '$hc'"
+	fi
+
+	script_page | write_file "$tmp/pages/list.html"
+	printf '%s\n' '[{"id": 1, "title": "아이유 콘서트"}, {"id": 2, "title": "뮤지컬 영웅"}]' |
+		write_file "$tmp/pages/items.json"
+	write_config "$(tickets_watch)"
+	if run_in_image -- check >"$logs/check-small-render.log" 2>&1; then
+		fail "the small image's check accepted a render: browser watch" "$logs/check-small-render.log"
+	elif grep -q "chromium-headless-shell.*not found" "$logs/check-small-render.log"; then
+		pass "the small image's check refuses a render: browser watch: $(grep -m 1 'not found' "$logs/check-small-render.log")"
+	else
+		fail "the small image's check: no 'not found' for the browser" "$logs/check-small-render.log"
+	fi
+	if IMG=$BIMAGE run_in_image -- check >"$logs/check-browser.log" 2>&1 &&
+		grep -q 'configuration OK' "$logs/check-browser.log"; then
+		pass "the browser image's check accepts the render: browser watch"
+	else
+		fail "kakaowatch check in the browser image" "$logs/check-browser.log"
+	fi
+
+	n0=$(message_count)
+	"${PODMAN[@]}" run -d --name "$bname" "${RUNFLAGS[@]}" \
+		--health-interval disable \
+		-v "$tmp/config:/config:ro" -v "$vol:/data" \
+		-e KAKAO_REST_API_KEY="$CLIENT_ID" -e KAKAO_CLIENT_SECRET="$CLIENT_SECRET" \
+		"$BIMAGE" >"$logs/browser-daemon.id" 2>"$logs/browser-daemon.start.err"
+	if ! wait_for 10 "${PODMAN[@]}" exec "$bname" true; then
+		bdaemon_logs
+		fail "browser image's daemon starts" "$logs/browser-daemon.log"
+		return
+	fi
+	# /items.json is fetched by the page's script, in the browser only:
+	# a second fetch means the first check (the baseline) is complete.
+	if wait_for 120 page_count_at_least /items.json 2; then
+		pass "the browser image's daemon ran the page's script ($(page_count /items.json) requests for /items.json)"
+	else
+		bdaemon_logs
+		fail "the page's script never fetched /items.json twice" "$logs/browser-daemon.log"
+		return
+	fi
+	bdaemon_logs
+	if [ "$(message_count)" = "$n0" ] &&
+		grep -q 'tickets: baseline stored (2 items)' "$logs/browser-daemon.log"; then
+		pass "baseline of the script-built list: 2 items, nothing sent (and the board's baseline, kept in the volume, sent nothing again)"
+	else
+		fail "baseline in the browser image: messages $n0 -> $(message_count)" "$logs/browser-daemon.log"
+	fi
+
+	printf '%s\n' '[{"id": 3, "title": "새 공연 오페라의 유령"}, {"id": 1, "title": "아이유 콘서트"}, {"id": 2, "title": "뮤지컬 영웅"}]' |
+		write_file "$tmp/pages/items.json"
+	if wait_for 90 has_message "새 공연 오페라의 유령"; then
+		if python3 - "$tmp/messages.json" "$n0" <<'EOF'; then
+import json, sys
+msgs = json.load(open(sys.argv[1]))["messages"][int(sys.argv[2]):]
+text = json.dumps(msgs, ensure_ascii=False)
+sys.exit(len(msgs) != 1 or "아이유 콘서트" in text or "뮤지컬 영웅" in text)
+EOF
+			pass "a new entry of the script-built list -> one message with it alone"
+		else
+			fail "more than the new entry was sent: $(cat "$tmp/messages.json")"
+		fi
+	else
+		bdaemon_logs
+		fail "no message with the new entry from the browser image" "$logs/browser-daemon.log"
+	fi
+
+	uids=$("${PODMAN[@]}" exec "$bname" cat /proc/1/status /proc/1/comm |
+		awk '/^Uid:/ {u = $2 " " $3} END {print u, $0}')
+	if [ "$uids" = "$CUID $CUID kakaowatch" ]; then
+		pass "browser image: PID 1 is kakaowatch as uid $CUID"
+	else
+		fail "browser image: PID 1 uid/euid/command: $uids"
+	fi
+
+	t0=$(date +%s%N)
+	"${PODMAN[@]}" stop -t 10 "$bname" >/dev/null 2>>"$logs/stop.err"
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	ec=$("${PODMAN[@]}" inspect "$bname" --format '{{.State.ExitCode}}')
+	bdaemon_logs
+	if [ "$ec" = 0 ] && [ "$ms" -le 10000 ]; then
+		pass "browser image: podman stop (SIGTERM): exit status 0 after ${ms} ms"
+	else
+		fail "browser image: podman stop: exit status $ec after ${ms} ms" "$logs/browser-daemon.log"
+	fi
+}
+browser_tests
+
+# ---- 10. secrets ---------------------------------------------------------------
 secrets=("$CLIENT_SECRET" "$code" "$code2")
 if [ -f "$tok" ]; then
 	while IFS= read -r s; do
@@ -462,22 +632,51 @@ else
 	fail "secrets: leaked=$leaked, checked ${#secrets[@]}"
 fi
 
-# ---- 10. the compose file (only where Docker Compose v2 is installed) ---------
+# ---- 11. the compose file ------------------------------------------------------
+# Docker Compose v2 validates it where installed; everywhere, python3-yaml
+# (merge keys expanded as Compose does) checks what the two images rely on:
+# the default service builds the small target, the profile "browser" one the
+# browser target, both on the same config and volume, and the targets exist.
 if docker compose version >/dev/null 2>&1; then
-	if docker compose -f docker/compose.yaml config -q >"$logs/compose.log" 2>&1; then
-		pass "docker compose config accepts docker/compose.yaml"
+	if docker compose -f docker/compose.yaml config -q >"$logs/compose.log" 2>&1 &&
+		docker compose -f docker/compose.yaml --profile browser config -q >>"$logs/compose.log" 2>&1; then
+		pass "docker compose config accepts docker/compose.yaml (with and without --profile browser)"
 	else
 		fail "docker compose config" "$logs/compose.log"
 	fi
 else
-	echo "note  docker compose not installed: docker/compose.yaml not validated here"
+	echo "note  docker compose not installed: docker/compose.yaml not run through it here"
+fi
+if python3 - docker/compose.yaml docker/Dockerfile >"$logs/compose-yaml.log" 2>&1 <<'EOF'; then
+import re, sys
+import yaml
+c = yaml.safe_load(open(sys.argv[1]))
+targets = re.findall(r"^FROM \S+ AS (\S+)", open(sys.argv[2]).read(), re.M)
+s, b = c["services"]["kakaowatch"], c["services"]["kakaowatch-browser"]
+assert "profiles" not in s, "the default service must need no profile"
+assert b["profiles"] == ["browser"], b.get("profiles")
+assert s["build"]["target"] == "small" and b["build"]["target"] == "browser"
+for t in ("small", "browser"):
+    assert t in targets, "no stage %r in the Dockerfile: %s" % (t, targets)
+for k in ("volumes", "environment", "restart", "stop_signal", "logging"):
+    assert s[k] == b[k], k
+assert "kakaowatch-data:/data" in s["volumes"]
+assert s["image"] != b["image"]
+print("ok", targets)
+EOF
+	pass "docker/compose.yaml: service kakaowatch builds target small, kakaowatch-browser (profile browser) target browser, same config and volume"
+else
+	fail "docker/compose.yaml structure" "$logs/compose-yaml.log"
 fi
 
 echo "== daemon log (last lines)"
 tail -n 15 "$logs/daemon.log" | sed 's/^/      | /'
-echo "== ${size_line:-image size unknown}"
-"${PODMAN[@]}" history "$IMAGE" --format '{{.Size}}	{{.CreatedBy}}' |
-	awk -F'\t' '$1 != "0 B"' | cut -c1-100 | sed 's/^/      /'
+for img in "$IMAGE" "$BIMAGE"; do
+	"${PODMAN[@]}" image exists "$img" || continue
+	echo "== image $img: $("${PODMAN[@]}" image ls --format '{{.Size}}' "$img" | head -n 1)"
+	"${PODMAN[@]}" history "$img" --format '{{.Size}}	{{.CreatedBy}}' |
+		awk -F'\t' '$1 != "0 B"' | cut -c1-100 | sed 's/^/      /'
+done
 
 if [ "$nfail" -eq 0 ]; then
 	echo "SUMMARY: PASS ($npass checks)"

@@ -62,7 +62,13 @@ said otherwise):
   /concurrency              JSON {"max": most requests in flight at once,
                             "current": in flight now, "connections":
                             connections accepted}; ?reset=1 zeroes max and
-                            connections after reporting
+                            connections after reporting. ?tag=T: max and
+                            current of the requests with tag=T in their
+                            query only (a test's own; requests of earlier
+                            tests the server has not yet seen end do not
+                            count). A request stops counting just before
+                            the last bytes of its answer go out, so a
+                            client's next request never overlaps it.
   /reset                    zeroes every counter; JSON {"ok": true}
 /count, /concurrency and /reset are not counted themselves.
 """
@@ -99,6 +105,9 @@ class Stats:
             self.max_in_flight = 0
             self.connections = 0
             self.in_flight = getattr(self, "in_flight", 0)
+            self.tags = getattr(self, "tags", {})
+            for t in self.tags.values():
+                t["max"] = t["current"]
 
     def entry(self, path):
         e = self.counts.get(path)
@@ -111,15 +120,21 @@ class Stats:
         with self.lock:
             self.entry(path)[key] += 1
 
-    def enter(self, path):
+    def enter(self, path, tag):
         with self.lock:
             self.entry(path)["count"] += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if tag is not None:
+                t = self.tags.setdefault(tag, {"current": 0, "max": 0})
+                t["current"] += 1
+                t["max"] = max(t["max"], t["current"])
 
-    def leave(self):
+    def leave(self, tag):
         with self.lock:
             self.in_flight -= 1
+            if tag is not None:
+                self.tags[tag]["current"] -= 1
 
 
 class Server(ThreadingHTTPServer):
@@ -232,6 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         if not no_body:
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+        self.done_in_flight()
         self.end_headers()
         if not no_body and self.command != "HEAD":
             self.wfile.write(body)
@@ -272,13 +288,25 @@ class Handler(BaseHTTPRequestHandler):
         if path in CONTROL_PATHS:
             self.control(path, q)
             return
-        stats.enter(path)
+        self.tag = q.get("tag", [None])[0]
+        stats.enter(path, self.tag)
+        self.in_flight = True
         try:
             self.route(path, q)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            stats.leave()
+            self.done_in_flight()
+
+    def done_in_flight(self):
+        """The request stops counting as in flight. reply() calls it just
+        before the last bytes go out: a client that has the whole answer
+        can send its next request at once, before this thread runs again,
+        and /concurrency must never count the two as overlapping (under
+        load it did: "max" 3 for a client that never had more than 2)."""
+        if getattr(self, "in_flight", False):
+            self.in_flight = False
+            self.server.stats.leave(self.tag)
 
     def control(self, path, q):
         stats = self.server.stats
@@ -297,9 +325,15 @@ class Handler(BaseHTTPRequestHandler):
                 e = {"max": stats.max_in_flight,
                      "current": stats.in_flight,
                      "connections": stats.connections}
+                tag = q.get("tag", [None])[0]
+                if tag is not None:
+                    t = stats.tags.get(tag, {"current": 0, "max": 0})
+                    e["max"], e["current"] = t["max"], t["current"]
                 if q.get("reset", ["0"])[0] == "1":
                     stats.max_in_flight = stats.in_flight
                     stats.connections = 0
+                    for t in stats.tags.values():
+                        t["max"] = t["current"]
             self.reply_json(e)
         else:
             stats.reset()

@@ -5,9 +5,12 @@
   63 years; changing the watch's `url` clears a Retry-After window.
 - The clock a year ahead, then back (Debian's faketime, LD_PRELOAD
   libfaketime with the monotonic clock left alone): a Retry-After stored
-  under the fast clock does not keep the watch silent; a Kakao quota hold
+  under the fast clock does not keep the watch silent a year; a Kakao quota hold
   set under it does not hold messages until "next year" (status does not
-  say so, and the daemon delivers them).
+  say so, and the daemon delivers them). A Retry-After asked under the
+  fast clock counts from now once it is back (the server's wait, no more).
+- The clock stepping back 4 h under a running daemon: a message whose send
+  failed just before waits its 5 s backoff from now, not the 4 h.
 Skips cleanly when libfaketime is not installed.
 """
 import json
@@ -114,7 +117,8 @@ watches:
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("news: baseline stored (2 items)", p.stdout)
 
-    def test_a_retry_after_stored_by_a_clock_a_year_ahead_is_dropped(self):
+    def test_a_retry_after_stored_by_a_clock_a_year_ahead_counts_from_now(
+            self):
         env = faketime_env("+365d")
         if env is None:
             self.skipTest("libfaketime is not installed")
@@ -123,15 +127,21 @@ watches:
         self.assertIn("failed: HTTP 429", p.stdout, p.stderr)
         self.assertGreater(self.retry_until() - time.time() * 1000,
                            300 * 86400 * 1000)
-        # the clock is back: the window lies a year ahead, further than
-        # any server may ask (max_retry_after): the watch is fetched
-        self.use(self.pages.url("/retry-after?status=429&after=600"))
+        # the clock is back: the server's 10 minutes count from now, not
+        # from a check a year ahead
         p = self.kw("once")
+        self.assertIn("skipped: the server asked to wait", p.stdout)
+        left = self.retry_until() - time.time() * 1000
+        self.assertGreater(left, 0)
+        self.assertLessEqual(left, 600 * 1000)
+        # and after them the server is asked again
+        p = self.kw("once", env=faketime_env("+11m"))
         self.assertNotIn("skipped", p.stdout)
         self.assertIn("failed: HTTP 429", p.stdout)
 
 
-class QuotaHold(kwtest.KwTestCase):
+class KakaoClock(kwtest.KwTestCase):
+    """A watch delivering to the fake Kakao, authorized and baselined."""
 
     def setUp(self):
         super().setUp()
@@ -180,6 +190,10 @@ watches:
         self.logs.append(out + err)
         return err
 
+
+
+class QuotaHold(KakaoClock):
+
     def test_a_quota_hold_from_a_clock_a_year_ahead_does_not_hold(self):
         before = len(self.sent())
         self.write_page("news.html", page(["one", "two"]))
@@ -216,6 +230,45 @@ watches:
         finally:
             err = self.stop(proc)
         self.assertEqual(self.sent()[before:], ["news: 1 new\ntwo"], err)
+        self.assertEqual(db_rows(self.state, "SELECT count(*) FROM outbox"),
+                         [(0,)])
+
+
+class StepBack(KakaoClock):
+    """The wall clock steps back under a running daemon (its monotonic
+    clock does not): a message tried and backed off just before waits its
+    backoff from now, not the hours of the step."""
+
+    def test_a_tried_message_waits_its_backoff_not_the_step(self):
+        lib = next((x for x in FAKETIME_LIBS if os.path.exists(x)), None)
+        tsfile = os.path.join(self.tmp, "faketime")
+        with open(tsfile, "w") as f:
+            f.write("+4h\n")
+        env = {"LD_PRELOAD": lib, "FAKETIME_TIMESTAMP_FILE": tsfile,
+               "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+               "FAKETIME_DONT_RESET": "1",
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+               ":verify_asan_link_order=0"}
+        before = len(self.sent())
+        self.kakao.post_json("/_control/fail", {"endpoint": "send",
+                                                "status": 500})
+        self.write_page("news.html", page(["one", "two"]))
+        proc = self.daemon(env)
+        try:
+            kwtest.wait_until(lambda: db_rows(
+                self.state, "SELECT count(*) FROM outbox WHERE attempts > 0"
+                )[0][0] > 0, 60, "the first send failed and was deferred")
+            # the clock steps back 4 h: the 5 s backoff counts from now
+            with open(tsfile + ".tmp", "w") as f:
+                f.write("+0\n")
+            os.replace(tsfile + ".tmp", tsfile)
+            kwtest.wait_until(lambda: len(self.sent()) > before, 90,
+                              "the message sent after its backoff (it "
+                              "must not wait the 4 h of the step)")
+        finally:
+            err = self.stop(proc)
+        self.assertEqual(self.sent()[before:], ["news: 1 new\ntwo"], err)
+        self.assertIn("clock: the wall clock stepped back", err)
         self.assertEqual(db_rows(self.state, "SELECT count(*) FROM outbox"),
                          [(0,)])
 

@@ -14,7 +14,8 @@
   user's files: refused with an error naming the fix, and the linked files
   keep their content and mode. Run as root, and as `nobody` (setpriv) when
   root; as a normal user only the cases it can set up.
-- symlinks in the user's own state_dir: refused, nothing is followed.
+- symlinks in the user's own state_dir (the lock, the database, the token
+  file): refused, nothing is followed.
 The mount tests need root (CAP_SYS_ADMIN) and skip with the reason
 otherwise. Tests run as root in CI, where permission bits do not stop
 root, hence mounts instead of chmod.
@@ -362,6 +363,37 @@ watches:
         self.assert_refused(p, "kakaowatch.db", "symbolic link")
         p = self.run_as(None, "status")
         self.assert_refused(p, "kakaowatch.db", "symbolic link")
+
+    def test_a_symlinked_token_file_is_not_followed(self):
+        # the token file of a private state_dir points at another token
+        # file: it is neither read (no expiry of it is shown, no secret of
+        # it reaches the output) nor written or chmodded through
+        state = os.path.join(self.tmp, "own-state")
+        os.mkdir(state, 0o700)
+        elsewhere = os.path.join(self.tmp, "elsewhere-token.json")
+        with open(os.path.join(kwtest.DATA, "token",
+                               "full_token.json")) as f:
+            text = f.read()
+        with open(elsewhere, "w") as f:
+            f.write(text)
+        os.chmod(elsewhere, 0o600)
+        self.victims[elsewhere] = (os.stat(elsewhere).st_mode, text)
+        link = os.path.join(state, "kakao_token.json")
+        os.symlink(elsewhere, link)
+        self.write_config("""
+state_dir: %s
+kakao: {sink: kakao, rest_api_key: statedir-rest-key-0001}
+watches:
+  - {name: news, url: 'http://127.0.0.1:9/', xpath: //li}
+""" % state)
+        for args in (("token", "status"), ("token", "refresh")):
+            with self.subTest(cmd=args[1]):
+                p = self.run_as(None, *args)
+                self.assert_refused(p, link, "symbolic link")
+                self.assertNotIn("expires", p.stdout)
+                for secret in ("fullAccess", "fullRefresh"):
+                    self.assertNotIn(secret, p.stdout + p.stderr)
+                self.assertTrue(os.path.islink(link))
 
 
 if __name__ == "__main__":

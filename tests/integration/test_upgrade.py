@@ -11,8 +11,8 @@ the current build starts on a copy of it:
   - a database from a newer release is refused with one line and left
     byte for byte as it was;
   - kill -9 at random moments during the upgrade of a large database
-    leaves it at schema 1 untouched or at schema 3 complete, never in
-    between (the upgrade, 1 -> 2 -> 3, is one transaction), and the next
+    leaves it at schema 1 untouched or at schema 4 complete, never in
+    between (the upgrade, 1 -> 2 -> 3 -> 4, is one transaction), and the next
     start finishes.
 The fixture's watch URLs point at the page server that made it; the copy
 gets this test's server address in watch.url (the only change made to it).
@@ -113,7 +113,7 @@ class UpgradeTest(kwtest.DaemonCase):
         p = self.once()
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("upgraded state database", p.stderr)
-        self.assertIn("from schema 1 to 3", p.stderr)
+        self.assertIn("from schema 1 to 4", p.stderr)
         msgs = self.env.messages()
         # the outbox of 0.1 first, as it was, in order
         self.assertEqual(msgs[:3], self.old_outbox)
@@ -122,7 +122,7 @@ class UpgradeTest(kwtest.DaemonCase):
         self.assertEqual(len(msgs), 5)
         with sqlite3.connect(self.db) as c:
             self.assertEqual(c.execute("PRAGMA user_version").fetchone()[0],
-                             3)
+                             4)
             self.assertEqual(c.execute("SELECT count(*) FROM outbox")
                              .fetchone()[0], 0)
             # the history of 0.1 is kept
@@ -172,7 +172,7 @@ class UpgradeTest(kwtest.DaemonCase):
     def test_database_from_a_newer_release_is_refused_untouched(self):
         self.install_fixture()
         c = sqlite3.connect(self.db)
-        c.execute("PRAGMA user_version = 4")
+        c.execute("PRAGMA user_version = 5")
         c.commit()
         c.close()
         before = sha256(self.db)
@@ -182,7 +182,7 @@ class UpgradeTest(kwtest.DaemonCase):
         self.assertNotEqual(p.returncode, 0)
         lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
         self.assertEqual(len(lines), 1, p.stderr)
-        self.assertIn("was written by a newer kakaowatch (schema version 4",
+        self.assertIn("was written by a newer kakaowatch (schema version 5",
                       lines[0])
         self.assertIn("upgrade kakaowatch", lines[0])
         self.assertEqual(sha256(self.db), before, "the database changed")
@@ -263,7 +263,7 @@ class UpgradeTest(kwtest.DaemonCase):
                 self.assertEqual(history, self.old_history + n)
                 mid += 1
             else:
-                self.assertEqual(v, 3)
+                self.assertEqual(v, 4)
                 self.assertIn("seen", tables)
                 self.assertGreater(c.execute(
                     "SELECT count(*) FROM seen").fetchone()[0], 0)
@@ -282,7 +282,7 @@ class UpgradeTest(kwtest.DaemonCase):
             self.assertIn("upgraded state database", p.stderr)
         with sqlite3.connect(self.db) as c:
             self.assertEqual(c.execute("PRAGMA user_version").fetchone()[0],
-                             3)
+                             4)
             seen = c.execute("SELECT count(*) FROM seen WHERE watch ="
                              " 'deals'").fetchone()[0]
             self.assertLessEqual(seen, 20000, p.stdout + p.stderr)  # the cap
