@@ -350,10 +350,7 @@ class DaemonTest(kwtest.DaemonCase):
         self.assert_stops_cleanly(d)
 
     def test_dead_refresh_token_holds_sending_until_a_new_auth(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/revoke", {"access": True})
@@ -378,10 +375,7 @@ class DaemonTest(kwtest.DaemonCase):
         self.assert_stops_cleanly(d)
 
     def test_kakao_quota_holds_sending_until_korean_midnight(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         d = e.run()
         d.wait_log(r"check: board: baseline stored")
         e.fail(code=-10)
@@ -404,10 +398,7 @@ class DaemonTest(kwtest.DaemonCase):
         self.assert_stops_cleanly(d)
 
     def test_expiring_refresh_token_sends_one_reminder(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         with open(e.token_file) as f:
             tok = json.load(f)
         tok["refresh_token_expires_at"] = int(time.time()) + 3 * 86400 + 600
