@@ -38,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kakaowatch/http.h"
 #include "kakaowatch/item.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/message.h"
@@ -59,7 +60,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 /*
  * url_acceptable: may `u` go into a Link (docs/kakao.md §5.7): absolute
  * http(s) with a host, at most MESSAGE_URL_MAX bytes, valid UTF-8, no
- * space, control character (C0, DEL, C1, U+2028/9) or backslash.
+ * space, control character (C0, DEL, C1, U+2028/9) or backslash; and
+ * the project's one URL rule (http_url_check: curl's URL parser, a host
+ * such as "o(t" or "exo;" is none) accepts it.
  */
 static bool
 url_acceptable(const char *u)
@@ -89,7 +92,7 @@ url_acceptable(const char *u)
 		    (p[2] == 0xA8 || p[2] == 0xA9))
 			return false;
 	}
-	return true;
+	return http_url_check(u, NULL, 0) == 0;
 }
 
 /* only the keys in `allowed` (NULL-terminated) */
