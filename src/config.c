@@ -2667,6 +2667,8 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
 		return 0;
 	map = from->node[wk("message")];
 	fields = watch_field_names(w, &nfields);
+	if (w->jq != NULL) /* a jq program's object keys are its fields */
+		nfields = MESSAGE_FIELDS_ANY;
 	for (i = 0; i + 1 < w->nmessage; i += 2) {
 		struct kw_err err = { 0 };
 		enum message_part part;

@@ -216,7 +216,7 @@ message_url_ok(const char *url)
 static const char *const common_names[] = { "name", "count", "change",
 	NULL };
 static const char *const item_names[] = { "title", "link", "date",
-	"summary", NULL };
+	"summary", "author", "image", NULL };
 
 static bool
 name_in(const char *name, const char *const *v)
@@ -252,7 +252,7 @@ template_known(const char *name, enum message_part part,
 		return true;
 	if (part == MESSAGE_PART_HEADER)
 		return false;
-	if (name_in(name, item_names))
+	if (name_in(name, item_names) || nfields == MESSAGE_FIELDS_ANY)
 		return true;
 	for (i = 0; i < nfields; i++)
 		if (fields[i] != NULL && strcmp(name, fields[i]) == 0)
@@ -328,7 +328,8 @@ message_template_check(const char *tmpl, enum message_part part,
 				"{name}, {count} and {change})" :
 				"unknown placeholder '{%s}' (known: {name}, "
 				"{count}, {change}, {title}, {link}, {date}, "
-				"{summary} and the names of fields:)",
+				"{summary}, {author}, {image} and the names of "
+				"fields:)",
 			    name);
 		}
 		p = q;
@@ -507,7 +508,6 @@ struct fill {
 	enum message_kind kind;
 	char count[24];    /* items of this kind in this check */
 	const struct item *it; /* NULL for the header */
-	const struct item *it_single; /* the item of a one-item message */
 };
 
 static const char *
@@ -759,11 +759,12 @@ out:
 }
 
 /*
- * single_template: one changed item: a feed when it has a picture, else a
- * text template "HEADER\nTITLE[\nDESCRIPTION]".
+ * single_template: one changed item `it`: a feed when it has a picture,
+ * else a text template "HEADER\nTITLE[\nDESCRIPTION]".
  */
 static char *
-single_template(struct fill *f, const char *watch_name)
+single_template(struct fill *f, const char *watch_name,
+    const struct item *it)
 {
 	char *header, *title = NULL, *desc = NULL, *joined = NULL;
 	char *text = NULL, *out = NULL;
@@ -771,7 +772,7 @@ single_template(struct fill *f, const char *watch_name)
 	header = header_new(f, watch_name, 0, MESSAGE_TEXT_HEADER_MAX);
 	if (header == NULL)
 		goto out;
-	f->it = f->it_single;
+	f->it = it;
 	if (item_image(f->it) != NULL) {
 		out = feed_template(f, header);
 		goto out;
@@ -870,8 +871,7 @@ message_build_format(const struct message_format *fmt,
 	for (i = 0; i < nchunks; i++) {
 		last = i + 1 == nchunks;
 		if (sizes[i] == 1) {
-			f.it_single = &items->v[off];
-			v[i] = single_template(&f, f.name);
+			v[i] = single_template(&f, f.name, &items->v[off]);
 		} else {
 			header = header_new(&f, f.name, last ? more : 0,
 			    MESSAGE_HEADER_MAX);

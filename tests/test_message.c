@@ -221,6 +221,14 @@ test_message_template_check_table(void **state)
 	assert_int_equal(message_template_check("{price}", MESSAGE_PART_TITLE,
 	    NULL, 0, &at, &err), -1);
 	assert_non_null(strstr(err.msg, "unknown placeholder '{price}'"));
+	/* a jq watch: any name may be a field; the header still knows its
+	   own three only, and braces must still pair */
+	assert_int_equal(message_template_check("{price} {x_1}",
+	    MESSAGE_PART_TITLE, NULL, MESSAGE_FIELDS_ANY, &at, NULL), 0);
+	assert_int_equal(message_template_check("{price}", MESSAGE_PART_HEADER,
+	    NULL, MESSAGE_FIELDS_ANY, &at, NULL), -1);
+	assert_int_equal(message_template_check("{price", MESSAGE_PART_TITLE,
+	    NULL, MESSAGE_FIELDS_ANY, &at, NULL), -1);
 }
 
 struct vals {

@@ -151,7 +151,8 @@ char *message_build_minimal(const char *template_json,
  *   {name}    the watch's name            {count}  the items of this kind
  *   {change}  new, removed or edited                in this check
  *   {title}   the item's text             {link}   the item's link
- *   {date}, {summary}, and any other name: the item's value of that name
+ *   {date}, {summary}, {author}, {image} (a feed entry's), and the names
+ *   of the watch's fields: the item's value of that name
  *   (message_item_value)
  * `{{` and `}}` stand for `{` and `}`. A value the item does not have is
  * "" (never an error at send time). The filled-in text is cleaned (one
@@ -168,6 +169,7 @@ char *message_build_minimal(const char *template_json,
 #define MESSAGE_DEFAULT_HEADER "{name}: {count} {change}"
 #define MESSAGE_DESCRIPTION_MAX 80  /* content description, our choice */
 #define MESSAGE_PLACEHOLDER_MAX 64  /* bytes of a placeholder's name */
+#define MESSAGE_FIELDS_ANY ((size_t)-1) /* message_template_check: any name */
 
 /* The parts of `message:`. */
 enum message_part {
@@ -188,8 +190,11 @@ struct message_format {
  * balanced (`{{`, `}}` escaped), each placeholder 1 to
  * MESSAGE_PLACEHOLDER_MAX bytes without a brace, and a name the part
  * knows: {name}, {count}, {change} everywhere; in title and description
- * also title, link, date, summary and the names fields[0..nfields) (a
- * watch's fields:; borrowed, may be NULL when nfields is 0). Returns 0, or
+ * also title, link, date, summary, author, image (a feed entry's) and the
+ * names fields[0..nfields) (a
+ * watch's fields:; borrowed, may be NULL when nfields is 0; nfields ==
+ * MESSAGE_FIELDS_ANY: any name, for a jq watch whose objects' keys are
+ * its fields and cannot be known before it runs). Returns 0, or
  * -1 with a message in `err` and in *at (may be NULL) the offset, in code
  * points from the start of `tmpl`, of the character at fault.
  */

@@ -291,6 +291,13 @@ if [ "$cfg" = '10001:10001 SIGTERM {"/data":{}}' ] &&
 else
 	fail "image config: got '$cfg' healthcheck '$hc'"
 fi
+desc=$("${PODMAN[@]}" image inspect "$IMAGE" --format \
+	'{{index .Config.Labels "org.opencontainers.image.description"}}')
+if [[ $desc == *'no browser'*'--target browser'* ]]; then
+	pass "the small image's description says how to get the browser: $desc"
+else
+	fail "the small image's org.opencontainers.image.description: '$desc'"
+fi
 
 # ---- 2. check ----------------------------------------------------------------
 if IMAGE=$IMAGE "$CHECK" -- kakaowatch check >"$logs/check-shipped.log" 2>&1 &&
@@ -519,6 +526,7 @@ browser_tests() {
 	if [ "$cfg" = '10001:10001 SIGTERM {"/data":{}} ["/usr/local/bin/kakaowatch-entrypoint"] ["run","-c","/config/kakaowatch.yaml"]' ] &&
 		[[ $hc == *'"kakaowatch","status","--health"'* ]]; then
 		pass "browser image config as the small one's: USER 10001, SIGTERM, VOLUME /data, ENTRYPOINT, CMD, HEALTHCHECK"
+		echo "      description: $("${PODMAN[@]}" image inspect "$BIMAGE" --format '{{index .Config.Labels "org.opencontainers.image.description"}}')"
 	else
 		fail "browser image config: got '$cfg' healthcheck '$hc'"
 	fi
