@@ -18,8 +18,8 @@ set -eu
 build_pkgs="build-essential cmake pkg-config ca-certificates \
 libcurl4-openssl-dev libxml2-dev libyaml-dev libsqlite3-dev libjansson-dev \
 libpcre2-dev libutf8proc-dev libjq-dev libonig-dev libgumbo-dev libidn2-dev libcmocka-dev python3 \
-python3-html5lib python3-lxml groff-base clang-format"
-runtime_pkgs="ca-certificates libcurl4 libxml2 libyaml-0-2 libsqlite3-0 libjansson4 libpcre2-8-0 libutf8proc2 libjq1 libonig5 libgumbo1 libidn2-0"
+python3-html5lib python3-lxml groff-base clang-format tzdata libfaketime"
+runtime_pkgs="ca-certificates libcurl4 libxml2 libyaml-0-2 libsqlite3-0 libjansson4 libpcre2-8-0 libutf8proc2 libjq1 libonig5 libgumbo1 libidn2-0 tzdata"
 
 browser_pkgs="chromium-headless-shell"
 

@@ -76,27 +76,23 @@ item_lookup(void *ctx, const char *name)
 /*
  * keeps in `l` only the items for which every `when:` condition holds.
  * A condition stopped by the regex limits drops the item with a warning.
- * Returns 0, or -1 with a message in `err` (out of memory; a condition
- * that no longer compiles, which config loading rules out).
+ * The conditions are the watch's, compiled at config load (when_cond).
+ * Returns 0, or -1 with a message in `err` (out of memory).
  */
 static int
 when_filter(const struct watch_config *wc, struct item_list *l,
     struct kw_err *err)
 {
-	struct cond **conds;
+	struct cond *const *conds = wc->when_cond;
 	struct item_list kept;
 	size_t i, j;
 	int result = -1;
 
 	if (wc->nwhen == 0)
 		return 0;
-	if ((conds = calloc(wc->nwhen, sizeof(*conds))) == NULL)
-		return kw_err_set(err, "out of memory");
+	if (conds == NULL)
+		return kw_err_set(err, "when: not compiled");
 	item_list_init(&kept);
-	for (j = 0; j < wc->nwhen; j++)
-		if ((conds[j] = cond_parse(wc->when[j], COND_FREE_IS_ZERO,
-			 NULL, err)) == NULL)
-			goto out;
 	for (i = 0; i < l->n; i++) {
 		bool all = true;
 
@@ -118,9 +114,6 @@ when_filter(const struct watch_config *wc, struct item_list *l,
 	result = 0;
 out:
 	item_list_release(&kept);
-	for (j = 0; j < wc->nwhen; j++)
-		cond_free(conds[j]);
-	free(conds);
 	return result;
 }
 
@@ -633,6 +626,8 @@ check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 	opts.nnamespaces = wc->nnamespaces / 2;
 	opts.title = wc->title;
 	opts.link = wc->link;
+	opts.fields = (const char *const *)wc->fields;
+	opts.nfields = wc->nfields / 2;
 	p = opts.parser != EXTRACT_PARSER_AUTO ? opts.parser :
 	    extract_detect_parser(body, len, content_type);
 	if (used != NULL)
@@ -831,7 +826,8 @@ on_rendered(void *user, struct render_result *res)
 		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s",
 		    res->error);
 	} else {
-		resp.status = 200;
+		/* an error page the browser showed fails as a fetch's would */
+		resp.status = res->http_status > 0 ? res->http_status : 200;
 		resp.body = res->dom;
 		resp.len = res->len;
 		res->dom = NULL;

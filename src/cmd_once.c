@@ -9,6 +9,7 @@
 #include "kakaowatch/cmd.h"
 #include "kakaowatch/deliver.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/quiet.h"
 
 static const char once_usage[] =
     "usage: kakaowatch once [--due] [--force] [-c FILE] [-v|-q] [NAME...]\n"
@@ -21,8 +22,9 @@ static const char once_usage[] =
     "\n"
     "  --due    only watches whose interval has passed since their last\n"
     "           check (for cron)\n"
-    "  --force  send the whole outbox now, regardless of holds, backoff\n"
-    "           and the daily budget\n";
+    "  --force  send the whole outbox now, regardless of holds, backoff,\n"
+    "           the daily budget and quiet hours (messages go as they are,\n"
+    "           not as a digest)\n";
 
 /* why_kept: what the user reads when messages stay in the outbox */
 static void
@@ -194,6 +196,8 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	render = render_pool_new(cfg->browser_max, &err);
 	if (render == NULL)
 		goto fail;
+	/* profiles a killed kakaowatch left (the state lock is ours) */
+	render_sweep(cfg->state_dir);
 	env.store = st;
 	env.http = http;
 	env.cfg = cfg;
@@ -251,7 +255,8 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 		goto fail;
 	if (force) {
 		log_warnx("once --force: sending the whole outbox now, "
-			  "regardless of holds, backoff and the daily budget");
+			  "regardless of holds, backoff, the daily budget and "
+			  "quiet hours");
 		r = deliver_outbox(st, cfg, sink, now, true, 0, stdout, &rep,
 		    &err);
 	} else {
@@ -263,6 +268,17 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 			kw_err_clear(&err);
 		}
 		r = deliver_daily(st, cfg, sink, now, 0, stdout, &rep, &err);
+	}
+	if (!force && r >= 0 && rep.quiet_held > 0) {
+		char hhmm[8];
+
+		quiet_local_hhmm(cfg->timezone, rep.quiet_until_ms, hhmm,
+		    sizeof(hhmm));
+		log_info("outbox: %zu message%s held: quiet hours until %s "
+			 "(%s), then sent as one digest (`once --force` "
+			 "sends now)",
+		    rep.quiet_held, rep.quiet_held == 1 ? "" : "s", hhmm,
+		    cfg->timezone);
 	}
 	switch (r) {
 	case 0:

@@ -10,6 +10,7 @@
 
 #include "kakaowatch/cmd.h"
 #include "kakaowatch/deliver.h"
+#include "kakaowatch/quiet.h"
 #include "kakaowatch/sched.h"
 #include "kakaowatch/store.h"
 #include "kakaowatch/token.h"
@@ -261,6 +262,10 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_object_set_new(o, "last_error",
 	    jstr(h != NULL ? h->last_error : NULL));
 	json_object_set_new(o, "quota_hold_until", jtime(in->quota_until));
+	json_object_set_new(o, "quiet_hours", json_string(cfg->quiet_hours));
+	json_object_set_new(o, "timezone", json_string(cfg->timezone));
+	json_object_set_new(o, "quiet_until",
+	    jtime(deliver_quiet_until(cfg, NULL, in->now)));
 	json_object_set_new(o, "dead_letters", json_integer((json_int_t)in->ndead));
 	json_object_set_new(root, "outbox", o);
 	o = json_object();
@@ -283,6 +288,40 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	printf("\n");
 	json_decref(root);
+}
+
+/*
+ * print_quiet: "delivery: quiet hours until 07:00 (Asia/Seoul) ..." while
+ * the top-level window is open, and a line per watch whose own window is
+ * open and ends at another time; "quiet hours: 23:00-07:00 (...)" when
+ * one is set but not open now.
+ */
+static void
+print_quiet(const struct config *cfg, int64_t now)
+{
+	int64_t all = deliver_quiet_until(cfg, NULL, now), own;
+	char hhmm[8];
+	size_t i;
+
+	if (all > 0) {
+		quiet_local_hhmm(cfg->timezone, all, hhmm, sizeof(hhmm));
+		printf("delivery: in quiet hours until %s (%s, %s): messages "
+		       "wait and go out as one digest then\n",
+		    hhmm, cfg->quiet_hours, cfg->timezone);
+	} else if (strcmp(cfg->quiet_hours, QUIET_OFF) != 0) {
+		printf("quiet hours: %s (%s)\n", cfg->quiet_hours,
+		    cfg->timezone);
+	}
+	for (i = 0; i < cfg->nwatches; i++) {
+		if (cfg->watches[i].quiet_hours == NULL)
+			continue;
+		own = deliver_quiet_until(cfg, cfg->watches[i].name, now);
+		if (own == 0 || own == all)
+			continue;
+		quiet_local_hhmm(cfg->timezone, own, hhmm, sizeof(hhmm));
+		printf("delivery: '%s' in quiet hours until %s (%s)\n",
+		    cfg->watches[i].name, hhmm, cfg->watches[i].quiet_hours);
+	}
 }
 
 /*
@@ -364,6 +403,7 @@ print_table(const struct config *cfg, const struct status_info *in)
 		       "up)\n",
 		    a);
 	}
+	print_quiet(cfg, in->now);
 	printf("sent today: %" PRId64 " of %d (max_messages_per_day, %s "
 	       "Korea time)%s\n",
 	    in->sent_today, cfg->max_messages_per_day, in->day,

@@ -9,6 +9,7 @@
 #include "kakaowatch/buf.h"
 #include "kakaowatch/check.h"
 #include "kakaowatch/cmd.h"
+#include "kakaowatch/cond.h"
 #include "kakaowatch/extract.h"
 #include "kakaowatch/http.h"
 #include "kakaowatch/item.h"
@@ -25,10 +26,11 @@ static const char test_usage[] =
     "       kakaowatch test [-c FILE] NAME [--file PATH] --messages\n"
     "\n"
     "Fetches the page of watch NAME (or reads PATH; a watch with render:\n"
-    "browser is loaded in the browser), extracts its items\n"
-    "and prints them (text, link, then the key that tells it apart from\n"
-    "the other items: see key: in the configuration), without touching\n"
-    "the state or sending anything, and says which parser read it. With\n"
+    "browser is loaded in the browser), extracts its items and prints\n"
+    "them (text, link, each field as NAME: VALUE, then the key that tells\n"
+    "it apart from the other items: see key: in the configuration, and\n"
+    "whether the watch's when: holds, or why not), without touching the\n"
+    "state or sending anything, and says which parser read it. With\n"
     "--file and --xpath, --css, --jq or --parser feed no configuration is\n"
     "read.\n"
     "\n"
@@ -74,6 +76,45 @@ distinct_keys(const struct item_list *items)
 	return n;
 }
 
+static const char *
+item_lookup(void *ctx, const char *name)
+{
+	return item_get(ctx, name);
+}
+
+/*
+ * print_when: whether the watch's when: conditions hold for `it`, and
+ * when not, why: the first condition that is false and, when that is for
+ * lack of data, which field is missing or not a number
+ */
+static void
+print_when(const struct watch_config *wc, const struct item *it)
+{
+	char reason[COND_REASON_MAX];
+	struct kw_err err = { 0 };
+	bool ok = true;
+	size_t j;
+
+	for (j = 0; j < wc->nwhen && wc->when_cond != NULL; j++) {
+		reason[0] = '\0';
+		if (cond_eval(wc->when_cond[j], item_lookup, (void *)it, &ok,
+			reason, &err) != 0) {
+			printf("   when: no (%s: %s)\n", wc->when[j], err.msg);
+			return;
+		}
+		if (!ok) {
+			if (reason[0] != '\0')
+				printf("   when: no (%s: %s)\n", wc->when[j],
+				    reason);
+			else
+				printf("   when: no (%s is false)\n",
+				    wc->when[j]);
+			return;
+		}
+	}
+	printf("   when: yes\n");
+}
+
 int
 cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 {
@@ -96,7 +137,7 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	const char *encoding_opt = NULL, *parser_opt = NULL, *jq = NULL;
 	const char *title = NULL, *link = NULL, *css = NULL;
 	char *css_xpath = NULL;
-	size_t css_at = 0;
+	size_t css_at = 0, j;
 	struct watch_config tmp;
 	enum extract_parser parser = EXTRACT_PARSER_AUTO, used;
 	struct config *cfg = NULL;
@@ -303,10 +344,13 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		printf("%zu. %s\n", i + 1, items.v[i].text);
 		if (items.v[i].link != NULL)
 			printf("   %s\n", items.v[i].link);
-		if (item_field(&items.v[i], "date") != NULL)
-			printf("   date: %s\n", item_field(&items.v[i], "date"));
+		for (j = 0; j < items.v[i].nfields; j++)
+			printf("   %s: %s\n", items.v[i].fields[j].name,
+			    items.v[i].fields[j].value);
 		key_display(items.v[i].key, keybuf, sizeof(keybuf));
 		printf("   key: %s\n", keybuf);
+		if (wc != NULL && wc->nwhen > 0)
+			print_when(wc, &items.v[i]);
 	}
 	if (items.n == 0) {
 		fprintf(stderr, "kakaowatch: %s\n",

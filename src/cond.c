@@ -22,6 +22,7 @@ struct node {
 	struct node *a, *b; /* operands of or/and; a for not */
 	enum op op;
 	char *field;
+	size_t field_at; /* code point offset of the field name */
 	bool is_num;  /* value is a number (else a string) */
 	double num;
 	char *str;
@@ -154,6 +155,12 @@ cond_parse_number(const char *s, unsigned flags, double *out)
 	p = skip_ws(p);
 	if (starts(p, "원"))
 		p += 3;
+	/* "￦ 2,046,670 (KRW)" (quasarzone), "12,900 KRW" */
+	p = skip_ws(p);
+	if (starts(p, "KRW"))
+		p += 3;
+	else if (starts(p, "(KRW)"))
+		p += 5;
 	if (*skip_ws(p) != '\0')
 		return -1;
 	*out = neg ? -value : value;
@@ -451,6 +458,7 @@ parse_cmp(struct parser *ps)
 	if ((n = node_new(ps, N_CMP)) == NULL)
 		return NULL;
 	n->field = ps->str;
+	n->field_at = code_points(ps->s, ps->start);
 	ps->str = NULL;
 	next(ps);
 	if (ps->tok != T_OP) {
@@ -733,4 +741,32 @@ cond_eval(struct cond *c, cond_lookup_fn lookup, void *ctx, bool *result,
 	r = eval_node(&ev, c->root);
 	*result = r == 1;
 	return r < 0 ? -1 : 0;
+}
+
+/* the first comparison, in source order, whose field `known` rejects */
+static const struct node *
+first_unknown(const struct node *n, cond_known_fn known, void *ctx)
+{
+	const struct node *a;
+
+	if (n == NULL)
+		return NULL;
+	if (n->kind == N_CMP)
+		return known(ctx, n->field) ? NULL : n;
+	if ((a = first_unknown(n->a, known, ctx)) != NULL)
+		return a;
+	return first_unknown(n->b, known, ctx);
+}
+
+int
+cond_check_fields(const struct cond *c, cond_known_fn known, void *ctx,
+    size_t *where, struct kw_err *err)
+{
+	const struct node *n = first_unknown(c->root, known, ctx);
+
+	if (n == NULL)
+		return 0;
+	if (where != NULL)
+		*where = n->field_at;
+	return kw_err_set(err, "unknown field '%s'", n->field);
 }

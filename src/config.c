@@ -16,8 +16,10 @@
 #include "kakaowatch/buf.h"
 #include "kakaowatch/config.h"
 #include "kakaowatch/http.h"
+#include "kakaowatch/item.h"
 #include "kakaowatch/key.h"
 #include "kakaowatch/log.h"
+#include "kakaowatch/quiet.h"
 #include "kakaowatch/message.h"
 #include "kakaowatch/cond.h"
 #include "kakaowatch/regex.h"
@@ -1846,6 +1848,253 @@ key_css(struct loader *ld, yaml_node_t *n, const char *label,
 	return 0;
 }
 
+/*
+ * field_name_problem: why `name` cannot be a field of a watch, or NULL
+ * (item.h's rule, plus the names templates and the item's identity use)
+ */
+static const char *
+field_name_problem(const char *name)
+{
+	if (strcmp(name, "title") == 0 || strcmp(name, "link") == 0)
+		return "is the item's own; set it with the watch's title: or "
+		       "link: key";
+	if (strcmp(name, "name") == 0 || strcmp(name, "count") == 0)
+		return "is reserved (a message header's {name} and {count})";
+	if (strcmp(name, "key") == 0)
+		return "is reserved (the item's identity: the key: key)";
+	if (strcmp(name, "and") == 0 || strcmp(name, "or") == 0 ||
+	    strcmp(name, "not") == 0)
+		return "is a word of when: conditions";
+	if (!item_field_name_valid(name))
+		return "is not a field name (ASCII letters, digits and _, not "
+		       "starting with a digit, up to 32)";
+	return NULL;
+}
+
+/* an XML attribute name as attr: takes it (ASCII, no prefix) */
+static bool
+attr_name_ok(const char *a)
+{
+	const char *p;
+
+	if (!isalpha((unsigned char)a[0]) && a[0] != '_')
+		return false;
+	for (p = a; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != '.')
+			return false;
+	return true;
+}
+
+/*
+ * one fields: value -> its XPath (heap) in *xp: a string is an XPath; a
+ * mapping { css: SELECTOR [, attr: NAME] } or { xpath: XPATH }. 0, or -1
+ * with the error recorded.
+ */
+static int
+field_expr(struct loader *ld, yaml_node_t *v, const char *label,
+    const char *name, char **xp)
+{
+	char tmp[SHOW_MAX + 4], key[64], msg[MSG_MAX];
+	yaml_node_t *css = NULL, *xpath = NULL, *attr = NULL, *pk, *pv;
+	yaml_node_pair_t *pair;
+	struct kw_err err = { 0 };
+	size_t at = 0;
+	char *x, *y;
+
+	*xp = NULL;
+	snprintf(key, sizeof(key), "fields: %s", name);
+	if (v->type == YAML_SCALAR_NODE) {
+		if (node_str(v)[0] == '\0') {
+			key_errorf(ld, v->start_mark, label, key,
+			    "needs an XPath or { css: SELECTOR }");
+			return -1;
+		}
+		xpath = v;
+	} else if (v->type == YAML_MAPPING_NODE) {
+		for (pair = v->data.mapping.pairs.start;
+		    pair < v->data.mapping.pairs.top; pair++) {
+			pk = node_get(ld, pair->key);
+			pv = node_get(ld, pair->value);
+			if (pk == NULL || pv == NULL)
+				continue;
+			if (pk->type == YAML_SCALAR_NODE &&
+			    pv->type == YAML_SCALAR_NODE &&
+			    node_str(pv)[0] != '\0' &&
+			    (strcmp(node_str(pk), "css") == 0 ||
+				strcmp(node_str(pk), "xpath") == 0 ||
+				strcmp(node_str(pk), "attr") == 0)) {
+				if (node_str(pk)[0] == 'c')
+					css = pv;
+				else if (node_str(pk)[0] == 'x')
+					xpath = pv;
+				else
+					attr = pv;
+				continue;
+			}
+			key_errorf(ld, pk->start_mark, label, key,
+			    "expected css: SELECTOR, attr: NAME or xpath: "
+			    "XPATH (each a non-empty string)");
+			return -1;
+		}
+		if ((css == NULL) == (xpath == NULL)) {
+			key_errorf(ld, v->start_mark, label, key,
+			    "give either css: or xpath:");
+			return -1;
+		}
+		if (attr != NULL && css == NULL) {
+			key_errorf(ld, attr->start_mark, label, key,
+			    "attr: goes with css: (an XPath names the "
+			    "attribute itself: .../@%s)",
+			    show(node_str(attr), tmp, sizeof(tmp)));
+			return -1;
+		}
+		if (attr != NULL && !attr_name_ok(node_str(attr))) {
+			key_errorf(ld, attr->start_mark, label, key,
+			    "'%s' is not an attribute name",
+			    show(node_str(attr), tmp, sizeof(tmp)));
+			return -1;
+		}
+	} else {
+		key_errorf(ld, v->start_mark, label, key,
+		    "expected an XPath or { css: SELECTOR }, not %s",
+		    node_kind(v));
+		return -1;
+	}
+	if (xpath != NULL) {
+		x = strdup(node_str(xpath));
+	} else {
+		x = select_css_to_xpath(node_str(css), &at, &err);
+		if (x == NULL) {
+			key_errorf(ld, css_mark(ld, css, at), label, key,
+			    "bad css '%s': %s at character %zu",
+			    show(node_str(css), tmp, sizeof(tmp)), err.msg,
+			    at + 1);
+			return -1;
+		}
+		if (attr != NULL) {
+			y = malloc(strlen(x) + strlen(node_str(attr)) + 6);
+			if (y != NULL)
+				sprintf(y, "(%s)/@%s", x, node_str(attr));
+			free(x);
+			x = y;
+		}
+	}
+	if (x == NULL) {
+		ld->oom = true;
+		return -1;
+	}
+	/* namespace prefixes are checked with the watch's namespaces */
+	if (!has_prefix(x) && ld->xpath_check != NULL &&
+	    !xpath_checked(ld, x)) {
+		msg[0] = '\0';
+		if (ld->xpath_check(x, msg, sizeof(msg)) != 0) {
+			msg[sizeof(msg) - 1] = '\0';
+			key_errorf(ld, (xpath != NULL ? xpath : css)->start_mark,
+			    label, key, "bad %s '%s': %s",
+			    xpath != NULL ? "xpath" : "css",
+			    show(node_str(xpath != NULL ? xpath : css), tmp,
+				sizeof(tmp)),
+			    msg[0] ? msg : "does not compile");
+			free(x);
+			return -1;
+		}
+		xpath_passed(ld, x);
+	}
+	*xp = x;
+	return 0;
+}
+
+/*
+ * fields: a mapping of field names to XPath (or { css: ... }) expressions
+ * relative to the item; stored as name, xpath pairs
+ */
+static int
+key_fields(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char ***out = KEY_FIELD(conf, k);
+	size_t *nout = (size_t *)((char *)conf + k->count_off);
+	char tmp[SHOW_MAX + 4], **v = NULL, *x;
+	yaml_node_pair_t *pair;
+	yaml_node_t *pk, *pv;
+	const char *name, *why;
+	size_t nv = 0, i;
+	int result = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (node_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		key_errorf(ld, n->start_mark, label, k->info.name,
+		    "expected a mapping of field names to XPath or "
+		    "{ css: SELECTOR } (e.g. { price: { css: span.price } }), "
+		    "not %s", node_kind(n));
+		return -1;
+	}
+	for (pair = n->data.mapping.pairs.start;
+	    pair < n->data.mapping.pairs.top; pair++) {
+		pk = node_get(ld, pair->key);
+		pv = node_get(ld, pair->value);
+		if (pk == NULL || pv == NULL)
+			continue;
+		name = pk->type == YAML_SCALAR_NODE ? node_str(pk) : "";
+		if ((why = field_name_problem(name)) != NULL) {
+			key_errorf(ld, pk->start_mark, label, k->info.name,
+			    "'%s' %s", show(name, tmp, sizeof(tmp)), why);
+			result = -1;
+			continue;
+		}
+		for (i = 0; i < nv; i += 2)
+			if (strcmp(v[i], name) == 0)
+				break;
+		if (i < nv) {
+			key_errorf(ld, pk->start_mark, label, k->info.name,
+			    "field '%s' given twice", name);
+			result = -1;
+			continue;
+		}
+		if (nv / 2 >= CONFIG_FIELDS_MAX) {
+			key_errorf(ld, pk->start_mark, label, k->info.name,
+			    "more than %d fields", CONFIG_FIELDS_MAX);
+			result = -1;
+			break;
+		}
+		if (field_expr(ld, pv, label, name, &x) != 0) {
+			result = -1;
+			continue;
+		}
+		{
+			char **nvv = realloc(v, (nv + 2) * sizeof(*v));
+
+			if (nvv == NULL) {
+				free(x);
+				goto oom;
+			}
+			v = nvv;
+		}
+		v[nv] = strdup(name);
+		v[nv + 1] = x;
+		if (v[nv] == NULL) {
+			free(x);
+			goto oom;
+		}
+		nv += 2;
+	}
+	if (result != 0) {
+		strv_free(v, nv);
+		return -1;
+	}
+	*out = v;
+	*nout = nv;
+	return 0;
+oom:
+	ld->oom = true;
+	strv_free(v, nv);
+	return -1;
+}
+
 /* parser: auto | html | xml | feed | json (CONFIG_PARSER_*) */
 static int
 key_parser(struct loader *ld, yaml_node_t *n, const char *label,
@@ -2071,6 +2320,53 @@ key_sink(struct loader *ld, yaml_node_t *n, const char *label,
 	return result;
 }
 
+/* quiet_hours: "HH:MM-HH:MM" (quiet.h), kept as written by quiet_format,
+ * or "off" */
+static int
+key_quiet(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	struct quiet_window w;
+	char msg[200], norm[16];
+	int r;
+
+	if (parse_str(ld, n, label, k->info.name, false, out) != 0)
+		return -1;
+	r = quiet_parse(*out, &w, msg, sizeof(msg));
+	if (r < 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name, "%s", msg);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	if (r == 1)
+		snprintf(norm, sizeof(norm), "%s", QUIET_OFF);
+	else
+		quiet_format(&w, norm, sizeof(norm));
+	return str_set(out, norm) == 0 ? 0 : (ld->oom = true, -1);
+}
+
+/* timezone: an IANA name the system's tz database knows (quiet.h) */
+static int
+key_timezone(struct loader *ld, yaml_node_t *n, const char *label,
+    const struct key *k, void *conf)
+{
+	char **out = KEY_FIELD(conf, k);
+	char msg[300], tmp[SHOW_MAX + 4];
+
+	if (parse_str(ld, n, label, k->info.name, false, out) != 0)
+		return -1;
+	if (quiet_tz_check(*out, msg, sizeof(msg)) != 0) {
+		key_errorf(ld, n->start_mark, label, k->info.name, "'%s': %s",
+		    show(*out, tmp, sizeof(tmp)), msg);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* --- the key tables ---------------------------------------------------- */
 
 #define TOFF(f) offsetof(struct config, f)
@@ -2113,6 +2409,13 @@ static const struct key top_keys[] = {
 	    "are grouped into one message (0: each sent at once)" },
 	    .store = KS_INT, .off = TOFF(notice_window), .parse = key_int,
 	    .min = 0, .max = 3600 },
+	{ .info = { .name = "quiet_hours", .def = "off",
+	    .doc = "HH:MM-HH:MM local time (e.g. 23:00-07:00): messages made "
+	    "inside wait and go out as one digest when it ends; off: none" },
+	    .store = KS_STR, .off = TOFF(quiet_hours), .parse = key_quiet },
+	{ .info = { .name = "timezone", .def = QUIET_DEFAULT_TZ,
+	    .doc = "the IANA time zone quiet_hours are read in" },
+	    .store = KS_STR, .off = TOFF(timezone), .parse = key_timezone },
 	{ .info = { .name = "history_days", .def = "90",
 	    .doc = "days of change history kept" },
 	    .store = KS_INT, .off = TOFF(history_days), .parse = key_int,
@@ -2227,10 +2530,16 @@ static const struct key watch_keys[] = {
 	    .count_off = WOFF(nexclude), .parse = key_strlist },
 	{ .info = { .name = "when", .example = "'title ~ \"(SSD|NVMe)\"'",
 	    .doc = "conditions (a string or a list; all must hold) on an "
-	    "item's title and link, e.g. `title ~ \"(?i)ssd\" and not "
+	    "item's title, link and fields, e.g. `price <= 100000 and not "
 	    "title ~ \"중고\"`" },
 	    .store = KS_STRV, .off = WOFF(when), .count_off = WOFF(nwhen),
 	    .parse = key_when },
+	{ .info = { .name = "fields",
+	    .example = "{ price: { css: span.price }, shop: \"string(@data-shop)\" }",
+	    .doc = "named values of each item for when: and messages: an "
+	    "XPath relative to the item, or { css: SELECTOR, attr: NAME }" },
+	    .store = KS_STRV, .off = WOFF(fields),
+	    .count_off = WOFF(nfields), .parse = key_fields },
 	{ .info = { .name = "message",
 	    .example = "{ title: '{title} · {date}', header: '{name}: "
 	    "{count}' }",
@@ -2334,6 +2643,10 @@ static const struct key watch_keys[] = {
 	    "to the config file); cookies the site sets are kept in "
 	    "state_dir" },
 	    .store = KS_STR, .off = WOFF(cookies), .parse = key_path },
+	{ .info = { .name = "quiet_hours", .example = "'22:00-06:00'",
+	    .doc = "this watch's quiet hours (beats the top-level "
+	    "quiet_hours); off: none for this watch" },
+	    .store = KS_STR, .off = WOFF(quiet_hours), .parse = key_quiet },
 	{ .info = { .name = "enabled", .def = "true", .example = "false",
 	    .doc = "false keeps the watch and its history but does not run "
 	    "it" },
@@ -2636,15 +2949,19 @@ check_field(struct loader *ld, const struct watch_src *defs,
 }
 
 /*
- * watch_field_names: the names of watch `w`'s fields, which message
- * templates may use as placeholders (*n = 0: none)
+ * watch_field_names: the names of watch `w`'s fields: entries, which
+ * message templates may use as placeholders, into out[0..max) (borrowed
+ * from `w`; message.h knows the feed built-ins itself). Returns how many.
  */
-static const char *const *
-watch_field_names(const struct watch_config *w, size_t *n)
+static size_t
+watch_field_names(const struct watch_config *w, const char **out,
+    size_t max)
 {
-	(void)w;
-	*n = 0;
-	return NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i + 1 < w->nfields && n < max; i += 2)
+		out[n++] = w->fields[i];
+	return n;
 }
 
 /*
@@ -2657,7 +2974,7 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
     const struct watch_src *src, const struct watch_config *w)
 {
 	const struct watch_src *from = watch_source(defs, src, wk("message"));
-	const char *const *fields;
+	const char *fields[CONFIG_FIELDS_MAX];
 	yaml_node_pair_t *pair;
 	yaml_node_t *map, *pk, *pv;
 	size_t nfields, i, at;
@@ -2666,7 +2983,8 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
 	if (from == NULL || w->nmessage == 0)
 		return 0;
 	map = from->node[wk("message")];
-	fields = watch_field_names(w, &nfields);
+	nfields = watch_field_names(w, fields,
+	    sizeof(fields) / sizeof(fields[0]));
 	if (w->jq != NULL) /* a jq program's object keys are its fields */
 		nfields = MESSAGE_FIELDS_ANY;
 	for (i = 0; i + 1 < w->nmessage; i += 2) {
@@ -2787,6 +3105,17 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 		if (check_field(ld, defs, src, w, "title", w->title) != 0 ||
 		    check_field(ld, defs, src, w, "link", w->link) != 0)
 			result = -1;
+		for (size_t i = 0; i + 1 < w->nfields; i += 2)
+			if (has_prefix(w->fields[i + 1]) &&
+			    check_field(ld, defs, src, w, "fields",
+				w->fields[i + 1]) != 0)
+				result = -1;
+	}
+	if (w->nfields > 0 && w->parser == CONFIG_PARSER_JSON) {
+		key_errorf(ld, wmark(defs, src, "fields"), src->label, "fields",
+		    "not used with parser: json (the keys of the jq "
+		    "program's output objects are the item's fields)");
+		result = -1;
 	}
 	if (w->jq != NULL && jq_check_fn != NULL &&
 	    jq_check_fn(w->jq, msg, sizeof(msg), &line) != 0) {
@@ -2829,6 +3158,139 @@ select_source(struct loader *ld, const struct watch_src *defs,
 	    str_set(&out->xpath, from->w.xpath) != 0)
 		return -1;
 	return 0;
+}
+
+/* what `when:` of watch `w` may name (cond_known_fn) */
+static bool
+when_field_known(void *ctx, const char *name)
+{
+	const struct watch_config *w = ctx;
+	static const char *const feed[] = { "date", "summary", "author",
+		"image" };
+	size_t i;
+
+	if (strcmp(name, "title") == 0 || strcmp(name, "link") == 0)
+		return true;
+	for (i = 0; i + 1 < w->nfields; i += 2)
+		if (strcmp(w->fields[i], name) == 0)
+			return true;
+	/* a JSON item's fields are the keys its jq program writes */
+	if (w->jq != NULL && w->parser != CONFIG_PARSER_HTML &&
+	    w->parser != CONFIG_PARSER_XML && item_field_name_valid(name))
+		return true;
+	if (w->parser == CONFIG_PARSER_AUTO || w->parser == CONFIG_PARSER_FEED)
+		for (i = 0; i < sizeof(feed) / sizeof(feed[0]); i++)
+			if (strcmp(feed[i], name) == 0)
+				return true;
+	return false;
+}
+
+/* the names when_field_known accepts, for a message: "title, link, ..." */
+static void
+known_fields(const struct watch_config *w, char *buf, size_t size)
+{
+	size_t i, n;
+
+	n = (size_t)snprintf(buf, size, "title, link");
+	for (i = 0; i + 1 < w->nfields && n < size; i += 2)
+		n += (size_t)snprintf(buf + n, size - n, ", %s", w->fields[i]);
+	if (n < size &&
+	    (w->parser == CONFIG_PARSER_AUTO || w->parser == CONFIG_PARSER_FEED))
+		snprintf(buf + n, size - n, ", and for feeds date, summary, "
+		    "author, image");
+}
+
+/* free the compiled when: conditions of `w` */
+static void
+when_cond_free(struct watch_config *w)
+{
+	size_t j;
+
+	if (w->when_cond != NULL)
+		for (j = 0; j < w->nwhen; j++)
+			cond_free(w->when_cond[j]);
+	free(w->when_cond);
+	w->when_cond = NULL;
+}
+
+/* compile the when: conditions of `w` into w->when_cond: 0 or -1 */
+static int
+when_cond_compile(struct watch_config *w)
+{
+	struct kw_err err = { 0 };
+	size_t j;
+
+	when_cond_free(w);
+	if (w->nwhen == 0)
+		return 0;
+	if ((w->when_cond = calloc(w->nwhen, sizeof(*w->when_cond))) == NULL)
+		return -1;
+	for (j = 0; j < w->nwhen; j++)
+		if ((w->when_cond[j] = cond_parse(w->when[j],
+			 COND_FREE_IS_ZERO, NULL, &err)) == NULL) {
+			when_cond_free(w);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * watch_check_when: every field a when: condition names is one the
+ * watch's items can have (when_field_known), reported at the name; then
+ * the conditions are compiled into w->when_cond. 0, or -1 (reported, or
+ * out of memory).
+ */
+static int
+watch_check_when(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, struct watch_config *w)
+{
+	const struct watch_src *from = watch_source(defs, src, wk("when"));
+	const struct watch_src *ffrom;
+	yaml_node_t *n, *item;
+	yaml_node_item_t *it = NULL;
+	char names[MSG_MAX / 2];
+	size_t j, at = 0;
+	int result = 0;
+
+	if (w->nwhen == 0)
+		return 0;
+	/* with a bad fields: (reported) the names mean nothing yet */
+	ffrom = watch_source(defs, src, wk("fields"));
+	if (ffrom != NULL && !ffrom->set[wk("fields")])
+		return -1;
+	n = from != NULL ? from->node[wk("when")] : NULL;
+	if (n != NULL && n->type == YAML_SEQUENCE_NODE)
+		it = n->data.sequence.items.start;
+	for (j = 0; j < w->nwhen; j++) {
+		struct kw_err err = { 0 };
+		struct cond *c;
+
+		item = n;
+		if (it != NULL && it + j < n->data.sequence.items.top)
+			item = node_get(ld, it[j]);
+		c = cond_parse(w->when[j], COND_FREE_IS_ZERO, NULL, &err);
+		if (c == NULL) {
+			result = -1; /* reported where it was parsed */
+			continue;
+		}
+		if (cond_check_fields(c, when_field_known, w, &at, &err) != 0) {
+			known_fields(w, names, sizeof(names));
+			key_errorf(ld,
+			    item != NULL && item->type == YAML_SCALAR_NODE ?
+				css_mark(ld, item, at) :
+				wmark(defs, src, "when"),
+			    src->label, "when",
+			    "%s (known: %s; declare others in fields:)",
+			    err.msg, names);
+			result = -1;
+		}
+		cond_free(c);
+	}
+	if (result == 0 && when_cond_compile(w) != 0) {
+		ld->oom = true;
+		result = -1;
+	}
+	return result;
 }
 
 /* browser_only: `name` (given) needs render: browser */
@@ -2903,6 +3365,8 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		result = -1;
 	}
 	if (watch_check_source(ld, defs, src, out) != 0)
+		result = -1;
+	if (watch_check_when(ld, defs, src, out) != 0)
 		result = -1;
 	if (watch_check_message(ld, defs, src, out) != 0)
 		result = -1;
@@ -3507,6 +3971,14 @@ config_errors_release(struct config_errors *errs)
 }
 
 const char *
+config_quiet_hours(const struct config *cfg, const struct watch_config *wc)
+{
+	if (wc != NULL && wc->quiet_hours != NULL)
+		return wc->quiet_hours;
+	return cfg->quiet_hours != NULL ? cfg->quiet_hours : QUIET_OFF;
+}
+
+const char *
 config_watch_message(const struct watch_config *w, const char *part)
 {
 	size_t i;
@@ -3590,12 +4062,17 @@ config_watch_copy(struct watch_config *dst, const struct watch_config *src)
 	}
 	dst->pos = src->pos;
 	dst->xpath_pos = src->xpath_pos;
+	if (src->when_cond != NULL && when_cond_compile(dst) != 0) {
+		config_watch_release(dst);
+		return -1;
+	}
 	return 0;
 }
 
 void
 config_watch_release(struct watch_config *w)
 {
+	when_cond_free(w);
 	keys_release(watch_keys, WK_COUNT, w);
 	memset(w, 0, sizeof(*w));
 }

@@ -877,19 +877,25 @@ out:
  * clamp_deadlines checks the stored deadlines against the clock: no
  * message waits longer than its own backoff or hold from now (each is
  * stored with its length), nor past the next 00:00 KST (quota hold, daily
- * budget) plus a backoff; the queue's backoff ends within its own length
+ * budget) or the end of quiet hours open now (deliver_quiet_gate) plus a
+ * backoff; the queue's backoff ends within its own length
  * from now (DELIVER_MAX_DEFER_MS when that is unknown), whatever the clock
  * read when they were set. After a step back (the clock was ahead) old
  * messages would otherwise wait behind new ones, or for a year. The quota
  * hold is checked by daily_gate. 0 or -1 with `err`.
  */
 static int
-clamp_deadlines(struct store *st, int64_t now_ms, struct kw_err *err)
+clamp_deadlines(struct store *st, const struct config *cfg, int64_t now_ms,
+    struct kw_err *err)
 {
 	int64_t retry_at = 0, wait = 0;
+	int64_t latest = deliver_next_kst_midnight_ms(now_ms);
 
-	if (store_outbox_clamp(st, deliver_next_kst_midnight_ms(now_ms) +
-		DELIVER_MAX_DEFER_MS, now_ms, err) != 0)
+	/* quiet hours may end after the next midnight (07:00) */
+	if (deliver_quiet_latest(cfg, now_ms) > latest)
+		latest = deliver_quiet_latest(cfg, now_ms);
+	if (store_outbox_clamp(st, latest + DELIVER_MAX_DEFER_MS, now_ms,
+		err) != 0)
 		return -1;
 	if (meta_int(st, DELIVER_META_RETRY_AT, &retry_at, err) != 0 ||
 	    meta_int(st, DELIVER_META_RETRY_WAIT, &wait, err) != 0)
@@ -972,6 +978,7 @@ deliver_daily(struct store *st, const struct config *cfg,
     struct deliver_report *rep, struct kw_err *err)
 {
 	int64_t budget = 0, sent = 0;
+	struct deliver_quiet quiet;
 	char day[16];
 	int result;
 
@@ -979,16 +986,25 @@ deliver_daily(struct store *st, const struct config *cfg,
 	rep->status = KAKAO_OK;
 	if (limit == 0 || limit > DEFAULT_LIMIT)
 		limit = DEFAULT_LIMIT;
-	if (clamp_deadlines(st, now_ms, err) != 0)
+	if (clamp_deadlines(st, cfg, now_ms, err) != 0 ||
+	    deliver_quiet_gate(st, cfg, now_ms, &quiet, err) != 0)
 		return -1;
-	if (sink != DELIVER_KAKAO)
-		return deliver_outbox(st, cfg, sink, now_ms, false, limit, out,
-		    rep, err);
+	rep->quiet_held = quiet.held;
+	rep->quiet_until_ms = quiet.until_ms;
+	if (sink != DELIVER_KAKAO) {
+		result = deliver_outbox(st, cfg, sink, now_ms, false, limit,
+		    out, rep, err);
+		rep->quiet_held = quiet.held;
+		rep->quiet_until_ms = quiet.until_ms;
+		return result;
+	}
 	result = daily_gate(st, cfg, now_ms, rep, &budget, err);
 	if (result != 0 || budget == 0)
 		return result;
 	result = deliver_outbox(st, cfg, sink, now_ms, false,
 	    (size_t)budget < limit ? (size_t)budget : limit, out, rep, err);
+	rep->quiet_held = quiet.held;
+	rep->quiet_until_ms = quiet.until_ms;
 	if (result != 0)
 		return result;
 	deliver_kst_day(now_ms, day, sizeof(day));
@@ -1542,6 +1558,7 @@ deliver_courier_step(struct deliver_courier *co, struct store *st,
 {
 	struct outbox_msg *v = NULL;
 	int64_t budget = 0, hold = 0, queued = 0;
+	struct deliver_quiet quiet;
 	size_t n = 0;
 	int r;
 
@@ -1555,8 +1572,11 @@ deliver_courier_step(struct deliver_courier *co, struct store *st,
 	co->st = st;
 	co->http = http;
 	co->started_ms = now_ms;
-	if (clamp_deadlines(st, now_ms, err) != 0)
+	if (clamp_deadlines(st, cfg, now_ms, err) != 0 ||
+	    deliver_quiet_gate(st, cfg, now_ms, &quiet, err) != 0)
 		return -1;
+	rep->quiet_held = quiet.held;
+	rep->quiet_until_ms = quiet.until_ms;
 	r = daily_gate(st, cfg, now_ms, rep, &budget, err);
 	if (r != 0 || budget == 0)
 		return r;

@@ -270,7 +270,8 @@ extract_document(const char *body, size_t len, const char *content_type,
 	}
 	/* HTML without per-item fields: the one well-trodden path */
 	if (got == EXTRACT_PARSER_HTML && opts->title == NULL &&
-	    opts->link == NULL && opts->nnamespaces == 0) {
+	    opts->link == NULL && opts->nnamespaces == 0 &&
+	    opts->nfields == 0) {
 		if (xp == NULL)
 			return kw_err_set(err, "the page is HTML and the watch "
 			                       "has no xpath (a feed needs "

@@ -333,14 +333,190 @@ entry_summary(enum feed_kind kind, xmlNodePtr entry, bool *oom)
 	return s;
 }
 
+#define NS_MEDIA "http://search.yahoo.com/mrss/"
+#define NS_ITUNES "http://www.itunes.com/dtds/podcast-1.0.dtd"
+
+/* an Atom person construct's name, or its own text */
+static char *
+person_name(xmlNodePtr p, bool *oom)
+{
+	char *s;
+
+	if (p == NULL)
+		return NULL;
+	s = content_of(child(p, "name", NULL), oom);
+	return s != NULL ? s : content_of(p, oom);
+}
+
+/* the entry's author: RSS author, dc:creator, Atom author (or feed's) */
+static char *
+entry_author(enum feed_kind kind, xmlNodePtr entry, bool *oom)
+{
+	char *a = NULL;
+
+	if (kind == FEED_ATOM) {
+		a = person_name(child(entry, "author", NULL), oom);
+		if (a == NULL && entry->parent != NULL &&
+		    entry->parent->type == XML_ELEMENT_NODE)
+			a = person_name(child(entry->parent, "author", NULL),
+			    oom);
+	} else if (kind == FEED_RSS) {
+		a = content_of(child(entry, "author", NULL), oom);
+	}
+	if (a == NULL)
+		a = content_of(child(entry, "creator", XI_NS_DC), oom);
+	if (a != NULL)
+		cut_utf8(a, 200, 100);
+	return a;
+}
+
+/* attribute `name` of `n` when it is not empty (heap), else NULL */
+static char *
+attr_of(xmlNodePtr n, const char *name, bool *oom)
+{
+	xmlChar *v;
+	char *s = NULL;
+
+	if (n == NULL)
+		return NULL;
+	v = xmlGetNoNsProp(n, BAD_CAST name);
+	if (v != NULL && v[0] != '\0' && (s = strdup((const char *)v)) == NULL)
+		*oom = true;
+	xmlFree(v);
+	return s;
+}
+
+static bool
+type_is_image(xmlNodePtr n)
+{
+	xmlChar *t = xmlGetNoNsProp(n, BAD_CAST "type");
+	bool yes = t != NULL && xmlStrncasecmp(t, BAD_CAST "image/", 6) == 0;
+
+	xmlFree(t);
+	return yes;
+}
+
+/* the src of the first <img> in HTML text `html` (heap), or NULL */
+static char *
+first_img_src(const char *html, bool *oom)
+{
+	const char *p = html, *q, *end;
+	char quote, *src, *w;
+
+	while ((p = strchr(p, '<')) != NULL) {
+		p++;
+		if (strncasecmp(p, "img", 3) != 0 ||
+		    (p[3] != ' ' && p[3] != '\t' && p[3] != '\n' &&
+			p[3] != '\r' && p[3] != '/'))
+			continue;
+		end = strchr(p, '>');
+		for (q = p + 3; q != NULL && *q != '\0' && (end == NULL ||
+		         q < end); q++) {
+			if ((q[-1] != ' ' && q[-1] != '\t' && q[-1] != '\n' &&
+			        q[-1] != '\r') ||
+			    strncasecmp(q, "src", 3) != 0)
+				continue;
+			q += 3;
+			while (*q == ' ')
+				q++;
+			if (*q != '=')
+				continue;
+			q++;
+			while (*q == ' ')
+				q++;
+			quote = (*q == '"' || *q == '\'') ? *q++ : '\0';
+			src = strndup(q, quote ? strcspn(q, quote == '"' ?
+			                                     "\"" :
+			                                     "'") :
+			                         strcspn(q, " \t\r\n>"));
+			if (src == NULL) {
+				*oom = true;
+				return NULL;
+			}
+			/* the one reference a URL in HTML usually holds */
+			for (w = src; (w = strstr(w, "&amp;")) != NULL; w++)
+				memmove(w + 1, w + 5, strlen(w + 5) + 1);
+			if (*src != '\0')
+				return src;
+			free(src);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* the entry's picture, unresolved (see extract.h) */
+static char *
+entry_image(enum feed_kind kind, xmlNodePtr entry, bool *oom)
+{
+	xmlNodePtr c, g;
+	char *s = NULL, *raw;
+	xmlChar *medium;
+	bool img;
+
+	for (c = entry->children; c != NULL && s == NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (kind == FEED_RSS && is_elem(c, "enclosure") &&
+		    c->ns == NULL && type_is_image(c))
+			s = attr_of(c, "url", oom);
+		else if (kind == FEED_ATOM && is_elem(c, "link") &&
+		    same_ns(c, entry) && type_is_image(c)) {
+			xmlChar *rel = xmlGetNoNsProp(c, BAD_CAST "rel");
+
+			if (rel != NULL &&
+			    xmlStrcmp(rel, BAD_CAST "enclosure") == 0)
+				s = attr_of(c, "href", oom);
+			xmlFree(rel);
+		}
+	}
+	/* media RSS: thumbnail, then an image content, also in a group */
+	for (g = entry; g != NULL && s == NULL;
+	    g = g == entry ? child(entry, "group", NS_MEDIA) : NULL) {
+		s = attr_of(child(g, "thumbnail", NS_MEDIA), "url", oom);
+		for (c = g->children; c != NULL && s == NULL; c = c->next) {
+			if (!is_elem(c, "content") || c->ns == NULL ||
+			    xmlStrcmp(c->ns->href, BAD_CAST NS_MEDIA) != 0)
+				continue;
+			medium = xmlGetNoNsProp(c, BAD_CAST "medium");
+			img = (medium != NULL &&
+			          xmlStrcmp(medium, BAD_CAST "image") == 0) ||
+			    type_is_image(c);
+			xmlFree(medium);
+			if (img)
+				s = attr_of(c, "url", oom);
+		}
+	}
+	if (s == NULL)
+		s = attr_of(child(entry, "image", NS_ITUNES), "href", oom);
+	if (s != NULL)
+		return s;
+	/* else the first picture of the entry's HTML */
+	if (kind == FEED_ATOM) {
+		raw = content_of(child(entry, "content", NULL), oom);
+		if (raw == NULL)
+			raw = content_of(child(entry, "summary", NULL), oom);
+	} else {
+		raw = content_of(child(entry, "encoded", XI_NS_CONTENT), oom);
+		if (raw == NULL)
+			raw = content_of(child(entry, "description", NULL),
+			    oom);
+	}
+	if (raw != NULL) {
+		s = first_img_src(raw, oom);
+		free(raw);
+	}
+	return s;
+}
+
 static int
 entry_item(xmlDocPtr doc, enum feed_kind kind, xmlNodePtr entry,
     const struct xi_fields *f, struct item_list *out, struct kw_err *err)
 {
 	char *text = NULL, *link = NULL, *key = NULL, *date = NULL;
-	char *summary = NULL;
+	char *summary = NULL, *author, *image;
 	struct item *it;
-	bool oom = false;
+	bool oom = false, bad;
 
 	if (f->link != NULL) {
 		if (xi_field_link(f, doc, false, NULL, entry, &link, err) != 0)
@@ -383,10 +559,28 @@ entry_item(xmlDocPtr doc, enum feed_kind kind, xmlNodePtr entry,
 		return kw_err_set(err, "out of memory");
 	}
 	it = &out->v[out->n - 1];
-	if (item_field_set_take(it, "date", date) != 0 ||
-	    item_field_set_take(it, "summary", summary) != 0) {
+	author = entry_author(kind, entry, &oom);
+	image = entry_image(kind, entry, &oom);
+	if (image != NULL) {
+		/* resolved against xml:base in scope, then the page URL */
+		char *href = image;
+
+		if (resolve_in(doc, entry, href, &image) != 0)
+			oom = true;
+		free(href);
+	}
+	/* each call takes its value, also on failure */
+	bad = item_field_set_take(it, "date", date) != 0;
+	bad |= item_field_set_take(it, "summary", summary) != 0;
+	bad |= item_field_set_take(it, "author", author) != 0;
+	bad |= item_field_set_take(it, "image", image) != 0;
+	if (bad || oom) {
 		item_list_truncate(out, out->n - 1);
 		return kw_err_set(err, "out of memory");
+	}
+	if (xi_item_fields(f, doc, false, NULL, entry, it, err) != 0) {
+		item_list_truncate(out, out->n - 1);
+		return -1;
 	}
 	return 0;
 skip:

@@ -114,15 +114,21 @@ int xi_xml_text(xmlNodePtr node, char **text);
 /* the text of an HTML fragment (feed titles/summaries of type html) */
 int xi_html_fragment_text(const char *html, char **text);
 
-/* a watch's `title:` and `link:`, compiled, with its namespace pairs */
+/* a watch's `title:`, `link:` and `fields:`, compiled, with its
+ * namespace pairs */
 struct xi_fields {
 	struct extract_xpath *title; /* NULL: the default text rule */
 	struct extract_xpath *link;  /* NULL: the default link rule */
 	const char *const *ns;       /* borrowed from extract_opts */
 	size_t nns;
+	struct extract_xpath **fx;   /* nfx compiled fields: expressions */
+	const char *const *fnames;   /* their names: fnames[2*i] (borrowed
+	                                from extract_opts.fields) */
+	size_t nfx;
 };
 
-/* compile opts->title / opts->link (opts may be NULL): 0 or -1 with err */
+/* compile opts->title / opts->link / opts->fields (opts may be NULL): 0
+ * or -1 with err */
 int xi_fields_compile(struct xi_fields *f, const struct extract_opts *opts,
     struct kw_err *err);
 void xi_fields_release(struct xi_fields *f);
@@ -145,6 +151,15 @@ int xi_field_text(const struct xi_fields *f, xmlDocPtr doc, bool html,
  */
 int xi_field_link(const struct xi_fields *f, xmlDocPtr doc, bool html,
     struct extract_run *run, xmlNodePtr node, char **link,
+    struct kw_err *err);
+
+/*
+ * xi_item_fields sets the fields: of `f` on item `it` made from `node`
+ * (extract.h: extract_opts.fields says how a value is read); a value that
+ * comes out empty leaves the field unset. 0 or -1 with err.
+ */
+int xi_item_fields(const struct xi_fields *f, xmlDocPtr doc, bool html,
+    struct extract_run *run, xmlNodePtr node, struct item *it,
     struct kw_err *err);
 
 /* one item per node of `nodes` with a non-empty text: 0 or -1 with err */

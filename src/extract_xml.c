@@ -545,14 +545,35 @@ xi_fields_compile(struct xi_fields *f, const struct extract_opts *opts,
 			return -1;
 		}
 	}
+	if (opts->nfields > 0) {
+		f->fx = calloc(opts->nfields, sizeof(*f->fx));
+		if (f->fx == NULL) {
+			xi_fields_release(f);
+			return kw_err_set(err, "out of memory");
+		}
+		f->fnames = opts->fields;
+		for (f->nfx = 0; f->nfx < opts->nfields; f->nfx++) {
+			f->fx[f->nfx] = extract_xpath_compile_ns(
+			    opts->fields[2 * f->nfx + 1], f->ns, f->nns, err);
+			if (f->fx[f->nfx] == NULL) {
+				xi_fields_release(f);
+				return -1;
+			}
+		}
+	}
 	return 0;
 }
 
 void
 xi_fields_release(struct xi_fields *f)
 {
+	size_t i;
+
 	extract_xpath_free(f->title);
 	extract_xpath_free(f->link);
+	for (i = 0; i < f->nfx; i++)
+		extract_xpath_free(f->fx[i]);
+	free(f->fx);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -693,6 +714,126 @@ xi_field_link(const struct xi_fields *f, xmlDocPtr doc, bool html,
 	return rc;
 }
 
+/* what an `image` field's node gives, unresolved (heap or NULL) */
+static int
+node_image(xmlNodePtr n, char **href)
+{
+	/* a lazy-loading page's real picture first: its src is a
+	 * placeholder until scripts swap it in */
+	static const char *const attrs[] = { "data-original", "data-src",
+		"data-lazy-src", "src", "href", "url" };
+	xmlChar *h;
+	size_t i;
+
+	*href = NULL;
+	if (n->type == XML_ELEMENT_NODE)
+		for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+			h = xmlGetNoNsProp(n, BAD_CAST attrs[i]);
+			if (h != NULL && h[0] != '\0') {
+				*href = strdup((const char *)h);
+				xmlFree(h);
+				return *href == NULL ? -1 : 0;
+			}
+			xmlFree(h);
+		}
+	*href = raw_text(n);
+	return *href == NULL ? -1 : 0;
+}
+
+/* trims `s` (heap) in place and returns it; NULL stays NULL */
+static char *
+trimmed(char *s)
+{
+	size_t a = 0, n;
+
+	if (s == NULL)
+		return NULL;
+	while (s[a] != '\0' && (unsigned char)s[a] <= 0x20)
+		a++;
+	n = strlen(s + a);
+	while (n > 0 && (unsigned char)s[a + n - 1] <= 0x20)
+		n--;
+	memmove(s, s + a, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* field `i` of `f` on `node` into *value (heap or NULL): 0 / -1 */
+static int
+field_value(const struct xi_fields *f, size_t i, xmlDocPtr doc, bool html,
+    struct extract_run *run, xmlNodePtr node, char **value,
+    struct kw_err *err)
+{
+	bool image = strcmp(f->fnames[2 * i], "image") == 0, space = false;
+	xmlXPathObjectPtr obj;
+	xmlNodePtr first;
+	xmlChar *s;
+	struct buf b;
+	char *href = NULL;
+	int rc = 0;
+
+	*value = NULL;
+	obj = xi_xpath_eval(xi_xpath_comp(f->fx[i]), doc, node, f->ns, f->nns,
+	    err);
+	if (obj == NULL)
+		return -1;
+	if (obj->type == XPATH_NODESET) {
+		if (obj->nodesetval != NULL && obj->nodesetval->nodeNr > 0) {
+			first = obj->nodesetval->nodeTab[0];
+			if (image)
+				rc = node_image(first, &href);
+			else if (first->type == XML_ELEMENT_NODE)
+				rc = node_text_by(html, run, first, value);
+			else if ((href = raw_text(first)) == NULL)
+				rc = -1;
+		}
+	} else {
+		s = xmlXPathCastToString(obj);
+		if (s == NULL || (href = strdup((const char *)s)) == NULL)
+			rc = -1;
+		xmlFree(s);
+	}
+	xmlXPathFreeObject(obj);
+	if (rc == 0 && href != NULL) {
+		if (image) {
+			trimmed(href);
+			if (html)
+				rc = xi_html_resolve(run, href, value);
+			else
+				rc = resolve_at(doc, node, href, value);
+		} else {
+			buf_init(&b, 0);
+			if (add_str(&b, &space, BAD_CAST href) == 0 &&
+			    buf_append(&b, "", 0) == 0)
+				*value = buf_detach(&b, NULL);
+			else
+				rc = -1;
+			buf_release(&b);
+		}
+	}
+	free(href);
+	if (rc != 0)
+		kw_err_set(err, "out of memory");
+	return rc;
+}
+
+int
+xi_item_fields(const struct xi_fields *f, xmlDocPtr doc, bool html,
+    struct extract_run *run, xmlNodePtr node, struct item *it,
+    struct kw_err *err)
+{
+	char *value;
+	size_t i;
+
+	for (i = 0; i < f->nfx; i++) {
+		if (field_value(f, i, doc, html, run, node, &value, err) != 0)
+			return -1;
+		if (item_field_set_take(it, f->fnames[2 * i], value) != 0)
+			return kw_err_set(err, "out of memory");
+	}
+	return 0;
+}
+
 int
 xi_items_from_nodes(xmlDocPtr doc, bool html, struct extract_run *run,
     xmlNodeSetPtr nodes, const struct xi_fields *f, struct item_list *out,
@@ -716,6 +857,9 @@ xi_items_from_nodes(xmlDocPtr doc, bool html, struct extract_run *run,
 		}
 		if (item_list_add_full(out, text, link, NULL) != 0)
 			return kw_err_set(err, "out of memory");
+		if (xi_item_fields(f, doc, html, run, nodes->nodeTab[i],
+		        &out->v[out->n - 1], err) != 0)
+			return -1;
 	}
 	return 0;
 }

@@ -330,6 +330,50 @@ string_field(jv o, const char *name)
 	return jv_invalid();
 }
 
+/*
+ * emit_fields writes the fields of object `o` (borrowed): a count, then
+ * name, value pairs for each key other than title, link and key that is a
+ * field name (item.h) with a string, number or boolean value, at most
+ * ITEM_FIELDS_MAX of them, in the object's key order
+ */
+static void
+emit_fields(struct wbuf *w, jv o)
+{
+	const char *names[ITEM_FIELDS_MAX];
+	jv vals[ITEM_FIELDS_MAX];
+	uint32_t n = 0, i;
+	jv v;
+	jv_kind k;
+	int it;
+
+	for (it = jv_object_iter(o); jv_object_iter_valid(o, it) &&
+	    n < ITEM_FIELDS_MAX; it = jv_object_iter_next(o, it)) {
+		jv key = jv_object_iter_key(o, it);
+		const char *name = jv_string_value(key);
+
+		v = jv_object_iter_value(o, it);
+		k = jv_get_kind(v);
+		if (strcmp(name, "key") == 0 || !item_field_name_valid(name) ||
+		    (k != JV_KIND_STRING && k != JV_KIND_NUMBER &&
+			k != JV_KIND_TRUE && k != JV_KIND_FALSE)) {
+			jv_free(v);
+			jv_free(key);
+			continue;
+		}
+		/* the string lives in `o`, which outlives this call */
+		names[n] = name;
+		jv_free(key);
+		vals[n++] = k == JV_KIND_STRING ? v : jv_dump_string(v, 0);
+	}
+	w_u32(w, n);
+	for (i = 0; i < n; i++) {
+		w_str(w, names[i], strlen(names[i]));
+		w_str(w, jv_string_value(vals[i]),
+		    (size_t)jv_string_length_bytes(jv_copy(vals[i])));
+		jv_free(vals[i]);
+	}
+}
+
 /* one output -> an item record; 1 written, 0 skipped, -1 error written */
 static int
 emit_output(struct wbuf *w, jv out, size_t index)
@@ -348,6 +392,7 @@ emit_output(struct wbuf *w, jv out, size_t index)
 		    (size_t)jv_string_length_bytes(jv_copy(out)));
 		w_str(w, NULL, 0);
 		w_str(w, NULL, 0);
+		w_u32(w, 0);
 		jv_free(out);
 		return 1;
 	}
@@ -385,6 +430,7 @@ emit_output(struct wbuf *w, jv out, size_t index)
 			    (size_t)jv_string_length_bytes(jv_copy(key)));
 		else
 			w_str(w, NULL, 0);
+		emit_fields(w, out);
 		rc = 1;
 	}
 	jv_free(title);
@@ -526,7 +572,7 @@ read_str(const unsigned char **p, const unsigned char *end, const char **s,
 
 static int
 add_record(const char *t, size_t tn, const char *l, size_t ln, const char *k,
-    size_t kn, const char *page_url, struct item_list *out)
+    size_t kn, const char *page_url, struct item_list *out, bool *added)
 {
 	char *text, *link = NULL, *key = NULL, *href;
 
@@ -555,7 +601,49 @@ add_record(const char *t, size_t tn, const char *l, size_t ln, const char *k,
 			return -1;
 		}
 	}
+	*added = true;
 	return item_list_add_full(out, text, link, key);
+}
+
+/*
+ * read_fields reads a record's fields and sets them on `it` (NULL: the
+ * record made no item; they are skipped): 0, -1 truncated, -2 memory
+ */
+static int
+read_fields(const unsigned char **p, const unsigned char *end,
+    const char *page_url, struct item *it)
+{
+	const char *nm, *v;
+	size_t nn, vn;
+	uint32_t n, i;
+	char name[ITEM_FIELD_NAME_MAX + 1], *value, *href;
+
+	if (read_u32(p, end, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (read_str(p, end, &nm, &nn) != 0 ||
+		    read_str(p, end, &v, &vn) != 0 || nm == NULL || v == NULL)
+			return -1;
+		if (it == NULL || nn > ITEM_FIELD_NAME_MAX)
+			continue;
+		memcpy(name, nm, nn);
+		name[nn] = '\0';
+		if (strcmp(name, "image") == 0) {
+			href = strndup(v, vn);
+			value = NULL;
+			if (href == NULL ||
+			    extract_url_resolve(href, page_url, &value) != 0) {
+				free(href);
+				return -2;
+			}
+			free(href);
+		} else if ((value = extract_text_normalize(v, vn)) == NULL) {
+			return -2;
+		}
+		if (item_field_set_take(it, name, value) != 0)
+			return -2;
+	}
+	return 0;
 }
 
 static void
@@ -572,6 +660,8 @@ parse_records(const unsigned char *data, size_t n, const char *page_url,
 	const unsigned char *p = data, *end = data + n;
 	const char *t, *l, *k;
 	size_t tn, ln, kn;
+	bool added;
+	int r;
 
 	while (p < end) {
 		switch (*p++) {
@@ -580,8 +670,15 @@ parse_records(const unsigned char *data, size_t n, const char *page_url,
 			    read_str(&p, end, &l, &ln) != 0 ||
 			    read_str(&p, end, &k, &kn) != 0)
 				goto truncated;
-			if (add_record(t, tn, l, ln, k, kn, page_url, out) !=
-			    0)
+			added = false;
+			if (add_record(t, tn, l, ln, k, kn, page_url, out,
+				&added) != 0)
+				return kw_err_set(err, "out of memory");
+			r = read_fields(&p, end, page_url,
+			    added ? &out->v[out->n - 1] : NULL);
+			if (r == -1)
+				goto truncated;
+			if (r != 0)
 				return kw_err_set(err, "out of memory");
 			break;
 		case REC_ERROR:

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -115,12 +116,57 @@ opt_arg(const char *name, const char *value)
 	return s;
 }
 
+void
+render_sweep(const char *work_dir)
+{
+	struct dirent *de;
+	struct stat st;
+	char buf[32];
+	int64_t pid;
+	ssize_t n;
+	DIR *d;
+	int dfd, fd;
+
+	d = opendir(work_dir);
+	if (d == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "browser-", 8) != 0 ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(buf, sizeof(buf), "%s", "");
+		fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY);
+		if (fd >= 0) {
+			int pf = openat(fd, RENDER_OWNER_FILE, O_RDONLY);
+
+			n = pf >= 0 ? read(pf, buf, sizeof(buf) - 1) : -1;
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			if (pf >= 0)
+				close(pf);
+			close(fd);
+		}
+		if (buf[0] != '\0' &&
+		    util_parse_int(buf, 1, INT32_MAX, &pid) == 0) {
+			if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+				continue; /* its kakaowatch still runs */
+		} else if (st.st_mtime > time(NULL) - 3600) {
+			continue; /* being made, or not ours: leave it */
+		}
+		remove_tree(dfd, de->d_name);
+	}
+	closedir(d);
+}
+
 /* ---- the pool ---- */
 
 enum job_state {
 	J_QUEUED,
 	J_TARGET,     /* Target.createTarget sent */
 	J_ATTACH,     /* Target.attachToTarget sent */
+	J_NETWORK,    /* Network.enable sent */
 	J_COOKIES,    /* Storage.setCookies sent */
 	J_NAVIGATE,   /* Page.navigate sent */
 	J_VTIME,      /* virtual time running: waiting for its end */
@@ -157,6 +203,7 @@ struct render_job {
 	long want_id;     /* the command whose reply moves the state */
 	const char *want_method;
 	char *session;    /* the page's flat session id */
+	char *target;     /* the page's target id (= its main frame's id) */
 	int64_t deadline; /* monotonic ms */
 	int64_t poll_at;  /* J_WAITFOR: the next try, 0 = one in flight */
 	struct render_result res;
@@ -260,6 +307,7 @@ job_free(struct render_job *j)
 	wipe_buf(&j->in);
 	wipe_buf(&j->out);
 	free(j->session);
+	free(j->target);
 	free(j->res.dom);
 	free(j->browser);
 	free(j->url);
@@ -637,6 +685,11 @@ job_reply(struct render_job *j, json_t *result)
 			job_fail(j, "the browser made no page");
 			return;
 		}
+		j->target = strdup(s);
+		if (j->target == NULL) {
+			job_fail(j, "out of memory");
+			return;
+		}
 		j->state = J_ATTACH;
 		job_send(j, "Target.attachToTarget", json_pack("{s:s, s:b}",
 		    "targetId", s, "flatten", 1), false);
@@ -648,6 +701,11 @@ job_reply(struct render_job *j, json_t *result)
 			job_fail(j, "the browser gave no page session");
 			return;
 		}
+		/* for the page's HTTP status (Network.responseReceived) */
+		j->state = J_NETWORK;
+		job_send(j, "Network.enable", NULL, true);
+		return;
+	case J_NETWORK:
 		if (j->cookie_file != NULL || j->cookie_jar != NULL)
 			job_set_cookies(j);
 		else
@@ -735,6 +793,24 @@ job_reply(struct render_job *j, json_t *result)
 	}
 }
 
+/* job_response: the HTTP status of the page itself (its main frame's
+ * document; redirects are followed before it) */
+static void
+job_response(struct render_job *j, json_t *params)
+{
+	const char *type = json_string_value(json_object_get(params, "type"));
+	const char *frame = json_string_value(json_object_get(params,
+	    "frameId"));
+	json_t *st = json_object_get(json_object_get(params, "response"),
+	    "status");
+
+	if (type == NULL || strcmp(type, "Document") != 0 || frame == NULL ||
+	    j->target == NULL || strcmp(frame, j->target) != 0 ||
+	    !json_is_number(st))
+		return;
+	j->res.http_status = (long)json_number_value(st);
+}
+
 /* job_message handles one message from the browser */
 static void
 job_message(struct render_job *j, const char *text, size_t len)
@@ -760,6 +836,8 @@ job_message(struct render_job *j, const char *text, size_t len)
 		else if (strcmp(method, "Target.detachedFromTarget") == 0 &&
 		    j->state < J_CLOSING)
 			job_fail(j, "the browser closed the page");
+		else if (strcmp(method, "Network.responseReceived") == 0)
+			job_response(j, json_object_get(m, "params"));
 	} else if (json_is_integer(id) && j->want_id != 0 &&
 	    json_integer_value(id) == j->want_id) {
 		e = json_object_get(m, "error");
@@ -863,6 +941,35 @@ job_io(struct render_job *j)
 		job_exited(j);
 }
 
+/* write_owner: RENDER_OWNER_FILE in `profile` (render_sweep); -1 with
+ * errno */
+static int
+write_owner(const char *profile)
+{
+	char *path = util_path_join(profile, RENDER_OWNER_FILE), text[32];
+	int fd, len, e;
+
+	if (path == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	e = errno;
+	free(path);
+	if (fd < 0) {
+		errno = e;
+		return -1;
+	}
+	if (write(fd, text, (size_t)len) != len) {
+		e = errno;
+		close(fd);
+		errno = e != 0 ? e : EIO;
+		return -1;
+	}
+	return close(fd);
+}
+
 /* job_spawn starts the browser of `j`; -1: the render failed (why in
  * j->res.error) */
 static int
@@ -902,6 +1009,11 @@ job_spawn(struct render_job *j)
 		j->profile = tmpl;
 		tmpl = NULL;
 		j->fresh = true;
+		if (write_owner(j->profile) != 0) {
+			job_fail(j, "cannot make a browser profile in '%s': %s",
+			    j->work_dir, strerror(errno));
+			goto out;
+		}
 	}
 	owned[0] = opt_arg("user-data-dir", j->profile);
 	owned[1] = j->proxy != NULL ? opt_arg("proxy-server", j->proxy) : NULL;
@@ -1302,6 +1414,10 @@ render_dom(const struct render_request *req, char **dom, size_t *len,
 	if (res.status != 0) {
 		free(res.dom);
 		return kw_err_set(err, "%s", res.error);
+	}
+	if (res.http_status >= 400) {
+		free(res.dom);
+		return kw_err_set(err, "HTTP %ld", res.http_status);
 	}
 	*dom = res.dom;
 	*len = res.len;

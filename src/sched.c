@@ -1160,6 +1160,8 @@ sched_start(struct sched *s, struct kw_err *err)
 	s->render = render_pool_new(s->gen->cfg->browser_max, err);
 	if (s->render == NULL)
 		return -1;
+	/* profiles a killed kakaowatch left (the state lock is ours) */
+	render_sweep(s->gen->cfg->state_dir);
 	s->courier = deliver_courier_new(on_courier_done, s);
 	if (s->courier == NULL)
 		return kw_err_set(err, "out of memory");

@@ -178,6 +178,8 @@ enum stmt_id {
 	STMT_OUTBOX_DEFER_ALL,
 	STMT_OUTBOX_CLAMP,
 	STMT_OUTBOX_STATS,
+	STMT_OUTBOX_HOLD,
+	STMT_OUTBOX_FOLD,
 	STMT_META_GET,
 	STMT_META_SET,
 	STMT_META_DEL,
@@ -300,6 +302,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_OUTBOX_STATS] =
 	    "SELECT count(*), coalesce(min(created_at), 0),"
 	    " coalesce(min(next_attempt_at), -1) FROM outbox",
+	[STMT_OUTBOX_HOLD] =
+	    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?2),"
+	    " wait_ms = CASE WHEN ?2 >= next_attempt_at THEN NULL"
+	    " ELSE wait_ms END, last_error = ?3 WHERE id = ?1",
+	[STMT_OUTBOX_FOLD] =
+	    "UPDATE outbox SET watch = ?2, template_json = ?3,"
+	    " last_error = NULL WHERE id = ?1",
 	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[STMT_META_SET] =
 	    "INSERT INTO meta(key, value) VALUES (?1, ?2)"
@@ -1994,6 +2003,55 @@ store_outbox_replace(struct store *st, const int64_t *ids, size_t n,
 	if (stmt_run(st, STMT_OUTBOX_ADD, err, what, "ttl", watch,
 		template_json, now_ms) != 0)
 		goto fail;
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+int
+store_outbox_hold(struct store *st, const int64_t *ids, const int64_t *until,
+    size_t n, const char *why, struct kw_err *err)
+{
+	const char *what = "hold messages for quiet hours";
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(st, err) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (stmt_run(st, STMT_OUTBOX_HOLD, err, what, "llt", ids[i],
+			until[i], why) != 0)
+			goto fail;
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+int
+store_outbox_fold(struct store *st, int64_t keep_id, const int64_t *drop,
+    size_t n, const char *watch, const char *template_json,
+    struct kw_err *err)
+{
+	const char *what = "fold held messages into a digest";
+	size_t i;
+
+	if (tx_begin(st, err) != 0)
+		return -1;
+	if (stmt_run(st, STMT_OUTBOX_FOLD, err, what, "ltt", keep_id, watch,
+		template_json) != 0)
+		goto fail;
+	if (sqlite3_changes(st->db) != 1) {
+		kw_err_set(err, "%s: message %lld is gone", what,
+		    (long long)keep_id);
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		if (stmt_run(st, STMT_OUTBOX_DELETE, err, what, "l", drop[i]) !=
+		    0)
+			goto fail;
 	return tx_commit(st, err);
 fail:
 	tx_rollback(st);

@@ -62,9 +62,10 @@ test_numbers(void **state)
 		{ "  300,000 원 ", 300000 }, { "1억 2,000만원", 120000000 },
 		{ "1만2000원", 12000 }, { "2만 5천원", 25000 },
 		{ "12.5", 12.5 }, { "-3,000원", -3000 }, { "0원", 0 },
+		{ "12900 KRW", 12900 }, { "￦ 2,046,670 (KRW)", 2046670 },
 	};
 	static const char *bad[] = {
-		"", "원", "무료", "문의", "12,90원", "1,2", "12900 KRW",
+		"", "원", "무료", "문의", "12,90원", "1,2", "12900 KRWX",
 		"1천2만", "1만 1만", "1..2", "12,900원 (품절)", "₩", "-",
 		"1234567890123456789",
 	};
@@ -214,6 +215,59 @@ test_errors(void **state)
 	expect_error("not", 3, "expected a field name");
 }
 
+/* a watch knows price and shop (cond_known_fn) */
+static bool
+known(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "title") == 0 || strcmp(name, "link") == 0 ||
+	    strcmp(name, "price") == 0 || strcmp(name, "shop") == 0;
+}
+
+/* the first unknown field, in source order, at its character */
+static void
+expect_unknown(const char *expr, size_t want_at, const char *want_name)
+{
+	struct kw_err err = { 0 };
+	size_t at = 999;
+	struct cond *c = cond_parse(expr, 0, &at, &err);
+	char want[64];
+
+	if (c == NULL)
+		fail_msg("'%s' did not parse: %s", expr, err.msg);
+	snprintf(want, sizeof(want), "unknown field '%s'", want_name);
+	if (cond_check_fields(c, known, NULL, &at, &err) == 0)
+		fail_msg("'%s': every field passed", expr);
+	if (strcmp(err.msg, want) != 0)
+		fail_msg("'%s': message '%s', want '%s'", expr, err.msg, want);
+	if (at != want_at)
+		fail_msg("'%s': at %zu, want %zu", expr, at, want_at);
+	cond_free(c);
+}
+
+static void
+test_unknown_fields(void **state)
+{
+	struct kw_err err = { 0 };
+	struct cond *c;
+	size_t at = 7;
+
+	(void)state;
+	c = cond_parse("price <= 100000 and (shop == \"G마켓\" or "
+	    "not title ~ \"중고\") and link ~ \"^https\"", 0, NULL, &err);
+	assert_non_null(c);
+	assert_int_equal(cond_check_fields(c, known, NULL, &at, &err), 0);
+	assert_int_equal(at, 7); /* untouched */
+	cond_free(c);
+	expect_unknown("prise <= 100000", 0, "prise");
+	expect_unknown("price <= 100000 and ship == 0", 20, "ship");
+	/* the first in the text, also under not and parentheses */
+	expect_unknown("(title ~ \"x\" or not (cmts > 3)) and zz < 1", 21,
+	    "cmts");
+	/* offsets are in characters: the Korean literal counts 3 */
+	expect_unknown("shop == \"지마켓\" and ship < 1", 18, "ship");
+}
+
 static void
 test_limits(void **state)
 {
@@ -279,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_regex_limit),
 	};

@@ -539,12 +539,13 @@ test_config_rejects_unknown_key(void **state)
 	load_fail("unknown_key_far.yaml",
 	    "5:5: unknown key 'colour' in watch 'rust-blog' (allowed: name, "
 	    "url, xpath, css, method, body, user_agent, encoding, keywords, "
-	    "exclude, when, message, headers, notify_on, key, key_pattern, "
+	    "exclude, when, fields, message, headers, notify_on, key, "
+	    "key_pattern, "
 	    "interval, "
 	    "jitter, "
 	    "timeout, max_bytes, max_failures, ssl_verify, parser, namespaces, "
 	    "title, link, jq, allow_insecure_redirect, max_retry_after, "
-	    "render, wait_for, browser_profile, proxy, cookies, enabled)");
+	    "render, wait_for, browser_profile, proxy, cookies, quiet_hours, enabled)");
 }
 
 static void
@@ -870,6 +871,45 @@ test_config_when(void **state)
 }
 
 static void
+test_config_quiet_hours(void **state)
+{
+	static const char *const want[] = {
+		"1:14: quiet_hours: start and end are the same time: give a "
+		"window such as 23:00-07:00, or off",
+		"2:11: timezone: 'Asia/Seol': unknown time zone (not in the tz "
+		"database /usr/share/zoneinfo): use a name such as Asia/Seoul, "
+		"Europe/Berlin or UTC",
+		"7:18: watch 'night': quiet_hours: must be HH:MM-HH:MM (local "
+		"time, e.g. 23:00-07:00) or off",
+	};
+	const struct watch_config *w;
+	struct config *cfg;
+
+	(void)state;
+	clean_env();
+	unsetenv("TZDIR");
+	load_fail_with("bad_quiet.yaml", NULL, 3, want);
+	/* default: none, in Korea time */
+	cfg = load_ok(fixture("minimal.yaml"), NULL);
+	assert_string_equal(cfg->quiet_hours, "off");
+	assert_string_equal(cfg->timezone, "Asia/Seoul");
+	assert_string_equal(config_quiet_hours(cfg, &cfg->watches[0]), "off");
+	config_free(cfg);
+	/* a watch's own beats the top level; off turns it off */
+	cfg = load_ok(fixture("quiet.yaml"), NULL);
+	assert_string_equal(cfg->quiet_hours, "23:00-07:00");
+	assert_string_equal(cfg->timezone, "Europe/Berlin");
+	w = config_find_watch(cfg, "global");
+	assert_string_equal(config_quiet_hours(cfg, w), "23:00-07:00");
+	w = config_find_watch(cfg, "own");
+	assert_string_equal(config_quiet_hours(cfg, w), "22:00-23:00");
+	w = config_find_watch(cfg, "loud");
+	assert_string_equal(config_quiet_hours(cfg, w), "off");
+	assert_string_equal(config_quiet_hours(cfg, NULL), "23:00-07:00");
+	config_free(cfg);
+}
+
+static void
 test_config_rejects_second_document(void **state)
 {
 	(void)state;
@@ -1050,6 +1090,104 @@ load_text(const char *text)
 	cfg = load_ok(path, libxml_xpath_check);
 	unlink(path);
 	return cfg;
+}
+
+/* fields: inherited from defaults: or replaced; css: translated, attr:
+ * taken; when: compiled once and checked against the names */
+static void
+test_config_fields(void **state)
+{
+	struct config *cfg;
+	const struct watch_config *a, *b, *c;
+	struct watch_config copy;
+
+	(void)state;
+	clean_env();
+	cfg = load_text("kakao: { sink: stdout }\n"
+	                "defaults:\n"
+	                "  fields:\n"
+	                "    price: { css: span.price }\n"
+	                "    shop: \".//em\"\n"
+	                "watches:\n"
+	                "  - name: a\n"
+	                "    url: https://a.example/\n"
+	                "    xpath: //li\n"
+	                "    when: ['price <= 30만', 'shop ~ \"쿠팡\"']\n"
+	                "  - name: b\n"
+	                "    url: https://b.example/\n"
+	                "    xpath: //li\n"
+	                "    fields: { image: { css: 'a.t', attr: data-img } }\n"
+	                "    when: image ~ \"jpg$\"\n"
+	                "  - name: c\n"
+	                "    url: https://c.example/feed\n"
+	                "    parser: feed\n"
+	                "    fields: {}\n"
+	                "    when: 'author == \"김\" and date ~ \"2026\"'\n");
+	a = config_find_watch(cfg, "a");
+	b = config_find_watch(cfg, "b");
+	c = config_find_watch(cfg, "c");
+	assert_non_null(a);
+	assert_int_equal(a->nfields, 4);
+	assert_string_equal(a->fields[0], "price");
+	assert_string_equal(a->fields[1],
+	    "descendant-or-self::span[@class and contains(concat(' ', "
+	    "normalize-space(@class), ' '), ' price ')]");
+	assert_string_equal(a->fields[2], "shop");
+	assert_string_equal(a->fields[3], ".//em");
+	assert_int_equal(a->nwhen, 2);
+	assert_non_null(a->when_cond);
+	assert_non_null(a->when_cond[0]);
+	assert_non_null(a->when_cond[1]);
+	/* a watch's mapping replaces the defaults' */
+	assert_int_equal(b->nfields, 2);
+	assert_string_equal(b->fields[0], "image");
+	assert_string_equal(b->fields[1],
+	    "(descendant-or-self::a[@class and contains(concat(' ', "
+	    "normalize-space(@class), ' '), ' t ')])/@data-img");
+	/* feeds: the built-in names; an empty mapping clears the defaults */
+	assert_int_equal(c->nfields, 0);
+	assert_non_null(c->when_cond);
+	/* a copy compiles its own conditions */
+	assert_int_equal(config_watch_copy(&copy, a), 0);
+	assert_non_null(copy.when_cond);
+	assert_ptr_not_equal(copy.when_cond, a->when_cond);
+	assert_true(config_watch_equal(&copy, a));
+	config_watch_release(&copy);
+	config_free(cfg);
+}
+
+static void
+test_config_fields_errors(void **state)
+{
+	static const char *const want[] = {
+		"6:7: watch 'a': fields: 'link' is the item's own; set it with "
+		"the watch's title: or link: key",
+		"7:7: watch 'a': fields: 'name' is reserved (a message header's "
+		"{name} and {count})",
+		"8:7: watch 'a': fields: 'key' is reserved (the item's identity: "
+		"the key: key)",
+		"9:7: watch 'a': fields: 'price-2' is not a field name (ASCII "
+		"letters, digits and _, not starting with a digit, up to 32)",
+		/* the end of the selector, where the attribute name is due */
+		"10:24: watch 'a': fields: shop: bad css 'em[': unexpected end of "
+		"selector, expected an attribute name at character 4",
+		"11:12: watch 'a': fields: pic: give either css: or xpath:",
+		"12:10: watch 'a': fields: n: bad xpath './/b[': Invalid "
+		"expression",
+		"18:26: watch 'b': when: unknown field 'shop' (known: title, "
+		"link, price, and for feeds date, summary, author, image; "
+		"declare others in fields:)",
+		/* parser: html has no feed fields */
+		"23:11: watch 'c': when: unknown field 'date' (known: title, "
+		"link; declare others in fields:)",
+		"28:13: watch 'd': fields: not used with parser: json (the keys "
+		"of the jq program's output objects are the item's fields)",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_fields.yaml", libxml_xpath_check,
+	    sizeof(want) / sizeof(want[0]), want);
 }
 
 static void
@@ -1375,6 +1513,9 @@ main(void)
 		cmocka_unit_test(test_config_rejects_unknown_notify_on),
 		cmocka_unit_test(test_config_key_and_key_pattern),
 		cmocka_unit_test(test_config_when),
+		cmocka_unit_test(test_config_quiet_hours),
+		cmocka_unit_test(test_config_fields),
+		cmocka_unit_test(test_config_fields_errors),
 		cmocka_unit_test(test_config_rejects_second_document),
 		cmocka_unit_test(test_config_kakao_sink_needs_rest_api_key),
 		cmocka_unit_test(test_config_checks_integer_limits),

@@ -629,6 +629,147 @@ group_teardown(void **state)
 	return 0;
 }
 
+/* the built-in fields of feed entries: author and image in their forms */
+static void
+test_feed_builtin_author_and_image(void **state)
+{
+	static const char rss[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\""
+	    " xmlns:media=\"http://search.yahoo.com/mrss/\""
+	    " xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\""
+	    " xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">"
+	    "<channel><title>딜</title>"
+	    "<item><title>enclosure</title><link>https://d.example/1</link>"
+	    "<author>a@d.example (김철수)</author>"
+	    "<enclosure url=\"https://d.example/a.mp3\" type=\"audio/mpeg\"/>"
+	    "<enclosure url=\"/img/1.jpg\" type=\"image/jpeg\"/></item>"
+	    "<item><title>thumbnail</title><link>https://d.example/2</link>"
+	    "<dc:creator>이영희</dc:creator>"
+	    "<media:group><media:content url=\"https://m.example/2.png\""
+	    " medium=\"image\"/></media:group></item>"
+	    "<item><title>itunes</title><link>https://d.example/3</link>"
+	    "<itunes:image href=\"https://p.example/3.jpg\"/></item>"
+	    "<item><title>html</title><link>https://d.example/4</link>"
+	    "<description><![CDATA[<p>가격 <IMG alt=x"
+	    " src='//cdn.example/4.jpg?a=1&amp;b=2'></p>]]></description>"
+	    "</item>"
+	    "<item><title>none</title><link>https://d.example/5</link>"
+	    "<description>no picture</description></item>"
+	    "</channel></rss>";
+	static const char atom[] =
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">"
+	    "<title>t</title><author><name>피드 주인</name></author>"
+	    "<entry><title>a</title><id>1</id>"
+	    "<link href=\"https://a.example/1\"/>"
+	    "<link rel=\"enclosure\" type=\"image/png\" href=\"p/1.png\"/>"
+	    "</entry>"
+	    "<entry><title>b</title><id>2</id><author><name>박</name></author>"
+	    "<link href=\"https://a.example/2\"/></entry></feed>";
+	struct kw_err err = { 0 };
+	struct item_list l;
+
+	(void)state;
+	assert_int_equal(run(rss, strlen(rss), "application/rss+xml", NULL,
+	                     NULL, "https://d.example/feed", &l, NULL, &err),
+	    0);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(item_field(&l.v[0], "author"),
+	    "a@d.example (김철수)");
+	/* the image enclosure, not the audio one; resolved */
+	assert_string_equal(item_field(&l.v[0], "image"),
+	    "https://d.example/img/1.jpg");
+	assert_string_equal(item_field(&l.v[1], "author"), "이영희");
+	assert_string_equal(item_field(&l.v[1], "image"),
+	    "https://m.example/2.png");
+	assert_string_equal(item_field(&l.v[2], "image"),
+	    "https://p.example/3.jpg");
+	assert_string_equal(item_field(&l.v[3], "image"),
+	    "https://cdn.example/4.jpg?a=1&b=2");
+	assert_null(item_field(&l.v[4], "image"));
+	assert_null(item_field(&l.v[4], "author"));
+	item_list_release(&l);
+	assert_int_equal(run(atom, strlen(atom), "application/atom+xml", NULL,
+	                     NULL, "https://a.example/feed.atom", &l, NULL,
+	                     &err),
+	    0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(item_field(&l.v[0], "author"), "피드 주인");
+	assert_string_equal(item_field(&l.v[0], "image"),
+	    "https://a.example/p/1.png");
+	assert_string_equal(item_field(&l.v[1], "author"), "박");
+	item_list_release(&l);
+}
+
+/* fields: XPaths on HTML items (text, attribute, string(), image, lazy
+ * images, missing) and on feed entries (replacing a built-in) */
+static void
+test_fields_on_html_and_feed_items(void **state)
+{
+	static const char page[] =
+	    "<html><head><base href=\"https://shop.example/deals/\"></head>"
+	    "<body><ul>"
+	    "<li data-shop=\"G마켓\"><a href=\"1\">SSD</a>"
+	    "<span class=\"price\"> 89,000\n원 </span>"
+	    "<img class=\"t\" src=\"blank.gif\" data-original=\"/i/1.jpg\">"
+	    "</li>"
+	    "<li><a href=\"2\">HDD</a><span class=\"price\"></span>"
+	    "<img class=\"t\" src=\"//cdn.example/2.png\"></li>"
+	    "</ul></body></html>";
+	static const char *const fields[] = {
+		"price", ".//span[@class='price']",
+		"shop", "string(@data-shop)",
+		"image", "descendant-or-self::img",
+		"n", "count(.//a)",
+		"href", "(descendant-or-self::a)/@href",
+	};
+	static const char *const ffields[] = {
+		"summary", "string(title)",
+		"guid", "guid",
+	};
+	struct extract_opts o = { .parser = EXTRACT_PARSER_HTML,
+		.fields = fields, .nfields = 5 };
+	struct kw_err err = { 0 };
+	struct item_list l;
+	char *feed;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(run(page, strlen(page), "text/html", "//li", &o,
+	                     "https://shop.example/", &l, NULL, &err),
+	    0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(item_field(&l.v[0], "price"), "89,000 원");
+	assert_string_equal(item_field(&l.v[0], "shop"), "G마켓");
+	/* a lazy image: data-original before the placeholder src */
+	assert_string_equal(item_field(&l.v[0], "image"),
+	    "https://shop.example/i/1.jpg");
+	assert_string_equal(item_field(&l.v[0], "n"), "1");
+	assert_string_equal(item_field(&l.v[0], "href"), "1");
+	/* empty values leave the field unset */
+	assert_null(item_field(&l.v[1], "price"));
+	assert_null(item_field(&l.v[1], "shop"));
+	assert_string_equal(item_field(&l.v[1], "image"),
+	    "https://cdn.example/2.png");
+	assert_int_equal(l.v[1].nfields, 3);
+	item_list_release(&l);
+	/* on a feed: a declared field replaces the built-in of its name */
+	feed = fixture("naver-blog-rss2.xml", &len);
+	o.parser = EXTRACT_PARSER_FEED;
+	o.fields = ffields;
+	o.nfields = 2;
+	assert_int_equal(run(feed, len, "application/rss+xml", NULL, &o,
+	                     "https://rss.blog.naver.com/x.xml", &l, NULL,
+	                     &err),
+	    0);
+	assert_true(l.n > 0);
+	assert_string_equal(item_field(&l.v[0], "summary"), l.v[0].text);
+	assert_non_null(item_field(&l.v[0], "guid"));
+	assert_non_null(item_field(&l.v[0], "date"));
+	item_list_release(&l);
+	free(feed);
+}
+
 int
 main(void)
 {
@@ -663,6 +804,8 @@ main(void)
 		cmocka_unit_test(
 		    test_html_title_and_link_relative_to_each_item),
 		cmocka_unit_test(test_parser_names_round_trip),
+		cmocka_unit_test(test_feed_builtin_author_and_image),
+		cmocka_unit_test(test_fields_on_html_and_feed_items),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

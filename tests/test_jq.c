@@ -285,6 +285,40 @@ test_jq_check_reports_compile_errors_with_line(void **state)
 	assert_non_null(strstr(msg, "empty"));
 }
 
+/* an output object's other keys are the item's fields */
+static void
+test_jq_object_keys_are_fields(void **state)
+{
+	static const char json[] =
+	    "[{\"title\": \"SSD\", \"link\": \"/d/1\", \"price\": 89000,"
+	    "  \"shop\": \"  G마켓 \", \"free_ship\": true, \"tags\": [1],"
+	    "  \"bad-name\": \"x\", \"image\": \"/i/1.jpg\", \"note\": null,"
+	    "  \"key\": 7},"
+	    " {\"title\": \"HDD\"}]";
+	struct kw_err err = { 0 };
+	struct item_list l;
+
+	(void)state;
+	assert_int_equal(items(".[]", json, "https://d.example/api", NULL, &l,
+	                     &err),
+	    0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].key, "7");
+	assert_string_equal(item_field(&l.v[0], "price"), "89000");
+	assert_string_equal(item_field(&l.v[0], "shop"), "G마켓");
+	assert_string_equal(item_field(&l.v[0], "free_ship"), "true");
+	assert_string_equal(item_field(&l.v[0], "image"),
+	    "https://d.example/i/1.jpg");
+	/* arrays, nulls, names that are no field names, title/link/key */
+	assert_null(item_field(&l.v[0], "tags"));
+	assert_null(item_field(&l.v[0], "note"));
+	assert_null(item_field(&l.v[0], "bad-name"));
+	assert_null(item_field(&l.v[0], "key"));
+	assert_int_equal(l.v[0].nfields, 4);
+	assert_int_equal(l.v[1].nfields, 0);
+	item_list_release(&l);
+}
+
 int
 main(void)
 {
@@ -301,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_jq_endless_programs_are_stopped),
 		cmocka_unit_test(test_jq_output_size_is_bounded),
 		cmocka_unit_test(test_jq_program_sees_no_environment),
+		cmocka_unit_test(test_jq_object_keys_are_fields),
 		cmocka_unit_test(
 		    test_jq_check_reports_compile_errors_with_line),
 	};

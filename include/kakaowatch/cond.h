@@ -7,7 +7,9 @@
  *   unary   := "not" unary | primary
  *   primary := "(" expr ")" | FIELD OP VALUE
  *   OP      := "<" | "<=" | ">" | ">=" | "==" | "!=" | "~" | "!~"
- *   FIELD   := [A-Za-z_][A-Za-z0-9_.]*   (not "and", "or", "not")
+ *   FIELD   := [A-Za-z_][A-Za-z0-9_.]*   (not "and", "or", "not"): `title`,
+ *              `link` or a field of the item (item.h; cond_check_fields
+ *              tells which names a watch may use)
  *   VALUE   := NUMBER | "\"" string "\""  (\" and \\ are the only escapes)
  *
  * Precedence: not > and > or; and/or associate left. `~` / `!~` take a
@@ -50,8 +52,9 @@ struct cond;
  * more groups of a decimal number (digits with optional `,` thousands
  * separators and an optional `.` fraction) optionally followed by a unit
  * 억 (10^8), 만 (10^4) or 천 (10^3), units strictly decreasing
- * (`1억 2,000만`, `1만2000`), then an optional `원`. Examples: `12,900원`,
- * `₩12,900`, `1.2만원` = 12000, `3천원` = 3000. With COND_FREE_IS_ZERO
+ * (`1억 2,000만`, `1만2000`), then an optional `원`, then an optional
+ * `KRW` or `(KRW)`. Examples: `12,900원`, `₩12,900`, `￦ 2,046,670 (KRW)`,
+ * `1.2만원` = 12000, `3천원` = 3000. With COND_FREE_IS_ZERO
  * the text `무료` alone is 0. Returns 0, or -1 when the text is anything
  * else (empty, other words, more than 18 significant digits).
  */
@@ -68,6 +71,20 @@ int cond_parse_number(const char *s, unsigned flags, double *out);
  */
 struct cond *cond_parse(const char *expr, unsigned flags, size_t *where,
     struct kw_err *err);
+
+/* cond_known_fn: is `name` a field the items being tested may have? */
+typedef bool (*cond_known_fn)(void *ctx, const char *name);
+
+/*
+ * cond_check_fields asks `known(ctx, name)` about every field name `c`
+ * compares, in source order. Returns 0 when it knows them all, else -1
+ * with "unknown field 'NAME'" in `err` and, when `where` is not NULL, the
+ * 0-based code point offset of the first unknown name in the expression
+ * (as cond_parse's *where). For `check`: a typo in a field name is a
+ * config error, not a condition that never holds.
+ */
+int cond_check_fields(const struct cond *c, cond_known_fn known, void *ctx,
+    size_t *where, struct kw_err *err);
 
 /* cond_free frees a condition. NULL is a no-op. */
 void cond_free(struct cond *c);

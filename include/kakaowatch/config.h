@@ -64,6 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cond;
+
 /* Limits checked by config_load (inclusive). */
 #define CONFIG_NAME_MAX_CHARS 64              /* watch name, in characters */
 #define CONFIG_INTERVAL_MIN_MS 1000           /* interval: 1s .. 30d */
@@ -80,6 +82,7 @@
 #define CONFIG_MAX_PER_HOST_MAX 64            /* per host: 1 .. 64 */
 #define CONFIG_MAX_MESSAGES_PER_CHECK_MAX 100 /* 1 .. 100 */
 #define CONFIG_MAX_MESSAGES_PER_DAY_MAX 10000 /* 1 .. 10000 */
+#define CONFIG_FIELDS_MAX 32                  /* fields: entries a watch */
 #define CONFIG_HISTORY_DAYS_MAX 3650          /* history_days: 1 .. 3650 */
 #define CONFIG_MIN_REFRESH_MAX_MS (86400LL * 1000) /* 0 .. 1d */
 /* the YAML file itself: 10,000 watches in block style take ~1.4 MB */
@@ -163,12 +166,30 @@ struct watch_config {
 	size_t nexclude;
 	/*
 	 * when: conditions (cond.h syntax, each compiles) an item must all
-	 * hold to trigger a message, tested on its fields `title` (the item
-	 * text) and `link`; none = every item. A watch's list replaces the
-	 * one from defaults.
+	 * hold to trigger a message, tested on `title` (the item text),
+	 * `link` and its fields (item.h); every name a condition uses is one
+	 * the watch's items can have (its fields:, feeds' date, summary,
+	 * author, image; any name with jq:), checked at load; none = every
+	 * item. A watch's list replaces the one from defaults.
 	 */
 	char **when;
 	size_t nwhen;
+	/*
+	 * when_cond: the nwhen conditions compiled (cond.h), once per
+	 * config load (and config_watch_copy); owned, freed with the watch.
+	 * NULL when nwhen is 0.
+	 */
+	struct cond **when_cond;
+	/*
+	 * fields: what each item gets besides its text and link
+	 * (docs/configuration.md §Fields): nfields strings, 2 per `fields:`
+	 * entry in file order, the name (item.h's rule, not `name`, `count`
+	 * or `key`) then an XPath relative to the item (a css: entry's
+	 * translation, with `/@ATTR` for attr:). At most CONFIG_FIELDS_MAX
+	 * entries. A watch's mapping replaces the one from defaults.
+	 */
+	char **fields;
+	size_t nfields;
 	/*
 	 * message: the templates of its messages (message.h), as pairs:
 	 * the part ("title", "description" or "header"), then its template
@@ -219,6 +240,9 @@ struct watch_config {
 	 * check waits only this long; default 6h, 1m..7d */
 	int64_t max_retry_after_ms;
 	bool enabled;        /* default true; false = parsed but not run */
+	/* quiet_hours of this watch ("HH:MM-HH:MM" or "off"), or NULL:
+	 * the top-level one (see config_quiet_hours) */
+	char *quiet_hours;
 	struct config_pos pos;       /* the watch's list item (its mapping) */
 	struct config_pos xpath_pos; /* the xpath (or css) value (maybe in
 	                                defaults) */
@@ -261,6 +285,11 @@ struct config {
 					 recovery notices queued within it
 					 go out as one message (deliver.h) */
 	int history_days;             /* default 90; 1..3650 */
+	/* quiet hours (quiet.h): "HH:MM-HH:MM" as quiet_format writes it,
+	 * or "off" (the default); a watch's own quiet_hours beats it */
+	char *quiet_hours;
+	char *timezone; /* IANA name quiet_hours are read in; default
+	                   "Asia/Seoul" (quiet_tz_check passed) */
 	char *default_encoding;       /* charset iconv knows, or NULL (CP949):
 	                                 undeclared non-UTF-8 pages (extract.h) */
 	char *browser;   /* the browser of render: browser (render.h), a path
@@ -428,6 +457,14 @@ int config_watch_copy(struct watch_config *dst,
  * never one inside a struct config) and zeroes it.
  */
 void config_watch_release(struct watch_config *w);
+
+/*
+ * config_quiet_hours: the quiet hours that apply to watch `wc` (NULL: the
+ * daemon's own messages and notices): its own quiet_hours, else the
+ * top-level one; "HH:MM-HH:MM" or "off". Borrowed from cfg.
+ */
+const char *config_quiet_hours(const struct config *cfg,
+    const struct watch_config *wc);
 
 /*
  * config_find_watch returns the watch called `name` (exact, byte-wise

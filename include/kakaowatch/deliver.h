@@ -73,6 +73,9 @@
 /* the watch name of grouped failure/recovery notices (not a valid watch
  * name: it has a space); they do not count in max_messages_per_day */
 #define DELIVER_NOTICE "kakaowatch notices"
+/* the watch name of a quiet-hours digest (deliver_quiet_gate): never
+ * folded again; counts in max_messages_per_day like any message */
+#define DELIVER_DIGEST "kakaowatch digest"
 /* meta key of the open notice group (deliver_notice_add) */
 #define DELIVER_META_NOTICE "deliver.notice_group"
 
@@ -88,6 +91,8 @@ struct deliver_report {
 	enum kakao_status status; /* KAKAO_OK, or why sending stopped */
 	int64_t retry_in_ms;      /* KAKAO_RETRY / RATE_LIMITED: the backoff */
 	bool queued;              /* a reminder was queued meanwhile */
+	size_t quiet_held;        /* messages held by quiet hours */
+	int64_t quiet_until_ms;   /* ... until then (Unix ms), or 0 */
 };
 
 /*
@@ -199,6 +204,48 @@ int deliver_outbox(struct store *st, const struct config *cfg,
 int deliver_daily(struct store *st, const struct config *cfg,
     enum deliver_sink sink, int64_t now_ms, size_t limit, FILE *out,
     struct deliver_report *rep, struct kw_err *err);
+
+/* what deliver_quiet_gate did */
+struct deliver_quiet {
+	size_t held;      /* messages whose quiet hours are on now */
+	int64_t until_ms; /* the latest end among them (Unix ms), or 0 */
+	size_t folded;    /* messages folded into digests */
+};
+
+/*
+ * deliver_quiet_gate applies quiet hours to the outbox (docs/design.md
+ * §2.8), before any send of deliver_daily and the courier (not of
+ * deliver_outbox with `all`: `once --force`). A message's quiet hours are
+ * its watch's (config_quiet_hours; notices, reminders and our own
+ * messages: the top level's), read in cfg->timezone.
+ * 1. Every message whose quiet hours are on at now_ms is held until they
+ *    end (store_outbox_hold: next_attempt_at at least the end, so the
+ *    daemon's next deadline is the window's end; last_error says why).
+ * 2. Among the messages that may go now (held ones skipped), each run of
+ *    two or more consecutive messages (outbox order) made inside their
+ *    quiet hours (created_at), now over, becomes ONE digest
+ *    (message_build_digest) in the place of the run's first message
+ *    (store_outbox_fold, watch DELIVER_DIGEST): nothing is reordered and
+ *    every message is counted in it. One such message alone goes as it is.
+ * Stateless: what is held and folded follows from created_at, the config
+ * and the clock, so it survives restarts and clock steps (a message made
+ * while the clock read ahead into a window is folded at once).
+ * Returns 0 (with *q filled), or -1 with `err` (a store error; nothing
+ * half-done: each step is one transaction).
+ */
+int deliver_quiet_gate(struct store *st, const struct config *cfg,
+    int64_t now_ms, struct deliver_quiet *q, struct kw_err *err);
+
+/*
+ * deliver_quiet_until: when the quiet hours of `watch`'s messages (NULL:
+ * the top level's) are on at now_ms, their end (Unix ms); else 0.
+ */
+int64_t deliver_quiet_until(const struct config *cfg, const char *watch,
+    int64_t now_ms);
+
+/* deliver_quiet_latest: the latest deliver_quiet_until over the top level
+ * and every watch, or 0 when no quiet hours are on */
+int64_t deliver_quiet_latest(const struct config *cfg, int64_t now_ms);
 
 /*
  * deliver_token_upkeep keeps the KakaoTalk connection alive when nothing

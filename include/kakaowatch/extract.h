@@ -358,6 +358,19 @@ enum extract_parser extract_detect_parser(const char *body, size_t len,
  *               its text; a string gives itself. Resolved against the
  *               document base (HTML <base>, XML xml:base, the page URL).
  *               NULL: the default link rule. Empty: no link.
+ *   fields      name, XPath pairs: fields[2*i] is a field name (item.h),
+ *               fields[2*i+1] an XPath evaluated like title with the item
+ *               (or feed entry) as context; nfields pairs. The value (at
+ *               most ITEM_FIELD_MAX bytes, item.h) is a node-set's first
+ *               node's item text (an attribute's or text node's value,
+ *               whitespace collapsed), or a string/number/boolean result
+ *               as XPath's string(); empty: the field is not set. A field
+ *               named `image` is a URL instead: an element's
+ *               data-original, data-src or data-lazy-src (what a lazy-
+ *               loading page swaps in), else src, href, url, else its
+ *               text; resolved like a link. Feeds also get the built-in fields date,
+ *               summary, author and image (below), which a declared field
+ *               of the same name replaces.
  */
 struct extract_opts {
 	enum extract_parser parser;
@@ -365,6 +378,8 @@ struct extract_opts {
 	size_t nnamespaces;
 	const char *title;
 	const char *link;
+	const char *const *fields;
+	size_t nfields;
 };
 
 /*
@@ -400,10 +415,15 @@ struct extract_xpath *extract_xpath_compile_ns(const char *expr,
  *         the link; link: RSS <link>, else a permalink <guid>; Atom
  *         <link rel="alternate" href> (no rel counts as alternate),
  *         resolved against xml:base and page_url; key: <guid>, rdf:about
- *         or Atom <id>, else the link; date: pubDate, dc:date, updated or
- *         published as written; summary: description, Atom summary or
- *         content, as plain text. With xp: only the entries that are in
- *         its result or hold a node of it.
+ *         or Atom <id>, else the link; fields (item.h): date: pubDate,
+ *         dc:date, updated or published as written; summary:
+ *         description, Atom summary or content, as plain text; author:
+ *         RSS author, dc:creator, Atom author/name (the entry's, else the
+ *         feed's); image: an enclosure with an image/ type,
+ *         media:thumbnail, media:content (medium="image" or an image/
+ *         type), itunes:image, else the first <img src> in the entry's
+ *         HTML content, resolved like the link. With xp: only the entries
+ *         that are in its result or hold a node of it.
  *   AUTO  extract_detect_parser first; an XML document whose root is a
  *         feed reads as FEED.
  * A document that is not what an explicit parser expects fails: FEED and

@@ -9,6 +9,11 @@
  *     jq's tostring does) is the text; "link" (optional string, null = none)
  *     is resolved against the page URL like any item link (extract.h);
  *     "key" (optional string or number) is the item's identity (item.h);
+ *     every other key that is a field name (item.h: item_field_name_valid)
+ *     with a string, number or boolean value (written as jq's tostring)
+ *     is a field of the item, its text normalised like the title (`image`
+ *     resolved like the link), at most ITEM_FIELDS_MAX in key order;
+ *     other keys are ignored;
  *   - null: skipped (so `.items[].title?` style programs may leave gaps);
  *   - anything else (a number, boolean, array, an object without a title)
  *     fails the run with the output's position.

@@ -145,6 +145,40 @@ char *message_build_text(const char *text, const char *link_url,
 char *message_build_minimal(const char *template_json,
     const char *fallback_link, struct kw_err *err);
 
+/* one held message for message_build_digest (all borrowed) */
+struct message_digest_part {
+	const char *watch;         /* the watch that queued it */
+	const char *page_url;      /* that watch's page, or NULL */
+	bool own;                  /* the daemon's own (notice, reminder,
+	                              daily-limit digest): not a watch's */
+	const char *template_json; /* the template object as queued */
+};
+
+/*
+ * message_build_digest folds n >= 2 held messages (in outbox order) into
+ * ONE list template, the quiet-hours digest (docs/design.md §2.8). Each
+ * message is read back into items: a text template's text (without a
+ * watch's "NAME: 1 new" first line), each content of a list, a feed's
+ * content. Items are grouped by watch (own messages form one group,
+ * "kakaowatch"), in order of first appearance.
+ *   header_title  "Quiet hours LABEL: N items from NAME" (one source) or
+ *                 "... from K sources" (label, e.g. "23:00-07:00", may
+ *                 be NULL), cut to MESSAGE_HEADER_MAX
+ *   contents      up to 3 items: one content each ("NAME: title", its
+ *                 link and image_url); one source with more: its first
+ *                 two items and "+N more: t3 · t4 · ..."; 2 or 3 sources:
+ *                 one content per source "NAME (N): t1 · t2 · ..."
+ *                 linking to the item (one) or the watch's page; more
+ *                 sources: the first two and "+K more sources: c (2),
+ *                 d (1)". Titles cut to MESSAGE_TITLE_MAX.
+ *   header_link, one button "열기": the first source's page (else its
+ *                 first item's link, else MESSAGE_FALLBACK_LINK).
+ * Every item is counted in the header; the contents name as many as fit.
+ * Returns heap JSON (caller frees), or NULL with `err` (n < 2, OOM).
+ */
+char *message_build_digest(const char *label,
+    const struct message_digest_part *v, size_t n, struct kw_err *err);
+
 /*
  * Message templates (a watch's `message:`, docs/configuration.md): text
  * with placeholders in braces, filled in for each message.

@@ -10,6 +10,8 @@
  * not --dump-dom, because --dump-dom can neither take cookies nor wait for
  * an element. One render:
  *   Target.createTarget about:blank, Target.attachToTarget (flat session)
+ *   Network.enable              the page's HTTP status, from
+ *                               Network.responseReceived of its document
  *   Storage.setCookies          the watch's cookies, when it has any
  *   Page.navigate URL           a network error (errorText) fails here
  *   then either
@@ -97,6 +99,8 @@ struct render_result {
 	char *dom;      /* UTF-8, NUL-terminated, owned; may be taken (set it
 	                   to NULL) */
 	size_t len;
+	long http_status; /* the page's HTTP status as the browser got it
+	                     (after redirects), or 0: not seen */
 	char error[KW_ERR_MAX];  /* status -1: why */
 	char cookie_error[512];  /* why cookie_jar was not written, or "" */
 };
@@ -119,6 +123,18 @@ struct render_pool;
  */
 int render_find_browser(const char *browser, char **path,
     struct kw_err *err);
+
+/* the file in a fresh profile naming the kakaowatch that made it */
+#define RENDER_OWNER_FILE "kakaowatch.pid"
+
+/*
+ * render_sweep removes the fresh profiles ("browser-*" directories) in
+ * `work_dir` that a kakaowatch killed before it could remove them left
+ * behind: those whose RENDER_OWNER_FILE names a process that no longer
+ * exists, and those without one last changed over an hour ago. Kept
+ * profiles (work_dir/browser/NAME) are never touched. Errors are ignored.
+ */
+void render_sweep(const char *work_dir);
 
 /*
  * render_pool_new makes a pool running at most `max` browsers at once
@@ -192,7 +208,8 @@ void render_step(struct render_pool *p);
  * DOM (UTF-8, NUL-terminated heap string the caller frees) and *len to its
  * length. Blocks up to req->timeout_ms. Returns 0, or -1 with `err`: the
  * browser missing or not starting, timing out (its process group killed),
- * exiting or crashing, a DevTools error, or a DOM over max_bytes.
+ * exiting or crashing, a DevTools error, a DOM over max_bytes, or the
+ * page's HTTP status 400 or more ("HTTP 404").
  */
 int render_dom(const struct render_request *req, char **dom, size_t *len,
     struct kw_err *err);

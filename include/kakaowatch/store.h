@@ -394,6 +394,28 @@ int store_outbox_clamp(struct store *st, int64_t latest, int64_t to,
     struct kw_err *err);
 
 /*
+ * store_outbox_hold holds messages ids[0..n) until until[i] (Unix ms; a
+ * message already due later keeps its time) and sets their last_error to
+ * `why` (may be NULL), in one transaction; attempts are not counted (quiet
+ * hours: not the messages' fault). Like store_outbox_defer_all's, such a
+ * hold, until a time of day, has no length: store_outbox_clamp's `latest`
+ * bounds it. Returns 0 or -1.
+ */
+int store_outbox_hold(struct store *st, const int64_t *ids,
+    const int64_t *until, size_t n, const char *why, struct kw_err *err);
+
+/*
+ * store_outbox_fold turns message `keep_id` into `template_json` queued
+ * as `watch` (its id, so its place in the FIFO, its times and attempts
+ * stay; last_error is cleared) and deletes the messages drop[0..n), in one
+ * transaction (the quiet-hours digest). Returns 0, or -1 with err
+ * (nothing changed; also when keep_id is gone).
+ */
+int store_outbox_fold(struct store *st, int64_t keep_id, const int64_t *drop,
+    size_t n, const char *watch, const char *template_json,
+    struct kw_err *err);
+
+/*
  * store_outbox_stats sets *count to the queued messages and
  * *oldest_created_at to the created_at of the oldest (0 when empty); either
  * pointer may be NULL. Returns 0 or -1.

@@ -63,6 +63,15 @@ static const struct {
 	{ "count(*)", "1 div 0" },
 };
 
+/* fields: for every input: text, an attribute, a number, an image URL */
+static const char *const item_fields[] = {
+	"price", ".//*[contains(local-name(), 'price')]",
+	"at", "string(@*[1])",
+	"n", "count(.//*)",
+	"image", "(.//*[@src] | .//*[@href] | .//enclosure)[1]",
+	"summary", "string(*[last()])",
+};
+
 static const char *const page_urls[] = {
 	NULL,
 	"https://rss.blog.naver.com/x.xml",
@@ -123,6 +132,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opts.link = fields[f].link;
 	opts.namespaces = ns;
 	opts.nnamespaces = 1;
+	opts.fields = item_fields;
+	opts.nfields = (data[2] / 8) % (N(item_fields) / 2 + 1);
 	url = page_urls[data[3] % N(page_urls)];
 	body = (const char *)data + 4;
 	len = size - 4;

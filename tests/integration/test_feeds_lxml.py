@@ -106,8 +106,7 @@ def ours(name, url):
         if m:
             out.append([m.group(1), None])
         elif line.startswith("   ") and \
-                not line.startswith(("   date:", "   key:")) \
-                and out:
+                not re.match(r"^   [A-Za-z_]\w*: ", line) and out:
             out[-1][1] = line.strip()
     return [tuple(x) for x in out]
 

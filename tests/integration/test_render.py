@@ -178,6 +178,12 @@ watches:
         self.assertEqual(p.returncode, 1)
         self.assertIn("the xpath matched nothing", p.stdout + p.stderr)
 
+        # an error page the browser shows fails as a fetch's would
+        self.setup_config("missing.html", "    render: browser\n")
+        p = self.kw("once")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("tickets: failed: HTTP 404", p.stdout)
+
         self.setup_config("list.html", "    render: browser\n")
         self.assertEqual(self.kw("check").returncode, 0)
         # `test` renders too, and writes nothing
@@ -382,6 +388,15 @@ watches:
         self.assert_no_secrets(FIRST_SID, rotated,
                                board.get_json("/sid")["sid"])
 
+        # a newer export with a dead session: the login page, a failure
+        # that says so
+        with open(cookies, "w") as f:
+            f.write("127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tlogged-out\n")
+        p = self.kw("once")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("members: failed: the xpath matched nothing: the "
+                      "session may have expired", p.stdout)
+
     def test_wait_for_an_element_added_later(self):
         self.write_page("late.html", LATE_PAGE)
         self.write_config("""
@@ -473,6 +488,42 @@ watches:
                          r"needs 'render: browser'")
         self.assertRegex(p.stderr, r"kakaowatch\.yaml:12:\d+: .*bad css "
                          r"'li\['")
+
+
+class SweepTest(kwtest.KwTestCase):
+    """Fresh profiles a killed kakaowatch left go at the next start."""
+
+    def test_profiles_of_dead_kakaowatches_are_removed(self):
+        pages = self.start_pages()
+        self.write_page("plain.html", "<ul><li><a href='/p'>p</a></li></ul>")
+        self.write_config("""
+state_dir: %s
+kakao:
+  sink: stdout
+watches:
+  - name: plain
+    url: %s
+    xpath: //li/a
+""" % (self.state, pages.url("/plain.html")))
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        made = {}
+        for name, owner in (("browser-old-a1b2c3", gone.pid),
+                            ("browser-live-d4e5f6", os.getpid()),
+                            ("browser", None)):
+            d = os.path.join(self.state, name, "Default")
+            os.makedirs(d)
+            if owner:
+                with open(os.path.join(self.state, name,
+                                       "kakaowatch.pid"), "w") as f:
+                    f.write("%d\n" % owner)
+            made[name] = d
+        p = self.kw("once")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(
+            self.state, "browser-old-a1b2c3")))
+        self.assertTrue(os.path.isdir(made["browser-live-d4e5f6"]))
+        self.assertTrue(os.path.isdir(made["browser"]))
 
 
 if __name__ == "__main__":
