@@ -955,9 +955,16 @@ daily_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 	if (store_meta_get(st, DELIVER_META_BUDGET_DAY, &held, err) != 0)
 		return -1;
 	if (held != NULL && held[0] != '\0' && strcmp(held, day) != 0) {
+		struct deliver_quiet q;
+
+		/* the daily-limit digest is a new message, due now: inside
+		 * quiet hours it waits like any (deliver_quiet_gate) */
 		if (make_digest(st, cfg, now_ms, held, err) != 0 ||
-		    store_meta_set(st, DELIVER_META_BUDGET_DAY, NULL, err) != 0)
+		    store_meta_set(st, DELIVER_META_BUDGET_DAY, NULL, err) != 0 ||
+		    deliver_quiet_gate(st, cfg, now_ms, &q, err) != 0)
 			goto out;
+		rep->quiet_held = q.held;
+		rep->quiet_until_ms = q.until_ms;
 	}
 	if (store_sent_count(st, day, &sent, err) != 0)
 		goto out;
@@ -1001,6 +1008,8 @@ deliver_daily(struct store *st, const struct config *cfg,
 	result = daily_gate(st, cfg, now_ms, rep, &budget, err);
 	if (result != 0 || budget == 0)
 		return result;
+	quiet.held = rep->quiet_held; /* daily_gate may have held more */
+	quiet.until_ms = rep->quiet_until_ms;
 	result = deliver_outbox(st, cfg, sink, now_ms, false,
 	    (size_t)budget < limit ? (size_t)budget : limit, out, rep, err);
 	rep->quiet_held = quiet.held;

@@ -63,6 +63,22 @@ deliver_quiet_latest(const struct config *cfg, int64_t now_ms)
 	return latest;
 }
 
+/* any_quiet: are quiet hours set anywhere (top level or a watch)? */
+static bool
+any_quiet(const struct config *cfg)
+{
+	size_t i;
+
+	if (cfg->quiet_hours != NULL &&
+	    strcmp(cfg->quiet_hours, QUIET_OFF) != 0)
+		return true;
+	for (i = 0; i < cfg->nwatches; i++)
+		if (cfg->watches[i].quiet_hours != NULL &&
+		    strcmp(cfg->watches[i].quiet_hours, QUIET_OFF) != 0)
+			return true;
+	return false;
+}
+
 /* fold_run makes messages v[from..to) (rows r, 2 or more) one digest */
 static int
 fold_run(struct store *st, const struct config *cfg, const struct outbox_msg *v,
@@ -123,6 +139,8 @@ deliver_quiet_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 	int result = -1;
 
 	memset(q, 0, sizeof(*q));
+	if (!any_quiet(cfg))
+		return 0; /* nothing to read the outbox for */
 	if (store_outbox_due(st, INT64_MAX, 0, &v, &n, err) != 0)
 		return -1;
 	if (n == 0)

@@ -441,6 +441,86 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 	assert_int_equal(sent, 1);
 }
 
+/* 2026-12-01 00:00 KST; KST_AT(h, m): Korea time that day (h >= 24: the
+ * next) */
+#define DEC1_KST_MS 1796050800000LL
+#define KST_AT(h, m) (DEC1_KST_MS + (h) * 3600 * SEC + (m) * 60 * SEC)
+
+static void
+test_quiet_hours_and_the_daily_budget(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+	struct kw_err err = { 0 };
+	char *cfgtext = NULL, day[16];
+	json_t *m, *t;
+	int64_t sent = 0;
+	FILE *fp;
+	size_t len = 0;
+
+	/* the fixture's file (max_messages_per_day: 3) with quiet hours */
+	fp = fopen(f->path, "r");
+	assert_non_null(fp);
+	assert_true(getdelim(&cfgtext, &len, '\0', fp) > 0);
+	fclose(fp);
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "quiet_hours: 23:00-07:00\n%s", cfgtext);
+	fclose(fp);
+	free(cfgtext);
+	{
+		struct config_errors errs = { 0 };
+
+		config_free(f->cfg);
+		f->cfg = NULL;
+		if (config_load(f->path, NULL, &f->cfg, &errs) != 0)
+			fail_msg("config: %s", errs.n ? errs.v[0] : "?");
+	}
+	/* 22:00 KST: 3 go, 2 wait for 00:00 */
+	queue(f, "alpha", "alpha: 1 new\na1", KST_AT(22, 0));
+	queue(f, "alpha", "alpha: 1 new\na2", KST_AT(22, 0));
+	queue(f, "alpha", "alpha: 1 new\na3", KST_AT(22, 0));
+	queue(f, "alpha", "alpha: 1 new\na4", KST_AT(22, 0));
+	queue(f, "alpha", "alpha: 1 new\na5", KST_AT(22, 0));
+	assert_int_equal(daily(f, KST_AT(22, 0), &rep), 1);
+	assert_int_equal(nreceived(f), 3);
+	/* 23:30: quiet hours hold everything, also the two */
+	queue(f, "beta", "beta: 1 new\nb1", KST_AT(23, 30));
+	assert_int_equal(daily(f, KST_AT(23, 30), &rep), 0);
+	assert_int_equal(rep.quiet_held, 3);
+	/* 00:05 KST, a new day and budget, inside the window: the daily
+	 * digest is made, and waits with the rest */
+	assert_int_equal(daily(f, KST_AT(24, 5), &rep), 0);
+	assert_int_equal(rep.sent, 0);
+	assert_int_equal(rep.quiet_held, 1);
+	queue(f, "beta", "beta: 1 new\nb2", KST_AT(26, 0));
+	assert_int_equal(daily(f, KST_AT(26, 0), &rep), 0);
+	assert_int_equal(nreceived(f), 3);
+	/* 07:00: ONE message, counted once */
+	assert_int_equal(daily(f, KST_AT(31, 0), &rep), 0);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(pending(f), 0);
+	m = received(f);
+	assert_int_equal(json_array_size(m), 4);
+	t = json_object_get(json_array_get(m, 3), "template_object");
+	assert_string_equal(json_string_value(json_object_get(t,
+				"header_title")),
+	    "Quiet hours 23:00-07:00: 2 items from 2 sources");
+	assert_non_null(strstr(json_string_value(json_object_get(
+				   json_array_get(json_object_get(t, "contents"),
+				       0),
+				   "title")),
+	    "kakaowatch: 3 messages were held on 2026-12-01"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+				json_object_get(t, "contents"), 1),
+				"title")),
+	    "beta: b2");
+	json_decref(m);
+	deliver_kst_day(KST_AT(31, 0), day, sizeof(day));
+	assert_int_equal(store_sent_count(f->st, day, &sent, &err), 0);
+	assert_int_equal(sent, 1);
+}
+
 static void
 test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
 {
@@ -962,6 +1042,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_budget_holds_the_rest_for_one_digest_next_day,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_quiet_hours_and_the_daily_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_one_held_message_is_sent_as_it_is_the_next_day, setup,
 		    teardown),
