@@ -667,10 +667,11 @@ check_retry_after_until(const struct watch_config *wc,
 		return 0;
 	/* asked at a check "in the future": the clock stepped back since;
 	 * the wait keeps its length, from now */
-	if (st->last_check_at > now_ms &&
-	    st->retry_after_until - st->last_check_at < st->retry_after_until -
-		now_ms)
+	if (st->last_check_at > now_ms) {
+		if (st->retry_after_until <= st->last_check_at)
+			return 0;
 		return now_ms + (st->retry_after_until - st->last_check_at);
+	}
 	return st->retry_after_until;
 }
 

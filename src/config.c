@@ -1858,8 +1858,10 @@ field_name_problem(const char *name)
 	if (strcmp(name, "title") == 0 || strcmp(name, "link") == 0)
 		return "is the item's own; set it with the watch's title: or "
 		       "link: key";
-	if (strcmp(name, "name") == 0 || strcmp(name, "count") == 0)
-		return "is reserved (a message header's {name} and {count})";
+	if (strcmp(name, "name") == 0 || strcmp(name, "count") == 0 ||
+	    strcmp(name, "change") == 0)
+		return "is reserved (a message header's {name}, {count} and "
+		       "{change})";
 	if (strcmp(name, "key") == 0)
 		return "is reserved (the item's identity: the key: key)";
 	if (strcmp(name, "and") == 0 || strcmp(name, "or") == 0 ||

@@ -1163,7 +1163,7 @@ test_config_fields_errors(void **state)
 		"6:7: watch 'a': fields: 'link' is the item's own; set it with "
 		"the watch's title: or link: key",
 		"7:7: watch 'a': fields: 'name' is reserved (a message header's "
-		"{name} and {count})",
+		"{name}, {count} and {change})",
 		"8:7: watch 'a': fields: 'key' is reserved (the item's identity: "
 		"the key: key)",
 		"9:7: watch 'a': fields: 'price-2' is not a field name (ASCII "

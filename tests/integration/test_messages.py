@@ -140,6 +140,74 @@ class MessagesTest(kwtest.KwTestCase):
                       "placeholder '{prise}'" % (e.config, line + 1,
                                                  col + 1), p.stderr)
 
+    # ---- pictures (fields: image) ----
+
+    def test_hot_deals_with_pictures_reach_kakao_as_lists_and_a_feed(self):
+        """The issue's hot-deal watch: only deals under 100,000원 arrive,
+        each line with its price and shop, with the product's picture."""
+        e = self.env()
+
+        def deal(title, href, price, shop, img):
+            return ('<li><a href="%s">%s</a><span class="p">%s'
+                    '</span><span class="s">%s</span>%s</li>' % (
+                        href, title, price, shop,
+                        '<img class="thumb" src="%s">' % img if img else ""))
+        seed = deal("seed", "/seed", "1원", "x", None)
+        self.write_page("hot.html", "<html><body><ul>%s</ul></body></html>"
+                        % seed)
+        e.write_config([("hot", "/hot.html", """    exclude: [seed]
+    fields:
+      price: "../span[@class='p']"
+      shop: "../span[@class='s']"
+      image: "../img[@class='thumb']"
+    when: 'price <= 100000'
+    message:
+      title: '{title} · {price}'
+      description: '{shop}'
+""")])
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        rows = [deal("SSD 1TB", "/d/1", "89,000원", "11번가", "/img/1.jpg"),
+                deal("SSD 4TB", "/d/4", "329,000원", "G마켓", "/img/4.jpg"),
+                deal("USB 64GB", "/d/2", "9,900원", "쿠팡", None),
+                deal("NVMe 2TB", "/d/3", "₩99,000", "옥션", "/img/3.png"),
+                seed]
+        self.write_page("hot.html", "<html><body><ul>%s</ul></body></html>"
+                        % "".join(rows))
+        preview = self.preview(e, "hot")
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.sent_raw(e), preview)
+        counts = e.kakao.get_json("/_control/tokens")
+        self.assertEqual(counts["rejected_sends"], 0)
+        (msg,) = e.messages()
+        self.assertEqual(msg["object_type"], "list")
+        self.assertEqual(msg["header_title"], "hot: 3 new")
+        got = [(c["title"], c.get("description"), c.get("image_url"))
+               for c in msg["contents"]]
+        self.assertEqual(got, [
+            ("SSD 1TB · 89,000원", "11번가", self.pages.url("/img/1.jpg")),
+            ("USB 64GB · 9,900원", "쿠팡", None),
+            ("NVMe 2TB · ₩99,000", "옥션", self.pages.url("/img/3.png"))])
+        # one more deal with a picture: a feed template, accepted too
+        rows.insert(0, deal("RAM 32GB", "/d/5", "79,000원", "SSG",
+                            "/img/5.webp"))
+        self.write_page("hot.html", "<html><body><ul>%s</ul></body></html>"
+                        % "".join(rows))
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        feed = e.messages()[-1]
+        self.assertEqual(feed["object_type"], "feed")
+        self.assertEqual(feed["content"]["title"], "RAM 32GB · 79,000원")
+        self.assertEqual(feed["content"]["description"], "hot: 1 new\nSSG")
+        self.assertEqual(feed["content"]["image_url"],
+                         self.pages.url("/img/5.webp"))
+        self.assertEqual(feed["content"]["link"]["web_url"],
+                         self.pages.url("/d/5"))
+        self.assertEqual(
+            e.kakao.get_json("/_control/tokens")["rejected_sends"], 0)
+
     # ---- the fake's template rules ----
 
     def post_template(self, e, tpl):

@@ -23,35 +23,19 @@ reported), none that should not, and that the RSS stayed flat.
 Python 3 stdlib only; nothing leaves 127.0.0.1. Exit 0 when every
 assertion held; the figures are printed either way.
 """
-import argparse
 import json
 import os
-import random
 import re
-import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.normpath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
-os.environ.setdefault("KW_FAKES_DIR", os.path.join(SOURCE, "tests", "fakes"))
-import kwtest  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from soakcommon import SOURCE, Rig, main  # noqa: E402
 
 CLIENT_ID = "soak-rest-api-key"
-REDIRECT = "http://localhost:5000/oauth"
 PAGE_KEEP = 25  # items kept on a page; older ones drop off
-
-
-def log(*a):
-    print("soak: " + " ".join(str(x) for x in a), file=sys.stderr,
-          flush=True)
 
 
 # ---- the watched pages, shaped for the shipped XPaths ----
@@ -112,31 +96,17 @@ class Watch:
         return not any(x.lower() in t for x in self.exclude)
 
 
-class Soak:
+class Soak(Rig):
+    name = "soak"
+
     def __init__(self, args):
-        self.args = args
-        self.rng = random.Random(args.seed)
-        self.tmp = tempfile.mkdtemp(prefix="kw-soak-")
-        self.root = os.path.join(self.tmp, "pages")
-        os.mkdir(self.root)
-        self.state = os.path.join(self.tmp, "state")
-        self.config = os.path.join(self.tmp, "kakaowatch.yaml")
-        self.servers = []
+        super().__init__(args, KAKAO_REST_API_KEY=CLIENT_ID)
         self.next_id = 1000
-        self.faults = []
-        self.failures = []
         self.rss = []
-        self.stop = threading.Event()
-        self.env = dict(os.environ, KAKAO_REST_API_KEY=CLIENT_ID,
-                        KAKAOWATCH_STATE_DIR=self.state)
-        self.env.pop("KAKAOWATCH_CONFIG", None)
 
     # -- setup --
     def start(self):
-        self.pages = kwtest.Server("pageserver.py", "--root", self.root)
-        self.kakao = kwtest.Server("fake_kakao.py", "--client-id", CLIENT_ID,
-                                   "--redirect-uri", REDIRECT)
-        self.servers += [self.pages, self.kakao]
+        self.start_fakes(CLIENT_ID)
         self.watches = [
             Watch("rust-blog", "/rust-blog.html", page_rust),
             Watch("hacker-news", "/hn.html", page_hn, keywords=HN_WORDS),
@@ -150,13 +120,7 @@ class Soak:
                 w.items.insert(0, (self.new_id(), self.title(w, False)))
             self.write(w)
         self.write_config()
-        p = self.kw("check")
-        if p.returncode != 0:
-            raise SystemExit("config check failed:\n" + p.stderr)
-        code = self.kakao.post_json("/_control/issue-code")["code"]
-        p = self.kw("auth", "--code", code)
-        if p.returncode != 0:
-            raise SystemExit("auth failed:\n" + p.stderr)
+        self.authorize()
 
     def write_config(self):
         """The shipped config with loopback URLs and 1 s intervals."""
@@ -185,11 +149,6 @@ class Soak:
                    "\n".join(out)]
         if missing:
             raise SystemExit("shipped config has no watch %s" % missing)
-
-    def kw(self, *args, timeout=120):
-        return subprocess.run([self.args.binary, "-c", self.config, *args],
-                              capture_output=True, text=True, env=self.env,
-                              timeout=timeout)
 
     def new_id(self):
         self.next_id += 1
@@ -267,10 +226,6 @@ class Soak:
                 self.fail(endpoint="token", error_code="KOE237")
             self.faults.append(k)
 
-    def fail(self, **how):
-        how.setdefault("endpoint", "send")
-        self.kakao.post_json("/_control/fail", how)
-
     def sample_rss(self, pid):
         while not self.stop.wait(5):
             try:
@@ -284,12 +239,8 @@ class Soak:
 
     def run(self):
         self.start()
-        err = open(os.path.join(self.tmp, "run.err"), "w")
-        out = open(os.path.join(self.tmp, "run.out"), "w")
-        proc = subprocess.Popen([self.args.binary, "-c", self.config, "run"],
-                                stdout=out, stderr=err, env=self.env)
+        proc = self.start_daemon()
         t0 = time.monotonic()
-        end = t0 + self.args.minutes * 60
         threads = [
             threading.Thread(target=self.change_pages, daemon=True),
             threading.Thread(target=self.inject_faults, daemon=True),
@@ -298,48 +249,24 @@ class Soak:
             threading.Thread(target=self.sample_rss, args=(proc.pid,),
                              daemon=True),
         ]
-        for t in threads:
-            t.start()
-        last = 0
-        while time.monotonic() < end:
-            time.sleep(1)
-            if proc.poll() is not None:
-                self.failures.append("the daemon exited early (%s)"
-                                     % proc.returncode)
-                break
-            if time.monotonic() - last >= 60:
-                last = time.monotonic()
-                log("%3.0f s: %d messages at Kakao, faults so far %s, RSS "
-                    "%s kB" % (last - t0, len(self.messages()),
-                               len(self.faults),
-                               self.rss[-1][1] if self.rss else "?"))
-        self.stop.set()
-        threads[2].cancel()  # the quota timer
+        self.run_threads(proc, threads, self.args.minutes, lambda: (
+            "%d messages at Kakao, faults so far %s, RSS %s kB" % (
+                len(self.messages()), len(self.faults),
+                self.rss[-1][1] if self.rss else "?")))
         # let broken pages heal and the last changes be seen
         for w in self.watches:
             w.broken_until = 0
             self.write(w)
         time.sleep(4)
         self.check_status(proc)
-        proc.send_signal(signal.SIGTERM)
-        ts = time.monotonic()
-        try:
-            rc = proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = "hung"
-        took = time.monotonic() - ts
+        rc, took = self.stop_daemon(proc, 10)
         if rc != 0 or took >= 2:
             self.failures.append("SIGTERM: exit %s after %.2fs" % (rc, took))
         self.sigterm = (rc, took)
-        err.close()
-        out.close()
         held = len(self.messages())
         # the "next day": Kakao takes messages again (faults queued behind
         # the quota hold are dropped) and `once` sends what was held
-        req = urllib.request.Request(self.kakao.url("/_control/fail"),
-                                     method="DELETE")
-        urllib.request.urlopen(req, timeout=10).close()
+        self.heal_kakao()
         p = self.kw("once")
         self.flushed = len(self.messages()) - held
         if p.returncode != 0:
@@ -348,8 +275,7 @@ class Soak:
 
     # -- checks --
     def messages(self):
-        return [m["template_object"] for m in
-                self.kakao.get_json("/_control/messages")["messages"]]
+        return [m["template_object"] for m in self.kakao_messages()]
 
     def check_status(self, proc):
         p = self.kw("status", "--json")
@@ -427,10 +353,8 @@ class Soak:
         wrongly = silent & set(seen)
         rss = [kb for _, kb in self.rss]
         warm = [kb for t, kb in self.rss if t - t0 > 60]
-        checks = sum(e["count"] for e in
-                     self.pages.get_json("/count").values())
-        with open(os.path.join(self.tmp, "run.err"), errors="replace") as f:
-            errlog = f.read()
+        checks = self.page_requests()
+        errlog = self.errlog()
         figures = {
             "minutes": self.args.minutes,
             "checks (page requests)": checks,
@@ -458,8 +382,7 @@ class Soak:
             "log lines": errlog.count("\n"),
             "errors in log": len(re.findall(r"Z error ", errlog)),
         }
-        for k, v in figures.items():
-            print("%-40s %s" % (k, v))
+        self.print_figures(figures)
         if len(missing) > more:
             self.failures.append("%d changes never arrived: %s" % (
                 len(missing), sorted(missing)[:10]))
@@ -485,37 +408,6 @@ class Soak:
         if self.args.minutes >= 2 and self.quota_hold is None:
             self.failures.append("the -10 quota did not hold sending")
 
-    def cleanup(self):
-        for s in self.servers:
-            s.stop()
-        if self.args.keep or self.failures:
-            log("kept", self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--binary", default=os.environ.get("KW_BINARY") or
-                    os.path.join(SOURCE, "build", "kakaowatch"))
-    ap.add_argument("--minutes", type=float, default=10)
-    ap.add_argument("--seed", type=int, default=int(time.time()))
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the temp dir (logs, state)")
-    args = ap.parse_args()
-    log("seed", args.seed, "binary", args.binary)
-    s = Soak(args)
-    try:
-        s.run()
-    finally:
-        s.cleanup()
-    if s.failures:
-        for f in s.failures:
-            print("FAIL: " + f)
-        return 1
-    print("PASS")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(Soak, __doc__))

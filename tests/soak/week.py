@@ -28,45 +28,34 @@ access or refresh token seen in the token file) appears anywhere in the
 state dir except the token file (and its .bak, the previous version
 docs/design.md describes), nor in the daemon's stdout/stderr.
 
-  python3 tests/soak/week.py --binary build/kakaowatch [--minutes 10] [--short]
+  python3 tests/soak/week.py --binary build/kakaowatch [--minutes 10]
+      [--days 7] [--short]
 
---short = 1 minute (the ctest `soak_week_short`, label `soak`).
+--short = 30 s of real time for 3 fake days (the ctest `soak_week_short`,
+label `soak`; under a minute on a loaded 2-core machine). The periods of
+reloads, Kakao faults and samples scale with a run shorter than a minute;
+every run steps the clock back at least once (at half time) and renames a
+watch at least once (the first reload).
 Python 3 stdlib only; nothing leaves 127.0.0.1. Exit 0 = PASS; 77 = skipped
 (no libfaketime).
 """
-import argparse
 import json
 import os
-import random
-import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.normpath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
-os.environ.setdefault("KW_FAKES_DIR", os.path.join(SOURCE, "tests", "fakes"))
-import kwtest  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from soakcommon import REDIRECT, Rig, main  # noqa: E402
 
 LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
         "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
         "/usr/lib/faketime/libfaketime.so.1")
 CLIENT_ID = "week-rest-api-key-7f3a"
 SECRET = "week-client-secret-9c2e-QQ"
-REDIRECT = "http://localhost:5000/oauth"
 START = 1767225600  # 2026-01-01 00:00 UTC
-WEEK = 7 * 86400
 KEEP = 30
-
-
-def log(*a):
-    print("week: " + " ".join(str(x) for x in a), file=sys.stderr, flush=True)
 
 
 def page(prefix, items):
@@ -75,39 +64,34 @@ def page(prefix, items):
         for i, t in items))
 
 
-class Week:
+class Week(Rig):
+    name = "week"
+
     def __init__(self, args):
-        self.a = args
-        self.rng = random.Random(args.seed)
-        self.tmp = tempfile.mkdtemp(prefix="kw-week-")
-        self.root = os.path.join(self.tmp, "pages")
-        os.mkdir(self.root)
-        self.state = os.path.join(self.tmp, "state")
-        self.config = os.path.join(self.tmp, "kakaowatch.yaml")
-        self.tsfile = os.path.join(self.tmp, "faketime")
-        self.fake_now = START
-        self.failures, self.faults, self.series = [], [], []
-        self.secrets = {SECRET}
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.nid = 1000
-        self.reloads = self.renames = self.steps_back = self.churn_flips = 0
-        self.set_clock(START)
         lib = next((x for x in LIBS if os.path.exists(x)), None)
         if lib is None:
             print("SKIP: libfaketime is not installed")
             sys.exit(77)
         asan = os.environ.get("ASAN_OPTIONS", "")
-        self.env = dict(os.environ, KAKAO_REST_API_KEY=CLIENT_ID,
-                        KAKAO_CLIENT_SECRET=SECRET,
-                        KAKAOWATCH_STATE_DIR=self.state,
-                        LD_PRELOAD=lib, FAKETIME_TIMESTAMP_FILE=self.tsfile,
-                        FAKETIME_NO_CACHE="1",
-                        FAKETIME_DONT_FAKE_MONOTONIC="1",
-                        FAKETIME_DONT_RESET="1",
-                        ASAN_OPTIONS=(asan + ":" if asan else "") +
-                        "verify_asan_link_order=0")
-        self.env.pop("KAKAOWATCH_CONFIG", None)
+        super().__init__(args, KAKAO_REST_API_KEY=CLIENT_ID,
+                         KAKAO_CLIENT_SECRET=SECRET,
+                         LD_PRELOAD=lib, FAKETIME_NO_CACHE="1",
+                         FAKETIME_DONT_FAKE_MONOTONIC="1",
+                         FAKETIME_DONT_RESET="1",
+                         ASAN_OPTIONS=(asan + ":" if asan else "") +
+                         "verify_asan_link_order=0")
+        self.a = args
+        # periods (reloads, faults, samples) scale with a short run
+        self.scale = min(1.0, args.minutes)
+        self.tsfile = os.path.join(self.tmp, "faketime")
+        self.env["FAKETIME_TIMESTAMP_FILE"] = self.tsfile
+        self.fake_now = START
+        self.series = []
+        self.secrets = {SECRET}
+        self.lock = threading.Lock()
+        self.nid = 1000
+        self.reloads = self.renames = self.steps_back = self.churn_flips = 0
+        self.set_clock(START)
 
     def set_clock(self, t):
         self.fake_now = t
@@ -118,11 +102,8 @@ class Week:
 
     # ---- setup ----
     def start(self):
-        self.pages = kwtest.Server("pageserver.py", "--root", self.root)
-        self.other = kwtest.Server("pageserver.py", "--root", self.root)
-        self.kakao = kwtest.Server("fake_kakao.py", "--client-id", CLIENT_ID,
-                                   "--client-secret", SECRET,
-                                   "--redirect-uri", REDIRECT)
+        self.start_fakes(CLIENT_ID, SECRET, pageservers=2)
+        self.other = self.others[0]
         self.kakao_offset = 0
         self.real = []
         for i, base in enumerate(["rust", "hn", "geek", "board"]):
@@ -135,17 +116,10 @@ class Week:
         with open(os.path.join(self.root, "churn.html"), "w") as f:
             f.write(page("c", [(1, "churn one"), (2, "churn two")]))
         with open(os.path.join(self.root, "garbage.html"), "wb") as f:
-            f.write(bytes(self.rng.randrange(256) for _ in range(65536)))
+            f.write(self.rng.randbytes(65536))
         self.churn_on = True
         self.write_config()
-        p = self.kw("check")
-        if p.returncode != 0:
-            raise SystemExit("config check failed:\n" + p.stderr + p.stdout)
-        code = self.kakao.post_json("/_control/issue-code")["code"]
-        self.secrets.add(code)
-        p = self.kw("auth", "--code", code)
-        if p.returncode != 0:
-            raise SystemExit("auth failed:\n" + p.stderr)
+        self.secrets.add(self.authorize())
         self.harvest_tokens()
 
     def new_id(self):
@@ -188,7 +162,7 @@ class Week:
                    ("offsite", p("/redirect-to?url=" +
                                  self.other.url("/churn.html"))),
                    ("garbage", p("/garbage.html")),
-                   ("bomb", p("/gzip-bomb?bytes=200000000")),
+                   ("bomb", p("/gzip-bomb?bytes=50000000")),
                    ("huge", p("/big?bytes=20000000"))]
         for n, u in hostile:
             lines += ["  - name: hostile-" + n, "    url: " + u,
@@ -201,11 +175,6 @@ class Week:
     def has_baseline(self, name):
         with open(self.err, errors="replace") as f:
             return "info check: %s: baseline stored" % name in f.read()
-
-    def kw(self, *args, timeout=120):
-        return subprocess.run([self.a.binary, "-c", self.config, *args],
-                              capture_output=True, text=True, env=self.env,
-                              timeout=timeout)
 
     def harvest_tokens(self):
         """Every token the token file ever held is a secret."""
@@ -246,19 +215,20 @@ class Week:
                 self.write_page(w)
 
     def reload(self):
-        while not self.stop.wait(self.rng.uniform(15, 25)):
+        while not self.stop.wait(self.rng.uniform(15, 25) * self.scale):
             with self.lock:
                 if not self.renames or self.rng.random() < 0.6:
                     w = self.rng.choice(self.real)
                     # docs/configuration.md: "rename = new watch", whose
-                    # first check is a silent baseline. So a change still
-                    # undelivered under the old name, or made before the
-                    # new name's baseline, would be absorbed by design:
-                    # drain first, and change_pages waits for the baseline.
-                    end = time.monotonic() + 30
-                    while time.monotonic() < end and any(
-                            t in w["expected"] for t in self.missing()):
-                        time.sleep(0.5)
+                    # first check is a silent baseline. So a change not
+                    # yet seen under the old name, or made before the new
+                    # name's baseline, would be absorbed by design: wait
+                    # until the old name's check has queued (or sent)
+                    # every change of the page, and change_pages waits
+                    # for the baseline. No deadline: the ctest timeout
+                    # ends a run whose daemon stopped checking.
+                    while self.unqueued(w) and not self.stop.is_set():
+                        time.sleep(0.2)
                     w["names"].append("%s-v%d" % (w["base"], len(w["names"])))
                     self.renames += 1
                 else:
@@ -268,14 +238,20 @@ class Week:
                 self.reloads += 1
 
     def clock(self):
-        """On schedule (START + a week x elapsed/duration), but 8 % of the
-        ticks step back 1-6 h from the last time and 4 % jump a day ahead
-        of the schedule (the next tick goes back to the schedule)."""
+        """On schedule (START + --days x elapsed/duration), but 8 % of the
+        ticks (and the first one past half time) step back 1-6 h from the
+        last time and 4 % jump a day ahead of the schedule (the next tick
+        goes back to the schedule)."""
         t0 = time.monotonic()
         dur = self.a.minutes * 60
+        half = False
         while not self.stop.wait(2):
-            t = START + WEEK * min(1.0, (time.monotonic() - t0) / dur)
+            frac = min(1.0, (time.monotonic() - t0) / dur)
+            t = START + self.a.days * 86400 * frac
             r = self.rng.random()
+            if frac >= 0.5 and not half:
+                half = True
+                r = 0
             if r < 0.08:
                 t = self.fake_now - self.rng.uniform(3600, 6 * 3600)
                 self.steps_back += 1
@@ -293,7 +269,7 @@ class Week:
 
     def kakao_faults(self):
         kinds = ["500", "9798", "hang", "401", "malformed", "koe237"]
-        while not self.stop.wait(self.rng.uniform(15, 30)):
+        while not self.stop.wait(self.rng.uniform(15, 30) * self.scale):
             k = self.rng.choice(kinds)
             how = {"500": {"status": 500}, "9798": {"code": -9798},
                    "hang": {"hang": self.rng.uniform(2, 5)},
@@ -307,7 +283,7 @@ class Week:
             self.faults.append(k)
 
     def sample_db(self, t0):
-        while not self.stop.wait(15):
+        while not self.stop.wait(15 * self.scale):
             self.series.append(self.db_figures(time.monotonic() - t0))
 
     def db_figures(self, at):
@@ -333,52 +309,32 @@ class Week:
             "rows": rows}
 
     def run(self):
+        self.t_start = time.monotonic()
         self.start()
-        self.err = os.path.join(self.tmp, "run.err")
-        self.out = os.path.join(self.tmp, "run.out")
-        with open(self.err, "w") as e, open(self.out, "w") as o:
-            proc = subprocess.Popen([self.a.binary, "-c", self.config, "run"],
-                                    stdout=o, stderr=e, env=self.env)
-            t0 = time.monotonic()
-            ths = [threading.Thread(target=f, args=x, daemon=True) for f, x in
-                   ((self.change_pages, ()), (self.reload, ()),
-                    (self.clock, ()), (self.kakao_faults, ()),
-                    (self.sample_db, (t0,)))]
-            for t in ths:
-                t.start()
-            end = t0 + self.a.minutes * 60
-            last = t0
-            while time.monotonic() < end:
-                time.sleep(1)
-                if proc.poll() is not None:
-                    self.failures.append("daemon exited early (%s)"
-                                         % proc.returncode)
-                    break
-                if time.monotonic() - last >= 60:
-                    last = time.monotonic()
-                    log("%3.0f s: fake %s, %d messages, %d reloads" % (
-                        last - t0, time.strftime("%m-%d %H:%M", time.gmtime(
-                            self.fake_now)), len(self.messages()),
-                        self.reloads))
-            self.stop.set()
-            for t in ths:
-                t.join(10)
-            # settle: the clock steady, Kakao healthy, last changes seen
-            urllib.request.urlopen(urllib.request.Request(
-                self.kakao.url("/_control/fail"), method="DELETE"),
-                timeout=10).close()
-            self.deadline_settle(proc)
-            self.series.append(self.db_figures(time.monotonic() - t0))
-            proc.send_signal(signal.SIGTERM)
-            try:
-                self.rc = proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                self.rc = "hung"
+        proc = self.start_daemon()
+        t0 = time.monotonic()
+        ths = [threading.Thread(target=f, args=x, daemon=True) for f, x in
+               ((self.change_pages, ()), (self.reload, ()),
+                (self.clock, ()), (self.kakao_faults, ()),
+                (self.sample_db, (t0,)))]
+        self.run_threads(proc, ths, self.a.minutes, lambda: (
+            "fake %s, %d messages, %d reloads" % (
+                time.strftime("%m-%d %H:%M", time.gmtime(self.fake_now)),
+                len(self.messages()), self.reloads)))
+        # settle: the clock steady, Kakao healthy, last changes seen
+        self.log("run over at %.0f s (started %.1f s after the script)"
+                 % (time.monotonic() - t0, t0 - self.t_start))
+        self.heal_kakao()
+        self.deadline_settle(proc)
+        self.log("settled at %.0f s" % (time.monotonic() - t0))
+        self.series.append(self.db_figures(time.monotonic() - t0))
+        self.rc, took = self.stop_daemon(proc)
+        self.log("stopped in %.1f s" % took)
         if self.rc != 0:
             self.failures.append("SIGTERM: exit %s" % self.rc)
         self.harvest_tokens()
         self.verify()
+        self.log("verified at %.0f s" % (time.monotonic() - t0))
 
     def deadline_settle(self, proc):
         """Wait (up to 90 s) until every expected item arrived."""
@@ -390,8 +346,23 @@ class Week:
 
     # ---- checks ----
     def messages(self):
-        return [m["raw"] for m in
-                self.kakao.get_json("/_control/messages")["messages"]]
+        return [m["raw"] for m in self.kakao_messages()]
+
+    def unqueued(self, w):
+        """The changes of watch w neither at Kakao nor in the outbox: the
+        daemon has not seen them yet."""
+        blob = "\n".join(self.messages())
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
+                self.state, "kakaowatch.db"), uri=True, timeout=10)
+            try:
+                blob += "\n".join(r[0] for r in db.execute(
+                    "SELECT template_json FROM outbox"))
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return True
+        return [t for t in w["expected"] if t not in blob]
 
     def missing(self):
         blob = "\n".join(self.messages())
@@ -443,8 +414,7 @@ class Week:
                 q = max(s["rows"].get(tbl, 0) for s in last)
                 if q > 2 * p + 500:
                     unbounded.append("%s rows %d -> %d" % (tbl, p, q))
-        with open(self.err, errors="replace") as f:
-            errlog = f.read()
+        errlog = self.errlog()
         print("db series (real s, fake time, db bytes, wal bytes, rows):")
         for s in self.series:
             print("  %4d  %s  %8d %8d  %s" % (s["t"], s["fake"], s["bytes"],
@@ -457,8 +427,7 @@ class Week:
             "clock steps back": self.steps_back,
             "reloads / renames / churn add-remove": "%d/%d/%d" % (
                 self.reloads, self.renames, self.churn_flips),
-            "page requests": sum(e["count"] for e in
-                                 self.pages.get_json("/count").values()),
+            "page requests": self.page_requests(),
             "changes made (must deliver)": expected,
             "messages at Kakao": len(msgs),
             "missing": len(missing),
@@ -472,8 +441,7 @@ class Week:
             "log lines": errlog.count("\n"),
             "SIGTERM exit": self.rc,
         }
-        for k, v in figures.items():
-            print("%-40s %s" % (k, v))
+        self.print_figures(figures)
         if missing:
             self.failures.append("%d changes never arrived: %s" % (
                 len(missing), missing[:10]))
@@ -482,42 +450,25 @@ class Week:
                                  % leaks[:10])
         if unbounded:
             self.failures.append("database not bounded: %s" % unbounded)
-        if expected == 0 or not self.renames and self.a.minutes >= 1:
-            self.failures.append("the run exercised nothing (changes %d, "
-                                 "renames %d)" % (expected, self.renames))
-
-    def cleanup(self):
-        for s in (getattr(self, n, None) for n in ("pages", "other", "kakao")):
-            if s:
-                s.stop()
-        if self.a.keep or self.failures:
-            log("kept", self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        if expected == 0 or not self.renames or not self.steps_back or \
+                len(self.series) < 3:
+            self.failures.append("the run did not exercise it all (changes "
+                                 "%d, renames %d, steps back %d, db samples "
+                                 "%d)" % (expected, self.renames,
+                                          self.steps_back, len(self.series)))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--binary", default=os.environ.get("KW_BINARY") or
-                    os.path.join(SOURCE, "build", "kakaowatch"))
-    ap.add_argument("--minutes", type=float, default=10)
-    ap.add_argument("--short", action="store_true")
-    ap.add_argument("--seed", type=int, default=int(time.time()))
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
+def args_week(ap):
+    ap.add_argument("--days", type=float, default=7,
+                    help="fake days the run spans")
+    ap.add_argument("--short", action="store_true",
+                    help="30 s for 3 fake days (ctest soak_week_short)")
+
+
+def short_week(a):
     if a.short:
-        a.minutes = 1
-    log("seed", a.seed, "binary", a.binary, "minutes", a.minutes)
-    w = Week(a)
-    try:
-        w.run()
-    finally:
-        w.cleanup()
-    for f in w.failures:
-        print("FAIL: " + f)
-    print("FAIL" if w.failures else "PASS")
-    return 1 if w.failures else 0
+        a.minutes, a.days = 0.5, 3
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(Week, __doc__, args_week, short_week))
