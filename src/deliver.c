@@ -219,11 +219,13 @@ remind_if_expiring(struct store *st, const struct token *tok, int64_t now_ms,
 	    tok->refresh_token_expires_at);
 	if (store_meta_get(st, DELIVER_META_REMINDED, &have, err) != 0)
 		return -1;
+	days = (long long)(left / 86400);
 	if (have != NULL && strcmp(have, want) == 0) {
+		log_debug("kakao: the refresh token expires in %lld day%s; "
+			  "reminded already", days, days == 1 ? "" : "s");
 		result = 0;
 		goto out;
 	}
-	days = (long long)(left / 86400);
 	if (days > 1)
 		snprintf(when, sizeof(when), "in %lld days", days);
 	else

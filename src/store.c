@@ -478,6 +478,18 @@ stmt_query(struct store *st, enum stmt_id id, struct kw_err *err,
 	return s;
 }
 
+/* stmt_end ends statement `s` whose last step returned `rc`: 0 when
+ * that was SQLITE_DONE, else -1 with `err` naming `what` */
+static int
+stmt_end(struct store *st, sqlite3_stmt *s, int rc, const char *what,
+    struct kw_err *err)
+{
+	if (rc != SQLITE_DONE)
+		store_fail(st, err, what);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* stmt_run runs a statement that returns no rows; see stmt_vbind */
 static int
 stmt_run(struct store *st, enum stmt_id id, struct kw_err *err,
@@ -495,13 +507,7 @@ stmt_run(struct store *st, enum stmt_id id, struct kw_err *err,
 	va_end(ap);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE) {
-		store_fail(st, err, what);
-		stmt_done(s);
-		return -1;
-	}
-	stmt_done(s);
-	return 0;
+	return stmt_end(st, s, rc, what, err);
 }
 
 static int
@@ -545,6 +551,48 @@ col_dup(sqlite3_stmt *s, int col, char **out)
 		return -1;
 	*out = strdup((const char *)t);
 	return *out == NULL ? -1 : 0;
+}
+
+/*
+ * read_rows steps query `s` (NULL: stmt_query failed, `err` is set) to its
+ * end into a heap array of elements of `size` bytes: each row gets a
+ * zeroed element that `row` fills (0, or -1 when out of memory). *out and
+ * *n are what was read, also on failure (the caller frees them with its
+ * type's free function). Returns 0 or -1 with `err` (`what` names the
+ * read).
+ */
+static int
+read_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
+    int (*row)(sqlite3_stmt *s, void *elem), void **out, size_t *n,
+    struct kw_err *err)
+{
+	unsigned char *v = NULL, *nv;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = cap <= SIZE_MAX / size ? realloc(v, cap * size) :
+			    NULL;
+			if (nv == NULL)
+				goto oom;
+			*out = v = nv;
+		}
+		memset(v + *n * size, 0, size);
+		(*n)++;
+		if (row(s, v + (*n - 1) * size) != 0)
+			goto oom;
+	}
+	return stmt_end(st, s, rc, what, err);
+oom:
+	kw_err_set(err, "out of memory");
+	stmt_done(s);
+	return -1;
 }
 
 /* sql_limit maps a size_t limit (0 = none) to SQLite's LIMIT (-1 = none) */
@@ -1431,50 +1479,32 @@ names_free(char **names, size_t n)
 	free(names);
 }
 
+static int
+name_row(sqlite3_stmt *s, void *elem)
+{
+	char **name = elem;
+
+	return col_dup(s, 0, name) != 0 || *name == NULL ? -1 : 0;
+}
+
 /* watch_names returns the names of every watch with a row, sorted, as a
  * heap array of heap strings (names_free). 0 or -1 (*names = NULL). */
 static int
 watch_names(struct store *st, char ***names, size_t *n, struct kw_err *err)
 {
-	sqlite3_stmt *s;
-	char **v = NULL, **nv, *name;
-	size_t count = 0, cap = 0;
-	int rc;
+	void *v;
+	int r;
 
-	*names = NULL;
-	*n = 0;
-	s = stmt_query(st, STMT_WATCH_NAMES, err, "list watches", "");
-	if (s == NULL)
-		return -1;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			store_fail(st, err, "list watches");
-			goto fail;
-		}
-		if (count == cap) {
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto oom;
-			v = nv;
-		}
-		if (col_dup(s, 0, &name) != 0 || name == NULL)
-			goto oom;
-		v[count++] = name;
-	}
-	stmt_done(s);
+	r = read_rows(st, stmt_query(st, STMT_WATCH_NAMES, err,
+			      "list watches", ""),
+	    "list watches", sizeof(**names), name_row, &v, n, err);
 	*names = v;
-	*n = count;
-	return 0;
-oom:
-	kw_err_set(err, "out of memory");
-fail:
-	stmt_done(s);
-	names_free(v, count);
-	return -1;
+	if (r != 0) {
+		names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return r;
 }
 
 int
@@ -1553,56 +1583,38 @@ seen_entries_free(struct seen_entry *v, size_t n)
 	free(v);
 }
 
+static int
+seen_row(sqlite3_stmt *s, void *elem)
+{
+	struct seen_entry *e = elem;
+
+	e->first_seen = sqlite3_column_int64(s, 1);
+	e->last_seen = sqlite3_column_int64(s, 2);
+	if (col_dup(s, 0, &e->key) != 0 || e->key == NULL ||
+	    col_dup(s, 3, &e->text) != 0 || e->text == NULL ||
+	    col_dup(s, 4, &e->link) != 0)
+		return -1;
+	return 0;
+}
+
 int
 store_seen_all(struct store *st, const char *name, size_t limit,
     struct seen_entry **out, size_t *n, struct kw_err *err)
 {
-	struct seen_entry *v = NULL, *nv, *e;
-	size_t count = 0, cap = 0;
-	sqlite3_stmt *s;
-	int rc;
+	const char *what = "read seen keys";
+	void *v;
+	int r;
 
-	*out = NULL;
-	*n = 0;
-	s = stmt_query(st, STMT_SEEN_ALL, err, "read seen keys", "tl", name,
-	    sql_limit(limit));
-	if (s == NULL)
-		return -1;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			store_fail(st, err, "read seen keys");
-			goto fail;
-		}
-		if (count == cap) {
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto oom;
-			v = nv;
-		}
-		e = &v[count];
-		memset(e, 0, sizeof(*e));
-		count++;
-		e->first_seen = sqlite3_column_int64(s, 1);
-		e->last_seen = sqlite3_column_int64(s, 2);
-		if (col_dup(s, 0, &e->key) != 0 || e->key == NULL ||
-		    col_dup(s, 3, &e->text) != 0 || e->text == NULL ||
-		    col_dup(s, 4, &e->link) != 0)
-			goto oom;
-	}
-	stmt_done(s);
+	r = read_rows(st, stmt_query(st, STMT_SEEN_ALL, err, what, "tl", name,
+			      sql_limit(limit)),
+	    what, sizeof(**out), seen_row, &v, n, err);
 	*out = v;
-	*n = count;
-	return 0;
-oom:
-	kw_err_set(err, "out of memory");
-fail:
-	stmt_done(s);
-	seen_entries_free(v, count);
-	return -1;
+	if (r != 0) {
+		seen_entries_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return r;
 }
 
 int
@@ -1698,59 +1710,40 @@ store_outbox_add(struct store *st, const char *watch,
 	    watch, template_json, now_ms);
 }
 
+static int
+outbox_row(sqlite3_stmt *s, void *elem)
+{
+	struct outbox_msg *m = elem;
+
+	m->id = sqlite3_column_int64(s, 0);
+	m->attempts = sqlite3_column_int(s, 3);
+	m->created_at = sqlite3_column_int64(s, 4);
+	m->next_attempt_at = sqlite3_column_int64(s, 5);
+	if (col_dup(s, 1, &m->watch) != 0 ||
+	    col_dup(s, 2, &m->template_json) != 0 ||
+	    m->template_json == NULL || col_dup(s, 6, &m->last_error) != 0)
+		return -1;
+	return 0;
+}
+
 int
 store_outbox_due(struct store *st, int64_t now_ms, size_t limit,
     struct outbox_msg **out, size_t *n, struct kw_err *err)
 {
-	struct outbox_msg *v = NULL, *nv, *m;
-	size_t count = 0, cap = 0;
-	sqlite3_stmt *s;
-	int rc;
+	const char *what = "read the outbox";
+	void *v;
+	int r;
 
-	*out = NULL;
-	*n = 0;
-	s = stmt_query(st, STMT_OUTBOX_DUE, err, "read the outbox", "ll",
-	    now_ms, sql_limit(limit));
-	if (s == NULL)
-		return -1;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			store_fail(st, err, "read the outbox");
-			goto fail;
-		}
-		if (count == cap) {
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto oom;
-			v = nv;
-		}
-		m = &v[count];
-		memset(m, 0, sizeof(*m));
-		count++;
-		m->id = sqlite3_column_int64(s, 0);
-		m->attempts = sqlite3_column_int(s, 3);
-		m->created_at = sqlite3_column_int64(s, 4);
-		m->next_attempt_at = sqlite3_column_int64(s, 5);
-		if (col_dup(s, 1, &m->watch) != 0 ||
-		    col_dup(s, 2, &m->template_json) != 0 ||
-		    m->template_json == NULL ||
-		    col_dup(s, 6, &m->last_error) != 0)
-			goto oom;
-	}
-	stmt_done(s);
+	r = read_rows(st, stmt_query(st, STMT_OUTBOX_DUE, err, what, "ll",
+			      now_ms, sql_limit(limit)),
+	    what, sizeof(**out), outbox_row, &v, n, err);
 	*out = v;
-	*n = count;
-	return 0;
-oom:
-	kw_err_set(err, "out of memory");
-fail:
-	stmt_done(s);
-	outbox_msgs_free(v, count);
-	return -1;
+	if (r != 0) {
+		outbox_msgs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return r;
 }
 
 int
@@ -1933,49 +1926,33 @@ store_meta_set(struct store *st, const char *key, const char *value,
 	    value);
 }
 
+static int
+meta_row(sqlite3_stmt *s, void *elem)
+{
+	struct meta_entry *e = elem;
+
+	return col_dup(s, 0, &e->key) != 0 || col_dup(s, 1, &e->value) != 0 ?
+	    -1 : 0;
+}
+
 int
 store_meta_list(struct store *st, const char *prefix, struct meta_entry **out,
     size_t *n, struct kw_err *err)
 {
-	struct meta_entry *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	sqlite3_stmt *s;
-	int rc;
+	const char *what = "list settings";
+	void *v;
+	int r;
 
-	*out = NULL;
-	*n = 0;
-	s = stmt_query(st, STMT_META_LIST, err, "list settings", "t", prefix);
-	if (s == NULL)
-		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto oom;
-			v = nv;
-		}
-		memset(&v[len], 0, sizeof(v[len]));
-		len++;
-		if (col_dup(s, 0, &v[len - 1].key) != 0 ||
-		    col_dup(s, 1, &v[len - 1].value) != 0)
-			goto oom;
-	}
-	if (rc != SQLITE_DONE) {
-		store_fail(st, err, "list settings");
-		stmt_done(s);
-		meta_entries_free(v, len);
-		return -1;
-	}
-	stmt_done(s);
+	r = read_rows(st, stmt_query(st, STMT_META_LIST, err, what, "t",
+			      prefix),
+	    what, sizeof(**out), meta_row, &v, n, err);
 	*out = v;
-	*n = len;
-	return 0;
-oom:
-	kw_err_set(err, "out of memory");
-	stmt_done(s);
-	meta_entries_free(v, len);
-	return -1;
+	if (r != 0) {
+		meta_entries_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return r;
 }
 
 void

@@ -232,6 +232,16 @@ received_text(struct fixture *f, size_t i)
 	return out;
 }
 
+/* assert_text checks the text of received message i */
+static void
+assert_text(struct fixture *f, size_t i, const char *want)
+{
+	char *text = received_text(f, i);
+
+	assert_string_equal(text, want);
+	free(text);
+}
+
 static void
 write_config(struct fixture *f, int max_per_day)
 {
@@ -376,6 +386,15 @@ daily(struct fixture *f, int64_t at, struct deliver_report *rep)
 	return r;
 }
 
+/* drained runs deliver_daily at `at`, which must leave nothing due in the
+ * outbox, having sent `sent` messages (rep says the rest) */
+static void
+drained(struct fixture *f, int64_t at, struct deliver_report *rep, int sent)
+{
+	assert_int_equal(daily(f, at, rep), 0);
+	assert_int_equal(rep->sent, sent);
+}
+
 static void
 test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 {
@@ -384,7 +403,7 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
 	int64_t next = 0, sent = 0;
-	char day[16], want[300], *text;
+	char day[16], want[300];
 
 	deliver_kst_day(t, day, sizeof(day));
 	queue(f, "alpha", "a1", t);
@@ -397,9 +416,7 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 	assert_int_equal(rep.sent, 3);
 	assert_int_equal(rep.status, KAKAO_QUOTA);
 	assert_int_equal(nreceived(f), 3);
-	text = received_text(f, 2);
-	assert_string_equal(text, "a2");
-	free(text);
+	assert_text(f, 2, "a2");
 	/* the rest waits for 00:00 KST, and so does what comes later */
 	assert_int_equal(pending(f), 2);
 	assert_int_equal(due(f, midnight - 1), 0);
@@ -411,17 +428,14 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 	assert_int_equal(nreceived(f), 3);
 	assert_int_equal(due(f, midnight - 1), 0);
 	/* the next day: one digest stands for the three held messages */
-	assert_int_equal(daily(f, midnight + 1, &rep), 0);
-	assert_int_equal(rep.sent, 1);
+	drained(f, midnight + 1, &rep, 1);
 	assert_int_equal(pending(f), 0);
 	assert_int_equal(nreceived(f), 4);
 	snprintf(want, sizeof(want),
 	    "kakaowatch: 3 messages were held on %s by the daily limit "
 	    "(max_messages_per_day: 3): beta 2, alpha 1",
 	    day);
-	text = received_text(f, 3);
-	assert_string_equal(text, want);
-	free(text);
+	assert_text(f, 3, want);
 	deliver_kst_day(midnight + 1, day, sizeof(day));
 	assert_int_equal(store_sent_count(f->st, day, &sent, &err), 0);
 	assert_int_equal(sent, 1);
@@ -513,7 +527,6 @@ test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
 	struct fixture *f = *state;
 	struct deliver_report rep;
 	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
-	char *text;
 
 	queue(f, "alpha", "a1", t);
 	queue(f, "alpha", "a2", t);
@@ -521,19 +534,13 @@ test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
 	queue(f, "beta", "b1", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(nreceived(f), 3);
-	assert_int_equal(daily(f, midnight + 5 * SEC, &rep), 0);
-	assert_int_equal(rep.sent, 1);
-	text = received_text(f, 3);
-	assert_string_equal(text, "b1");
-	free(text);
+	drained(f, midnight + 5 * SEC, &rep, 1);
+	assert_text(f, 3, "b1");
 	/* and a later day with nothing held makes no digest either */
 	queue(f, "alpha", "a4", midnight + 60 * SEC);
 	queue(f, "alpha", "a5", midnight + 60 * SEC);
-	assert_int_equal(daily(f, midnight + DAY_MS + 5 * SEC, &rep), 0);
-	assert_int_equal(rep.sent, 2);
-	text = received_text(f, 5);
-	assert_string_equal(text, "a5");
-	free(text);
+	drained(f, midnight + DAY_MS + 5 * SEC, &rep, 2);
+	assert_text(f, 5, "a5");
 }
 
 static void
@@ -544,7 +551,7 @@ test_notices_in_the_window_are_one_message_outside_the_budget(
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms(), sent = -1;
-	char day[16], *text;
+	char day[16];
 
 	/* notice_window: 60 (the default) */
 	assert_int_equal(deliver_notice_add(f->st, f->cfg, true, "alpha", 1,
@@ -558,13 +565,10 @@ test_notices_in_the_window_are_one_message_outside_the_budget(
 	assert_int_equal(due(f, t + 59 * SEC), 0);
 	assert_int_equal(daily(f, t + 59 * SEC, &rep), 0);
 	assert_int_equal(nreceived(f), 0);
-	assert_int_equal(daily(f, t + 61 * SEC, &rep), 0);
-	assert_int_equal(rep.sent, 1);
+	drained(f, t + 61 * SEC, &rep, 1);
 	assert_int_equal(nreceived(f), 1);
-	text = received_text(f, 0);
-	assert_string_equal(text, "2 watches are failing: alpha, beta\n"
+	assert_text(f, 0, "2 watches are failing: alpha, beta\n"
 				  "- alpha: HTTP 404\n- beta: timed out");
-	free(text);
 	deliver_kst_day(t + 61 * SEC, day, sizeof(day));
 	assert_int_equal(store_sent_count(f->st, day, &sent, &err), 0);
 	assert_int_equal(sent, 0);
@@ -576,9 +580,7 @@ test_notices_in_the_window_are_one_message_outside_the_budget(
 	    0);
 	assert_int_equal(daily(f, t + 131 * SEC, &rep), 0);
 	assert_int_equal(nreceived(f), 2);
-	text = received_text(f, 1);
-	assert_string_equal(text, "alpha: recovered after 3 failed checks");
-	free(text);
+	assert_text(f, 1, "alpha: recovered after 3 failed checks");
 	assert_int_equal(pending(f), 0);
 }
 
@@ -613,8 +615,7 @@ test_quota_error_holds_every_message_until_kst_midnight(void **state)
 	assert_int_equal(due(f, midnight - 1), 0);
 	assert_int_equal(pending(f), 3);
 	/* the next Korean day: all of them, in order, once */
-	assert_int_equal(daily(f, midnight + 1, &rep), 0);
-	assert_int_equal(rep.sent, 3);
+	drained(f, midnight + 1, &rep, 3);
 	assert_int_equal(nreceived(f), 3);
 	hold = received_text(f, 0);
 	assert_string_equal(hold, "q1");
@@ -633,7 +634,6 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms();
 	size_t n = 0;
-	char *text;
 
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
@@ -662,18 +662,11 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 	assert_int_equal(daily(f, t + 4 * SEC, &rep), 1);
 	assert_int_equal(nreceived(f), 0);
 	/* after the backoff: each exactly once, in order, at once */
-	assert_int_equal(daily(f, t + 7 * SEC, &rep), 0);
-	assert_int_equal(rep.sent, 4);
+	drained(f, t + 7 * SEC, &rep, 4);
 	assert_int_equal(nreceived(f), 4);
-	text = received_text(f, 0);
-	assert_string_equal(text, "m1");
-	free(text);
-	text = received_text(f, 2);
-	assert_string_equal(text, "m3");
-	free(text);
-	text = received_text(f, 3);
-	assert_string_equal(text, "m4");
-	free(text);
+	assert_text(f, 0, "m1");
+	assert_text(f, 2, "m3");
+	assert_text(f, 3, "m4");
 	assert_int_equal(pending(f), 0);
 }
 
@@ -683,17 +676,13 @@ test_a_message_made_before_a_step_back_is_sent_at_once(void **state)
 	struct fixture *f = *state;
 	struct deliver_report rep;
 	int64_t t = util_now_ms();
-	char *text;
 
 	write_config(f, 100);
 	/* made while the clock read 4 h ahead, then the clock stepped back */
 	queue(f, "alpha", "ahead", t + 4 * 3600 * SEC);
-	assert_int_equal(daily(f, t, &rep), 0);
-	assert_int_equal(rep.sent, 1);
+	drained(f, t, &rep, 1);
 	assert_int_equal(nreceived(f), 1);
-	text = received_text(f, 0);
-	assert_string_equal(text, "ahead");
-	free(text);
+	assert_text(f, 0, "ahead");
 	assert_int_equal(pending(f), 0);
 }
 
@@ -712,7 +701,6 @@ test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms(), ahead = t + 4 * 3600 * SEC, backoff;
 	size_t n = 0;
-	char *text;
 
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
@@ -735,15 +723,10 @@ test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(
 	outbox_msgs_free(v, n);
 	assert_int_equal(nreceived(f), 0);
 	/* its backoff after the step: both go, in order */
-	assert_int_equal(daily(f, t + backoff, &rep), 0);
-	assert_int_equal(rep.sent, 2);
+	drained(f, t + backoff, &rep, 2);
 	assert_int_equal(nreceived(f), 2);
-	text = received_text(f, 0);
-	assert_string_equal(text, "tried");
-	free(text);
-	text = received_text(f, 1);
-	assert_string_equal(text, "after");
-	free(text);
+	assert_text(f, 0, "tried");
+	assert_text(f, 1, "after");
 	assert_int_equal(pending(f), 0);
 }
 
@@ -790,8 +773,7 @@ test_dead_refresh_token_keeps_every_message_as_it_was(void **state)
 	outbox_msgs_free(v, n);
 	/* a new authorization: everything goes */
 	authorize(f);
-	assert_int_equal(daily(f, t + SEC, &rep), 0);
-	assert_int_equal(rep.sent, 2);
+	drained(f, t + SEC, &rep, 2);
 	assert_int_equal(nreceived(f), 2);
 }
 
@@ -804,7 +786,6 @@ test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms();
 	json_t *got, *first;
-	char *text;
 
 	write_config(f, 100);
 	/* Kakao's contract: a text template needs a link (-2 without) */
@@ -817,9 +798,7 @@ test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(
 	assert_int_equal(rep.dropped, 0);
 	assert_int_equal(rep.sent, 2);
 	assert_int_equal(nreceived(f), 2);
-	text = received_text(f, 0);
-	assert_string_equal(text, "no link");
-	free(text);
+	assert_text(f, 0, "no link");
 	got = received(f);
 	first = json_object_get(json_array_get(got, 0), "template_object");
 	assert_non_null(json_object_get(json_object_get(first, "link"),
@@ -838,7 +817,6 @@ test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms();
 	size_t n = 0;
-	char *text;
 
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
@@ -860,9 +838,7 @@ test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(
 	dead_letters_free(d, n);
 	assert_int_equal(daily(f, t + SEC, &rep), 0);
 	assert_int_equal(nreceived(f), 2);
-	text = received_text(f, 1);
-	assert_string_equal(text, "refused");
-	free(text);
+	assert_text(f, 1, "refused");
 	assert_int_equal(deliver_dead_list(f->st, &d, &n, &err), 0);
 	assert_int_equal(n, 0);
 	dead_letters_free(d, n);
@@ -900,8 +876,7 @@ test_consecutive_refusals_hold_the_queue_instead_of_emptying_it(
 	dead_letters_free(d, n);
 	/* Kakao takes messages again (the 6 refusals are used up): the
 	 * backlog drains in order */
-	assert_int_equal(daily(f, t + 2 * SEC, &rep), 0);
-	assert_int_equal(rep.sent, 2);
+	drained(f, t + 2 * SEC, &rep, 2);
 }
 
 static void
@@ -964,8 +939,7 @@ test_reminder_is_queued_once_per_refresh_token(void **state)
 	    KAKAO_OK);
 	assert_false(queued);
 	/* sending does not queue it again either */
-	assert_int_equal(daily(f, t + 61 * SEC, &rep), 0);
-	assert_int_equal(rep.sent, 1);
+	drained(f, t + 61 * SEC, &rep, 1);
 	assert_int_equal(nreceived(f), 1);
 	text = received_text(f, 0);
 	assert_non_null(strstr(text, "kakaowatch auth"));

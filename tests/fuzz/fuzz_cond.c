@@ -31,17 +31,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static size_t
-code_points(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
 static const char *
 lookup(void *ctx, const char *name)
 {
@@ -78,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c == NULL) {
 		FUZZ_CHECK(err.set && err.msg[0] != '\0',
 		    "refused without a message");
-		FUZZ_CHECK(at <= code_points(expr),
+		FUZZ_CHECK(at <= fuzz_code_points(expr),
 		    "position %zu past the end", at);
 	} else {
 		FUZZ_CHECK(!err.set, "accepted with a message: %s", err.msg);

@@ -37,17 +37,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static size_t
-code_points(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -62,8 +51,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (x == NULL) {
 		FUZZ_CHECK(err.set && err.msg[0] != '\0',
 		    "refused without a message");
-		FUZZ_CHECK(at <= code_points(css), "position %zu past the end",
-		    at);
+		FUZZ_CHECK(at <= fuzz_code_points(css),
+		    "position %zu past the end", at);
 		free(css);
 		return 0;
 	}

@@ -101,6 +101,18 @@ fuzz_utf8_valid(const char *str, size_t n)
 	return true;
 }
 
+/* fuzz_code_points: the number of code points of valid UTF-8 `s` */
+static inline size_t
+fuzz_code_points(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
 /*
  * fuzz_utf16_units: the length Kakao's limits count (UTF-16 code units) of
  * valid UTF-8 `s`.

@@ -308,6 +308,16 @@ watches:
             out += items_of(m)
         return out
 
+    def send_requests(self):
+        """How many memo sends reached the fake Kakao (answered or not:
+        counted when the request arrives)."""
+        return self.kakao.get_json("/_control/tokens").get("send_requests",
+                                                           0)
+
+    def once(self, *args):
+        """Runs `kakaowatch once` (args go after it)."""
+        return self.tc.kw("once", *args, env=self.env, config=self.config)
+
     def status(self, *args):
         return self.tc.kw("status", *args, env=self.env, config=self.config)
 
@@ -344,6 +354,15 @@ class DaemonCase(KwTestCase):
 
     def env(self, name="e", **kw):
         return Env(self, name, self.pages, **kw)
+
+    def board_env(self, **config):
+        """An authorized Env with one watch, `board`, on board.html (one,
+        two); `config` goes to Env.write_config (sink=, extra=)."""
+        e = self.env()
+        self.write_page("board.html", page(["one", "two"]))
+        e.write_config([("board", "/board.html", "")], **config)
+        e.auth()
+        return e
 
     def assert_stops_cleanly(self, d):
         # a SIGTERM before the daemon set its handlers up (a loaded

@@ -103,7 +103,7 @@ class DaemonTest(kwtest.DaemonCase):
             e.write_config([("w", "/%s.html" % name, "")])
             e.auth()
             envs.append(e)
-            daemons.append(e.run())
+            daemons.append(e.run("-v"))
         for (name, how), e, d in zip(cases, envs, daemons):
             d.wait_log(r"check: w: baseline stored")
             e.fail(**how)
@@ -117,10 +117,14 @@ class DaemonTest(kwtest.DaemonCase):
             self.assertIsNotNone(st["last_error"])
         for e, d in zip(envs, daemons):
             wait_until(lambda: e.messages(), 45, "the retry")
-        time.sleep(1.5)  # would a duplicate follow?
+        # would a duplicate follow? the sent row is gone, and checks and
+        # outbox turns go on
+        for e, d in zip(envs, daemons):
+            wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 10,
+                       "an empty outbox")
+            d.wait_checks("w")
         for e, d in zip(envs, daemons):
             self.assertEqual(e.items(), ["c", "d"], d.log()[-2000:])
-            self.assertEqual(e.status_json()["outbox"]["pending"], 0)
             self.assert_stops_cleanly(d)
 
     def test_kill_9_at_random_moments_loses_no_change(self):
@@ -323,9 +327,11 @@ class DaemonTest(kwtest.DaemonCase):
         d = e.run()
         d.wait_log(r"run: kakaowatch .* started")
         e.fail(hang=60)
+        sends = e.send_requests()
         self.write_page("ok.html", page(["a", "b", "c"]))
         d.wait_log(r"check: ok: 1 new")
-        time.sleep(1.0)  # into the send
+        wait_until(lambda: e.send_requests() > sends, 10,
+                   "the send at Kakao")
         rc, took2 = d.stop()
         self.assertEqual(rc, 0, d.log()[-2000:])
         self.assertLess(took2, 7.0, "SIGTERM took %.2fs" % took2)
@@ -344,11 +350,8 @@ class DaemonTest(kwtest.DaemonCase):
         self.assert_stops_cleanly(d)
 
     def test_dead_refresh_token_holds_sending_until_a_new_auth(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
-        d = e.run()
+        e = self.board_env()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/revoke", {"access": True})
         self.write_page("board.html", page(["one", "two", "three"]))
@@ -356,7 +359,7 @@ class DaemonTest(kwtest.DaemonCase):
         # checks go on and queue more; no new error line per turn
         self.write_page("board.html", page(["one", "two", "three", "four"]))
         d.wait_log(r"check: board: 1 new", count=2)
-        time.sleep(1.5)
+        d.wait_checks("board")
         self.assertEqual(len(re.findall(r"KOE322", d.log())), 1, d.log())
         self.assertEqual(e.messages(), [])
         st = e.status_json()
@@ -372,10 +375,7 @@ class DaemonTest(kwtest.DaemonCase):
         self.assert_stops_cleanly(d)
 
     def test_kakao_quota_holds_sending_until_korean_midnight(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         d = e.run()
         d.wait_log(r"check: board: baseline stored")
         e.fail(code=-10)
@@ -398,10 +398,7 @@ class DaemonTest(kwtest.DaemonCase):
         self.assert_stops_cleanly(d)
 
     def test_expiring_refresh_token_sends_one_reminder(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         with open(e.token_file) as f:
             tok = json.load(f)
         tok["refresh_token_expires_at"] = int(time.time()) + 3 * 86400 + 600
@@ -415,9 +412,10 @@ class DaemonTest(kwtest.DaemonCase):
                                   r"in 3 days")
         self.assert_stops_cleanly(d)
         # once per refresh token, not once per start
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"run: .* started")
-        time.sleep(3)  # the upkeep runs 2 s after the start
+        d.wait_log(r"kakao: the refresh token expires in 3 days; reminded "
+                   r"already")
         self.assert_stops_cleanly(d)
         msgs = [m.get("text", "") for m in e.messages()]
         self.assertEqual(len(msgs), 1, msgs)

@@ -31,11 +31,8 @@ class DeliveryTest(kwtest.DaemonCase):
     # ---- 1. the sink never drops ----
 
     def test_token_file_moved_aside_under_auto_sink_holds_not_prints(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")], sink="auto")
-        e.auth()
-        d = e.run()
+        e = self.board_env(sink="auto")
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         self.write_page("board.html", page(["one", "two", "three"]))
         wait_until(lambda: e.items() == ["three"], 15, "the first change")
@@ -44,7 +41,7 @@ class DeliveryTest(kwtest.DaemonCase):
         self.write_page("board.html", page(["one", "two", "three", "four"]))
         d.wait_log(r"check: board: 1 new", count=2)
         d.wait_log(r"error kakao: .*kakaowatch auth")
-        time.sleep(1.5)
+        d.wait_checks("board")  # more turns: still nothing printed
         self.assertEqual(printed(d.stdout()), [],
                          "a Kakao state dir must not print and delete")
         self.assertEqual(e.status_json()["outbox"]["pending"], 1)
@@ -58,19 +55,15 @@ class DeliveryTest(kwtest.DaemonCase):
 
     def test_once_without_token_file_after_kakao_delivery_keeps_messages(
             self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")], sink="auto")
-        e.auth()
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        e = self.board_env(sink="auto")
+        self.assertEqual(e.once().returncode, 0)
         self.write_page("board.html", page(["one", "two", "three"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(e.items(), ["three"])
         os.unlink(e.token_file)
         self.write_page("board.html", page(["one", "two", "three", "four"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertEqual(printed(p.stdout), [])
         self.assertIn("kakaowatch auth", p.stderr)
@@ -80,10 +73,9 @@ class DeliveryTest(kwtest.DaemonCase):
         e = self.env()
         self.write_page("board.html", page(["one", "two"]))
         e.write_config([("board", "/board.html", "")], sink="stdout")
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        self.assertEqual(e.once().returncode, 0)
         self.write_page("board.html", page(["one", "two", "three"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(len(printed(p.stdout)), 1)
 
@@ -136,10 +128,9 @@ class DeliveryTest(kwtest.DaemonCase):
             tok = json.load(f)
         self.assertGreaterEqual(self.live_refresh_tokens(e), 1)
         self.write_page("board.html", page(["one", "two"]))
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        self.assertEqual(e.once().returncode, 0)
         self.write_page("board.html", page(["one", "two", "three"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr + json.dumps(tok)[:0])
         self.assertEqual(e.items(), ["three"])
 
@@ -148,10 +139,7 @@ class DeliveryTest(kwtest.DaemonCase):
         """The new token file is prepared (written and synced) before the
         refresh: when that fails nothing is sent to Kakao, so the old
         refresh token stays the live one."""
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         before = self.file_refresh_token(e)
         self.rotate_window(e)
         # a directory where the prepared file goes blocks the save
@@ -176,10 +164,7 @@ class DeliveryTest(kwtest.DaemonCase):
             return json.load(f)["refresh_token"]
 
     def test_two_processes_refreshing_at_once_keep_a_live_token(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         self.rotate_window(e)
         # a slow token endpoint makes the two refreshes overlap
         e.kakao.post_json("/_control/slow", {"endpoint": "token",
@@ -217,16 +202,12 @@ class DeliveryTest(kwtest.DaemonCase):
         self.assertEqual(e.status_json()["today_kst"]["sent"], 1)
 
     def test_minus_2_twice_goes_to_dead_letters_that_outbox_handles(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        e = self.board_env()
+        self.assertEqual(e.once().returncode, 0)
         # refused as it is and as plain text
         e.fail(code=-2, count=2)
         self.write_page("board.html", page(["one", "two", "three"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertIn("dead letters", p.stderr)
         self.assertEqual(e.messages(), [])
         st = e.status_json()["outbox"]
@@ -241,7 +222,7 @@ class DeliveryTest(kwtest.DaemonCase):
         r = self.kw("outbox", "retry", m.group(1), env=e.env,
                     config=e.config)
         self.assertEqual(r.returncode, 0, r.stderr)
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(e.items(), ["three"])
         self.assertEqual(e.status_json()["outbox"]["dead_letters"], 0)
@@ -251,15 +232,11 @@ class DeliveryTest(kwtest.DaemonCase):
         self.assertIn("no dead letter", bad.stderr)
 
     def test_minus_2_once_is_sent_again_as_plain_text(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        e = self.board_env()
+        self.assertEqual(e.once().returncode, 0)
         e.fail(code=-2, count=1)
         self.write_page("board.html", page(["one", "two", "three", "four"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr)
         msgs = e.messages()
         self.assertEqual(len(msgs), 1)
@@ -271,11 +248,8 @@ class DeliveryTest(kwtest.DaemonCase):
     # ---- 4. one ordered queue ----
 
     def test_messages_after_a_transient_failure_wait_behind_the_head(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
-        d = e.run()
+        e = self.board_env()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         e.fail(status=500)
         self.write_page("board.html", page(["one", "two", "A"]))
@@ -288,53 +262,49 @@ class DeliveryTest(kwtest.DaemonCase):
         self.assertGreater(time.monotonic() - t_fail, 3.5,
                            "the backlog waited out the backoff")
         self.assertEqual(e.items(), ["A", "B"], "in order, each once")
-        time.sleep(1.2)
+        wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 10,
+                   "an empty outbox")
+        d.wait_checks("board")
         self.assertEqual(e.items(), ["A", "B"])
         self.assert_stops_cleanly(d)
 
     # ---- 5. once follows the same policy ----
 
     def test_once_during_a_quota_hold_sends_nothing_unless_forced(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        e = self.board_env()
+        self.assertEqual(e.once().returncode, 0)
         e.fail(code=-10)
         self.write_page("board.html", page(["one", "two", "three"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("-10", p.stderr)
         # cron runs again: the fake would accept, but the hold lasts
         self.write_page("board.html", page(["one", "two", "three", "four"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("until 00:00 Korea time", p.stderr)
         self.assertEqual(e.messages(), [])
         self.assertEqual(e.status_json()["outbox"]["pending"], 2)
-        p = self.kw("once", "--force", env=e.env, config=e.config)
+        p = e.once("--force")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("--force", p.stderr)
         self.assertEqual(e.items(), ["three", "four"])
 
     def test_once_during_a_backoff_waits_for_it(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        e = self.board_env()
+        self.assertEqual(e.once().returncode, 0)
         e.fail(status=503)
         self.write_page("board.html", page(["one", "two", "three"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 1, p.stderr)
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertRegex(p.stderr, r"next try is in [1-6]s")
         self.assertEqual(e.messages(), [])
-        time.sleep(6.2)
-        p = self.kw("once", env=e.env, config=e.config)
+        # status says when (whole seconds, rounded down): wait that out
+        due = e.status_json()["outbox"]["next_attempt"]
+        wait_until(lambda: time.time() >= due + 1, 10, "the next try")
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(e.items(), ["three"])
 
@@ -350,11 +320,10 @@ class DeliveryTest(kwtest.DaemonCase):
         with open(e.config, "w") as f:
             f.write(text)
         e.auth()
-        self.assertEqual(self.kw("once", env=e.env,
-                                 config=e.config).returncode, 0)
+        self.assertEqual(e.once().returncode, 0)
         self.write_page("a.html", page(["one", "two", "x"]))
         self.write_page("b.html", page(["one", "two", "y"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(len(e.messages()), 1, p.stderr)
         self.assertIn("max_messages_per_day", p.stderr)
 
@@ -384,7 +353,7 @@ class DeliveryTest(kwtest.DaemonCase):
 
     def test_an_outage_of_25_watches_sends_one_notice_under_once(self):
         e = self.outage_env(60)
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 1, p.stderr)  # 25 checks failed
         notes = self.notices(e)
         self.assertEqual(len(notes), 1, notes)
@@ -396,13 +365,13 @@ class DeliveryTest(kwtest.DaemonCase):
         self.assertEqual(e.status_json()["outbox"]["pending"], 0)
         # the notice left the whole budget (2) to real changes
         self.write_page("board.html", page(["one", "two", "three"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(e.items(), ["three"], p.stderr)
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(len(self.notices(e)), 1, "failing is said once")
         # the site is back: one grouped "recovered" message
         self.write_page("gone.html", page(["x"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr)
         notes = self.notices(e)
         self.assertEqual(len(notes), 2, notes)
@@ -411,14 +380,14 @@ class DeliveryTest(kwtest.DaemonCase):
             self.assertRegex(notes[1], r"\bw%02d\b" % i)
         # and the second real change of the day still fits the budget
         self.write_page("board.html", page(["one", "two", "three", "4"]))
-        p = self.kw("once", env=e.env, config=e.config)
+        p = e.once()
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(e.items(), ["three", "4"], p.stderr)
         self.assertEqual(e.status_json()["today_kst"]["sent"], 2)
 
     def test_an_outage_of_25_watches_sends_one_notice_under_run(self):
         e = self.outage_env(10)
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         wait_until(lambda: len(self.notices(e)) >= 1, 30, "the notice")
         notes = self.notices(e)
@@ -433,7 +402,7 @@ class DeliveryTest(kwtest.DaemonCase):
         self.write_page("board.html", page(["one", "two", "three", "4"]))
         wait_until(lambda: e.items() == ["three", "4"], 15,
                    "the second change")
-        time.sleep(1.5)
+        d.wait_checks("board")
         self.assertEqual(len(self.notices(e)), 1, self.notices(e))
         self.assertEqual(e.status_json()["today_kst"]["sent"], 2)
         self.assert_stops_cleanly(d)
@@ -441,11 +410,8 @@ class DeliveryTest(kwtest.DaemonCase):
     # ---- 7. SIGHUP ----
 
     def test_sighup_storm_releases_no_hold_and_asks_kakao_nothing(self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
-        d = e.run()
+        e = self.board_env()
+        d = e.run("-v")
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/revoke", {"access": True})
         self.write_page("board.html", page(["one", "two", "three"]))
@@ -455,7 +421,7 @@ class DeliveryTest(kwtest.DaemonCase):
             os.kill(d.proc.pid, signal.SIGHUP)
             time.sleep(0.02)
         d.wait_log(r"reload: .* is unchanged", count=1)
-        time.sleep(1.5)
+        d.wait_checks("board")  # turns after the storm
         after = e.kakao.get_json("/_control/tokens")
         self.assertEqual(after["token_requests"], before["token_requests"])
         self.assertEqual(after["send_requests"], before["send_requests"])
@@ -468,7 +434,7 @@ class DeliveryTest(kwtest.DaemonCase):
             f.write(text.replace("interval: 1s", "interval: 2s"))
         os.replace(e.config + ".tmp", e.config)
         d.wait_log(r"reload: configuration .* in force")
-        time.sleep(1)
+        d.wait_checks("board", timeout=20)  # 2 s now
         self.assertEqual(e.kakao.get_json("/_control/tokens")
                          ["token_requests"], before["token_requests"])
         # a new token file releases it
@@ -490,16 +456,21 @@ class DeliveryTest(kwtest.DaemonCase):
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/slow", {"endpoint": "send",
                                              "seconds": 8})
+        sends = e.send_requests()
         self.write_page("board.html", page(["one", "two", "three"]))
         d.wait_log(r"check: board: 1 new")
         t0 = time.monotonic()
-        fetches0 = self.pages.get_json("/count?path=/fast.html")["count"]
-        time.sleep(6)
-        fetches = self.pages.get_json("/count?path=/fast.html")["count"]
-        self.assertEqual(e.messages(), [], "Kakao has not answered yet")
-        self.assertGreaterEqual(fetches - fetches0, 4,
-                                "the 1 s watch went on being checked "
-                                "while Kakao took 8 s")
+        wait_until(lambda: e.send_requests() > sends, 10,
+                   "the send at Kakao")
+
+        def fetches():
+            return self.pages.get_json("/count?path=/fast.html")["count"]
+        fetches0 = fetches()
+        wait_until(lambda: fetches() - fetches0 >= 4 or e.messages(), 20,
+                   "four checks of the 1 s watch")
+        self.assertEqual(e.messages(), [],
+                         "the 1 s watch went on being checked (%d times) "
+                         "while Kakao took 8 s" % (fetches() - fetches0))
         st = e.status_json()
         self.assertTrue(st["daemon_alive"], "the heartbeat goes on")
         wait_until(lambda: e.items() == ["three"],
@@ -511,17 +482,16 @@ class DeliveryTest(kwtest.DaemonCase):
 
     def test_sigterm_during_a_send_waits_for_it_and_does_not_repeat_it(
             self):
-        e = self.env()
-        self.write_page("board.html", page(["one", "two"]))
-        e.write_config([("board", "/board.html", "")])
-        e.auth()
+        e = self.board_env()
         d = e.run()
         d.wait_log(r"check: board: baseline stored")
         e.kakao.post_json("/_control/slow", {"endpoint": "send",
                                              "seconds": 2.5})
+        sends = e.send_requests()
         self.write_page("board.html", page(["one", "two", "three"]))
         d.wait_log(r"check: board: 1 new")
-        time.sleep(0.5)  # into the send
+        wait_until(lambda: e.send_requests() > sends, 10,
+                   "the send at Kakao")
         rc, took = d.stop()
         self.assertEqual(rc, 0, d.log()[-2000:])
         self.assertLess(took, 5.0)
@@ -531,9 +501,9 @@ class DeliveryTest(kwtest.DaemonCase):
         e.kakao.post_json("/_control/slow", {"endpoint": "send",
                                              "seconds": 0})
         self.assertEqual(e.status_json()["outbox"]["pending"], 0)
-        d = e.run()
+        d = e.run("-v")
         d.wait_log(r"run: kakaowatch .* started")
-        time.sleep(2)
+        d.wait_checks("board")
         self.assertEqual(e.items(), ["three"], "not sent again")
         self.assert_stops_cleanly(d)
 

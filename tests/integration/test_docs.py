@@ -51,6 +51,30 @@ def sections(doc):
     return found
 
 
+def module_rows():
+    """docs/design.md §1's module table, low to high: {module: row}."""
+    text = read("docs", "design.md")
+    table = text[text.index("## 1. Modules"):text.index("## 2.")]
+    rows = {}
+    for line in table.splitlines():
+        m = re.match(r"^\| ([a-z_0-9*, ]+) \|", line)
+        if m and m.group(1).strip() != "module":
+            for name in m.group(1).split(","):
+                rows[name.strip().rstrip("_*")] = len(set(rows.values()))
+    return rows
+
+
+def module_of(path, rows):
+    """The module a source file or header belongs to: its name, or the
+    MODULE of MODULE_*.c; main.c is cmd's."""
+    base = os.path.basename(path).rsplit(".", 1)[0]
+    if base == "main":
+        return "cmd"
+    while base not in rows and "_" in base:
+        base = base.rsplit("_", 1)[0]
+    return base
+
+
 class DocsTest(unittest.TestCase):
 
     def test_cmake_install_puts_binary_man_pages_and_unit_in_place(self):
@@ -144,6 +168,29 @@ class DocsTest(unittest.TestCase):
                                 bad.append("%s: %s §%s" % (
                                     os.path.relpath(path, SRC), doc, sec))
         self.assertEqual(bad, [])
+
+    def test_modules_include_only_the_modules_below_them(self):
+        rows = module_rows()
+        self.assertLess(rows["util"], rows["config"])
+        self.assertLess(rows["config"], rows["sched"])
+        bad = []
+        for top in ("src", os.path.join("include", "kakaowatch")):
+            for name in sorted(os.listdir(os.path.join(SRC, top))):
+                if not name.endswith((".c", ".h")):
+                    continue
+                mod = module_of(name, rows)
+                if mod not in rows:
+                    bad.append("%s/%s: module %s has no row in "
+                               "docs/design.md §1" % (top, name, mod))
+                    continue
+                for inc in re.findall(r'^#include "(?:kakaowatch/)?'
+                                      r'([a-z_0-9]+)\.h"',
+                                      read(top, name), re.M):
+                    dep = module_of(inc, rows)
+                    if dep not in rows or rows[dep] > rows[mod]:
+                        bad.append("%s/%s (%s) includes %s.h" % (
+                            top, name, mod, inc))
+        self.assertEqual(bad, [], "docs/design.md §1 orders the modules")
 
     def test_relative_links_of_readme_and_docs_lead_to_files(self):
         docs = [("README.md",), ("tests", "bench", "README.md")] + [

@@ -98,7 +98,7 @@ class SourcesTest(kwtest.DaemonCase):
         chk = self.kw("check", config=e.config, env=e.env)
         self.assertEqual(chk.returncode, 0, chk.stderr)
         e.auth()
-        d = e.run()
+        d = e.run("-v")
         for name in ("blog", "releases", "bids", "cafe"):
             d.wait_log(r"check: %s: baseline stored \(1 items\)" % name)
         # one new entry each; two blog posts share a title (distinct guid)
@@ -109,7 +109,8 @@ class SourcesTest(kwtest.DaemonCase):
             [("2026002", "전산장비 구매"), ("2026001", "청사 청소용역")],
             [(2, "맥북 에어"), (1, "아이폰 팝니다")])
         wait_until(lambda: len(e.messages()) >= 4, 20, "four messages")
-        time.sleep(2.5)  # more checks run: nothing is reported twice
+        for name in ("blog", "releases", "bids", "cafe"):
+            d.wait_checks(name)  # more checks: nothing is reported twice
         msgs = e.messages()
         by = {}
         for m in msgs:

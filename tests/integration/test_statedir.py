@@ -181,12 +181,9 @@ watches:
                                 stdout=out, stderr=err)
         try:
             db = os.path.join(self.state, "kakaowatch.db")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                time.sleep(0.2)
-                if os.path.exists(db) and self.snapshot(db) == ["one"]:
-                    break
-            self.assertEqual(self.snapshot(db), ["one"], "no baseline")
+            kwtest.wait_until(lambda: os.path.exists(db) and
+                              self.snapshot(db) == ["one"], 15,
+                              "the baseline")
             filler = fill(mnt)
             self.write_page("news.html", page(["one", "two"]))
 
@@ -199,7 +196,13 @@ watches:
             cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
             err.seek(0, os.SEEK_END)
             lines0 = err.tell()
-            time.sleep(4)
+
+            def fetches():
+                return self.pages.get_json("/count?path=/news.html")["count"]
+            # three more checks (1 s apart) fail on the full disk
+            fetches0 = fetches()
+            kwtest.wait_until(lambda: fetches() >= fetches0 + 3, 20,
+                              "three more checks")
             cpu = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
             err.seek(lines0)
             logged = err.read().splitlines()
@@ -209,12 +212,12 @@ watches:
                                 for ln in logged), "\n".join(logged))
             self.assertEqual(self.snapshot(db), ["one"])
             os.remove(filler)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                time.sleep(0.3)
+
+            def delivered():
                 out.seek(0)
-                if "two" in out.read():
-                    break
+                return "two" in out.read()
+            kwtest.wait_until(delivered, 20, "the change after the disk "
+                              "has room again")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
