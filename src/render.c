@@ -23,9 +23,12 @@
 #endif
 
 #include "kakaowatch/buf.h"
+#include "kakaowatch/log.h"
 #include "kakaowatch/render.h"
 #include "kakaowatch/util.h"
 
+/* a browser that closed its pipe gets this long to exit (ms) */
+#define RENDER_EOF_MS 1000
 /* the largest cookies file handed to the browser */
 #define COOKIE_FILE_MAX (4 * 1024 * 1024)
 
@@ -204,8 +207,10 @@ struct render_job {
 	const char *want_method;
 	char *session;    /* the page's flat session id */
 	char *target;     /* the page's target id (= its main frame's id) */
+	int64_t started;  /* monotonic ms */
 	int64_t deadline; /* monotonic ms */
 	int64_t poll_at;  /* J_WAITFOR: the next try, 0 = one in flight */
+	int64_t eof_at;   /* the pipe closed then (monotonic ms), or 0 */
 	struct render_result res;
 };
 
@@ -930,11 +935,13 @@ job_io(struct render_job *j)
 		j->reaped = true;
 		j->wstatus = st;
 	}
-	if (eof && j->state == J_CLOSING && !j->reaped) {
-		/* closing: the pipe goes first; the profile is written until
-		 * the browser's process ends */
+	if (eof && !j->reaped) {
+		/* the pipe goes first: closing, the profile is written until
+		 * the process ends; else it is dying, and how it died tells
+		 * more than the pipe (render_step waits RENDER_EOF_MS) */
 		close(j->fd);
 		j->fd = -1;
+		j->eof_at = util_mono_ms();
 		return;
 	}
 	if (eof || j->reaped)
@@ -1055,7 +1062,8 @@ job_spawn(struct render_job *j)
 		job_fail(j, "browser: socketpair: %s", strerror(errno));
 		goto out;
 	}
-	j->deadline = util_mono_ms() + j->timeout_ms;
+	j->started = util_mono_ms();
+	j->deadline = j->started + j->timeout_ms;
 	pid = fork();
 	if (pid < 0) {
 		job_fail(j, "browser: fork: %s", strerror(errno));
@@ -1097,6 +1105,9 @@ job_spawn(struct render_job *j)
 	if (j->pidfd >= 0)
 		fcntl(j->pidfd, F_SETFD, FD_CLOEXEC);
 #endif
+	log_debug("render: '%s': browser %ld started (%s profile)",
+	    j->name != NULL ? j->name : j->url, (long)pid,
+	    j->fresh ? "fresh" : "kept");
 	j->state = J_TARGET;
 	job_send(j, "Target.createTarget", json_pack("{s:s}", "url",
 	    "about:blank"), false);
@@ -1239,6 +1250,10 @@ job_end(struct render_job *j)
 	if (j->res.status != 0 && j->res.error[0] == '\0')
 		snprintf(j->res.error, sizeof(j->res.error), "the render "
 		    "failed");
+	if (j->started > 0)
+		log_debug("render: '%s': %s after %.1fs", j->name != NULL ?
+		    j->name : j->url, j->res.status == 0 ? "page read" :
+		    j->res.error, (double)(util_mono_ms() - j->started) / 1000);
 	j->done(j->user, &j->res);
 }
 
@@ -1255,6 +1270,9 @@ render_step(struct render_pool *p)
 		for (pj = &p->running; (j = *pj) != NULL;) {
 			if (j->state != J_ENDED)
 				job_io(j);
+			if (j->state != J_ENDED && j->state != J_CLOSING &&
+			    j->eof_at > 0 && now >= j->eof_at + RENDER_EOF_MS)
+				job_exited(j);
 			if (j->state == J_WAITFOR && j->poll_at > 0 &&
 			    now >= j->poll_at)
 				job_try_wait_for(j);
