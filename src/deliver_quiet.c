@@ -12,6 +12,9 @@
 #include "kakaowatch/message.h"
 #include "kakaowatch/quiet.h"
 
+/* the start of the last_error of a message quiet hours hold */
+#define QUIET_WHY "held: quiet hours"
+
 /* what a queued message's quiet hours are */
 struct qrow {
 	const struct watch_config *wc; /* NULL: own message, notice */
@@ -61,6 +64,14 @@ deliver_quiet_latest(const struct config *cfg, int64_t now_ms)
 	}
 	quiet_zone_leave();
 	return latest;
+}
+
+/* held_by_us: waiting later than now for quiet hours (last_error) */
+static bool
+held_by_us(const struct outbox_msg *m, int64_t now_ms)
+{
+	return m->next_attempt_at > now_ms && m->last_error != NULL &&
+	       strncmp(m->last_error, QUIET_WHY, strlen(QUIET_WHY)) == 0;
 }
 
 /* any_quiet: are quiet hours set anywhere (top level or a watch)? */
@@ -133,14 +144,16 @@ deliver_quiet_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 	struct outbox_msg *v = NULL;
 	struct qrow *r = NULL;
 	struct quiet_window w;
-	int64_t *ids = NULL, *until = NULL;
-	size_t n = 0, i, nh = 0, fresh = 0, *run = NULL, nrun = 0;
+	int64_t *ids = NULL, *until = NULL, *rel = NULL;
+	size_t n = 0, i, nh = 0, nrel = 0, fresh = 0, *run = NULL, nrun = 0;
 	char hhmm[8], why[160];
 	int result = -1;
 
 	memset(q, 0, sizeof(*q));
+	/* none set: nothing to read the outbox for, but what they held
+	 * before they were turned off goes now */
 	if (!any_quiet(cfg))
-		return 0; /* nothing to read the outbox for */
+		return store_outbox_release_why(st, QUIET_WHY, now_ms, err);
 	if (store_outbox_due(st, INT64_MAX, 0, &v, &n, err) != 0)
 		return -1;
 	if (n == 0)
@@ -149,20 +162,28 @@ deliver_quiet_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 	ids = calloc(n, sizeof(*ids));
 	until = calloc(n, sizeof(*until));
 	run = calloc(n, sizeof(*run));
-	if (r == NULL || ids == NULL || until == NULL || run == NULL) {
+	rel = calloc(n, sizeof(*rel));
+	if (r == NULL || ids == NULL || until == NULL || run == NULL ||
+	    rel == NULL) {
 		kw_err_set(err, "out of memory");
 		goto out;
 	}
 	quiet_zone_enter(cfg->timezone);
 	for (i = 0; i < n; i++) {
-		if (!window_of(cfg, v[i].watch, &r[i].wc, &r[i].window, &w))
+		if (!window_of(cfg, v[i].watch, &r[i].wc, &r[i].window, &w)) {
+			/* held by quiet hours since turned off: due now */
+			if (held_by_us(&v[i], now_ms))
+				rel[nrel++] = v[i].id;
 			continue;
+		}
 		r[i].until = quiet_end(&w, cfg->timezone, now_ms);
 		r[i].held = r[i].until > now_ms;
 		r[i].foldable = !r[i].held &&
 				(v[i].watch == NULL ||
 				    strcmp(v[i].watch, DELIVER_DIGEST) != 0) &&
 				quiet_in(&w, cfg->timezone, v[i].created_at);
+		if (!r[i].held && held_by_us(&v[i], now_ms))
+			rel[nrel++] = v[i].id;
 		if (r[i].held) {
 			ids[nh] = v[i].id;
 			until[nh++] = r[i].until;
@@ -176,10 +197,12 @@ deliver_quiet_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 		quiet_local_hhmm(cfg->timezone, q->until_ms, hhmm,
 		    sizeof(hhmm));
 		snprintf(why, sizeof(why),
-		    "held: quiet hours until %s (%s); sent as one digest then",
-		    hhmm, cfg->timezone);
+		    QUIET_WHY " until %s (%s); sent as one digest then", hhmm,
+		    cfg->timezone);
 	}
 	quiet_zone_leave();
+	if (store_outbox_release(st, rel, nrel, now_ms, err) != 0)
+		goto out;
 	if (nh > 0) {
 		if (store_outbox_hold(st, ids, until, nh, why, err) != 0)
 			goto out;
@@ -209,6 +232,7 @@ deliver_quiet_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 	}
 	result = 0;
 out:
+	free(rel);
 	free(run);
 	free(until);
 	free(ids);

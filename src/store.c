@@ -179,6 +179,8 @@ enum stmt_id {
 	STMT_OUTBOX_CLAMP,
 	STMT_OUTBOX_STATS,
 	STMT_OUTBOX_HOLD,
+	STMT_OUTBOX_RELEASE,
+	STMT_OUTBOX_RELEASE_WHY,
 	STMT_OUTBOX_FOLD,
 	STMT_META_GET,
 	STMT_META_SET,
@@ -306,6 +308,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?2),"
 	    " wait_ms = CASE WHEN ?2 >= next_attempt_at THEN NULL"
 	    " ELSE wait_ms END, last_error = ?3 WHERE id = ?1",
+	[STMT_OUTBOX_RELEASE] =
+	    "UPDATE outbox SET next_attempt_at = ?2, last_error = NULL"
+	    " WHERE id = ?1 AND next_attempt_at > ?2",
+	[STMT_OUTBOX_RELEASE_WHY] =
+	    "UPDATE outbox SET next_attempt_at = ?1, last_error = NULL"
+	    " WHERE next_attempt_at > ?1 AND substr(last_error, 1,"
+	    " length(?2)) = ?2",
 	[STMT_OUTBOX_FOLD] =
 	    "UPDATE outbox SET watch = ?2, template_json = ?3,"
 	    " last_error = NULL WHERE id = ?1",
@@ -2028,6 +2037,35 @@ store_outbox_hold(struct store *st, const int64_t *ids, const int64_t *until,
 fail:
 	tx_rollback(st);
 	return -1;
+}
+
+int
+store_outbox_release(struct store *st, const int64_t *ids, size_t n,
+    int64_t now_ms, struct kw_err *err)
+{
+	const char *what = "release messages held for quiet hours";
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(st, err) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (stmt_run(st, STMT_OUTBOX_RELEASE, err, what, "ll", ids[i],
+			now_ms) != 0)
+			goto fail;
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+int
+store_outbox_release_why(struct store *st, const char *why, int64_t now_ms,
+    struct kw_err *err)
+{
+	return stmt_run(st, STMT_OUTBOX_RELEASE_WHY, err,
+	    "release messages held for quiet hours", "lt", now_ms, why);
 }
 
 int

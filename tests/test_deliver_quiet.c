@@ -433,6 +433,31 @@ test_after_a_clock_step_back_nothing_waits_for_a_window(void **state)
 }
 
 static void
+test_turning_quiet_hours_off_releases_what_they_hold(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_report rep;
+
+	load(f, "quiet_hours: 23:00-07:00",
+	    "  - {name: own, url: 'http://127.0.0.1:9/o', xpath: //a, "
+	    "quiet_hours: '22:00-06:00'}\n");
+	queue(f, "deals", "deals: 1 new\nd1", KST(23, 30));
+	queue(f, "own", "own: 1 new\no1", KST(23, 30));
+	assert_int_equal(deliver(f, KST(23, 30), &rep), 0);
+	assert_int_equal(rep.quiet_held, 2);
+	/* one watch's turned off: its message goes at once */
+	load(f, "quiet_hours: 23:00-07:00",
+	    "  - {name: own, url: 'http://127.0.0.1:9/o', xpath: //a, "
+	    "quiet_hours: 'off'}\n");
+	assert_int_equal(deliver(f, KST(24, 0), &rep), 1);
+	assert_int_equal(rep.quiet_held, 1);
+	/* all turned off: the rest goes at once */
+	load(f, "quiet_hours: 'off'", "");
+	assert_int_equal(deliver(f, KST(24, 30), &rep), 1);
+	assert_int_equal(pending(f), 0);
+}
+
+static void
 test_one_night_message_goes_as_it_is(void **state)
 {
 	struct fixture *f = *state;
@@ -642,6 +667,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_after_a_clock_step_back_nothing_waits_for_a_window,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_turning_quiet_hours_off_releases_what_they_hold, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_one_night_message_goes_as_it_is, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -405,6 +405,21 @@ int store_outbox_hold(struct store *st, const int64_t *ids,
     const int64_t *until, size_t n, const char *why, struct kw_err *err);
 
 /*
+ * store_outbox_release makes messages ids[0..n) due at now_ms (those due
+ * later; their last_error is cleared), in one transaction: quiet hours
+ * that held them were turned off. Returns 0 or -1.
+ */
+int store_outbox_release(struct store *st, const int64_t *ids, size_t n,
+    int64_t now_ms, struct kw_err *err);
+
+/*
+ * store_outbox_release_why does so for every message due after now_ms
+ * whose last_error starts with `why` (non-empty). Returns 0 or -1.
+ */
+int store_outbox_release_why(struct store *st, const char *why,
+    int64_t now_ms, struct kw_err *err);
+
+/*
  * store_outbox_fold turns message `keep_id` into `template_json` queued
  * as `watch` (its id, so its place in the FIFO, its times and attempts
  * stay; last_error is cleared) and deletes the messages drop[0..n), in one
