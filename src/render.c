@@ -824,7 +824,7 @@ job_message(struct render_job *j, const char *text, size_t len)
 	json_error_t jerr;
 	const char *method, *s;
 
-	m = json_loadb(text, len, 0, &jerr);
+	m = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
 	if (m == NULL) {
 		job_fail(j, "the browser sent a message that is not JSON");
 		return;
