@@ -625,6 +625,77 @@ test_message_one_item_with_a_picture_is_a_feed(void **state)
 	item_list_release(&l);
 }
 
+
+static void
+test_message_minimal_retry_of_a_feed_keeps_its_title_and_link(void **state)
+{
+	struct kw_err err = { 0 };
+	struct item_list l;
+	json_t *root;
+	char **out, *min;
+	size_t n;
+
+	(void)state;
+	/* the plain-text retry after -2 of a one-item feed */
+	item_list_init(&l);
+	add_item(&l, "RAM 32GB", "https://deal.example/5", "image",
+	    "https://img.example/5.jpg", NULL);
+	build_fmt(NULL, "hot", MESSAGE_ADDED, &l, 3, &out, &n);
+	min = message_build_minimal(out[0], "https://fallback.example/",
+	    &err);
+	assert_non_null(min);
+	root = parse(min);
+	assert_string_equal(str_at(root, "object_type"), "text");
+	assert_string_equal(str_at(root, "text"), "RAM 32GB");
+	assert_link(root, "link", "https://deal.example/5");
+	json_decref(root);
+	free(min);
+	message_list_free(out, n);
+	item_list_release(&l);
+	/* a list: its header; not JSON: the fixed sentence, the fallback */
+	items_numbered(&l, 2);
+	build_fmt(NULL, "rust-blog", MESSAGE_ADDED, &l, 3, &out, &n);
+	min = message_build_minimal(out[0], NULL, &err);
+	root = parse(min);
+	assert_string_equal(str_at(root, "text"), "rust-blog: 2 new");
+	assert_link(root, "link", PAGE);
+	json_decref(root);
+	free(min);
+	message_list_free(out, n);
+	item_list_release(&l);
+	min = message_build_minimal("{\"object_type\":", "https://f.example/",
+	    &err);
+	root = parse(min);
+	assert_non_null(strstr(str_at(root, "text"), "outbox list"));
+	assert_link(root, "link", "https://f.example/");
+	json_decref(root);
+	free(min);
+}
+
+static void
+test_message_template_header_without_name_keeps_more(void **state)
+{
+	static const struct message_format fmt = { NULL, NULL,
+		"{{새 글}} {count}개" };
+	struct item_list l;
+	json_t *root;
+	char **out;
+	size_t n;
+
+	(void)state;
+	items_numbered(&l, 10);
+	build_fmt(&fmt, "w", MESSAGE_ADDED, &l, 1, &out, &n);
+	assert_int_equal(n, 1);
+	root = parse(out[0]);
+	assert_string_equal(str_at(root, "header_title"),
+	    "{새 글} 10개 (+7 more)");
+	assert_string_equal(str_at(json_array_get(json_object_get(root,
+	    "buttons"), 0), "title"), "전체 보기");
+	json_decref(root);
+	message_list_free(out, n);
+	item_list_release(&l);
+}
+
 /* ---- message_plan ---- */
 
 struct plan_case {
@@ -1607,6 +1678,10 @@ main(void)
 		cmocka_unit_test(test_message_template_header_cuts_the_name_first),
 		cmocka_unit_test(test_message_items_with_pictures_show_them),
 		cmocka_unit_test(test_message_one_item_with_a_picture_is_a_feed),
+		cmocka_unit_test(
+		    test_message_minimal_retry_of_a_feed_keeps_its_title_and_link),
+		cmocka_unit_test(
+		    test_message_template_header_without_name_keeps_more),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

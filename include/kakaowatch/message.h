@@ -3,19 +3,24 @@
  * §3), as JSON text built with jansson (never by pasting strings), always
  * within Kakao's limits (docs/kakao.md §5), whatever the input.
  *
- * Which template:
+ * Which template (the texts below are the default templates'; a watch's
+ * message: templates change them, see "Message templates" further down):
  *   - 2 or 3 items: one list template (object_type "list", docs/kakao.md
  *     §5.3: contents needs 2 to 3 entries).
  *       header_title  "NAME: N new" / "NAME: N removed" (N = every item of
  *                     this check, not just this message's),
  *       header_link   the watched page,
- *       contents      [{title: item text, link: item link or the page}],
+ *       contents      [{title: item text, [description,] [image_url: the
+ *                     item's picture,] link: item link or the page}],
  *       buttons       [{title: "페이지 열기", link: the page}].
- *   - 1 item: a text template (object_type "text", §5.1), not a feed: a
- *     feed's content is built around an image we do not have, and text is
- *     the simplest template, fully supported by the memo API (it is the
- *     official curl sample, §4). text = "NAME: 1 new\nITEM TEXT",
- *     link = item link or the page, button_title "열기".
+ *   - 1 item with a picture (an `image` value message_url_ok accepts): a
+ *     feed template (object_type "feed", §5.2): content {title: item
+ *     text, description: "NAME: 1 new"[ + "\n" + description], image_url,
+ *     link: item link or the page}, button_title "열기".
+ *   - 1 item without one: a text template (object_type "text", §5.1), the
+ *     simplest template, fully supported by the memo API (it is the
+ *     official curl sample, §4). text = "NAME: 1 new\nITEM TEXT"[ + "\n" +
+ *     description], link = item link or the page, button_title "열기".
  *   - more than 3 items: lists of 3, never a list of 1 (see message_plan),
  *     at most max_messages messages. When items are left over, the LAST
  *     message's header says so ("NAME: 50 new (+41 more)") and its button
@@ -30,7 +35,9 @@
  *   header_title  200  (§5.3, S12b)
  *   content title  80  Kakao shows 2 lines and ellipsises itself (§5.7,
  *                      S20); 80 is more than 2 phone lines and keeps the
- *                      template small.
+ *                      template small. The same for a list content's
+ *                      description (MESSAGE_DESCRIPTION_MAX); a feed's
+ *                      description, header included, 200.
  *   button title   14  no documented limit (UNCONFIRMED, §5.7); a button is
  *                      one line, ours are 2 to 6 Hangul long, and a
  *                      user-given title (`send --button`) is cut to 14.

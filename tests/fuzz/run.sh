@@ -4,7 +4,7 @@
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
-# SECONDS per target (default 60); TARGETs default to all six. Targets run
+# SECONDS per target (default 60); TARGETs default to all eight. Targets run
 # $JOBS at a time (default: the number of CPUs). Environment:
 #   BUILD=DIR    build directory (default: build-fuzz in the source tree)
 #   JOBS=N       targets run in parallel
@@ -29,7 +29,7 @@ build=${BUILD:-$src/build-fuzz}
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 all="fuzz_config fuzz_extract fuzz_feed fuzz_token fuzz_kakao_response
-	fuzz_message fuzz_select"
+	fuzz_message fuzz_select fuzz_cond"
 targets=${*:-$all}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 1)}
 corpora=${CORPUS:-$build/fuzz-corpus}

@@ -208,6 +208,53 @@ class MessagesTest(kwtest.KwTestCase):
         self.assertEqual(
             e.kakao.get_json("/_control/tokens")["rejected_sends"], 0)
 
+    def test_feed_entries_show_their_pictures_and_authors(self):
+        """A feed's built-in image and author, with no fields: at all."""
+        e = self.env()
+
+        def rss(entries):
+            items = "".join(
+                '<item><title>%s</title><link>%s</link><guid>%s</guid>'
+                '<dc:creator>%s</dc:creator>%s</item>' % (
+                    t, self.pages.url(h), h, a,
+                    '<media:thumbnail url="%s"/>' % img if img else "")
+                for t, h, a, img in entries)
+            return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"'
+                    ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+                    ' xmlns:media="http://search.yahoo.com/mrss/">'
+                    '<channel><title>t</title>%s</channel></rss>' % items)
+        old = ("old", "/p/0", "관리자", None)
+        self.write_page("feed.xml", rss([old]))
+        e.write_config([("blog", "/feed.xml", """    parser: feed
+    exclude: [old]
+    message:
+      description: '{author}'
+""")])
+        # a feed needs no xpath: (Env writes one for HTML boards)
+        with open(e.config) as f:
+            text = f.read().replace("    xpath: //li/a\n", "")
+        with open(e.config, "w") as f:
+            f.write(text)
+        e.auth()
+        self.assertEqual(self.kw("once", env=e.env,
+                                 config=e.config).returncode, 0)
+        self.write_page("feed.xml", rss([
+            ("새 글", "/p/1", "김철수", self.pages.url("/i/1.jpg")),
+            ("둘째 글", "/p/2", "이영희", "/i/2.png"), old]))
+        preview = self.preview(e, "blog")
+        p = self.kw("once", env=e.env, config=e.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.sent_raw(e), preview)
+        (msg,) = e.messages()
+        got = [(c["title"], c.get("description"), c.get("image_url"))
+               for c in msg["contents"]]
+        # a relative thumbnail resolves against the feed's URL
+        self.assertEqual(got, [
+            ("새 글", "김철수", self.pages.url("/i/1.jpg")),
+            ("둘째 글", "이영희", self.pages.url("/i/2.png"))])
+        self.assertEqual(
+            e.kakao.get_json("/_control/tokens")["rejected_sends"], 0)
+
     # ---- the fake's template rules ----
 
     def post_template(self, e, tpl):
