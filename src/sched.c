@@ -1046,6 +1046,13 @@ log_status(const struct sched *s)
 	    n, s->checks, s->in_flight, count,
 	    s->held ? ", sending held: " : "",
 	    s->held ? kakao_status_name(s->held_status) : "");
+	if (render_pending(s->render) > 0)
+		log_info("status: %zu browser%s running, %zu waiting "
+			 "(browser_max %d)",
+		    render_running(s->render),
+		    render_running(s->render) == 1 ? "" : "s",
+		    render_pending(s->render) - render_running(s->render),
+		    s->gen->cfg->browser_max);
 	for (i = 0; i < s->nw; i++) {
 		w = s->w[i];
 		if (w->removed)

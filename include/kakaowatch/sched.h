@@ -4,7 +4,10 @@
  * http_poll), bounded by the next deadline and woken by signals (self-pipe)
  * and by inotify (the config file's directory; the token file's directory
  * while sending is held), and the synchronous Kakao requests of a send batch
- * (kakao.h), which a stop signal aborts within about a second.
+ * (kakao.h), which a stop signal aborts within about a second. Browsers of
+ * render: browser watches run beside it (render.h, at most browser_max):
+ * their sockets and pidfds are among the descriptors it waits on, and
+ * render_step moves them along after each wait; a stop kills them.
  *
  * Each turn: reload when due -> deliver the outbox when due -> start due
  * checks -> housekeeping (heartbeat, history trim, token upkeep) -> wait.

@@ -14,6 +14,7 @@ error in `check`. Skipped when chromium-headless-shell is not installed (an
 optional package: docker/install-deps.sh browser).
 """
 import os
+import re
 import shutil
 import signal
 import stat
@@ -320,6 +321,11 @@ watches:
         d.wait_log("plain: unchanged", count=n + 3)
         self.assertEqual(hang_browser(), pid)
         self.assertNotIn("hang: ", d.log())
+        # SIGUSR1's summary counts the browsers
+        d.proc.send_signal(signal.SIGUSR1)
+        kwtest.wait_until(lambda: re.search(
+            r"status: [12] browsers? running, \d+ waiting "
+            r"\(browser_max 2\)", d.log()), 20, "the status lines")
 
         self.write_items(3)
         d.wait_log("tickets: 1 new, 0 removed")
