@@ -3315,6 +3315,35 @@ browser_only(struct loader *ld, const struct watch_src *defs,
 	*result = -1;
 }
 
+/* proxy_has_userinfo: does proxy URL `s` name a user (user[:pw]@host) */
+static bool
+proxy_has_userinfo(const char *s)
+{
+	const char *auth = strstr(s, "://");
+
+	if (auth == NULL)
+		return false;
+	auth += 3;
+	return memchr(auth, '@', strcspn(auth, "/?#")) != NULL;
+}
+
+/*
+ * browser_proxy_refused: a rendered watch's proxy names a user: Chromium
+ * takes no proxy credentials on its command line (it ignores them there)
+ * and the command line is readable by every local user
+ */
+static void
+browser_proxy_refused(struct loader *ld, const struct watch_src *defs,
+    const struct watch_src *src, int *result)
+{
+	key_errorf(ld, wmark(defs, src, "proxy"), src->label, "proxy",
+	    "'render: browser' cannot use a proxy with a user name or "
+	    "password (the browser takes none on its command line, which "
+	    "every local user can read); use one that needs none, such as "
+	    "a local forwarder");
+	*result = -1;
+}
+
 /*
  * watch_build applies the built-in defaults (`builtin`), then `defs`, then
  * `src` into `out`, and checks the rules that span keys. Returns 0 when
@@ -3381,6 +3410,9 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		    "a request body needs 'method: POST'");
 		result = -1;
 	}
+	if (out->render == CONFIG_RENDER_BROWSER && out->proxy != NULL &&
+	    proxy_has_userinfo(out->proxy))
+		browser_proxy_refused(ld, defs, src, &result);
 	if (out->render != CONFIG_RENDER_BROWSER &&
 	    (out->wait_for != NULL ||
 	    out->browser_profile != CONFIG_PROFILE_FRESH))

@@ -119,6 +119,20 @@ opt_arg(const char *name, const char *value)
 	return s;
 }
 
+/* proxy_arg: "--proxy-server=" for `proxy` (socks5h:// as socks5://) */
+static char *
+proxy_arg(const char *proxy)
+{
+	char *s;
+
+	if (strncmp(proxy, "socks5h://", 10) != 0)
+		return opt_arg("proxy-server", proxy);
+	s = malloc(strlen(proxy) + 32);
+	if (s != NULL)
+		sprintf(s, "--proxy-server=socks5://%s", proxy + 10);
+	return s;
+}
+
 void
 render_sweep(const char *work_dir)
 {
@@ -1023,7 +1037,11 @@ job_spawn(struct render_job *j)
 		}
 	}
 	owned[0] = opt_arg("user-data-dir", j->profile);
-	owned[1] = j->proxy != NULL ? opt_arg("proxy-server", j->proxy) : NULL;
+	/* Chromium's socks5:// always lets the proxy resolve names (it has
+	 * no socks5h:// and refuses it: ERR_NO_SUPPORTED_PROXIES); config
+	 * refuses a proxy with credentials for a rendered watch, so none
+	 * reach this command line */
+	owned[1] = j->proxy == NULL ? NULL : proxy_arg(j->proxy);
 	owned[2] = j->user_agent != NULL ?
 	    opt_arg("user-agent", j->user_agent) : NULL;
 	if (j->profile == NULL || owned[0] == NULL ||

@@ -10,7 +10,9 @@ cookies).
 - https:// speaks TLS to the proxy itself: a proxy whose certificate no
   trusted CA signed is refused before anything is sent through it;
 - render: browser goes through the proxy too (the page and the request its
-  script makes), skipped without chromium-headless-shell.
+  script makes), through socks5h:// by name as well, skipped without
+  chromium-headless-shell; a rendered watch's proxy with a password is
+  refused by check (the browser's command line is readable by all).
 
 The proxies resolve the made-up names themselves (NAMES) and forward to the
 loopback page server, so nothing leaves 127.0.0.1.
@@ -432,6 +434,37 @@ watches:
         self.assertIn(base + "/list.html", proxy.seen)
         self.assertIn(base + "/items.json", proxy.seen)
         self.assertEqual(self.page_requests("/items.json"), 1)
+
+    @unittest.skipIf(BROWSER is None, "chromium-headless-shell not installed")
+    def test_render_browser_goes_through_a_socks5h_proxy_by_name(self):
+        # Chromium knows no socks5h://: kakaowatch hands it socks5://,
+        # whose names the proxy resolves (Chromium refused socks5h://
+        # with ERR_NO_SUPPORTED_PROXIES on every check before)
+        proxy = self.proxy("socks5")
+        url = "http://%s:%d/list.html" % (HIDDEN, self.pages.port)
+        self.setup_config(url, "socks5h://127.0.0.1:%d" % proxy.port,
+                          "    render: browser\n")
+        p = self.once()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("board: baseline stored (2 items)", p.stdout)
+        by_name = [s for s in proxy.seen
+                   if s[:4] == ("connect", "name", HIDDEN, self.pages.port)]
+        self.assertTrue(by_name, proxy.seen)
+        self.assertEqual(self.page_requests("/items.json"), 1)
+
+    def test_render_browser_refuses_a_proxy_with_a_password(self):
+        # a browser's command line is readable by every local user, and
+        # Chromium takes no proxy credentials there anyway
+        secret = "pr0xy-pw-in-argv"
+        self.setup_config("http://127.0.0.1:%d/list.html" % self.pages.port,
+                          "http://kwuser:%s@127.0.0.1:3128" % secret,
+                          "    render: browser\n")
+        p = self.kw("check")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"kakaowatch\.yaml:10:12: watch 'board': "
+                         r"proxy: 'render: browser' cannot use a proxy with "
+                         r"a user name or password")
+        self.assertNotIn(secret, p.stdout + p.stderr)
 
 
 if __name__ == "__main__":

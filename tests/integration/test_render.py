@@ -96,7 +96,21 @@ def browsers(state):
         if len(f) == 3 and f[0] == f[1] and state in f[2] and \
                 "--remote-debugging-pipe" in f[2]:
             found[int(f[0])] = f[2]
-    return found
+    # ps reads /proc one process after another: a browser that ended
+    # while it read, and the next one started meanwhile, can both be in
+    # its list. Kept are those still running after the whole list was
+    # read: each was then alive from its listing to its re-check, and all
+    # listings come before all re-checks, so they ran at one moment.
+    return {pid: args for pid, args in found.items() if running(pid)}
+
+
+def running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def any_browser_process(state):
