@@ -20,6 +20,7 @@ struct ditem {
 	char *title; /* one line, heap */
 	char *link;  /* message_url_ok or NULL, heap */
 	char *image; /* http(s) image_url or NULL, heap */
+	char *desc;  /* its description line (price · shop) or NULL, heap */
 };
 
 struct dgroup {
@@ -85,7 +86,7 @@ link_of(json_t *o, const char *key)
 
 static int
 add_item(struct digest *d, size_t group, const char *title, const char *link,
-    const char *image)
+    const char *image, const char *desc)
 {
 	struct ditem *it;
 
@@ -107,10 +108,13 @@ add_item(struct digest *d, size_t group, const char *title, const char *link,
 	it->link = link != NULL ? strdup(link) : NULL;
 	it->image =
 	    image != NULL && message_url_ok(image) ? strdup(image) : NULL;
-	if (it->title == NULL || (link != NULL && it->link == NULL)) {
+	it->desc = desc != NULL && desc[0] != '\0' ? one_line(desc) : NULL;
+	if (it->title == NULL || (link != NULL && it->link == NULL) ||
+	    (desc != NULL && desc[0] != '\0' && it->desc == NULL)) {
 		free(it->title);
 		free(it->link);
 		free(it->image);
+		free(it->desc);
 		return -1;
 	}
 	d->n++;
@@ -121,13 +125,15 @@ add_item(struct digest *d, size_t group, const char *title, const char *link,
 /*
  * read_part adds the items of one held template object: a text
  * template's text (a watch's "NAME: 1 new" first line dropped), each
- * content of a list, a feed's content; anything else one item.
+ * content of a list, a feed's content; anything else one item. A list
+ * content keeps its description, a feed's content the lines of its
+ * description after the header line (message.c feed_template).
  */
 static int
 read_part(struct digest *d, size_t group, const struct message_digest_part *p)
 {
 	json_t *root = json_loads(p->template_json, 0, NULL), *c, *v;
-	const char *type = str_of(root, "object_type"), *text, *nl;
+	const char *type = str_of(root, "object_type"), *text, *nl, *desc;
 	size_t i, before = d->n;
 	int r = 0;
 
@@ -136,27 +142,33 @@ read_part(struct digest *d, size_t group, const struct message_digest_part *p)
 		nl = strchr(text, '\n');
 		if (!p->own && nl != NULL && nl[1] != '\0')
 			text = nl + 1;
-		r = add_item(d, group, text, link_of(root, "link"), NULL);
+		r = add_item(d, group, text, link_of(root, "link"), NULL, NULL);
 	} else if (type != NULL && strcmp(type, "list") == 0 &&
 		   json_is_array(v = json_object_get(root, "contents"))) {
 		json_array_foreach(v, i, c)
 		{
 			r = add_item(d, group, str_of(c, "title"),
-			    link_of(c, "link"), str_of(c, "image_url"));
+			    link_of(c, "link"), str_of(c, "image_url"),
+			    str_of(c, "description"));
 			if (r != 0)
 				break;
 		}
 		if (r == 0 && d->n == before)
 			r = add_item(d, group, str_of(root, "header_title"),
-			    link_of(root, "header_link"), NULL);
+			    link_of(root, "header_link"), NULL, NULL);
 	} else if (type != NULL && strcmp(type, "feed") == 0 &&
 		   json_is_object(c = json_object_get(root, "content"))) {
+		/* its description: "HEADER[\nDESCRIPTION]" */
+		desc = str_of(c, "title") ? str_of(c, "description") : NULL;
+		if (desc != NULL && !p->own)
+			desc =
+			    (nl = strchr(desc, '\n')) != NULL ? nl + 1 : NULL;
 		r = add_item(d, group,
 		    str_of(c, "title") ? str_of(c, "title") :
 					 str_of(c, "description"),
-		    link_of(c, "link"), str_of(c, "image_url"));
+		    link_of(c, "link"), str_of(c, "image_url"), desc);
 	} else {
-		r = add_item(d, group, NULL, NULL, NULL);
+		r = add_item(d, group, NULL, NULL, NULL, NULL);
 	}
 	json_decref(root);
 	return r;
@@ -189,18 +201,26 @@ group_link(const struct digest *d, size_t g)
 	return d->items[gr->first].link;
 }
 
-/* add_content appends {title (cut to MESSAGE_TITLE_MAX), image, link} */
+/*
+ * add_content appends {title (cut to MESSAGE_TITLE_MAX), description (cut
+ * to MESSAGE_DESCRIPTION_MAX; NULL: none), image, link}
+ */
 static int
-add_content(json_t *contents, const char *title, const char *image,
-    const char *link)
+add_content(json_t *contents, const char *title, const char *desc,
+    const char *image, const char *link)
 {
 	json_t *c = json_object();
-	char *cut = message_cut(title, MESSAGE_TITLE_MAX);
+	char *cut = message_cut(title, MESSAGE_TITLE_MAX), *dcut = NULL;
 	int r = -1;
 
 	if (c == NULL || cut == NULL)
 		goto out;
+	if (desc != NULL &&
+	    (dcut = message_cut(desc, MESSAGE_DESCRIPTION_MAX)) == NULL)
+		goto out;
 	if (json_object_set_new(c, "title", json_string(cut)) != 0 ||
+	    (dcut != NULL && json_object_set_new(c, "description",
+				 json_string(dcut)) != 0) ||
 	    (image != NULL &&
 		json_object_set_new(c, "image_url", json_string(image)) != 0) ||
 	    json_object_set_new(c, "link", link_obj(link)) != 0)
@@ -209,6 +229,7 @@ add_content(json_t *contents, const char *title, const char *image,
 out:
 	json_decref(c);
 	free(cut);
+	free(dcut);
 	return r;
 }
 
@@ -275,7 +296,8 @@ build(const struct digest *d, const char *label)
 		/* every item a content of its own, with its picture */
 		for (i = 0; i < d->n; i++)
 			if (item_line(d, &d->items[i], &b) != 0 ||
-			    add_content(contents, b.data, d->items[i].image,
+			    add_content(contents, b.data, d->items[i].desc,
+				d->items[i].image,
 				d->items[i].link ?
 				    d->items[i].link :
 				    group_link(d, d->items[i].group)) != 0)
@@ -284,7 +306,8 @@ build(const struct digest *d, const char *label)
 		/* one source: its first two items, then the rest in one line */
 		for (i = 0; i < 2; i++)
 			if (item_line(d, &d->items[i], &b) != 0 ||
-			    add_content(contents, b.data, d->items[i].image,
+			    add_content(contents, b.data, d->items[i].desc,
+				d->items[i].image,
 				d->items[i].link ? d->items[i].link :
 						   head_link) != 0)
 				goto out;
@@ -295,7 +318,7 @@ build(const struct digest *d, const char *label)
 			if (buf_printf(&b, "%s %s", i > 2 ? " ·" : "",
 				d->items[i].title) != 0)
 				goto out;
-		if (add_content(contents, b.data, NULL, head_link) != 0)
+		if (add_content(contents, b.data, NULL, NULL, head_link) != 0)
 			goto out;
 	} else {
 		/* one content per source; past three, the rest counted */
@@ -306,7 +329,7 @@ build(const struct digest *d, const char *label)
 				    d->items[d->groups[g].first].image :
 				    NULL;
 			if (group_line(d, g, &b) != 0 ||
-			    add_content(contents, b.data, image,
+			    add_content(contents, b.data, NULL, image,
 				d->groups[g].count == 1 &&
 					d->items[d->groups[g].first].link ?
 				    d->items[d->groups[g].first].link :
@@ -325,7 +348,7 @@ build(const struct digest *d, const char *label)
 							    DIGEST_OWN,
 					d->groups[g].count) != 0)
 					goto out;
-			if (add_content(contents, b.data, NULL,
+			if (add_content(contents, b.data, NULL, NULL,
 				group_link(d, slots)) != 0)
 				goto out;
 		}
@@ -399,6 +422,7 @@ out:
 		free(d.items[i].title);
 		free(d.items[i].link);
 		free(d.items[i].image);
+		free(d.items[i].desc);
 	}
 	free(d.items);
 	free(d.groups);

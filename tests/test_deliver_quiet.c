@@ -609,6 +609,44 @@ test_digest_of_many_sources_counts_every_one(void **state)
 }
 
 static void
+test_digest_keeps_the_description_lines(void **state)
+{
+	/* a feed (one item with a picture: "HEADER\nDESCRIPTION") and a
+	 * list whose second content has no description */
+	static const char *feed =
+	    "{\"object_type\":\"feed\",\"content\":{\"title\":\"SD카드\","
+	    "\"description\":\"hot: 1 new\\n15,900원 · SSG\","
+	    "\"image_url\":\"https://img.example/7.jpg\","
+	    "\"link\":{\"web_url\":\"https://deal.example/7\"}}}";
+	static const char *list =
+	    "{\"object_type\":\"list\",\"header_title\":\"hot: 2 new\","
+	    "\"contents\":[{\"title\":\"충전기\",\"description\":"
+	    "\"2.5만원 · 네이버\",\"link\":{\"web_url\":"
+	    "\"https://deal.example/9\"}},{\"title\":\"멀티탭\",\"link\":"
+	    "{\"web_url\":\"https://deal.example/11\"}}]}";
+	struct message_digest_part p[2] = {
+		{ "hot", "https://deal.example/", false, feed },
+		{ "hot", "https://deal.example/", false, list },
+	};
+	json_t *d = digest(p, 2), *c;
+
+	(void)state;
+	c = json_object_get(d, "contents");
+	assert_int_equal(json_array_size(c), 3);
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(c, 0), "description")),
+	    "15,900원 · SSG");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(c, 0), "image_url")),
+	    "https://img.example/7.jpg");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(c, 1), "description")),
+	    "2.5만원 · 네이버");
+	assert_null(json_object_get(json_array_get(c, 2), "description"));
+	json_decref(d);
+}
+
+static void
 test_digest_cuts_hangul_titles_on_a_syllable(void **state)
 {
 	struct message_digest_part p[2];
@@ -681,6 +719,7 @@ main(void)
 		cmocka_unit_test(
 		    test_digest_of_one_source_names_two_and_counts_the_rest),
 		cmocka_unit_test(test_digest_of_many_sources_counts_every_one),
+		cmocka_unit_test(test_digest_keeps_the_description_lines),
 		cmocka_unit_test(test_digest_cuts_hangul_titles_on_a_syllable),
 	};
 

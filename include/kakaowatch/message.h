@@ -172,8 +172,11 @@ struct message_digest_part {
  *                 "... from K sources" (label, e.g. "23:00-07:00", may
  *                 be NULL), cut to MESSAGE_HEADER_MAX
  *   contents      up to 3 items: one content each ("NAME: title", its
- *                 link and image_url); one source with more: its first
- *                 two items and "+N more: t3 · t4 · ..."; 2 or 3 sources:
+ *                 link, image_url and description: a list content's, a
+ *                 feed's after its header line, cut to
+ *                 MESSAGE_DESCRIPTION_MAX); one source with more: its
+ *                 first two items so and "+N more: t3 · t4 · ..."; 2 or
+ *                 3 sources:
  *                 one content per source "NAME (N): t1 · t2 · ..."
  *                 linking to the item (one) or the watch's page; more
  *                 sources: the first two and "+K more sources: c (2),
