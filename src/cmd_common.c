@@ -26,7 +26,7 @@ cmd_getopt(int argc, char **argv, const char *shortopts,
 	int c;
 
 	for (i = 0; longopts != NULL && longopts[i].name != NULL &&
-	     n < sizeof(all) / sizeof(all[0]) - 5;
+		    n < sizeof(all) / sizeof(all[0]) - 5;
 	     i++)
 		all[n++] = longopts[i];
 	for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)

@@ -72,8 +72,8 @@ find_not_html(enum extract_parser kind, const char *body, size_t len,
 		return KW_EXIT_OK;
 	}
 	item_list_init(&items);
-	if (extract_document(body, len, content_type, encoding, page_url,
-	        NULL, &opts, &items, NULL, &err) != 0) {
+	if (extract_document(body, len, content_type, encoding, page_url, NULL,
+		&opts, &items, NULL, &err) != 0) {
 		fprintf(stderr, "kakaowatch: %s\n", err.msg);
 		goto out;
 	}
@@ -137,8 +137,8 @@ print_candidates(const struct extract_doc *d, struct extract_candidate *c,
 	for (i = 0; i < n; i++) {
 		printf("%zu. %zu items", i + 1, c[i].nitems);
 		if (ntexts > 1)
-			printf(", %zu of the %zu texts among them",
-			    c[i].ntexts, ntexts);
+			printf(", %zu of the %zu texts among them", c[i].ntexts,
+			    ntexts);
 		printf("\n");
 		if (css_agrees(d, &c[i])) {
 			printf("   css:   %s\n", c[i].css);
@@ -225,8 +225,8 @@ cmd_find(int argc, char **argv, struct cmd_ctx *ctx)
 	int c, status = KW_EXIT_USAGE;
 	enum extract_parser kind;
 
-	while ((c = cmd_getopt(argc, argv, "", longopts, find_usage, ctx)) !=
-	    -1) {
+	while (
+	    (c = cmd_getopt(argc, argv, "", longopts, find_usage, ctx)) != -1) {
 		switch (c) {
 		case 'f':
 			file = optarg;
@@ -242,8 +242,9 @@ cmd_find(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'p':
 			if (util_parse_int(optarg, 1, FIND_MAX, &pick) != 0) {
-				fprintf(stderr, "kakaowatch: --pick takes 1.."
-						"%d\n",
+				fprintf(stderr,
+				    "kakaowatch: --pick takes 1.."
+				    "%d\n",
 				    FIND_MAX);
 				return KW_EXIT_USAGE;
 			}
@@ -327,8 +328,9 @@ cmd_find(int argc, char **argv, struct cmd_ctx *ctx)
 		goto out;
 	}
 	if ((size_t)pick > ncand) {
-		fprintf(stderr, "kakaowatch: --pick %d: there are only %zu "
-				"candidates\n",
+		fprintf(stderr,
+		    "kakaowatch: --pick %d: there are only %zu "
+		    "candidates\n",
 		    (int)pick, ncand);
 		status = KW_EXIT_USAGE;
 		goto out;

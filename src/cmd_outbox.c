@@ -119,8 +119,9 @@ cmd_outbox(int argc, char **argv, struct cmd_ctx *ctx)
 	if (r < 0)
 		goto fail;
 	if (r > 0) {
-		fprintf(stderr, "kakaowatch: no dead letter %" PRId64
-				" (see `kakaowatch outbox list`)\n",
+		fprintf(stderr,
+		    "kakaowatch: no dead letter %" PRId64
+		    " (see `kakaowatch outbox list`)\n",
 		    id);
 		goto out;
 	}

@@ -59,8 +59,8 @@ cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
 	char *tmpl = NULL;
 	int c, status = KW_EXIT_FAILURE;
 
-	while ((c = cmd_getopt(argc, argv, "", longopts, send_usage, ctx)) !=
-	    -1) {
+	while (
+	    (c = cmd_getopt(argc, argv, "", longopts, send_usage, ctx)) != -1) {
 		switch (c) {
 		case 'l':
 			link = optarg;
@@ -80,8 +80,9 @@ cmd_send(int argc, char **argv, struct cmd_ctx *ctx)
 	if (cfg == NULL)
 		return KW_EXIT_USAGE;
 	if (link != NULL && !message_url_ok(link)) {
-		fprintf(stderr, "kakaowatch: --link '%s' is not an absolute "
-				"http(s) URL\n",
+		fprintf(stderr,
+		    "kakaowatch: --link '%s' is not an absolute "
+		    "http(s) URL\n",
 		    link);
 		status = KW_EXIT_USAGE;
 		goto out;

@@ -48,6 +48,7 @@ key_mode_name(enum key_mode mode)
 /* ---- link normalisation ---- */
 
 /* see key.h for where these come from */
+/* clang-format off */
 static const char *const ignored_params[] = {
 	/* paging */
 	"page", "divpage", "pg", "po", "cpage",
@@ -64,6 +65,7 @@ static const char *const ignored_params[] = {
 	/* tracking */
 	"fbclid", "gclid",
 };
+/* clang-format on */
 
 int
 key_param_ignored(const char *name, size_t len)
@@ -91,7 +93,7 @@ static bool
 is_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
+	       (c >= 'A' && c <= 'F');
 }
 
 /* append s[0..n) with percent escapes in upper case */
@@ -103,7 +105,8 @@ append_escaped_upper(struct buf *b, const char *s, size_t n)
 
 	for (i = 0; i < n; i++) {
 		c = s[i];
-		if (c == '%' && i + 2 < n && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
+		if (c == '%' && i + 2 < n && is_hex(s[i + 1]) &&
+		    is_hex(s[i + 2])) {
 			char e[3] = { '%', s[i + 1], s[i + 2] };
 
 			e[1] = e[1] >= 'a' ? (char)(e[1] - 'a' + 'A') : e[1];
@@ -160,8 +163,9 @@ append_query(struct buf *b, const char *q, size_t n)
 			eq = memchr(q + start, '=', end - start);
 			v[count].s = q + start;
 			v[count].len = end - start;
-			v[count].nlen = eq != NULL ? (size_t)(eq - (q + start)) :
-						     end - start;
+			v[count].nlen = eq != NULL ?
+					    (size_t)(eq - (q + start)) :
+					    end - start;
 			if (!key_param_ignored(v[count].s, v[count].nlen))
 				count++;
 		}
@@ -202,8 +206,7 @@ key_link_normalise(const char *link)
 	scheme_len = https ? 5 : 4;
 	auth = link + scheme_len + 3;
 	auth_end = auth + strcspn(auth, "/?#");
-	if (buf_append(&b, https ? "https://" : "http://",
-		scheme_len + 3) != 0)
+	if (buf_append(&b, https ? "https://" : "http://", scheme_len + 3) != 0)
 		goto nomem;
 	/* userinfo as it is, host in lower case, default port dropped */
 	host = auth;
@@ -237,8 +240,8 @@ key_link_normalise(const char *link)
 	if (path == path_end) {
 		if (buf_append(&b, "/", 1) != 0)
 			goto nomem;
-	} else if (append_escaped_upper(&b, path,
-		       (size_t)(path_end - path)) != 0) {
+	} else if (append_escaped_upper(&b, path, (size_t)(path_end - path)) !=
+		   0) {
 		goto nomem;
 	}
 	if (*path_end == '?') {
@@ -381,8 +384,8 @@ key_compute(const char *text, const char *link, enum key_mode resolved,
 
 char *
 key_recompute(const char *text, const char *link, const char *stored,
-    const struct key_spec *spec, enum key_mode resolved,
-    const char *page_url, struct kw_err *err)
+    const struct key_spec *spec, enum key_mode resolved, const char *page_url,
+    struct kw_err *err)
 {
 	char *key;
 
@@ -514,8 +517,8 @@ out:
 char *
 key_spec_string(enum key_mode resolved, const struct regex *pattern)
 {
-	const char *name = key_mode_name(resolved == KEY_AUTO ? KEY_LINK :
-								resolved);
+	const char *name =
+	    key_mode_name(resolved == KEY_AUTO ? KEY_LINK : resolved);
 
 	if (pattern == NULL)
 		return strdup(name);

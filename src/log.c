@@ -214,7 +214,8 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		 * is dropped; say so once, in words that hold no secret */
 		if (secret_lost && !lost_told) {
 			lost_told = true;
-			fprintf(stderr, "log: a secret could not be recorded "
+			fprintf(stderr,
+			    "log: a secret could not be recorded "
 			    "for redaction (out of memory): log lines are "
 			    "dropped from now on\n");
 			fflush(stderr);
@@ -236,13 +237,13 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-#define DEFINE_LOGGER(name, level, with_errno)                            \
-	void name(const char *fmt, ...)                                   \
-	{                                                                 \
-		va_list ap;                                               \
-		va_start(ap, fmt);                                        \
-		vlog(level, with_errno, fmt, ap);                         \
-		va_end(ap);                                               \
+#define DEFINE_LOGGER(name, level, with_errno)    \
+	void name(const char *fmt, ...)           \
+	{                                         \
+		va_list ap;                       \
+		va_start(ap, fmt);                \
+		vlog(level, with_errno, fmt, ap); \
+		va_end(ap);                       \
 	}
 
 DEFINE_LOGGER(log_errorx, LOG_LEVEL_ERROR, 0)

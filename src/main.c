@@ -40,7 +40,8 @@ usage(FILE *f)
 	    "Watches web pages and tells you on KakaoTalk when something you\n"
 	    "care about appears.\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-8s %s\n", commands[i].name,
+		    commands[i].summary);
 	fprintf(f,
 	    "\noptions (any command):\n"
 	    "  -c, --config FILE  configuration (default: $KAKAOWATCH_CONFIG,\n"
@@ -70,8 +71,8 @@ main(int argc, char **argv)
 	int c, status;
 
 	env = getenv("KAKAOWATCH_CONFIG");
-	ctx.config_path = env != NULL && env[0] != '\0' ? env :
-							  "config/kakaowatch.yaml";
+	ctx.config_path =
+	    env != NULL && env[0] != '\0' ? env : "config/kakaowatch.yaml";
 	/* global options stop at the first non-option: the command */
 	while ((c = getopt_long(argc, argv, "+c:vqh", longopts, NULL)) != -1) {
 		switch (c) {

@@ -137,8 +137,9 @@ regex_match(struct regex *re, const char *subject, size_t len, size_t start,
 	if (groups != NULL)
 		groups->n = 0;
 	if (start > len)
-		return kw_err_set(err, "regular expression '%s': start %zu is "
-				       "beyond the text (%zu bytes)",
+		return kw_err_set(err,
+		    "regular expression '%s': start %zu is "
+		    "beyond the text (%zu bytes)",
 		    re->pattern, start, len);
 	/* PCRE2 wants a non-NULL subject even when it is empty */
 	rc = pcre2_match(re->code, (PCRE2_SPTR)(subject != NULL ? subject : ""),
@@ -147,11 +148,13 @@ regex_match(struct regex *re, const char *subject, size_t len, size_t start,
 		return 0;
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
 	    rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
-		return kw_err_set(err, "regular expression '%s' is too complex "
-				       "for this text: %s exceeded",
-		    re->pattern, rc == PCRE2_ERROR_MATCHLIMIT ? "match limit" :
-			rc == PCRE2_ERROR_JIT_STACKLIMIT      ? "stack limit" :
-								"memory limit");
+		return kw_err_set(err,
+		    "regular expression '%s' is too complex "
+		    "for this text: %s exceeded",
+		    re->pattern,
+		    rc == PCRE2_ERROR_MATCHLIMIT     ? "match limit" :
+		    rc == PCRE2_ERROR_JIT_STACKLIMIT ? "stack limit" :
+						       "memory limit");
 	if (rc < 0) {
 		if (pcre2_get_error_message(rc, msg, sizeof(msg)) < 0)
 			strcpy((char *)msg, "unknown PCRE2 error");

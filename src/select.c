@@ -14,10 +14,10 @@
 struct parser {
 	const char *s;
 	size_t len;
-	size_t i;     /* byte offset of the next character */
-	size_t fail;  /* byte offset of the error */
-	int depth;    /* nesting of :not/:is/:has */
-	bool failed;  /* the first error is kept */
+	size_t i;    /* byte offset of the next character */
+	size_t fail; /* byte offset of the error */
+	int depth;   /* nesting of :not/:is/:has */
+	bool failed; /* the first error is kept */
 	struct kw_err *err;
 };
 
@@ -72,7 +72,7 @@ static bool
 is_hex(int c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
+	       (c >= 'A' && c <= 'F');
 }
 
 static bool
@@ -85,7 +85,7 @@ static bool
 is_name_start(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	    c >= 0x80;
+	       c >= 0x80;
 }
 
 static bool
@@ -101,7 +101,7 @@ escape_at(const struct parser *p, size_t ahead)
 	int c = peek(p, ahead + 1);
 
 	return peek(p, ahead) == '\\' && c != -1 && c != '\n' && c != '\r' &&
-	    c != '\f';
+	       c != '\f';
 }
 
 /* does an identifier start here? (CSS Syntax §4.3.9) */
@@ -189,7 +189,7 @@ parse_escape(struct parser *p, struct buf *out)
 	while (n < 6 && is_hex(peek(p, 0))) {
 		c = peek(p, 0);
 		cp = cp * 16 +
-		    (uint32_t)(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+		     (uint32_t)(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
 		p->i++;
 		n++;
 	}
@@ -395,12 +395,11 @@ put_attr(struct buf *b, const char *name, bool ci)
 		if (buf_printf(b, "@%s", name) != 0)
 			return -1;
 	} else if (buf_puts(b, "@*[name() = ") != 0 ||
-	    put_literal(b, name) != 0 || buf_puts(b, "]") != 0) {
+		   put_literal(b, name) != 0 || buf_puts(b, "]") != 0) {
 		return -1;
 	}
-	if (ci &&
-	    buf_puts(b, ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
-			"'abcdefghijklmnopqrstuvwxyz')") != 0)
+	if (ci && buf_puts(b, ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+			      "'abcdefghijklmnopqrstuvwxyz')") != 0)
 		return -1;
 	return 0;
 }
@@ -482,7 +481,7 @@ parse_attrib(struct parser *p, struct compound *c)
 		p->i++;
 	} else if ((ch == '~' || ch == '|' || ch == '^' || ch == '$' ||
 		       ch == '*') &&
-	    peek(p, 1) == '=') {
+		   peek(p, 1) == '=') {
 		op = (char)ch;
 		p->i += 2;
 	} else if (ch != ']') {
@@ -497,7 +496,7 @@ parse_attrib(struct parser *p, struct compound *c)
 				goto out;
 		} else if (parse_ident(p, &value, true,
 			       "a value (an identifier or a quoted string)") !=
-		    0) {
+			   0) {
 			goto out;
 		}
 		skip_ws(p);
@@ -712,8 +711,7 @@ put_nth(struct buf *b, const char *count, long a, long bb)
 		return -1;
 	if (a == -1)
 		return 0;
-	return buf_printf(b, " and (%ld - %s) mod %ld = 0", bb - 1, count,
-	    -a);
+	return buf_printf(b, " and (%ld - %s) mod %ld = 0", bb - 1, count, -a);
 }
 
 /* the name test of the *-of-type pseudo-classes */
@@ -774,14 +772,15 @@ parse_pseudo(struct parser *p, struct compound *c, const char *outer_name)
 			r = buf_puts(&c->cond,
 			    "(self::a or self::area) and @href");
 		else if (strcmp(n, "first-of-type") == 0 ||
-		    strcmp(n, "last-of-type") == 0 ||
-		    strcmp(n, "only-of-type") == 0) {
+			 strcmp(n, "last-of-type") == 0 ||
+			 strcmp(n, "only-of-type") == 0) {
 			if (need_name(p, elem, at, shown) != 0)
 				goto out;
 			r = 0;
 			/* first- and only-: no earlier sibling of the type */
 			if (n[0] != 'l')
-				r = buf_puts(&c->cond, "not(preceding-sibling::");
+				r = buf_puts(&c->cond,
+				    "not(preceding-sibling::");
 			if (r == 0 && n[0] != 'l')
 				r = put_name_step(&c->cond, elem);
 			if (r == 0 && n[0] != 'l')
@@ -790,7 +789,8 @@ parse_pseudo(struct parser *p, struct compound *c, const char *outer_name)
 				r = buf_puts(&c->cond, " and ");
 			/* last- and only-: no later one */
 			if (r == 0 && n[0] != 'f')
-				r = buf_puts(&c->cond, "not(following-sibling::");
+				r = buf_puts(&c->cond,
+				    "not(following-sibling::");
 			if (r == 0 && n[0] != 'f')
 				r = put_name_step(&c->cond, elem);
 			if (r == 0 && n[0] != 'f')
@@ -809,7 +809,7 @@ parse_pseudo(struct parser *p, struct compound *c, const char *outer_name)
 	/* functional pseudo-classes */
 	last = strncmp(name.data, "nth-last-", 9) == 0;
 	oftype = strcmp(name.data, "nth-of-type") == 0 ||
-	    strcmp(name.data, "nth-last-of-type") == 0;
+		 strcmp(name.data, "nth-last-of-type") == 0;
 	if (strcmp(name.data, "nth-child") == 0 ||
 	    strcmp(name.data, "nth-last-child") == 0 || oftype) {
 		axis = last ? "following-sibling::" : "preceding-sibling::";
@@ -828,8 +828,7 @@ parse_pseudo(struct parser *p, struct compound *c, const char *outer_name)
 			r = buf_printf(&count, "count(%s*[%s])", axis,
 			    arg.data);
 			if (r == 0)
-				r = buf_printf(&c->cond, "(%s) and ",
-				    arg.data);
+				r = buf_printf(&c->cond, "(%s) and ", arg.data);
 		} else {
 			r = buf_printf(&count, "count(%s", axis);
 			if (r == 0)
@@ -843,9 +842,10 @@ parse_pseudo(struct parser *p, struct compound *c, const char *outer_name)
 		if (r != 0)
 			goto nomem;
 	} else if (strcmp(name.data, "not") == 0 ||
-	    strcmp(name.data, "is") == 0 || strcmp(name.data, "where") == 0 ||
-	    strcmp(name.data, "matches") == 0 ||
-	    strcmp(name.data, "any") == 0) {
+		   strcmp(name.data, "is") == 0 ||
+		   strcmp(name.data, "where") == 0 ||
+		   strcmp(name.data, "matches") == 0 ||
+		   strcmp(name.data, "any") == 0) {
 		skip_ws(p);
 		if (parse_list(p, LIST_COMPOUND, elem, &arg) != 0)
 			goto out;
@@ -865,8 +865,8 @@ parse_pseudo(struct parser *p, struct compound *c, const char *outer_name)
 		if (peek(p, 0) == '"' || peek(p, 0) == '\'') {
 			if (parse_string(p, &arg) != 0)
 				goto out;
-		} else if (parse_ident(p, &arg, false,
-			       "a quoted string") != 0) {
+		} else if (parse_ident(p, &arg, false, "a quoted string") !=
+			   0) {
 			goto out;
 		}
 		skip_ws(p);
@@ -953,7 +953,7 @@ compound_start(const struct parser *p)
 	int c = peek(p, 0);
 
 	return c == '*' || c == '#' || c == '.' || c == '[' || c == ':' ||
-	    c == '|' || ident_start(p);
+	       c == '|' || ident_start(p);
 }
 
 /*
@@ -1059,9 +1059,9 @@ put_step(struct buf *b, const struct compound *c)
 		return 0;
 	if (buf_puts(b, "[") != 0)
 		return -1;
-	if (odd && (buf_puts(b, "name() = ") != 0 ||
-		       put_literal(b, c->name) != 0 ||
-		       (c->cond.len > 0 && buf_puts(b, " and ") != 0)))
+	if (odd &&
+	    (buf_puts(b, "name() = ") != 0 || put_literal(b, c->name) != 0 ||
+		(c->cond.len > 0 && buf_puts(b, " and ") != 0)))
 		return -1;
 	if (c->cond.len > 0 && buf_puts(b, c->cond.data) != 0)
 		return -1;
@@ -1077,7 +1077,7 @@ put_self_test(struct buf *b, const struct compound *c)
 			if (buf_printf(b, "self::%s", c->name) != 0)
 				return -1;
 		} else if (buf_puts(b, "name() = ") != 0 ||
-		    put_literal(b, c->name) != 0) {
+			   put_literal(b, c->name) != 0) {
 			return -1;
 		}
 		if (c->cond.len > 0 && buf_puts(b, " and ") != 0)
@@ -1100,8 +1100,9 @@ parse_combinator(struct parser *p)
 	if (c == '>' || c == '+' || c == '~') {
 		p->i++;
 		skip_ws(p);
-		return c == '>' ? COMB_CHILD : c == '+' ? COMB_NEXT :
-							  COMB_LATER;
+		return c == '>' ? COMB_CHILD :
+		       c == '+' ? COMB_NEXT :
+				  COMB_LATER;
 	}
 	if (ws && c != -1 && c != ',' && c != ')')
 		return COMB_DESC;
@@ -1120,8 +1121,8 @@ put_axis(struct buf *b, enum combinator comb, bool first)
 		return buf_puts(b, first ? "following-sibling::*[1]/self::" :
 					   "/following-sibling::*[1]/self::");
 	case COMB_LATER:
-		return buf_puts(b, first ? "following-sibling::" :
-					   "/following-sibling::");
+		return buf_puts(b,
+		    first ? "following-sibling::" : "/following-sibling::");
 	case COMB_NONE:
 		break;
 	}
@@ -1163,8 +1164,8 @@ parse_complex(struct parser *p, enum list_kind kind, struct buf *out)
 		if (comb == COMB_NONE)
 			break;
 		if (c.tail.len > 0) {
-			fail_at(p, p->i, "a pseudo-element must end the selector",
-			    NULL);
+			fail_at(p, p->i,
+			    "a pseudo-element must end the selector", NULL);
 			goto out;
 		}
 		compound_release(&c);
@@ -1210,8 +1211,8 @@ parse_list(struct parser *p, enum list_kind kind, const char *outer_name,
 		} else if (parse_complex(p, kind, &one) != 0) {
 			goto out;
 		}
-		if (!first && buf_puts(out, kind == LIST_TOP ? " | " : " or ") !=
-			0)
+		if (!first &&
+		    buf_puts(out, kind == LIST_TOP ? " | " : " or ") != 0)
 			goto nomem;
 		if ((kind == LIST_COMPOUND &&
 			buf_printf(out, "(%s)", one.data) != 0) ||
@@ -1229,8 +1230,8 @@ parse_list(struct parser *p, enum list_kind kind, const char *outer_name,
 	if (kind != LIST_TOP && peek(p, 0) != ')') {
 		int ch = peek(p, 0);
 
-		if (kind == LIST_COMPOUND && (ch == '>' || ch == '+' ||
-						 ch == '~' || compound_start(p)))
+		if (kind == LIST_COMPOUND &&
+		    (ch == '>' || ch == '+' || ch == '~' || compound_start(p)))
 			fail_at(p, p->i,
 			    "only compound selectors (no combinators) are "
 			    "allowed here",
@@ -1285,7 +1286,10 @@ select_css_to_xpath(const char *css, size_t *err_at, struct kw_err *err)
 		fail_at(&p, (size_t)(bad - css), "invalid UTF-8", NULL);
 	} else if (p.len > SELECT_MAX_LEN) {
 		fail_at(&p, SELECT_MAX_LEN,
-		    "selector too long (more than " "8192" " bytes)", NULL);
+		    "selector too long (more than "
+		    "8192"
+		    " bytes)",
+		    NULL);
 	} else {
 		skip_ws(&p);
 		if (p.i == p.len)

@@ -112,14 +112,12 @@ test_key_auto_uses_links_when_distinct(void **state)
 	 * comment count) is still distinct */
 	list_add(&l, "특가 [3]", "https://b.example/view.php?no=1&page=1");
 	list_add(&l, "특가", "https://b.example/view.php?no=1&page=1#c");
-	assert_int_equal(key_assign(&l, &spec, "https://b.example/list.php",
-			     &mode, &err),
+	assert_int_equal(
+	    key_assign(&l, &spec, "https://b.example/list.php", &mode, &err),
 	    0);
 	assert_int_equal(mode, KEY_LINK);
-	assert_string_equal(l.v[0].key,
-	    "link:https://b.example/view.php?no=1");
-	assert_string_equal(l.v[1].key,
-	    "link:https://b.example/view.php?no=2");
+	assert_string_equal(l.v[0].key, "link:https://b.example/view.php?no=1");
+	assert_string_equal(l.v[1].key, "link:https://b.example/view.php?no=2");
 	assert_string_equal(l.v[2].key, l.v[0].key);
 	assert_string_equal(l.v[3].key, l.v[0].key);
 	item_list_release(&l);
@@ -182,8 +180,9 @@ test_key_modes_and_pattern(void **state)
 	assert_non_null(re);
 	spec.pattern = re;
 	item_list_init(&l);
-	list_add(&l, "a [1]", "https://g.example/bbs/board.php?bo_table=f"
-			      "&wr_id=77&page=2");
+	list_add(&l, "a [1]",
+	    "https://g.example/bbs/board.php?bo_table=f"
+	    "&wr_id=77&page=2");
 	list_add(&l, "no match", "https://g.example/bbs/notice.php?id=3");
 	list_add(&l, "no link", NULL);
 	assert_int_equal(key_assign(&l, &spec, NULL, &mode, &err), 0);
@@ -209,8 +208,9 @@ test_key_modes_and_pattern(void **state)
 	    re, NULL, &err);
 	assert_string_equal(k, "re:10041875674");
 	free(k);
-	k = key_compute("t", "https://www.fmkorea.com/index.php?mid=hotdeal"
-			     "&document_srl=1200490157&listStyle=webzine",
+	k = key_compute("t",
+	    "https://www.fmkorea.com/index.php?mid=hotdeal"
+	    "&document_srl=1200490157&listStyle=webzine",
 	    KEY_LINK, re, NULL, &err);
 	assert_string_equal(k, "re:1200490157");
 	free(k);
@@ -381,8 +381,7 @@ board_posts(const char *dir)
 }
 
 static void
-test_key_real_boards_one_key_per_post_and_stable_between_moments(
-    void **state)
+test_key_real_boards_one_key_per_post_and_stable_between_moments(void **state)
 {
 	const char *src = getenv("KW_SOURCE_DIR");
 	char dir[1024], path[1200];
@@ -416,7 +415,8 @@ test_key_real_boards_one_key_per_post_and_stable_between_moments(
 	assert_true(nboards >= 15);
 	json_array_foreach(boards, bi, b)
 	{
-		const char *file = json_string_value(json_object_get(b, "file"));
+		const char *file =
+		    json_string_value(json_object_get(b, "file"));
 		const char *url = json_string_value(json_object_get(b, "url"));
 		const char *xpath =
 		    json_string_value(json_object_get(b, "xpath"));
@@ -450,20 +450,20 @@ test_key_real_boards_one_key_per_post_and_stable_between_moments(
 			pi = json_array_get(posts, i);
 			for (j = i + 1; j < items.n; j++) {
 				pj = json_array_get(posts, j);
-				bool same_id = json_equal(
-				    json_object_get(pi, "id"),
-				    json_object_get(pj, "id"));
-				bool same_key = strcmp(items.v[i].key,
-						    items.v[j].key) == 0;
+				bool same_id =
+				    json_equal(json_object_get(pi, "id"),
+					json_object_get(pj, "id"));
+				bool same_key =
+				    strcmp(items.v[i].key, items.v[j].key) == 0;
 				if (same_id != same_key)
 					fail_msg("%s: posts %zu (%s) and %zu "
 						 "(%s): keys '%s' and '%s'",
 					    file, i,
-					    json_string_value(json_object_get(
-						pi, "id")),
+					    json_string_value(
+						json_object_get(pi, "id")),
 					    j,
-					    json_string_value(json_object_get(
-						pj, "id")),
+					    json_string_value(
+						json_object_get(pj, "id")),
 					    items.v[i].key, items.v[j].key);
 			}
 			/* and against the other moments of this board */
@@ -471,15 +471,14 @@ test_key_real_boards_one_key_per_post_and_stable_between_moments(
 				if (strcmp(seen[j].url, url) != 0 ||
 				    strcmp(seen[j].file, file) == 0 ||
 				    strcmp(seen[j].id,
-					json_string_value(json_object_get(pi,
-					    "id"))) != 0)
+					json_string_value(
+					    json_object_get(pi, "id"))) != 0)
 					continue;
 				if (strcmp(seen[j].key, items.v[i].key) != 0)
 					fail_msg("post %s: key '%s' in %s, "
 						 "'%s' in %s",
 					    seen[j].id, seen[j].key,
-					    seen[j].file, items.v[i].key,
-					    file);
+					    seen[j].file, items.v[i].key, file);
 				nsame_across++;
 			}
 		}

@@ -134,9 +134,8 @@ test_regex_is_utf8_aware(void **state)
 
 	/* caseless folds beyond ASCII */
 	re = must_compile("straße|ÉTÉ", REGEX_CASELESS);
-	assert_int_equal(regex_match(re, "été 2026", strlen("été 2026"), 0,
-			     NULL, NULL),
-	    1);
+	assert_int_equal(
+	    regex_match(re, "été 2026", strlen("été 2026"), 0, NULL, NULL), 1);
 	regex_free(re);
 
 	/* invalid UTF-8 in the subject is skipped, not an error */
@@ -194,7 +193,7 @@ test_regex_hostile_pattern_stops_in_bounded_time(void **state)
 	rc = regex_match(re, subject, strlen(subject), 0, NULL, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(err.msg, "too complex"));
 	assert_non_null(strstr(err.msg, "^(a+)+$"));
@@ -208,8 +207,8 @@ test_regex_hostile_pattern_stops_in_bounded_time(void **state)
 static void
 test_regex_reports_at_most_groups_max(void **state)
 {
-	struct regex *re = must_compile(
-	    "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)", 0);
+	struct regex *re =
+	    must_compile("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)", 0);
 	struct regex_groups g;
 	char *s;
 

@@ -69,14 +69,13 @@ selected(const char *css)
 		fail_msg("'%s' -> '%s': %s", css, xpath, err.msg);
 	item_list_init(&items);
 	assert_int_equal(extract_items(page, sizeof(page) - 1,
-			     "text/html; charset=utf-8", NULL, NULL, xp,
-			     &items, &err),
+			     "text/html; charset=utf-8", NULL, NULL, xp, &items,
+			     &err),
 	    0);
 	buf_init(&out, 0);
 	for (i = 0; i < items.n; i++)
-		assert_int_equal(buf_printf(&out, "%s%s", i ? " " : "",
-				     items.v[i].text),
-		    0);
+		assert_int_equal(
+		    buf_printf(&out, "%s%s", i ? " " : "", items.v[i].text), 0);
 	s = buf_detach(&out, NULL);
 	item_list_release(&items);
 	extract_xpath_free(xp);
@@ -297,8 +296,8 @@ test_select_output_is_plain_xpath(void **state)
 
 struct bad_case {
 	const char *css;
-	size_t at;        /* code points before the offending character */
-	const char *msg;  /* a part of the message */
+	size_t at;       /* code points before the offending character */
+	const char *msg; /* a part of the message */
 };
 
 static const struct bad_case bad[] = {
@@ -429,11 +428,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_select_table_selects_what_browsers_select),
+		cmocka_unit_test(
+		    test_select_table_selects_what_browsers_select),
 		cmocka_unit_test(
 		    test_select_pseudo_elements_give_text_and_attributes),
 		cmocka_unit_test(test_select_output_is_plain_xpath),
-		cmocka_unit_test(test_select_bad_selectors_fail_at_the_character),
+		cmocka_unit_test(
+		    test_select_bad_selectors_fail_at_the_character),
 		cmocka_unit_test(test_select_limits_nesting_and_length),
 	};
 

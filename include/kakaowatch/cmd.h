@@ -16,11 +16,7 @@
 #include "kakaowatch/config.h"
 #include "kakaowatch/util.h"
 
-enum {
-	KW_EXIT_OK = 0,
-	KW_EXIT_FAILURE = 1,
-	KW_EXIT_USAGE = 2
-};
+enum { KW_EXIT_OK = 0, KW_EXIT_FAILURE = 1, KW_EXIT_USAGE = 2 };
 
 struct cmd_ctx {
 	const char *config_path; /* -c, $KAKAOWATCH_CONFIG, or the default */

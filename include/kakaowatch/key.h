@@ -127,8 +127,8 @@ char *key_compute(const char *text, const char *link, enum key_mode resolved,
  * Returns the key (heap; caller frees) or NULL with `err`.
  */
 char *key_recompute(const char *text, const char *link, const char *stored,
-    const struct key_spec *spec, enum key_mode resolved,
-    const char *page_url, struct kw_err *err);
+    const struct key_spec *spec, enum key_mode resolved, const char *page_url,
+    struct kw_err *err);
 
 /*
  * key_spec_string returns a description of how keys are made (heap; caller

@@ -24,7 +24,6 @@ enum log_level {
  */
 void log_init(enum log_level level);
 
-
 /*
  * log_redact_add registers a secret (access token, refresh token,
  * authorization code, client secret): from now on every occurrence of it in

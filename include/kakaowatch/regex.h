@@ -102,8 +102,8 @@ struct regex_groups {
  * expression 'P' is too complex for this text: match limit exceeded") or
  * out of memory. start > len is -1 too.
  */
-int regex_match(struct regex *re, const char *subject, size_t len,
-    size_t start, struct regex_groups *groups, struct kw_err *err);
+int regex_match(struct regex *re, const char *subject, size_t len, size_t start,
+    struct regex_groups *groups, struct kw_err *err);
 
 /*
  * regex_group_dup returns a heap copy (NUL-terminated; caller frees) of

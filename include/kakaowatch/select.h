@@ -59,7 +59,6 @@
  * strlen-in-code-points when the selector ended too early. The message
  * does not repeat the selector or the position.
  */
-char *select_css_to_xpath(const char *css, size_t *err_at,
-                          struct kw_err *err);
+char *select_css_to_xpath(const char *css, size_t *err_at, struct kw_err *err);
 
 #endif

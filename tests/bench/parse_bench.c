@@ -125,8 +125,8 @@ static size_t
 run_old(const struct page *p, size_t *sink)
 {
 	const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-	    HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC |
-	    HTML_PARSE_COMPACT;
+			 HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+			 HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT;
 	const char *text = p->data;
 	char *conv = NULL;
 	size_t len = p->len, i, n = 0;
@@ -208,7 +208,9 @@ run_new(const struct page *p, size_t *sink)
 }
 
 static size_t (*const runner[NKIND])(const struct page *, size_t *) = {
-	run_old, run_gumbo, run_new,
+	run_old,
+	run_gumbo,
+	run_new,
 };
 
 static size_t

@@ -157,8 +157,8 @@ floor_load(struct floor *fl, const char *listpath)
 		*xpath++ = '\0';
 		if (fl->npages == fl->cap) {
 			fl->cap = fl->cap ? fl->cap * 2 : 256;
-			fl->pages = xrealloc(fl->pages,
-			    fl->cap * sizeof(struct page));
+			fl->pages =
+			    xrealloc(fl->pages, fl->cap * sizeof(struct page));
 		}
 		p = &fl->pages[fl->npages++];
 		p->path = xstrdup(line);
@@ -182,7 +182,7 @@ cpu_seconds(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 /*
@@ -194,8 +194,8 @@ page_extract(const struct page *p, xmlXPathCompExprPtr comp, size_t *sink,
     char **first)
 {
 	const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-	    HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC |
-	    HTML_PARSE_COMPACT;
+			 HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+			 HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT;
 	htmlDocPtr doc;
 	const char *text = p->data;
 	char *conv = NULL, *in, *outp;
@@ -245,7 +245,7 @@ page_extract(const struct page *p, xmlXPathCompExprPtr comp, size_t *sink,
 			nodes++;
 		}
 	} else if (res != NULL && res->type == XPATH_STRING &&
-	    res->stringval != NULL) {
+		   res->stringval != NULL) {
 		*sink += strlen((const char *)res->stringval);
 		nodes++;
 	}
@@ -305,9 +305,10 @@ main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 
 	printf("{\"pages\": %zu, \"reps\": %zu, \"bytes\": %zu, "
-	    "\"nodes\": %zu, \"text_bytes\": %zu, \"cpu_s_per_pass\": %.6f, "
-	    "\"maxrss_kb\": %ld}\n", fl.npages, reps, bytes, nodes / reps,
-	    sink / reps, (t1 - t0) / (double)reps, ru.ru_maxrss);
+	       "\"nodes\": %zu, \"text_bytes\": %zu, \"cpu_s_per_pass\": %.6f, "
+	       "\"maxrss_kb\": %ld}\n",
+	    fl.npages, reps, bytes, nodes / reps, sink / reps,
+	    (t1 - t0) / (double)reps, ru.ru_maxrss);
 
 	for (i = 0; i < fl.nxpaths; i++) {
 		xmlXPathFreeCompExpr(fl.comps[i]);

@@ -42,8 +42,7 @@ replay_file(const char *path)
 	}
 	/* one byte more, so an empty file still gets a valid pointer */
 	data = malloc((size_t)size + 1);
-	if (data == NULL ||
-	    fread(data, 1, (size_t)size, f) != (size_t)size) {
+	if (data == NULL || fread(data, 1, (size_t)size, f) != (size_t)size) {
 		fprintf(stderr, "replay: cannot read '%s'\n", path);
 		free(data);
 		fclose(f);
