@@ -102,6 +102,9 @@ struct key {
 	key_parse_fn parse;   /* NULL: parsed by code of its own */
 	int64_t min, max;     /* bounds, for the parse functions using them */
 	const char *range;    /* the bounds in words, where a message needs it */
+	/* key_word: the words the key takes (any case), NULL-terminated; the
+	   int field holds the index of the one given */
+	const char *const *words;
 };
 
 #define KEY_FIELD(conf, k) ((void *)((char *)(conf) + (k)->off))
@@ -2097,75 +2100,34 @@ oom:
 	return -1;
 }
 
-/* parser: auto | html | xml | feed | json (CONFIG_PARSER_*) */
+/*
+ * key_word: one of the row's `words` (any case); its index goes into the
+ * int field (the rows list them in their enum's order)
+ */
 static int
-key_parser(struct loader *ld, yaml_node_t *n, const char *label,
+key_word(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
-	static const char *const names[] = { "auto", "html", "xml", "feed",
-		"json" };
-	char tmp[SHOW_MAX + 4];
+	char tmp[SHOW_MAX + 4], list[256];
 	int *out = KEY_FIELD(conf, k);
-	size_t i;
+	size_t i, off = 0;
 	char *s;
 
 	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
 		return -1;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(s, names[i]) == 0) {
+	for (i = 0; k->words[i] != NULL; i++)
+		if (strcasecmp(s, k->words[i]) == 0) {
 			*out = (int)i;
 			free(s);
 			return 0;
 		}
+	list[0] = '\0';
+	for (i = 0; k->words[i] != NULL && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+		    i == 0 ? "" : k->words[i + 1] == NULL ? " or " : ", ",
+		    k->words[i]);
 	key_errorf(ld, n->start_mark, label, k->info.name,
-	    "must be auto, html, xml, feed or json, not '%s'",
-	    show(s, tmp, sizeof(tmp)));
-	free(s);
-	return -1;
-}
-
-/* render: none or browser */
-static int
-key_render(struct loader *ld, yaml_node_t *n, const char *label,
-    const struct key *k, void *conf)
-{
-	char tmp[SHOW_MAX + 4];
-	int *out = KEY_FIELD(conf, k);
-	char *s;
-
-	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
-		return -1;
-	if (strcasecmp(s, "none") == 0 || strcasecmp(s, "browser") == 0) {
-		*out = strcasecmp(s, "none") == 0 ? CONFIG_RENDER_NONE :
-		    CONFIG_RENDER_BROWSER;
-		free(s);
-		return 0;
-	}
-	key_errorf(ld, n->start_mark, label, k->info.name,
-	    "must be none or browser, not '%s'", show(s, tmp, sizeof(tmp)));
-	free(s);
-	return -1;
-}
-
-/* browser_profile: fresh or keep */
-static int
-key_browser_profile(struct loader *ld, yaml_node_t *n, const char *label,
-    const struct key *k, void *conf)
-{
-	char tmp[SHOW_MAX + 4];
-	int *out = KEY_FIELD(conf, k);
-	char *s;
-
-	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
-		return -1;
-	if (strcasecmp(s, "fresh") == 0 || strcasecmp(s, "keep") == 0) {
-		*out = strcasecmp(s, "fresh") == 0 ? CONFIG_PROFILE_FRESH :
-		    CONFIG_PROFILE_KEEP;
-		free(s);
-		return 0;
-	}
-	key_errorf(ld, n->start_mark, label, k->info.name,
-	    "must be fresh or keep, not '%s'", show(s, tmp, sizeof(tmp)));
+	    "must be %s, not '%s'", list, show(s, tmp, sizeof(tmp)));
 	free(s);
 	return -1;
 }
@@ -2595,7 +2557,9 @@ static const struct key watch_keys[] = {
 	{ .info = { .name = "parser", .def = "auto", .example = "feed",
 	    .doc = "auto, html, xml, feed or json: how the response is "
 	    "read" },
-	    .store = KS_INT, .off = WOFF(parser), .parse = key_parser },
+	    .store = KS_INT, .off = WOFF(parser), .parse = key_word,
+	    .words = (const char *const[]){ "auto", "html", "xml", "feed",
+		"json", NULL } },
 	{ .info = { .name = "namespaces",
 	    .example = "{ a: \"http://www.w3.org/2005/Atom\" }",
 	    .doc = "XML namespace prefixes for xpath, title and link" },
@@ -2623,7 +2587,8 @@ static const struct key watch_keys[] = {
 	{ .info = { .name = "render", .def = "none", .example = "browser",
 	    .doc = "none, or browser: load the page in headless Chromium and "
 	    "extract from the DOM after its scripts ran" },
-	    .store = KS_INT, .off = WOFF(render), .parse = key_render },
+	    .store = KS_INT, .off = WOFF(render), .parse = key_word,
+	    .words = (const char *const[]){ "none", "browser", NULL } },
 	{ .info = { .name = "wait_for", .example = "ul#list > li",
 	    .needs = "render: browser",
 	    .doc = "render: browser only: a CSS selector or an XPath (starting "
@@ -2634,8 +2599,8 @@ static const struct key watch_keys[] = {
 	    .example = "keep", .needs = "render: browser",
 	    .doc = "render: browser only: fresh (a new browser profile each "
 	    "check) or keep (state_dir/browser/NAME, kept: stays logged in)" },
-	    .store = KS_INT, .off = WOFF(browser_profile),
-	    .parse = key_browser_profile },
+	    .store = KS_INT, .off = WOFF(browser_profile), .parse = key_word,
+	    .words = (const char *const[]){ "fresh", "keep", NULL } },
 	{ .info = { .name = "proxy", .example = "socks5h://127.0.0.1:9050",
 	    .doc = "the proxy for this watch: http://, https://, socks5:// "
 	    "or socks5h://; unset: http_proxy and friends" },

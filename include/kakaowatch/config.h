@@ -88,7 +88,8 @@ struct cond;
 /* the YAML file itself: 10,000 watches in block style take ~1.4 MB */
 #define CONFIG_FILE_MAX_BYTES (16 * 1024 * 1024)
 
-/* a watch's `parser:`; the same order as extract.h's enum extract_parser */
+/* a watch's `parser:`; the same order as extract.h's enum extract_parser
+   and as the words of its row in config.c */
 enum config_parser {
 	CONFIG_PARSER_AUTO,
 	CONFIG_PARSER_HTML,
@@ -268,9 +269,10 @@ struct kakao_config {
 	size_t nweb_domains;
 };
 
-/* render: how a watch's page is loaded */
+/* render: how a watch's page is loaded (in its config.c row's order) */
 enum { CONFIG_RENDER_NONE, CONFIG_RENDER_BROWSER };
-/* browser_profile: what becomes of the browser's profile directory */
+/* browser_profile: what becomes of the browser's profile directory (in
+   its config.c row's order) */
 enum { CONFIG_PROFILE_FRESH, CONFIG_PROFILE_KEEP };
 
 struct config {
