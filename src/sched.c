@@ -543,6 +543,9 @@ reload(struct sched *s, bool forced)
 		if (forced)
 			log_info("reload: '%s' is unchanged; nothing to do",
 			    s->config_path);
+		else
+			log_debug("reload: '%s' is unchanged; nothing to do",
+			    s->config_path);
 		s->settle_hash_set = false;
 		return;
 	}

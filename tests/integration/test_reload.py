@@ -64,7 +64,7 @@ watches:
         self.err_path = os.path.join(self.tmp, "run.err")
         with open(self.err_path, "w") as err:
             self.proc = subprocess.Popen(
-                [kwtest.BINARY, "-c", config, "run"],
+                [kwtest.BINARY, "-v", "-c", config, "run"],
                 stdout=subprocess.DEVNULL, stderr=err)
         self.wait_log(r"run: kakaowatch .* started")
 
@@ -73,15 +73,12 @@ watches:
             return f.read()
 
     def wait_log(self, pattern, timeout=10, count=1):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def seen():
             if self.proc.poll() is not None:
                 self.fail("the daemon exited:\n" + self.log())
-            if len(re.findall(pattern, self.log(), re.M)) >= count:
-                return
-            time.sleep(0.05)
-        self.fail("/%s/ x%d not in the log:\n%s" % (pattern, count,
-                                                    self.log()[-3000:]))
+            return len(re.findall(pattern, self.log(), re.M)) >= count
+        kwtest.wait_until(seen, timeout, "/%s/ x%d in the log:\n%s" % (
+            pattern, count, self.log()[-3000:]))
 
     def test_config_directory_replaced(self):
         conf = os.path.join(self.tmp, "conf")
@@ -91,7 +88,10 @@ watches:
         fresh = os.path.join(self.tmp, "conf.new")
         self.put(os.path.join(fresh, "kakaowatch.yaml"), "ab")
         os.rename(conf, os.path.join(self.tmp, "conf.old"))
-        time.sleep(0.2)  # a moment without any config directory
+        # part of the scenario, not a wait: the two renames are two
+        # steps with a moment between them without any config directory
+        # (the daemon may or may not look in between; either must work)
+        time.sleep(0.2)
         os.rename(fresh, conf)
         self.wait_log(r"reload: watch 'b' added")
         # edits of the file in the new directory are seen too
@@ -112,9 +112,12 @@ watches:
         # the new target's own directory is watched now
         self.put(two, "abc")
         self.wait_log(r"reload: watch 'c' added")
-        # and the old one no more matters
+        # and the old one no more matters: an edit of it is not loaded,
+        # and a later edit of the new target is (that reload reads the
+        # config path, so a daemon still on the old file would show 'd')
         self.put(one, "abcd")
-        time.sleep(1.5)
+        self.put(two, "ab")
+        self.wait_log(r"reload: watch 'c' removed")
         self.assertNotIn("watch 'd' added", self.log())
 
     def test_two_step_write_is_loaded_once_whole(self):
@@ -127,20 +130,25 @@ watches:
         with open(path, "w") as f:
             f.write(half)
             f.flush()
-            time.sleep(1.5)  # longer than any settle time
+            # part of the scenario: a slow writer, the file open and
+            # half-written for longer than any settle time
+            time.sleep(1.5)
             f.write(whole[len(half):])
         self.wait_log(r"reload: watch 'd' added")
-        time.sleep(0.5)
         log = self.log()
+        # a load of the half would have come before the whole one
         self.assertNotIn("in force, 3 watches", log,
                          "the half-written file was loaded")
         self.assertEqual(len(re.findall(r"reload: configuration .* in "
                                         r"force", log)), 1, log)
-        # saving the same bytes again is not a reload
+        # saving the same bytes again is not a reload: wait until the
+        # daemon has looked at the saved file (a -v line), then count
+        unchanged = r"reload: '.*' is unchanged; nothing to do"
+        before = len(re.findall(unchanged, log, re.M))
         with open(path, "w") as f:
             f.write(whole)
         os.utime(path)
-        time.sleep(1.5)
+        self.wait_log(unchanged, count=before + 1)
         self.assertEqual(len(re.findall(r"reload: configuration .* in "
                                         r"force", self.log())), 1,
                          self.log())

@@ -18,7 +18,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -335,13 +334,11 @@ watches:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=dict(os.environ, **self.env))
         try:
-            deadline = time.monotonic() + 30
-            p = None
-            while time.monotonic() < deadline:
+            def held():
                 p = self.run_kw("status", "--health")
-                if "delivery held" in p.stderr:
-                    break
-                time.sleep(0.5)
+                return p if "delivery held" in p.stderr else None
+            p = kwtest.wait_until(held, 30, "status --health to say "
+                                  "delivery held", interval=0.5)
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
             self.assertIn("delivery held", p.stderr)
             self.assertNotIn("not running", p.stderr)
@@ -367,6 +364,11 @@ watches:
         core file appears and no file in its directory holds a secret."""
         import resource
         self.authorize()
+        # a baseline now, so that the daemon's first check finds a new
+        # item and sends it: the tokens are in use when it crashes
+        self.assertEqual(self.run_kw("once").returncode, 0)
+        self.write_page("board.html", "<ul><li><a href='/9'>nine</a></li>"
+                        "</ul>")
         self.known.add(self.token("access_token"))
         self.known.add(self.token("refresh_token"))
         cores = os.path.join(self.tmp, "cores")
@@ -395,18 +397,16 @@ watches:
             env=dict(os.environ, **self.env), cwd=cores,
             preexec_fn=unlimited)
         try:
-            deadline = time.monotonic() + 20
-            limit = None
-            while time.monotonic() < deadline:
-                limit = self.core_limit(proc.pid)
-                if limit == "0":
-                    break
-                time.sleep(0.1)
-            self.assertEqual(limit, "0", "core dumps are still on")
+            kwtest.wait_until(lambda: self.core_limit(proc.pid) == "0", 20,
+                              "core dumps turned off (RLIMIT_CORE 0)",
+                              interval=0.1)
             if os.geteuid() != 0:
                 # not dumpable: /proc/PID belongs to root (proc(5))
                 self.assertEqual(os.stat("/proc/%d" % proc.pid).st_uid, 0)
-            time.sleep(1.5)  # a check and a send: the tokens are in use
+            # a check and a send: the tokens are in use
+            kwtest.wait_until(
+                lambda: self.kakao.get_json("/_control/tokens")["sends"]
+                >= 1, 30, "the daemon's send of the new item")
             proc.send_signal(signal.SIGSEGV)
             out, err = proc.communicate(timeout=30)
         finally:
@@ -461,10 +461,8 @@ watches:
                     url = m.group(1)
                     break
             self.assertIsNotNone(url)
-            for _ in range(100):
-                if listening_on(self.port):
-                    break
-                time.sleep(0.05)
+            kwtest.wait_until(lambda: listening_on(self.port), 20,
+                              "the auth listener on port %d" % self.port)
             self.assertEqual(listening_on(self.port), ["0100007F"],
                              "the listener must bind 127.0.0.1 only")
             other = outbound_address()
