@@ -33,21 +33,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 FAKES = os.path.join(ROOT, "tests", "fakes")
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import kwtest  # noqa: E402
 
-SCRIPT_PAGE = """<!doctype html><html><head><meta charset="utf-8"></head>
-<body><ul id="list"></ul><script>
-fetch('/items.json').then(r => r.json()).then(items => {
-  const ul = document.getElementById('list');
-  for (const it of items) {
-    const li = document.createElement('li');
-    const a = document.createElement('a');
-    a.href = '/show/' + it.id;
-    a.textContent = it.title;
-    li.appendChild(a);
-    ul.appendChild(li);
-  }
-});
-</script></body></html>"""
+SCRIPT_PAGE = kwtest.script_list_page("list", head='<meta charset="utf-8">')
 
 
 def tree(pid):
@@ -136,7 +125,7 @@ def main():
     ap.add_argument("--kakaowatch",
                     default=os.path.join(ROOT, "build", "kakaowatch"))
     a = ap.parse_args()
-    if shutil.which("chromium-headless-shell") is None:
+    if kwtest.find_browser() is None:
         sys.exit("chromium-headless-shell is not installed")
     # PR_SET_CHILD_SUBREAPER: orphans of the tree are reparented here
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)

@@ -159,6 +159,38 @@ def json_lines(text):
     return out
 
 
+# ---- the browser (render: browser): test_render, test_proxy, bench ----
+
+BROWSER_NAME = "chromium-headless-shell"
+
+
+def find_browser():
+    """The path of chromium-headless-shell on $PATH, or None if it is not
+    installed (the browser tests then skip)."""
+    return shutil.which(BROWSER_NAME)
+
+
+def script_list_page(list_id="list", head="", before=""):
+    """An HTML page whose <ul id=LIST_ID> is empty in the HTML and filled
+    by a script from GET /items.json (a JSON array of {id, title}): one
+    <li><a href="/show/ID">TITLE</a> per item. Only a browser sees items.
+    HEAD goes into <head>, BEFORE into <body> before the list."""
+    return ("""<!doctype html><html><head>%s</head><body>%s<ul id="%s"></ul>
+<script>
+fetch('/items.json').then(r => r.json()).then(items => {
+  const ul = document.getElementById('%s');
+  for (const it of items) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = '/show/' + it.id;
+    a.textContent = it.title;
+    li.appendChild(a);
+    ul.appendChild(li);
+  }
+});
+</script></body></html>""" % (head, before, list_id, list_id))
+
+
 # ---- the daemon against fake Kakao (test_daemon, test_delivery, ...) ----
 
 CLIENT_ID = "daemon-test-rest-key-42"

@@ -30,7 +30,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
 
-BROWSER = shutil.which("chromium-headless-shell")
+BROWSER = kwtest.find_browser()
 OPENSSL = shutil.which("openssl")
 # a name only the test proxies resolve (.invalid never resolves: RFC 2606)
 HIDDEN = "board.kwtest.invalid"
@@ -40,20 +40,7 @@ BOARD = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 <ul id="posts"><li><a href="/p/1">첫 글</a></li>
 <li><a href="/p/2">둘째 글</a></li></ul></body></html>"""
 
-SCRIPT_PAGE = """<!doctype html><html><body><ul id="posts"></ul>
-<script>
-fetch('/items.json').then(r => r.json()).then(items => {
-  const ul = document.getElementById('posts');
-  for (const it of items) {
-    const li = document.createElement('li');
-    const a = document.createElement('a');
-    a.href = '/show/' + it.id;
-    a.textContent = it.title;
-    li.appendChild(a);
-    ul.appendChild(li);
-  }
-});
-</script></body></html>"""
+SCRIPT_PAGE = kwtest.script_list_page("posts")
 
 
 def read_exact(sock, n):

@@ -15,7 +15,6 @@ optional package: docker/install-deps.sh browser).
 """
 import os
 import re
-import shutil
 import signal
 import stat
 import subprocess
@@ -26,26 +25,13 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
 
-BROWSER = shutil.which("chromium-headless-shell")
+BROWSER = kwtest.find_browser()
 if BROWSER is None:
     print("test_render: chromium-headless-shell is not installed: "
           "skipping the browser tests (docker/install-deps.sh browser)",
           file=sys.stderr)
 
-SCRIPT_PAGE = """<!doctype html><html><body><h1>티켓</h1><ul id="list"></ul>
-<script>
-fetch('/items.json').then(r => r.json()).then(items => {
-  const ul = document.getElementById('list');
-  for (const it of items) {
-    const li = document.createElement('li');
-    const a = document.createElement('a');
-    a.href = '/show/' + it.id;
-    a.textContent = it.title;
-    li.appendChild(a);
-    ul.appendChild(li);
-  }
-});
-</script></body></html>"""
+SCRIPT_PAGE = kwtest.script_list_page("list", before="<h1>티켓</h1>")
 
 # a script that never finishes: the renderer is busy forever
 BUSY_PAGE = """<!doctype html><html><body><ul id="list"><li><a href="/a">a</a>
