@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,34 @@ class KwTestCase(unittest.TestCase):
         self.servers.append(s)
         return s
 
+    def start_kakao_auth(self, client_id, secret=None):
+        """The set-up of a test of `auth` against the strict fake Kakao:
+        sets self.port (a free loopback port for `auth`'s own listener),
+        self.redirect (http://127.0.0.1:PORT/oauth), self.kakao (the fake,
+        knowing CLIENT_ID, SECRET if given, and that redirect URI) and
+        self.env (KAKAO_REST_API_KEY, and KAKAO_CLIENT_SECRET if SECRET)
+        for the config's ${...}; kakao_yaml() is the matching block."""
+        self.port = free_port()
+        self.redirect = "http://127.0.0.1:%d/oauth" % self.port
+        args = ["--client-id", client_id]
+        self.env = {"KAKAO_REST_API_KEY": client_id}
+        if secret is not None:
+            args += ["--client-secret", secret]
+            self.env["KAKAO_CLIENT_SECRET"] = secret
+        self.kakao = self.start_kakao(*(args + ["--redirect-uri",
+                                                self.redirect]))
+        return self.kakao
+
+    def kakao_yaml(self):
+        """The `kakao:` config block for start_kakao_auth's fake (keys from
+        self.env's variables, never the values)."""
+        text = "kakao:\n  rest_api_key: ${KAKAO_REST_API_KEY}\n"
+        if "KAKAO_CLIENT_SECRET" in self.env:
+            text += "  client_secret: ${KAKAO_CLIENT_SECRET}\n"
+        return text + ("  redirect_uri: %s\n  auth_base_url: %s\n"
+                       "  api_base_url: %s\n" % (
+                           self.redirect, self.kakao.base, self.kakao.base))
+
     def write_page(self, name, text, charset=None):
         path = os.path.join(self.root, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -132,6 +161,15 @@ class KwTestCase(unittest.TestCase):
             for s in secrets:
                 if s:
                     self.assertNotIn(s, log, "a secret leaked into output")
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now (the kernel's pick)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def wait_until(cond, timeout, what, interval=0.05):

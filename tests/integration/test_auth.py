@@ -21,40 +21,22 @@ import kwtest  # noqa: E402
 CLIENT_ID = "auth-test-rest-key-77"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class AuthTest(kwtest.KwTestCase):
 
     def setUp(self):
         super().setUp()
-        self.port = free_port()
-        self.redirect = "http://127.0.0.1:%d/oauth" % self.port
-        self.kakao = self.start_kakao("--client-id", CLIENT_ID,
-                                      "--redirect-uri", self.redirect)
+        self.start_kakao_auth(CLIENT_ID)
         self.pages = self.start_pages()
         self.write_page("board.html", "<ul><li><a href='/1'>one</a></li>"
                         "</ul>")
         self.token_file = os.path.join(self.state, "kakao_token.json")
-        self.env = {"KAKAO_REST_API_KEY": CLIENT_ID}
         self.write_config("""
 state_dir: %s
-kakao:
-  rest_api_key: ${KAKAO_REST_API_KEY}
-  redirect_uri: %s
-  auth_base_url: %s
-  api_base_url: %s
-watches:
+%swatches:
   - name: board
     url: %s
     xpath: //li/a
-""" % (self.state, self.redirect, self.kakao.base, self.kakao.base,
-            self.pages.url("/board.html")))
+""" % (self.state, self.kakao_yaml(), self.pages.url("/board.html")))
 
     def start_listener(self):
         proc = subprocess.Popen(

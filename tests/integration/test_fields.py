@@ -9,7 +9,6 @@ and says per item why `when` does not hold; `check` names an unknown field
 at FILE:LINE:COL.
 """
 import os
-import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -17,14 +16,6 @@ import kwtest  # noqa: E402
 
 CLIENT_ID = "test-rest-api-key-0123"
 SECRET = "client-secret-4567-abcdef"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def board(deals):
@@ -46,29 +37,16 @@ class Fields(kwtest.KwTestCase):
 
     def setUp(self):
         super().setUp()
-        self.port = free_port()
-        self.redirect = "http://127.0.0.1:%d/oauth" % self.port
-        self.kakao = self.start_kakao("--client-id", CLIENT_ID,
-                                      "--client-secret", SECRET,
-                                      "--redirect-uri", self.redirect)
+        self.start_kakao_auth(CLIENT_ID, SECRET)
         self.pages = self.start_pages()
-        self.env = {"KAKAO_REST_API_KEY": CLIENT_ID,
-                    "KAKAO_CLIENT_SECRET": SECRET}
 
     def write_watches(self, watch):
         return self.write_config("""
 state_dir: %s
-kakao:
-  rest_api_key: ${KAKAO_REST_API_KEY}
-  client_secret: ${KAKAO_CLIENT_SECRET}
-  redirect_uri: %s
-  auth_base_url: %s
-  api_base_url: %s
-  min_refresh_interval: 0s
+%s  min_refresh_interval: 0s
 max_messages_per_check: 10
 watches:
-%s""" % (self.state, self.redirect, self.kakao.base, self.kakao.base,
-            watch))
+%s""" % (self.state, self.kakao_yaml(), watch))
 
     def hotdeal(self):
         return self.write_watches("""  - name: hotdeal

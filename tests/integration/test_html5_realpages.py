@@ -37,40 +37,11 @@ import subprocess
 import sys
 import unittest
 
-SKIP = 77
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.environ.get("KW_SOURCE_DIR") or os.path.join(HERE, "..", "..")
-PAGES = os.path.join(SOURCE, "..", "shared", "testdata", "realpages")
-BINARY = os.environ.get("KW_BINARY") or os.path.join(
-    SOURCE, "build", "kakaowatch")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import html5ref                                # noqa: E402
+from html5ref import BINARY, PAGES             # noqa: E402
 
-
-def _import_or_reexec():
-    """html5lib and lxml, from Debian's python3 if ours lacks them."""
-    try:
-        import html5lib  # noqa: F401
-        import lxml.etree  # noqa: F401
-        return True
-    except ImportError:
-        pass
-    system = "/usr/bin/python3"
-    if (os.path.exists(system) and os.path.realpath(sys.executable)
-            != os.path.realpath(system)
-            and not os.environ.get("KW_HTML5_REEXEC")):
-        os.environ["KW_HTML5_REEXEC"] = "1"
-        os.execv(system, [system, "-B", os.path.abspath(__file__)]
-                 + sys.argv[1:])
-    return False
-
-
-if not _import_or_reexec():
-    print("skipped: python3-html5lib and python3-lxml are not installed "
-          "(apt-get install python3-html5lib python3-lxml)")
-    sys.exit(SKIP)
-if not os.path.isdir(PAGES):
-    print("skipped: no saved pages at %s (../shared/testdata/realpages)"
-          % os.path.normpath(PAGES))
-    sys.exit(SKIP)
+html5ref.need_realpages(__file__)
 
 import html5lib                                # noqa: E402
 import webencodings                            # noqa: E402

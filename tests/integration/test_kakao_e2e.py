@@ -23,14 +23,6 @@ CLIENT_ID = "test-rest-api-key-0123"
 SECRET = "client-secret-4567-abcdef"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def page(titles):
     return "<html><body><ul>%s</ul></body></html>" % "".join(
         '<li><a href="/p/%s">%s</a></li>' % (t.replace(" ", "-"), t)
@@ -41,32 +33,19 @@ class KakaoE2E(kwtest.KwTestCase):
 
     def setUp(self):
         super().setUp()
-        self.port = free_port()
-        self.redirect = "http://127.0.0.1:%d/oauth" % self.port
-        self.kakao = self.start_kakao("--client-id", CLIENT_ID,
-                                      "--client-secret", SECRET,
-                                      "--redirect-uri", self.redirect)
+        self.start_kakao_auth(CLIENT_ID, SECRET)
         self.pages = self.start_pages()
         self.write_page("board.html", page(["one", "two"]))
         self.token_file = os.path.join(self.state, "kakao_token.json")
-        self.env = {"KAKAO_REST_API_KEY": CLIENT_ID,
-                    "KAKAO_CLIENT_SECRET": SECRET}
         self.write_config("""
 state_dir: %s
-kakao:
-  rest_api_key: ${KAKAO_REST_API_KEY}
-  client_secret: ${KAKAO_CLIENT_SECRET}
-  redirect_uri: %s
-  auth_base_url: %s
-  api_base_url: %s
-  min_refresh_interval: 0s
+%s  min_refresh_interval: 0s
 watches:
   - name: board
     url: %s
     xpath: //li/a
     interval: 1m
-""" % (self.state, self.redirect, self.kakao.base, self.kakao.base,
-            self.pages.url("/board.html")))
+""" % (self.state, self.kakao_yaml(), self.pages.url("/board.html")))
 
     def secrets(self):
         out = [SECRET]
