@@ -119,10 +119,9 @@ out:
 
 /* the changes the user asked to hear about, as messages */
 static int
-build_change_messages(const struct config *cfg,
-    const struct watch_config *wc, const struct item_list *added,
-    const struct item_list *changed, const struct item_list *removed,
-    struct msgs *m, struct kw_err *err)
+build_change_messages(const struct config *cfg, const struct watch_config *wc,
+    const struct item_list *added, const struct item_list *changed,
+    const struct item_list *removed, struct msgs *m, struct kw_err *err)
 {
 	int max = cfg->max_messages_per_check;
 	struct message_format fmt = {
@@ -203,9 +202,8 @@ check_messages(const struct config *cfg, const struct watch_config *wc,
  * a row has none (written by 0.1). 0 or -1 with `err`.
  */
 static int
-rekey_snapshot(struct item_list *old, bool rekeyed,
-    const struct key_spec *spec, enum key_mode resolved, const char *page,
-    struct kw_err *err)
+rekey_snapshot(struct item_list *old, bool rekeyed, const struct key_spec *spec,
+    enum key_mode resolved, const char *page, struct kw_err *err)
 {
 	struct item *it;
 	size_t i;
@@ -352,9 +350,9 @@ record_failure(struct check_job *job, const char *why, int64_t retry_until,
 	notify = o->failures >= wc->max_failures && !job->st.failing_notified;
 	/* queued first (grouped with other notices, deliver.h): a crash
 	 * before the check is recorded repeats it later, never loses it */
-	if (notify && deliver_notice_add(job->env.store, job->env.cfg, true,
-			  wc->name, o->failures, wc->url, why, util_now_ms(),
-			  &err) != 0) {
+	if (notify &&
+	    deliver_notice_add(job->env.store, job->env.cfg, true, wc->name,
+		o->failures, wc->url, why, util_now_ms(), &err) != 0) {
 		log_warnx("outbox: '%s': %s", wc->name, err.msg);
 		kw_err_clear(&err);
 		notify = false;
@@ -408,15 +406,15 @@ record_success(struct check_job *job, const struct http_response *resp,
 	 * items: their first snapshot is a silent baseline, not a flood of
 	 * "new" */
 	rebaseline = !job->st.baselined ||
-	    !util_str_eq(job->st.xpath, job->spec) ||
-	    !util_str_eq(job->st.url, wc->url);
+		     !util_str_eq(job->st.xpath, job->spec) ||
+		     !util_str_eq(job->st.url, wc->url);
 	/* the items seen now: the page, or on a 304 the snapshot it still is
 	 * (with the keys it was stored with: only their last_seen moves;
 	 * a snapshot of 0.1 has none and is keyed like a page) */
 	rekeyed = false;
 	if (items == NULL) {
-		if (store_snapshot_get(job->env.store, wc->name, &snap,
-			&err) != 0)
+		if (store_snapshot_get(job->env.store, wc->name, &snap, &err) !=
+		    0)
 			goto fail;
 		cur = &snap;
 	}
@@ -431,8 +429,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 			goto fail;
 		}
 		/* keys made otherwise before (or by 0.1) are remade first */
-		rekeyed = job->st.known &&
-		    !util_str_eq(job->st.key_spec, spec_str);
+		rekeyed =
+		    job->st.known && !util_str_eq(job->st.key_spec, spec_str);
 		if (rekeyed && rekey_seen(job, &spec, resolved, page, &rekey,
 				   &nrekey, &seen, &err) != 0)
 			goto fail;
@@ -464,9 +462,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 		o->nadded = added.n;
 		o->nchanged = changed.n;
 		o->nremoved = removed.n;
-		o->kind = added.n + changed.n + removed.n > 0 ?
-		    CHECK_CHANGED :
-		    CHECK_UNCHANGED;
+		o->kind = added.n + changed.n + removed.n > 0 ? CHECK_CHANGED :
+								CHECK_UNCHANGED;
 		if (build_change_messages(job->env.cfg, wc, &added, &changed,
 			&removed, &m, &err) != 0)
 			goto fail;
@@ -484,9 +481,8 @@ record_success(struct check_job *job, const struct http_response *resp,
 	if (items == NULL) {
 		/* keep the validators the 304 confirmed */
 		rec.etag = resp->etag ? resp->etag : job->st.etag;
-		rec.last_modified = resp->last_modified ?
-					resp->last_modified :
-					job->st.last_modified;
+		rec.last_modified = resp->last_modified ? resp->last_modified :
+							  job->st.last_modified;
 	}
 	/* a 304 keeps the snapshot, unless its 0.1 rows just got keys */
 	rec.items = items != NULL ? items : spec_str != NULL ? &snap : NULL;
@@ -568,11 +564,10 @@ on_fetched(void *user, struct http_response *resp)
 			    wc->max_retry_after_ms / 1000,
 			    wc->max_retry_after_ms / 1000);
 		} else if (resp->retry_after_s >= 0) {
-			retry_until = job->started_at +
-			    resp->retry_after_s * 1000;
+			retry_until =
+			    job->started_at + resp->retry_after_s * 1000;
 			snprintf(why, sizeof(why),
-			    "HTTP %ld, server asks to retry after %" PRId64
-			    "s",
+			    "HTTP %ld, server asks to retry after %" PRId64 "s",
 			    resp->status, resp->retry_after_s);
 		} else {
 			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
@@ -588,19 +583,24 @@ on_fetched(void *user, struct http_response *resp)
 	}
 	if (items.n == 0 && wc->cookies != NULL) {
 		/* a login page or "please log in" instead of the list */
-		snprintf(why, sizeof(why), "%s: the session may have expired "
+		snprintf(why, sizeof(why),
+		    "%s: the session may have expired "
 		    "(log in with a browser and export its cookies to '%s' "
-		    "again)", used == EXTRACT_PARSER_FEED ?
-		    "the feed has no entries" : used == EXTRACT_PARSER_JSON ?
-		    "the jq program gave no items" : "the xpath matched nothing",
+		    "again)",
+		    used == EXTRACT_PARSER_FEED ?
+			"the feed has no entries" :
+		    used == EXTRACT_PARSER_JSON ?
+			"the jq program gave no items" :
+			"the xpath matched nothing",
 		    wc->cookies);
 		record_failure(job, why, 0, &o);
 		goto out;
 	}
 	if (items.n == 0) {
-		record_failure(job, used == EXTRACT_PARSER_FEED ?
+		record_failure(job,
+		    used == EXTRACT_PARSER_FEED ?
 			"the feed has no entries" :
-			used == EXTRACT_PARSER_JSON ?
+		    used == EXTRACT_PARSER_JSON ?
 			"the jq program gave no items" :
 			"the xpath matched nothing",
 		    0, &o);
@@ -628,27 +628,29 @@ check_extract(const struct watch_config *wc, const struct extract_xpath *xp,
 	opts.link = wc->link;
 	opts.fields = (const char *const *)wc->fields;
 	opts.nfields = wc->nfields / 2;
-	p = opts.parser != EXTRACT_PARSER_AUTO ? opts.parser :
-	    extract_detect_parser(body, len, content_type);
+	p = opts.parser != EXTRACT_PARSER_AUTO ?
+		opts.parser :
+		extract_detect_parser(body, len, content_type);
 	if (used != NULL)
 		*used = p;
 	if (p == EXTRACT_PARSER_JSON) {
 		if (wc->jq == NULL)
 			return kw_err_set(err, "the response is JSON and the "
 					       "watch has no jq: program");
-		return jq_items(wc->jq, body, len, page_url, NULL, items,
-		    err);
+		return jq_items(wc->jq, body, len, page_url, NULL, items, err);
 	}
 	if (wc->jq != NULL && wc->xpath == NULL) {
 		/* a JSON API that answers with an error page: a failure */
-		return kw_err_set(err, "expected JSON for the jq program, got "
-				       "%s (Content-Type %.100s)",
+		return kw_err_set(err,
+		    "expected JSON for the jq program, got "
+		    "%s (Content-Type %.100s)",
 		    p == EXTRACT_PARSER_HTML ? "an HTML page" :
-		    p == EXTRACT_PARSER_FEED ? "a feed" : "XML",
+		    p == EXTRACT_PARSER_FEED ? "a feed" :
+					       "XML",
 		    content_type != NULL ? content_type : "none");
 	}
-	return extract_document(body, len, content_type, wc->encoding,
-	    page_url, xp, &opts, items, used, err);
+	return extract_document(body, len, content_type, wc->encoding, page_url,
+	    xp, &opts, items, used, err);
 }
 
 int64_t
@@ -708,8 +710,8 @@ check_request_init(struct http_request *req, const struct watch_config *wc)
 	req->method = wc->method;
 	req->body = wc->body;
 	req->body_len = wc->body ? strlen(wc->body) : 0;
-	req->content_type = wc->body ? "application/x-www-form-urlencoded" :
-				       NULL;
+	req->content_type =
+	    wc->body ? "application/x-www-form-urlencoded" : NULL;
 	req->headers = (const char *const *)wc->headers;
 	req->nheaders = wc->nheaders;
 	if (util_str_eq(wc->user_agent, "browser")) {
@@ -752,9 +754,11 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 		/* err says why */
 	} else if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		/* a link to a directory elsewhere: never written through */
-		kw_err_set(err, "'%s' is a symbolic link or not a directory: "
+		kw_err_set(err,
+		    "'%s' is a symbolic link or not a directory: "
 		    "kakaowatch does not follow links in its state directory; "
-		    "remove it", dir);
+		    "remove it",
+		    dir);
 	} else {
 		jar = util_path_join(dir, name);
 		if (jar == NULL)
@@ -766,8 +770,8 @@ check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
 }
 
 void
-check_render_request_init(struct render_request *rr,
-    const struct config *cfg, const struct watch_config *wc)
+check_render_request_init(struct render_request *rr, const struct config *cfg,
+    const struct watch_config *wc)
 {
 	memset(rr, 0, sizeof(*rr));
 	rr->browser = cfg != NULL ? cfg->browser : NULL;
@@ -776,7 +780,8 @@ check_render_request_init(struct render_request *rr,
 	rr->name = wc->name;
 	rr->proxy = wc->proxy;
 	rr->user_agent = util_str_eq(wc->user_agent, "browser") ?
-	    HTTP_BROWSER_USER_AGENT : wc->user_agent;
+			     HTTP_BROWSER_USER_AGENT :
+			     wc->user_agent;
 	rr->cookie_file = wc->cookies;
 	rr->wait_for = wc->wait_for;
 	rr->timeout_ms = (long)wc->timeout_ms;
@@ -822,8 +827,9 @@ on_rendered(void *user, struct render_result *res)
 	resp.retry_after_s = -1;
 	if (res->status != 0) {
 		resp.error = res->timed_out ? HTTP_ERR_TIMEOUT :
-		    strcmp(res->error, "aborted") == 0 ? HTTP_ERR_ABORTED :
-		    HTTP_ERR_OTHER;
+			     strcmp(res->error, "aborted") == 0 ?
+					      HTTP_ERR_ABORTED :
+					      HTTP_ERR_OTHER;
 		snprintf(resp.errmsg, sizeof(resp.errmsg), "%.250s",
 		    res->error);
 	} else {
@@ -930,7 +936,7 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	}
 	/* validators only describe the page we extracted with this xpath */
 	same = job->st.baselined && util_str_eq(job->st.url, wc->url) &&
-	    util_str_eq(job->st.xpath, job->spec);
+	       util_str_eq(job->st.xpath, job->spec);
 	check_request_init(&req, wc);
 	req.etag = same ? job->st.etag : NULL;
 	req.last_modified = same ? job->st.last_modified : NULL;
@@ -959,8 +965,8 @@ check_outcome_format(const struct watch_config *wc,
 {
 	switch (o->kind) {
 	case CHECK_BASELINE:
-		snprintf(buf, size, "%s: baseline stored (%zu items)",
-		    wc->name, o->nitems);
+		snprintf(buf, size, "%s: baseline stored (%zu items)", wc->name,
+		    o->nitems);
 		break;
 	case CHECK_CHANGED:
 		if (o->nchanged > 0)
@@ -982,7 +988,8 @@ check_outcome_format(const struct watch_config *wc,
 		break;
 	case CHECK_FAILED:
 		if (o->not_recorded)
-			snprintf(buf, size, "%s: failed: %s (not recorded: the "
+			snprintf(buf, size,
+			    "%s: failed: %s (not recorded: the "
 			    "state database failed; tried again next time)",
 			    wc->name, o->error);
 		else

@@ -89,9 +89,11 @@ import_tokens(const struct config *cfg, const char *path, struct kw_err *err)
 		goto out;
 	}
 	if (tok.refresh_token == NULL) {
-		kw_err_set(err, "'%s' has no refresh_token (a tutorial that "
+		kw_err_set(err,
+		    "'%s' has no refresh_token (a tutorial that "
 		    "saved a refresh answer without one overwrote it); run "
-		    "`kakaowatch auth` instead", path);
+		    "`kakaowatch auth` instead",
+		    path);
 		goto out;
 	}
 	if (util_mkdir_p(cfg->state_dir, 0700, err) != 0)
@@ -101,9 +103,10 @@ import_tokens(const struct config *cfg, const char *path, struct kw_err *err)
 	if (s != KAKAO_OK)
 		goto out;
 	if (!scope_has_talk_message(tok.scope))
-		fprintf(stderr, "kakaowatch: warning: these tokens have no "
-				"talk_message consent (scope '%s'); sending "
-				"will fail with -402: run `kakaowatch auth`\n",
+		fprintf(stderr,
+		    "kakaowatch: warning: these tokens have no "
+		    "talk_message consent (scope '%s'); sending "
+		    "will fail with -402: run `kakaowatch auth`\n",
 		    tok.scope);
 	printf("imported '%s': tokens checked with one refresh and saved "
 	       "to %s (mode 0600)\n",
@@ -149,7 +152,8 @@ query_param(const char *url, const char *key)
 		end = p + strcspn(p, "&#");
 		if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 &&
 		    p[klen] == '=') {
-			raw = strndup(p + klen + 1, (size_t)(end - p) - klen - 1);
+			raw =
+			    strndup(p + klen + 1, (size_t)(end - p) - klen - 1);
 			if (raw == NULL)
 				return NULL;
 			val = util_url_decode(raw);
@@ -236,7 +240,10 @@ respond(int fd, int code, const char *title, const char *message)
 	    "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
 	    "Connection: close\r\n\r\n",
-	    code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Bad Request",
+	    code,
+	    code == 200 ? "OK" :
+	    code == 404 ? "Not Found" :
+			  "Bad Request",
 	    page.len);
 	buf_append(&head, page.data, page.len);
 	for (off = 0; off < head.len; off += (size_t)n) {
@@ -290,13 +297,15 @@ exchange(const struct config *cfg, const char *code, struct kw_err *err)
 	if (s != KAKAO_OK)
 		goto out;
 	if (!scope_has_talk_message(tok.scope)) {
-		kw_err_set(err, "Kakao connected kakaowatch without the "
+		kw_err_set(err,
+		    "Kakao connected kakaowatch without the "
 		    "카카오톡 메시지 전송 (talk_message) consent (granted: "
 		    "'%s'), so it could not send anything: tick that box on "
 		    "the consent screen; if it is not offered, turn it on in "
 		    "Kakao Developers > [카카오 로그인] > [동의항목] > 카카오톡 "
 		    "메시지 전송 (사용 설정, 선택 동의), then run `kakaowatch "
-		    "auth` again. Nothing was saved", tok.scope);
+		    "auth` again. Nothing was saved",
+		    tok.scope);
 		goto out;
 	}
 	if (token_save(cfg->kakao.token_file, &tok, err) != 0)
@@ -369,9 +378,11 @@ handle_request(const struct config *cfg, int fd, const char *req,
 		respond(fd, 400, "KakaoTalk 연결 취소",
 		    "Kakao did not authorize kakaowatch. Run `kakaowatch "
 		    "auth` again.");
-		kw_err_set(err, "Kakao answered '%s': authorization not given; "
+		kw_err_set(err,
+		    "Kakao answered '%s': authorization not given; "
 		    "run `kakaowatch auth` again and agree (the consent "
-		    "screen's 동의하고 계속하기)", error);
+		    "screen's 동의하고 계속하기)",
+		    error);
 		*result = -1;
 		done = 1;
 		goto out;
@@ -441,8 +452,9 @@ listen_for_code(const struct config *cfg, int port, const char *path,
 		    port, strerror(errno));
 		goto out;
 	}
-	fprintf(stderr, "waiting for the browser on 127.0.0.1:%d%s "
-			"(5 minutes)...\n",
+	fprintf(stderr,
+	    "waiting for the browser on 127.0.0.1:%d%s "
+	    "(5 minutes)...\n",
 	    port, path);
 	for (;;) {
 		now = util_mono_ms();
@@ -476,7 +488,8 @@ listen_for_code(const struct config *cfg, int port, const char *path,
 		for (i = 1; i < n; i++) {
 			struct auth_conn *c = &conns[map[i]];
 
-			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ==
+			    0)
 				continue;
 			got = read(c->fd, c->req + c->len,
 			    sizeof(c->req) - 1 - c->len);
@@ -515,8 +528,8 @@ listen_for_code(const struct config *cfg, int port, const char *path,
 			}
 			conns[i].fd = fd;
 			conns[i].len = 0;
-			conns[i].deadline = util_mono_ms() +
-			    AUTH_CONN_TIMEOUT_MS;
+			conns[i].deadline =
+			    util_mono_ms() + AUTH_CONN_TIMEOUT_MS;
 		}
 	}
 out:
@@ -580,8 +593,8 @@ cmd_auth(int argc, char **argv, struct cmd_ctx *ctx)
 	char state[33], path[1024], line[4096], *url = NULL, *code = NULL;
 	int c, port, status = KW_EXIT_FAILURE;
 
-	while ((c = cmd_getopt(argc, argv, "", longopts, auth_usage, ctx)) !=
-	    -1) {
+	while (
+	    (c = cmd_getopt(argc, argv, "", longopts, auth_usage, ctx)) != -1) {
 		switch (c) {
 		case 'n':
 			no_listen = true;
@@ -665,9 +678,8 @@ cmd_auth(int argc, char **argv, struct cmd_ctx *ctx)
 	       "agree:\n\n  %s\n\n",
 	    url);
 	fflush(stdout);
-	if (!no_listen &&
-	    parse_loopback(cfg->kakao.redirect_uri, &port, path,
-		sizeof(path)) == 0) {
+	if (!no_listen && parse_loopback(cfg->kakao.redirect_uri, &port, path,
+			      sizeof(path)) == 0) {
 		if (listen_for_code(cfg, port, path, state, &err) != 0)
 			goto fail;
 		status = KW_EXIT_OK;

@@ -37,7 +37,8 @@ log_kept(struct store *st, const struct deliver_report *rep)
 		return;
 	switch (rep->status) {
 	case KAKAO_QUOTA:
-		log_warnx("outbox: %" PRId64 " message%s kept for the next run: "
+		log_warnx("outbox: %" PRId64
+			  " message%s kept for the next run: "
 			  "the Kakao quota "
 			  "or max_messages_per_day is used up until 00:00 "
 			  "Korea time (`once --force` sends anyway)",
@@ -45,7 +46,8 @@ log_kept(struct store *st, const struct deliver_report *rep)
 		break;
 	case KAKAO_RETRY:
 	case KAKAO_RATE_LIMITED:
-		log_warnx("outbox: %" PRId64 " message%s kept for the next run: "
+		log_warnx("outbox: %" PRId64
+			  " message%s kept for the next run: "
 			  "Kakao failed "
 			  "before; the next try is in %" PRId64 "s (`once "
 			  "--force` tries now)",
@@ -149,8 +151,8 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	size_t i;
 	int c, j, status = KW_EXIT_USAGE;
 
-	while ((c = cmd_getopt(argc, argv, "", longopts, once_usage, ctx)) !=
-	    -1) {
+	while (
+	    (c = cmd_getopt(argc, argv, "", longopts, once_usage, ctx)) != -1) {
 		if (c == 'd')
 			due_only = true;
 		else if (c == 'f')
@@ -163,8 +165,7 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 		return KW_EXIT_USAGE;
 	selected = calloc(cfg->nwatches, sizeof(*selected));
 	xps = calloc(cfg->nwatches, sizeof(*xps));
-	if ((selected == NULL || xps == NULL) &&
-	    cfg->nwatches > 0) {
+	if ((selected == NULL || xps == NULL) && cfg->nwatches > 0) {
 		log_errorx("out of memory");
 		status = KW_EXIT_FAILURE;
 		goto out;
@@ -174,8 +175,9 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 			if (strcmp(cfg->watches[i].name, argv[j]) == 0)
 				break;
 		if (i == cfg->nwatches) {
-			fprintf(stderr, "kakaowatch: no watch named '%s' in "
-					"%s\n",
+			fprintf(stderr,
+			    "kakaowatch: no watch named '%s' in "
+			    "%s\n",
 			    argv[j], cfg->path);
 			goto out;
 		}
@@ -189,8 +191,8 @@ cmd_once(int argc, char **argv, struct cmd_ctx *ctx)
 	st = store_open(cfg->state_dir, &err);
 	if (st == NULL)
 		goto fail;
-	http = http_new(cfg->max_connections, cfg->max_connections_per_host,
-	    &err);
+	http =
+	    http_new(cfg->max_connections, cfg->max_connections_per_host, &err);
 	if (http == NULL)
 		goto fail;
 	render = render_pool_new(cfg->browser_max, &err);

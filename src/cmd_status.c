@@ -49,9 +49,9 @@ struct status_info {
 	int64_t now;
 	int64_t beat;
 	bool alive;
-	char *hold;            /* why the daemon holds sending, or NULL */
-	int64_t quota_until;   /* Kakao quota hold, Unix ms, or 0 */
-	char *budget_day;      /* day the daily budget ran out, or NULL */
+	char *hold;          /* why the daemon holds sending, or NULL */
+	int64_t quota_until; /* Kakao quota hold, Unix ms, or 0 */
+	char *budget_day;    /* day the daily budget ran out, or NULL */
 	int64_t pending, oldest;
 	struct outbox_msg *head; /* the next message, or NULL */
 	size_t nhead;
@@ -161,12 +161,11 @@ gather(struct store *st, const struct config *cfg, struct status_info *in,
 	if (store_heartbeat_get(st, &in->beat, err) != 0)
 		return -1;
 	in->alive = in->beat > 0 && in->now - in->beat < HEALTH_MAX_AGE_MS &&
-	    in->beat - in->now < HEALTH_MAX_AGE_MS;
+		    in->beat - in->now < HEALTH_MAX_AGE_MS;
 	if (store_meta_get(st, SCHED_META_HOLD, &in->hold, err) != 0 ||
-	    meta_int(st, DELIVER_META_QUOTA_HOLD, &in->quota_until, err) !=
-		0 ||
-	    store_meta_get(st, DELIVER_META_BUDGET_DAY, &in->budget_day,
-		err) != 0)
+	    meta_int(st, DELIVER_META_QUOTA_HOLD, &in->quota_until, err) != 0 ||
+	    store_meta_get(st, DELIVER_META_BUDGET_DAY, &in->budget_day, err) !=
+		0)
 		return -1;
 	if (!in->alive) {
 		free(in->hold);
@@ -199,13 +198,13 @@ gather(struct store *st, const struct config *cfg, struct status_info *in,
 		/* only a running daemon has a next check */
 		if (sw->wc->enabled && in->alive)
 			sw->next = sw->ws.next_check_at;
-		sw->failing = sw->wc->enabled &&
-		    sw->ws.failures >= sw->wc->max_failures;
+		sw->failing =
+		    sw->wc->enabled && sw->ws.failures >= sw->wc->max_failures;
 		if (sw->failing)
 			in->failing++;
 	}
-	in->have_token = token_load(cfg->kakao.token_file, &in->tok,
-	    &in->terr) == 0;
+	in->have_token =
+	    token_load(cfg->kakao.token_file, &in->tok, &in->terr) == 0;
 	return 0;
 }
 
@@ -266,7 +265,8 @@ print_json(const struct config *cfg, const struct status_info *in)
 	json_object_set_new(o, "timezone", json_string(cfg->timezone));
 	json_object_set_new(o, "quiet_until",
 	    jtime(deliver_quiet_until(cfg, NULL, in->now)));
-	json_object_set_new(o, "dead_letters", json_integer((json_int_t)in->ndead));
+	json_object_set_new(o, "dead_letters",
+	    json_integer((json_int_t)in->ndead));
 	json_object_set_new(root, "outbox", o);
 	o = json_object();
 	json_object_set_new(o, "day", json_string(in->day));
@@ -444,7 +444,7 @@ cmd_status(int argc, char **argv, struct cmd_ctx *ctx)
 
 	memset(&in, 0, sizeof(in));
 	while ((c = cmd_getopt(argc, argv, "", longopts, status_usage, ctx)) !=
-	    -1) {
+	       -1) {
 		if (c == 'j')
 			as_json = true;
 		else if (c == 'H')
@@ -470,14 +470,16 @@ cmd_status(int argc, char **argv, struct cmd_ctx *ctx)
 			fprintf(stderr, "kakaowatch: the daemon is not "
 					"running\n");
 		if (in.failing > 0)
-			fprintf(stderr, "kakaowatch: %zu watch%s reached "
-					"max_failures\n",
+			fprintf(stderr,
+			    "kakaowatch: %zu watch%s reached "
+			    "max_failures\n",
 			    in.failing, in.failing == 1 ? "" : "es");
 		if (in.hold != NULL)
 			fprintf(stderr, "kakaowatch: delivery held: %s\n",
 			    in.hold);
 		status = in.alive && in.failing == 0 && in.hold == NULL ?
-		    KW_EXIT_OK : KW_EXIT_FAILURE;
+			     KW_EXIT_OK :
+			     KW_EXIT_FAILURE;
 		goto out;
 	}
 	if (as_json)

@@ -158,8 +158,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	struct buf dump;
 
 	item_list_init(&items);
-	while ((c = cmd_getopt(argc, argv, "", longopts, test_usage, ctx)) !=
-	    -1) {
+	while (
+	    (c = cmd_getopt(argc, argv, "", longopts, test_usage, ctx)) != -1) {
 		switch (c) {
 		case 'f':
 			file = optarg;
@@ -206,14 +206,16 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		return KW_EXIT_USAGE;
 	}
 	if (css != NULL && xpath != NULL) {
-		fprintf(stderr, "kakaowatch: give --xpath or --css, not both\n");
+		fprintf(stderr,
+		    "kakaowatch: give --xpath or --css, not both\n");
 		return KW_EXIT_USAGE;
 	}
 	if (css != NULL) {
 		css_xpath = select_css_to_xpath(css, &css_at, &err);
 		if (css_xpath == NULL) {
-			fprintf(stderr, "kakaowatch: bad css '%s': %s at "
-					"character %zu\n",
+			fprintf(stderr,
+			    "kakaowatch: bad css '%s': %s at "
+			    "character %zu\n",
 			    css, err.msg, css_at + 1);
 			return KW_EXIT_USAGE;
 		}
@@ -221,16 +223,16 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	if (parser_opt != NULL &&
 	    extract_parser_from_name(parser_opt, &parser) != 0) {
-		fprintf(stderr, "kakaowatch: unknown parser '%s' (auto, html, "
-				"xml, feed or json)\n",
+		fprintf(stderr,
+		    "kakaowatch: unknown parser '%s' (auto, html, "
+		    "xml, feed or json)\n",
 		    parser_opt);
 		goto out;
 	}
 	if (optind < argc ||
 	    (name == NULL &&
-		(file == NULL ||
-		    (xpath == NULL && jq == NULL && !tree &&
-			parser != EXTRACT_PARSER_FEED)))) {
+		(file == NULL || (xpath == NULL && jq == NULL && !tree &&
+				     parser != EXTRACT_PARSER_FEED)))) {
 		fputs(test_usage, stderr);
 		goto out;
 	}
@@ -240,8 +242,9 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 			goto out;
 		wc = config_find_watch(cfg, name);
 		if (wc == NULL) {
-			fprintf(stderr, "kakaowatch: no watch named '%s' in "
-					"%s\n",
+			fprintf(stderr,
+			    "kakaowatch: no watch named '%s' in "
+			    "%s\n",
 			    name, cfg->path);
 			goto out;
 		}
@@ -266,10 +269,11 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		tmp.link = (char *)link;
 	status = KW_EXIT_FAILURE;
 	if (xpath != NULL && !tree) {
-		xp = cmd_xpaths() == NULL ? NULL :
-		    extract_xpath_set_get(cmd_xpaths(), xpath,
-		    (const char *const *)tmp.namespaces, tmp.nnamespaces / 2,
-		    &err);
+		xp = cmd_xpaths() == NULL ?
+			 NULL :
+			 extract_xpath_set_get(cmd_xpaths(), xpath,
+			     (const char *const *)tmp.namespaces,
+			     tmp.nnamespaces / 2, &err);
 		if (xp == NULL) {
 			if (!err.set)
 				kw_err_set(&err, "out of memory");
@@ -297,9 +301,10 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 		check_render_request_init(&rr, cfg, wc);
 		if (render_dom(&rr, &body, &len, &err) != 0)
 			goto fail;
-		fprintf(stderr, "kakaowatch: rendered in the browser in %.1fs "
-		    "(%zu bytes of DOM)\n", (double)(util_mono_ms() - t0) /
-		    1000.0, len);
+		fprintf(stderr,
+		    "kakaowatch: rendered in the browser in %.1fs "
+		    "(%zu bytes of DOM)\n",
+		    (double)(util_mono_ms() - t0) / 1000.0, len);
 		content_type = "text/html; charset=utf-8";
 		page_url = wc->url;
 	} else {
@@ -354,10 +359,11 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	if (items.n == 0) {
 		fprintf(stderr, "kakaowatch: %s\n",
-		    used == EXTRACT_PARSER_FEED ? "the feed has no entries" :
+		    used == EXTRACT_PARSER_FEED ?
+			"the feed has no entries" :
 		    used == EXTRACT_PARSER_JSON ?
-						  "the jq program gave no items" :
-						  "the xpath matched nothing");
+			"the jq program gave no items" :
+			"the xpath matched nothing");
 		goto out;
 	}
 	/* how the keys were made, and what that means for this page */
@@ -369,8 +375,8 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	if (messages) {
 		/* as a check would make them, every item being new */
 		tmp.notify_on = NOTIFY_ADDED;
-		if (check_messages(cfg, &tmp, &items, NULL, NULL, &msgs,
-			&nmsgs, &err) != 0)
+		if (check_messages(cfg, &tmp, &items, NULL, NULL, &msgs, &nmsgs,
+			&err) != 0)
 			goto fail;
 		printf("messages: %zu (if every item were new; nothing is "
 		       "sent)\n",

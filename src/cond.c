@@ -23,7 +23,7 @@ struct node {
 	enum op op;
 	char *field;
 	size_t field_at; /* code point offset of the field name */
-	bool is_num;  /* value is a number (else a string) */
+	bool is_num;     /* value is a number (else a string) */
 	double num;
 	char *str;
 	struct regex *re; /* for ~ and !~ */
@@ -34,8 +34,7 @@ struct cond {
 	unsigned flags;
 };
 
-static const char *op_names[] = { "<", "<=", ">", ">=", "==", "!=", "~",
-	"!~" };
+static const char *op_names[] = { "<", "<=", ">", ">=", "==", "!=", "~", "!~" };
 
 /* ---- numbers ---- */
 
@@ -83,7 +82,7 @@ read_decimal(const char **pp, int64_t *mant, int *frac)
 			*mant = *mant * 10 + (*p - '0');
 			p++;
 		} else if (*p == ',' && is_digit(p[1]) && is_digit(p[2]) &&
-		    is_digit(p[3]) && !is_digit(p[4])) {
+			   is_digit(p[3]) && !is_digit(p[4])) {
 			p++;
 		} else {
 			break;
@@ -169,12 +168,11 @@ cond_parse_number(const char *s, unsigned flags, double *out)
 
 /* ---- lexer ---- */
 
-enum tok { T_EOF, T_LP, T_RP, T_IDENT, T_AND, T_OR, T_NOT, T_OP, T_NUM,
-	T_STR };
+enum tok { T_EOF, T_LP, T_RP, T_IDENT, T_AND, T_OR, T_NOT, T_OP, T_NUM, T_STR };
 
 struct parser {
 	const char *s;
-	size_t pos;      /* byte offset of the next unread character */
+	size_t pos; /* byte offset of the next unread character */
 	unsigned flags;
 	int depth;
 	/* current token */
@@ -182,7 +180,7 @@ struct parser {
 	size_t start, end; /* bytes */
 	enum op op;
 	double num;
-	char *str;        /* T_STR (owned until taken), T_IDENT */
+	char *str; /* T_STR (owned until taken), T_IDENT */
 	size_t *where;
 	struct kw_err *err;
 	bool failed;
@@ -280,8 +278,10 @@ next(struct parser *ps)
 		else if (s[i] == '!' && s[i + 1] == '~')
 			ps->op = (n = 2, OP_NOMATCH);
 		else {
-			fail_at(ps, i, "unknown operator '%c' (use ==, !=, "
-			    "<, <=, >, >=, ~ or !~)", s[i]);
+			fail_at(ps, i,
+			    "unknown operator '%c' (use ==, !=, "
+			    "<, <=, >, >=, ~ or !~)",
+			    s[i]);
 			ps->tok = T_EOF;
 			return;
 		}
@@ -305,8 +305,8 @@ next(struct parser *ps)
 				ps->tok = T_EOF;
 				return;
 			}
-			if (s[j] == '\\' && (s[j + 1] == '"' ||
-			    s[j + 1] == '\\'))
+			if (s[j] == '\\' &&
+			    (s[j + 1] == '"' || s[j + 1] == '\\'))
 				j++;
 			out[k++] = s[j++];
 		}
@@ -364,9 +364,10 @@ next(struct parser *ps)
 	}
 	fail_at(ps, i, "unexpected character '%.*s'",
 	    (int)(((unsigned char)s[i] >= 0xC0) ?
-		    ((unsigned char)s[i] >= 0xF0 ? 4 :
-			(unsigned char)s[i] >= 0xE0 ? 3 : 2) :
-		    1),
+		      ((unsigned char)s[i] >= 0xF0    ? 4 :
+			  (unsigned char)s[i] >= 0xE0 ? 3 :
+							2) :
+		      1),
 	    s + i);
 	ps->tok = T_EOF;
 }
@@ -451,8 +452,10 @@ parse_cmp(struct parser *ps)
 	struct node *n;
 
 	if (ps->tok != T_IDENT) {
-		fail_at(ps, ps->start, "expected a field name, '(' or 'not', "
-		    "found %s", tok_desc(ps));
+		fail_at(ps, ps->start,
+		    "expected a field name, '(' or 'not', "
+		    "found %s",
+		    tok_desc(ps));
 		return NULL;
 	}
 	if ((n = node_new(ps, N_CMP)) == NULL)
@@ -462,9 +465,10 @@ parse_cmp(struct parser *ps)
 	ps->str = NULL;
 	next(ps);
 	if (ps->tok != T_OP) {
-		fail_at(ps, ps->start, "expected an operator after '%s' (==, "
-		    "!=, <, <=, >, >=, ~ or !~), found %s", n->field,
-		    tok_desc(ps));
+		fail_at(ps, ps->start,
+		    "expected an operator after '%s' (==, "
+		    "!=, <, <=, >, >=, ~ or !~), found %s",
+		    n->field, tok_desc(ps));
 		node_free(n);
 		return NULL;
 	}
@@ -475,16 +479,17 @@ parse_cmp(struct parser *ps)
 		struct kw_err rerr = { 0 };
 
 		if (ps->tok != T_STR) {
-			fail_at(ps, ps->start, "'%s' needs a quoted regular "
-			    "expression, found %s", op_names[n->op],
-			    tok_desc(ps));
+			fail_at(ps, ps->start,
+			    "'%s' needs a quoted regular "
+			    "expression, found %s",
+			    op_names[n->op], tok_desc(ps));
 			node_free(n);
 			return NULL;
 		}
 		n->re = regex_compile(ps->str, 0, &where, &rerr);
 		if (n->re == NULL) {
-			fail_at(ps, literal_source_byte(ps->s, ps->start,
-					where.offset),
+			fail_at(ps,
+			    literal_source_byte(ps->s, ps->start, where.offset),
 			    "bad regular expression: %s", rerr.msg);
 			node_free(n);
 			return NULL;
@@ -584,10 +589,11 @@ parse_or(struct parser *ps)
 }
 
 struct cond *
-cond_parse(const char *expr, unsigned flags, size_t *where,
-    struct kw_err *err)
+cond_parse(const char *expr, unsigned flags, size_t *where, struct kw_err *err)
 {
-	struct parser ps = { .s = expr, .flags = flags, .where = where,
+	struct parser ps = { .s = expr,
+		.flags = flags,
+		.where = where,
 		.err = err };
 	struct node *root;
 	struct cond *c;
@@ -610,8 +616,10 @@ cond_parse(const char *expr, unsigned flags, size_t *where,
 		node_free(root);
 		root = NULL;
 	} else if (root != NULL && ps.tok != T_EOF) {
-		fail_at(&ps, ps.start, "expected 'and', 'or' or the end, "
-		    "found %s", tok_desc(&ps));
+		fail_at(&ps, ps.start,
+		    "expected 'and', 'or' or the end, "
+		    "found %s",
+		    tok_desc(&ps));
 		node_free(root);
 		root = NULL;
 	}

@@ -81,8 +81,8 @@ dash_before(const char *text, const yaml_mark_t *mark, size_t *dash)
  * `watches:`, a block sequence of block mappings all indented alike
  */
 static int
-read_layout(const char *path, const char *text, size_t len,
-    struct layout *lay, struct config_errors *errs)
+read_layout(const char *path, const char *text, size_t len, struct layout *lay,
+    struct config_errors *errs)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
@@ -141,7 +141,8 @@ read_layout(const char *path, const char *text, size_t len,
 					lay->dash_col = dash;
 					lay->key_col = ev.start_mark.column;
 				} else if (dash != lay->dash_col ||
-				    ev.start_mark.column != lay->key_col) {
+					   ev.start_mark.column !=
+					       lay->key_col) {
 					why = "the watches are not all "
 					      "indented alike";
 				}
@@ -163,7 +164,8 @@ read_layout(const char *path, const char *text, size_t len,
 					free(curkey);
 					curkey = strdup(
 					    (const char *)ev.data.scalar.value);
-					in_watches = curkey != NULL &&
+					in_watches =
+					    curkey != NULL &&
 					    strcmp(curkey, "watches") == 0;
 					if (in_watches && watches_done)
 						why = "watches: appears twice";

@@ -54,8 +54,9 @@ deliver_resolve_sink(const struct config *cfg, struct store *st)
 	}
 	/* a token file, even one that cannot be read, means KakaoTalk */
 	if (access(cfg->kakao.token_file, F_OK) == 0 || errno != ENOENT) {
-		if (st != NULL && store_meta_get(st, DELIVER_META_KAKAO_USED,
-				      &used, &err) == 0 &&
+		if (st != NULL &&
+		    store_meta_get(st, DELIVER_META_KAKAO_USED, &used, &err) ==
+			0 &&
 		    used == NULL)
 			(void)store_meta_set(st, DELIVER_META_KAKAO_USED, "1",
 			    &err);
@@ -148,7 +149,7 @@ int64_t
 deliver_kst_day_start_ms(int64_t now_ms)
 {
 	return floor_div(now_ms + KST_OFFSET_MS, DAY_MS) * DAY_MS -
-	    KST_OFFSET_MS;
+	       KST_OFFSET_MS;
 }
 
 int64_t
@@ -166,8 +167,8 @@ meta_int(struct store *st, const char *key, int64_t *out, struct kw_err *err)
 	*out = 0;
 	if (store_meta_get(st, key, &text, err) != 0)
 		return -1;
-	if (text != NULL && util_parse_int(text, INT64_MIN, INT64_MAX, out) !=
-	    0)
+	if (text != NULL &&
+	    util_parse_int(text, INT64_MIN, INT64_MAX, out) != 0)
 		*out = 0;
 	free(text);
 	return 0;
@@ -181,7 +182,6 @@ meta_set_int(struct store *st, const char *key, int64_t v, struct kw_err *err)
 	snprintf(text, sizeof(text), "%" PRId64, v);
 	return store_meta_set(st, key, text, err);
 }
-
 
 /* remove_sent: message `m` went out; grouped notices (DELIVER_NOTICE) do
  * not count in max_messages_per_day, everything else does */
@@ -215,14 +215,14 @@ remind_if_expiring(struct store *st, const struct token *tok, int64_t now_ms,
 	left = tok->refresh_token_expires_at - now_ms / 1000;
 	if (left <= 0 || left >= DELIVER_REMIND_S)
 		return 0;
-	snprintf(want, sizeof(want), "%" PRId64,
-	    tok->refresh_token_expires_at);
+	snprintf(want, sizeof(want), "%" PRId64, tok->refresh_token_expires_at);
 	if (store_meta_get(st, DELIVER_META_REMINDED, &have, err) != 0)
 		return -1;
 	days = (long long)(left / 86400);
 	if (have != NULL && strcmp(have, want) == 0) {
 		log_debug("kakao: the refresh token expires in %lld day%s; "
-			  "reminded already", days, days == 1 ? "" : "s");
+			  "reminded already",
+		    days, days == 1 ? "" : "s");
 		result = 0;
 		goto out;
 	}
@@ -231,8 +231,7 @@ remind_if_expiring(struct store *st, const struct token *tok, int64_t now_ms,
 	else
 		snprintf(when, sizeof(when), "within %s",
 		    days == 1 ? "two days" : "a day");
-	deliver_kst_day(tok->refresh_token_expires_at * 1000, day,
-	    sizeof(day));
+	deliver_kst_day(tok->refresh_token_expires_at * 1000, day, sizeof(day));
 	log_warnx("kakao: the refresh token expires %s (%s Korea time) and "
 		  "Kakao has not replaced it; run `kakaowatch auth` before "
 		  "then (one reminder is sent on KakaoTalk)",
@@ -314,10 +313,8 @@ stop_sending(struct store *st, enum kakao_status s,
 		if (attempts < head->attempts)
 			attempts = head->attempts;
 		attempts++;
-		rep->retry_in_ms = deliver_backoff_ms((int)(attempts < 64 ?
-							  attempts :
-							  64),
-		    util_random_unit());
+		rep->retry_in_ms = deliver_backoff_ms(
+		    (int)(attempts < 64 ? attempts : 64), util_random_unit());
 		next = now_ms + rep->retry_in_ms;
 		if (store_outbox_defer(st, head->id, now_ms, next, why, err) !=
 			0 ||
@@ -370,16 +367,15 @@ one_line(struct buf *b, const char *s)
  * written before the outbox row is deleted (a crash keeps both).
  */
 static int
-dead_letter_add(struct store *st, const struct outbox_msg *m,
-    const char *why, int64_t now_ms, struct kw_err *err)
+dead_letter_add(struct store *st, const struct outbox_msg *m, const char *why,
+    int64_t now_ms, struct kw_err *err)
 {
 	char key[64];
 	struct buf b;
 	int result = -1;
 
 	buf_init(&b, 0);
-	buf_printf(&b, "1\n%" PRId64 "\n%" PRId64 "\n", m->created_at,
-	    now_ms);
+	buf_printf(&b, "1\n%" PRId64 "\n%" PRId64 "\n", m->created_at, now_ms);
 	one_line(&b, m->watch ? m->watch : "");
 	one_line(&b, why ? why : "");
 	buf_puts(&b, m->template_json);
@@ -514,8 +510,10 @@ dead_find(struct store *st, int64_t id, struct dead_letter *d,
 	r = dead_parse(&e, d);
 	free(value);
 	if (r != 0)
-		return kw_err_set(err, "dead letter %" PRId64 " is unreadable; "
-		    "drop it", id);
+		return kw_err_set(err,
+		    "dead letter %" PRId64 " is unreadable; "
+		    "drop it",
+		    id);
 	return 0;
 }
 
@@ -591,9 +589,9 @@ retry_minimal(const struct config *cfg, const struct kakao_client *kc,
 }
 
 static int
-deliver_kakao(struct store *st, const struct config *cfg,
-    struct outbox_msg *v, size_t n, int64_t now_ms, const char *day,
-    struct deliver_report *rep, struct kw_err *err)
+deliver_kakao(struct store *st, const struct config *cfg, struct outbox_msg *v,
+    size_t n, int64_t now_ms, const char *day, struct deliver_report *rep,
+    struct kw_err *err)
 {
 	struct kakao_client kc;
 	struct token tok = { 0 };
@@ -621,8 +619,7 @@ deliver_kakao(struct store *st, const struct config *cfg,
 		s = kakao_session_send(&kc, &tok, v[i].template_json, now_s,
 		    &kerr);
 		if (s == KAKAO_OK) {
-			if (remove_sent(st, &v[i], day, err) !=
-			    0)
+			if (remove_sent(st, &v[i], day, err) != 0)
 				goto out;
 			rep->sent++;
 			continue;
@@ -630,21 +627,19 @@ deliver_kakao(struct store *st, const struct config *cfg,
 		if (s == KAKAO_BAD_TEMPLATE)
 			s = retry_minimal(cfg, &kc, &tok, &v[i], now_s, &kerr);
 		if (s == KAKAO_OK) {
-			if (remove_sent(st, &v[i], day, err) !=
-			    0)
+			if (remove_sent(st, &v[i], day, err) != 0)
 				goto out;
 			rep->sent++;
-			if (!answered && (store_meta_set(st,
-					      DELIVER_META_RETRY_AT, NULL,
-					      err) != 0 ||
-					     store_meta_set(st,
-						 DELIVER_META_RETRY_ATTEMPTS,
-						 NULL, err) != 0))
+			if (!answered &&
+			    (store_meta_set(st, DELIVER_META_RETRY_AT, NULL,
+				 err) != 0 ||
+				store_meta_set(st, DELIVER_META_RETRY_ATTEMPTS,
+				    NULL, err) != 0))
 				goto out;
 			answered = true;
-			if (streak > 0 && meta_set_int(st,
-					      DELIVER_META_DEAD_STREAK, 0,
-					      err) != 0)
+			if (streak > 0 &&
+			    meta_set_int(st, DELIVER_META_DEAD_STREAK, 0,
+				err) != 0)
 				goto out;
 			streak = 0;
 			continue;
@@ -655,10 +650,12 @@ deliver_kakao(struct store *st, const struct config *cfg,
 			/* -2 after -2: something is wrong with all of them;
 			 * hold instead of emptying the outbox */
 			kw_err_clear(&kerr);
-			kw_err_set(&kerr, "Kakao refused %" PRId64 " messages "
+			kw_err_set(&kerr,
+			    "Kakao refused %" PRId64 " messages "
 			    "in a row as invalid (-2), also as plain text; "
 			    "the next one stays queued (see `kakaowatch outbox "
-			    "list`)", streak + 1);
+			    "list`)",
+			    streak + 1);
 			goto stop;
 		}
 		log_errorx("kakao: message %" PRId64 " of '%s' was refused "
@@ -667,8 +664,8 @@ deliver_kakao(struct store *st, const struct config *cfg,
 			   "%" PRId64 "`)",
 		    v[i].id, v[i].watch ? v[i].watch : DELIVER_SELF, v[i].id);
 		if (dead_letter_add(st, &v[i], kerr.msg, now_ms, err) != 0 ||
-		    meta_set_int(st, DELIVER_META_DEAD_STREAK, ++streak,
-			err) != 0)
+		    meta_set_int(st, DELIVER_META_DEAD_STREAK, ++streak, err) !=
+			0)
 			goto out;
 		rep->dropped++;
 	}
@@ -690,8 +687,8 @@ out:
 
 int
 deliver_outbox(struct store *st, const struct config *cfg,
-    enum deliver_sink sink, int64_t now_ms, bool all, size_t limit,
-    FILE *out, struct deliver_report *rep, struct kw_err *err)
+    enum deliver_sink sink, int64_t now_ms, bool all, size_t limit, FILE *out,
+    struct deliver_report *rep, struct kw_err *err)
 {
 	struct outbox_msg *v = NULL;
 	size_t n = 0;
@@ -742,9 +739,9 @@ digest_link(const struct config *cfg, const struct outbox_msg *v,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		wc = v[held[i]].watch ? config_find_watch(cfg,
-					    v[held[i]].watch) :
-					NULL;
+		wc = v[held[i]].watch ?
+			 config_find_watch(cfg, v[held[i]].watch) :
+			 NULL;
 		if (wc != NULL)
 			return wc->url;
 	}
@@ -904,7 +901,8 @@ clamp_deadlines(struct store *st, const struct config *cfg, int64_t now_ms,
 		wait = DELIVER_MAX_DEFER_MS;
 	if (retry_at > now_ms + wait) {
 		log_warnx("kakao: the retry wait ended further ahead than its "
-			  "%" PRId64 "s (the clock moved back): it ends %" PRId64
+			  "%" PRId64
+			  "s (the clock moved back): it ends %" PRId64
 			  "s from now",
 		    (wait + 999) / 1000, (wait + 999) / 1000);
 		return meta_set_int(st, DELIVER_META_RETRY_AT, now_ms + wait,
@@ -935,8 +933,9 @@ daily_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 	if (meta_int(st, DELIVER_META_QUOTA_HOLD, &hold, err) != 0)
 		return -1;
 	if (hold > deliver_next_kst_midnight_ms(now_ms)) {
-		log_warnx("kakao: the quota hold ended in the future (the clock "
-			  "moved back): dropped");
+		log_warnx(
+		    "kakao: the quota hold ended in the future (the clock "
+		    "moved back): dropped");
 		hold = 1; /* cleared below */
 	}
 	if (hold > now_ms) {
@@ -948,8 +947,8 @@ daily_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 		rep->status = KAKAO_QUOTA;
 		return 1;
 	}
-	if (hold != 0 && store_meta_set(st, DELIVER_META_QUOTA_HOLD, NULL,
-			     err) != 0)
+	if (hold != 0 &&
+	    store_meta_set(st, DELIVER_META_QUOTA_HOLD, NULL, err) != 0)
 		return -1;
 	deliver_kst_day(now_ms, day, sizeof(day));
 	if (store_meta_get(st, DELIVER_META_BUDGET_DAY, &held, err) != 0)
@@ -960,7 +959,8 @@ daily_gate(struct store *st, const struct config *cfg, int64_t now_ms,
 		/* the daily-limit digest is a new message, due now: inside
 		 * quiet hours it waits like any (deliver_quiet_gate) */
 		if (make_digest(st, cfg, now_ms, held, err) != 0 ||
-		    store_meta_set(st, DELIVER_META_BUDGET_DAY, NULL, err) != 0 ||
+		    store_meta_set(st, DELIVER_META_BUDGET_DAY, NULL, err) !=
+			0 ||
 		    deliver_quiet_gate(st, cfg, now_ms, &q, err) != 0)
 			goto out;
 		rep->quiet_held = q.held;
@@ -1026,8 +1026,8 @@ deliver_daily(struct store *st, const struct config *cfg,
 }
 
 enum kakao_status
-deliver_token_upkeep(struct store *st, const struct config *cfg,
-    int64_t now_ms, bool *queued, struct kw_err *err)
+deliver_token_upkeep(struct store *st, const struct config *cfg, int64_t now_ms,
+    bool *queued, struct kw_err *err)
 {
 	struct kakao_client kc;
 	struct token tok = { 0 };
@@ -1286,10 +1286,10 @@ courier_send(struct deliver_courier *co)
 		}
 		tmpl = min;
 	}
-	s = kakao_memo_request(&co->kc, co->tok.access_token, tmpl, &call,
-	    &req, &kerr);
-	if (s == KAKAO_OK && courier_submit(co, &call, &req, courier_sent,
-				 &kerr) != 0)
+	s = kakao_memo_request(&co->kc, co->tok.access_token, tmpl, &call, &req,
+	    &kerr);
+	if (s == KAKAO_OK &&
+	    courier_submit(co, &call, &req, courier_sent, &kerr) != 0)
 		s = KAKAO_FATAL;
 	free(min);
 	if (s != KAKAO_OK) {
@@ -1320,8 +1320,8 @@ courier_refresh(struct deliver_courier *co, bool force)
 			courier_finish(co);
 		return;
 	}
-	if (s == KAKAO_OK && courier_submit(co, &call, &req,
-				 courier_refreshed, &kerr) != 0) {
+	if (s == KAKAO_OK &&
+	    courier_submit(co, &call, &req, courier_refreshed, &kerr) != 0) {
 		kakao_refresh_abandon(&co->job);
 		s = KAKAO_FATAL;
 	}
@@ -1377,8 +1377,8 @@ courier_refreshed(void *user, struct http_response *resp)
 	s = kakao_refresh_end(&co->kc, &co->tok, &co->job, resp,
 	    util_now_ms() / 1000, &call, &req, &again, &kerr);
 	if (s == KAKAO_OK && again) {
-		if (courier_submit(co, &call, &req, courier_refreshed,
-			&kerr) == 0) {
+		if (courier_submit(co, &call, &req, courier_refreshed, &kerr) ==
+		    0) {
 			co->state = COURIER_REFRESH;
 			return;
 		}
@@ -1386,8 +1386,8 @@ courier_refreshed(void *user, struct http_response *resp)
 		s = KAKAO_FATAL;
 	}
 	if (s != KAKAO_OK) {
-		if (co->upkeep && (s == KAKAO_RETRY ||
-				      s == KAKAO_RATE_LIMITED)) {
+		if (co->upkeep &&
+		    (s == KAKAO_RETRY || s == KAKAO_RATE_LIMITED)) {
 			log_warnx("kakao: keeping the KakaoTalk connection "
 				  "alive failed, will try again later: %s",
 			    kerr.msg);
@@ -1396,9 +1396,10 @@ courier_refreshed(void *user, struct http_response *resp)
 			log_held(s, kerr.msg);
 			co->rep.status = s;
 		} else if ((s == KAKAO_RETRY || s == KAKAO_RATE_LIMITED) &&
-		    co->tok.access_token != NULL &&
-		    co->tok.access_token_expires_at - util_now_ms() / 1000 >
-			60) {
+			   co->tok.access_token != NULL &&
+			   co->tok.access_token_expires_at -
+				   util_now_ms() / 1000 >
+			       60) {
 			log_warnx("kakao: token refresh failed, using the "
 				  "current access token: %s",
 			    kerr.msg);
@@ -1413,8 +1414,8 @@ courier_refreshed(void *user, struct http_response *resp)
 	if (co->upkeep) {
 		log_info("kakao: tokens refreshed to keep the KakaoTalk "
 			 "connection alive");
-		if (remind_if_expiring(co->st, &co->tok, util_now_ms(),
-			&queued, &err) != 0)
+		if (remind_if_expiring(co->st, &co->tok, util_now_ms(), &queued,
+			&err) != 0)
 			log_errorx("outbox: %s", err.msg);
 		co->rep.queued = queued;
 		courier_finish(co);
@@ -1445,15 +1446,14 @@ courier_sent(void *user, struct http_response *resp)
 	s = kakao_memo_result(resp, &kerr);
 	if (s == KAKAO_OK) {
 		deliver_kst_day(now_ms, day, sizeof(day));
-		if (remove_sent(co->st, &co->msg, day, &err) !=
-			0 ||
+		if (remove_sent(co->st, &co->msg, day, &err) != 0 ||
 		    store_meta_set(co->st, DELIVER_META_RETRY_AT, NULL, &err) !=
 			0 ||
 		    store_meta_set(co->st, DELIVER_META_RETRY_ATTEMPTS, NULL,
 			&err) != 0 ||
-		    (co->streak > 0 && meta_set_int(co->st,
-					   DELIVER_META_DEAD_STREAK, 0,
-					   &err) != 0))
+		    (co->streak > 0 &&
+			meta_set_int(co->st, DELIVER_META_DEAD_STREAK, 0,
+			    &err) != 0))
 			log_errorx("outbox: %s", err.msg);
 		if (co->minimal)
 			log_info("kakao: message %" PRId64 " of '%s' sent as "
@@ -1483,7 +1483,8 @@ courier_sent(void *user, struct http_response *resp)
 	}
 	if (s == KAKAO_UNAUTHORIZED) {
 		kw_err_clear(&kerr);
-		kw_err_set(&kerr, "Kakao rejected a freshly refreshed access "
+		kw_err_set(&kerr,
+		    "Kakao rejected a freshly refreshed access "
 		    "token (-401): check that the app key is active and the "
 		    "app's allowed IP addresses (Kakao Developers > [앱] > "
 		    "[플랫폼 키] > [REST API 키] > [허용 IP 주소]); run "
@@ -1506,8 +1507,8 @@ courier_sent(void *user, struct http_response *resp)
 			   "%" PRId64 "`)",
 		    co->msg.id, co->msg.watch ? co->msg.watch : DELIVER_SELF,
 		    co->msg.id);
-		if (dead_letter_add(co->st, &co->msg, kerr.msg, now_ms,
-			&err) != 0 ||
+		if (dead_letter_add(co->st, &co->msg, kerr.msg, now_ms, &err) !=
+			0 ||
 		    meta_set_int(co->st, DELIVER_META_DEAD_STREAK, 1, &err) !=
 			0)
 			log_errorx("outbox: %s", err.msg);
@@ -1517,9 +1518,11 @@ courier_sent(void *user, struct http_response *resp)
 	}
 	if (s == KAKAO_BAD_TEMPLATE) {
 		kw_err_clear(&kerr);
-		kw_err_set(&kerr, "Kakao refused %" PRId64 " messages in a row "
+		kw_err_set(&kerr,
+		    "Kakao refused %" PRId64 " messages in a row "
 		    "as invalid (-2), also as plain text; the next one stays "
-		    "queued (see `kakaowatch outbox list`)", co->streak + 1);
+		    "queued (see `kakaowatch outbox list`)",
+		    co->streak + 1);
 	}
 	courier_stop(co, s, kerr.msg);
 	courier_finish(co);
@@ -1541,8 +1544,8 @@ courier_begin(struct deliver_courier *co, int64_t now_ms,
 		courier_clear_msg(co);
 		return 1;
 	}
-	if (remind_if_expiring(co->st, &co->tok, now_ms, &rep->queued,
-		err) != 0) {
+	if (remind_if_expiring(co->st, &co->tok, now_ms, &rep->queued, err) !=
+	    0) {
 		token_release(&co->tok);
 		courier_clear_msg(co);
 		return -1;

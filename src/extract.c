@@ -347,7 +347,7 @@ span_is(const struct span *s, const char *word)
  */
 static int
 prescan_attr(const char *b, size_t end, size_t *pos, struct span *name,
-             struct span *value)
+    struct span *value)
 {
 	size_t i = *pos;
 	char q;
@@ -494,17 +494,18 @@ charset_prescan(const char *b, size_t len)
 				return NULL;
 			pos += 3;
 		} else if (end - pos >= 6 &&
-		           strncasecmp(b + pos, "<meta", 5) == 0 &&
-		           (is_ascii_ws((unsigned char)b[pos + 5]) ||
-		            b[pos + 5] == '/')) {
+			   strncasecmp(b + pos, "<meta", 5) == 0 &&
+			   (is_ascii_ws((unsigned char)b[pos + 5]) ||
+			       b[pos + 5] == '/')) {
 			pos += 5;
 			cs = prescan_meta(b, end, &pos);
 			if (cs != NULL)
 				return cs;
 		} else if (end - pos >= 2 &&
-		           (is_ascii_alpha((unsigned char)b[pos + 1]) ||
-		            (b[pos + 1] == '/' && end - pos >= 3 &&
-		             is_ascii_alpha((unsigned char)b[pos + 2])))) {
+			   (is_ascii_alpha((unsigned char)b[pos + 1]) ||
+			       (b[pos + 1] == '/' && end - pos >= 3 &&
+				   is_ascii_alpha(
+				       (unsigned char)b[pos + 2])))) {
 			/* a tag: skip its name, then its attributes */
 			pos++;
 			while (pos < end && b[pos] != '>' &&
@@ -513,8 +514,8 @@ charset_prescan(const char *b, size_t len)
 			while (prescan_attr(b, end, &pos, &name, &value))
 				;
 		} else if (end - pos >= 2 &&
-		           (b[pos + 1] == '!' || b[pos + 1] == '/' ||
-		            b[pos + 1] == '?')) {
+			   (b[pos + 1] == '!' || b[pos + 1] == '/' ||
+			       b[pos + 1] == '?')) {
 			close = memchr(b + pos, '>', end - pos);
 			if (close == NULL)
 				return NULL;
@@ -537,7 +538,7 @@ enum charset_source {
 
 static const char *
 detect_charset(const char *body, size_t len, const char *content_type,
-               const char *encoding, enum charset_source *src)
+    const char *encoding, enum charset_source *src)
 {
 	const char *cs, *bom;
 	size_t bom_len;
@@ -550,9 +551,9 @@ detect_charset(const char *body, size_t len, const char *content_type,
 		if (iconv_knows(encoding))
 			return encoding;
 	}
-	bom = body != NULL
-	          ? charset_from_bom((const unsigned char *)body, len, &bom_len)
-	          : NULL;
+	bom = body != NULL ?
+		  charset_from_bom((const unsigned char *)body, len, &bom_len) :
+		  NULL;
 	if (content_type != NULL) {
 		*src = CS_HTTP;
 		cs = charset_from_content(content_type, strlen(content_type));
@@ -576,7 +577,7 @@ detect_charset(const char *body, size_t len, const char *content_type,
 
 const char *
 extract_detect_charset(const char *body, size_t len, const char *content_type,
-                       const char *encoding)
+    const char *encoding)
 {
 	enum charset_source src;
 
@@ -623,9 +624,9 @@ extract_encoding_check(const char *label, char *msg, size_t msgsize)
 	if (label != NULL && *label != '\0' && iconv_knows(label))
 		return 0;
 	snprintf(msg, msgsize,
-	         "unknown encoding '%s': use a charset label such as utf-8, "
-	         "euc-kr, cp949, shift_jis or iso-8859-1",
-	         label ? label : "");
+	    "unknown encoding '%s': use a charset label such as utf-8, "
+	    "euc-kr, cp949, shift_jis or iso-8859-1",
+	    label ? label : "");
 	return -1;
 }
 
@@ -751,7 +752,7 @@ grow_out(char **out, size_t *cap, char **op, size_t *ol, size_t need)
  */
 static char *
 iconv_to_utf8(const char *cs, const char *in, size_t inlen, size_t *outlen,
-              struct kw_err *err)
+    struct kw_err *err)
 {
 	iconv_t cd;
 	char *out = NULL, *ip = (char *)in, *op;
@@ -767,7 +768,7 @@ iconv_to_utf8(const char *cs, const char *in, size_t inlen, size_t *outlen,
 	    strncasecmp(cs, "UCS-2", 5) == 0)
 		unit = 2;
 	else if (strncasecmp(cs, "UTF-32", 6) == 0 ||
-	         strncasecmp(cs, "UCS-4", 5) == 0)
+		 strncasecmp(cs, "UCS-4", 5) == 0)
 		unit = 4;
 	if (inlen > SIZE_MAX / 2 - 64)
 		goto nomem;
@@ -791,7 +792,7 @@ iconv_to_utf8(const char *cs, const char *in, size_t inlen, size_t *outlen,
 		}
 		if (e != EILSEQ && e != EINVAL) {
 			kw_err_set(err, "cannot decode page from %s: %s", cs,
-			           strerror(e));
+			    strerror(e));
 			goto fail;
 		}
 		/* EILSEQ: an undecodable sequence; EINVAL: cut at the end */
@@ -841,7 +842,7 @@ fail:
  */
 static int
 decode_body(const char *body, size_t len, const char *cs, const char **text,
-            size_t *textlen, char **owned, struct kw_err *err)
+    size_t *textlen, char **owned, struct kw_err *err)
 {
 	const unsigned char *b = (const unsigned char *)body;
 	const char *bom_cs;
@@ -908,10 +909,38 @@ text_emit(struct text_acc *t, const void *s, size_t n)
  * character (read as a control: whitespace).
  */
 static const uint16_t c1_cp1252[32] = {
-    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
-    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
-    0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
+	0x20AC,
+	0,
+	0x201A,
+	0x0192,
+	0x201E,
+	0x2026,
+	0x2020,
+	0x2021,
+	0x02C6,
+	0x2030,
+	0x0160,
+	0x2039,
+	0x0152,
+	0,
+	0x017D,
+	0,
+	0,
+	0x2018,
+	0x2019,
+	0x201C,
+	0x201D,
+	0x2022,
+	0x2013,
+	0x2014,
+	0x02DC,
+	0x2122,
+	0x0161,
+	0x203A,
+	0x0153,
+	0,
+	0x017E,
+	0x0178,
 };
 
 /* Unicode White_Space above U+00A0 (U+0085 is handled as a C1 above) */
@@ -996,17 +1025,58 @@ element_kind(const xmlChar *name)
 {
 	/* sorted (strcmp): the bsearch below needs it */
 	static const char *const blocks[] = {
-	    "address",  "article",    "aside",    "blockquote", "body",
-	    "br",       "caption",    "center",   "dd",         "details",
-	    "dialog",   "dir",        "div",      "dl",         "dt",
-	    "fieldset", "figcaption", "figure",   "footer",     "form",
-	    "frameset", "h1",         "h2",       "h3",         "h4",
-	    "h5",       "h6",         "header",   "hgroup",     "hr",
-	    "html",     "legend",     "li",       "main",       "menu",
-	    "nav",      "ol",         "optgroup", "option",     "p",
-	    "pre",      "section",    "summary",  "table",      "tbody",
-	    "td",       "tfoot",      "th",       "thead",      "title",
-	    "tr",       "ul",
+		"address",
+		"article",
+		"aside",
+		"blockquote",
+		"body",
+		"br",
+		"caption",
+		"center",
+		"dd",
+		"details",
+		"dialog",
+		"dir",
+		"div",
+		"dl",
+		"dt",
+		"fieldset",
+		"figcaption",
+		"figure",
+		"footer",
+		"form",
+		"frameset",
+		"h1",
+		"h2",
+		"h3",
+		"h4",
+		"h5",
+		"h6",
+		"header",
+		"hgroup",
+		"hr",
+		"html",
+		"legend",
+		"li",
+		"main",
+		"menu",
+		"nav",
+		"ol",
+		"optgroup",
+		"option",
+		"p",
+		"pre",
+		"section",
+		"summary",
+		"table",
+		"tbody",
+		"td",
+		"tfoot",
+		"th",
+		"thead",
+		"title",
+		"tr",
+		"ul",
 	};
 	const char *n = (const char *)name;
 
@@ -1016,7 +1086,7 @@ element_kind(const xmlChar *name)
 	    strcmp(n, "noscript") == 0 || strcmp(n, "template") == 0)
 		return EK_SKIP;
 	if (bsearch(n, blocks, sizeof(blocks) / sizeof(blocks[0]),
-	            sizeof(blocks[0]), cmp_name) != NULL)
+		sizeof(blocks[0]), cmp_name) != NULL)
 		return EK_BLOCK;
 	return EK_INLINE;
 }
@@ -1207,9 +1277,9 @@ url_clean(const char *href, bool escape)
 			continue;
 		if (escape &&
 		    (*s <= 0x20 || *s >= 0x7F || strchr("<>\"{}|\\^`[]", *s) ||
-		     (*s == '#' && hash) ||
-		     (*s == '%' &&
-		      !(e - s > 2 && is_hex(s[1]) && is_hex(s[2]))))) {
+			(*s == '#' && hash) ||
+			(*s == '%' &&
+			    !(e - s > 2 && is_hex(s[1]) && is_hex(s[2]))))) {
 			*o++ = '%';
 			*o++ = hex[*s >> 4];
 			*o++ = hex[*s & 15];
@@ -1280,7 +1350,7 @@ url_escape_rest(char *u)
 			l = bad;
 		} else if (l == 1) {
 			escape = s[i] <= 0x20 || s[i] == 0x7F ||
-			    strchr("<>\"{}|\\^`", s[i]) != NULL;
+				 strchr("<>\"{}|\\^`", s[i]) != NULL;
 		} else {
 			escape = i < a0 || i >= a1;
 		}
@@ -1543,8 +1613,7 @@ quote_len(const char *s)
 
 struct extract_doc *
 extract_doc_parse(const char *body, size_t len, const char *content_type,
-                  const char *encoding, const char *page_url,
-                  struct kw_err *err)
+    const char *encoding, const char *page_url, struct kw_err *err)
 {
 	struct extract_doc *d;
 
@@ -1560,8 +1629,8 @@ extract_doc_parse(const char *body, size_t len, const char *content_type,
 			goto fail;
 		}
 	}
-	d->doc = xi_html_parse(body, len, content_type, encoding, page_url,
-	                       err);
+	d->doc =
+	    xi_html_parse(body, len, content_type, encoding, page_url, err);
 	if (d->doc == NULL)
 		goto fail;
 	return d;
@@ -1597,10 +1666,10 @@ extract_node_text(xmlNodePtr node)
 
 int
 extract_doc_items(const struct extract_doc *d, const struct extract_xpath *xp,
-                  struct item_list *out, struct kw_err *err)
+    struct item_list *out, struct kw_err *err)
 {
-	struct extract_run run = {0};
-	struct xpath_error xe = {0};
+	struct extract_run run = { 0 };
+	struct xpath_error xe = { 0 };
 	xmlXPathContextPtr ctx = NULL;
 	xmlXPathObjectPtr obj = NULL;
 	xmlChar *s;
@@ -1622,7 +1691,7 @@ extract_doc_items(const struct extract_doc *d, const struct extract_xpath *xp,
 	obj = xmlXPathCompiledEval(xp->comp, ctx);
 	if (obj == NULL) {
 		kw_err_set(err, "xpath evaluation failed: %s",
-		           xe.set ? xpath_error_text(xe.code) : "error");
+		    xe.set ? xpath_error_text(xe.code) : "error");
 		goto fail;
 	}
 	switch (obj->type) {
@@ -1630,7 +1699,7 @@ extract_doc_items(const struct extract_doc *d, const struct extract_xpath *xp,
 		nodes = obj->nodesetval ? obj->nodesetval->nodeNr : 0;
 		for (i = 0; i < (size_t)nodes; i++) {
 			if (add_node_item(&run, obj->nodesetval->nodeTab[i],
-			                  out) != 0)
+				out) != 0)
 				goto nomem;
 		}
 		break;
@@ -1649,7 +1718,7 @@ extract_doc_items(const struct extract_doc *d, const struct extract_xpath *xp,
 		break;
 	default:
 		kw_err_set(err, "xpath result has an unsupported type (%d)",
-		           (int)obj->type);
+		    (int)obj->type);
 		goto fail;
 	}
 	rc = 0;
@@ -1673,15 +1742,13 @@ out:
 
 int
 extract_items(const char *body, size_t len, const char *content_type,
-              const char *encoding, const char *page_url,
-              const struct extract_xpath *xp, struct item_list *out,
-              struct kw_err *err)
+    const char *encoding, const char *page_url, const struct extract_xpath *xp,
+    struct item_list *out, struct kw_err *err)
 {
 	struct extract_doc *d;
 	int rc;
 
-	d = extract_doc_parse(body, len, content_type, encoding, page_url,
-	                      err);
+	d = extract_doc_parse(body, len, content_type, encoding, page_url, err);
 	if (d == NULL)
 		return -1;
 	rc = extract_doc_items(d, xp, out, err);
@@ -1739,11 +1806,11 @@ xpath_check_names(xmlXPathContextPtr ctx, const char *expr,
 			p++;
 		} else if (c == '"' || c == '\'') {
 			q = (const unsigned char *)strchr((const char *)p + 1,
-			                                  c);
+			    c);
 			p = q != NULL ? q + 1 : p + strlen((const char *)p);
 			opctx = false;
 		} else if ((c >= '0' && c <= '9') ||
-		           (c == '.' && p[1] >= '0' && p[1] <= '9')) {
+			   (c == '.' && p[1] >= '0' && p[1] <= '9')) {
 			while ((*p >= '0' && *p <= '9') || *p == '.')
 				p++;
 			opctx = false;
@@ -1751,8 +1818,7 @@ xpath_check_names(xmlXPathContextPtr ctx, const char *expr,
 			p = skip_xpath_ws(p + 1);
 			for (name = p; is_name_char(*p) || *p == ':'; p++)
 				;
-			return kw_err_set(
-			    err,
+			return kw_err_set(err,
 			    "xpath '%.*s': undefined variable '$%.*s' "
 			    "(kakaowatch defines none)",
 			    quote_len(expr), expr, (int)(p - name),
@@ -1768,8 +1834,7 @@ xpath_check_names(xmlXPathContextPtr ctx, const char *expr,
 			/* "xml" is the one prefix XPath knows unasked */
 			if (p[0] == ':' && p[1] != ':' &&
 			    !prefix_known(name, (size_t)(p - name), ns, nns))
-				return kw_err_set(
-				    err,
+				return kw_err_set(err,
 				    "xpath '%.*s': undefined namespace prefix "
 				    "'%.*s' (declare it under namespaces:; "
 				    "HTML elements have no namespace)",
@@ -1786,14 +1851,14 @@ xpath_check_names(xmlXPathContextPtr ctx, const char *expr,
 				    strcmp(fname, "text") == 0 ||
 				    strcmp(fname, "comment") == 0 ||
 				    strcmp(fname, "processing-instruction") ==
-				        0)
+					0)
 					continue;
-				if (xmlXPathFunctionLookup(
-				        ctx, BAD_CAST fname) != NULL)
+				if (xmlXPathFunctionLookup(ctx,
+					BAD_CAST fname) != NULL)
 					continue;
 			}
-			return kw_err_set(
-			    err, "xpath '%.*s': unknown function '%.*s()'",
+			return kw_err_set(err,
+			    "xpath '%.*s': unknown function '%.*s()'",
 			    quote_len(expr), expr, (int)nlen,
 			    (const char *)name);
 		} else if (c == '*') {
@@ -1828,7 +1893,7 @@ extract_xpath_compile_ns(const char *expr, const char *const *ns, size_t nns,
     struct kw_err *err)
 {
 	struct extract_xpath *xp = NULL;
-	struct xpath_error xe = {0};
+	struct xpath_error xe = { 0 };
 	xmlXPathContextPtr ctx = NULL;
 	xmlXPathCompExprPtr comp = NULL;
 	size_t n;
@@ -1848,18 +1913,17 @@ extract_xpath_compile_ns(const char *expr, const char *const *ns, size_t nns,
 	if (comp == NULL) {
 		if (!xe.set) {
 			kw_err_set(err, "xpath '%.*s': invalid expression",
-			           quote_len(expr), expr);
+			    quote_len(expr), expr);
 			goto fail;
 		}
 		n = strlen(expr);
 		if (xe.pos < 0 || (size_t)xe.pos >= n)
 			kw_err_set(err, "xpath '%.*s': %s at the end",
-			           quote_len(expr), expr,
-			           xpath_error_text(xe.code));
+			    quote_len(expr), expr, xpath_error_text(xe.code));
 		else
 			kw_err_set(err, "xpath '%.*s': %s at character %d",
-			           quote_len(expr), expr,
-			           xpath_error_text(xe.code), xe.pos + 1);
+			    quote_len(expr), expr, xpath_error_text(xe.code),
+			    xe.pos + 1);
 		goto fail;
 	}
 	if (xpath_check_names(ctx, expr, ns, nns, err) != 0)
@@ -1891,7 +1955,7 @@ extract_xpath_free(struct extract_xpath *xp)
 int
 extract_xpath_check(const char *xpath, char *msg, size_t msgsize)
 {
-	struct kw_err err = {0};
+	struct kw_err err = { 0 };
 	struct extract_xpath *xp;
 
 	xp = extract_xpath_compile(xpath, &err);
@@ -1918,8 +1982,16 @@ extract_xpath_check(const char *xpath, char *msg, size_t msgsize)
 
 /* the prefixes XML and feed documents know without a namespaces: entry */
 const char *const xi_feed_ns[] = {
-	"atom", XI_NS_ATOM, "rdf", XI_NS_RDF, "rss", XI_NS_RSS1,
-	"dc", XI_NS_DC, "content", XI_NS_CONTENT,
+	"atom",
+	XI_NS_ATOM,
+	"rdf",
+	XI_NS_RDF,
+	"rss",
+	XI_NS_RSS1,
+	"dc",
+	XI_NS_DC,
+	"content",
+	XI_NS_CONTENT,
 };
 const size_t xi_feed_nns = sizeof(xi_feed_ns) / sizeof(xi_feed_ns[0]) / 2;
 
@@ -1943,7 +2015,7 @@ prefix_known(const unsigned char *name, size_t len, const char *const *ns,
 	if (len == 3 && memcmp(name, "xml", 3) == 0)
 		return true;
 	return prefix_in(name, len, ns, nns) ||
-	    prefix_in(name, len, xi_feed_ns, xi_feed_nns);
+	       prefix_in(name, len, xi_feed_ns, xi_feed_nns);
 }
 
 xmlXPathCompExprPtr
@@ -1959,7 +2031,7 @@ register_ns(xmlXPathContextPtr ctx, const char *const *ns, size_t nns)
 
 	for (i = 0; i < nns; i++)
 		if (xmlXPathRegisterNs(ctx, BAD_CAST ns[2 * i],
-		        BAD_CAST ns[2 * i + 1]) != 0)
+			BAD_CAST ns[2 * i + 1]) != 0)
 			return -1;
 	return 0;
 }
@@ -2060,21 +2132,21 @@ meta_charset(const struct html5_doc *h5)
 	for (i = 0; i < h5->nmetas; i++) {
 		v = xmlGetProp(h5->metas[i], BAD_CAST "charset");
 		cs = v != NULL ? charset_lookup((const char *)v,
-		                                strlen((const char *)v))
-		               : NULL;
+				     strlen((const char *)v)) :
+				 NULL;
 		xmlFree(v);
 		if (cs != NULL)
 			return cs;
 		v = xmlGetProp(h5->metas[i], BAD_CAST "http-equiv");
 		pragma = v != NULL &&
-		         strcasecmp((const char *)v, "content-type") == 0;
+			 strcasecmp((const char *)v, "content-type") == 0;
 		xmlFree(v);
 		if (!pragma)
 			continue;
 		v = xmlGetProp(h5->metas[i], BAD_CAST "content");
 		cs = v != NULL ? charset_from_content((const char *)v,
-		                                      strlen((const char *)v))
-		               : NULL;
+				     strlen((const char *)v)) :
+				 NULL;
 		xmlFree(v);
 		if (cs != NULL)
 			return cs;
@@ -2085,8 +2157,7 @@ meta_charset(const struct html5_doc *h5)
 /* decode with `cs` and build the tree; *h5 is empty on failure */
 static int
 decode_and_parse(const char *body, size_t len, const char *cs,
-                 const char *page_url, struct html5_doc *h5,
-                 struct kw_err *err)
+    const char *page_url, struct html5_doc *h5, struct kw_err *err)
 {
 	const char *text = NULL;
 	char *owned = NULL;
@@ -2098,7 +2169,7 @@ decode_and_parse(const char *body, size_t len, const char *cs,
 		goto out;
 	if (textlen > INT32_MAX) {
 		kw_err_set(err, "page is too large to parse (%zu bytes)",
-		           textlen);
+		    textlen);
 		goto out;
 	}
 	if (textlen == 0) {
@@ -2120,8 +2191,8 @@ out:
  */
 static int
 page_parse(const char *body, size_t len, const char *content_type,
-           const char *encoding, const char *page_url, xmlDocPtr *doc,
-           const char **used, bool *declared, struct kw_err *err)
+    const char *encoding, const char *page_url, xmlDocPtr *doc,
+    const char **used, bool *declared, struct kw_err *err)
 {
 	struct html5_doc h5;
 	enum charset_source src;
@@ -2134,9 +2205,7 @@ page_parse(const char *body, size_t len, const char *content_type,
 	cs = detect_charset(body, len, content_type, encoding, &src);
 	if (cs == NULL) {
 		/* nothing declares it: UTF-8 if it is, else the default */
-		cs = utf8_valid(body, len)
-		         ? "UTF-8"
-		         : default_charset();
+		cs = utf8_valid(body, len) ? "UTF-8" : default_charset();
 		src = CS_DEFAULT;
 		decl = false;
 	}
@@ -2154,7 +2223,7 @@ page_parse(const char *body, size_t len, const char *content_type,
 			xmlFreeDoc(h5.doc);
 			cs = late;
 			if (decode_and_parse(body, len, late, page_url, &h5,
-			                     err) != 0)
+				err) != 0)
 				return -1;
 		}
 	}
@@ -2168,14 +2237,14 @@ page_parse(const char *body, size_t len, const char *content_type,
 
 const char *
 extract_page_charset(const char *body, size_t len, const char *content_type,
-                     const char *encoding, bool *declared, struct kw_err *err)
+    const char *encoding, bool *declared, struct kw_err *err)
 {
 	xmlDocPtr doc;
 	const char *cs;
 
 	silence_libxml();
 	if (page_parse(body, len, content_type, encoding, NULL, &doc, &cs,
-	               declared, err) != 0)
+		declared, err) != 0)
 		return NULL;
 	xmlFreeDoc(doc);
 	return cs;
@@ -2189,7 +2258,7 @@ xi_html_parse(const char *body, size_t len, const char *content_type,
 
 	silence_libxml();
 	if (page_parse(body, len, content_type, encoding, page_url, &doc, NULL,
-	        NULL, err) != 0)
+		NULL, err) != 0)
 		return NULL;
 	return doc;
 }
@@ -2335,7 +2404,7 @@ dump_attrs(struct buf *out, xmlNodePtr node, size_t depth)
 		val = xmlNodeGetContent((xmlNodePtr)v[i]);
 		if (dump_indent(out, depth) != 0 ||
 		    buf_printf(out, "%s=\"%s\"\n", (const char *)v[i]->name,
-		               val != NULL ? (const char *)val : "") != 0) {
+			val != NULL ? (const char *)val : "") != 0) {
 			xmlFree(val);
 			goto out;
 		}
@@ -2359,10 +2428,8 @@ dump_node(struct buf *out, xmlNodePtr cur, size_t depth)
 			return -1;
 		if (dtd->ExternalID == NULL && dtd->SystemID == NULL)
 			return buf_printf(out, "<!DOCTYPE %s>\n",
-			                  dtd->name ? (const char *)dtd->name
-			                            : "");
-		return buf_printf(
-		    out, "<!DOCTYPE %s \"%s\" \"%s\">\n",
+			    dtd->name ? (const char *)dtd->name : "");
+		return buf_printf(out, "<!DOCTYPE %s \"%s\" \"%s\">\n",
 		    dtd->name ? (const char *)dtd->name : "",
 		    dtd->ExternalID ? (const char *)dtd->ExternalID : "",
 		    dtd->SystemID ? (const char *)dtd->SystemID : "");
@@ -2376,12 +2443,12 @@ dump_node(struct buf *out, xmlNodePtr cur, size_t depth)
 		if (dump_indent(out, depth) != 0)
 			return -1;
 		return buf_printf(out, "\"%s\"\n",
-		                  cur->content ? (const char *)cur->content : "");
+		    cur->content ? (const char *)cur->content : "");
 	case XML_COMMENT_NODE:
 		if (dump_indent(out, depth) != 0)
 			return -1;
 		return buf_printf(out, "<!-- %s -->\n",
-		                  cur->content ? (const char *)cur->content : "");
+		    cur->content ? (const char *)cur->content : "");
 	default:
 		return 0;
 	}
@@ -2389,7 +2456,7 @@ dump_node(struct buf *out, xmlNodePtr cur, size_t depth)
 
 int
 extract_tree_dump(const char *body, size_t len, const char *content_type,
-                  const char *encoding, struct buf *out, struct kw_err *err)
+    const char *encoding, struct buf *out, struct kw_err *err)
 {
 	xmlDocPtr doc;
 	xmlNodePtr cur;
@@ -2398,7 +2465,7 @@ extract_tree_dump(const char *body, size_t len, const char *content_type,
 
 	silence_libxml();
 	if (page_parse(body, len, content_type, encoding, NULL, &doc, NULL,
-	               NULL, err) != 0)
+		NULL, err) != 0)
 		return -1;
 	cur = doc->children;
 	while (cur != NULL) {

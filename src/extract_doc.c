@@ -19,8 +19,10 @@
 #define SNIFF_MAX 2048
 
 static const char *const parser_names[] = {
-	[EXTRACT_PARSER_AUTO] = "auto", [EXTRACT_PARSER_HTML] = "html",
-	[EXTRACT_PARSER_XML] = "xml",   [EXTRACT_PARSER_FEED] = "feed",
+	[EXTRACT_PARSER_AUTO] = "auto",
+	[EXTRACT_PARSER_HTML] = "html",
+	[EXTRACT_PARSER_XML] = "xml",
+	[EXTRACT_PARSER_FEED] = "feed",
 	[EXTRACT_PARSER_JSON] = "json",
 };
 
@@ -89,7 +91,8 @@ sniff_markup(const char *b, size_t len)
 		if (b[i + 1] == '?' || b[i + 1] == '!') {
 			if (end - i >= 4 && memcmp(b + i, "<!--", 4) == 0) {
 				for (i += 4; i + 3 <= end &&
-				     memcmp(b + i, "-->", 3) != 0; i++)
+					     memcmp(b + i, "-->", 3) != 0;
+				     i++)
 					;
 				if (i + 3 > end)
 					break;
@@ -105,7 +108,7 @@ sniff_markup(const char *b, size_t len)
 		i++;
 		n = 0;
 		while (i + n < end && !is_sp((unsigned char)b[i + n]) &&
-		    b[i + n] != '>' && b[i + n] != '/')
+		       b[i + n] != '>' && b[i + n] != '/')
 			n++;
 		if ((n == 3 && memcmp(b + i, "rss", 3) == 0) ||
 		    (n == 4 && memcmp(b + i, "feed", 4) == 0) ||
@@ -154,18 +157,17 @@ extract_detect_parser(const char *body, size_t len, const char *content_type)
 		    media_ends(ct, n, "+xml")) {
 			if (media_is(ct, n, "application/xhtml+xml"))
 				return EXTRACT_PARSER_HTML;
-			return sniff_markup(body, len) ==
-			        EXTRACT_PARSER_FEED ?
-			    EXTRACT_PARSER_FEED :
-			    EXTRACT_PARSER_XML;
+			return sniff_markup(body, len) == EXTRACT_PARSER_FEED ?
+				   EXTRACT_PARSER_FEED :
+				   EXTRACT_PARSER_XML;
 		}
 		/* text/html is HTML, as a browser reads it (an XHTML page
 		 * with an XML declaration too); only a feed mislabelled as
 		 * text/html is recognised */
 		if (media_is(ct, n, "text/html"))
 			return sniff_markup(body, len) == EXTRACT_PARSER_FEED ?
-			    EXTRACT_PARSER_FEED :
-			    EXTRACT_PARSER_HTML;
+				   EXTRACT_PARSER_FEED :
+				   EXTRACT_PARSER_HTML;
 	}
 	if (body != NULL && looks_like_json(body, len))
 		return EXTRACT_PARSER_JSON;
@@ -214,7 +216,7 @@ xpath_items(xmlDocPtr doc, bool html, struct extract_run *run,
 		buf_init(&b, 0);
 		if (s == NULL ||
 		    xi_normalize(&b, &space, (const char *)s,
-		        strlen((const char *)s)) != 0 ||
+			strlen((const char *)s)) != 0 ||
 		    buf_append(&b, "", 0) != 0) {
 			buf_release(&b);
 			xmlFree(s);
@@ -242,9 +244,9 @@ xpath_items(xmlDocPtr doc, bool html, struct extract_run *run,
 
 int
 extract_document(const char *body, size_t len, const char *content_type,
-    const char *encoding, const char *page_url,
-    const struct extract_xpath *xp, const struct extract_opts *opts,
-    struct item_list *out, enum extract_parser *used, struct kw_err *err)
+    const char *encoding, const char *page_url, const struct extract_xpath *xp,
+    const struct extract_opts *opts, struct item_list *out,
+    enum extract_parser *used, struct kw_err *err)
 {
 	static const struct extract_opts none = { 0 };
 	enum extract_parser want, got;
@@ -259,9 +261,9 @@ extract_document(const char *body, size_t len, const char *content_type,
 		opts = &none;
 	memset(&f, 0, sizeof(f));
 	want = opts->parser;
-	got = want != EXTRACT_PARSER_AUTO ? want :
-	                                    extract_detect_parser(body, len,
-	                                        content_type);
+	got = want != EXTRACT_PARSER_AUTO ?
+		  want :
+		  extract_detect_parser(body, len, content_type);
 	if (used != NULL)
 		*used = got;
 	if (got == EXTRACT_PARSER_JSON) {
@@ -274,8 +276,8 @@ extract_document(const char *body, size_t len, const char *content_type,
 	    opts->nfields == 0) {
 		if (xp == NULL)
 			return kw_err_set(err, "the page is HTML and the watch "
-			                       "has no xpath (a feed needs "
-			                       "none; is it still a feed?)");
+					       "has no xpath (a feed needs "
+					       "none; is it still a feed?)");
 		return extract_items(body, len, content_type, encoding,
 		    page_url, xp, out, err);
 	}
@@ -284,11 +286,11 @@ extract_document(const char *body, size_t len, const char *content_type,
 	if (got == EXTRACT_PARSER_HTML) {
 		if (xp == NULL) {
 			kw_err_set(err, "the page is HTML and the watch has no "
-			                "xpath");
+					"xpath");
 			goto out;
 		}
-		doc = xi_html_parse(body, len, content_type, encoding,
-		    page_url, err);
+		doc = xi_html_parse(body, len, content_type, encoding, page_url,
+		    err);
 		if (doc == NULL)
 			goto out;
 		run = xi_html_run_new(doc, page_url);
@@ -302,10 +304,11 @@ extract_document(const char *body, size_t len, const char *content_type,
 	/* XML or FEED: an HTML page here is an error page, not a document */
 	doc = xi_xml_parse(body, len, content_type, encoding, page_url, err);
 	if (doc == NULL || xmlStrcasecmp(xmlDocGetRootElement(doc)->name,
-	                       BAD_CAST "html") == 0) {
-		if (doc == NULL && (want == EXTRACT_PARSER_AUTO ||
-		                       extract_detect_parser(body, len,
-		                           content_type) != EXTRACT_PARSER_HTML))
+			       BAD_CAST "html") == 0) {
+		if (doc == NULL &&
+		    (want == EXTRACT_PARSER_AUTO ||
+			extract_detect_parser(body, len, content_type) !=
+			    EXTRACT_PARSER_HTML))
 			goto out;
 		ct_note(content_type, note, sizeof(note));
 		kw_err_set(err, "expected %s, got an HTML page (%s)",
@@ -316,8 +319,9 @@ extract_document(const char *body, size_t len, const char *content_type,
 	    want != EXTRACT_PARSER_XML)
 		got = EXTRACT_PARSER_FEED;
 	else if (got == EXTRACT_PARSER_FEED && want == EXTRACT_PARSER_FEED) {
-		kw_err_set(err, "expected a feed, got XML whose root element "
-		                "is <%.64s>",
+		kw_err_set(err,
+		    "expected a feed, got XML whose root element "
+		    "is <%.64s>",
 		    (const char *)xmlDocGetRootElement(doc)->name);
 		goto out;
 	} else {
@@ -330,8 +334,9 @@ extract_document(const char *body, size_t len, const char *content_type,
 		goto out;
 	}
 	if (xp == NULL) {
-		kw_err_set(err, "the document is XML (root <%.64s>), not a "
-		                "feed: the watch needs an xpath",
+		kw_err_set(err,
+		    "the document is XML (root <%.64s>), not a "
+		    "feed: the watch needs an xpath",
 		    (const char *)xmlDocGetRootElement(doc)->name);
 		goto out;
 	}

@@ -48,7 +48,7 @@ static bool
 is_elem(xmlNodePtr n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && n->name != NULL &&
-	    strcmp((const char *)n->name, name) == 0;
+	       strcmp((const char *)n->name, name) == 0;
 }
 
 static bool
@@ -69,8 +69,8 @@ child(xmlNodePtr entry, const char *name, const char *ns)
 		if (!is_elem(c, name))
 			continue;
 		if (ns == NULL ? same_ns(c, entry) :
-		                 (c->ns != NULL &&
-		                     xmlStrcmp(c->ns->href, BAD_CAST ns) == 0))
+				 (c->ns != NULL &&
+				     xmlStrcmp(c->ns->href, BAD_CAST ns) == 0))
 			return c;
 	}
 	return NULL;
@@ -119,7 +119,7 @@ text_construct(xmlNodePtr n, bool rss, bool *oom)
 	type = xmlGetNoNsProp(n, BAD_CAST "type");
 	if (type != NULL) {
 		html = xmlStrcasecmp(type, BAD_CAST "html") == 0 ||
-		    xmlStrcasecmp(type, BAD_CAST "text/html") == 0;
+		       xmlStrcasecmp(type, BAD_CAST "text/html") == 0;
 		xhtml = xmlStrcasecmp(type, BAD_CAST "xhtml") == 0;
 		xmlFree(type);
 	}
@@ -211,7 +211,7 @@ static bool
 looks_like_url(const char *s)
 {
 	return s != NULL && (strncasecmp(s, "http://", 7) == 0 ||
-	                        strncasecmp(s, "https://", 8) == 0);
+				strncasecmp(s, "https://", 8) == 0);
 }
 
 /* the default link of an entry (see extract.h) */
@@ -244,11 +244,11 @@ entry_link(xmlDocPtr doc, enum feed_kind kind, xmlNodePtr entry, char **link,
 	if (kind == FEED_RSS) {
 		n = child(entry, "guid", NULL);
 		attr = n != NULL ? xmlGetNoNsProp(n, BAD_CAST "isPermaLink") :
-		                   NULL;
+				   NULL;
 		s = content_of(n, oom);
 		rc = 0;
 		if ((attr == NULL ||
-		        xmlStrcasecmp(attr, BAD_CAST "false") != 0) &&
+			xmlStrcasecmp(attr, BAD_CAST "false") != 0) &&
 		    looks_like_url(s))
 			rc = resolve_in(doc, n, s, link);
 		xmlFree(attr);
@@ -265,8 +265,7 @@ entry_link(xmlDocPtr doc, enum feed_kind kind, xmlNodePtr entry, char **link,
 
 /* guid / rdf:about / id, else the link (copied), else NULL */
 static char *
-entry_key(enum feed_kind kind, xmlNodePtr entry, const char *link,
-    bool *oom)
+entry_key(enum feed_kind kind, xmlNodePtr entry, const char *link, bool *oom)
 {
 	xmlChar *about;
 	char *key = NULL;
@@ -276,8 +275,8 @@ entry_key(enum feed_kind kind, xmlNodePtr entry, const char *link,
 	} else if (kind == FEED_ATOM) {
 		key = content_of(child(entry, "id", NULL), oom);
 	} else {
-		about = xmlGetNsProp(entry, BAD_CAST "about",
-		    BAD_CAST XI_NS_RDF);
+		about =
+		    xmlGetNsProp(entry, BAD_CAST "about", BAD_CAST XI_NS_RDF);
 		if (about != NULL && *about != '\0') {
 			key = strdup((const char *)about);
 			if (key == NULL)
@@ -410,10 +409,10 @@ first_img_src(const char *html, bool *oom)
 			p[3] != '\r' && p[3] != '/'))
 			continue;
 		end = strchr(p, '>');
-		for (q = p + 3; q != NULL && *q != '\0' && (end == NULL ||
-		         q < end); q++) {
+		for (q = p + 3;
+		     q != NULL && *q != '\0' && (end == NULL || q < end); q++) {
 			if ((q[-1] != ' ' && q[-1] != '\t' && q[-1] != '\n' &&
-			        q[-1] != '\r') ||
+				q[-1] != '\r') ||
 			    strncasecmp(q, "src", 3) != 0)
 				continue;
 			q += 3;
@@ -425,10 +424,9 @@ first_img_src(const char *html, bool *oom)
 			while (*q == ' ')
 				q++;
 			quote = (*q == '"' || *q == '\'') ? *q++ : '\0';
-			src = strndup(q, quote ? strcspn(q, quote == '"' ?
-			                                     "\"" :
-			                                     "'") :
-			                         strcspn(q, " \t\r\n>"));
+			src = strndup(q,
+			    quote ? strcspn(q, quote == '"' ? "\"" : "'") :
+				    strcspn(q, " \t\r\n>"));
 			if (src == NULL) {
 				*oom = true;
 				return NULL;
@@ -461,7 +459,7 @@ entry_image(enum feed_kind kind, xmlNodePtr entry, bool *oom)
 		    c->ns == NULL && type_is_image(c))
 			s = attr_of(c, "url", oom);
 		else if (kind == FEED_ATOM && is_elem(c, "link") &&
-		    same_ns(c, entry) && type_is_image(c)) {
+			 same_ns(c, entry) && type_is_image(c)) {
 			xmlChar *rel = xmlGetNoNsProp(c, BAD_CAST "rel");
 
 			if (rel != NULL &&
@@ -472,7 +470,7 @@ entry_image(enum feed_kind kind, xmlNodePtr entry, bool *oom)
 	}
 	/* media RSS: thumbnail, then an image content, also in a group */
 	for (g = entry; g != NULL && s == NULL;
-	    g = g == entry ? child(entry, "group", NS_MEDIA) : NULL) {
+	     g = g == entry ? child(entry, "group", NS_MEDIA) : NULL) {
 		s = attr_of(child(g, "thumbnail", NS_MEDIA), "url", oom);
 		for (c = g->children; c != NULL && s == NULL; c = c->next) {
 			if (!is_elem(c, "content") || c->ns == NULL ||
@@ -480,8 +478,8 @@ entry_image(enum feed_kind kind, xmlNodePtr entry, bool *oom)
 				continue;
 			medium = xmlGetNoNsProp(c, BAD_CAST "medium");
 			img = (medium != NULL &&
-			          xmlStrcmp(medium, BAD_CAST "image") == 0) ||
-			    type_is_image(c);
+				  xmlStrcmp(medium, BAD_CAST "image") == 0) ||
+			      type_is_image(c);
 			xmlFree(medium);
 			if (img)
 				s = attr_of(c, "url", oom);
@@ -499,8 +497,8 @@ entry_image(enum feed_kind kind, xmlNodePtr entry, bool *oom)
 	} else {
 		raw = content_of(child(entry, "encoded", XI_NS_CONTENT), oom);
 		if (raw == NULL)
-			raw = content_of(child(entry, "description", NULL),
-			    oom);
+			raw =
+			    content_of(child(entry, "description", NULL), oom);
 	}
 	if (raw != NULL) {
 		s = first_img_src(raw, oom);
@@ -650,10 +648,12 @@ select_entries(xmlDocPtr doc, const struct extract_xpath *xp,
 		goto fail;
 	if (obj->type != XPATH_NODESET) {
 		xmlXPathFreeObject(obj);
-		kw_err_set(err, "a feed's xpath must select entries (or nodes "
-		                "inside them), not a %s",
+		kw_err_set(err,
+		    "a feed's xpath must select entries (or nodes "
+		    "inside them), not a %s",
 		    obj->type == XPATH_STRING ? "string" :
-		    obj->type == XPATH_NUMBER ? "number" : "boolean");
+		    obj->type == XPATH_NUMBER ? "number" :
+						"boolean");
 		goto fail;
 	}
 	for (k = 0; obj->nodesetval != NULL && k < obj->nodesetval->nodeNr;

@@ -14,11 +14,11 @@
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
 
-#define MAX_MATCHES 16   /* deepest matches of one text looked at */
-#define MAX_LEVELS 12    /* ancestors walked up from a match */
+#define MAX_MATCHES 16 /* deepest matches of one text looked at */
+#define MAX_LEVELS 12  /* ancestors walked up from a match */
 #define MAX_ANCHOR_STEPS 5
 #define MIN_ROWS 2
-#define MAX_CLASSES 2    /* classes written per step */
+#define MAX_CLASSES 2 /* classes written per step */
 
 struct nodes {
 	xmlNodePtr *v;
@@ -56,8 +56,7 @@ name_is(xmlNodePtr n, const char *name)
 /* ---- matching ---------------------------------------------------------- */
 
 static bool
-node_matches(xmlNodePtr n, const char *needle, extract_match_fn match,
-    int *oom)
+node_matches(xmlNodePtr n, const char *needle, extract_match_fn match, int *oom)
 {
 	char *t = extract_node_text(n);
 	bool m;
@@ -343,8 +342,9 @@ put_css_ident(struct buf *b, const char *s)
 		    u[i] < 0x20 || u[i] == 0x7F)
 			r = buf_printf(b, "\\%x ", u[i]);
 		else if (u[i] >= 0x80 || (u[i] >= 'a' && u[i] <= 'z') ||
-		    (u[i] >= 'A' && u[i] <= 'Z') || (u[i] >= '0' && u[i] <= '9') ||
-		    u[i] == '-' || u[i] == '_')
+			 (u[i] >= 'A' && u[i] <= 'Z') ||
+			 (u[i] >= '0' && u[i] <= '9') || u[i] == '-' ||
+			 u[i] == '_')
 			r = buf_append(b, &u[i], 1);
 		else
 			r = buf_printf(b, "\\%c", u[i]);
@@ -385,8 +385,9 @@ put_step(struct buf *x, struct buf *c, const xmlChar *name, int pos,
 	if (pos > 0 && buf_printf(x, "[%d]", pos) != 0)
 		return -1;
 	for (i = 0; i < cl->n && i < maxcl; i++) {
-		if (buf_puts(x, "[contains(concat(' ', normalize-space(@class), "
-				"' '), ") != 0 ||
+		if (buf_puts(x,
+			"[contains(concat(' ', normalize-space(@class), "
+			"' '), ") != 0 ||
 		    buf_puts(c, ".") != 0 || put_css_ident(c, cl->v[i]) != 0)
 			return -1;
 		{
@@ -640,9 +641,9 @@ trim_classes(struct classes *cl)
 
 /* the whole selector: anchor, row, path down to the match */
 static int
-build(struct buf *x, struct buf *c, xmlNodePtr row,
-    const struct classes *rowcl, const struct step *steps, const int *pos,
-    const struct classes *stepcl, size_t k, bool shortcut)
+build(struct buf *x, struct buf *c, xmlNodePtr row, const struct classes *rowcl,
+    const struct step *steps, const int *pos, const struct classes *stepcl,
+    size_t k, bool shortcut)
 {
 	size_t i, before = 0;
 
@@ -667,8 +668,7 @@ build(struct buf *x, struct buf *c, xmlNodePtr row,
 static int
 candidate_at(const struct extract_doc *d, xmlNodePtr row,
     const struct step *steps, size_t k, int level, const char *const *texts,
-    size_t ntexts, extract_match_fn match, struct found *f,
-    struct kw_err *err)
+    size_t ntexts, extract_match_fn match, struct found *f, struct kw_err *err)
 {
 	struct extract_candidate cand, short_cand;
 	struct classes rowcl = { 0 }, *stepcl = NULL;
@@ -714,8 +714,8 @@ candidate_at(const struct extract_doc *d, xmlNodePtr row,
 		if (classes_intersect(&rowcl, &first, s) != 0)
 			goto nomem;
 		for (i = 0; i < k; i++)
-			if (classes_intersect(&stepcl[i], &sfirst[i], path[i]) !=
-			    0)
+			if (classes_intersect(&stepcl[i], &sfirst[i],
+				path[i]) != 0)
 				goto nomem;
 	}
 	if (nrows < MIN_ROWS)
@@ -805,8 +805,8 @@ lists_of(const struct extract_doc *d, xmlNodePtr m, int rank0,
 		if (!is_element(row->parent) || name_is(row, "body") ||
 		    name_is(row, "html") || name_is(row, "head"))
 			break;
-		if (candidate_at(d, row, steps, k, rank0 + level, texts,
-			ntexts, match, f, err) != 0)
+		if (candidate_at(d, row, steps, k, rank0 + level, texts, ntexts,
+			match, f, err) != 0)
 			return -1;
 		memmove(steps + 1, steps, k * sizeof(*steps));
 		steps[0].name = row->name;
@@ -869,8 +869,7 @@ extract_find(const struct extract_doc *d, const char *const *texts,
 	if (find_deepest(body, texts[0], match, &m) != 0)
 		goto nomem;
 	for (i = 0; i < m.n; i++) {
-		if (lists_of(d, m.v[i], 0, texts, ntexts, match, &f, err) !=
-		    0)
+		if (lists_of(d, m.v[i], 0, texts, ntexts, match, &f, err) != 0)
 			goto out;
 		/* and the link around the text, when it is close */
 		for (a = m.v[i]->parent, lv = 0; is_element(a) && lv < 3;

@@ -148,7 +148,8 @@ element_name(struct conv *cv, const GumboElement *e)
 	const char *name, *svg;
 	size_t n;
 
-	if (e->tag != GUMBO_TAG_UNKNOWN && e->tag_namespace != GUMBO_NAMESPACE_SVG) {
+	if (e->tag != GUMBO_TAG_UNKNOWN &&
+	    e->tag_namespace != GUMBO_NAMESPACE_SVG) {
 		if (cv->tagname[e->tag] == NULL) {
 			name = gumbo_normalized_tagname(e->tag);
 			cv->tagname[e->tag] = dict_name(cv, name, strlen(name));
@@ -184,16 +185,16 @@ static const xmlChar *
 attr_name(struct conv *cv, const GumboAttribute *a)
 {
 	static const char *const prefix[] = {
-	    [GUMBO_ATTR_NAMESPACE_XLINK] = "xlink:",
-	    [GUMBO_ATTR_NAMESPACE_XML] = "xml:",
-	    [GUMBO_ATTR_NAMESPACE_XMLNS] = "xmlns:",
+		[GUMBO_ATTR_NAMESPACE_XLINK] = "xlink:",
+		[GUMBO_ATTR_NAMESPACE_XML] = "xml:",
+		[GUMBO_ATTR_NAMESPACE_XMLNS] = "xmlns:",
 	};
 	size_t pl, nl;
 	char buf[128];
 
 	if (a->attr_namespace == GUMBO_ATTR_NAMESPACE_NONE ||
 	    (a->attr_namespace == GUMBO_ATTR_NAMESPACE_XMLNS &&
-	     strcmp(a->name, "xmlns") == 0))
+		strcmp(a->name, "xmlns") == 0))
 		return dict_name(cv, a->name, strlen(a->name));
 	pl = strlen(prefix[a->attr_namespace]);
 	nl = strlen(a->name);
@@ -277,7 +278,7 @@ raw_is_text(const char *s, size_t n)
  */
 static int
 add_text_after_form(struct conv *cv, xmlNodePtr form, xmlNodePtr parent,
-                    const GumboText *t)
+    const GumboText *t)
 {
 	const char *raw = t->original_text.data, *end, *rest;
 	size_t rawlen = t->original_text.length, n = strlen(t->text), pre, post;
@@ -315,7 +316,8 @@ is_meta_candidate(const GumboElement *e)
 	unsigned int i;
 	const GumboAttribute *a;
 
-	if (e->tag != GUMBO_TAG_META || e->tag_namespace != GUMBO_NAMESPACE_HTML)
+	if (e->tag != GUMBO_TAG_META ||
+	    e->tag_namespace != GUMBO_NAMESPACE_HTML)
 		return false;
 	for (i = 0; i < e->attributes.length; i++) {
 		a = e->attributes.data[i];
@@ -358,7 +360,8 @@ add_element(struct conv *cv, xmlNodePtr parent, const GumboElement *e)
 		prop->parent = node;
 		prop->doc = cv->doc;
 		if (a->value[0] != '\0') {
-			text = xmlNewDocText(cv->doc, (const xmlChar *)a->value);
+			text =
+			    xmlNewDocText(cv->doc, (const xmlChar *)a->value);
 			if (text == NULL) {
 				xmlFree(prop);
 				return NULL;
@@ -369,7 +372,7 @@ add_element(struct conv *cv, xmlNodePtr parent, const GumboElement *e)
 		}
 		if (prop->children != NULL && name == cv->id_name &&
 		    xmlAddID(NULL, cv->doc, prop->children->content, prop) !=
-		        NULL)
+			NULL)
 			prop->atype = XML_ATTRIBUTE_ID;
 		if (last == NULL) {
 			node->properties = prop;
@@ -441,10 +444,10 @@ convert(struct conv *cv, const GumboNode *root)
 			break;
 		case GUMBO_NODE_TEXT:
 		case GUMBO_NODE_WHITESPACE:
-			r = follows_form(node) ? add_text_after_form(
-			                             cv, xparent->last, xparent,
-			                             &node->v.text)
-			                       : 0;
+			r = follows_form(node) ?
+				add_text_after_form(cv, xparent->last, xparent,
+				    &node->v.text) :
+				0;
 			if (r < 0)
 				return -1;
 			if (r == 0 &&
@@ -457,7 +460,7 @@ convert(struct conv *cv, const GumboNode *root)
 			break;
 		case GUMBO_NODE_COMMENT:
 			x = xmlNewDocComment(cv->doc,
-			                     (const xmlChar *)node->v.text.text);
+			    (const xmlChar *)node->v.text.text);
 			if (x == NULL)
 				return -1;
 			link_child(xparent, x);
@@ -491,10 +494,10 @@ convert(struct conv *cv, const GumboNode *root)
 
 int
 extract_html5_parse(const char *text, size_t len, const char *url,
-                    struct html5_doc *out, struct kw_err *err)
+    struct html5_doc *out, struct kw_err *err)
 {
 	GumboOptions opts = kGumboDefaultOptions;
-	struct arena arena = {0};
+	struct arena arena = { 0 };
 	struct conv cv;
 	GumboOutput *g;
 	const GumboDocument *gd;
@@ -509,7 +512,8 @@ extract_html5_parse(const char *text, size_t len, const char *url,
 	opts.allocator = arena_alloc;
 	opts.deallocator = arena_free_block;
 	opts.userdata = &arena;
-	opts.max_errors = 0; /* parse errors are not reported: don't keep them */
+	opts.max_errors =
+	    0; /* parse errors are not reported: don't keep them */
 	g = gumbo_parse_with_options(&opts, text, len);
 	if (g == NULL)
 		goto nomem;
@@ -532,12 +536,12 @@ extract_html5_parse(const char *text, size_t len, const char *url,
 	gd = &g->document->v.document;
 	if (gd->has_doctype &&
 	    xmlCreateIntSubset(cv.doc, (const xmlChar *)gd->name,
-	                       *gd->public_identifier
-	                           ? (const xmlChar *)gd->public_identifier
-	                           : NULL,
-	                       *gd->system_identifier
-	                           ? (const xmlChar *)gd->system_identifier
-	                           : NULL) == NULL)
+		*gd->public_identifier ?
+		    (const xmlChar *)gd->public_identifier :
+		    NULL,
+		*gd->system_identifier ?
+		    (const xmlChar *)gd->system_identifier :
+		    NULL) == NULL)
 		goto nomem;
 	if (convert(&cv, g->document) != 0)
 		goto nomem;

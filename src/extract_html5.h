@@ -60,6 +60,6 @@ struct html5_doc {
  * (out of memory, a page over 4 GiB).
  */
 int extract_html5_parse(const char *text, size_t len, const char *url,
-                        struct html5_doc *out, struct kw_err *err);
+    struct html5_doc *out, struct kw_err *err);
 
 #endif

@@ -121,9 +121,9 @@ struct xi_fields {
 	struct extract_xpath *link;  /* NULL: the default link rule */
 	const char *const *ns;       /* borrowed from extract_opts */
 	size_t nns;
-	struct extract_xpath **fx;   /* nfx compiled fields: expressions */
-	const char *const *fnames;   /* their names: fnames[2*i] (borrowed
-	                                from extract_opts.fields) */
+	struct extract_xpath **fx; /* nfx compiled fields: expressions */
+	const char *const *fnames; /* their names: fnames[2*i] (borrowed
+	                              from extract_opts.fields) */
 	size_t nfx;
 };
 
@@ -139,8 +139,7 @@ void xi_fields_release(struct xi_fields *f);
  * (html: extract.h's, with `run`; else xi_xml_text). 0 or -1 with err.
  */
 int xi_field_text(const struct xi_fields *f, xmlDocPtr doc, bool html,
-    struct extract_run *run, xmlNodePtr node, char **text,
-    struct kw_err *err);
+    struct extract_run *run, xmlNodePtr node, char **text, struct kw_err *err);
 
 /*
  * xi_field_link: the item link of `node` (heap or NULL): what the link
@@ -150,8 +149,7 @@ int xi_field_text(const struct xi_fields *f, xmlDocPtr doc, bool html,
  * or the parser's default link rule. 0 or -1 with err.
  */
 int xi_field_link(const struct xi_fields *f, xmlDocPtr doc, bool html,
-    struct extract_run *run, xmlNodePtr node, char **link,
-    struct kw_err *err);
+    struct extract_run *run, xmlNodePtr node, char **link, struct kw_err *err);
 
 /*
  * xi_item_fields sets the fields: of `f` on item `it` made from `node`
@@ -179,7 +177,6 @@ int xi_feed_items(xmlDocPtr doc, const struct extract_xpath *xp,
 /* the prefix/URI pairs of xi_feed_ns plus opts->namespaces, for XPath */
 extern const char *const xi_feed_ns[];
 extern const size_t xi_feed_nns;
-
 
 /* ---- for extract_find.c ------------------------------------------------ */
 

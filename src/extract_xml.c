@@ -27,9 +27,9 @@
 /* bytes of the document the XML declaration is looked for in */
 #define XML_DECL_MAX 1024
 
-#define XML_OPTIONS                                                            \
-	(XML_PARSE_RECOVER | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |         \
-	    XML_PARSE_NONET | XML_PARSE_IGNORE_ENC | XML_PARSE_NOCDATA |       \
+#define XML_OPTIONS                                                      \
+	(XML_PARSE_RECOVER | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |   \
+	    XML_PARSE_NONET | XML_PARSE_IGNORE_ENC | XML_PARSE_NOCDATA | \
 	    XML_PARSE_COMPACT)
 
 /* ---- charset ------------------------------------------------------------ */
@@ -55,7 +55,8 @@ xml_decl_encoding(const char *b, size_t len)
 		b += 3;
 		end -= 3;
 	}
-	if (end < 6 || memcmp(b, "<?xml", 5) != 0 || !is_ws((unsigned char)b[5]))
+	if (end < 6 || memcmp(b, "<?xml", 5) != 0 ||
+	    !is_ws((unsigned char)b[5]))
 		return NULL;
 	for (i = 5; i + 1 < end; i++) {
 		if (b[i] == '?' && b[i + 1] == '>')
@@ -98,8 +99,8 @@ is_xml_media_type(const char *ct)
 		return false;
 	n = strcspn(ct, "; \t");
 	return (n == 8 && strncasecmp(ct, "text/xml", 8) == 0) ||
-	    (n == 15 && strncasecmp(ct, "application/xml", 15) == 0) ||
-	    (n > 4 && strncasecmp(ct + n - 4, "+xml", 4) == 0);
+	       (n == 15 && strncasecmp(ct, "application/xml", 15) == 0) ||
+	       (n > 4 && strncasecmp(ct + n - 4, "+xml", 4) == 0);
 }
 
 /*
@@ -197,7 +198,7 @@ get_entity(void *ctx, const xmlChar *name)
 		utf8_encode(cp, (char *)u);
 	if (ctxt->myDoc->intSubset == NULL &&
 	    xmlCreateIntSubset(ctxt->myDoc, BAD_CAST "kakaowatch", NULL,
-	        NULL) == NULL)
+		NULL) == NULL)
 		return NULL;
 	return xmlAddDocEntity(ctxt->myDoc, name, XML_INTERNAL_GENERAL_ENTITY,
 	    NULL, NULL, u);
@@ -531,14 +532,14 @@ xi_fields_compile(struct xi_fields *f, const struct extract_opts *opts,
 	f->ns = opts->namespaces;
 	f->nns = opts->nnamespaces;
 	if (opts->title != NULL) {
-		f->title = extract_xpath_compile_ns(opts->title, f->ns, f->nns,
-		    err);
+		f->title =
+		    extract_xpath_compile_ns(opts->title, f->ns, f->nns, err);
 		if (f->title == NULL)
 			return -1;
 	}
 	if (opts->link != NULL) {
-		f->link = extract_xpath_compile_ns(opts->link, f->ns, f->nns,
-		    err);
+		f->link =
+		    extract_xpath_compile_ns(opts->link, f->ns, f->nns, err);
 		if (f->link == NULL) {
 			extract_xpath_free(f->title);
 			f->title = NULL;
@@ -588,8 +589,7 @@ node_text_by(bool html, struct extract_run *run, xmlNodePtr n, char **text)
 
 int
 xi_field_text(const struct xi_fields *f, xmlDocPtr doc, bool html,
-    struct extract_run *run, xmlNodePtr node, char **text,
-    struct kw_err *err)
+    struct extract_run *run, xmlNodePtr node, char **text, struct kw_err *err)
 {
 	xmlXPathObjectPtr obj;
 	xmlChar *s;
@@ -616,8 +616,8 @@ xi_field_text(const struct xi_fields *f, xmlDocPtr doc, bool html,
 	} else {
 		s = xmlXPathCastToString(obj);
 		buf_init(&b, 0);
-		if (s != NULL &&
-		    add_str(&b, &space, s) == 0 && buf_append(&b, "", 0) == 0) {
+		if (s != NULL && add_str(&b, &space, s) == 0 &&
+		    buf_append(&b, "", 0) == 0) {
 			*text = buf_detach(&b, NULL);
 			if (*text == NULL)
 				*text = strdup("");
@@ -660,8 +660,7 @@ node_href(bool html, struct extract_run *run, xmlNodePtr n, char **href,
 
 int
 xi_field_link(const struct xi_fields *f, xmlDocPtr doc, bool html,
-    struct extract_run *run, xmlNodePtr node, char **link,
-    struct kw_err *err)
+    struct extract_run *run, xmlNodePtr node, char **link, struct kw_err *err)
 {
 	xmlXPathObjectPtr obj;
 	xmlChar *s;
@@ -761,8 +760,7 @@ trimmed(char *s)
 /* field `i` of `f` on `node` into *value (heap or NULL): 0 / -1 */
 static int
 field_value(const struct xi_fields *f, size_t i, xmlDocPtr doc, bool html,
-    struct extract_run *run, xmlNodePtr node, char **value,
-    struct kw_err *err)
+    struct extract_run *run, xmlNodePtr node, char **value, struct kw_err *err)
 {
 	bool image = strcmp(f->fnames[2 * i], "image") == 0, space = false;
 	xmlXPathObjectPtr obj;
@@ -844,21 +842,21 @@ xi_items_from_nodes(xmlDocPtr doc, bool html, struct extract_run *run,
 
 	for (i = 0; i < n; i++) {
 		if (xi_field_text(f, doc, html, run, nodes->nodeTab[i], &text,
-		        err) != 0)
+			err) != 0)
 			return -1;
 		if (*text == '\0') {
 			free(text);
 			continue;
 		}
 		if (xi_field_link(f, doc, html, run, nodes->nodeTab[i], &link,
-		        err) != 0) {
+			err) != 0) {
 			free(text);
 			return -1;
 		}
 		if (item_list_add_full(out, text, link, NULL) != 0)
 			return kw_err_set(err, "out of memory");
 		if (xi_item_fields(f, doc, html, run, nodes->nodeTab[i],
-		        &out->v[out->n - 1], err) != 0)
+			&out->v[out->n - 1], err) != 0)
 			return -1;
 	}
 	return 0;

@@ -79,7 +79,7 @@ slot(const struct extract_xpath_set *set, const char *key, uint64_t h)
 	size_t i = (size_t)h & (set->cap - 1);
 
 	while (set->v[i].key != NULL &&
-	    (set->v[i].hash != h || strcmp(set->v[i].key, key) != 0))
+	       (set->v[i].hash != h || strcmp(set->v[i].key, key) != 0))
 		i = (i + 1) & (set->cap - 1);
 	return &set->v[i];
 }

@@ -42,8 +42,8 @@ struct http_host {
  * request that transfer_hop turns into options when it starts.
  */
 struct http_transfer {
-	struct http *http; /* NULL for http_request_sync */
-	CURL *easy;        /* NULL until its first hop starts */
+	struct http *http;          /* NULL for http_request_sync */
+	CURL *easy;                 /* NULL until its first hop starts */
 	struct curl_slist *headers; /* of the current hop */
 	http_done_fn done;
 	void *user;
@@ -58,11 +58,11 @@ struct http_transfer {
 	char *url;    /* of the current hop, as curl gets it (IDN in ASCII) */
 	char *shown;  /* the same URL with its host as written (Unicode) */
 	char *origin; /* origin of the request's URL: headers go only there */
-	char *user_agent;   /* NULL: kakaowatch/VERSION */
+	char *user_agent; /* NULL: kakaowatch/VERSION */
 	bool browser_headers;
-	char *proxy;       /* CURLOPT_PROXY, or NULL: the environment's */
-	char *cookie_file; /* read, or NULL */
-	char *cookie_jar;  /* read when newer, written back, or NULL */
+	char *proxy;        /* CURLOPT_PROXY, or NULL: the environment's */
+	char *cookie_file;  /* read, or NULL */
+	char *cookie_jar;   /* read when newer, written back, or NULL */
 	char *bearer_token; /* zeroed and freed with the transfer */
 	char *post_body;    /* POST body (CURLOPT_POSTFIELDS), or NULL */
 	size_t post_len;
@@ -79,8 +79,8 @@ struct http_transfer {
 	/* redirects followed so far, time spent on earlier hops */
 	int redirects;
 	int64_t used_ms;
-	int64_t hop_started_ms; /* monotonic, when this hop got its slot */
-	double total_s;         /* curl's total time of earlier hops */
+	int64_t hop_started_ms;    /* monotonic, when this hop got its slot */
+	double total_s;            /* curl's total time of earlier hops */
 	enum http_error hop_error; /* set when a redirect is refused */
 	char hop_msg[200];
 
@@ -181,11 +181,11 @@ header_get(CURL *easy, const char *name)
 	struct curl_header *h = NULL;
 
 	if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) !=
-	    CURLHE_OK || h == NULL)
+		CURLHE_OK ||
+	    h == NULL)
 		return NULL;
-	if (h->amount > 1 &&
-	    curl_easy_header(easy, name, h->amount - 1, CURLH_HEADER, -1,
-		&h) != CURLHE_OK)
+	if (h->amount > 1 && curl_easy_header(easy, name, h->amount - 1,
+				 CURLH_HEADER, -1, &h) != CURLHE_OK)
 		return NULL;
 	return h->value;
 }
@@ -225,7 +225,7 @@ body_too_big(const struct http_transfer *t)
 	errno = 0;
 	n = strtoll(cl, &end, 10);
 	return errno == 0 && *end == '\0' && n >= 0 &&
-	    (uint64_t)n > t->max_bytes;
+	       (uint64_t)n > t->max_bytes;
 }
 
 /* is_redirect_status: the codes a Location is followed for */
@@ -233,7 +233,7 @@ static bool
 is_redirect_status(long status)
 {
 	return status == 301 || status == 302 || status == 303 ||
-	    status == 307 || status == 308;
+	       status == 307 || status == 308;
 }
 
 /*
@@ -558,13 +558,13 @@ build_headers(struct http_transfer *t, bool own)
 		return -1;
 	if (t->browser_headers &&
 	    (add_header(t, own, "Accept", HTTP_BROWSER_ACCEPT) != 0 ||
-	    add_header(t, own, "Accept-Language",
-	    HTTP_BROWSER_ACCEPT_LANGUAGE) != 0 ||
-	    add_header(t, own, "Upgrade-Insecure-Requests", "1") != 0 ||
-	    add_header(t, own, "Sec-Fetch-Dest", "document") != 0 ||
-	    add_header(t, own, "Sec-Fetch-Mode", "navigate") != 0 ||
-	    add_header(t, own, "Sec-Fetch-Site", "none") != 0 ||
-	    add_header(t, own, "Sec-Fetch-User", "?1") != 0))
+		add_header(t, own, "Accept-Language",
+		    HTTP_BROWSER_ACCEPT_LANGUAGE) != 0 ||
+		add_header(t, own, "Upgrade-Insecure-Requests", "1") != 0 ||
+		add_header(t, own, "Sec-Fetch-Dest", "document") != 0 ||
+		add_header(t, own, "Sec-Fetch-Mode", "navigate") != 0 ||
+		add_header(t, own, "Sec-Fetch-Site", "none") != 0 ||
+		add_header(t, own, "Sec-Fetch-User", "?1") != 0))
 		return -1;
 	for (i = 0; own && i < t->nuheaders; i++) {
 		l = curl_slist_append(t->headers, t->uheaders[i]);
@@ -575,10 +575,10 @@ build_headers(struct http_transfer *t, bool own)
 	return 0;
 }
 
-#define SETOPT(opt, val)                                                   \
-	do {                                                               \
-		if (rc == CURLE_OK)                                        \
-			rc = curl_easy_setopt(t->easy, opt, val);          \
+#define SETOPT(opt, val)                                          \
+	do {                                                      \
+		if (rc == CURLE_OK)                               \
+			rc = curl_easy_setopt(t->easy, opt, val); \
 	} while (0)
 
 /* dup_opt: *dst = copy of s (NULL stays NULL); -1 on out-of-memory */
@@ -613,8 +613,10 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	} else if (strcasecmp(req->method, "POST") == 0) {
 		post = true;
 	} else {
-		kw_err_set(err, "http: unsupported method '%s': use GET or "
-		    "POST", req->method);
+		kw_err_set(err,
+		    "http: unsupported method '%s': use GET or "
+		    "POST",
+		    req->method);
 		goto fail;
 	}
 	if (req->body != NULL && !post) {
@@ -634,7 +636,8 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 		if (h == NULL || has_crlf(h) || strpbrk(h, ":;") == NULL ||
 		    h[0] == ':' || h[0] == ';') {
 			/* name only: the value may be a secret */
-			kw_err_set(err, "http: bad request header '%.*s': "
+			kw_err_set(err,
+			    "http: bad request header '%.*s': "
 			    "use 'Name: value' on one line",
 			    h != NULL ? (int)strcspn(h, ":;\r\n") : 6,
 			    h != NULL ? h : "(null)");
@@ -645,8 +648,8 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto oom;
-	t->max_bytes = req->max_bytes > 0 ? req->max_bytes :
-	    HTTP_DEFAULT_MAX_BYTES;
+	t->max_bytes =
+	    req->max_bytes > 0 ? req->max_bytes : HTTP_DEFAULT_MAX_BYTES;
 	buf_init(&t->body, t->max_bytes);
 	t->url = url_to_ascii(req->url, err);
 	if (t->url == NULL)
@@ -694,10 +697,11 @@ transfer_new(const struct http_request *req, struct kw_err *err)
 	t->ssl_verify = req->ssl_verify;
 	t->allow_insecure_redirect = req->allow_insecure_redirect;
 	t->no_abort = req->no_abort;
-	t->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms :
-	    HTTP_DEFAULT_TIMEOUT_MS;
+	t->timeout_ms =
+	    req->timeout_ms > 0 ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	t->connect_timeout_ms = req->connect_timeout_ms > 0 ?
-	    req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
+				    req->connect_timeout_ms :
+				    HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 	return t;
 oom:
 	kw_err_set(err, "http: out of memory");
@@ -726,11 +730,15 @@ transfer_cookies(struct http_transfer *t, struct kw_err *err)
 	if (t->cookie_file != NULL) {
 		if (stat(t->cookie_file, &fst) != 0 ||
 		    access(t->cookie_file, R_OK) != 0)
-			return kw_err_set(err, "cannot read the cookies file "
-			    "'%s': %s", t->cookie_file, strerror(errno));
+			return kw_err_set(err,
+			    "cannot read the cookies file "
+			    "'%s': %s",
+			    t->cookie_file, strerror(errno));
 		if (!S_ISREG(fst.st_mode))
-			return kw_err_set(err, "the cookies file '%s' is not "
-			    "a regular file", t->cookie_file);
+			return kw_err_set(err,
+			    "the cookies file '%s' is not "
+			    "a regular file",
+			    t->cookie_file);
 		have_file = true;
 		SETOPT(CURLOPT_COOKIEFILE, t->cookie_file);
 	}
@@ -739,8 +747,8 @@ transfer_cookies(struct http_transfer *t, struct kw_err *err)
 	if (t->cookie_jar != NULL && lstat(t->cookie_jar, &jst) == 0 &&
 	    S_ISREG(jst.st_mode) &&
 	    (!have_file || jst.st_mtim.tv_sec > fst.st_mtim.tv_sec ||
-	    (jst.st_mtim.tv_sec == fst.st_mtim.tv_sec &&
-	    jst.st_mtim.tv_nsec >= fst.st_mtim.tv_nsec)))
+		(jst.st_mtim.tv_sec == fst.st_mtim.tv_sec &&
+		    jst.st_mtim.tv_nsec >= fst.st_mtim.tv_nsec)))
 		SETOPT(CURLOPT_COOKIEFILE, t->cookie_jar);
 	if (rc != CURLE_OK)
 		return kw_err_set(err, "http: cannot set up cookies: %s",
@@ -763,14 +771,14 @@ cookies_save(CURL *easy, const char *jar, struct kw_err *err)
 	if (curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &list) != CURLE_OK)
 		return kw_err_set(err, "cannot list the cookies");
 	buf_init(&b, 0);
-	if (buf_printf(&b, "# Netscape HTTP Cookie File\n"
-	    "# kept by kakaowatch: the cookies of one watch\n") != 0)
+	if (buf_printf(&b,
+		"# Netscape HTTP Cookie File\n"
+		"# kept by kakaowatch: the cookies of one watch\n") != 0)
 		goto oom;
 	for (l = list; l != NULL; l = l->next)
 		if (buf_printf(&b, "%s\n", l->data) != 0)
 			goto oom;
-	result = util_write_file_atomic(jar, b.data, b.len, 0600, false,
-	    err);
+	result = util_write_file_atomic(jar, b.data, b.len, 0600, false, err);
 	goto out;
 oom:
 	kw_err_set(err, "out of memory");
@@ -816,8 +824,8 @@ transfer_easy(struct http_transfer *t, struct kw_err *err)
 	SETOPT(CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-	SETOPT(CURLOPT_USERAGENT, t->user_agent != NULL ? t->user_agent :
-	    "kakaowatch/" KW_VERSION);
+	SETOPT(CURLOPT_USERAGENT,
+	    t->user_agent != NULL ? t->user_agent : "kakaowatch/" KW_VERSION);
 	if (t->proxy != NULL) {
 		SETOPT(CURLOPT_PROXY, t->proxy);
 		/* "": no host bypasses the proxy, whatever no_proxy says */
@@ -855,7 +863,7 @@ transfer_hop(struct http_transfer *t, struct kw_err *err)
 	if (t->easy == NULL && transfer_easy(t, err) != 0)
 		return -1;
 	own = http_origin(t->url, &origin, NULL) == 0 &&
-	    strcmp(origin, t->origin) == 0;
+	      strcmp(origin, t->origin) == 0;
 	free(origin);
 	if (build_headers(t, own) != 0)
 		return kw_err_set(err, "http: out of memory");
@@ -883,9 +891,8 @@ transfer_hop(struct http_transfer *t, struct kw_err *err)
 }
 
 /* hop_refuse ends the redirect chain of `t` with `e` and a message */
-static int
-hop_refuse(struct http_transfer *t, enum http_error e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int hop_refuse(struct http_transfer *t, enum http_error e,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int
 hop_refuse(struct http_transfer *t, enum http_error e, const char *fmt, ...)
@@ -921,8 +928,7 @@ transfer_next_hop(struct http_transfer *t, CURLcode rc)
 	int result = -1;
 
 	t->used_ms += util_mono_ms() - t->hop_started_ms;
-	if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total) ==
-	    CURLE_OK)
+	if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total) == CURLE_OK)
 		t->total_s += total;
 	if (rc != CURLE_OK || t->too_big || t->oom || t->header_too_big)
 		return 0;
@@ -931,7 +937,8 @@ transfer_next_hop(struct http_transfer *t, CURLcode rc)
 	    header_get(t->easy, "Location") == NULL)
 		return 0;
 	if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &target) !=
-		CURLE_OK || target == NULL)
+		CURLE_OK ||
+	    target == NULL)
 		return 0;
 	if (t->redirects >= HTTP_MAX_REDIRECTS)
 		return hop_refuse(t, HTTP_ERR_REDIRECTS,
@@ -952,9 +959,8 @@ transfer_next_hop(struct http_transfer *t, CURLcode rc)
 		goto out;
 	}
 	crc = curl_easy_getinfo(t->easy, CURLINFO_SCHEME, &was);
-	if (crc == CURLE_OK && was != NULL &&
-	    strcasecmp(was, "https") == 0 && strcmp(scheme, "http") == 0 &&
-	    !t->allow_insecure_redirect) {
+	if (crc == CURLE_OK && was != NULL && strcasecmp(was, "https") == 0 &&
+	    strcmp(scheme, "http") == 0 && !t->allow_insecure_redirect) {
 		hop_refuse(t, HTTP_ERR_REDIRECTS,
 		    "redirect from https to http refused (the watch key "
 		    "allow_insecure_redirect allows it)");
@@ -1046,8 +1052,7 @@ error_from_curl(CURLcode rc)
 }
 
 /* errmsg_set writes one log line: lower-case start, secrets redacted */
-static void
-errmsg_set(struct http_response *resp, const char *fmt, ...)
+static void errmsg_set(struct http_response *resp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -1063,7 +1068,7 @@ errmsg_set(struct http_response *resp, const char *fmt, ...)
 	va_end(ap);
 	len = strlen(m);
 	while (len > 0 && (m[len - 1] == '\n' || m[len - 1] == '\r' ||
-	    m[len - 1] == ' ' || m[len - 1] == '.'))
+			      m[len - 1] == ' ' || m[len - 1] == '.'))
 		m[--len] = '\0';
 	/* "Failed to connect" -> "failed to connect"; keep "SSL", "OpenSSL" */
 	if (isupper((unsigned char)m[0]) && islower((unsigned char)m[1])) {
@@ -1127,8 +1132,9 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 	resp->total_time_s = t->total_s;
 	/* the host as the request (or the redirect) wrote it, not its
 	 * A-label form: links resolved against it keep it */
-	resp->final_url = strcmp(t->shown, t->url) != 0 ? strdup(t->shown) :
-	    dup_info_string(t->easy, CURLINFO_EFFECTIVE_URL);
+	resp->final_url = strcmp(t->shown, t->url) != 0 ?
+			      strdup(t->shown) :
+			      dup_info_string(t->easy, CURLINFO_EFFECTIVE_URL);
 	resp->content_type = dup_info_string(t->easy, CURLINFO_CONTENT_TYPE);
 
 	if (t->hop_error != HTTP_OK) {
@@ -1138,7 +1144,7 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 		resp->error = HTTP_ERR_TOO_BIG;
 		errmsg_set(resp, "body larger than %zu bytes", t->max_bytes);
 	} else if (t->header_too_big ||
-	    (rc == CURLE_OUT_OF_MEMORY && !t->headers_done)) {
+		   (rc == CURLE_OUT_OF_MEMORY && !t->headers_done)) {
 		/* curl answers a header line over its own 100 KB limit with
 		 * CURLE_OUT_OF_MEMORY ("Out of memory"): it was the header */
 		resp->error = HTTP_ERR_TOO_BIG;
@@ -1166,7 +1172,8 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 		errmsg_set(resp, "out of memory");
 		return;
 	}
-	resp->not_modified = resp->status == 304 &&
+	resp->not_modified =
+	    resp->status == 304 &&
 	    (t->req_etag != NULL || t->req_last_modified != NULL);
 	resp->etag = header_dup(t->easy, "ETag");
 	resp->last_modified = header_dup(t->easy, "Last-Modified");
@@ -1187,8 +1194,8 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 		struct kw_err cerr = { 0 };
 
 		if (cookies_save(t->easy, t->cookie_jar, &cerr) != 0)
-			snprintf(resp->cookie_error,
-			    sizeof(resp->cookie_error), "%.500s", cerr.msg);
+			snprintf(resp->cookie_error, sizeof(resp->cookie_error),
+			    "%.500s", cerr.msg);
 	}
 }
 
@@ -1244,8 +1251,7 @@ http_request_sync(const struct http_request *req, struct http_response *resp)
 }
 
 struct http *
-http_new(int max_connections, int max_connections_per_host,
-    struct kw_err *err)
+http_new(int max_connections, int max_connections_per_host, struct kw_err *err)
 {
 	struct http *h;
 	CURLMcode mc = CURLM_OK;
@@ -1262,8 +1268,8 @@ http_new(int max_connections, int max_connections_per_host,
 		return NULL;
 	}
 	if (max_connections > 0) {
-		mc = curl_multi_setopt(h->multi,
-		    CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
+		mc = curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+		    (long)max_connections);
 		/* the idle connection cache: room for every connection */
 		if (mc == CURLM_OK)
 			mc = curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
@@ -1284,8 +1290,8 @@ http_new(int max_connections, int max_connections_per_host,
 		return NULL;
 	}
 	h->max_running = max_connections > 0 ? (size_t)max_connections : 0;
-	h->per_host = max_connections_per_host > 0 ?
-	    (size_t)max_connections_per_host : 0;
+	h->per_host =
+	    max_connections_per_host > 0 ? (size_t)max_connections_per_host : 0;
 	return h;
 }
 
@@ -1472,8 +1478,8 @@ http_start(struct http *h, struct http_transfer *t, struct kw_err *err)
  * calls its callback with `error` and `msg`, then frees it.
  */
 static void
-transfer_abandon(struct http *h, struct http_transfer *t,
-    enum http_error error, const char *msg)
+transfer_abandon(struct http *h, struct http_transfer *t, enum http_error error,
+    const char *msg)
 {
 	struct http_response resp;
 	struct http_host *o = t->host;
@@ -1549,8 +1555,8 @@ http_free(struct http *h)
 }
 
 int
-http_submit(struct http *h, const struct http_request *req,
-    http_done_fn done, void *user, struct kw_err *err)
+http_submit(struct http *h, const struct http_request *req, http_done_fn done,
+    void *user, struct kw_err *err)
 {
 	struct http_transfer *t;
 
@@ -1570,8 +1576,7 @@ http_submit(struct http *h, const struct http_request *req,
 	/* FIFO per host: never ahead of a transfer queued earlier for it,
 	 * nor ahead of any while all slots are taken */
 	if (t->host->head != NULL || !http_has_room(h) ||
-	    !host_has_room(h, t->host) ||
-	    http_queued_startable(h)) {
+	    !host_has_room(h, t->host) || http_queued_startable(h)) {
 		http_enqueue(h, t);
 		return 0;
 	}
@@ -1762,14 +1767,14 @@ http_url_check(const char *url, char *why, size_t whysize)
 	int result = -1;
 
 	if (url == NULL || (strncasecmp(url, "http://", 7) != 0 &&
-	    strncasecmp(url, "https://", 8) != 0))
+			       strncasecmp(url, "https://", 8) != 0))
 		return url_why(why, whysize, "%s",
 		    "must start with http:// or https://");
 	for (p = (const unsigned char *)url; *p != '\0'; p++) {
 		if (*p <= 0x20 || *p == 0x7f ||
 		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
 		    (p[0] == 0xe2 && p[1] == 0x80 &&
-		    (p[2] == 0xa8 || p[2] == 0xa9)))
+			(p[2] == 0xa8 || p[2] == 0xa9)))
 			return url_why(why, whysize, "%s",
 			    "must not contain spaces or control characters");
 		if (*p == '\\')
@@ -1782,7 +1787,8 @@ http_url_check(const char *url, char *why, size_t whysize)
 		return url_why(why, whysize, "%s", "has no host");
 	u = curl_url();
 	if (u == NULL)
-		return url_why(why, whysize, "%s", "cannot be checked: out of "
+		return url_why(why, whysize, "%s",
+		    "cannot be checked: out of "
 		    "memory");
 	uc = curl_url_set(u, CURLUPART_URL, url, 0);
 	if (uc == CURLUE_BAD_PORT_NUMBER) {
@@ -1832,22 +1838,24 @@ http_proxy_check(const char *url, char *why, size_t whysize)
 	size_t i, slen = 0;
 	int result = -1;
 
-	for (i = 0; url != NULL && i < sizeof(schemes) / sizeof(*schemes);
-	    i++)
+	for (i = 0; url != NULL && i < sizeof(schemes) / sizeof(*schemes); i++)
 		if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
 			slen = strlen(schemes[i]);
 	if (slen == 0)
-		return url_why(why, whysize, "%s", "must start with http://, "
+		return url_why(why, whysize, "%s",
+		    "must start with http://, "
 		    "https://, socks5:// or socks5h://");
 	for (p = (const unsigned char *)url; *p != '\0'; p++)
 		if (*p <= 0x20 || *p == 0x7f || *p == '\\')
-			return url_why(why, whysize, "%s", "must not contain "
+			return url_why(why, whysize, "%s",
+			    "must not contain "
 			    "spaces, '\\' or control characters");
 	if (url[slen] == '\0' || strchr("/?#:", url[slen]) != NULL)
 		return url_why(why, whysize, "%s", "has no host");
 	u = curl_url();
 	if (u == NULL)
-		return url_why(why, whysize, "%s", "cannot be checked: out of "
+		return url_why(why, whysize, "%s",
+		    "cannot be checked: out of "
 		    "memory");
 	/* the message never quotes the URL: it may hold a password */
 	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=

@@ -73,8 +73,8 @@ capture_error(void *data, jv m)
 		} else {
 			m = jq_format_error(m);
 			s = jv_get_kind(m) == JV_KIND_STRING ?
-			    jv_string_value(m) :
-			    "error";
+				jv_string_value(m) :
+				"error";
 		}
 		if (strncmp(s, "jq: error: ", 11) == 0)
 			s += 11;
@@ -275,8 +275,7 @@ w_str(struct wbuf *w, const char *s, size_t n)
 	w_bytes(w, s, n);
 }
 
-static void
-w_error(struct wbuf *w, const char *fmt, ...)
+static void w_error(struct wbuf *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -296,14 +295,21 @@ static const char *
 kind_name(jv_kind k)
 {
 	switch (k) {
-	case JV_KIND_NULL: return "null";
+	case JV_KIND_NULL:
+		return "null";
 	case JV_KIND_FALSE:
-	case JV_KIND_TRUE: return "a boolean";
-	case JV_KIND_NUMBER: return "a number";
-	case JV_KIND_STRING: return "a string";
-	case JV_KIND_ARRAY: return "an array";
-	case JV_KIND_OBJECT: return "an object";
-	default: return "invalid";
+	case JV_KIND_TRUE:
+		return "a boolean";
+	case JV_KIND_NUMBER:
+		return "a number";
+	case JV_KIND_STRING:
+		return "a string";
+	case JV_KIND_ARRAY:
+		return "an array";
+	case JV_KIND_OBJECT:
+		return "an object";
+	default:
+		return "invalid";
 	}
 }
 
@@ -346,8 +352,9 @@ emit_fields(struct wbuf *w, jv o)
 	jv_kind k;
 	int it;
 
-	for (it = jv_object_iter(o); jv_object_iter_valid(o, it) &&
-	    n < ITEM_FIELDS_MAX; it = jv_object_iter_next(o, it)) {
+	for (it = jv_object_iter(o);
+	     jv_object_iter_valid(o, it) && n < ITEM_FIELDS_MAX;
+	     it = jv_object_iter_next(o, it)) {
 		jv key = jv_object_iter_key(o, it);
 		const char *name = jv_string_value(key);
 
@@ -408,8 +415,9 @@ emit_output(struct wbuf *w, jv out, size_t index)
 	link = string_field(out, "link");
 	key = string_field(out, "key");
 	if (jv_get_kind(title) != JV_KIND_STRING) {
-		w_error(w, "jq output %zu is an object without a string "
-		           "\"title\"",
+		w_error(w,
+		    "jq output %zu is an object without a string "
+		    "\"title\"",
 		    index);
 	} else if (!jv_is_valid(link)) {
 		w_error(w, "jq output %zu: \"link\" is not a string", index);
@@ -496,7 +504,7 @@ child_run(int fd, jq_state *jq, const char *json, size_t len,
 		msg = jv_invalid_get_msg(input);
 		w_error(&w, "not JSON: %s",
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) :
-		                                         "parse error");
+							 "parse error");
 		jv_free(msg);
 		goto done;
 	}
@@ -543,7 +551,7 @@ read_u32(const unsigned char **p, const unsigned char *end, uint32_t *v)
 	if (end - *p < 4)
 		return -1;
 	*v = ((uint32_t)(*p)[0] << 24) | ((uint32_t)(*p)[1] << 16) |
-	    ((uint32_t)(*p)[2] << 8) | (*p)[3];
+	     ((uint32_t)(*p)[2] << 8) | (*p)[3];
 	*p += 4;
 	return 0;
 }
@@ -697,8 +705,8 @@ truncated:
 
 int
 jq_items(const char *program, const char *json, size_t len,
-    const char *page_url, const struct jq_limits *lim,
-    struct item_list *out, struct kw_err *err)
+    const char *page_url, const struct jq_limits *lim, struct item_list *out,
+    struct kw_err *err)
 {
 	struct jq_limits def;
 	struct buf got;
@@ -718,8 +726,7 @@ jq_items(const char *program, const char *json, size_t len,
 		jq_limits_default(&def);
 		lim = &def;
 	}
-	if (program == NULL ||
-	    program[strspn(program, " \t\r\n")] == '\0')
+	if (program == NULL || program[strspn(program, " \t\r\n")] == '\0')
 		return kw_err_set(err, "the jq program is empty");
 	/* compiling always terminates: done here, once per program */
 	jq = compiled(program, &e);
@@ -755,8 +762,8 @@ jq_items(const char *program, const char *json, size_t len,
 			killed_time = true;
 			break;
 		}
-		left = deadline - now > INT_MAX ? INT_MAX :
-		                                  (int)(deadline - now);
+		left =
+		    deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
 		r = poll(&pfd, 1, left);
@@ -803,18 +810,20 @@ jq_items(const char *program, const char *json, size_t len,
 		goto out;
 	if (WIFSIGNALED(status)) {
 		if (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL)
-			kw_err_set(err, "jq program used more than %lld s of "
-			                "CPU time (stopped)",
+			kw_err_set(err,
+			    "jq program used more than %lld s of "
+			    "CPU time (stopped)",
 			    (long long)((lim->timeout_ms + 999) / 1000));
 		else
-			kw_err_set(err, "jq program died of signal %d (out of "
-			                "memory? the limit is %zu MiB)",
+			kw_err_set(err,
+			    "jq program died of signal %d (out of "
+			    "memory? the limit is %zu MiB)",
 			    WTERMSIG(status),
 			    lim->max_memory_bytes / (1024 * 1024));
 		goto out;
 	}
 	if (parse_records((const unsigned char *)got.data, got.len, page_url,
-	        out, err) != 0)
+		out, err) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -20,12 +20,12 @@
 #define STILL_VALID_S 60
 
 #define REAUTH_HINT "run `kakaowatch auth`"
-#define CONSENT_HINT \
-	"enable 카카오톡 메시지 전송 (talk_message) in Kakao " \
+#define CONSENT_HINT                                                     \
+	"enable 카카오톡 메시지 전송 (talk_message) in Kakao "  \
 	"Developers > [카카오 로그인] > [동의항목], then run " \
 	"`kakaowatch auth` again and tick it"
-#define REST_KEY_HINT                                                     \
-	"set kakao.rest_api_key to the app's REST API key (Kakao "         \
+#define REST_KEY_HINT                                              \
+	"set kakao.rest_api_key to the app's REST API key (Kakao " \
 	"Developers > 앱 > 플랫폼 키 > REST API 키)"
 
 const char *
@@ -145,7 +145,8 @@ kakao_post(const struct kakao_client *c, const char *url,
 	req.bearer_token = bearer;
 	req.timeout_ms = timeout;
 	req.connect_timeout_ms = timeout < KAKAO_CONNECT_TIMEOUT_MS ?
-	    timeout : KAKAO_CONNECT_TIMEOUT_MS;
+				     timeout :
+				     KAKAO_CONNECT_TIMEOUT_MS;
 	req.max_bytes = KAKAO_MAX_RESPONSE_BYTES;
 	req.ssl_verify = true;
 	if (http_request_sync(&req, resp) != 0) {
@@ -157,8 +158,8 @@ kakao_post(const struct kakao_client *c, const char *url,
 	return 0;
 }
 
-static void call_request(const struct kakao_client *c,
-    struct kakao_call *call, const char *bearer, struct http_request *req);
+static void call_request(const struct kakao_client *c, struct kakao_call *call,
+    const char *bearer, struct http_request *req);
 
 /* ---- error classification (docs/kakao.md §6) ---- */
 
@@ -288,29 +289,33 @@ classify_auth(long http_status, const char *body, const char *redirect_uri,
 			if (e->what != NULL) {
 				kw_err_set(err, "Kakao %s: %s", code, e->what);
 			} else if (redirect_uri != NULL) {
-				kw_err_set(err, "Kakao %s: redirect URI "
+				kw_err_set(err,
+				    "Kakao %s: redirect URI "
 				    "mismatch: the redirect URI must be "
 				    "registered in Kakao Developers > [앱] > "
 				    "[플랫폼 키] > [REST API 키] > 리다이렉트 "
 				    "URI and be byte-identical to "
-				    "kakao.redirect_uri: '%s'", code,
-				    redirect_uri);
+				    "kakao.redirect_uri: '%s'",
+				    code, redirect_uri);
 			} else {
-				kw_err_set(err, "Kakao %s: redirect URI "
+				kw_err_set(err,
+				    "Kakao %s: redirect URI "
 				    "mismatch: the redirect URI must be "
 				    "registered in Kakao Developers > [앱] > "
 				    "[플랫폼 키] > [REST API 키] > 리다이렉트 "
 				    "URI and be byte-identical to "
-				    "kakao.redirect_uri in the config", code);
+				    "kakao.redirect_uri in the config",
+				    code);
 			}
 			goto out;
 		}
 	}
 	if (http_status >= 500) {
 		st = KAKAO_RETRY;
-		kw_err_set(err, "Kakao login server error (HTTP %ld%s%s); will "
-		    "retry later", http_status, code ? ", " : "",
-		    code ? code : "");
+		kw_err_set(err,
+		    "Kakao login server error (HTTP %ld%s%s); will "
+		    "retry later",
+		    http_status, code ? ", " : "", code ? code : "");
 		goto out;
 	}
 	if (error != NULL) {
@@ -327,7 +332,7 @@ classify_auth(long http_status, const char *body, const char *redirect_uri,
 	if (http_status == 429) {
 		st = KAKAO_RATE_LIMITED;
 		kw_err_set(err, "Kakao login is rate limiting (HTTP 429); "
-		    "will try again later");
+				"will try again later");
 		goto out;
 	}
 	/* unknown: say what Kakao said (secrets are redacted) */
@@ -422,8 +427,7 @@ static const struct api_error api_errors[] = {
 };
 
 enum kakao_status
-kakao_classify_api_error(long http_status, const char *body,
-    struct kw_err *err)
+kakao_classify_api_error(long http_status, const char *body, struct kw_err *err)
 {
 	json_t *root = parse_object(body);
 	json_t *code = root ? json_object_get(root, "code") : NULL;
@@ -445,8 +449,10 @@ kakao_classify_api_error(long http_status, const char *body,
 		}
 		if (http_status >= 500) {
 			st = KAKAO_RETRY;
-			kw_err_set(err, "Kakao API error %ld (HTTP %ld); will "
-			    "retry later", c, http_status);
+			kw_err_set(err,
+			    "Kakao API error %ld (HTTP %ld); will "
+			    "retry later",
+			    c, http_status);
 		} else {
 			kw_err_set(err,
 			    "Kakao API error %ld (HTTP %ld): %.160s", c,
@@ -456,18 +462,22 @@ kakao_classify_api_error(long http_status, const char *body,
 	}
 	if (http_status >= 500) {
 		st = KAKAO_RETRY;
-		kw_err_set(err, "Kakao API server error (HTTP %ld); will retry "
-		    "later", http_status);
+		kw_err_set(err,
+		    "Kakao API server error (HTTP %ld); will retry "
+		    "later",
+		    http_status);
 	} else if (http_status == 401) {
 		st = KAKAO_UNAUTHORIZED;
 		kw_err_set(err, "Kakao rejected the access token (HTTP 401)");
 	} else if (http_status == 429) {
 		st = KAKAO_RETRY;
 		kw_err_set(err, "Kakao API is rate limiting (HTTP 429); will "
-		    "retry later");
+				"retry later");
 	} else {
-		kw_err_set(err, "unexpected Kakao API answer (HTTP %ld, no "
-		    "error code)", http_status);
+		kw_err_set(err,
+		    "unexpected Kakao API answer (HTTP %ld, no "
+		    "error code)",
+		    http_status);
 	}
 out:
 	json_decref(root);
@@ -500,8 +510,8 @@ token_post(const struct kakao_client *c, const struct buf *form,
 		goto out;
 	}
 	if (resp.status != 200) {
-		st = classify_auth(resp.status, resp.body, c->redirect_uri,
-		    err);
+		st =
+		    classify_auth(resp.status, resp.body, c->redirect_uri, err);
 		goto out;
 	}
 	*body_out = resp.body;
@@ -547,7 +557,8 @@ kakao_exchange_code(const struct kakao_client *c, const char *code,
 	log_redact_add(c->client_secret);
 	buf_init(&form, BODY_MAX);
 	if (code == NULL || code[0] == '\0') {
-		kw_err_set(err, "no authorization code given; run `kakaowatch "
+		kw_err_set(err,
+		    "no authorization code given; run `kakaowatch "
 		    "auth` and paste the code or the redirected URL");
 		st = KAKAO_REAUTH;
 		goto out;
@@ -576,7 +587,7 @@ kakao_exchange_code(const struct kakao_client *c, const char *code,
 	*t = n;
 	memset(&n, 0, sizeof(n));
 	log_info("kakao: authorized; access token valid for %lld min, "
-	    "refresh token for %lld days",
+		 "refresh token for %lld days",
 	    (long long)(t->expires_in + 30) / 60,
 	    (long long)(t->refresh_token_expires_in + 43200) / 86400);
 out:
@@ -594,8 +605,8 @@ kakao_refresh_request(const struct kakao_client *c, const struct token *t,
 	buf_init(&call->form, BODY_MAX);
 	log_redact_add(c->client_secret);
 	if (t->refresh_token == NULL || t->refresh_token[0] == '\0') {
-		kw_err_set(err, "there is no Kakao refresh token; "
-		    REAUTH_HINT);
+		kw_err_set(err,
+		    "there is no Kakao refresh token; " REAUTH_HINT);
 		return KAKAO_REAUTH;
 	}
 	log_redact_add(t->refresh_token);
@@ -682,7 +693,8 @@ call_request(const struct kakao_client *c, struct kakao_call *call,
 	req->bearer_token = bearer;
 	req->timeout_ms = timeout;
 	req->connect_timeout_ms = timeout < KAKAO_CONNECT_TIMEOUT_MS ?
-	    timeout : KAKAO_CONNECT_TIMEOUT_MS;
+				      timeout :
+				      KAKAO_CONNECT_TIMEOUT_MS;
 	req->max_bytes = KAKAO_MAX_RESPONSE_BYTES;
 	req->ssl_verify = true;
 }
@@ -701,19 +713,18 @@ kakao_memo_request(const struct kakao_client *c, const char *access_token,
 	tpl = template_json ? json_loads(template_json, 0, NULL) : NULL;
 	if (!json_is_object(tpl)) {
 		kw_err_set(err, "the template object is not a JSON object "
-		    "(this is a kakaowatch bug)");
+				"(this is a kakaowatch bug)");
 		st = KAKAO_BAD_TEMPLATE;
 		goto out;
 	}
 	if (access_token == NULL || access_token[0] == '\0') {
-		kw_err_set(err, "there is no Kakao access token; "
-		    REAUTH_HINT);
+		kw_err_set(err, "there is no Kakao access token; " REAUTH_HINT);
 		st = KAKAO_UNAUTHORIZED;
 		goto out;
 	}
 	call->url = join_url(c->api_base_url, MEMO_DEFAULT_PATH);
-	if (call->url == NULL || form_add(&call->form, "template_object",
-	    template_json) != 0) {
+	if (call->url == NULL ||
+	    form_add(&call->form, "template_object", template_json) != 0) {
 		kw_err_set(err, "out of memory (or template over %d bytes)",
 		    BODY_MAX);
 		st = KAKAO_FATAL;
@@ -758,7 +769,7 @@ kakao_memo_result(const struct http_response *resp, struct kw_err *err)
 	/* delivery unknown: retrying may duplicate, which at-least-once
 	 * delivery accepts (SPEC §6) */
 	kw_err_set(err, "unexpected answer from the Kakao memo API (HTTP 200 "
-	    "without result_code 0); will retry");
+			"without result_code 0); will retry");
 	st = KAKAO_RETRY;
 out:
 	json_decref(root);
@@ -794,16 +805,17 @@ kakao_send_memo(const struct kakao_client *c, const char *access_token,
 /* ---- session helpers ---- */
 
 static enum kakao_status
-session_load(const struct kakao_client *c, struct token *t,
-    struct kw_err *err)
+session_load(const struct kakao_client *c, struct token *t, struct kw_err *err)
 {
 	struct kw_err lerr = { 0 };
 
 	if (token_load(c->token_path, t, &lerr) == 0)
 		return KAKAO_OK;
 	if (errno == ENOENT) {
-		kw_err_set(err, "no Kakao token file '%s' yet: run `kakaowatch "
-		    "auth` to authorize kakaowatch", c->token_path);
+		kw_err_set(err,
+		    "no Kakao token file '%s' yet: run `kakaowatch "
+		    "auth` to authorize kakaowatch",
+		    c->token_path);
 		return KAKAO_REAUTH;
 	}
 	kw_err_set(err, "%s", lerr.msg);
@@ -873,9 +885,11 @@ pending_flush(const char *path)
 	if (pending_path == NULL || strcmp(pending_path, path) != 0)
 		return false;
 	if (token_save(path, &pending, &err) != 0) {
-		log_errorx("kakao: the refreshed Kakao token is still not "
+		log_errorx(
+		    "kakao: the refreshed Kakao token is still not "
 		    "saved: %s; kept in memory, trying again before the next "
-		    "send", err.msg);
+		    "send",
+		    err.msg);
 		return true;
 	}
 	log_info("kakao: the refreshed Kakao token is saved now");
@@ -926,7 +940,8 @@ refresh_locked(const struct kakao_client *c, struct token *t, int64_t now_s,
 	}
 	for (tries = 0;; tries++) {
 		if (token_save_prepare(c->token_path, &r, &serr) != 0) {
-			kw_err_set(err, "%s; not refreshing the Kakao token "
+			kw_err_set(err,
+			    "%s; not refreshing the Kakao token "
 			    "until the new token file can be written (a "
 			    "rotated refresh token must never be lost)",
 			    serr.msg);
@@ -946,11 +961,12 @@ refresh_locked(const struct kakao_client *c, struct token *t, int64_t now_s,
 		}
 		/* rotated by another process meanwhile: use that one */
 		log_info("kakao: the token file has a newer refresh token; "
-		    "refreshing with it");
+			 "refreshing with it");
 		adopt(t, &f);
 	}
 	if (token_save_commit(&r, t, &serr) != 0) {
-		log_errorx("kakao: cannot save the refreshed Kakao token: %s; "
+		log_errorx(
+		    "kakao: cannot save the refreshed Kakao token: %s; "
 		    "kept in memory, saving again before the next send (run "
 		    "`kakaowatch auth` only if Kakao later reports KOE322)",
 		    serr.msg);
@@ -958,7 +974,7 @@ refresh_locked(const struct kakao_client *c, struct token *t, int64_t now_s,
 	}
 	if (old == NULL || strcmp(old, t->refresh_token) != 0)
 		log_info("kakao: refresh token rotated; the new one is valid "
-		    "for %lld days",
+			 "for %lld days",
 		    (long long)(t->refresh_token_expires_in + 43200) / 86400);
 	log_debug("kakao: access token refreshed, valid for %lld min",
 	    (long long)(t->expires_in + 30) / 60);
@@ -997,13 +1013,13 @@ refresh_and_save(const struct kakao_client *c, struct token *t, int64_t now_s,
 			goto out;
 		}
 	} else if (token_load(c->token_path, &f, &lerr) == 0 &&
-	    (!same_str(f.refresh_token, t->refresh_token) ||
-		!same_str(f.access_token, t->access_token))) {
+		   (!same_str(f.refresh_token, t->refresh_token) ||
+		       !same_str(f.access_token, t->access_token))) {
 		adopt(t, &f);
 		if (!force && !token_refresh_due(t, now_s, 0) &&
 		    t->access_token != NULL) {
 			log_debug("kakao: another kakaowatch refreshed the "
-			    "token; using it");
+				  "token; using it");
 			st = KAKAO_OK;
 			goto out;
 		}
@@ -1059,7 +1075,7 @@ kakao_session_begin(const struct kakao_client *c, struct token *t,
 	    t->access_token != NULL &&
 	    t->access_token_expires_at - now_s > STILL_VALID_S) {
 		log_warnx("kakao: token refresh failed, using the current "
-		    "access token (valid for %lld more min): %s",
+			  "access token (valid for %lld more min): %s",
 		    (long long)(t->access_token_expires_at - now_s) / 60,
 		    rerr.msg);
 		return KAKAO_OK;
@@ -1095,7 +1111,7 @@ kakao_session_send(const struct kakao_client *c, struct token *t,
 		return st;
 	}
 	log_info("kakao: access token rejected (-401); refreshing and "
-	    "retrying once");
+		 "retrying once");
 	/* another kakaowatch may have refreshed already (SDK policy, §2.4) */
 	if (token_load(c->token_path, &f, &lerr) == 0 &&
 	    f.access_token != NULL && t->access_token != NULL &&
@@ -1112,7 +1128,8 @@ kakao_session_send(const struct kakao_client *c, struct token *t,
 	kw_err_clear(&first);
 	st = kakao_send_memo(c, t->access_token, template_json, &first);
 	if (st == KAKAO_UNAUTHORIZED) {
-		kw_err_set(err, "Kakao rejected a freshly refreshed access "
+		kw_err_set(err,
+		    "Kakao rejected a freshly refreshed access "
 		    "token (-401): check that the app key is active and the "
 		    "app's allowed IP addresses (Kakao Developers > 보안); "
 		    "run `kakaowatch auth` if this repeats");
@@ -1171,8 +1188,8 @@ kakao_refresh_begin(const struct kakao_client *c, struct token *t,
 			goto fail;
 		}
 	} else if (token_load(c->token_path, &f, &lerr) == 0 &&
-	    (!same_str(f.refresh_token, t->refresh_token) ||
-		!same_str(f.access_token, t->access_token))) {
+		   (!same_str(f.refresh_token, t->refresh_token) ||
+		       !same_str(f.access_token, t->access_token))) {
 		adopt(t, &f);
 		if (!force && t->access_token != NULL &&
 		    !token_refresh_due(t, now_s, 0)) {
@@ -1181,9 +1198,11 @@ kakao_refresh_begin(const struct kakao_client *c, struct token *t,
 		}
 	}
 	if (token_save_prepare(c->token_path, &job->reserve, &serr) != 0) {
-		kw_err_set(err, "%s; not refreshing the Kakao token until the "
+		kw_err_set(err,
+		    "%s; not refreshing the Kakao token until the "
 		    "new token file can be written (a rotated refresh token "
-		    "must never be lost)", serr.msg);
+		    "must never be lost)",
+		    serr.msg);
 		st = KAKAO_RETRY;
 		goto fail;
 	}
@@ -1222,7 +1241,7 @@ kakao_refresh_end(const struct kakao_client *c, struct token *t,
 	    !same_str(f.refresh_token, t->refresh_token)) {
 		/* rotated by another process meanwhile: use that one */
 		log_info("kakao: the token file has a newer refresh token; "
-		    "refreshing with it");
+			 "refreshing with it");
 		adopt(t, &f);
 		job->retried = true;
 		st = kakao_refresh_request(c, t, call, req, err);
@@ -1240,7 +1259,8 @@ kakao_refresh_end(const struct kakao_client *c, struct token *t,
 		return st;
 	}
 	if (token_save_commit(&job->reserve, t, &serr) != 0) {
-		log_errorx("kakao: cannot save the refreshed Kakao token: %s; "
+		log_errorx(
+		    "kakao: cannot save the refreshed Kakao token: %s; "
 		    "kept in memory, saving again before the next send (run "
 		    "`kakaowatch auth` only if Kakao later reports KOE322)",
 		    serr.msg);
@@ -1249,7 +1269,7 @@ kakao_refresh_end(const struct kakao_client *c, struct token *t,
 	if (job->old_refresh == NULL ||
 	    strcmp(job->old_refresh, t->refresh_token) != 0)
 		log_info("kakao: refresh token rotated; the new one is valid "
-		    "for %lld days",
+			 "for %lld days",
 		    (long long)(t->refresh_token_expires_in + 43200) / 86400);
 	log_debug("kakao: access token refreshed, valid for %lld min",
 	    (long long)(t->expires_in + 30) / 60);

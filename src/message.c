@@ -20,9 +20,9 @@
 #define NO_NAME "kakaowatch"
 
 enum clean_mode {
-	CLEAN_KEEP,  /* only repair UTF-8 */
-	CLEAN_LINE,  /* one line: controls and space runs -> one space, trim */
-	CLEAN_MULTI  /* keep LF (CR LF, CR -> LF), other controls -> space */
+	CLEAN_KEEP, /* only repair UTF-8 */
+	CLEAN_LINE, /* one line: controls and space runs -> one space, trim */
+	CLEAN_MULTI /* keep LF (CR LF, CR -> LF), other controls -> space */
 };
 
 /* next_cp decodes one code point of s[0..n) (n >= 1), U+FFFD for an
@@ -46,7 +46,7 @@ static bool
 cp_is_control(uint32_t c)
 {
 	return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) ||
-	    c == 0x2028 || c == 0x2029;
+	       c == 0x2028 || c == 0x2029;
 }
 
 static bool
@@ -207,16 +207,16 @@ message_url_ok(const char *url)
 {
 	/* the URL rule is http's; Kakao's length and JSON's UTF-8 are ours */
 	return url != NULL && strlen(url) <= MESSAGE_URL_MAX &&
-	    utf8_valid(url, strlen(url)) && http_url_check(url, NULL, 0) == 0;
+	       utf8_valid(url, strlen(url)) &&
+	       http_url_check(url, NULL, 0) == 0;
 }
 
 /* --- templates --------------------------------------------------------- */
 
 /* the placeholders every part knows, and those of an item */
-static const char *const common_names[] = { "name", "count", "change",
-	NULL };
-static const char *const item_names[] = { "title", "link", "date",
-	"summary", "author", "image", NULL };
+static const char *const common_names[] = { "name", "count", "change", NULL };
+static const char *const item_names[] = { "title", "link", "date", "summary",
+	"author", "image", NULL };
 
 static bool
 name_in(const char *name, const char *const *v)
@@ -272,8 +272,7 @@ template_err(const char *tmpl, const char *p, size_t *at, struct kw_err *err,
 
 int
 message_template_check(const char *tmpl, enum message_part part,
-    const char *const *fields, size_t nfields, size_t *at,
-    struct kw_err *err)
+    const char *const *fields, size_t nfields, size_t *at, struct kw_err *err)
 {
 	char name[MESSAGE_PLACEHOLDER_MAX + 1];
 	const char *p, *q;
@@ -404,8 +403,7 @@ message_plan(size_t nitems, int max_messages, size_t *chunk_sizes,
 		*nchunks = 1;
 		return;
 	}
-	if (mm <= SIZE_MAX / MESSAGE_LIST_MAX &&
-	    shown > mm * MESSAGE_LIST_MAX)
+	if (mm <= SIZE_MAX / MESSAGE_LIST_MAX && shown > mm * MESSAGE_LIST_MAX)
 		shown = mm * MESSAGE_LIST_MAX;
 	*more = nitems - shown;
 	k = (shown + MESSAGE_LIST_MAX - 1) / MESSAGE_LIST_MAX;
@@ -503,10 +501,10 @@ kind_word(enum message_kind kind)
 /* what a template is filled in with: one message, maybe one item */
 struct fill {
 	const struct message_format *fmt;
-	const char *name;  /* the watch's name as it goes into the text */
-	const char *page;  /* the page's URL when usable, or NULL */
+	const char *name; /* the watch's name as it goes into the text */
+	const char *page; /* the page's URL when usable, or NULL */
 	enum message_kind kind;
-	char count[24];    /* items of this kind in this check */
+	char count[24];        /* items of this kind in this check */
 	const struct item *it; /* NULL for the header */
 };
 
@@ -546,7 +544,8 @@ static char *
 item_title(struct fill *f, size_t max)
 {
 	const char *tmpl = f->fmt != NULL && f->fmt->title != NULL ?
-	    f->fmt->title : MESSAGE_DEFAULT_TITLE;
+			       f->fmt->title :
+			       MESSAGE_DEFAULT_TITLE;
 	char *t;
 
 	t = fill_cut(f, tmpl, max);
@@ -591,7 +590,7 @@ static char *
 header_new(struct fill *f, const char *watch_name, size_t more, size_t max)
 {
 	bool custom = f->fmt != NULL && f->fmt->header != NULL &&
-	    f->fmt->header[0] != '\0';
+		      f->fmt->header[0] != '\0';
 	const char *tmpl = custom ? f->fmt->header : MESSAGE_DEFAULT_HEADER;
 	char suffix[48], *rest, *cname, *h = NULL, *out = NULL;
 	size_t slen, room;
@@ -705,7 +704,7 @@ content_new(struct fill *f, char *description)
 	int r;
 
 	if (c == NULL || (d == NULL && item_description(f,
-				       MESSAGE_DESCRIPTION_MAX, &d) != 0)) {
+					   MESSAGE_DESCRIPTION_MAX, &d) != 0)) {
 		json_decref(c);
 		free(d);
 		return NULL;
@@ -749,8 +748,7 @@ feed_template(struct fill *f, const char *header)
 	}
 	if (json_object_set_new(root, "object_type", json_string("feed")) ||
 	    json_object_set_new(root, "content", content) ||
-	    json_object_set_new(root, "button_title",
-		json_string(BUTTON_ITEM)))
+	    json_object_set_new(root, "button_title", json_string(BUTTON_ITEM)))
 		goto out;
 	out = json_dumps(root, JSON_COMPACT);
 out:
@@ -763,8 +761,7 @@ out:
  * else a text template "HEADER\nTITLE[\nDESCRIPTION]".
  */
 static char *
-single_template(struct fill *f, const char *watch_name,
-    const struct item *it)
+single_template(struct fill *f, const char *watch_name, const struct item *it)
 {
 	char *header, *title = NULL, *desc = NULL, *joined = NULL;
 	char *text = NULL, *out = NULL;
@@ -838,10 +835,9 @@ out:
 }
 
 int
-message_build_format(const struct message_format *fmt,
-    const char *watch_name, const char *page_url, enum message_kind kind,
-    const struct item_list *items, int max_messages, char ***out,
-    size_t *nout, struct kw_err *err)
+message_build_format(const struct message_format *fmt, const char *watch_name,
+    const char *page_url, enum message_kind kind, const struct item_list *items,
+    int max_messages, char ***out, size_t *nout, struct kw_err *err)
 {
 	size_t n = items != NULL ? items->n : 0;
 	size_t mm = max_messages < 1 ? 1 : (size_t)max_messages;
@@ -953,7 +949,8 @@ first_url(json_t *o)
 	size_t i;
 
 	if (json_is_array(o)) {
-		json_array_foreach(o, i, v) {
+		json_array_foreach(o, i, v)
+		{
 			u = first_url(v);
 			if (u != NULL)
 				return u;
@@ -965,7 +962,8 @@ first_url(json_t *o)
 	v = json_object_get(o, "web_url");
 	if (json_is_string(v) && message_url_ok(json_string_value(v)))
 		return json_string_value(v);
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		u = first_url(v);
 		if (u != NULL)
 			return u;

@@ -50,7 +50,7 @@ render_find_browser(const char *browser, char **path, struct kw_err *err)
 	}
 	env = getenv("PATH");
 	for (p = env != NULL ? env : "/usr/bin:/bin"; *p != '\0';
-	    p = *colon != '\0' ? colon + 1 : colon) {
+	     p = *colon != '\0' ? colon + 1 : colon) {
 		colon = strchr(p, ':');
 		if (colon == NULL)
 			colon = p + strlen(p);
@@ -69,7 +69,8 @@ render_find_browser(const char *browser, char **path, struct kw_err *err)
 		}
 		free(cand);
 	}
-	return kw_err_set(err, "browser '%s' not found on PATH: install "
+	return kw_err_set(err,
+	    "browser '%s' not found on PATH: install "
 	    "chromium-headless-shell (Debian) or set browser: to its path",
 	    name);
 }
@@ -199,25 +200,25 @@ struct render_job {
 	render_done_fn done;
 	void *user;
 	/* the request, copied */
-	char *browser, *url, *work_dir, *name, *profile_dir, *proxy, *user_agent,
-	    *cookie_file, *cookie_jar, *wait_for;
+	char *browser, *url, *work_dir, *name, *profile_dir, *proxy,
+	    *user_agent, *cookie_file, *cookie_jar, *wait_for;
 	long timeout_ms;
 	size_t max_bytes;
 
 	enum job_state state;
-	pid_t pid;        /* the browser (group leader), -1 = none */
-	int pidfd;        /* -1 = none (then waitpid every step) */
-	int fd;           /* our end of the DevTools socket, -1 = none */
+	pid_t pid; /* the browser (group leader), -1 = none */
+	int pidfd; /* -1 = none (then waitpid every step) */
+	int fd;    /* our end of the DevTools socket, -1 = none */
 	bool reaped;
-	int wstatus;      /* when reaped */
-	bool killed;      /* we killed it */
-	char *profile;    /* the profile in use */
-	bool fresh;       /* profile made for this render: removed after */
-	struct buf in;    /* bytes from the browser, not yet a message */
-	struct buf out;   /* bytes to the browser, from out_off on */
+	int wstatus;    /* when reaped */
+	bool killed;    /* we killed it */
+	char *profile;  /* the profile in use */
+	bool fresh;     /* profile made for this render: removed after */
+	struct buf in;  /* bytes from the browser, not yet a message */
+	struct buf out; /* bytes to the browser, from out_off on */
 	size_t out_off;
 	long next_id;
-	long want_id;     /* the command whose reply moves the state */
+	long want_id; /* the command whose reply moves the state */
 	const char *want_method;
 	char *session;    /* the page's flat session id */
 	char *target;     /* the page's target id (= its main frame's id) */
@@ -343,8 +344,7 @@ job_free(struct render_job *j)
 
 /* job_fail records why the render failed (the first reason wins) and
  * ends it */
-static void
-job_fail(struct render_job *j, const char *fmt, ...)
+static void job_fail(struct render_job *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -395,8 +395,7 @@ job_flush(struct render_job *j)
  * page's session when `on_page`; its reply moves the state
  */
 static void
-job_send(struct render_job *j, const char *method, json_t *params,
-    bool on_page)
+job_send(struct render_job *j, const char *method, json_t *params, bool on_page)
 {
 	json_t *m;
 	char *text;
@@ -406,21 +405,20 @@ job_send(struct render_job *j, const char *method, json_t *params,
 		return;
 	}
 	m = json_object();
-	if (m == NULL || json_object_set_new(m, "id",
-	    json_integer(++j->next_id)) != 0 ||
+	if (m == NULL ||
+	    json_object_set_new(m, "id", json_integer(++j->next_id)) != 0 ||
 	    json_object_set_new(m, "method", json_string(method)) != 0 ||
 	    json_object_set_new(m, "params",
-	    params != NULL ? params : json_object()) != 0 ||
+		params != NULL ? params : json_object()) != 0 ||
 	    (on_page && json_object_set_new(m, "sessionId",
-	    json_string(j->session)) != 0)) {
+			    json_string(j->session)) != 0)) {
 		json_decref(m);
 		job_fail(j, "out of memory");
 		return;
 	}
 	text = json_dumps(m, JSON_COMPACT);
 	json_decref(m);
-	if (text == NULL || buf_append(&j->out, text, strlen(text) + 1) !=
-	    0) {
+	if (text == NULL || buf_append(&j->out, text, strlen(text) + 1) != 0) {
 		if (text != NULL)
 			util_wipe_free(text);
 		job_fail(j, "out of memory");
@@ -487,8 +485,10 @@ cookies_add_file(json_t *list, const char *path, struct kw_err *err)
 		    "value", f[6], "path", f[2][0] != '\0' ? f[2] : "/",
 		    "secure", strcmp(f[3], "TRUE") == 0, "httpOnly", http_only);
 		if (c == NULL) {
-			result = kw_err_set(err, "the cookies file '%s' has a "
-			    "cookie that is not UTF-8", path);
+			result = kw_err_set(err,
+			    "the cookies file '%s' has a "
+			    "cookie that is not UTF-8",
+			    path);
 			break;
 		}
 		if (strcmp(f[1], "TRUE") == 0 && !is_ip(host)) {
@@ -522,8 +522,8 @@ usable_jar(const char *jar, const char *file)
 	if (file == NULL || stat(file, &fs) != 0)
 		return true;
 	return js.st_mtim.tv_sec > fs.st_mtim.tv_sec ||
-	    (js.st_mtim.tv_sec == fs.st_mtim.tv_sec &&
-	    js.st_mtim.tv_nsec >= fs.st_mtim.tv_nsec);
+	       (js.st_mtim.tv_sec == fs.st_mtim.tv_sec &&
+		   js.st_mtim.tv_nsec >= fs.st_mtim.tv_nsec);
 }
 
 /* cookies_save writes the browser's cookies (Storage.getCookies) to the
@@ -539,10 +539,12 @@ cookies_save(const char *jar, json_t *cookies, struct kw_err *err)
 	double exp;
 
 	buf_init(&b, 0);
-	if (buf_puts(&b, "# Netscape HTTP Cookie File\n"
-	    "# kept by kakaowatch: the cookies of one watch\n") != 0)
+	if (buf_puts(&b,
+		"# Netscape HTTP Cookie File\n"
+		"# kept by kakaowatch: the cookies of one watch\n") != 0)
 		goto oom;
-	json_array_foreach(cookies, i, c) {
+	json_array_foreach(cookies, i, c)
+	{
 		domain = json_string_value(json_object_get(c, "domain"));
 		path = json_string_value(json_object_get(c, "path"));
 		name = json_string_value(json_object_get(c, "name"));
@@ -551,16 +553,18 @@ cookies_save(const char *jar, json_t *cookies, struct kw_err *err)
 		    domain[0] == '\0' || strpbrk(name, "\t\r\n") != NULL ||
 		    strpbrk(value, "\t\r\n") != NULL)
 			continue;
-		exp = json_is_true(json_object_get(c, "session")) ? 0 :
-		    json_number_value(json_object_get(c, "expires"));
+		exp = json_is_true(json_object_get(c, "session")) ?
+			  0 :
+			  json_number_value(json_object_get(c, "expires"));
 		if (buf_printf(&b, "%s%s\t%s\t%s\t%s\t%" PRId64 "\t%s\t%s\n",
-		    json_is_true(json_object_get(c, "httpOnly")) ?
-		    "#HttpOnly_" : "", domain,
-		    domain[0] == '.' ? "TRUE" : "FALSE",
-		    path != NULL && path[0] != '\0' ? path : "/",
-		    json_is_true(json_object_get(c, "secure")) ? "TRUE" :
-		    "FALSE", exp > 0 ? (int64_t)exp : (int64_t)0, name,
-		    value) != 0)
+			json_is_true(json_object_get(c, "httpOnly")) ?
+			    "#HttpOnly_" :
+			    "",
+			domain, domain[0] == '.' ? "TRUE" : "FALSE",
+			path != NULL && path[0] != '\0' ? path : "/",
+			json_is_true(json_object_get(c, "secure")) ? "TRUE" :
+								     "FALSE",
+			exp > 0 ? (int64_t)exp : (int64_t)0, name, value) != 0)
 			goto oom;
 	}
 	result = util_write_file_atomic(jar, b.data, b.len, 0600, false, err);
@@ -583,11 +587,9 @@ wipe_json_strings(json_t *v)
 	if (json_is_string(v)) {
 		util_wipe((char *)json_string_value(v), json_string_length(v));
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, k, x)
-			wipe_json_strings(x);
+		json_object_foreach(v, k, x) wipe_json_strings(x);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-			wipe_json_strings(x);
+		json_array_foreach(v, i, x) wipe_json_strings(x);
 	}
 }
 
@@ -611,9 +613,9 @@ job_set_cookies(struct render_job *j)
 		return;
 	}
 	if ((j->cookie_file != NULL &&
-	    cookies_add_file(list, j->cookie_file, &err) != 0) ||
+		cookies_add_file(list, j->cookie_file, &err) != 0) ||
 	    (usable_jar(j->cookie_jar, j->cookie_file) &&
-	    cookies_add_file(list, j->cookie_jar, &err) != 0)) {
+		cookies_add_file(list, j->cookie_jar, &err) != 0)) {
 		wipe_json_strings(list);
 		json_decref(list);
 		job_fail(j, "%s", err.msg);
@@ -634,11 +636,13 @@ static void
 job_get_dom(struct render_job *j)
 {
 	j->state = J_DOM;
-	job_send(j, "Runtime.evaluate", json_pack("{s:s, s:b}", "expression",
-	    "(document.doctype ? '<!DOCTYPE ' + document.doctype.name + '>' "
-	    ": '') + (document.documentElement ? "
-	    "document.documentElement.outerHTML : '')",
-	    "returnByValue", 1), true);
+	job_send(j, "Runtime.evaluate",
+	    json_pack("{s:s, s:b}", "expression",
+		"(document.doctype ? '<!DOCTYPE ' + document.doctype.name + '>' "
+		": '') + (document.documentElement ? "
+		"document.documentElement.outerHTML : '')",
+		"returnByValue", 1),
+	    true);
 }
 
 static void
@@ -661,14 +665,17 @@ job_try_wait_for(struct render_job *j)
 		job_fail(j, "out of memory");
 		return;
 	}
-	snprintf(expr, n, "(function () { try { return document.evaluate(%s, "
+	snprintf(expr, n,
+	    "(function () { try { return document.evaluate(%s, "
 	    "document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)"
 	    ".singleNodeValue !== null; } catch (e) { return String(e); } "
-	    "})()", lit);
+	    "})()",
+	    lit);
 	free(lit);
 	j->poll_at = 0;
-	job_send(j, "Runtime.evaluate", json_pack("{s:s, s:b}", "expression",
-	    expr, "returnByValue", 1), true);
+	job_send(j, "Runtime.evaluate",
+	    json_pack("{s:s, s:b}", "expression", expr, "returnByValue", 1),
+	    true);
 	free(expr);
 }
 
@@ -710,8 +717,9 @@ job_reply(struct render_job *j, json_t *result)
 			return;
 		}
 		j->state = J_ATTACH;
-		job_send(j, "Target.attachToTarget", json_pack("{s:s, s:b}",
-		    "targetId", s, "flatten", 1), false);
+		job_send(j, "Target.attachToTarget",
+		    json_pack("{s:s, s:b}", "targetId", s, "flatten", 1),
+		    false);
 		return;
 	case J_ATTACH:
 		s = json_string_value(json_object_get(result, "sessionId"));
@@ -736,8 +744,8 @@ job_reply(struct render_job *j, json_t *result)
 	case J_NAVIGATE:
 		s = json_string_value(json_object_get(result, "errorText"));
 		if (s != NULL && s[0] != '\0') {
-			job_fail(j, "the browser could not load the page: %.200s",
-			    s);
+			job_fail(j,
+			    "the browser could not load the page: %.200s", s);
 			return;
 		}
 		if (j->wait_for != NULL) {
@@ -746,23 +754,26 @@ job_reply(struct render_job *j, json_t *result)
 			return;
 		}
 		vt = j->timeout_ms / 2 < RENDER_VIRTUAL_TIME_MS ?
-		    j->timeout_ms / 2 : RENDER_VIRTUAL_TIME_MS;
+			 j->timeout_ms / 2 :
+			 RENDER_VIRTUAL_TIME_MS;
 		j->state = J_VTIME;
 		job_send(j, "Emulation.setVirtualTimePolicy",
 		    json_pack("{s:s, s:I}", "policy",
-		    "pauseIfNetworkFetchesPending", "budget", (json_int_t)vt),
+			"pauseIfNetworkFetchesPending", "budget",
+			(json_int_t)vt),
 		    true);
 		return;
 	case J_VTIME:
 		return; /* its end is an event */
 	case J_WAITFOR:
-		v = json_object_get(json_object_get(result, "result"),
-		    "value");
+		v = json_object_get(json_object_get(result, "result"), "value");
 		if (json_is_true(v)) {
 			job_get_dom(j);
 		} else if (json_is_string(v)) {
-			job_fail(j, "wait_for: the browser cannot evaluate it: "
-			    "%.200s", json_string_value(v));
+			job_fail(j,
+			    "wait_for: the browser cannot evaluate it: "
+			    "%.200s",
+			    json_string_value(v));
 		} else {
 			j->poll_at = util_mono_ms() + RENDER_POLL_MS;
 			j->want_id = 0;
@@ -770,15 +781,15 @@ job_reply(struct render_job *j, json_t *result)
 		return;
 	case J_DOM:
 		exc = json_object_get(result, "exceptionDetails");
-		v = json_object_get(json_object_get(result, "result"),
-		    "value");
+		v = json_object_get(json_object_get(result, "result"), "value");
 		if (exc != NULL || !json_is_string(v)) {
 			job_fail(j, "the browser could not serialise the page");
 			return;
 		}
 		len = json_string_length(v);
 		if (len > j->max_bytes) {
-			job_fail(j, "the rendered page is larger than %zu bytes",
+			job_fail(j,
+			    "the rendered page is larger than %zu bytes",
 			    j->max_bytes);
 			return;
 		}
@@ -800,11 +811,12 @@ job_reply(struct render_job *j, json_t *result)
 	case J_GETCOOKIES:
 		v = json_object_get(result, "cookies");
 		if (!json_is_array(v))
-			snprintf(j->res.cookie_error, sizeof(j->res.cookie_error),
+			snprintf(j->res.cookie_error,
+			    sizeof(j->res.cookie_error),
 			    "the browser gave no cookies");
 		else if (cookies_save(j->cookie_jar, v, &err) != 0)
-			snprintf(j->res.cookie_error, sizeof(j->res.cookie_error),
-			    "%.500s", err.msg);
+			snprintf(j->res.cookie_error,
+			    sizeof(j->res.cookie_error), "%.500s", err.msg);
 		job_done(j);
 		return;
 	default:
@@ -818,10 +830,10 @@ static void
 job_response(struct render_job *j, json_t *params)
 {
 	const char *type = json_string_value(json_object_get(params, "type"));
-	const char *frame = json_string_value(json_object_get(params,
-	    "frameId"));
-	json_t *st = json_object_get(json_object_get(params, "response"),
-	    "status");
+	const char *frame =
+	    json_string_value(json_object_get(params, "frameId"));
+	json_t *st =
+	    json_object_get(json_object_get(params, "response"), "status");
 
 	if (type == NULL || strcmp(type, "Document") != 0 || frame == NULL ||
 	    j->target == NULL || strcmp(frame, j->target) != 0 ||
@@ -850,15 +862,15 @@ job_message(struct render_job *j, const char *text, size_t len)
 		    j->state == J_VTIME)
 			job_get_dom(j);
 		else if (strcmp(method, "Inspector.targetCrashed") == 0 ||
-		    strcmp(method, "Target.targetCrashed") == 0)
+			 strcmp(method, "Target.targetCrashed") == 0)
 			job_fail(j, "the page crashed in the browser");
 		else if (strcmp(method, "Target.detachedFromTarget") == 0 &&
-		    j->state < J_CLOSING)
+			 j->state < J_CLOSING)
 			job_fail(j, "the browser closed the page");
 		else if (strcmp(method, "Network.responseReceived") == 0)
 			job_response(j, json_object_get(m, "params"));
 	} else if (json_is_integer(id) && j->want_id != 0 &&
-	    json_integer_value(id) == j->want_id) {
+		   json_integer_value(id) == j->want_id) {
 		e = json_object_get(m, "error");
 		if (e != NULL) {
 			s = json_string_value(json_object_get(e, "message"));
@@ -921,15 +933,16 @@ job_io(struct render_job *j)
 			break;
 		}
 		if (buf_append(&j->in, chunk, (size_t)n) != 0) {
-			job_fail(j, "the rendered page is larger than %zu bytes",
+			job_fail(j,
+			    "the rendered page is larger than %zu bytes",
 			    j->max_bytes);
 			break;
 		}
 		/* every whole message: NUL-terminated JSON */
 		used = 0;
 		while (j->state != J_ENDED && used < j->in.len &&
-		    (z = memchr(j->in.data + used, '\0', j->in.len - used)) !=
-		    NULL) {
+		       (z = memchr(j->in.data + used, '\0',
+			    j->in.len - used)) != NULL) {
 			job_message(j, j->in.data + used,
 			    (size_t)(z - (j->in.data + used)));
 			used = (size_t)(z - j->in.data) + 1;
@@ -1023,8 +1036,8 @@ job_spawn(struct render_job *j)
 		tmpl = util_path_join(j->work_dir, base);
 		if (tmpl == NULL || mkdtemp(tmpl) == NULL) {
 			job_fail(j, "cannot make a browser profile in '%s': %s",
-			    j->work_dir, tmpl == NULL ? "out of memory" :
-			    strerror(errno));
+			    j->work_dir,
+			    tmpl == NULL ? "out of memory" : strerror(errno));
 			goto out;
 		}
 		j->profile = tmpl;
@@ -1042,8 +1055,8 @@ job_spawn(struct render_job *j)
 	 * refuses a proxy with credentials for a rendered watch, so none
 	 * reach this command line */
 	owned[1] = j->proxy == NULL ? NULL : proxy_arg(j->proxy);
-	owned[2] = j->user_agent != NULL ?
-	    opt_arg("user-agent", j->user_agent) : NULL;
+	owned[2] =
+	    j->user_agent != NULL ? opt_arg("user-agent", j->user_agent) : NULL;
 	if (j->profile == NULL || owned[0] == NULL ||
 	    (j->proxy != NULL && owned[1] == NULL) ||
 	    (j->user_agent != NULL && owned[2] == NULL)) {
@@ -1127,8 +1140,8 @@ job_spawn(struct render_job *j)
 	    j->name != NULL ? j->name : j->url, (long)pid,
 	    j->fresh ? "fresh" : "kept");
 	j->state = J_TARGET;
-	job_send(j, "Target.createTarget", json_pack("{s:s}", "url",
-	    "about:blank"), false);
+	job_send(j, "Target.createTarget",
+	    json_pack("{s:s}", "url", "about:blank"), false);
 	result = 0;
 out:
 	if (sv[0] >= 0)
@@ -1187,8 +1200,8 @@ render_submit(struct render_pool *p, const struct render_request *req,
 		job_free(j);
 		return kw_err_set(err, "out of memory");
 	}
-	if (j->browser == NULL && (j->browser = strdup(
-	    RENDER_DEFAULT_BROWSER)) == NULL) {
+	if (j->browser == NULL &&
+	    (j->browser = strdup(RENDER_DEFAULT_BROWSER)) == NULL) {
 		job_free(j);
 		return kw_err_set(err, "out of memory");
 	}
@@ -1266,12 +1279,14 @@ job_end(struct render_job *j)
 		j->profile = NULL;
 	}
 	if (j->res.status != 0 && j->res.error[0] == '\0')
-		snprintf(j->res.error, sizeof(j->res.error), "the render "
+		snprintf(j->res.error, sizeof(j->res.error),
+		    "the render "
 		    "failed");
 	if (j->started > 0)
-		log_debug("render: '%s': %s after %.1fs", j->name != NULL ?
-		    j->name : j->url, j->res.status == 0 ? "page read" :
-		    j->res.error, (double)(util_mono_ms() - j->started) / 1000);
+		log_debug("render: '%s': %s after %.1fs",
+		    j->name != NULL ? j->name : j->url,
+		    j->res.status == 0 ? "page read" : j->res.error,
+		    (double)(util_mono_ms() - j->started) / 1000);
 	j->done(j->user, &j->res);
 }
 
@@ -1298,13 +1313,14 @@ render_step(struct render_pool *p)
 				if (j->state == J_CLOSING) {
 					j->state = J_ENDED;
 				} else {
-					job_fail(j, "the browser did not "
+					job_fail(j,
+					    "the browser did not "
 					    "finish within %lds (timeout%s): "
 					    "killed",
 					    (j->timeout_ms + 999) / 1000,
 					    j->state == J_WAITFOR ?
-					    "; wait_for matched nothing" :
-					    "");
+						"; wait_for matched nothing" :
+						"");
 					j->res.timed_out = true;
 				}
 			}
@@ -1441,7 +1457,8 @@ render_dom(const struct render_request *req, char **dom, size_t *len,
 		}
 		t = render_timeout_ms(p);
 		if (poll(pfd, (nfds_t)n, t < 0 || t > 1000 ? 1000 : (int)t) <
-		    0 && errno != EINTR)
+			0 &&
+		    errno != EINTR)
 			break;
 	}
 	render_pool_free(p);

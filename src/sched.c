@@ -54,15 +54,15 @@ static volatile sig_atomic_t sig_stop, sig_reload, sig_status;
 struct sched_gen {
 	struct config *cfg;
 	struct extract_xpath_set *xpaths; /* each distinct XPath once */
-	const struct extract_xpath **xp; /* per cfg->watches[i], in xpaths;
+	const struct extract_xpath **xp;  /* per cfg->watches[i], in xpaths;
 	                                    NULL: disabled or none */
-	size_t checks;             /* checks in flight started under it */
-	uint64_t hash;             /* of the file's bytes */
-	struct sched_gen *next;    /* in sched.retired */
+	size_t checks;          /* checks in flight started under it */
+	uint64_t hash;          /* of the file's bytes */
+	struct sched_gen *next; /* in sched.retired */
 };
 
 struct sched_watch {
-	char *name;                     /* owned copy: survives reloads */
+	char *name; /* owned copy: survives reloads */
 	struct sched *s;
 	const struct watch_config *wc;  /* in s->gen */
 	const struct extract_xpath *xp; /* in s->gen */
@@ -88,24 +88,24 @@ struct sched {
 	size_t nw;
 	size_t in_flight;
 	bool stopping;
-	int64_t reload_at;   /* monotonic ms, 0 = none */
+	int64_t reload_at;    /* monotonic ms, 0 = none */
 	int64_t reload_first; /* when the pending edit was first seen */
 	uint64_t settle_hash; /* the file's bytes at the last look */
 	bool settle_hash_set;
-	uint64_t bad_hash;   /* the last invalid file, not logged twice */
+	uint64_t bad_hash; /* the last invalid file, not logged twice */
 	bool bad_hash_set;
-	int64_t outbox_at;   /* monotonic ms, 0 = nothing to send */
+	int64_t outbox_at; /* monotonic ms, 0 = nothing to send */
 	int64_t heartbeat_at, trim_at, upkeep_at;
 	/* sending held until the token file changes (or a reload) */
 	bool held;
 	enum kakao_status held_status;
-	struct stat held_token;    /* the token file as it was when held */
+	struct stat held_token; /* the token file as it was when held */
 	bool held_token_exists;
-	int64_t hold_retry_at;     /* 0 = only by a new token file */
-	int64_t hold_poll_at;      /* 0 = inotify tells us */
-	int64_t wall_offset;       /* wall - monotonic at the last turn */
-	struct wake *wake;         /* signals and file changes */
-	int cfg_watch, tok_watch;  /* wake ids, -1 = none */
+	int64_t hold_retry_at;    /* 0 = only by a new token file */
+	int64_t hold_poll_at;     /* 0 = inotify tells us */
+	int64_t wall_offset;      /* wall - monotonic at the last turn */
+	struct wake *wake;        /* signals and file changes */
+	int cfg_watch, tok_watch; /* wake ids, -1 = none */
 	size_t checks;
 	size_t abandoned; /* checks aborted by the stop signal */
 };
@@ -129,8 +129,8 @@ sched_next_check_ms(int64_t now_ms, int64_t interval_ms, double jitter_pct,
 
 int64_t
 sched_first_check_ms(int64_t now_ms, int64_t now_wall_ms,
-    int64_t last_check_wall_ms, int64_t next_check_wall_ms,
-    int64_t interval_ms, size_t nnew, double r)
+    int64_t last_check_wall_ms, int64_t next_check_wall_ms, int64_t interval_ms,
+    size_t nnew, double r)
 {
 	int64_t ahead, spread;
 
@@ -139,8 +139,8 @@ sched_first_check_ms(int64_t now_ms, int64_t now_wall_ms,
 	if (r >= 1)
 		r = 0.999999;
 	if (last_check_wall_ms <= 0) {
-		spread = (int64_t)(nnew > 0 ? nnew : 1) *
-		    SCHED_NEW_WATCH_STEP_MS;
+		spread =
+		    (int64_t)(nnew > 0 ? nnew : 1) * SCHED_NEW_WATCH_STEP_MS;
 		if (nnew >= SCHED_NEW_WATCH_MS / SCHED_NEW_WATCH_STEP_MS)
 			spread = SCHED_NEW_WATCH_MS;
 		return now_ms + (int64_t)((double)spread * r);
@@ -195,8 +195,8 @@ watch_config(struct sched *s)
 {
 	struct kw_err err = { 0 };
 
-	s->cfg_watch = wake_watch(s->wake, s->config_path,
-	    WAKE_EDITS | WAKE_FOLLOW, &err);
+	s->cfg_watch =
+	    wake_watch(s->wake, s->config_path, WAKE_EDITS | WAKE_FOLLOW, &err);
 	if (s->cfg_watch < 0)
 		log_warnx("reload: %s (SIGHUP still reloads)", err.msg);
 }
@@ -215,8 +215,8 @@ token_watch_start(struct sched *s)
 	struct kw_err err = { 0 };
 
 	token_watch_stop(s);
-	s->tok_watch = wake_watch(s->wake, s->gen->cfg->kakao.token_file, 0,
-	    &err);
+	s->tok_watch =
+	    wake_watch(s->wake, s->gen->cfg->kakao.token_file, 0, &err);
 }
 
 /* ---- configurations ---- */
@@ -318,10 +318,10 @@ gen_load(const char *path, bool initial)
 		if (!g->cfg->watches[i].enabled ||
 		    g->cfg->watches[i].xpath == NULL)
 			continue; /* disabled, or a feed / jq watch */
-		g->xp[i] = extract_xpath_set_get(g->xpaths,
-		    g->cfg->watches[i].xpath,
-		    (const char *const *)g->cfg->watches[i].namespaces,
-		    g->cfg->watches[i].nnamespaces / 2, &err);
+		g->xp[i] =
+		    extract_xpath_set_get(g->xpaths, g->cfg->watches[i].xpath,
+			(const char *const *)g->cfg->watches[i].namespaces,
+			g->cfg->watches[i].nnamespaces / 2, &err);
 		if (g->xp[i] == NULL) {
 			log_errorx("%swatch '%s': %s",
 			    initial ? "" : "reload: ", g->cfg->watches[i].name,
@@ -465,13 +465,13 @@ token_file_changed(const struct sched *s)
 	if (!s->held_token_exists)
 		return true;
 	return st.st_ino != s->held_token.st_ino ||
-	    st.st_dev != s->held_token.st_dev ||
-	    st.st_size != s->held_token.st_size ||
-	    st.st_mode != s->held_token.st_mode ||
-	    st.st_mtim.tv_sec != s->held_token.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != s->held_token.st_mtim.tv_nsec ||
-	    st.st_ctim.tv_sec != s->held_token.st_ctim.tv_sec ||
-	    st.st_ctim.tv_nsec != s->held_token.st_ctim.tv_nsec;
+	       st.st_dev != s->held_token.st_dev ||
+	       st.st_size != s->held_token.st_size ||
+	       st.st_mode != s->held_token.st_mode ||
+	       st.st_mtim.tv_sec != s->held_token.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != s->held_token.st_mtim.tv_nsec ||
+	       st.st_ctim.tv_sec != s->held_token.st_ctim.tv_sec ||
+	       st.st_ctim.tv_nsec != s->held_token.st_ctim.tv_nsec;
 }
 
 static void
@@ -483,8 +483,8 @@ hold(struct sched *s, enum kakao_status why)
 	s->held_status = why;
 	s->held_token_exists = token_stat(s, &s->held_token);
 	s->hold_retry_at = why == KAKAO_REAUTH || why == KAKAO_CONSENT ?
-	    0 :
-	    now + HOLD_RETRY_MS;
+			       0 :
+			       now + HOLD_RETRY_MS;
 	token_watch_start(s);
 	s->hold_poll_at = s->tok_watch < 0 ? now + HOLD_POLL_MS : 0;
 	s->outbox_at = 0;
@@ -513,12 +513,13 @@ kakao_settings_changed(const struct kakao_config *a,
     const struct kakao_config *b)
 {
 	return !util_str_eq(a->rest_api_key, b->rest_api_key) ||
-	    !util_str_eq(a->client_secret, b->client_secret) ||
-	    !util_str_eq(a->redirect_uri, b->redirect_uri) ||
-	    !util_str_eq(a->token_file, b->token_file) ||
-	    !util_str_eq(a->auth_base_url, b->auth_base_url) ||
-	    !util_str_eq(a->api_base_url, b->api_base_url) ||
-	    !util_str_eq(a->default_link, b->default_link) || a->sink != b->sink;
+	       !util_str_eq(a->client_secret, b->client_secret) ||
+	       !util_str_eq(a->redirect_uri, b->redirect_uri) ||
+	       !util_str_eq(a->token_file, b->token_file) ||
+	       !util_str_eq(a->auth_base_url, b->auth_base_url) ||
+	       !util_str_eq(a->api_base_url, b->api_base_url) ||
+	       !util_str_eq(a->default_link, b->default_link) ||
+	       a->sink != b->sink;
 }
 
 static void
@@ -577,8 +578,8 @@ reload(struct sched *s, bool forced)
 		return;
 	}
 	s->bad_hash_set = false;
-	kakao_changed = kakao_settings_changed(&old->cfg->kakao,
-	    &g->cfg->kakao);
+	kakao_changed =
+	    kakao_settings_changed(&old->cfg->kakao, &g->cfg->kakao);
 	v = calloc(g->cfg->nwatches + s->nw, sizeof(*v));
 	kept = calloc(s->nw ? s->nw : 1, sizeof(*kept));
 	okept = calloc(s->nw ? s->nw : 1, sizeof(*okept));
@@ -885,8 +886,9 @@ start_due_checks(struct sched *s)
 			s->gen->checks--;
 			s->in_flight--;
 			log_warnx("check: '%s': %s", w->name, err.msg);
-			w->next_at = sched_next_check_ms(now,
-			    w->wc->interval_ms, w->wc->jitter_pct, util_random_unit());
+			w->next_at =
+			    sched_next_check_ms(now, w->wc->interval_ms,
+				w->wc->jitter_pct, util_random_unit());
 			store_next(s, w, now, wall);
 		}
 	}
@@ -978,8 +980,7 @@ on_courier_done(void *user, const struct deliver_report *rep)
 		if (rep->status == KAKAO_RETRY ||
 		    rep->status == KAKAO_RATE_LIMITED)
 			s->upkeep_at = util_mono_ms() + UPKEEP_RETRY_MS;
-		else if (rep->status != KAKAO_OK &&
-		    rep->status != KAKAO_QUOTA)
+		else if (rep->status != KAKAO_OK && rep->status != KAKAO_QUOTA)
 			hold(s, rep->status);
 		else if (!s->held && s->outbox_at == 0)
 			outbox_plan(s, false);
@@ -1095,8 +1096,8 @@ housekeeping(struct sched *s)
 	}
 	if (now >= s->upkeep_at) {
 		s->upkeep_at = now + UPKEEP_MS;
-		if (s->held ||
-		    deliver_resolve_sink(s->gen->cfg, s->store) != DELIVER_KAKAO)
+		if (s->held || deliver_resolve_sink(s->gen->cfg, s->store) !=
+				   DELIVER_KAKAO)
 			return;
 		if (deliver_courier_busy(s->courier)) {
 			s->upkeep_at = now + UPKEEP_BUSY_MS;
@@ -1180,8 +1181,7 @@ sched_start(struct sched *s, struct kw_err *err)
 
 		if (!wc->enabled)
 			continue;
-		s->w[n] = watch_new(s, wc, s->gen->xp[i], now, wall, nnew,
-		    err);
+		s->w[n] = watch_new(s, wc, s->gen->xp[i], now, wall, nnew, err);
 		if (s->w[n] == NULL)
 			return -1;
 		s->nw = ++n;
@@ -1323,8 +1323,8 @@ sched_run(const char *config_path, struct kw_err *err)
 		if (rwait >= 0 && rwait < wait)
 			wait = rwait;
 		nwake = wake_fds(s.wake, fds, WAKE_MAX_FDS);
-		nfds = nwake + render_fds(s.render, fds + nwake,
-		    RENDER_MAX_FDS);
+		nfds =
+		    nwake + render_fds(s.render, fds + nwake, RENDER_MAX_FDS);
 		if (http_poll(s.http, (int)wait, fds, ready, nfds) != 0) {
 			kw_err_set(err, "the transfer loop failed");
 			goto out;

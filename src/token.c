@@ -21,8 +21,13 @@ static void fsync_dir(const char *path);
 
 /* the fields struct token holds itself; everything else goes to `extra` */
 static const char *const known_fields[] = {
-	"access_token", "refresh_token", "token_type", "scope", "expires_in",
-	"refresh_token_expires_in", "access_token_expires_at",
+	"access_token",
+	"refresh_token",
+	"token_type",
+	"scope",
+	"expires_in",
+	"refresh_token_expires_in",
+	"access_token_expires_at",
 	"refresh_token_expires_at",
 };
 
@@ -110,7 +115,8 @@ collect_extra(json_t *obj)
 	extra = json_object();
 	if (extra == NULL)
 		return NULL;
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (is_known_field(key))
 			continue;
 		if (json_object_set(extra, key, v) != 0) {
@@ -155,12 +161,14 @@ read_private_file(const char *path, time_t *mtime, struct kw_err *err)
 	if (fd < 0) {
 		saved = errno;
 		if (saved == ELOOP)
-			kw_err_set(err, "token file '%s' is a symbolic link: "
+			kw_err_set(err,
+			    "token file '%s' is a symbolic link: "
 			    "kakaowatch does not follow links to its token "
-			    "file; replace it with the file itself", path);
+			    "file; replace it with the file itself",
+			    path);
 		else
-			kw_err_set(err, "cannot open token file '%s': %s",
-			    path, strerror(saved));
+			kw_err_set(err, "cannot open token file '%s': %s", path,
+			    strerror(saved));
 		errno = saved;
 		return NULL;
 	}
@@ -273,30 +281,38 @@ token_load_file(const char *path, struct token *out, struct kw_err *err)
 	    get_string(root, "refresh_token", &t.refresh_token) != 0 ||
 	    get_string(root, "token_type", &t.token_type) != 0 ||
 	    get_string(root, "scope", &t.scope) != 0) {
-		kw_err_set(err, "'%s': access_token, refresh_token, token_type "
-		    "and scope must be strings", path);
+		kw_err_set(err,
+		    "'%s': access_token, refresh_token, token_type "
+		    "and scope must be strings",
+		    path);
 		goto out;
 	}
 	if (get_int(root, "expires_in", &t.expires_in, NULL) != 0 ||
 	    get_int(root, "refresh_token_expires_in",
 		&t.refresh_token_expires_in, NULL) != 0 ||
-	    get_int(root, "access_token_expires_at",
-		&t.access_token_expires_at, &have_at) != 0 ||
+	    get_int(root, "access_token_expires_at", &t.access_token_expires_at,
+		&have_at) != 0 ||
 	    get_int(root, "refresh_token_expires_at",
 		&t.refresh_token_expires_at, &have_rat) != 0) {
-		kw_err_set(err, "'%s': expires_in, refresh_token_expires_in "
+		kw_err_set(err,
+		    "'%s': expires_in, refresh_token_expires_in "
 		    "and *_expires_at must be whole numbers of seconds (at "
-		    "most %lld)", path, (long long)TOKEN_TIME_MAX);
+		    "most %lld)",
+		    path, (long long)TOKEN_TIME_MAX);
 		goto out;
 	}
 	if (t.refresh_token == NULL || !token_chars_ok(t.refresh_token)) {
-		kw_err_set(err, "'%s' has no usable refresh_token; run "
-		    "`kakaowatch auth`", path);
+		kw_err_set(err,
+		    "'%s' has no usable refresh_token; run "
+		    "`kakaowatch auth`",
+		    path);
 		goto out;
 	}
 	if (t.access_token != NULL && !token_chars_ok(t.access_token)) {
-		kw_err_set(err, "'%s': access_token has characters a token "
-		    "cannot have", path);
+		kw_err_set(err,
+		    "'%s': access_token has characters a token "
+		    "cannot have",
+		    path);
 		goto out;
 	}
 	/* seed-tutorial file: the token response saved as it came */
@@ -347,8 +363,7 @@ token_serialize(const struct token *t)
 	char *text = NULL;
 
 	obj = json_object();
-	if (obj == NULL ||
-	    set_string(obj, "token_type", t->token_type) != 0 ||
+	if (obj == NULL || set_string(obj, "token_type", t->token_type) != 0 ||
 	    set_string(obj, "access_token", t->access_token) != 0 ||
 	    set_int(obj, "expires_in", t->expires_in) != 0 ||
 	    set_string(obj, "refresh_token", t->refresh_token) != 0 ||
@@ -418,8 +433,8 @@ token_save_prepare(const char *path, struct token_reserve *r,
 	    errno != EPERM)
 		return kw_err_set(err, "cannot remove '%s': %s", r->next,
 		    strerror(errno));
-	r->fd = open(r->next, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		O_NOFOLLOW, 0600);
+	r->fd = open(r->next,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (r->fd < 0)
 		return kw_err_set(err, "cannot create '%s': %s", r->next,
 		    strerror(errno));
@@ -549,8 +564,10 @@ token_lock(const char *path, long timeout_ms, struct kw_err *err)
 			break;
 		}
 		if (util_mono_ms() >= deadline) {
-			kw_err_set(err, "another kakaowatch is refreshing the "
-			    "Kakao token (lock '%s' held)", lock);
+			kw_err_set(err,
+			    "another kakaowatch is refreshing the "
+			    "Kakao token (lock '%s' held)",
+			    lock);
 			errno = EWOULDBLOCK;
 			break;
 		}
@@ -604,25 +621,26 @@ token_apply_response(struct token *t, const char *json, int64_t now_s,
 	    get_int(root, "refresh_token_expires_in",
 		&n.refresh_token_expires_in, &have_rexp) != 0) {
 		kw_err_set(err, "Kakao token response has a field of the "
-		    "wrong type or out of range");
+				"wrong type or out of range");
 		goto out;
 	}
 	if (n.access_token == NULL || !token_chars_ok(n.access_token) ||
 	    n.expires_in <= 0) {
 		kw_err_set(err, "Kakao token response has no usable "
-		    "access_token and expires_in");
+				"access_token and expires_in");
 		goto out;
 	}
 	if (n.refresh_token != NULL && !token_chars_ok(n.refresh_token)) {
 		kw_err_set(err, "Kakao token response has a malformed "
-		    "refresh_token");
+				"refresh_token");
 		goto out;
 	}
 	/* merge unknown fields (id_token, ...) over the kept ones */
 	extra = t->extra ? json_deep_copy(t->extra) : json_object();
 	if (extra == NULL)
 		goto fail;
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (is_known_field(key))
 			continue;
 		if (json_object_set(extra, key, v) != 0)
@@ -667,8 +685,7 @@ out:
 }
 
 bool
-token_refresh_due(const struct token *t, int64_t now_s,
-    int64_t min_interval_s)
+token_refresh_due(const struct token *t, int64_t now_s, int64_t min_interval_s)
 {
 	int64_t last_refresh;
 

@@ -118,9 +118,14 @@ util_parse_size(const char *s, int64_t *out_bytes, struct kw_err *err)
 		const char *suffix;
 		int64_t mult;
 	} units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000 }, { "KiB", 1024 },
-		{ "MB", 1000 * 1000 }, { "MiB", 1024 * 1024 },
-		{ "GB", 1000 * 1000 * 1000 }, { "GiB", 1024 * 1024 * 1024 },
+		{ "", 1 },
+		{ "B", 1 },
+		{ "KB", 1000 },
+		{ "KiB", 1024 },
+		{ "MB", 1000 * 1000 },
+		{ "MiB", 1024 * 1024 },
+		{ "GB", 1000 * 1000 * 1000 },
+		{ "GiB", 1024 * 1024 * 1024 },
 	};
 	char *end;
 	long long v;

@@ -81,7 +81,8 @@ wake_new(struct kw_err *err)
 	}
 	for (i = 0; i < 2; i++) {
 		fl = fcntl(w->pipe[i], F_GETFL);
-		if (fl < 0 || fcntl(w->pipe[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
+		if (fl < 0 ||
+		    fcntl(w->pipe[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
 		    fcntl(w->pipe[i], F_SETFD, FD_CLOEXEC) != 0) {
 			kw_err_set(err, "pipe: %s", strerror(errno));
 			close(w->pipe[0]);
@@ -181,7 +182,7 @@ static uint32_t
 watch_mask(unsigned flags)
 {
 	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB |
-	    IN_DELETE_SELF | IN_MOVE_SELF;
+			IN_DELETE_SELF | IN_MOVE_SELF;
 
 	if ((flags & WAKE_EDITS) != 0)
 		mask |= IN_CREATE | IN_DELETE | IN_MODIFY;
@@ -249,8 +250,7 @@ arm(struct wake_file *f)
 }
 
 int
-wake_watch(struct wake *w, const char *path, unsigned flags,
-    struct kw_err *err)
+wake_watch(struct wake *w, const char *path, unsigned flags, struct kw_err *err)
 {
 	struct wake_file *f = NULL;
 	int id;
@@ -262,8 +262,10 @@ wake_watch(struct wake *w, const char *path, unsigned flags,
 		}
 	}
 	if (f == NULL)
-		return kw_err_set(err, "cannot watch '%s': %d files are "
-		    "watched already", path, WAKE_MAX_FILES);
+		return kw_err_set(err,
+		    "cannot watch '%s': %d files are "
+		    "watched already",
+		    path, WAKE_MAX_FILES);
 	memset(f, 0, sizeof(*f));
 	f->used = true;
 	f->fd = -1;
@@ -339,7 +341,7 @@ drain(struct wake_file *f)
 			 * unmounted: its watch is dead; watch the path's
 			 * directory again (a new one may be there) */
 			if ((ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF |
-				IN_IGNORED)) != 0) {
+					    IN_IGNORED)) != 0) {
 				f->changed = true;
 				f->stale = true;
 			}
@@ -349,7 +351,7 @@ drain(struct wake_file *f)
 			if ((ev->mask & IN_MODIFY) != 0)
 				f->writing = true;
 			if ((ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO |
-				IN_DELETE)) != 0)
+					    IN_DELETE)) != 0)
 				f->writing = false;
 			/* a symlink on the way may point elsewhere now */
 			if ((f->flags & WAKE_FOLLOW) != 0)
@@ -376,7 +378,7 @@ rearm_if_stale(struct wake_file *f)
 		f->recheck = false;
 		before = realpath(f->path, NULL);
 		f->stale = before == NULL || f->real == NULL ||
-		    strcmp(before, f->real) != 0;
+			   strcmp(before, f->real) != 0;
 		free(before);
 	}
 	if (!f->stale)

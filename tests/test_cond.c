@@ -31,8 +31,7 @@ lookup(void *ctx, const char *name)
 }
 
 static bool
-eval(const char *expr, unsigned flags, const char *const *fields,
-    char *reason)
+eval(const char *expr, unsigned flags, const char *const *fields, char *reason)
 {
 	struct kw_err err = { 0 };
 	size_t at = 0;
@@ -56,17 +55,38 @@ test_numbers(void **state)
 		const char *s;
 		double v;
 	} ok[] = {
-		{ "12900", 12900 }, { "12,900원", 12900 }, { "₩12,900", 12900 },
-		{ "￦ 12,900", 12900 }, { "\\1,234,567", 1234567 },
-		{ "1.2만원", 12000 }, { "3천원", 3000 }, { "1만", 10000 },
-		{ "  300,000 원 ", 300000 }, { "1억 2,000만원", 120000000 },
-		{ "1만2000원", 12000 }, { "2만 5천원", 25000 },
-		{ "12.5", 12.5 }, { "-3,000원", -3000 }, { "0원", 0 },
-		{ "12900 KRW", 12900 }, { "￦ 2,046,670 (KRW)", 2046670 },
+		{ "12900", 12900 },
+		{ "12,900원", 12900 },
+		{ "₩12,900", 12900 },
+		{ "￦ 12,900", 12900 },
+		{ "\\1,234,567", 1234567 },
+		{ "1.2만원", 12000 },
+		{ "3천원", 3000 },
+		{ "1만", 10000 },
+		{ "  300,000 원 ", 300000 },
+		{ "1억 2,000만원", 120000000 },
+		{ "1만2000원", 12000 },
+		{ "2만 5천원", 25000 },
+		{ "12.5", 12.5 },
+		{ "-3,000원", -3000 },
+		{ "0원", 0 },
+		{ "12900 KRW", 12900 },
+		{ "￦ 2,046,670 (KRW)", 2046670 },
 	};
 	static const char *bad[] = {
-		"", "원", "무료", "문의", "12,90원", "1,2", "12900 KRWX",
-		"1천2만", "1만 1만", "1..2", "12,900원 (품절)", "₩", "-",
+		"",
+		"원",
+		"무료",
+		"문의",
+		"12,90원",
+		"1,2",
+		"12900 KRWX",
+		"1천2만",
+		"1만 1만",
+		"1..2",
+		"12,900원 (품절)",
+		"₩",
+		"-",
 		"1234567890123456789",
 	};
 	double v;
@@ -84,17 +104,16 @@ test_numbers(void **state)
 			fail_msg("'%s' accepted as %f", bad[i], v);
 	assert_int_equal(cond_parse_number("무료", COND_FREE_IS_ZERO, &v), 0);
 	assert_true(v == 0);
-	assert_int_equal(cond_parse_number(" 무료 ", COND_FREE_IS_ZERO, &v),
-	    0);
-	assert_int_equal(cond_parse_number("무료배송", COND_FREE_IS_ZERO,
-			     &v), -1);
+	assert_int_equal(cond_parse_number(" 무료 ", COND_FREE_IS_ZERO, &v), 0);
+	assert_int_equal(cond_parse_number("무료배송", COND_FREE_IS_ZERO, &v),
+	    -1);
 }
 
 static void
 test_comparisons(void **state)
 {
-	const char *f[] = { "price", "12,900원", "title",
-		"삼성 SSD 1TB 특가", "ship", "무료", NULL };
+	const char *f[] = { "price", "12,900원", "title", "삼성 SSD 1TB 특가",
+		"ship", "무료", NULL };
 
 	(void)state;
 	assert_true(eval("price <= 12900", 0, f, NULL));
@@ -179,8 +198,8 @@ expect_error(const char *expr, size_t want_at, const char *want_msg)
 		fail_msg("'%s': message '%s' lacks '%s'", expr, err.msg,
 		    want_msg);
 	if (at != want_at)
-		fail_msg("'%s': error at %zu, want %zu (%s)", expr, at,
-		    want_at, err.msg);
+		fail_msg("'%s': error at %zu, want %zu (%s)", expr, at, want_at,
+		    err.msg);
 }
 
 static void
@@ -221,7 +240,7 @@ known(void *ctx, const char *name)
 {
 	(void)ctx;
 	return strcmp(name, "title") == 0 || strcmp(name, "link") == 0 ||
-	    strcmp(name, "price") == 0 || strcmp(name, "shop") == 0;
+	       strcmp(name, "price") == 0 || strcmp(name, "shop") == 0;
 }
 
 /* the first unknown field, in source order, at its character */
@@ -254,7 +273,8 @@ test_unknown_fields(void **state)
 
 	(void)state;
 	c = cond_parse("price <= 100000 and (shop == \"G마켓\" or "
-	    "not title ~ \"중고\") and link ~ \"^https\"", 0, NULL, &err);
+		       "not title ~ \"중고\") and link ~ \"^https\"",
+	    0, NULL, &err);
 	assert_non_null(c);
 	assert_int_equal(cond_check_fields(c, known, NULL, &at, &err), 0);
 	assert_int_equal(at, 7); /* untouched */

@@ -456,8 +456,7 @@ test_config_defaults_can_supply_url_and_xpath(void **state)
 	    "//span[@class='titleline']/a");
 	assert_int_equal(cfg->watches[0].xpath_pos.line, 4); /* defaults */
 	assert_int_equal(cfg->watches[0].xpath_pos.col, 10);
-	assert_string_equal(cfg->watches[1].xpath,
-	    "//span[@class='sitestr']");
+	assert_string_equal(cfg->watches[1].xpath, "//span[@class='sitestr']");
 	assert_int_equal(cfg->watches[1].xpath_pos.line, 8);
 	assert_int_equal(cfg->watches[1].xpath_pos.col, 12);
 	config_free(cfg);
@@ -578,7 +577,8 @@ test_config_rejects_bad_xpath(void **state)
 
 	/* with libxml2 itself: the position and libxml2's reason */
 	assert_int_equal(config_load(fixture("bad_xpath.yaml"),
-	    libxml_xpath_check, &cfg, &errs), -1);
+			     libxml_xpath_check, &cfg, &errs),
+	    -1);
 	assert_int_equal(errs.n, 1);
 	snprintf(prefix, sizeof(prefix),
 	    "%s:7:12: watch 'broken': bad xpath '//div[@class='post'': ",
@@ -641,11 +641,13 @@ write_many(size_t n, const size_t *dup, const size_t *same_as, size_t ndup)
 		for (k = 0; k < ndup; k++)
 			if (dup[k] == i)
 				name = same_as[k];
-		fprintf(f, "  - name: w%zu\n"
-			   "    url: https://board.example.co.kr/list.php?"
-			   "category=notice&page=1&id=%zu\n"
-			   "    xpath: '//table[@class=\"board-list\"]//a'\n"
-			   "    interval: 30m\n", name, i);
+		fprintf(f,
+		    "  - name: w%zu\n"
+		    "    url: https://board.example.co.kr/list.php?"
+		    "category=notice&page=1&id=%zu\n"
+		    "    xpath: '//table[@class=\"board-list\"]//a'\n"
+		    "    interval: 30m\n",
+		    name, i);
 	}
 	assert_int_equal(fclose(f), 0);
 	return path;
@@ -674,13 +676,14 @@ test_config_loads_10000_watches_and_finds_duplicates(void **state)
 
 	/* both later copies point at the first one (line 2 + 4 * 17) */
 	path = write_many(10000, dup, same_as, 2);
-	assert_int_equal(config_load(path, fake_xpath_check, &cfg, &errs),
-	    -1);
+	assert_int_equal(config_load(path, fake_xpath_check, &cfg, &errs), -1);
 	assert_null(cfg);
 	assert_int_equal(errs.n, 2);
 	for (i = 0; i < 2; i++) {
-		snprintf(want, sizeof(want), "%s:%zu:11: duplicate watch name "
-		    "'w17' (first at %s:71:11)", path, 3 + 4 * dup[i], path);
+		snprintf(want, sizeof(want),
+		    "%s:%zu:11: duplicate watch name "
+		    "'w17' (first at %s:71:11)",
+		    path, 3 + 4 * dup[i], path);
 		assert_string_equal(errs.v[i], want);
 	}
 	config_errors_release(&errs);
@@ -766,7 +769,8 @@ test_config_rejects_duplicate_key(void **state)
 	clean_env();
 	snprintf(want, sizeof(want),
 	    "6:5: duplicate key 'interval' in watch 'rust-blog' (first at "
-	    "%s:5:5)", fixture("duplicate_key.yaml"));
+	    "%s:5:5)",
+	    fixture("duplicate_key.yaml"));
 	load_fail("duplicate_key.yaml", want);
 }
 
@@ -1010,8 +1014,7 @@ required_base(const char *key)
 		return "http://example.com/";
 	if (strcmp(key, "xpath") == 0)
 		return "//a";
-	fail_msg("required watch key '%s' has no base value in this test",
-	    key);
+	fail_msg("required watch key '%s' has no base value in this test", key);
 	return NULL;
 }
 
@@ -1024,8 +1027,8 @@ append_lines(char *out, size_t size, const char *indent, const char *lines)
 
 	while (p != NULL && *p != '\0') {
 		nl = strchr(p, '\n');
-		len += (size_t)snprintf(out + len, size - len, "%s%.*s\n", indent,
-		    (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+		len += (size_t)snprintf(out + len, size - len, "%s%.*s\n",
+		    indent, (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
 		assert_true(len < size);
 		p = nl ? nl + 1 : NULL;
 	}
@@ -1103,26 +1106,27 @@ test_config_fields(void **state)
 
 	(void)state;
 	clean_env();
-	cfg = load_text("kakao: { sink: stdout }\n"
-	                "defaults:\n"
-	                "  fields:\n"
-	                "    price: { css: span.price }\n"
-	                "    shop: \".//em\"\n"
-	                "watches:\n"
-	                "  - name: a\n"
-	                "    url: https://a.example/\n"
-	                "    xpath: //li\n"
-	                "    when: ['price <= 30만', 'shop ~ \"쿠팡\"']\n"
-	                "  - name: b\n"
-	                "    url: https://b.example/\n"
-	                "    xpath: //li\n"
-	                "    fields: { image: { css: 'a.t', attr: data-img } }\n"
-	                "    when: image ~ \"jpg$\"\n"
-	                "  - name: c\n"
-	                "    url: https://c.example/feed\n"
-	                "    parser: feed\n"
-	                "    fields: {}\n"
-	                "    when: 'author == \"김\" and date ~ \"2026\"'\n");
+	cfg =
+	    load_text("kakao: { sink: stdout }\n"
+		      "defaults:\n"
+		      "  fields:\n"
+		      "    price: { css: span.price }\n"
+		      "    shop: \".//em\"\n"
+		      "watches:\n"
+		      "  - name: a\n"
+		      "    url: https://a.example/\n"
+		      "    xpath: //li\n"
+		      "    when: ['price <= 30만', 'shop ~ \"쿠팡\"']\n"
+		      "  - name: b\n"
+		      "    url: https://b.example/\n"
+		      "    xpath: //li\n"
+		      "    fields: { image: { css: 'a.t', attr: data-img } }\n"
+		      "    when: image ~ \"jpg$\"\n"
+		      "  - name: c\n"
+		      "    url: https://c.example/feed\n"
+		      "    parser: feed\n"
+		      "    fields: {}\n"
+		      "    when: 'author == \"김\" and date ~ \"2026\"'\n");
 	a = config_find_watch(cfg, "a");
 	b = config_find_watch(cfg, "b");
 	c = config_find_watch(cfg, "c");
@@ -1219,8 +1223,7 @@ test_config_key_tables_are_complete(void **state)
 	/* the order that "allowed:" lists, and the rows code refers to */
 	assert_string_equal(config_key(CONFIG_SECTION_WATCH, 0)->name, "name");
 	assert_string_equal(config_key(CONFIG_SECTION_WATCH, 1)->name, "url");
-	assert_string_equal(config_key(CONFIG_SECTION_WATCH, 2)->name,
-	    "xpath");
+	assert_string_equal(config_key(CONFIG_SECTION_WATCH, 2)->name, "xpath");
 }
 
 /*
@@ -1249,22 +1252,23 @@ test_config_every_watch_key_parses_copies_and_compares(void **state)
 			append_lines(text, sizeof(text), "    ", ki->needs);
 		base = load_text(text);
 		assert_int_equal(with->nwatches, 1);
-		if (config_watch_key_equal(&base->watches[0],
-			&with->watches[0], i))
+		if (config_watch_key_equal(&base->watches[0], &with->watches[0],
+			i))
 			fail_msg("key '%s': its example '%s' compares equal "
-			    "to the default", ki->name, ki->example);
+				 "to the default",
+			    ki->name, ki->example);
 		for (j = 0; config_key(CONFIG_SECTION_WATCH, j) != NULL; j++)
 			if (j != i &&
 			    !(ki->instead != NULL &&
 				strcmp(ki->instead,
-				    config_key(CONFIG_SECTION_WATCH, j)->name) ==
-				    0) &&
+				    config_key(CONFIG_SECTION_WATCH, j)
+					->name) == 0) &&
 			    !config_watch_key_equal(&base->watches[0],
 				&with->watches[0], j))
 				fail_msg("setting '%s' changed '%s'", ki->name,
 				    config_key(CONFIG_SECTION_WATCH, j)->name);
-		assert_false(config_watch_equal(&base->watches[0],
-		    &with->watches[0]));
+		assert_false(
+		    config_watch_equal(&base->watches[0], &with->watches[0]));
 
 		assert_int_equal(config_watch_copy(&copy, &with->watches[0]),
 		    0);
@@ -1281,7 +1285,8 @@ test_config_every_watch_key_parses_copies_and_compares(void **state)
 			if (!config_watch_equal(&inh->watches[0],
 				&with->watches[0]))
 				fail_msg("key '%s' from defaults: differs from "
-				    "the same value in the watch", ki->name);
+					 "the same value in the watch",
+				    ki->name);
 			config_free(inh);
 		}
 		config_free(base);
@@ -1349,8 +1354,8 @@ test_config_bad_css_is_reported_at_its_character(void **state)
 
 	(void)state;
 	clean_env();
-	load_fail_with("bad_css.yaml", NULL,
-	    sizeof(want) / sizeof(want[0]), want);
+	load_fail_with("bad_css.yaml", NULL, sizeof(want) / sizeof(want[0]),
+	    want);
 }
 
 /* the reference the user reads lists every key of every table */
@@ -1391,7 +1396,8 @@ test_config_reference_lists_every_key(void **state)
 			snprintf(want, sizeof(want), "`%s`", ki->name);
 			if (strstr(doc, want) == NULL)
 				fail_msg("%s does not document the key '%s' "
-				    "(%s)", path, ki->name, ki->doc);
+					 "(%s)",
+				    path, ki->name, ki->doc);
 		}
 	}
 	free(doc);
@@ -1405,7 +1411,8 @@ test_config_rejects_url_with_bad_ipv6_or_port(void **state)
 		const char *url, *why;
 	} cases[] = {
 		{ "http://[::1/", "is not a valid URL (Bad IPv6 address)" },
-		{ "http://example.com:99999/", "has a bad port (use 1 to 65535)" },
+		{ "http://example.com:99999/",
+		    "has a bad port (use 1 to 65535)" },
 		{ "http://example.com:0/", "has a bad port (use 1 to 65535)" },
 	};
 	char path[] = "/tmp/kw-config-XXXXXX", want[512];
@@ -1423,8 +1430,10 @@ test_config_rejects_url_with_bad_ipv6_or_port(void **state)
 		assert_true(fd >= 0);
 		f = fdopen(fd, "w");
 		assert_non_null(f);
-		fprintf(f, "state_dir: /tmp/kw\nwatches:\n  - name: x\n"
-		    "    url: \"%s\"\n    xpath: //a\n", cases[i].url);
+		fprintf(f,
+		    "state_dir: /tmp/kw\nwatches:\n  - name: x\n"
+		    "    url: \"%s\"\n    xpath: //a\n",
+		    cases[i].url);
 		assert_int_equal(fclose(f), 0);
 		assert_int_equal(config_load(path, NULL, &cfg, &errs), -1);
 		unlink(path);
@@ -1457,19 +1466,21 @@ test_config_encoding_follows_the_decoder(void **state)
 	clean_env();
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		/* the decoder takes it ... */
-		assert_int_equal(extract_encoding_check(ok[i], msg,
-		    sizeof(msg)), 0);
-		snprintf(text, sizeof(text), "state_dir: /tmp/kw\nwatches:\n"
+		assert_int_equal(
+		    extract_encoding_check(ok[i], msg, sizeof(msg)), 0);
+		snprintf(text, sizeof(text),
+		    "state_dir: /tmp/kw\nwatches:\n"
 		    "  - name: x\n    url: http://example.com/\n"
-		    "    xpath: //a\n    encoding: %s\n", ok[i]);
+		    "    xpath: //a\n    encoding: %s\n",
+		    ok[i]);
 		/* ... so check does */
 		cfg = load_text(text);
 		assert_string_equal(cfg->watches[0].encoding, ok[i]);
 		config_free(cfg);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(extract_encoding_check(bad[i], msg,
-		    sizeof(msg)), -1);
+		assert_int_equal(
+		    extract_encoding_check(bad[i], msg, sizeof(msg)), -1);
 }
 
 int

@@ -62,8 +62,7 @@ test_backoff_starts_at_5s_and_doubles_to_an_hour(void **state)
 }
 
 static void
-test_backoff_jitter_adds_at_most_a_fifth_and_never_passes_an_hour(
-    void **state)
+test_backoff_jitter_adds_at_most_a_fifth_and_never_passes_an_hour(void **state)
 {
 	double j;
 	int64_t d;
@@ -136,8 +135,7 @@ test_next_kst_midnight_is_strictly_after_now(void **state)
 	assert_int_equal(deliver_kst_day_start_ms(NEW_YEAR_KST_MS - 5),
 	    NEW_YEAR_KST_MS - DAY_MS);
 	/* before 1970 the day still starts at 15:00Z, not rounded to 0 */
-	assert_int_equal(deliver_kst_day_start_ms(-1),
-	    -9 * 3600 * SEC);
+	assert_int_equal(deliver_kst_day_start_ms(-1), -9 * 3600 * SEC);
 }
 
 /* ---- against the fake Kakao ---- */
@@ -308,8 +306,7 @@ setup(void **state)
 	fake_start(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kw-deliver-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->token_file, sizeof(f->token_file), "%s/token.json",
-	    f->dir);
+	snprintf(f->token_file, sizeof(f->token_file), "%s/token.json", f->dir);
 	write_config(f, 3);
 	snprintf(sdir, sizeof(sdir), "%s/state", f->dir);
 	f->st = store_open(sdir, &err);
@@ -343,8 +340,8 @@ static void
 queue(struct fixture *f, const char *watch, const char *text, int64_t at)
 {
 	struct kw_err err = { 0 };
-	char *tmpl = message_build_text(text, "http://127.0.0.1:9/x", NULL,
-	    &err);
+	char *tmpl =
+	    message_build_text(text, "http://127.0.0.1:9/x", NULL, &err);
 
 	assert_non_null(tmpl);
 	assert_int_equal(store_outbox_add(f->st, watch, tmpl, at, &err), 0);
@@ -444,7 +441,7 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 /* 2026-12-01 00:00 KST; KST_AT(h, m): Korea time that day (h >= 24: the
  * next) */
 #define DEC1_KST_MS 1796050800000LL
-#define KST_AT(h, m) (DEC1_KST_MS + (h) * 3600 * SEC + (m) * 60 * SEC)
+#define KST_AT(h, m) (DEC1_KST_MS + (h)*3600 * SEC + (m)*60 * SEC)
 
 static void
 test_quiet_hours_and_the_daily_budget(void **state)
@@ -503,17 +500,16 @@ test_quiet_hours_and_the_daily_budget(void **state)
 	m = received(f);
 	assert_int_equal(json_array_size(m), 4);
 	t = json_object_get(json_array_get(m, 3), "template_object");
-	assert_string_equal(json_string_value(json_object_get(t,
-				"header_title")),
+	assert_string_equal(
+	    json_string_value(json_object_get(t, "header_title")),
 	    "Quiet hours 23:00-07:00: 2 items from 2 sources");
-	assert_non_null(strstr(json_string_value(json_object_get(
-				   json_array_get(json_object_get(t, "contents"),
-				       0),
-				   "title")),
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(t, "contents"), 0), "title")),
 	    "kakaowatch: 3 messages were held on 2026-12-01"));
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-				json_object_get(t, "contents"), 1),
-				"title")),
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(t, "contents"), 1), "title")),
 	    "beta: b2");
 	json_decref(m);
 	deliver_kst_day(KST_AT(31, 0), day, sizeof(day));
@@ -544,8 +540,7 @@ test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
 }
 
 static void
-test_notices_in_the_window_are_one_message_outside_the_budget(
-    void **state)
+test_notices_in_the_window_are_one_message_outside_the_budget(void **state)
 {
 	struct fixture *f = *state;
 	struct deliver_report rep;
@@ -567,8 +562,9 @@ test_notices_in_the_window_are_one_message_outside_the_budget(
 	assert_int_equal(nreceived(f), 0);
 	drained(f, t + 61 * SEC, &rep, 1);
 	assert_int_equal(nreceived(f), 1);
-	assert_text(f, 0, "2 watches are failing: alpha, beta\n"
-				  "- alpha: HTTP 404\n- beta: timed out");
+	assert_text(f, 0,
+	    "2 watches are failing: alpha, beta\n"
+	    "- alpha: HTTP 404\n- beta: timed out");
 	deliver_kst_day(t + 61 * SEC, day, sizeof(day));
 	assert_int_equal(store_sent_count(f->st, day, &sent, &err), 0);
 	assert_int_equal(sent, 0);
@@ -600,9 +596,8 @@ test_quota_error_holds_every_message_until_kst_midnight(void **state)
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_QUOTA);
 	assert_int_equal(rep.sent, 0);
-	assert_int_equal(store_meta_get(f->st, DELIVER_META_QUOTA_HOLD, &hold,
-			     &err),
-	    0);
+	assert_int_equal(
+	    store_meta_get(f->st, DELIVER_META_QUOTA_HOLD, &hold, &err), 0);
 	snprintf(want, sizeof(want), "%lld", (long long)midnight);
 	assert_string_equal(hold, want);
 	free(hold);
@@ -692,8 +687,7 @@ test_a_message_made_before_a_step_back_is_sent_at_once(void **state)
  * the step, and so do the queue's hold and what queued behind it.
  */
 static void
-test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(
-    void **state)
+test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(void **state)
 {
 	struct fixture *f = *state;
 	struct deliver_report rep;
@@ -778,8 +772,7 @@ test_dead_refresh_token_keeps_every_message_as_it_was(void **state)
 }
 
 static void
-test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(
-    void **state)
+test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(void **state)
 {
 	struct fixture *f = *state;
 	struct deliver_report rep;
@@ -801,15 +794,14 @@ test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(
 	assert_text(f, 0, "no link");
 	got = received(f);
 	first = json_object_get(json_array_get(got, 0), "template_object");
-	assert_non_null(json_object_get(json_object_get(first, "link"),
-	    "web_url"));
+	assert_non_null(
+	    json_object_get(json_object_get(first, "link"), "web_url"));
 	json_decref(got);
 	assert_int_equal(pending(f), 0);
 }
 
 static void
-test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(
-    void **state)
+test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(void **state)
 {
 	struct fixture *f = *state;
 	struct deliver_report rep;
@@ -845,8 +837,7 @@ test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(
 }
 
 static void
-test_consecutive_refusals_hold_the_queue_instead_of_emptying_it(
-    void **state)
+test_consecutive_refusals_hold_the_queue_instead_of_emptying_it(void **state)
 {
 	struct fixture *f = *state;
 	struct deliver_report rep;
@@ -913,8 +904,8 @@ set_expiry(struct fixture *f, int64_t refresh_at, int64_t access_age_s)
 
 	assert_int_equal(token_load(f->token_file, &t, &err), 0);
 	t.refresh_token_expires_at = refresh_at;
-	t.access_token_expires_at = (int64_t)time(NULL) - access_age_s +
-	    t.expires_in;
+	t.access_token_expires_at =
+	    (int64_t)time(NULL) - access_age_s + t.expires_in;
 	assert_int_equal(token_save(f->token_file, &t, &err), 0);
 	token_release(&t);
 }
@@ -934,8 +925,8 @@ test_reminder_is_queued_once_per_refresh_token(void **state)
 	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t, &queued, &err),
 	    KAKAO_OK);
 	assert_true(queued);
-	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t + 60 * SEC,
-			     &queued, &err),
+	assert_int_equal(
+	    deliver_token_upkeep(f->st, f->cfg, t + 60 * SEC, &queued, &err),
 	    KAKAO_OK);
 	assert_false(queued);
 	/* sending does not queue it again either */
@@ -975,9 +966,8 @@ test_upkeep_refreshes_inside_the_rotation_window(void **state)
 	control_void(f, "POST", "clock", "{\"advance\": 2678400}");
 	now += 2678400LL * SEC;
 	set_expiry(f, now / 1000 + 29 * 86400, 2 * 86400);
-	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, now, &queued,
-			     &err),
-	    KAKAO_OK);
+	assert_int_equal(
+	    deliver_token_upkeep(f->st, f->cfg, now, &queued, &err), KAKAO_OK);
 	assert_false(queued);
 	j = control(f, "GET", "tokens", NULL);
 	assert_int_equal(json_integer_value(json_object_get(j, "rotations")),
@@ -993,8 +983,8 @@ test_upkeep_refreshes_inside_the_rotation_window(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "refreshes")),
 	    1);
 	json_decref(j);
-	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, now + SEC,
-			     &queued, &err),
+	assert_int_equal(
+	    deliver_token_upkeep(f->st, f->cfg, now + SEC, &queued, &err),
 	    KAKAO_OK);
 	j = control(f, "GET", "tokens", NULL);
 	assert_int_equal(json_integer_value(json_object_get(j, "refreshes")),
@@ -1040,8 +1030,8 @@ main(void)
 		    test_notices_in_the_window_are_one_message_outside_the_budget,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_budget_holds_the_rest_for_one_digest_next_day,
-		    setup, teardown),
+		    test_budget_holds_the_rest_for_one_digest_next_day, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_quiet_hours_and_the_daily_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(

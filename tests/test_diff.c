@@ -250,7 +250,7 @@ test_diff_folds_accented_latin_greek_and_cyrillic(void **state)
 	assert_true(match1("Crème BRÛLÉE", "brûlée"));
 	assert_true(match1("ĐIỆN THOẠI mới", "điện thoại")); /* Vietnamese */
 	assert_true(match1("ΑΣΦΑΛΕΙΑ", "ασφαλεια"));
-	assert_true(match1("λόγος", "ΛΌΓΟΣ"));         /* final sigma */
+	assert_true(match1("λόγος", "ΛΌΓΟΣ")); /* final sigma */
 	assert_true(match1("ОБНОВЛЕНИЕ безопасности", "обновление"));
 	assert_true(match1("ЁЖ", "ёж"));
 	assert_true(match1("Die Straße", "STRASSE"));
@@ -270,7 +270,9 @@ test_diff_matches_decomposed_text_and_keywords(void **state)
 	assert_true(match1("Ångström", "a\xcc\x8angstro\xcc\x88m"));
 	/* compatibility forms: circled digits, ligatures, soft hyphens */
 	assert_true(match1("version ②", "version 2"));
+	/* clang-format off */
 	assert_true(match1("re\xc2\xad" "lease notes", "release"));
+	/* clang-format on */
 	assert_false(match1("cafe", "café"));
 }
 
@@ -341,8 +343,8 @@ test_diff_filter_keeps_keyword_matches_and_drops_excluded(void **state)
 	/* no keywords: everything not excluded */
 	assert_int_equal(diff_filter(&in, NULL, 0, exclude, 1, &out), 0);
 	assert_int_equal(out.n, 3);
-	assert_false(has(&out, "Sponsored: release your potential",
-	    "https://ad"));
+	assert_false(
+	    has(&out, "Sponsored: release your potential", "https://ad"));
 	item_list_release(&out);
 
 	/* neither: a copy */
@@ -384,7 +386,8 @@ main(void)
 		cmocka_unit_test(test_diff_matches_any_of_several_words),
 		cmocka_unit_test(
 		    test_diff_folds_accented_latin_greek_and_cyrillic),
-		cmocka_unit_test(test_diff_matches_decomposed_text_and_keywords),
+		cmocka_unit_test(
+		    test_diff_matches_decomposed_text_and_keywords),
 		cmocka_unit_test(test_diff_folds_fullwidth_ascii),
 		cmocka_unit_test(test_diff_matches_hangul_and_cjk_as_is),
 		cmocka_unit_test(test_diff_survives_invalid_utf8),

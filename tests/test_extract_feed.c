@@ -60,8 +60,7 @@ run(const char *body, size_t len, const char *ct, const char *xpath,
 			fail_msg("compile '%s': %s", xpath, err->msg);
 	}
 	item_list_init(l);
-	rc = extract_document(body, len, ct, NULL, url, xp, opts, l, used,
-	    err);
+	rc = extract_document(body, len, ct, NULL, url, xp, opts, l, used, err);
 	extract_xpath_free(xp);
 	return rc;
 }
@@ -190,9 +189,8 @@ test_feed_euckr_declared_in_xml_declaration_only(void **state)
 	assert_items(&l, w, N(w));
 	item_list_release(&l);
 	/* a feed mislabelled text/html; charset=utf-8 still reads right */
-	run_fixture_ok("euckr-rss2.xml", "text/html; charset=utf-8", NULL,
-	    NULL, "http://old.example.co.kr/rss.xml", &l,
-	    EXTRACT_PARSER_FEED);
+	run_fixture_ok("euckr-rss2.xml", "text/html; charset=utf-8", NULL, NULL,
+	    "http://old.example.co.kr/rss.xml", &l, EXTRACT_PARSER_FEED);
 	assert_items(&l, w, N(w));
 	item_list_release(&l);
 }
@@ -267,8 +265,8 @@ test_feed_atom_relative_links_without_xml_base_use_feed_url(void **state)
 
 	(void)state;
 	assert_int_equal(run(atom, strlen(atom), NULL, NULL, NULL,
-	                     "https://example.org/blog/atom.xml", &l, NULL,
-	                     &err),
+			     "https://example.org/blog/atom.xml", &l, NULL,
+			     &err),
 	    0);
 	assert_items(&l, w, N(w));
 	item_list_release(&l);
@@ -286,9 +284,9 @@ test_feed_that_turns_into_an_html_error_page_fails(void **state)
 
 	(void)state;
 	/* parser: feed */
-	assert_int_equal(run(body, len, "text/html; charset=utf-8", NULL,
-	                     &feed, "https://rss.blog.naver.com/x.xml", &l,
-	                     &used, &err),
+	assert_int_equal(run(body, len, "text/html; charset=utf-8", NULL, &feed,
+			     "https://rss.blog.naver.com/x.xml", &l, &used,
+			     &err),
 	    -1);
 	assert_int_equal(l.n, 0);
 	assert_non_null(strstr(err.msg, "expected a feed, got an HTML page"));
@@ -296,8 +294,8 @@ test_feed_that_turns_into_an_html_error_page_fails(void **state)
 	/* parser: auto, no xpath (as a feed watch is written) */
 	kw_err_clear(&err);
 	assert_int_equal(run(body, len, "text/html", NULL, NULL,
-	                     "https://rss.blog.naver.com/x.xml", &l, &used,
-	                     &err),
+			     "https://rss.blog.naver.com/x.xml", &l, &used,
+			     &err),
 	    -1);
 	assert_int_equal(used, EXTRACT_PARSER_HTML);
 	assert_non_null(strstr(err.msg, "HTML"));
@@ -333,8 +331,7 @@ test_feed_xpath_selects_among_entries(void **state)
 	item_list_release(&l);
 	/* Atom elements through the built-in atom: prefix */
 	run_fixture_ok("github-releases.atom", NULL,
-	    "//atom:entry[atom:summary]", NULL, NULL, &l,
-	    EXTRACT_PARSER_FEED);
+	    "//atom:entry[atom:summary]", NULL, NULL, &l, EXTRACT_PARSER_FEED);
 	assert_items(&l, atom_w, N(atom_w));
 	item_list_release(&l);
 }
@@ -377,13 +374,14 @@ test_xml_camelcase_names_match_and_url_children_link(void **state)
 	(void)state;
 	/* the HTML parser lower-cases names: //item/bidNtceNm found none */
 	run_fixture_ok("g2b-bid-list.xml", "application/xml;charset=UTF-8",
-	    "//item", &o, "https://apis.data.go.kr/1230000/BidPublicInfoService",
-	    &l, EXTRACT_PARSER_XML);
+	    "//item", &o,
+	    "https://apis.data.go.kr/1230000/BidPublicInfoService", &l,
+	    EXTRACT_PARSER_XML);
 	assert_items(&l, w, N(w));
 	item_list_release(&l);
 	/* the element itself: its text, no link */
-	run_fixture_ok("g2b-bid-list.xml", NULL, "//item/bidNtceNm", NULL,
-	    NULL, &l, EXTRACT_PARSER_XML);
+	run_fixture_ok("g2b-bid-list.xml", NULL, "//item/bidNtceNm", NULL, NULL,
+	    &l, EXTRACT_PARSER_XML);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[1].text, "도서관 전산장비 구매");
 	assert_null(l.v[1].link);
@@ -414,8 +412,10 @@ test_xml_namespaces_map_prefixes(void **state)
 		{ "청년 매입임대 공고",
 		    "https://apply.example.kr/notice/view?id=2", NULL },
 	};
-	struct extract_opts o = { .namespaces = ns, .nnamespaces = 1,
-		.title = "n:subject", .link = "n:path" };
+	struct extract_opts o = { .namespaces = ns,
+		.nnamespaces = 1,
+		.title = "n:subject",
+		.link = "n:path" };
 	struct kw_err err = { 0 };
 	struct item_list l;
 
@@ -429,13 +429,12 @@ test_xml_namespaces_map_prefixes(void **state)
 	assert_non_null(strstr(err.msg, "undefined namespace prefix 'x'"));
 	/* the same prefix given another URI matches the other elements */
 	{
-		static const char *const other[] = { "n",
-			"urn:example:other" };
+		static const char *const other[] = { "n", "urn:example:other" };
 		struct extract_opts o2 = { .namespaces = other,
 			.nnamespaces = 1 };
 
-		run_fixture_ok("namespaced.xml", NULL, "//n:subject", &o2,
-		    NULL, &l, EXTRACT_PARSER_XML);
+		run_fixture_ok("namespaced.xml", NULL, "//n:subject", &o2, NULL,
+		    &l, EXTRACT_PARSER_XML);
 		assert_int_equal(l.n, 1);
 		assert_string_equal(l.v[0].text, "다른 이름공간");
 		item_list_release(&l);
@@ -449,8 +448,8 @@ test_xml_external_entities_are_never_loaded(void **state)
 	size_t i;
 
 	(void)state;
-	run_fixture_ok("xxe.xml", "application/xml", "//title", NULL, NULL,
-	    &l, EXTRACT_PARSER_XML);
+	run_fixture_ok("xxe.xml", "application/xml", "//title", NULL, NULL, &l,
+	    EXTRACT_PARSER_XML);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].text, "before after");
 	assert_string_equal(l.v[1].text, "net end");
@@ -472,7 +471,7 @@ test_xml_billion_laughs_is_not_expanded(void **state)
 	    EXTRACT_PARSER_XML);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].text, "a b");
 	/* predefined entities still read after the hostile ones */
@@ -492,9 +491,8 @@ test_xml_undeclared_html_entities_read_as_characters(void **state)
 	struct item_list l;
 
 	(void)state;
-	assert_int_equal(run(doc, strlen(doc), NULL, "//i", &o, NULL, &l,
-	                     NULL, &err),
-	    0);
+	assert_int_equal(
+	    run(doc, strlen(doc), NULL, "//i", &o, NULL, &l, NULL, &err), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].text, "a b \xC2\xA9 & c");
 	item_list_release(&l);
@@ -510,8 +508,8 @@ test_xml_parser_given_html_error_page_fails(void **state)
 	char *body = fixture("error-page.html", &len);
 
 	(void)state;
-	assert_int_equal(run(body, len, "text/html", "//item", &o, NULL, &l,
-	                     NULL, &err),
+	assert_int_equal(
+	    run(body, len, "text/html", "//item", &o, NULL, &l, NULL, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "expected XML, got an HTML page"));
 	free(body);
@@ -526,31 +524,30 @@ test_detect_parser_from_content_type_then_content(void **state)
 	assert_int_equal(extract_detect_parser("{}", 2, "application/json"),
 	    EXTRACT_PARSER_JSON);
 	assert_int_equal(extract_detect_parser("[1]", 3,
-	                     "application/vnd.api+json; charset=utf-8"),
+			     "application/vnd.api+json; charset=utf-8"),
 	    EXTRACT_PARSER_JSON);
-	assert_int_equal(extract_detect_parser("<x/>", 4,
-	                     "application/atom+xml"),
+	assert_int_equal(
+	    extract_detect_parser("<x/>", 4, "application/atom+xml"),
 	    EXTRACT_PARSER_FEED);
 	assert_int_equal(extract_detect_parser("<response/>", 11, "text/xml"),
 	    EXTRACT_PARSER_XML);
 	assert_int_equal(extract_detect_parser("<?xml version='1.0'?>\n"
-	                                       "<!-- c --><rss version='2.0'/>",
-	                     52, "text/xml"),
+					       "<!-- c --><rss version='2.0'/>",
+			     52, "text/xml"),
 	    EXTRACT_PARSER_FEED);
 	assert_int_equal(extract_detect_parser(" [ {\"a\": 1} ]", 13, NULL),
 	    EXTRACT_PARSER_JSON);
-	assert_int_equal(extract_detect_parser("<rdf:RDF/>", 10,
-	                     "text/plain"),
+	assert_int_equal(extract_detect_parser("<rdf:RDF/>", 10, "text/plain"),
 	    EXTRACT_PARSER_FEED);
-	assert_int_equal(extract_detect_parser("<!DOCTYPE html><html>", 21,
-	                     "text/html"),
+	assert_int_equal(
+	    extract_detect_parser("<!DOCTYPE html><html>", 21, "text/html"),
 	    EXTRACT_PARSER_HTML);
 	/* mislabelled feed (WHATWG "sniffing a mislabeled feed") */
-	assert_int_equal(extract_detect_parser("\xEF\xBB\xBF<feed>", 9,
-	                     "text/html"),
+	assert_int_equal(
+	    extract_detect_parser("\xEF\xBB\xBF<feed>", 9, "text/html"),
 	    EXTRACT_PARSER_FEED);
-	assert_int_equal(extract_detect_parser("<html/>", 7,
-	                     "application/xhtml+xml"),
+	assert_int_equal(
+	    extract_detect_parser("<html/>", 7, "application/xhtml+xml"),
 	    EXTRACT_PARSER_HTML);
 	assert_int_equal(extract_detect_parser(NULL, 0, NULL),
 	    EXTRACT_PARSER_HTML);
@@ -585,16 +582,16 @@ test_html_title_and_link_relative_to_each_item(void **state)
 
 	(void)state;
 	assert_int_equal(run(page, strlen(page), "text/html",
-	                     "//li[@class='g']", &o, "https://shop.example/",
-	                     &l, &used, &err),
+			     "//li[@class='g']", &o, "https://shop.example/",
+			     &l, &used, &err),
 	    0);
 	assert_int_equal(used, EXTRACT_PARSER_HTML);
 	assert_items(&l, w1, N(w1));
 	item_list_release(&l);
 	o.link = "em/@data-url";
 	assert_int_equal(run(page, strlen(page), "text/html",
-	                     "//li[@class='g']", &o, "https://shop.example/",
-	                     &l, &used, &err),
+			     "//li[@class='g']", &o, "https://shop.example/",
+			     &l, &used, &err),
 	    0);
 	assert_items(&l, w2, N(w2));
 	item_list_release(&l);
@@ -671,7 +668,7 @@ test_feed_builtin_author_and_image(void **state)
 
 	(void)state;
 	assert_int_equal(run(rss, strlen(rss), "application/rss+xml", NULL,
-	                     NULL, "https://d.example/feed", &l, NULL, &err),
+			     NULL, "https://d.example/feed", &l, NULL, &err),
 	    0);
 	assert_int_equal(l.n, 5);
 	assert_string_equal(item_field(&l.v[0], "author"),
@@ -690,8 +687,8 @@ test_feed_builtin_author_and_image(void **state)
 	assert_null(item_field(&l.v[4], "author"));
 	item_list_release(&l);
 	assert_int_equal(run(atom, strlen(atom), "application/atom+xml", NULL,
-	                     NULL, "https://a.example/feed.atom", &l, NULL,
-	                     &err),
+			     NULL, "https://a.example/feed.atom", &l, NULL,
+			     &err),
 	    0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(item_field(&l.v[0], "author"), "피드 주인");
@@ -717,18 +714,26 @@ test_fields_on_html_and_feed_items(void **state)
 	    "<img class=\"t\" src=\"//cdn.example/2.png\"></li>"
 	    "</ul></body></html>";
 	static const char *const fields[] = {
-		"price", ".//span[@class='price']",
-		"shop", "string(@data-shop)",
-		"image", "descendant-or-self::img",
-		"n", "count(.//a)",
-		"href", "(descendant-or-self::a)/@href",
+		"price",
+		".//span[@class='price']",
+		"shop",
+		"string(@data-shop)",
+		"image",
+		"descendant-or-self::img",
+		"n",
+		"count(.//a)",
+		"href",
+		"(descendant-or-self::a)/@href",
 	};
 	static const char *const ffields[] = {
-		"summary", "string(title)",
-		"guid", "guid",
+		"summary",
+		"string(title)",
+		"guid",
+		"guid",
 	};
 	struct extract_opts o = { .parser = EXTRACT_PARSER_HTML,
-		.fields = fields, .nfields = 5 };
+		.fields = fields,
+		.nfields = 5 };
 	struct kw_err err = { 0 };
 	struct item_list l;
 	char *feed;
@@ -736,7 +741,7 @@ test_fields_on_html_and_feed_items(void **state)
 
 	(void)state;
 	assert_int_equal(run(page, strlen(page), "text/html", "//li", &o,
-	                     "https://shop.example/", &l, NULL, &err),
+			     "https://shop.example/", &l, NULL, &err),
 	    0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(item_field(&l.v[0], "price"), "89,000 원");
@@ -759,8 +764,8 @@ test_fields_on_html_and_feed_items(void **state)
 	o.fields = ffields;
 	o.nfields = 2;
 	assert_int_equal(run(feed, len, "application/rss+xml", NULL, &o,
-	                     "https://rss.blog.naver.com/x.xml", &l, NULL,
-	                     &err),
+			     "https://rss.blog.naver.com/x.xml", &l, NULL,
+			     &err),
 	    0);
 	assert_true(l.n > 0);
 	assert_string_equal(item_field(&l.v[0], "summary"), l.v[0].text);

@@ -66,8 +66,8 @@ test_xpath_set_keeps_pointers_while_it_grows(void **state)
 	assert_int_equal(extract_xpath_set_count(set), 2000);
 	for (i = 0; i < 2000; i++) {
 		snprintf(expr, sizeof(expr), "//div[%zu]/a", i + 1);
-		assert_ptr_equal(extract_xpath_set_get(set, expr, NULL, 0,
-		    &err), v[i]);
+		assert_ptr_equal(
+		    extract_xpath_set_get(set, expr, NULL, 0, &err), v[i]);
 	}
 	free(v);
 	extract_xpath_set_free(set);
@@ -122,10 +122,12 @@ test_xpath_set_check_hook_keeps_what_it_compiled(void **state)
 	assert_non_null(extract_xpath_set_get(set, "//h2/a", NULL, 0, &err));
 	assert_int_equal(extract_xpath_set_count(set), 1);
 	/* a failure reads as extract_xpath_check's */
-	assert_int_equal(extract_xpath_set_check("//a[contain(., 'x')]", msg,
-	    sizeof(msg)), -1);
-	assert_int_equal(extract_xpath_check("//a[contain(., 'x')]", want,
-	    sizeof(want)), -1);
+	assert_int_equal(
+	    extract_xpath_set_check("//a[contain(., 'x')]", msg, sizeof(msg)),
+	    -1);
+	assert_int_equal(
+	    extract_xpath_check("//a[contain(., 'x')]", want, sizeof(want)),
+	    -1);
 	assert_string_equal(msg, want);
 	extract_xpath_set_checking(NULL);
 	/* without a set it is extract_xpath_check */

@@ -253,8 +253,8 @@ json_int_at(json_t *j, const char *key)
 static const char *
 header_of(json_t *echo, const char *name)
 {
-	return json_string_value(json_object_get(
-	    json_object_get(echo, "headers"), name));
+	return json_string_value(
+	    json_object_get(json_object_get(echo, "headers"), name));
 }
 
 /* refused_port returns a bound but not listening socket's port */
@@ -299,8 +299,7 @@ test_http_get_returns_body_and_headers(void **state)
 	assert_string_equal(r.resp.body, "<p>hello</p>\n");
 	assert_int_equal(r.resp.len, strlen("<p>hello</p>\n"));
 	assert_string_equal(r.resp.content_type, "text/html; charset=euc-kr");
-	assert_string_equal(r.resp.final_url,
-	    url(u, sizeof(u), "/plain.html"));
+	assert_string_equal(r.resp.final_url, url(u, sizeof(u), "/plain.html"));
 	assert_non_null(r.resp.etag);
 	assert_non_null(r.resp.last_modified);
 	assert_int_equal(r.resp.retry_after_s, -1);
@@ -395,9 +394,11 @@ test_http_decodes_gzip_bodies(void **state)
 	buf_init(&page, 0);
 	assert_int_equal(buf_puts(&page, "<html><body><ul>\n"), 0);
 	for (i = 0; i < 500; i++)
-		assert_int_equal(buf_printf(&page,
-		    "<li><a href=\"/post/%d\">post number %d</a></li>\n", i,
-		    i), 0);
+		assert_int_equal(
+		    buf_printf(&page,
+			"<li><a href=\"/post/%d\">post number %d</a></li>\n", i,
+			i),
+		    0);
 	assert_int_equal(buf_puts(&page, "</ul></body></html>\n"), 0);
 	write_page("gz.html", page.data, NULL);
 
@@ -492,8 +493,7 @@ test_http_follows_redirects_and_reports_the_final_url(void **state)
 	assert_int_equal(r.resp.error, HTTP_OK);
 	assert_int_equal(r.resp.status, 200);
 	assert_non_null(strstr(r.resp.body, "redirect done"));
-	assert_string_equal(r.resp.final_url,
-	    url(u, sizeof(u), "/redirect/0"));
+	assert_string_equal(r.resp.final_url, url(u, sizeof(u), "/redirect/0"));
 	result_release(&r);
 
 	/* ten redirects is the most allowed */
@@ -535,9 +535,9 @@ static void
 test_http_times_out_on_a_slow_server(void **state)
 {
 	static const char *const paths[] = {
-		"/slow?delay=5",         /* no headers in time */
-		"/hang",                 /* never answers */
-		"/trickle?bytes=30",     /* body too slow */
+		"/slow?delay=5",     /* no headers in time */
+		"/hang",             /* never answers */
+		"/trickle?bytes=30", /* body too slow */
 	};
 	struct http_request req;
 	struct result r;
@@ -636,8 +636,7 @@ test_http_reports_tls_failure_against_plain_http(void **state)
 	char u[128];
 
 	(void)state;
-	snprintf(u, sizeof(u), "https://127.0.0.1:%d/plain.html",
-	    server_port);
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/plain.html", server_port);
 	req_init(&req, u);
 	req.timeout_ms = 5000;
 	fetch(&req, &r);
@@ -667,23 +666,23 @@ test_http_keeps_the_per_host_limit_and_isolates_failures(void **state)
 	 * end only some time after the client gave up, nor what earlier
 	 * tests left running) */
 	for (i = 0; i < NPARALLEL; i++) {
-		snprintf(u[i], sizeof(u[i]), "http://127.0.0.1:%d"
-		    "/slow?delay=0.1&n=%d&tag=perhost", server_port, i);
+		snprintf(u[i], sizeof(u[i]),
+		    "http://127.0.0.1:%d"
+		    "/slow?delay=0.1&n=%d&tag=perhost",
+		    server_port, i);
 		req_init(&req, u[i]);
-		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
-		    0);
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err), 0);
 	}
 	/* one refused, one timing out: neither stops the others */
 	snprintf(u[NPARALLEL], sizeof(u[0]), "http://127.0.0.1:%d/",
 	    refused_port(&fd));
 	req_init(&req, u[NPARALLEL]);
-	assert_int_equal(http_submit(h, &req, on_done, &r[NPARALLEL], &err),
-	    0);
+	assert_int_equal(http_submit(h, &req, on_done, &r[NPARALLEL], &err), 0);
 	url(u[NPARALLEL + 1], sizeof(u[0]), "/hang");
 	req_init(&req, u[NPARALLEL + 1]);
 	req.timeout_ms = 500;
-	assert_int_equal(http_submit(h, &req, on_done, &r[NPARALLEL + 1],
-	    &err), 0);
+	assert_int_equal(http_submit(h, &req, on_done, &r[NPARALLEL + 1], &err),
+	    0);
 	for (i = 0; i < NPARALLEL + 2; i++)
 		assert_int_equal(r[i].calls, 0);
 
@@ -724,8 +723,7 @@ test_http_runs_transfers_in_parallel_up_to_the_limit(void **state)
 	assert_non_null(h);
 	req_init(&req, url(u, sizeof(u), "/slow?delay=0.3&tag=parallel"));
 	for (i = 0; i < 16; i++)
-		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
-		    0);
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err), 0);
 	assert_int_equal(http_run(h), 0);
 	for (i = 0; i < 16; i++) {
 		assert_int_equal(r[i].resp.status, 200);
@@ -768,8 +766,7 @@ test_http_queues_over_the_limit_timed_from_start(void **state)
 	req_init(&req, url(u, sizeof(u), "/slow?delay=0.05&tag=queued"));
 	req.timeout_ms = 1500;
 	for (i = 0; i < NQUEUED; i++)
-		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
-		    0);
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err), 0);
 	assert_int_equal(http_run(h), 0);
 	for (i = 0; i < NQUEUED; i++) {
 		assert_int_equal(r[i].calls, 1);
@@ -802,8 +799,7 @@ test_http_cancel_all_calls_back_running_and_queued_transfers(void **state)
 	assert_non_null(h);
 	req_init(&req, url(u, sizeof(u), "/slow?delay=10"));
 	for (i = 0; i < 3; i++)
-		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
-		    0);
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err), 0);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
 	/* one runs, two wait: none has been called back */
@@ -1090,8 +1086,8 @@ test_http_free_aborts_pending_transfers_without_callbacks(void **state)
 	h = http_new(1, 1, &err);
 	assert_non_null(h);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(http_submit(h, &req, count_calls, &calls,
-		    &err), 0);
+		assert_int_equal(
+		    http_submit(h, &req, count_calls, &calls, &err), 0);
 	assert_int_equal(http_poll(h, 20, NULL, NULL, 0), 0);
 	assert_int_equal(calls, 0);
 	http_free(h);
@@ -1268,8 +1264,8 @@ test_http_continues_a_post_as_get_after_303(void **state)
 	json_t *j;
 
 	(void)state;
-	req_init(&req, url(u, sizeof(u),
-	    "/redirect-to?url=/headers&status=303"));
+	req_init(&req,
+	    url(u, sizeof(u), "/redirect-to?url=/headers&status=303"));
 	req.method = "POST";
 	req.body = "a=1";
 	req.body_len = 3;
@@ -1283,8 +1279,8 @@ test_http_continues_a_post_as_get_after_303(void **state)
 	result_release(&r);
 
 	/* 307 keeps the method and the body */
-	req_init(&req, url(u, sizeof(u),
-	    "/redirect-to?url=/headers&status=307"));
+	req_init(&req,
+	    url(u, sizeof(u), "/redirect-to?url=/headers&status=307"));
 	req.method = "POST";
 	req.body = "a=1";
 	req.body_len = 3;
@@ -1323,7 +1319,7 @@ test_http_refuses_https_to_http_redirects(void **state)
 	    key, cert);
 	if (system(cmd) != 0) {
 		fprintf(stderr, "test_http: no openssl to make a certificate: "
-		    "skipped\n");
+				"skipped\n");
 		skip();
 	}
 	extra[0] = "--tls-cert";
@@ -1333,8 +1329,10 @@ test_http_refuses_https_to_http_redirects(void **state)
 	tls_port = spawn_extra(&tls_srv, extra);
 	assert_true(tls_port > 0);
 
-	snprintf(u, sizeof(u), "https://127.0.0.1:%d/redirect-to?url="
-	    "http://127.0.0.1:%d/headers", tls_port, server_port);
+	snprintf(u, sizeof(u),
+	    "https://127.0.0.1:%d/redirect-to?url="
+	    "http://127.0.0.1:%d/headers",
+	    tls_port, server_port);
 	req_init(&req, u);
 	req.ssl_verify = false;
 	fetch(&req, &r);
@@ -1388,8 +1386,7 @@ test_http_timeout_starts_when_the_host_slot_is_free(void **state)
 	for (i = 0; i < 4; i++) {
 		req_init(&req, i < 2 ? hang : quick);
 		req.timeout_ms = i < 2 ? 2500 : 2000;
-		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err),
-		    0);
+		assert_int_equal(http_submit(h, &req, on_done, &r[i], &err), 0);
 	}
 	assert_int_equal(http_run(h), 0);
 	for (i = 0; i < 2; i++) {
@@ -1398,8 +1395,7 @@ test_http_timeout_starts_when_the_host_slot_is_free(void **state)
 	}
 	for (i = 2; i < 4; i++) {
 		if (r[i].resp.error != HTTP_OK)
-			fail_msg("queued transfer %d: %s", i,
-			    r[i].resp.errmsg);
+			fail_msg("queued transfer %d: %s", i, r[i].resp.errmsg);
 		assert_int_equal(r[i].resp.status, 200);
 		result_release(&r[i]);
 	}
@@ -1465,7 +1461,7 @@ test_http_converts_international_host_names(void **state)
 	/* a redirect on the same host keeps it too */
 	setenv("http_proxy", proxy, 1);
 	req_init(&req, "http://\xed\x95\x9c\xea\xb5\xad.test/"
-	    "redirect-to?url=/headers");
+		       "redirect-to?url=/headers");
 	fetch(&req, &r);
 	unsetenv("http_proxy");
 	j = echo_of(&r);
@@ -1497,8 +1493,7 @@ test_http_origin_is_scheme_host_and_port(void **state)
 	assert_int_equal(http_origin("HTTP://Example.COM/a?b", &o, NULL), 0);
 	assert_string_equal(o, "http://example.com:80");
 	free(o);
-	assert_int_equal(http_origin("https://example.com:8443/", &o, NULL),
-	    0);
+	assert_int_equal(http_origin("https://example.com:8443/", &o, NULL), 0);
 	assert_string_equal(o, "https://example.com:8443");
 	free(o);
 	assert_int_equal(http_origin("https://example.com/", &o, NULL), 0);
@@ -1512,8 +1507,13 @@ static void
 test_http_url_escape_round_trips_through_util_url_decode(void **state)
 {
 	static const char *const cases[] = {
-		"", "abc", "a b&c=d+e%f/g?h#i", "한글 텍스트", "~._-",
-		"{\"object_type\":\"text\",\"text\":\"x\\ny\"}", "\x01\x7f\xff",
+		"",
+		"abc",
+		"a b&c=d+e%f/g?h#i",
+		"한글 텍스트",
+		"~._-",
+		"{\"object_type\":\"text\",\"text\":\"x\\ny\"}",
+		"\x01\x7f\xff",
 	};
 	char *enc, *dec;
 	const char *p;
@@ -1524,8 +1524,10 @@ test_http_url_escape_round_trips_through_util_url_decode(void **state)
 		enc = http_url_escape(cases[i]);
 		assert_non_null(enc);
 		for (p = enc; *p != '\0'; p++)
-			assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "abcdefghijklmnopqrstuvwxyz0123456789-._~%", *p));
+			assert_non_null(
+			    strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "abcdefghijklmnopqrstuvwxyz0123456789-._~%",
+				*p));
 		dec = util_url_decode(enc);
 		assert_non_null(dec);
 		assert_string_equal(dec, cases[i]);
@@ -1539,7 +1541,6 @@ test_http_url_escape_round_trips_through_util_url_decode(void **state)
 	assert_string_equal(dec, "a b c+d+");
 	free(dec);
 }
-
 
 /* the one URL rule (http_url_check): what `check` accepts and links use */
 static void
@@ -1572,11 +1573,13 @@ test_http_url_check_refuses_broken_urls_with_a_reason(void **state)
 	} bad[] = {
 		{ "http://[::1/", "is not a valid URL (Bad IPv6 address)" },
 		{ "http://[]/", "is not a valid URL (Bad IPv6 address)" },
-		{ "http://example.com:99999/", "has a bad port (use 1 to 65535)" },
+		{ "http://example.com:99999/",
+		    "has a bad port (use 1 to 65535)" },
 		{ "http://example.com:0/", "has a bad port (use 1 to 65535)" },
 		{ "ftp://example.com/", "must start with http:// or https://" },
 		{ "example.com", "must start with http:// or https://" },
-		{ "javascript:alert(1)", "must start with http:// or https://" },
+		{ "javascript:alert(1)",
+		    "must start with http:// or https://" },
 		{ "http://", "has no host" },
 		{ "http:///path", "has no host" },
 		{ "http://:80/", "has no host" },
@@ -1668,8 +1671,7 @@ main(void)
 		cmocka_unit_test(
 		    test_http_timeout_starts_when_the_host_slot_is_free),
 		cmocka_unit_test(test_http_reports_a_huge_response_header),
-		cmocka_unit_test(
-		    test_http_converts_international_host_names),
+		cmocka_unit_test(test_http_converts_international_host_names),
 		cmocka_unit_test(test_http_origin_is_scheme_host_and_port),
 	};
 

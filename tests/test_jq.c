@@ -55,9 +55,9 @@ test_jq_nested_list_objects_with_and_without_link(void **state)
 
 	(void)state;
 	assert_int_equal(items(".message.result.articleList[] | {title: "
-	                       ".subject, link: .url, key: .articleId}",
-	                     cafe_list, "https://apis.cafe.example/v1/list?x=1",
-	                     NULL, &l, &err),
+			       ".subject, link: .url, key: .articleId}",
+			     cafe_list, "https://apis.cafe.example/v1/list?x=1",
+			     NULL, &l, &err),
 	    0);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.v[0].text, "아이폰 15 팝니다");
@@ -81,8 +81,8 @@ test_jq_strings_are_titles_and_null_is_skipped(void **state)
 
 	(void)state;
 	assert_int_equal(items(".message.result.articleList[] | "
-	                       ".writer.nick",
-	                     cafe_list, NULL, NULL, &l, &err),
+			       ".writer.nick",
+			     cafe_list, NULL, NULL, &l, &err),
 	    0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].text, "사과");
@@ -99,13 +99,13 @@ test_jq_wrong_output_types_fail_with_position(void **state)
 
 	(void)state;
 	assert_int_equal(items(".message.result.articleList[] | .articleId",
-	                     cafe_list, NULL, NULL, &l, &err),
+			     cafe_list, NULL, NULL, &l, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "jq output 1 is a number"));
 	assert_int_equal(l.n, 0);
 	assert_int_equal(items(".message.result.articleList[] | {name: "
-	                       ".subject}",
-	                     cafe_list, NULL, NULL, &l, &err),
+			       ".subject}",
+			     cafe_list, NULL, NULL, &l, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "without a string \"title\""));
 }
@@ -119,16 +119,15 @@ test_jq_runtime_error_fails_the_run(void **state)
 	(void)state;
 	/* the first output is fine, the second indexes a string */
 	assert_int_equal(items(".message.result.articleList[] | "
-	                       "if .articleId == 1202 then .subject.x "
-	                       "else .subject end",
-	                     cafe_list, NULL, NULL, &l, &err),
+			       "if .articleId == 1202 then .subject.x "
+			       "else .subject end",
+			     cafe_list, NULL, NULL, &l, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "jq: error (at output 2)"));
 	assert_non_null(strstr(err.msg, "Cannot index string"));
 	assert_int_equal(l.n, 0); /* nothing half-done is kept */
-	assert_int_equal(items("error(\"custom failure\")", "{}", NULL, NULL,
-	                     &l, &err),
-	    -1);
+	assert_int_equal(
+	    items("error(\"custom failure\")", "{}", NULL, NULL, &l, &err), -1);
 	assert_non_null(strstr(err.msg, "custom failure"));
 }
 
@@ -140,8 +139,8 @@ test_jq_response_that_is_not_json(void **state)
 
 	(void)state;
 	assert_int_equal(items(".[]",
-	                     "<html><body>502 Bad Gateway</body></html>", NULL,
-	                     NULL, &l, &err),
+			     "<html><body>502 Bad Gateway</body></html>", NULL,
+			     NULL, &l, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "not JSON"));
 	assert_int_equal(items(".[]", "", NULL, NULL, &l, &err), -1);
@@ -161,14 +160,14 @@ test_jq_huge_array_within_limits(void **state)
 	assert_int_equal(buf_puts(&b, "{\"data\":["), 0);
 	for (i = 0; i < 9000; i++)
 		assert_int_equal(buf_printf(&b,
-		                     "%s{\"id\":%zu,\"name\":\"공고 %zu\","
-		                     "\"href\":\"/n/%zu\"}",
-		                     i ? "," : "", i, i, i),
+				     "%s{\"id\":%zu,\"name\":\"공고 %zu\","
+				     "\"href\":\"/n/%zu\"}",
+				     i ? "," : "", i, i, i),
 		    0);
 	assert_int_equal(buf_puts(&b, "]}"), 0);
 	assert_int_equal(items(".data[] | {title: .name, link: .href, key: "
-	                       "(.id | tostring)}",
-	                     b.data, "https://g.example/api", NULL, &l, &err),
+			       "(.id | tostring)}",
+			     b.data, "https://g.example/api", NULL, &l, &err),
 	    0);
 	assert_int_equal(l.n, 9000);
 	snprintf(want, sizeof(want), "공고 %d", 8999);
@@ -181,9 +180,8 @@ test_jq_huge_array_within_limits(void **state)
 
 		jq_limits_default(&lim);
 		lim.max_items = 1000;
-		assert_int_equal(items(".data[] | .name", b.data, NULL, &lim,
-		                     &l, &err),
-		    -1);
+		assert_int_equal(
+		    items(".data[] | .name", b.data, NULL, &lim, &l, &err), -1);
 		assert_non_null(strstr(err.msg, "more than 1000 items"));
 	}
 	buf_release(&b);
@@ -210,8 +208,7 @@ test_jq_endless_programs_are_stopped(void **state)
 	lim.max_memory_bytes = 256u * 1024 * 1024;
 	for (i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
 		t0 = util_mono_ms();
-		assert_int_equal(items(programs[i], "{}", NULL, &lim, &l,
-		                     &err),
+		assert_int_equal(items(programs[i], "{}", NULL, &lim, &l, &err),
 		    -1);
 		ms = util_mono_ms() - t0;
 		if (strstr(err.msg, "stopped") == NULL &&
@@ -235,7 +232,7 @@ test_jq_output_size_is_bounded(void **state)
 	jq_limits_default(&lim);
 	lim.max_output_bytes = 64 * 1024;
 	assert_int_equal(items("range(100000) | \"item number \\(.)\"", "{}",
-	                     NULL, &lim, &l, &err),
+			     NULL, &lim, &l, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "exceeds 65536 bytes"));
 }
@@ -249,7 +246,7 @@ test_jq_program_sees_no_environment(void **state)
 	(void)state;
 	setenv("KAKAOWATCH_TEST_SECRET", "s3cr3t", 1);
 	if (items("[env, $ENV] | map(keys | length) | tostring", "{}", NULL,
-	        NULL, &l, &err) != 0)
+		NULL, &l, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].text, "[0,0]");
@@ -264,23 +261,20 @@ test_jq_check_reports_compile_errors_with_line(void **state)
 	unsigned line = 99;
 
 	(void)state;
-	assert_int_equal(jq_check(".items[] | {title: .name}", msg,
-	                     sizeof(msg), &line),
-	    0);
+	assert_int_equal(
+	    jq_check(".items[] | {title: .name}", msg, sizeof(msg), &line), 0);
 	assert_int_equal(line, 0);
-	assert_int_equal(jq_check(".items[] |\n {title: .name", msg,
-	                     sizeof(msg), &line),
+	assert_int_equal(
+	    jq_check(".items[] |\n {title: .name", msg, sizeof(msg), &line),
 	    -1);
 	assert_non_null(strstr(msg, "syntax error"));
 	assert_true(line >= 1);
 	assert_null(strchr(msg, '\n'));
-	assert_int_equal(jq_check(".[] | nosuchfn(1)", msg, sizeof(msg),
-	                     &line),
+	assert_int_equal(jq_check(".[] | nosuchfn(1)", msg, sizeof(msg), &line),
 	    -1);
 	assert_non_null(strstr(msg, "nosuchfn/1 is not defined"));
-	assert_int_equal(jq_check("import \"x\" as x; .", msg, sizeof(msg),
-	                     NULL),
-	    -1);
+	assert_int_equal(
+	    jq_check("import \"x\" as x; .", msg, sizeof(msg), NULL), -1);
 	assert_int_equal(jq_check("  ", msg, sizeof(msg), NULL), -1);
 	assert_non_null(strstr(msg, "empty"));
 }
@@ -299,9 +293,8 @@ test_jq_object_keys_are_fields(void **state)
 	struct item_list l;
 
 	(void)state;
-	assert_int_equal(items(".[]", json, "https://d.example/api", NULL, &l,
-	                     &err),
-	    0);
+	assert_int_equal(
+	    items(".[]", json, "https://d.example/api", NULL, &l, &err), 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].key, "7");
 	assert_string_equal(item_field(&l.v[0], "price"), "89000");
@@ -327,8 +320,7 @@ main(void)
 		    test_jq_nested_list_objects_with_and_without_link),
 		cmocka_unit_test(
 		    test_jq_strings_are_titles_and_null_is_skipped),
-		cmocka_unit_test(
-		    test_jq_wrong_output_types_fail_with_position),
+		cmocka_unit_test(test_jq_wrong_output_types_fail_with_position),
 		cmocka_unit_test(test_jq_runtime_error_fails_the_run),
 		cmocka_unit_test(test_jq_response_that_is_not_json),
 		cmocka_unit_test(test_jq_huge_array_within_limits),

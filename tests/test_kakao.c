@@ -75,10 +75,10 @@ remember_token(const struct token *t)
 	remember_secret(t->refresh_token);
 }
 
-#define assert_contains(hay, needle)                                      \
-	do {                                                              \
-		if (strstr((hay), (needle)) == NULL)                      \
-			fail_msg("'%s' lacks '%s'", (hay), (needle));     \
+#define assert_contains(hay, needle)                                  \
+	do {                                                          \
+		if (strstr((hay), (needle)) == NULL)                  \
+			fail_msg("'%s' lacks '%s'", (hay), (needle)); \
 	} while (0)
 
 /* ---- the fake server ---- */
@@ -121,8 +121,7 @@ fixture_init(struct fixture *f)
 {
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kw-kakao-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->token_path, sizeof(f->token_path), "%s/token.json",
-	    f->dir);
+	snprintf(f->token_path, sizeof(f->token_path), "%s/token.json", f->dir);
 	snprintf(f->bak_path, sizeof(f->bak_path), "%s.bak", f->token_path);
 	f->client.auth_base_url = f->base;
 	f->client.api_base_url = f->base;
@@ -220,8 +219,7 @@ advance_clock(struct fixture *f, int64_t seconds)
 {
 	char body[64];
 
-	snprintf(body, sizeof(body), "{\"advance\": %lld}",
-	    (long long)seconds);
+	snprintf(body, sizeof(body), "{\"advance\": %lld}", (long long)seconds);
 	control_void(f, "POST", "clock", body);
 	f->offset += seconds;
 }
@@ -261,8 +259,8 @@ authorize(struct fixture *f, struct token *t)
 	struct kw_err err = { 0 };
 	char *code = issue_code(f, REDIRECT_URI);
 
-	assert_int_equal(kakao_exchange_code(&f->client, code, t, now_s(f),
-	    &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, t, now_s(f), &err), KAKAO_OK);
 	assert_false(err.set);
 	remember_token(t);
 	assert_int_equal(token_save(f->token_path, t, &err), 0);
@@ -310,7 +308,8 @@ test_kakao_authorize_url_encodes_every_value(void **state)
 	c.redirect_uri = "http://localhost:5000/oauth?x=1&y=2";
 	url = kakao_authorize_url(&c, "st ate/1");
 	assert_non_null(url);
-	assert_string_equal(url, "https://kauth.kakao.com/oauth/authorize?"
+	assert_string_equal(url,
+	    "https://kauth.kakao.com/oauth/authorize?"
 	    "client_id=abc123&redirect_uri=http%3A%2F%2Flocalhost%3A5000%2F"
 	    "oauth%3Fx%3D1%26y%3D2&response_type=code&scope=talk_message&"
 	    "state=st%20ate%2F1");
@@ -385,13 +384,16 @@ test_kakao_exchange_code_reused_needs_reauth(void **state)
 	struct kw_err err = { 0 };
 	char *code = issue_code(f, REDIRECT_URI);
 
-	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
-	    &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
+	    KAKAO_OK);
 	remember_token(&t);
-	assert_int_equal(kakao_exchange_code(&f->client, code, &u, now_s(f),
-	    &err), KAKAO_REAUTH);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &u, now_s(f), &err),
+	    KAKAO_REAUTH);
 	assert_contains(err.msg, "KOE320");
-	assert_contains(err.msg, "the authorization code was already used or "
+	assert_contains(err.msg,
+	    "the authorization code was already used or "
 	    "expired; run `kakaowatch auth` again and paste a fresh code");
 	assert_clean(&err);
 	assert_null(u.access_token);
@@ -409,19 +411,23 @@ test_kakao_exchange_code_with_other_redirect_uri_is_config(void **state)
 
 	/* one trailing slash of difference (docs/kakao.md §8.1) */
 	f->client.redirect_uri = OTHER_REDIRECT_URI;
-	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
-	    &err), KAKAO_CONFIG);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
+	    KAKAO_CONFIG);
 	assert_contains(err.msg, "KOE303");
+	/* clang-format off */
 	assert_contains(err.msg, "the redirect URI must be registered in "
 	    "Kakao Developers > [앱] > [플랫폼 키] > [REST API 키] > "
 	    "리다이렉트 URI and be byte-identical to kakao.redirect_uri: '"
 	    OTHER_REDIRECT_URI "'");
+	/* clang-format on */
 	assert_clean(&err);
 	/* the code was not spent: the right URI still works */
 	f->client.redirect_uri = REDIRECT_URI;
 	kw_err_clear(&err);
-	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
-	    &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
+	    KAKAO_OK);
 	remember_token(&t);
 	token_release(&t);
 	free(code);
@@ -436,10 +442,12 @@ test_kakao_exchange_code_without_client_secret_is_config(void **state)
 	char *code = issue_code(f, REDIRECT_URI);
 
 	f->client.client_secret = NULL;
-	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
-	    &err), KAKAO_CONFIG);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
+	    KAKAO_CONFIG);
 	assert_contains(err.msg, "KOE010");
-	assert_contains(err.msg, "client secret missing or wrong: set "
+	assert_contains(err.msg,
+	    "client secret missing or wrong: set "
 	    "KAKAO_CLIENT_SECRET to the secret from Kakao Developers > [앱] > "
 	    "[플랫폼 키] > [REST API 키] > 클라이언트 시크릿, or turn the "
 	    "client secret off there");
@@ -448,8 +456,9 @@ test_kakao_exchange_code_without_client_secret_is_config(void **state)
 	f->client.client_secret = "wrongSecret999";
 	remember_secret("wrongSecret999");
 	kw_err_clear(&err);
-	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
-	    &err), KAKAO_CONFIG);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
+	    KAKAO_CONFIG);
 	assert_contains(err.msg, "KOE010");
 	assert_clean(&err);
 	free(code);
@@ -465,8 +474,9 @@ test_kakao_exchange_code_without_secret_when_app_has_none(void **state)
 	char *code = issue_code(f, REDIRECT_URI);
 
 	f->client.client_secret = NULL;
-	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
-	    &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
+	    KAKAO_OK);
 	remember_token(&t);
 	token_release(&t);
 	free(code);
@@ -481,12 +491,15 @@ test_kakao_unknown_kauth_error_redacts_the_code(void **state)
 	char *code = issue_code(f, REDIRECT_URI);
 	char body[512];
 
-	snprintf(body, sizeof(body), "{\"endpoint\":\"token\",\"status\":400,"
+	snprintf(body, sizeof(body),
+	    "{\"endpoint\":\"token\",\"status\":400,"
 	    "\"body\":{\"error\":\"weird\",\"error_code\":\"KOE999\","
-	    "\"error_description\":\"no good code=%s\"}}", code);
+	    "\"error_description\":\"no good code=%s\"}}",
+	    code);
 	control_void(f, "POST", "fail", body);
-	assert_int_equal(kakao_exchange_code(&f->client, code, &t, now_s(f),
-	    &err), KAKAO_FATAL);
+	assert_int_equal(
+	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
+	    KAKAO_FATAL);
 	assert_contains(err.msg, "KOE999");
 	assert_contains(err.msg, "code=[redacted]");
 	assert_clean(&err);
@@ -594,8 +607,8 @@ test_kakao_refresh_is_rate_limited_after_30_per_hour(void **state)
 	 * 51 min is over 30 refreshes per hour (docs/kakao.md §2.3) */
 	for (i = 0; i < 30; i++) {
 		advance_clock(f, 100);
-		assert_int_equal(kakao_refresh(&f->client, &t, now_s(f),
-		    &err), KAKAO_OK);
+		assert_int_equal(kakao_refresh(&f->client, &t, now_s(f), &err),
+		    KAKAO_OK);
 		remember_token(&t);
 	}
 	advance_clock(f, 100);
@@ -611,8 +624,9 @@ test_kakao_refresh_is_rate_limited_after_30_per_hour(void **state)
 	assert_int_equal(kakao_session_begin(&f->client, &u, now_s(f), &err),
 	    KAKAO_OK);
 	assert_string_equal(u.access_token, t.access_token);
-	assert_int_equal(kakao_session_send(&f->client, &u, text_template,
-	    now_s(f), &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_session_send(&f->client, &u, text_template, now_s(f), &err),
+	    KAKAO_OK);
 	token_release(&u);
 	token_release(&t);
 }
@@ -653,7 +667,8 @@ test_kakao_injected_refresh_errors_are_classified(void **state)
 		    KAKAO_RATE_LIMITED },
 		{ "{\"endpoint\":\"token\",\"status\":500}", KAKAO_RETRY },
 		{ "{\"endpoint\":\"token\",\"status\":502,\"raw_body\":"
-		    "\"<html>bad gateway</html>\"}", KAKAO_RETRY },
+		  "\"<html>bad gateway</html>\"}",
+		    KAKAO_RETRY },
 		{ "{\"endpoint\":\"token\",\"malformed\":true}", KAKAO_RETRY },
 		{ "{\"endpoint\":\"token\",\"error_code\":\"KOE003\"}",
 		    KAKAO_RETRY },
@@ -690,17 +705,21 @@ test_kakao_send_text_and_list_are_delivered_verbatim(void **state)
 	authorize(f, &t);
 	assert_int_equal(kakao_session_begin(&f->client, &u, now_s(f), &err),
 	    KAKAO_OK);
-	assert_int_equal(kakao_session_send(&f->client, &u, text_template,
-	    now_s(f), &err), KAKAO_OK);
-	assert_int_equal(kakao_session_send(&f->client, &u, list_template,
-	    now_s(f), &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_session_send(&f->client, &u, text_template, now_s(f), &err),
+	    KAKAO_OK);
+	assert_int_equal(
+	    kakao_session_send(&f->client, &u, list_template, now_s(f), &err),
+	    KAKAO_OK);
 	assert_false(err.set);
 	m = messages(f);
 	assert_int_equal(json_array_size(m), 2);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(m, 0), "raw")), text_template);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(m, 1), "raw")), list_template);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(m, 0), "raw")),
+	    text_template);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(m, 1), "raw")),
+	    list_template);
 	json_decref(m);
 	token_release(&u);
 	token_release(&t);
@@ -717,10 +736,12 @@ test_kakao_send_retries_once_after_401(void **state)
 	authorize(f, &t);
 	assert_int_equal(kakao_session_begin(&f->client, &u, now_s(f), &err),
 	    KAKAO_OK);
-	control_void(f, "POST", "fail", "{\"endpoint\":\"send\","
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\","
 	    "\"code\":-401}");
-	assert_int_equal(kakao_session_send(&f->client, &u, text_template,
-	    now_s(f), &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_session_send(&f->client, &u, text_template, now_s(f), &err),
+	    KAKAO_OK);
 	remember_token(&u);
 	assert_false(err.set);
 	assert_int_equal(fake_count(f, "refreshes"), 1);
@@ -734,10 +755,12 @@ test_kakao_send_retries_once_after_401(void **state)
 	token_release(&saved);
 
 	/* two -401 in a row: one refresh, one retry, then give up */
-	control_void(f, "POST", "fail", "{\"endpoint\":\"send\","
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\","
 	    "\"code\":-401,\"count\":2}");
-	assert_int_equal(kakao_session_send(&f->client, &u, text_template,
-	    now_s(f), &err), KAKAO_UNAUTHORIZED);
+	assert_int_equal(
+	    kakao_session_send(&f->client, &u, text_template, now_s(f), &err),
+	    KAKAO_UNAUTHORIZED);
 	remember_token(&u);
 	assert_contains(err.msg, "-401");
 	assert_clean(&err);
@@ -757,15 +780,17 @@ test_kakao_session_refreshes_expired_access_token(void **state)
 	authorize(f, &t);
 	advance_clock(f, 21599 + 10);
 	/* the old access token is dead at Kakao */
-	assert_int_equal(kakao_send_memo(&f->client, t.access_token,
-	    text_template, &err), KAKAO_UNAUTHORIZED);
+	assert_int_equal(
+	    kakao_send_memo(&f->client, t.access_token, text_template, &err),
+	    KAKAO_UNAUTHORIZED);
 	assert_clean(&err);
 	kw_err_clear(&err);
 	assert_int_equal(kakao_session_begin(&f->client, &u, now_s(f), &err),
 	    KAKAO_OK);
 	remember_token(&u);
-	assert_int_equal(kakao_session_send(&f->client, &u, text_template,
-	    now_s(f), &err), KAKAO_OK);
+	assert_int_equal(
+	    kakao_session_send(&f->client, &u, text_template, now_s(f), &err),
+	    KAKAO_OK);
 	assert_int_equal(fake_count(f, "refreshes"), 1);
 	token_release(&u);
 	token_release(&t);
@@ -805,7 +830,7 @@ test_kakao_send_failures_are_classified(void **state)
 		    cases[i].fail + 1);
 		control_void(f, "POST", "fail", body);
 		if (kakao_send_memo(&f->client, t.access_token, text_template,
-		    &err) != cases[i].want)
+			&err) != cases[i].want)
 			fail_msg("%s: got '%s'", cases[i].fail, err.msg);
 		assert_contains(err.msg, cases[i].says);
 		assert_clean(&err);
@@ -825,10 +850,12 @@ test_kakao_send_timeout_is_retry(void **state)
 
 	authorize(f, &t);
 	f->client.timeout_ms = 500;
-	control_void(f, "POST", "fail", "{\"endpoint\":\"send\","
+	control_void(f, "POST", "fail",
+	    "{\"endpoint\":\"send\","
 	    "\"hang\":3}");
-	assert_int_equal(kakao_send_memo(&f->client, t.access_token,
-	    text_template, &err), KAKAO_RETRY);
+	assert_int_equal(
+	    kakao_send_memo(&f->client, t.access_token, text_template, &err),
+	    KAKAO_RETRY);
 	assert_contains(err.msg, "cannot reach Kakao");
 	assert_clean(&err);
 	token_release(&t);
@@ -857,14 +884,16 @@ test_kakao_send_bad_template_is_rejected(void **state)
 	authorize(f, &t);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		kw_err_clear(&err);
-		assert_int_equal(kakao_send_memo(&f->client, t.access_token,
-		    bad[i], &err), KAKAO_BAD_TEMPLATE);
+		assert_int_equal(
+		    kakao_send_memo(&f->client, t.access_token, bad[i], &err),
+		    KAKAO_BAD_TEMPLATE);
 		assert_contains(err.msg, "-2");
 	}
 	/* not JSON at all: refused before sending */
 	kw_err_clear(&err);
 	assert_int_equal(kakao_send_memo(&f->client, t.access_token,
-	    "{\"object_type\":", &err), KAKAO_BAD_TEMPLATE);
+			     "{\"object_type\":", &err),
+	    KAKAO_BAD_TEMPLATE);
 	assert_int_equal(fake_count(f, "rejected_sends"), 3);
 	token_release(&t);
 }
@@ -878,10 +907,12 @@ test_kakao_send_without_talk_message_consent(void **state)
 
 	control_void(f, "POST", "consent", "{\"talk_message\": false}");
 	authorize(f, &t);
-	assert_int_equal(kakao_send_memo(&f->client, t.access_token,
-	    text_template, &err), KAKAO_CONSENT);
+	assert_int_equal(
+	    kakao_send_memo(&f->client, t.access_token, text_template, &err),
+	    KAKAO_CONSENT);
 	assert_contains(err.msg, "-402");
-	assert_contains(err.msg, "enable 카카오톡 메시지 전송 (talk_message) "
+	assert_contains(err.msg,
+	    "enable 카카오톡 메시지 전송 (talk_message) "
 	    "in Kakao Developers > [카카오 로그인] > [동의항목], then run "
 	    "`kakaowatch auth` again and tick it");
 	assert_clean(&err);
@@ -899,37 +930,58 @@ test_kakao_classify_auth_error_by_code(void **state)
 		enum kakao_status want;
 		const char *says;
 	} cases[] = {
-		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":"
+		{ 400,
+		    "{\"error\":\"invalid_grant\",\"error_description\":"
 		    "\"authorization code not found for code=abcd\","
-		    "\"error_code\":\"KOE320\"}", KAKAO_REAUTH, "paste a fresh "
+		    "\"error_code\":\"KOE320\"}",
+		    KAKAO_REAUTH,
+		    "paste a fresh "
 		    "code" },
-		{ 400, "{\"error\":\"invalid_grant\",\"error_code\":"
-		    "\"KOE322\"}", KAKAO_REAUTH, "run `kakaowatch auth`" },
-		{ 400, "{\"error\":\"invalid_grant\",\"error_code\":"
-		    "\"KOE319\"}", KAKAO_REAUTH, "run `kakaowatch auth`" },
-		{ 400, "{\"error\":\"invalid_grant\",\"error_code\":"
-		    "\"KOE303\"}", KAKAO_CONFIG, "byte-identical to "
+		{ 400,
+		    "{\"error\":\"invalid_grant\",\"error_code\":"
+		    "\"KOE322\"}",
+		    KAKAO_REAUTH, "run `kakaowatch auth`" },
+		{ 400,
+		    "{\"error\":\"invalid_grant\",\"error_code\":"
+		    "\"KOE319\"}",
+		    KAKAO_REAUTH, "run `kakaowatch auth`" },
+		{ 400,
+		    "{\"error\":\"invalid_grant\",\"error_code\":"
+		    "\"KOE303\"}",
+		    KAKAO_CONFIG,
+		    "byte-identical to "
 		    "kakao.redirect_uri" },
 		{ 400, "{\"error_code\":\"KOE205\"}", KAKAO_CONSENT,
 		    "[동의항목]" },
-		{ 400, "{\"error\":\"invalid_request\",\"error_code\":"
-		    "\"KOE237\"}", KAKAO_RATE_LIMITED,
-		    "20 access tokens per 10 minutes" },
+		{ 400,
+		    "{\"error\":\"invalid_request\",\"error_code\":"
+		    "\"KOE237\"}",
+		    KAKAO_RATE_LIMITED, "20 access tokens per 10 minutes" },
 		{ 400, "{\"error_code\":\"KOE006\"}", KAKAO_CONFIG,
 		    "리다이렉트 URI" },
-		{ 401, "{\"error\":\"invalid_client\",\"error_code\":"
-		    "\"KOE010\"}", KAKAO_CONFIG, "KAKAO_CLIENT_SECRET" },
-		{ 401, "{\"error\":\"invalid_client\",\"error_code\":"
-		    "\"KOE101\"}", KAKAO_CONFIG, "kakao.rest_api_key" },
-		{ 400, "{\"error\":\"misconfigured\",\"error_code\":"
-		    "\"KOE004\"}", KAKAO_CONFIG, "카카오 로그인" },
-		{ 400, "{\"error\":\"invalid_request\",\"error_code\":"
-		    "\"KOE237\"}", KAKAO_RATE_LIMITED, "min_refresh_interval" },
+		{ 401,
+		    "{\"error\":\"invalid_client\",\"error_code\":"
+		    "\"KOE010\"}",
+		    KAKAO_CONFIG, "KAKAO_CLIENT_SECRET" },
+		{ 401,
+		    "{\"error\":\"invalid_client\",\"error_code\":"
+		    "\"KOE101\"}",
+		    KAKAO_CONFIG, "kakao.rest_api_key" },
+		{ 400,
+		    "{\"error\":\"misconfigured\",\"error_code\":"
+		    "\"KOE004\"}",
+		    KAKAO_CONFIG, "카카오 로그인" },
+		{ 400,
+		    "{\"error\":\"invalid_request\",\"error_code\":"
+		    "\"KOE237\"}",
+		    KAKAO_RATE_LIMITED, "min_refresh_interval" },
 		{ 500, "{\"error_code\":\"KOE003\"}", KAKAO_RETRY, "retry" },
 		/* the description is never what decides */
-		{ 400, "{\"error\":\"invalid_request\",\"error_description\":"
+		{ 400,
+		    "{\"error\":\"invalid_request\",\"error_description\":"
 		    "\"expired_or_invalid_refresh_token\",\"error_code\":"
-		    "\"KOE237\"}", KAKAO_RATE_LIMITED, "KOE237" },
+		    "\"KOE237\"}",
+		    KAKAO_RATE_LIMITED, "KOE237" },
 		/* no error_code: the status, then the OAuth class */
 		{ 503, "<html>down</html>", KAKAO_RETRY, "HTTP 503" },
 		{ 400, "{\"error\":\"invalid_grant\"}", KAKAO_REAUTH,
@@ -947,7 +999,7 @@ test_kakao_classify_auth_error_by_code(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		kw_err_clear(&err);
 		if (kakao_classify_auth_error(cases[i].status, cases[i].body,
-		    &err) != cases[i].want)
+			&err) != cases[i].want)
 			fail_msg("case %zu: got '%s'", i, err.msg);
 		assert_contains(err.msg, cases[i].says);
 	}
@@ -963,15 +1015,19 @@ test_kakao_classify_api_error_by_code(void **state)
 	} cases[] = {
 		{ 401, "{\"code\":-401,\"msg\":\"InvalidTokenException\"}",
 		    KAKAO_UNAUTHORIZED },
-		{ 403, "{\"msg\":\"insufficient scopes.\",\"code\":-402,"
-		    "\"required_scopes\":[\"talk_message\"]}", KAKAO_CONSENT },
+		{ 403,
+		    "{\"msg\":\"insufficient scopes.\",\"code\":-402,"
+		    "\"required_scopes\":[\"talk_message\"]}",
+		    KAKAO_CONSENT },
 		{ 403, "{\"code\":-3}", KAKAO_CONSENT },
 		/* issue 14: each with its advice */
 		{ 400, "{\"code\":-101}", KAKAO_REAUTH },
 		{ 400, "{\"code\":-103}", KAKAO_FATAL },
 		{ 400, "{\"code\":-405}", KAKAO_FATAL },
-		{ 400, "{\"code\":-10,\"msg\":\"API limit has been "
-		    "exceeded.\"}", KAKAO_QUOTA },
+		{ 400,
+		    "{\"code\":-10,\"msg\":\"API limit has been "
+		    "exceeded.\"}",
+		    KAKAO_QUOTA },
 		{ 400, "{\"code\":-11}", KAKAO_QUOTA },
 		{ 400, "{\"code\":-531}", KAKAO_QUOTA },
 		{ 400, "{\"code\":-532}", KAKAO_QUOTA },
@@ -985,8 +1041,10 @@ test_kakao_classify_api_error_by_code(void **state)
 		{ 400, "{\"code\":-12345}", KAKAO_FATAL },
 		{ 502, "{\"code\":-12345}", KAKAO_RETRY },
 		/* the msg never decides */
-		{ 400, "{\"code\":-10,\"msg\":\"this access token does not "
-		    "exist\"}", KAKAO_QUOTA },
+		{ 400,
+		    "{\"code\":-10,\"msg\":\"this access token does not "
+		    "exist\"}",
+		    KAKAO_QUOTA },
 		{ 500, "Internal Server Error", KAKAO_RETRY },
 		{ 401, "", KAKAO_UNAUTHORIZED },
 		{ 404, "<html></html>", KAKAO_FATAL },
@@ -998,7 +1056,7 @@ test_kakao_classify_api_error_by_code(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		kw_err_clear(&err);
 		if (kakao_classify_api_error(cases[i].status, cases[i].body,
-		    &err) != cases[i].want)
+			&err) != cases[i].want)
 			fail_msg("case %zu: got '%s'", i, err.msg);
 		assert_true(err.set);
 	}
@@ -1039,8 +1097,8 @@ main(void)
 		    test_kakao_refresh_rotation_after_31_days_is_persisted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_kakao_refresh_is_rate_limited_after_30_per_hour,
-		    setup, teardown),
+		    test_kakao_refresh_is_rate_limited_after_30_per_hour, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_kakao_dead_refresh_token_needs_auth, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -108,19 +108,20 @@ test_render_dom_reads_the_page(void **state)
 	rr.proxy = "http://127.0.0.1:3128";
 	rr.user_agent = "kakaowatch-test/1";
 	assert_int_equal(render_dom(&rr, &dom, &len, &err), 0);
-	assert_string_equal(dom, "<html><body><ul><li>fake 0</li>"
+	assert_string_equal(dom,
+	    "<html><body><ul><li>fake 0</li>"
 	    "<li>fake 1</li><li>fake 2</li></ul></body></html>");
 	assert_int_equal(len, strlen(dom));
 	free(dom);
 	log = read_log();
 	assert_non_null(strstr(log, "argv --remote-debugging-pipe\n"));
 	assert_non_null(strstr(log, "argv --proxy-server=http://127.0.0.1:3128"
-	    "\n"));
+				    "\n"));
 	assert_non_null(strstr(log, "argv --user-agent=kakaowatch-test/1\n"));
 	assert_non_null(strstr(log, "\nPage.navigate\n"));
 	/* no wait_for: virtual time, then the DOM */
 	assert_non_null(strstr(log, "Emulation.setVirtualTimePolicy\n"
-	    "Runtime.evaluate\n"));
+				    "Runtime.evaluate\n"));
 	/* no cookies: none set, none read */
 	assert_null(strstr(log, "Storage."));
 	free(log);
@@ -142,7 +143,8 @@ on_done(void *user, struct render_result *res)
 	if (res->status != 0) {
 		t->failed++;
 		if (t->done < 4)
-			snprintf(t->error[t->done], KW_ERR_MAX, "%s", res->error);
+			snprintf(t->error[t->done], KW_ERR_MAX, "%s",
+			    res->error);
 	} else if (t->done < 4) {
 		t->dom[t->done] = res->dom;
 		res->dom = NULL;
@@ -210,7 +212,7 @@ test_render_pool_runs_at_most_max_browsers(void **state)
 	assert_int_equal(t.timed_out, 3);
 	assert_int_equal(t.most, 1);
 	assert_non_null(strstr(t.error[0], "did not finish within 1s "
-	    "(timeout): killed"));
+					   "(timeout): killed"));
 	/* the limit is the setting: three may run together */
 	run_hanging(3, 3, &t);
 	assert_int_equal(t.timed_out, 3);
@@ -238,11 +240,11 @@ test_render_crash_fails_that_render_only(void **state)
 	assert_int_equal(t.timed_out, 0);
 	/* the fake is a script: the signal may come from it or through a
 	 * shell's exit status */
-	assert_true(strstr(t.error[0], "the browser crashed (signal 11)") !=
-	    NULL || strstr(t.error[1], "the browser crashed (signal 11)") !=
-	    NULL);
+	assert_true(
+	    strstr(t.error[0], "the browser crashed (signal 11)") != NULL ||
+	    strstr(t.error[1], "the browser crashed (signal 11)") != NULL);
 	assert_true((t.dom[0] != NULL && strstr(t.dom[0], "fake 0")) ||
-	    (t.dom[1] != NULL && strstr(t.dom[1], "fake 0")));
+		    (t.dom[1] != NULL && strstr(t.dom[1], "fake 0")));
 	free(t.dom[0]);
 	free(t.dom[1]);
 	render_pool_free(t.p);
@@ -254,7 +256,8 @@ test_render_cookies_go_in_and_the_jar_comes_out(void **state)
 {
 	struct render_request rr;
 	struct kw_err err = { 0 };
-	static const char text[] = "# Netscape HTTP Cookie File\n"
+	static const char text[] =
+	    "# Netscape HTTP Cookie File\n"
 	    "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\texported\n"
 	    ".example.kr\tTRUE\t/\tTRUE\t2000000000\ttheme\tdark\r\n"
 	    "not a cookie line\n";
@@ -265,8 +268,9 @@ test_render_cookies_go_in_and_the_jar_comes_out(void **state)
 	(void)state;
 	snprintf(file, sizeof(file), "%s/cookies.txt", dir);
 	snprintf(jar, sizeof(jar), "%s/jar.txt", dir);
-	assert_int_equal(util_write_file_atomic(file, text, strlen(text),
-	    0600, false, &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(file, text, strlen(text), 0600, false, &err),
+	    0);
 	request(&rr, "http://127.0.0.1:9/board", 20000);
 	rr.cookie_file = file;
 	rr.cookie_jar = jar;
@@ -283,7 +287,7 @@ test_render_cookies_go_in_and_the_jar_comes_out(void **state)
 	kept = util_read_file(jar, 4096, NULL, &err);
 	assert_non_null(kept);
 	assert_non_null(strstr(kept, "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\t"
-	    "sid\trotated\n"));
+				     "sid\trotated\n"));
 	free(kept);
 }
 
@@ -338,7 +342,7 @@ test_render_missing_browser_is_an_error(void **state)
 	rr.browser = "no-such-chromium-here";
 	assert_int_equal(render_dom(&rr, &dom, &len, &err), -1);
 	assert_non_null(strstr(err.msg, "browser 'no-such-chromium-here' not "
-	    "found on PATH"));
+					"found on PATH"));
 }
 
 int

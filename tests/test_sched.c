@@ -69,8 +69,8 @@ test_next_check_is_never_sooner_than_a_second(void **state)
 	/* 1 s with 50 % jitter could come out at 0.5 s */
 	assert_int_equal(sched_next_check_ms(MONO, 1 * S, 50.0, 0.0),
 	    MONO + 1 * S);
-	assert_true(sched_next_check_ms(MONO, 1 * S, 50.0, 0.99) <=
-	    MONO + 1500);
+	assert_true(
+	    sched_next_check_ms(MONO, 1 * S, 50.0, 0.99) <= MONO + 1500);
 }
 
 static void
@@ -108,15 +108,15 @@ test_many_new_watches_spread_over_five_seconds(void **state)
 {
 	(void)state;
 	/* one watch added to the config: at once, not up to 5 s later */
-	assert_true(sched_first_check_ms(MONO, WALL, 0, 0, 30 * MIN, 1,
-			0.999) < MONO + SCHED_NEW_WATCH_STEP_MS);
+	assert_true(sched_first_check_ms(MONO, WALL, 0, 0, 30 * MIN, 1, 0.999) <
+		    MONO + SCHED_NEW_WATCH_STEP_MS);
 	/* four: within a second */
-	assert_int_equal(sched_first_check_ms(MONO, WALL, 0, 0, 30 * MIN, 4,
-			     0.5),
+	assert_int_equal(
+	    sched_first_check_ms(MONO, WALL, 0, 0, 30 * MIN, 4, 0.5),
 	    MONO + 2 * SCHED_NEW_WATCH_STEP_MS);
 	/* a first start with 300 watches: the whole 5 s, no more */
-	assert_int_equal(sched_first_check_ms(MONO, WALL, 0, 0, 30 * MIN, 300,
-			     0.5),
+	assert_int_equal(
+	    sched_first_check_ms(MONO, WALL, 0, 0, 30 * MIN, 300, 0.5),
 	    MONO + SCHED_NEW_WATCH_MS / 2);
 	assert_true(sched_first_check_ms(MONO, WALL, 0, 0, 30 * MIN, 300,
 			0.999) < MONO + SCHED_NEW_WATCH_MS);
@@ -145,8 +145,8 @@ test_first_check_is_never_more_than_one_interval_away(void **state)
 			     WALL + 59 * MIN, 1 * MIN, 1, 0.5),
 	    MONO + 1 * MIN);
 	/* the wall clock went back a day: still one interval at most */
-	assert_int_equal(sched_first_check_ms(MONO, WALL, WALL + DAY, 0,
-			     15 * MIN, 1, 0.5),
+	assert_int_equal(
+	    sched_first_check_ms(MONO, WALL, WALL + DAY, 0, 15 * MIN, 1, 0.5),
 	    MONO + 15 * MIN);
 }
 
@@ -181,8 +181,8 @@ test_overdue_spread_is_capped_for_long_intervals(void **state)
 	/* a daily watch overdue since yesterday does not wait another day */
 	t = sched_first_check_ms(MONO, WALL, WALL - 2 * DAY, 0, DAY, 1, 0.999);
 	assert_true(t < MONO + SCHED_SPREAD_MAX_MS);
-	assert_int_equal(sched_first_check_ms(MONO, WALL, WALL - 2 * DAY, 0,
-			     DAY, 1, 0.5),
+	assert_int_equal(
+	    sched_first_check_ms(MONO, WALL, WALL - 2 * DAY, 0, DAY, 1, 0.5),
 	    MONO + SCHED_SPREAD_MAX_MS / 2);
 }
 
@@ -387,8 +387,7 @@ main(void)
 		    test_first_check_keeps_the_planned_check_still_ahead),
 		cmocka_unit_test(
 		    test_first_check_is_never_more_than_one_interval_away),
-		cmocka_unit_test(
-		    test_overdue_watches_spread_over_the_interval),
+		cmocka_unit_test(test_overdue_watches_spread_over_the_interval),
 		cmocka_unit_test(
 		    test_overdue_spread_is_capped_for_long_intervals),
 		cmocka_unit_test(

@@ -65,8 +65,8 @@ copy_fixture(const char *name, const char *dest, mode_t mode)
 	snprintf(src, sizeof(src), "%s/token/%s", dir, name);
 	data = util_read_file(src, 1 << 20, &len, &err);
 	assert_non_null(data);
-	assert_int_equal(util_write_file_atomic(dest, data, len, mode, false,
-	    &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(dest, data, len, mode, false, &err), 0);
 	free(data);
 }
 
@@ -93,8 +93,8 @@ test_token_save_then_load_gives_the_same_token(void **state)
 	struct stat st;
 	char *text;
 
-	assert_int_equal(token_apply_response(&t, response_full, 1000000,
-	    &err), 0);
+	assert_int_equal(token_apply_response(&t, response_full, 1000000, &err),
+	    0);
 	assert_int_equal(token_save(s->path, &t, &err), 0);
 	assert_int_equal(stat(s->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -131,9 +131,12 @@ test_token_save_keeps_the_previous_file_as_bak(void **state)
 	assert_int_equal(token_apply_response(&t, response_full, 1000, &err),
 	    0);
 	assert_int_equal(token_save(s->path, &t, &err), 0);
-	assert_int_equal(token_apply_response(&t,
-	    "{\"access_token\":\"respAccess0002\",\"token_type\":\"bearer\","
-	    "\"expires_in\":21599}", 2000, &err), 0);
+	assert_int_equal(
+	    token_apply_response(&t,
+		"{\"access_token\":\"respAccess0002\",\"token_type\":\"bearer\","
+		"\"expires_in\":21599}",
+		2000, &err),
+	    0);
 	assert_int_equal(token_save(s->path, &t, &err), 0);
 
 	assert_int_equal(stat(s->bak, &st), 0);
@@ -158,8 +161,8 @@ test_token_load_refuses_file_readable_by_others(void **state)
 	copy_fixture("full_token.json", s->path, 0644);
 	assert_int_equal(token_load(s->path, &t, &err), -1);
 	snprintf(want, sizeof(want),
-	    "'%s' is readable by group or others; run: chmod 600 '%s'",
-	    s->path, s->path);
+	    "'%s' is readable by group or others; run: chmod 600 '%s'", s->path,
+	    s->path);
 	assert_string_equal(err.msg, want);
 	assert_null(t.access_token);
 
@@ -281,7 +284,7 @@ test_token_load_rejects_broken_files(void **state)
 		const char *says;
 	} cases[] = {
 		{ "no_refresh_token.json", "no usable refresh_token; run "
-		    "`kakaowatch auth`" },
+					   "`kakaowatch auth`" },
 		{ "bad_types.json", "must be whole numbers of seconds" },
 		{ "not_json.json", "bad token file" },
 	};
@@ -314,10 +317,13 @@ test_token_apply_response_rotates_refresh_token(void **state)
 	assert_int_equal(token_apply_response(&t, response_full, 1000, &err),
 	    0);
 	/* under a month left: Kakao sends a new refresh token */
-	assert_int_equal(token_apply_response(&t,
-	    "{\"access_token\":\"respAccess0003\",\"token_type\":\"bearer\","
-	    "\"expires_in\":43199,\"refresh_token\":\"respRefresh0003\","
-	    "\"refresh_token_expires_in\":5184000}", 5000, &err), 0);
+	assert_int_equal(
+	    token_apply_response(&t,
+		"{\"access_token\":\"respAccess0003\",\"token_type\":\"bearer\","
+		"\"expires_in\":43199,\"refresh_token\":\"respRefresh0003\","
+		"\"refresh_token_expires_in\":5184000}",
+		5000, &err),
+	    0);
 	assert_string_equal(t.access_token, "respAccess0003");
 	assert_string_equal(t.refresh_token, "respRefresh0003");
 	assert_int_equal(t.expires_in, 43199);
@@ -338,9 +344,12 @@ test_token_apply_response_keeps_old_refresh_token_when_absent(void **state)
 	(void)state;
 	assert_int_equal(token_apply_response(&t, response_full, 1000, &err),
 	    0);
-	assert_int_equal(token_apply_response(&t,
-	    "{\"access_token\":\"respAccess0004\",\"token_type\":\"bearer\","
-	    "\"expires_in\":21599}", 7000, &err), 0);
+	assert_int_equal(
+	    token_apply_response(&t,
+		"{\"access_token\":\"respAccess0004\",\"token_type\":\"bearer\","
+		"\"expires_in\":21599}",
+		7000, &err),
+	    0);
 	assert_string_equal(t.access_token, "respAccess0004");
 	assert_int_equal(t.access_token_expires_at, 7000 + 21599);
 	assert_string_equal(t.refresh_token, "respRefresh0001");
@@ -415,12 +424,12 @@ test_token_refresh_due_policy(void **state)
 		{ "expired", true, -1, 21599, 300, true },
 		{ "9 min left", true, 9 * 60, 21599, 300, true },
 		{ "exactly 10 min left", true, 10 * 60, 21599, 300, true },
-		{ "11 min left, refreshed hours ago", true, 11 * 60, 21599,
-		    300, true },
-		{ "fresh, last refresh 1 min ago", true, 21599 - 60, 21599,
-		    300, false },
-		{ "fresh, last refresh 4:59 ago", true, 21599 - 299, 21599,
-		    300, false },
+		{ "11 min left, refreshed hours ago", true, 11 * 60, 21599, 300,
+		    true },
+		{ "fresh, last refresh 1 min ago", true, 21599 - 60, 21599, 300,
+		    false },
+		{ "fresh, last refresh 4:59 ago", true, 21599 - 299, 21599, 300,
+		    false },
 		{ "fresh, last refresh exactly 5 min ago", true, 21599 - 300,
 		    21599, 300, true },
 		{ "fresh, last refresh 6 min ago", true, 21599 - 360, 21599,
@@ -437,8 +446,9 @@ test_token_refresh_due_policy(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&t, 0, sizeof(t));
 		t.access_token = cases[i].has_access ? "tok" : NULL;
-		t.access_token_expires_at = cases[i].expires_at_rel == 0 ? 0 :
-		    now + cases[i].expires_at_rel;
+		t.access_token_expires_at = cases[i].expires_at_rel == 0 ?
+						0 :
+						now + cases[i].expires_at_rel;
 		t.expires_in = cases[i].expires_in;
 		t.refresh_token = "refresh";
 		if (token_refresh_due(&t, now, cases[i].min_interval) !=
@@ -471,8 +481,7 @@ main(void)
 		    test_token_load_keeps_stored_expiry_and_unknown_fields,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_token_load_missing_file_says_enoent, setup,
-		    teardown),
+		    test_token_load_missing_file_says_enoent, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_token_load_rejects_broken_files, setup, teardown),
 		cmocka_unit_test(

@@ -84,13 +84,26 @@ test_util_parse_int_accepts_and_rejects(void **state)
 		const char *s;
 		int64_t v;
 	} good[] = {
-		{ "0", 0 }, { "42", 42 }, { "-7", -7 }, { "+5", 5 },
+		{ "0", 0 },
+		{ "42", 42 },
+		{ "-7", -7 },
+		{ "+5", 5 },
 		{ "9223372036854775807", INT64_MAX },
 		{ "-9223372036854775808", INT64_MIN },
 	};
 	static const char *const bad[] = {
-		"", " 1", "1 ", "1x", "0x10", "1.5", "--1", "+", "-",
-		"9223372036854775808", "-9223372036854775809", "1e3",
+		"",
+		" 1",
+		"1 ",
+		"1x",
+		"0x10",
+		"1.5",
+		"--1",
+		"+",
+		"-",
+		"9223372036854775808",
+		"-9223372036854775809",
+		"1e3",
 	};
 	int64_t v;
 	size_t i;
@@ -122,14 +135,31 @@ test_util_parse_duration_accepts_and_rejects(void **state)
 		const char *s;
 		int64_t ms;
 	} good[] = {
-		{ "500ms", 500 }, { "90s", 90000 }, { "15m", 900000 },
-		{ "2h", 7200000 }, { "1d", 86400000 }, { "0s", 0 },
-		{ "1h30m", 5400000 }, { "1m30s500ms", 90500 },
+		{ "500ms", 500 },
+		{ "90s", 90000 },
+		{ "15m", 900000 },
+		{ "2h", 7200000 },
+		{ "1d", 86400000 },
+		{ "0s", 0 },
+		{ "1h30m", 5400000 },
+		{ "1m30s500ms", 90500 },
 	};
 	static const char *const bad[] = {
-		"", "90", "1x", "-5s", "+5s", "1.5h", "h", "1h ", " 1h",
-		"1H", "5 m", "1h-", "99999999999999999999s",
-		"9999999999999999d", "ms",
+		"",
+		"90",
+		"1x",
+		"-5s",
+		"+5s",
+		"1.5h",
+		"h",
+		"1h ",
+		" 1h",
+		"1H",
+		"5 m",
+		"1h-",
+		"99999999999999999999s",
+		"9999999999999999d",
+		"ms",
 	};
 	struct kw_err err = { 0 };
 	int64_t ms;
@@ -151,7 +181,7 @@ test_util_parse_duration_accepts_and_rejects(void **state)
 	kw_err_clear(&err);
 	util_parse_duration("90", &ms, &err);
 	assert_string_equal(err.msg, "bad duration '90': use a number with ms, "
-	    "s, m, h or d, e.g. 90s");
+				     "s, m, h or d, e.g. 90s");
 }
 
 static void
@@ -161,14 +191,28 @@ test_util_parse_size_accepts_and_rejects(void **state)
 		const char *s;
 		int64_t bytes;
 	} good[] = {
-		{ "0", 0 }, { "512", 512 }, { "512B", 512 },
-		{ "64KB", 64000 }, { "64KiB", 65536 },
-		{ "5MB", 5000000 }, { "5MiB", 5242880 },
-		{ "1GB", 1000000000 }, { "1GiB", 1073741824 },
+		{ "0", 0 },
+		{ "512", 512 },
+		{ "512B", 512 },
+		{ "64KB", 64000 },
+		{ "64KiB", 65536 },
+		{ "5MB", 5000000 },
+		{ "5MiB", 5242880 },
+		{ "1GB", 1000000000 },
+		{ "1GiB", 1073741824 },
 	};
 	static const char *const bad[] = {
-		"", "-1", "+1", "5 MiB", "1.5MiB", "MiB", "5XB", "5MiBs",
-		" 5", "9223372036854775807KB", "99999999999999999999",
+		"",
+		"-1",
+		"+1",
+		"5 MiB",
+		"1.5MiB",
+		"MiB",
+		"5XB",
+		"5MiBs",
+		" 5",
+		"9223372036854775807KB",
+		"99999999999999999999",
 		"0x10",
 	};
 	struct kw_err err = { 0 };
@@ -196,12 +240,26 @@ test_util_parse_percent_accepts_and_rejects(void **state)
 		const char *s;
 		double v;
 	} good[] = {
-		{ "10%", 10.0 }, { "2.5%", 2.5 }, { "0%", 0.0 },
-		{ "100%", 100.0 }, { "100.0%", 100.0 },
+		{ "10%", 10.0 },
+		{ "2.5%", 2.5 },
+		{ "0%", 0.0 },
+		{ "100%", 100.0 },
+		{ "100.0%", 100.0 },
 	};
 	static const char *const bad[] = {
-		"", "10", "101%", "100.5%", "-1%", "%", "10%%", " 10%",
-		"10 %", "abc", "nan%", "inf%", "1e999%",
+		"",
+		"10",
+		"101%",
+		"100.5%",
+		"-1%",
+		"%",
+		"10%%",
+		" 10%",
+		"10 %",
+		"abc",
+		"nan%",
+		"inf%",
+		"1e999%",
 	};
 	struct kw_err err = { 0 };
 	double v;
@@ -293,7 +351,8 @@ test_util_write_file_atomic_writes_content_with_mode_0600(void **state)
 	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
 		old = umask(masks[i]);
 		assert_int_equal(util_write_file_atomic(path, "{\"a\":1}", 7,
-		    0600, false, &err), 0);
+				     0600, false, &err),
+		    0);
 		umask(old);
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal(st.st_mode & 07777, 0600);
@@ -314,25 +373,25 @@ test_util_write_file_atomic_keeps_previous_as_bak(void **state)
 	char *s;
 
 	/* no previous file: no .bak */
-	assert_int_equal(util_write_file_atomic(path, "one", 3, 0600, true,
-	    &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(path, "one", 3, 0600, true, &err), 0);
 	assert_int_equal(access(bak, F_OK), -1);
-	assert_int_equal(util_write_file_atomic(path, "two", 3, 0600, true,
-	    &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(path, "two", 3, 0600, true, &err), 0);
 	s = slurp(path);
 	assert_string_equal(s, "two");
 	free(s);
 	s = slurp(bak);
 	assert_string_equal(s, "one");
 	free(s);
-	assert_int_equal(util_write_file_atomic(path, "three", 5, 0600, true,
-	    &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(path, "three", 5, 0600, true, &err), 0);
 	s = slurp(bak);
 	assert_string_equal(s, "two");
 	free(s);
 	/* keep_bak false leaves the old .bak alone */
-	assert_int_equal(util_write_file_atomic(path, "four", 4, 0600, false,
-	    &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(path, "four", 4, 0600, false, &err), 0);
 	s = slurp(bak);
 	assert_string_equal(s, "two");
 	free(s);
@@ -350,8 +409,8 @@ test_util_write_file_atomic_fails_cleanly_without_dir(void **state)
 	struct kw_err err = { 0 };
 	char *path = tmp_path(state, "missing/t.json");
 
-	assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, true,
-	    &err), -1);
+	assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, true, &err),
+	    -1);
 	assert_true(err.set);
 	assert_non_null(strstr(err.msg, "missing/t.json"));
 	assert_int_equal(access(path, F_OK), -1);
@@ -365,13 +424,15 @@ test_util_write_file_atomic_leaves_no_temp_file(void **state)
 	struct kw_err err = { 0 };
 	char *path = tmp_path(state, "f"), cmd[400];
 
-	assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, true,
-	    &err), 0);
-	assert_int_equal(util_write_file_atomic(path, "y", 1, 0600, true,
-	    &err), 0);
+	assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, true, &err),
+	    0);
+	assert_int_equal(util_write_file_atomic(path, "y", 1, 0600, true, &err),
+	    0);
 	/* only f and f.bak */
-	snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s' | tr '\\n' ' ')\" "
-	    "= 'f f.bak '", t->dir);
+	snprintf(cmd, sizeof(cmd),
+	    "test \"$(ls -A '%s' | tr '\\n' ' ')\" "
+	    "= 'f f.bak '",
+	    t->dir);
 	assert_int_equal(system(cmd), 0);
 	free(path);
 }
@@ -383,8 +444,9 @@ test_util_read_file_respects_cap(void **state)
 	char *path = tmp_path(state, "ten"), *s;
 	size_t len = 0;
 
-	assert_int_equal(util_write_file_atomic(path, "0123456789", 10, 0644,
-	    false, &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(path, "0123456789", 10, 0644, false, &err),
+	    0);
 	s = util_read_file(path, 10, &len, &err);
 	assert_non_null(s);
 	assert_int_equal(len, 10);
@@ -408,16 +470,16 @@ test_util_read_file_reads_large_and_empty_files(void **state)
 	assert_non_null(data);
 	for (i = 0; i < n; i++)
 		data[i] = (char)('a' + i % 26);
-	assert_int_equal(util_write_file_atomic(path, data, n, 0600, false,
-	    &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(path, data, n, 0600, false, &err), 0);
 	s = util_read_file(path, n, &len, &err);
 	assert_non_null(s);
 	assert_int_equal(len, n);
 	assert_memory_equal(s, data, n);
 	assert_int_equal(s[n], '\0');
 	free(s);
-	assert_int_equal(util_write_file_atomic(path, "", 0, 0600, false,
-	    &err), 0);
+	assert_int_equal(util_write_file_atomic(path, "", 0, 0600, false, &err),
+	    0);
 	s = util_read_file(path, 10, &len, &err);
 	assert_non_null(s);
 	assert_int_equal(len, 0);
@@ -451,8 +513,8 @@ test_util_mkdir_p_creates_parents(void **state)
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(util_mkdir_p(path, 0700, &err), 0); /* exists */
 	file = tmp_path(state, "a/file");
-	assert_int_equal(util_write_file_atomic(file, "x", 1, 0600, false,
-	    &err), 0);
+	assert_int_equal(
+	    util_write_file_atomic(file, "x", 1, 0600, false, &err), 0);
 	assert_int_equal(util_mkdir_p(file, 0700, &err), -1);
 	assert_true(err.set);
 	free(file);
@@ -465,11 +527,13 @@ test_util_path_join_handles_slashes_and_absolute(void **state)
 	static const struct {
 		const char *dir, *name, *want;
 	} cases[] = {
-		{ "a", "b", "a/b" }, { "a/", "b", "a/b" },
+		{ "a", "b", "a/b" },
+		{ "a/", "b", "a/b" },
 		{ "a//", "b", "a/b" },
-		{ "/x", "/abs/p", "/abs/p" }, { NULL, "n", "n" },
-		{ "", "n", "n" }, { "/var/lib", "kakao_token.json",
-		"/var/lib/kakao_token.json" },
+		{ "/x", "/abs/p", "/abs/p" },
+		{ NULL, "n", "n" },
+		{ "", "n", "n" },
+		{ "/var/lib", "kakao_token.json", "/var/lib/kakao_token.json" },
 	};
 	size_t i;
 	char *p;
@@ -602,7 +666,8 @@ test_log_fails_closed_when_a_secret_cannot_be_recorded(void **state)
 	assert_null(strstr(out, "refresh-token"));
 	assert_null(strstr(out, "an ordinary line"));
 	/* one fixed notice, holding no secret */
-	assert_string_equal(out, "log: a secret could not be recorded for "
+	assert_string_equal(out,
+	    "log: a secret could not be recorded for "
 	    "redaction (out of memory): log lines are dropped from now on\n");
 	free(out);
 	snprintf(line, sizeof(line), "code=%s", LOST);
@@ -640,9 +705,9 @@ test_log_lines_are_redacted_and_filtered_by_level(void **state)
 	assert_null(strstr(out, SECRET));
 	assert_null(strstr(out, "access-token"));
 	assert_non_null(strstr(out, " warn token: 'Bearer [redacted]' "
-	    "refused\n"));
+				    "refused\n"));
 	assert_non_null(strstr(out, " warn cannot open 'x': No such file or "
-	    "directory\n"));
+				    "directory\n"));
 	/* 2026-01-02T03:04:05Z warn ... */
 	assert_true(strlen(out) > 21);
 	assert_int_equal(out[4], '-');
@@ -659,8 +724,8 @@ test_log_redact_replaces_secret_inside_longer_line(void **state)
 
 	(void)state;
 	log_redact_add(SECRET);
-	snprintf(line, sizeof(line), "POST body refresh_token=%s&x=%s!",
-	    SECRET, SECRET);
+	snprintf(line, sizeof(line), "POST body refresh_token=%s&x=%s!", SECRET,
+	    SECRET);
 	log_redact(line, sizeof(line));
 	assert_string_equal(line,
 	    "POST body refresh_token=[redacted]&x=[redacted]!");
@@ -843,8 +908,8 @@ test_item_list_copies_and_grows(void **state)
 	item_list_init(&l);
 	for (i = 0; i < 100; i++) {
 		snprintf(text, sizeof(text), "t%zu", i);
-		assert_int_equal(item_list_add(&l, text,
-		    i % 2 ? "https://x/" : NULL), 0);
+		assert_int_equal(
+		    item_list_add(&l, text, i % 2 ? "https://x/" : NULL), 0);
 	}
 	strcpy(text, "changed");
 	assert_int_equal(l.n, 100);
@@ -968,9 +1033,12 @@ static void
 test_util_dirname_is_the_part_before_the_last_slash(void **state)
 {
 	static const char *const cases[][2] = {
-		{ "/etc/kakaowatch.yaml", "/etc" }, { "/x", "/" },
-		{ "kakaowatch.yaml", "." }, { "a/b/c", "a/b" },
-		{ "./c.yaml", "." }, { "/state/kakao_token.json", "/state" },
+		{ "/etc/kakaowatch.yaml", "/etc" },
+		{ "/x", "/" },
+		{ "kakaowatch.yaml", "." },
+		{ "a/b/c", "a/b" },
+		{ "./c.yaml", "." },
+		{ "/state/kakao_token.json", "/state" },
 	};
 	char *d;
 	size_t i;

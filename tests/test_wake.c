@@ -268,7 +268,8 @@ test_wake_never_loses_an_edit_in_place_or_its_close(void **state)
 			fd = open(path, O_WRONLY | O_TRUNC);
 			if (fd < 0 || write(fd, "a: ", 3) != 3 ||
 			    write(fd, "12\n", 3) != 3 || close(fd) != 0 ||
-			    write(up[1], "c", 1) != 1 || read(down[0], &c, 1) != 1)
+			    write(up[1], "c", 1) != 1 ||
+			    read(down[0], &c, 1) != 1)
 				_exit(1);
 		}
 		_exit(0);
@@ -291,8 +292,9 @@ test_wake_never_loses_an_edit_in_place_or_its_close(void **state)
 		} else if (pending && now_ms() - since > 5000) {
 			kill(pid, SIGKILL);
 			fail_msg("edit %d: %s after the writer closed the file",
-			    cycles + 1, seen ? "still 'being written'" :
-			    "no change reported");
+			    cycles + 1,
+			    seen ? "still 'being written'" :
+				   "no change reported");
 		}
 	}
 	close(up[0]);

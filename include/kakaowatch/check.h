@@ -32,13 +32,13 @@ enum check_kind {
 
 struct check_outcome {
 	enum check_kind kind;
-	bool not_modified;   /* the server answered 304 */
-	size_t nitems;       /* items in the current snapshot */
-	size_t nadded;       /* added items (before keywords/exclude) */
-	size_t nremoved;     /* removed items */
-	size_t nchanged;     /* edited items (same key, new text) */
-	size_t nmessages;    /* messages queued in the outbox */
-	int failures;        /* consecutive failures after this check */
+	bool not_modified; /* the server answered 304 */
+	size_t nitems;     /* items in the current snapshot */
+	size_t nadded;     /* added items (before keywords/exclude) */
+	size_t nremoved;   /* removed items */
+	size_t nchanged;   /* edited items (same key, new text) */
+	size_t nmessages;  /* messages queued in the outbox */
+	int failures;      /* consecutive failures after this check */
 	/* the state database failed: nothing of this check was recorded
 	 * (failures is the stored count, unchanged), so it runs again */
 	bool not_recorded;
@@ -142,8 +142,8 @@ int check_messages(const struct config *cfg, const struct watch_config *wc,
  * check_start hands it to http as request.cookie_jar when wc->cookies is
  * set (the file is written 0600 there).
  */
-char *check_cookie_jar(const struct config *cfg,
-    const struct watch_config *wc, struct kw_err *err);
+char *check_cookie_jar(const struct config *cfg, const struct watch_config *wc,
+    struct kw_err *err);
 
 /*
  * check_render_request_init fills `rr` with the render a check of `wc`

@@ -40,7 +40,8 @@
 
 /* flags for cond_parse and cond_parse_number */
 enum {
-	COND_FREE_IS_ZERO = 1, /* the text "무료" (free) reads as the number 0 */
+	COND_FREE_IS_ZERO =
+	    1, /* the text "무료" (free) reads as the number 0 */
 };
 
 struct cond;
@@ -104,7 +105,7 @@ typedef const char *(*cond_lookup_fn)(void *ctx, const char *name);
  * or -1 with a message in `err` when a regex match was stopped (regex.h
  * limits); *result is then false.
  */
-int cond_eval(struct cond *c, cond_lookup_fn lookup, void *ctx,
-    bool *result, char *reason, struct kw_err *err);
+int cond_eval(struct cond *c, cond_lookup_fn lookup, void *ctx, bool *result,
+    char *reason, struct kw_err *err);
 
 #endif

@@ -67,15 +67,15 @@
 struct cond;
 
 /* Limits checked by config_load (inclusive). */
-#define CONFIG_NAME_MAX_CHARS 64              /* watch name, in characters */
-#define CONFIG_INTERVAL_MIN_MS 1000           /* interval: 1s .. 30d */
+#define CONFIG_NAME_MAX_CHARS 64    /* watch name, in characters */
+#define CONFIG_INTERVAL_MIN_MS 1000 /* interval: 1s .. 30d */
 #define CONFIG_INTERVAL_MAX_MS (30LL * 86400 * 1000)
-#define CONFIG_JITTER_MAX_PCT 50.0            /* jitter: 0% .. 50% */
-#define CONFIG_TIMEOUT_MIN_MS 1000            /* timeout: 1s .. 10m */
+#define CONFIG_JITTER_MAX_PCT 50.0 /* jitter: 0% .. 50% */
+#define CONFIG_TIMEOUT_MIN_MS 1000 /* timeout: 1s .. 10m */
 #define CONFIG_TIMEOUT_MAX_MS (10LL * 60 * 1000)
 #define CONFIG_MAX_RETRY_AFTER_MIN_MS (60LL * 1000)
 #define CONFIG_MAX_RETRY_AFTER_MAX_MS (7LL * 86400 * 1000)
-#define CONFIG_MAX_BYTES_MIN 1024LL           /* max_bytes: 1KiB .. 1GiB */
+#define CONFIG_MAX_BYTES_MIN 1024LL /* max_bytes: 1KiB .. 1GiB */
 #define CONFIG_MAX_BYTES_MAX (1024LL * 1024 * 1024)
 #define CONFIG_MAX_FAILURES_MAX 1000          /* max_failures: 1 .. 1000 */
 #define CONFIG_MAX_CONNECTIONS_MAX 1024       /* max_connections: 1 .. 1024 */
@@ -99,9 +99,9 @@ enum config_parser {
 };
 
 enum config_sink {
-	CONFIG_SINK_AUTO,   /* kakao once a token file exists, else stdout */
-	CONFIG_SINK_KAKAO,  /* always Kakao (needs rest_api_key) */
-	CONFIG_SINK_STDOUT  /* print messages instead of sending them */
+	CONFIG_SINK_AUTO,  /* kakao once a token file exists, else stdout */
+	CONFIG_SINK_KAKAO, /* always Kakao (needs rest_api_key) */
+	CONFIG_SINK_STDOUT /* print messages instead of sending them */
 };
 
 /*
@@ -148,12 +148,12 @@ struct watch_config {
 	 * each check, removed after) or _KEEP (STATE_DIR/browser/NAME, 0700,
 	 * kept between checks) */
 	int browser_profile;
-	char *proxy;      /* http(s)/socks5(h) URL (http_proxy_check), or
+	char *proxy;    /* http(s)/socks5(h) URL (http_proxy_check), or
 	                     NULL: the environment's */
-	char *cookies;    /* absolute path of a Netscape cookies.txt, or
+	char *cookies;  /* absolute path of a Netscape cookies.txt, or
 	                     NULL; the kept jar is
 	                     STATE_DIR/cookies/NAME.txt */
-	char *encoding;   /* charset override the decoder knows (see
+	char *encoding; /* charset override the decoder knows (see
 	                     config_set_encoding_check), or NULL */
 	/*
 	 * keywords: an item triggers a message only when its text contains
@@ -207,7 +207,7 @@ struct watch_config {
 	 */
 	char **headers;
 	size_t nheaders;
-	int notify_on;       /* NOTIFY_* bits, default NOTIFY_ADDED */
+	int notify_on; /* NOTIFY_* bits, default NOTIFY_ADDED */
 	/*
 	 * Item identity (key.h). key: enum key_mode, default KEY_AUTO.
 	 * key_pattern: a regex (regex.h) with at least one capture group,
@@ -234,13 +234,13 @@ struct watch_config {
 	char *title;
 	char *link;
 	char *jq;
-	bool ssl_verify;     /* default true */
+	bool ssl_verify; /* default true */
 	/* follow https -> http redirects; default false (http.h) */
 	bool allow_insecure_redirect;
 	/* a Retry-After asking for longer is a failed check, and the next
 	 * check waits only this long; default 6h, 1m..7d */
 	int64_t max_retry_after_ms;
-	bool enabled;        /* default true; false = parsed but not run */
+	bool enabled; /* default true; false = parsed but not run */
 	/* quiet_hours of this watch ("HH:MM-HH:MM" or "off"), or NULL:
 	 * the top-level one (see config_quiet_hours) */
 	char *quiet_hours;
@@ -251,21 +251,21 @@ struct watch_config {
 };
 
 struct kakao_config {
-	char *rest_api_key;  /* app's REST API key; NULL when empty/unset;
+	char *rest_api_key;    /* app's REST API key; NULL when empty/unset;
 	                        required when sink is kakao */
-	char *client_secret; /* NULL when empty/unset; registered with
+	char *client_secret;   /* NULL when empty/unset; registered with
 	                        log_redact_add by config_load */
-	char *redirect_uri;  /* default "http://localhost:5000/oauth" */
-	char *token_file;    /* absolute; default
+	char *redirect_uri;    /* default "http://localhost:5000/oauth" */
+	char *token_file;      /* absolute; default
 	                        {state_dir}/kakao_token.json */
-	char *auth_base_url; /* default "https://kauth.kakao.com" */
-	char *api_base_url;  /* default "https://kapi.kakao.com" */
-	                     /* URLs: http(s), trailing '/' removed */
+	char *auth_base_url;   /* default "https://kauth.kakao.com" */
+	char *api_base_url;    /* default "https://kapi.kakao.com" */
+			       /* URLs: http(s), trailing '/' removed */
 	enum config_sink sink; /* default CONFIG_SINK_AUTO */
 	int64_t min_refresh_interval_ms; /* default 5m; 0..1d (design.md §4) */
-	char *default_link;   /* http(s) URL or NULL: the link of messages
+	char *default_link; /* http(s) URL or NULL: the link of messages
 	                         that have none (`send`, plain-text retry) */
-	char **web_domains;   /* hosts registered in the Kakao app, or NULL */
+	char **web_domains; /* hosts registered in the Kakao app, or NULL */
 	size_t nweb_domains;
 };
 
@@ -290,9 +290,9 @@ struct config {
 	/* quiet hours (quiet.h): "HH:MM-HH:MM" as quiet_format writes it,
 	 * or "off" (the default); a watch's own quiet_hours beats it */
 	char *quiet_hours;
-	char *timezone; /* IANA name quiet_hours are read in; default
+	char *timezone;         /* IANA name quiet_hours are read in; default
 	                   "Asia/Seoul" (quiet_tz_check passed) */
-	char *default_encoding;       /* charset iconv knows, or NULL (CP949):
+	char *default_encoding; /* charset iconv knows, or NULL (CP949):
 	                                 undeclared non-UTF-8 pages (extract.h) */
 	char *browser;   /* the browser of render: browser (render.h), a path
 	                    or a name on PATH; NULL: chromium-headless-shell */
@@ -312,8 +312,8 @@ struct config_errors {
  * short reason in `msg` (NUL-terminated, at most `msgsize` bytes). The
  * extract module provides extract_xpath_check; config does not use libxml2.
  */
-typedef int (*config_xpath_check_fn)(const char *xpath, char *msg,
-    size_t msgsize);
+typedef int (
+    *config_xpath_check_fn)(const char *xpath, char *msg, size_t msgsize);
 
 /*
  * Checks of the per-item expressions and of jq programs, which config
@@ -323,8 +323,8 @@ typedef int (*config_xpath_check_fn)(const char *xpath, char *msg,
  * program line the error names, 0 = none). config_set_source_checks sets
  * them for every later config_load of the process (NULL: not checked).
  */
-typedef int (*config_field_check_fn)(const char *expr,
-    const char *const *ns, size_t nns, char *msg, size_t msgsize);
+typedef int (*config_field_check_fn)(const char *expr, const char *const *ns,
+    size_t nns, char *msg, size_t msgsize);
 typedef int (*config_jq_check_fn)(const char *program, char *msg,
     size_t msgsize, unsigned *line);
 void config_set_source_checks(config_field_check_fn field,
@@ -339,8 +339,8 @@ void config_set_source_checks(config_field_check_fn field,
  * every later config_load of the process; NULL (the default) accepts any
  * single-line value.
  */
-typedef int (*config_encoding_check_fn)(const char *label, char *msg,
-    size_t msgsize);
+typedef int (
+    *config_encoding_check_fn)(const char *label, char *msg, size_t msgsize);
 void config_set_encoding_check(config_encoding_check_fn check);
 
 /*
@@ -428,8 +428,7 @@ struct config_key_info {
  * "allowed:" list of an unknown-key error) of `section`, or NULL when i is
  * past the last. The pointer is static.
  */
-const struct config_key_info *config_key(enum config_section section,
-    size_t i);
+const struct config_key_info *config_key(enum config_section section, size_t i);
 
 /*
  * config_watch_key_equal: has watch key `i` (config_key(CONFIG_SECTION_WATCH,
@@ -451,8 +450,7 @@ bool config_watch_equal(const struct watch_config *a,
  * caller releases it with config_watch_release. Returns 0, or -1 on
  * out-of-memory with `dst` released.
  */
-int config_watch_copy(struct watch_config *dst,
-    const struct watch_config *src);
+int config_watch_copy(struct watch_config *dst, const struct watch_config *src);
 
 /*
  * config_watch_release frees the strings of `w` (made by config_watch_copy;

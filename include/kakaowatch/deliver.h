@@ -184,8 +184,8 @@ void deliver_set_abort_flag(volatile sig_atomic_t *flag);
  * still queued (rep->status says why), -1 on a store error (err).
  */
 int deliver_outbox(struct store *st, const struct config *cfg,
-    enum deliver_sink sink, int64_t now_ms, bool all, size_t limit,
-    FILE *out, struct deliver_report *rep, struct kw_err *err);
+    enum deliver_sink sink, int64_t now_ms, bool all, size_t limit, FILE *out,
+    struct deliver_report *rep, struct kw_err *err);
 
 /*
  * deliver_daily is deliver_outbox (due messages only, at most `limit`) for
@@ -265,8 +265,7 @@ int64_t deliver_quiet_latest(const struct config *cfg, int64_t now_ms);
  * KAKAO_FATAL with `err` set on a store error.
  */
 enum kakao_status deliver_token_upkeep(struct store *st,
-    const struct config *cfg, int64_t now_ms, bool *queued,
-    struct kw_err *err);
+    const struct config *cfg, int64_t now_ms, bool *queued, struct kw_err *err);
 
 /*
  * The courier: the daemon's KakaoTalk sender, a small state machine on
@@ -291,8 +290,8 @@ enum kakao_status deliver_token_upkeep(struct store *st,
 struct deliver_courier;
 
 /* called once per step that returned 2, from http_poll; `rep` borrowed */
-typedef void (*deliver_courier_done_fn)(void *user,
-    const struct deliver_report *rep);
+typedef void (
+    *deliver_courier_done_fn)(void *user, const struct deliver_report *rep);
 
 /* deliver_courier_new: an idle courier (free with deliver_courier_free);
  * NULL on out-of-memory */
@@ -363,16 +362,15 @@ int64_t deliver_next_kst_midnight_ms(int64_t now_ms);
  * once, no grouping. The row stays queued until the sink took it, like
  * any message. Returns 0, or -1 with `err` (nothing queued).
  */
-int deliver_notice_add(struct store *st, const struct config *cfg,
-    bool failing, const char *name, int count, const char *url,
-    const char *why, int64_t now_ms, struct kw_err *err);
+int deliver_notice_add(struct store *st, const struct config *cfg, bool failing,
+    const char *name, int count, const char *url, const char *why,
+    int64_t now_ms, struct kw_err *err);
 
 /*
  * deliver_notice_flush makes the open notice group due at `now_ms` and
  * closes it (`once`: every check of the run is done, so the group is
  * complete). 0, or -1 with `err`.
  */
-int deliver_notice_flush(struct store *st, int64_t now_ms,
-    struct kw_err *err);
+int deliver_notice_flush(struct store *st, int64_t now_ms, struct kw_err *err);
 
 #endif

@@ -78,7 +78,7 @@ struct extract_xpath;
  * nothing.
  */
 struct extract_xpath *extract_xpath_compile(const char *expr,
-                                            struct kw_err *err);
+    struct kw_err *err);
 
 /* extract_xpath_free frees `xp`; NULL is a no-op. */
 void extract_xpath_free(struct extract_xpath *xp);
@@ -115,9 +115,8 @@ void extract_xpath_set_free(struct extract_xpath_set *set);
  * Returns NULL with extract_xpath_compile_ns's message in `err` (a failure
  * is not remembered).
  */
-const struct extract_xpath *extract_xpath_set_get(
-    struct extract_xpath_set *set, const char *expr, const char *const *ns,
-    size_t nns, struct kw_err *err);
+const struct extract_xpath *extract_xpath_set_get(struct extract_xpath_set *set,
+    const char *expr, const char *const *ns, size_t nns, struct kw_err *err);
 
 /* extract_xpath_set_count: how many distinct XPaths the set holds */
 size_t extract_xpath_set_count(const struct extract_xpath_set *set);
@@ -160,9 +159,8 @@ int extract_encoding_check(const char *label, char *msg, size_t msgsize);
  * "count(1)": invalid type) or memory runs out; `out` is then as it was.
  */
 int extract_items(const char *body, size_t len, const char *content_type,
-                  const char *encoding, const char *page_url,
-                  const struct extract_xpath *xp, struct item_list *out,
-                  struct kw_err *err);
+    const char *encoding, const char *page_url, const struct extract_xpath *xp,
+    struct item_list *out, struct kw_err *err);
 
 /* A parsed page (opaque), for running several expressions on one parse. */
 struct extract_doc;
@@ -174,10 +172,8 @@ struct extract_doc;
  * ("page is empty", out of memory). `page_url` is copied.
  */
 struct extract_doc *extract_doc_parse(const char *body, size_t len,
-                                      const char *content_type,
-                                      const char *encoding,
-                                      const char *page_url,
-                                      struct kw_err *err);
+    const char *content_type, const char *encoding, const char *page_url,
+    struct kw_err *err);
 
 /*
  * extract_doc_items appends the items of `xp` on `d` to `out`, as
@@ -185,8 +181,7 @@ struct extract_doc *extract_doc_parse(const char *body, size_t len,
  * extract_doc_items + extract_doc_free). Returns 0 or -1 with `err`.
  */
 int extract_doc_items(const struct extract_doc *d,
-                      const struct extract_xpath *xp, struct item_list *out,
-                      struct kw_err *err);
+    const struct extract_xpath *xp, struct item_list *out, struct kw_err *err);
 
 /* extract_doc_free frees `d`; NULL is a no-op. */
 void extract_doc_free(struct extract_doc *d);
@@ -202,11 +197,11 @@ typedef bool (*extract_match_fn)(const char *text, const char *needle);
 
 /* One proposed watch for a page: a list the given texts belong to. */
 struct extract_candidate {
-	char *xpath;      /* owned: XPath 1.0 of the items */
-	char *css;        /* owned: the same elements as a CSS selector */
-	size_t nitems;    /* items the xpath gives on the page */
-	size_t nrows;     /* rows of the repeated structure that hold one */
-	size_t ntexts;    /* how many of the texts are among the items */
+	char *xpath;   /* owned: XPath 1.0 of the items */
+	char *css;     /* owned: the same elements as a CSS selector */
+	size_t nitems; /* items the xpath gives on the page */
+	size_t nrows;  /* rows of the repeated structure that hold one */
+	size_t ntexts; /* how many of the texts are among the items */
 	struct item_list preview; /* the first EXTRACT_PREVIEW_MAX items */
 };
 
@@ -231,9 +226,8 @@ struct extract_candidate {
  * must be >= 1.
  */
 int extract_find(const struct extract_doc *d, const char *const *texts,
-                 size_t ntexts, extract_match_fn match, size_t max,
-                 struct extract_candidate **out, size_t *nout,
-                 struct kw_err *err);
+    size_t ntexts, extract_match_fn match, size_t max,
+    struct extract_candidate **out, size_t *nout, struct kw_err *err);
 
 /* extract_candidates_free frees `n` candidates and the array. */
 void extract_candidates_free(struct extract_candidate *c, size_t n);
@@ -250,8 +244,7 @@ void extract_candidates_free(struct extract_candidate *c, size_t n);
  * extract_items; body may be NULL.
  */
 const char *extract_detect_charset(const char *body, size_t len,
-                                   const char *content_type,
-                                   const char *encoding);
+    const char *content_type, const char *encoding);
 
 /*
  * extract_page_charset is the whole charset decision of extract_items
@@ -263,9 +256,8 @@ const char *extract_detect_charset(const char *body, size_t len,
  * be parsed (it is empty, out of memory).
  */
 const char *extract_page_charset(const char *body, size_t len,
-                                 const char *content_type,
-                                 const char *encoding, bool *declared,
-                                 struct kw_err *err);
+    const char *content_type, const char *encoding, bool *declared,
+    struct kw_err *err);
 
 /*
  * extract_set_default_encoding sets the charset of pages that declare none
@@ -289,8 +281,7 @@ int extract_set_default_encoding(const char *label, struct kw_err *err);
  * message in `err`.
  */
 int extract_tree_dump(const char *body, size_t len, const char *content_type,
-                      const char *encoding, struct buf *out,
-                      struct kw_err *err);
+    const char *encoding, struct buf *out, struct kw_err *err);
 
 /*
  * extract_global_init initialises libxml2 once per process (xmlInitParser)
@@ -338,7 +329,7 @@ int extract_parser_from_name(const char *name, enum extract_parser *p);
  * body may be NULL (len 0). Never AUTO.
  */
 enum extract_parser extract_detect_parser(const char *body, size_t len,
-                                          const char *content_type);
+    const char *content_type);
 
 /*
  * How one watch reads a document beyond its `xpath:` (all borrowed).
@@ -389,9 +380,7 @@ struct extract_opts {
  * content) besides "xml". Same returns.
  */
 struct extract_xpath *extract_xpath_compile_ns(const char *expr,
-                                               const char *const *ns,
-                                               size_t nns,
-                                               struct kw_err *err);
+    const char *const *ns, size_t nns, struct kw_err *err);
 
 /*
  * extract_document reads one fetched document as `opts` say and appends
@@ -436,17 +425,16 @@ struct extract_xpath *extract_xpath_compile_ns(const char *expr,
  * with err; `out` is then as it was.
  */
 int extract_document(const char *body, size_t len, const char *content_type,
-                     const char *encoding, const char *page_url,
-                     const struct extract_xpath *xp,
-                     const struct extract_opts *opts, struct item_list *out,
-                     enum extract_parser *used, struct kw_err *err);
+    const char *encoding, const char *page_url, const struct extract_xpath *xp,
+    const struct extract_opts *opts, struct item_list *out,
+    enum extract_parser *used, struct kw_err *err);
 
 /*
  * extract_field_check is the config hook for a `title:` or `link:`
  * expression: as extract_xpath_check, with the watch's namespace pairs.
  */
 int extract_field_check(const char *expr, const char *const *ns, size_t nns,
-                        char *msg, size_t msgsize);
+    char *msg, size_t msgsize);
 
 /*
  * extract_text_normalize: s[0..n) as item text (whitespace collapsed and

@@ -58,13 +58,13 @@
  * https://www.chromium.org/updates/ua-reduction/). 156 is the version of
  * Debian's chromium on the build machine (2026-12); update it with it.
  */
-#define HTTP_BROWSER_USER_AGENT                                            \
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "    \
+#define HTTP_BROWSER_USER_AGENT                                         \
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
 	"(KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 /* Chrome's Accept for a top-level navigation */
-#define HTTP_BROWSER_ACCEPT                                                \
-	"text/html,application/xhtml+xml,application/xml;q=0.9,"           \
-	"image/avif,image/webp,image/apng,*/*;q=0.8,"                      \
+#define HTTP_BROWSER_ACCEPT                                      \
+	"text/html,application/xhtml+xml,application/xml;q=0.9," \
+	"image/avif,image/webp,image/apng,*/*;q=0.8,"            \
 	"application/signed-exchange;v=b3;q=0.7"
 /* what Chrome sends with Korean first in its language settings */
 #define HTTP_BROWSER_ACCEPT_LANGUAGE "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7"

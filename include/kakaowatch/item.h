@@ -82,8 +82,7 @@ int item_list_add_take(struct item_list *l, char *text, char *link);
  * them to the new last item, l->v[l->n - 1], with item_field_set*); all
  * are freed on failure too. Returns 0 or -1 (out of memory, text NULL).
  */
-int item_list_add_full(struct item_list *l, char *text, char *link,
-    char *key);
+int item_list_add_full(struct item_list *l, char *text, char *link, char *key);
 
 /*
  * item_list_add_copy appends a deep copy of `it` (text, link, key and

@@ -82,7 +82,7 @@ int jq_check(const char *program, char *msg, size_t msgsize, unsigned *line);
  * program not seen before, 25-35 ms with libjq 1.6).
  */
 int jq_items(const char *program, const char *json, size_t len,
-    const char *page_url, const struct jq_limits *lim,
-    struct item_list *out, struct kw_err *err);
+    const char *page_url, const struct jq_limits *lim, struct item_list *out,
+    struct kw_err *err);
 
 #endif

@@ -169,8 +169,8 @@ enum kakao_status kakao_refresh_result(const struct kakao_client *c,
  * error_code first, then the status (5xx -> retry), then the OAuth `error`
  * class; never at error_description.
  */
-enum kakao_status kakao_classify_auth_error(long http_status,
-    const char *body, struct kw_err *err);
+enum kakao_status kakao_classify_auth_error(long http_status, const char *body,
+    struct kw_err *err);
 
 /*
  * kakao_classify_api_error maps a kapi error response ({"code":-N,...};
@@ -178,8 +178,8 @@ enum kakao_status kakao_classify_auth_error(long http_status,
  * `err`. Pure. Looks at `code`, then at the HTTP status; never at `msg`.
  * A 200 answer is not an error: callers only pass failures.
  */
-enum kakao_status kakao_classify_api_error(long http_status,
-    const char *body, struct kw_err *err);
+enum kakao_status kakao_classify_api_error(long http_status, const char *body,
+    struct kw_err *err);
 
 /*
  * kakao_session_begin prepares a send batch: loads c->token_path into `t`
@@ -240,10 +240,10 @@ enum kakao_status kakao_session_load(const struct kakao_client *c,
 
 /* one refresh in flight on the loop: the token lock and the prepared file */
 struct kakao_refresh_job {
-	int lock_fd;                 /* token_lock, -1 when not held */
+	int lock_fd; /* token_lock, -1 when not held */
 	struct token_reserve reserve;
-	char *old_refresh;           /* to tell a rotation */
-	bool retried;                /* the KOE322 re-read was done */
+	char *old_refresh; /* to tell a rotation */
+	bool retried;      /* the KOE322 re-read was done */
 };
 
 /*

@@ -74,17 +74,17 @@
 #include "kakaowatch/item.h"
 #include "kakaowatch/util.h"
 
-#define MESSAGE_TEXT_MAX 200        /* text template's text, kakao.md §5.1 */
-#define MESSAGE_HEADER_MAX 200      /* list header_title, kakao.md §5.3 */
-#define MESSAGE_TITLE_MAX 80        /* list content title, our choice */
-#define MESSAGE_BUTTON_MAX 14       /* button title, our choice */
-#define MESSAGE_TEXT_HEADER_MAX 80  /* "NAME: 1 new" line of a text template */
+#define MESSAGE_TEXT_MAX 200       /* text template's text, kakao.md §5.1 */
+#define MESSAGE_HEADER_MAX 200     /* list header_title, kakao.md §5.3 */
+#define MESSAGE_TITLE_MAX 80       /* list content title, our choice */
+#define MESSAGE_BUTTON_MAX 14      /* button title, our choice */
+#define MESSAGE_TEXT_HEADER_MAX 80 /* "NAME: 1 new" line of a text template */
 /* the link of last resort (no usable page URL, `send` without --link and
  * without kakao.default_link): the Kakao Developers console, where the
  * app's web domains are registered */
 #define MESSAGE_FALLBACK_LINK "https://developers.kakao.com/console/app"
-#define MESSAGE_URL_MAX 2000        /* bytes; longer links use the page */
-#define MESSAGE_LIST_MAX 3          /* contents per list, kakao.md §5.3 */
+#define MESSAGE_URL_MAX 2000 /* bytes; longer links use the page */
+#define MESSAGE_LIST_MAX 3   /* contents per list, kakao.md §5.3 */
 
 /*
  * The header says "NAME: N new", "NAME: N removed" or, for items whose text
@@ -211,8 +211,8 @@ char *message_build_digest(const char *label,
  */
 #define MESSAGE_DEFAULT_TITLE "{title}"
 #define MESSAGE_DEFAULT_HEADER "{name}: {count} {change}"
-#define MESSAGE_DESCRIPTION_MAX 80  /* content description, our choice */
-#define MESSAGE_PLACEHOLDER_MAX 64  /* bytes of a placeholder's name */
+#define MESSAGE_DESCRIPTION_MAX 80      /* content description, our choice */
+#define MESSAGE_PLACEHOLDER_MAX 64      /* bytes of a placeholder's name */
 #define MESSAGE_FIELDS_ANY ((size_t)-1) /* message_template_check: any name */
 
 /* The parts of `message:`. */
@@ -243,8 +243,7 @@ struct message_format {
  * points from the start of `tmpl`, of the character at fault.
  */
 int message_template_check(const char *tmpl, enum message_part part,
-    const char *const *fields, size_t nfields, size_t *at,
-    struct kw_err *err);
+    const char *const *fields, size_t nfields, size_t *at, struct kw_err *err);
 
 /*
  * message_value_fn: the value of placeholder `name` (NUL-terminated) for
@@ -280,8 +279,8 @@ const char *message_item_value(const struct item *it, const char *name);
  */
 int message_build_format(const struct message_format *fmt,
     const char *watch_name, const char *page_url, enum message_kind kind,
-    const struct item_list *items, int max_messages, char ***out,
-    size_t *nout, struct kw_err *err);
+    const struct item_list *items, int max_messages, char ***out, size_t *nout,
+    struct kw_err *err);
 
 /* message_list_free frees `n` strings of `v` and `v` (NULL is a no-op). */
 void message_list_free(char **v, size_t n);

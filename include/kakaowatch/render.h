@@ -68,16 +68,16 @@
 
 /* one render; every pointer is borrowed (render_submit copies them) */
 struct render_request {
-	const char *browser;  /* path or name found on PATH; NULL: default */
-	const char *url;      /* http(s) URL to load; required */
-	const char *work_dir; /* existing directory for a fresh profile
+	const char *browser;     /* path or name found on PATH; NULL: default */
+	const char *url;         /* http(s) URL to load; required */
+	const char *work_dir;    /* existing directory for a fresh profile
 	                         (state_dir); required */
-	const char *name;     /* the watch's name: the fresh profile is
+	const char *name;        /* the watch's name: the fresh profile is
 	                         work_dir/browser-NAME-XXXXXX; NULL: none */
 	const char *profile_dir; /* a kept profile (made 0700 when missing,
 	                            never removed), or NULL: fresh */
-	const char *proxy;      /* --proxy-server, or NULL */
-	const char *user_agent; /* --user-agent, or NULL: the browser's */
+	const char *proxy;       /* --proxy-server, or NULL */
+	const char *user_agent;  /* --user-agent, or NULL: the browser's */
 	/* a Netscape cookies.txt (curl's format, "#HttpOnly_" lines too)
 	 * given to the browser before the page loads, or NULL */
 	const char *cookie_file;
@@ -99,10 +99,10 @@ struct render_result {
 	char *dom;      /* UTF-8, NUL-terminated, owned; may be taken (set it
 	                   to NULL) */
 	size_t len;
-	long http_status; /* the page's HTTP status as the browser got it
+	long http_status;       /* the page's HTTP status as the browser got it
 	                     (after redirects), or 0: not seen */
-	char error[KW_ERR_MAX];  /* status -1: why */
-	char cookie_error[512];  /* why cookie_jar was not written, or "" */
+	char error[KW_ERR_MAX]; /* status -1: why */
+	char cookie_error[512]; /* why cookie_jar was not written, or "" */
 };
 
 /*
@@ -121,8 +121,7 @@ struct render_pool;
  * or -1 with `err` ("browser 'X' not found on PATH: install
  * chromium-headless-shell or set browser:").
  */
-int render_find_browser(const char *browser, char **path,
-    struct kw_err *err);
+int render_find_browser(const char *browser, char **path, struct kw_err *err);
 
 /* the file in a fresh profile naming the kakaowatch that made it */
 #define RENDER_OWNER_FILE "kakaowatch.pid"

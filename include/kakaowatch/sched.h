@@ -89,8 +89,8 @@ int64_t sched_next_check_ms(int64_t now_ms, int64_t interval_ms,
  * (0 = none), the result on the monotonic clock.
  */
 int64_t sched_first_check_ms(int64_t now_ms, int64_t now_wall_ms,
-    int64_t last_check_wall_ms, int64_t next_check_wall_ms,
-    int64_t interval_ms, size_t nnew, double r);
+    int64_t last_check_wall_ms, int64_t next_check_wall_ms, int64_t interval_ms,
+    size_t nnew, double r);
 
 /* sched_match.old of a watch that is not matched */
 #define SCHED_NONE ((size_t)-1)

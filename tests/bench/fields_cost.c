@@ -31,8 +31,8 @@ static const struct board boards[] = {
 	    { "shop", ".//div[@class='hotdeal_info']/span[1]/a", "price",
 		"css:div.hotdeal_info > span:nth-of-type(2) > a", "shipping",
 		".//div[@class='hotdeal_info']/span[3]/a", "comments",
-		"translate(.//span[@class='comment_count'], '[]', '')",
-		"image", "css:img.thumb" },
+		"translate(.//span[@class='comment_count'], '[]', '')", "image",
+		"css:img.thumb" },
 	    5 },
 	{ "ko-quasarzone-saleinfo-2026a.html",
 	    "https://quasarzone.com/bbs/qb_saleinfo",
@@ -52,10 +52,9 @@ static const struct board boards[] = {
 	    "https://www.ppomppu.co.kr/zboard/zboard.php?id=ppomppu",
 	    "//tr[contains(@class, 'baseList')][.//a[@class='baseList-title']]",
 	    ".//a[@class='baseList-title']",
-	    { "shop", ".//em[contains(@class, 'subject_preface')]",
-		"comments", "css:span.baseList-c", "category",
-		"css:small.baseList-small", "image",
-		"css:a.baseList-thumb > img" },
+	    { "shop", ".//em[contains(@class, 'subject_preface')]", "comments",
+		"css:span.baseList-c", "category", "css:small.baseList-small",
+		"image", "css:a.baseList-thumb > img" },
 	    4 },
 	{ "ko-ruliweb-1020-2026a.html",
 	    "https://bbs.ruliweb.com/market/board/1020",
@@ -87,7 +86,7 @@ once(const char *body, size_t len, const struct board *b,
 
 	item_list_init(&l);
 	if (extract_document(body, len, "text/html", NULL, b->url, xp, o, &l,
-	        NULL, &err) != 0) {
+		NULL, &err) != 0) {
 		fprintf(stderr, "%s: %s\n", b->page, err.msg);
 		exit(1);
 	}

@@ -68,9 +68,10 @@ main(int argc, char **argv)
 	buf_init(&b, 0);
 	buf_puts(&b, "{\"message\":{\"result\":{\"articleList\":[");
 	for (i = 0; i < n; i++)
-		buf_printf(&b, "%s{\"articleId\":%d,\"subject\":\"중고 자전거 "
-		               "팝니다 %d\",\"url\":\"/articles/%d\","
-		               "\"writer\":{\"nick\":\"사용자%d\"}}",
+		buf_printf(&b,
+		    "%s{\"articleId\":%d,\"subject\":\"중고 자전거 "
+		    "팝니다 %d\",\"url\":\"/articles/%d\","
+		    "\"writer\":{\"nick\":\"사용자%d\"}}",
 		    i ? "," : "", i, i, i, i);
 	buf_puts(&b, "]}}}");
 	for (i = 0; i < runs; i++) {
@@ -98,7 +99,7 @@ main(int argc, char **argv)
 		item_list_init(&l);
 		t0 = now_ms();
 		if (jq_items(program, b.data, b.len, "https://cafe.example/",
-		        NULL, &l, &err) != 0) {
+			NULL, &l, &err) != 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			return 1;
 		}

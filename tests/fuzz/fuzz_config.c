@@ -73,7 +73,7 @@ static bool
 http_url(const char *s)
 {
 	return strncasecmp(s, "http://", 7) == 0 ||
-	    strncasecmp(s, "https://", 8) == 0;
+	       strncasecmp(s, "https://", 8) == 0;
 }
 
 static void
@@ -91,10 +91,9 @@ check_watch(const struct config *cfg, const struct watch_config *w)
 			chars++;
 	FUZZ_CHECK(chars <= CONFIG_NAME_MAX_CHARS, "name '%s' too long",
 	    w->name);
-	FUZZ_CHECK(strchr(w->name, ' ') == NULL, "space in name '%s'",
-	    w->name);
-	FUZZ_CHECK(w->name[0] != '.' && w->name[0] != '_' &&
-	    w->name[0] != '-', "name '%s' starts badly", w->name);
+	FUZZ_CHECK(strchr(w->name, ' ') == NULL, "space in name '%s'", w->name);
+	FUZZ_CHECK(w->name[0] != '.' && w->name[0] != '_' && w->name[0] != '-',
+	    "name '%s' starts badly", w->name);
 	FUZZ_CHECK(config_find_watch(cfg, w->name) == w, "name '%s' unique",
 	    w->name);
 	FUZZ_CHECK(w->url != NULL && http_url(w->url) && single_line(w->url),
@@ -105,7 +104,8 @@ check_watch(const struct config *cfg, const struct watch_config *w)
 	    w->url);
 	/* feeds and jq watches need no xpath; HTML and XML ones do */
 	FUZZ_CHECK(w->xpath != NULL || (w->parser != CONFIG_PARSER_HTML &&
-	    w->parser != CONFIG_PARSER_XML), "no xpath");
+					   w->parser != CONFIG_PARSER_XML),
+	    "no xpath");
 	if (w->xpath != NULL) {
 		xp = extract_xpath_compile_ns(w->xpath,
 		    (const char *const *)w->namespaces, w->nnamespaces / 2,
@@ -115,28 +115,29 @@ check_watch(const struct config *cfg, const struct watch_config *w)
 		extract_xpath_free(xp);
 	}
 	FUZZ_CHECK(w->method != NULL && (strcmp(w->method, "GET") == 0 ||
-	    strcmp(w->method, "POST") == 0), "method '%s'",
-	    w->method ? w->method : "(null)");
+					    strcmp(w->method, "POST") == 0),
+	    "method '%s'", w->method ? w->method : "(null)");
 	FUZZ_CHECK(w->body == NULL || strcmp(w->method, "POST") == 0,
 	    "body without POST");
 	FUZZ_CHECK(w->user_agent != NULL && single_line(w->user_agent),
 	    "user_agent");
 	FUZZ_CHECK(w->interval_ms >= CONFIG_INTERVAL_MIN_MS &&
-	    w->interval_ms <= CONFIG_INTERVAL_MAX_MS, "interval %lld",
-	    (long long)w->interval_ms);
+		       w->interval_ms <= CONFIG_INTERVAL_MAX_MS,
+	    "interval %lld", (long long)w->interval_ms);
 	FUZZ_CHECK(w->timeout_ms >= CONFIG_TIMEOUT_MIN_MS &&
-	    w->timeout_ms <= CONFIG_TIMEOUT_MAX_MS, "timeout %lld",
-	    (long long)w->timeout_ms);
+		       w->timeout_ms <= CONFIG_TIMEOUT_MAX_MS,
+	    "timeout %lld", (long long)w->timeout_ms);
 	FUZZ_CHECK(w->max_bytes >= CONFIG_MAX_BYTES_MIN &&
-	    w->max_bytes <= CONFIG_MAX_BYTES_MAX, "max_bytes %lld",
-	    (long long)w->max_bytes);
+		       w->max_bytes <= CONFIG_MAX_BYTES_MAX,
+	    "max_bytes %lld", (long long)w->max_bytes);
 	FUZZ_CHECK(w->jitter_pct >= 0 && w->jitter_pct <= CONFIG_JITTER_MAX_PCT,
 	    "jitter %f", w->jitter_pct);
 	FUZZ_CHECK(w->max_failures >= 1 &&
-	    w->max_failures <= CONFIG_MAX_FAILURES_MAX, "max_failures %d",
-	    w->max_failures);
+		       w->max_failures <= CONFIG_MAX_FAILURES_MAX,
+	    "max_failures %d", w->max_failures);
 	FUZZ_CHECK(w->notify_on >= 1 &&
-	    w->notify_on <= (NOTIFY_ADDED | NOTIFY_REMOVED | NOTIFY_CHANGED),
+		       w->notify_on <=
+			   (NOTIFY_ADDED | NOTIFY_REMOVED | NOTIFY_CHANGED),
 	    "notify_on %d", w->notify_on);
 	FUZZ_CHECK(w->key_mode >= KEY_AUTO && w->key_mode <= KEY_TEXT_LINK,
 	    "key %d", w->key_mode);
@@ -166,35 +167,46 @@ check_config(const struct config *cfg, const char *path)
 	FUZZ_CHECK(cfg->state_dir != NULL && path_is_normal(cfg->state_dir),
 	    "state_dir '%s'", cfg->state_dir ? cfg->state_dir : "(null)");
 	FUZZ_CHECK(cfg->kakao.token_file != NULL &&
-	    path_is_normal(cfg->kakao.token_file), "token_file '%s'",
+		       path_is_normal(cfg->kakao.token_file),
+	    "token_file '%s'",
 	    cfg->kakao.token_file ? cfg->kakao.token_file : "(null)");
 	FUZZ_CHECK(cfg->kakao.redirect_uri != NULL, "redirect_uri");
 	FUZZ_CHECK(cfg->kakao.auth_base_url != NULL &&
-	    http_url(cfg->kakao.auth_base_url), "auth_base_url");
+		       http_url(cfg->kakao.auth_base_url),
+	    "auth_base_url");
 	FUZZ_CHECK(cfg->kakao.api_base_url != NULL &&
-	    http_url(cfg->kakao.api_base_url), "api_base_url");
+		       http_url(cfg->kakao.api_base_url),
+	    "api_base_url");
 	FUZZ_CHECK(cfg->kakao.rest_api_key == NULL ||
-	    cfg->kakao.rest_api_key[0] != '\0', "empty rest_api_key");
+		       cfg->kakao.rest_api_key[0] != '\0',
+	    "empty rest_api_key");
 	FUZZ_CHECK(cfg->kakao.client_secret == NULL ||
-	    cfg->kakao.client_secret[0] != '\0', "empty client_secret");
+		       cfg->kakao.client_secret[0] != '\0',
+	    "empty client_secret");
 	FUZZ_CHECK(cfg->kakao.sink != CONFIG_SINK_KAKAO ||
-	    cfg->kakao.rest_api_key != NULL, "sink kakao without a key");
+		       cfg->kakao.rest_api_key != NULL,
+	    "sink kakao without a key");
 	FUZZ_CHECK(cfg->kakao.min_refresh_interval_ms >= 0 &&
-	    cfg->kakao.min_refresh_interval_ms <= CONFIG_MIN_REFRESH_MAX_MS,
+		       cfg->kakao.min_refresh_interval_ms <=
+			   CONFIG_MIN_REFRESH_MAX_MS,
 	    "min_refresh_interval");
 	FUZZ_CHECK(cfg->max_connections >= 1 &&
-	    cfg->max_connections <= CONFIG_MAX_CONNECTIONS_MAX, "max_conn");
+		       cfg->max_connections <= CONFIG_MAX_CONNECTIONS_MAX,
+	    "max_conn");
 	FUZZ_CHECK(cfg->max_connections_per_host >= 1 &&
-	    cfg->max_connections_per_host <= CONFIG_MAX_PER_HOST_MAX,
+		       cfg->max_connections_per_host <= CONFIG_MAX_PER_HOST_MAX,
 	    "per host");
 	FUZZ_CHECK(cfg->max_messages_per_check >= 1 &&
-	    cfg->max_messages_per_check <= CONFIG_MAX_MESSAGES_PER_CHECK_MAX,
+		       cfg->max_messages_per_check <=
+			   CONFIG_MAX_MESSAGES_PER_CHECK_MAX,
 	    "per check");
 	FUZZ_CHECK(cfg->max_messages_per_day >= 1 &&
-	    cfg->max_messages_per_day <= CONFIG_MAX_MESSAGES_PER_DAY_MAX,
+		       cfg->max_messages_per_day <=
+			   CONFIG_MAX_MESSAGES_PER_DAY_MAX,
 	    "per day");
 	FUZZ_CHECK(cfg->history_days >= 1 &&
-	    cfg->history_days <= CONFIG_HISTORY_DAYS_MAX, "history_days");
+		       cfg->history_days <= CONFIG_HISTORY_DAYS_MAX,
+	    "history_days");
 	FUZZ_CHECK(cfg->nwatches >= 1 && cfg->watches != NULL, "no watches");
 	for (i = 0; i < cfg->nwatches; i++)
 		check_watch(cfg, &cfg->watches[i]);
@@ -225,7 +237,8 @@ check_errors(const struct config_errors *errs, const char *path)
 		p = end + 1;
 		col = strtoul(p, &end, 10);
 		FUZZ_CHECK(end > p && end[0] == ':' && end[1] == ' ' &&
-		    end[2] != '\0' && col >= 1, "error without COL: '%s'", e);
+			       end[2] != '\0' && col >= 1,
+		    "error without COL: '%s'", e);
 		FUZZ_CHECK(line > pline || (line == pline && col >= pcol),
 		    "errors out of file order at '%s'", e);
 		pline = line;

@@ -57,9 +57,22 @@ static const char *const content_types[] = {
 };
 
 static const char *const encodings[] = {
-	NULL, NULL, NULL, NULL,
-	"euc-kr", "cp949", "utf-8", "shift_jis", "KOI8-U", "utf-16be",
-	"iso-8859-1", "ISO-2022-JP", "UTF-7", "big5", "UCS-4", "EUC-JP",
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	"euc-kr",
+	"cp949",
+	"utf-8",
+	"shift_jis",
+	"KOI8-U",
+	"utf-16be",
+	"iso-8859-1",
+	"ISO-2022-JP",
+	"UTF-7",
+	"big5",
+	"UCS-4",
+	"EUC-JP",
 };
 
 static const char *const xpaths[] = {
@@ -131,8 +144,7 @@ check_text(const char *t)
 
 	FUZZ_CHECK(n > 0, "empty item text");
 	FUZZ_CHECK(fuzz_utf8_valid(t, n), "item text is not UTF-8");
-	FUZZ_CHECK(t[0] != ' ' && t[n - 1] != ' ', "text not trimmed: '%s'",
-	    t);
+	FUZZ_CHECK(t[0] != ' ' && t[n - 1] != ' ', "text not trimmed: '%s'", t);
 	FUZZ_CHECK(strstr(t, "  ") == NULL, "double space in '%s'", t);
 	for (i = 0; i < n; i++)
 		FUZZ_CHECK(u[i] >= 0x20 && u[i] != 0x7F,
@@ -141,8 +153,9 @@ check_text(const char *t)
 	FUZZ_CHECK(strstr(t, "\xc2\xa0") == NULL, "NBSP in text");
 	FUZZ_CHECK(strstr(t, "\xe3\x80\x80") == NULL, "U+3000 in text");
 	for (i = 0; i + 1 < n; i++)
-		FUZZ_CHECK(!(u[i] == 0xC2 && u[i + 1] >= 0x80 &&
-		    u[i + 1] <= 0x9F), "C1 control in text");
+		FUZZ_CHECK(
+		    !(u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F),
+		    "C1 control in text");
 }
 
 static void
@@ -153,8 +166,9 @@ check_link(const char *l)
 	const char *p;
 
 	FUZZ_CHECK(strncasecmp(l, "javascript:", 11) != 0 &&
-	    strncasecmp(l, "vbscript:", 9) != 0 &&
-	    strncasecmp(l, "data:", 5) != 0, "script link '%s'", l);
+		       strncasecmp(l, "vbscript:", 9) != 0 &&
+		       strncasecmp(l, "data:", 5) != 0,
+	    "script link '%s'", l);
 	FUZZ_CHECK(fuzz_utf8_valid(l, strlen(l)), "link is not UTF-8");
 	/* libxml2 keeps an internationalised host name as UTF-8 (an IRI
 	 * host, which curl and message_url_ok take); elsewhere non-ASCII
@@ -162,10 +176,11 @@ check_link(const char *l)
 	 * leading "//". */
 	if (strncmp(l, "//", 2) == 0) {
 		host = l + 2;
-	} else if (colon != NULL && colon > l && strncmp(colon, "://", 3) ==
-	    0) {
+	} else if (colon != NULL && colon > l &&
+		   strncmp(colon, "://", 3) == 0) {
 		for (p = l; p < colon && (isalnum((unsigned char)*p) ||
-		    strchr("+-.", *p) != NULL); p++)
+					     strchr("+-.", *p) != NULL);
+		     p++)
 			;
 		if (p == colon && isalpha((unsigned char)l[0]))
 			host = colon + 3;
@@ -177,7 +192,7 @@ check_link(const char *l)
 		    (const char *)u < host_end)
 			continue;
 		FUZZ_CHECK(*u > 0x20 && *u < 0x7F &&
-		    strchr("<>{}|\\^`", *u) == NULL,
+			       strchr("<>{}|\\^`", *u) == NULL,
 		    "unescaped byte 0x%02x in link '%s'", *u, l);
 	}
 }

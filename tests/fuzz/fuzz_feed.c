@@ -65,11 +65,16 @@ static const struct {
 
 /* fields: for every input: text, an attribute, a number, an image URL */
 static const char *const item_fields[] = {
-	"price", ".//*[contains(local-name(), 'price')]",
-	"at", "string(@*[1])",
-	"n", "count(.//*)",
-	"image", "(.//*[@src] | .//*[@href] | .//enclosure)[1]",
-	"summary", "string(*[last()])",
+	"price",
+	".//*[contains(local-name(), 'price')]",
+	"at",
+	"string(@*[1])",
+	"n",
+	"count(.//*)",
+	"image",
+	"(.//*[@src] | .//*[@href] | .//enclosure)[1]",
+	"summary",
+	"string(*[last()])",
 };
 
 static const char *const page_urls[] = {
@@ -158,18 +163,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check_str(it->fields[fi].name, "field name");
 				check_str(it->fields[fi].value, "field");
 				FUZZ_CHECK(it->fields[fi].value[0] != '\0' &&
-				        strlen(it->fields[fi].value) <=
-				            ITEM_FIELD_MAX,
+					       strlen(it->fields[fi].value) <=
+						   ITEM_FIELD_MAX,
 				    "field value empty or too long");
 			}
 			if (item_field(it, "summary") != NULL)
 				FUZZ_CHECK(strlen(item_field(it, "summary")) <=
-				        ITEM_SUMMARY_MAX,
+					       ITEM_SUMMARY_MAX,
 				    "summary too long");
 			if (it->link != NULL)
-				FUZZ_CHECK(strncasecmp(it->link,
-				               "javascript:", 11) != 0 &&
-				        strncasecmp(it->link, "data:", 5) != 0,
+				FUZZ_CHECK(
+				    strncasecmp(it->link, "javascript:", 11) !=
+					    0 &&
+					strncasecmp(it->link, "data:", 5) != 0,
 				    "script link '%s'", it->link);
 		}
 	} else {

@@ -48,7 +48,8 @@ token_fill(struct token *t)
 	t->token_type = strdup("bearer");
 	t->scope = strdup("talk_message");
 	FUZZ_CHECK(t->access_token && t->refresh_token && t->token_type &&
-	    t->scope, "out of memory");
+		       t->scope,
+	    "out of memory");
 	t->expires_in = 21599;
 	t->refresh_token_expires_in = 5183999;
 	t->access_token_expires_at = 1700021599;
@@ -72,7 +73,8 @@ static void
 check_no_secret(const char *msg)
 {
 	FUZZ_CHECK(strstr(msg, OLD_ACCESS) == NULL &&
-	    strstr(msg, OLD_REFRESH) == NULL && strstr(msg, SECRET) == NULL,
+		       strstr(msg, OLD_REFRESH) == NULL &&
+		       strstr(msg, SECRET) == NULL,
 	    "a secret in the message: '%s'", msg);
 }
 
@@ -97,12 +99,13 @@ fuzz_apply(const char *body, int64_t now_s)
 		rt = json_object_get(root, "refresh_token");
 		if (rt == NULL || json_is_null(rt)) {
 			FUZZ_CHECK(strcmp(t.refresh_token, OLD_REFRESH) == 0 &&
-			    t.refresh_token_expires_at == 1705183999,
+				       t.refresh_token_expires_at == 1705183999,
 			    "the kept refresh token or its expiry changed");
 		} else {
 			FUZZ_CHECK(json_is_string(rt) &&
-			    strcmp(t.refresh_token, json_string_value(rt)) ==
-			    0, "a rotated refresh token was not taken");
+				       strcmp(t.refresh_token,
+					   json_string_value(rt)) == 0,
+			    "a rotated refresh token was not taken");
 		}
 		json_decref(root);
 		FUZZ_CHECK(t.scope != NULL && t.token_type != NULL,
@@ -111,10 +114,11 @@ fuzz_apply(const char *body, int64_t now_s)
 	} else {
 		FUZZ_CHECK(r == -1 && err.set, "failure without a message");
 		FUZZ_CHECK(strcmp(t.access_token, OLD_ACCESS) == 0 &&
-		    strcmp(t.refresh_token, OLD_REFRESH) == 0 &&
-		    t.access_token_expires_at == 1700021599 &&
-		    t.refresh_token_expires_at == 1705183999 &&
-		    t.extra == NULL, "a failed merge changed the token");
+			       strcmp(t.refresh_token, OLD_REFRESH) == 0 &&
+			       t.access_token_expires_at == 1700021599 &&
+			       t.refresh_token_expires_at == 1705183999 &&
+			       t.extra == NULL,
+		    "a failed merge changed the token");
 		check_no_secret(err.msg);
 	}
 	token_release(&t);

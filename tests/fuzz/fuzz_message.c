@@ -75,8 +75,8 @@ curl_reads(const char *u)
 	if (h == NULL)
 		abort();
 	ok = curl_url_set(h, CURLUPART_URL, u, 0) == CURLUE_OK &&
-	    curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    host != NULL && host[0] != '\0';
+	     curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	     host != NULL && host[0] != '\0';
 	curl_free(host);
 	curl_url_cleanup(h);
 	return ok;
@@ -122,7 +122,8 @@ check_keys(json_t *o, const char *const *allowed, const char *where)
 	size_t i;
 
 	FUZZ_CHECK(json_is_object(o), "%s is no object", where);
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
@@ -153,8 +154,7 @@ check_str(json_t *o, const char *key, size_t max, const char *where)
 static void
 check_link(json_t *l, const char *want, const char *where)
 {
-	static const char *const keys[] = { "web_url", "mobile_web_url",
-		NULL };
+	static const char *const keys[] = { "web_url", "mobile_web_url", NULL };
 	json_t *w, *m;
 
 	check_keys(l, keys, where);
@@ -162,10 +162,9 @@ check_link(json_t *l, const char *want, const char *where)
 	m = json_object_get(l, "mobile_web_url");
 	if (want == NULL)
 		want = MESSAGE_FALLBACK_LINK;
-	FUZZ_CHECK(json_is_string(w) && json_is_string(m), "%s: no url",
-	    where);
+	FUZZ_CHECK(json_is_string(w) && json_is_string(m), "%s: no url", where);
 	FUZZ_CHECK(strcmp(json_string_value(w), want) == 0 &&
-	    strcmp(json_string_value(m), want) == 0,
+		       strcmp(json_string_value(m), want) == 0,
 	    "%s: '%s' instead of '%s'", where, json_string_value(w), want);
 	FUZZ_CHECK(url_acceptable(json_string_value(w)), "%s: bad url '%s'",
 	    where, json_string_value(w));
@@ -182,9 +181,9 @@ expected_link(const struct item *it, const char *page)
 struct expect {
 	const char *page;
 	const struct item_list *items;
-	size_t shown;   /* items consumed by earlier messages */
-	size_t total;   /* every item */
-	size_t cap;     /* items that may be shown: 3 * max_messages */
+	size_t shown; /* items consumed by earlier messages */
+	size_t total; /* every item */
+	size_t cap;   /* items that may be shown: 3 * max_messages */
 	enum message_kind kind;
 	const struct message_format *fmt; /* NULL: the defaults */
 };
@@ -202,7 +201,8 @@ check_header(const char *h, const struct expect *e, bool last)
 	if (last && more > 0) {
 		snprintf(suffix, sizeof(suffix), " (+%zu more)", more);
 		FUZZ_CHECK(strlen(h) >= strlen(suffix) &&
-		    strcmp(h + strlen(h) - strlen(suffix), suffix) == 0,
+			       strcmp(h + strlen(h) - strlen(suffix), suffix) ==
+				   0,
 		    "last header '%s' does not end in '%s'", h, suffix);
 	}
 }
@@ -229,14 +229,14 @@ check_content(json_t *c, const struct item *it, const struct expect *e)
 	check_str(c, "title", MESSAGE_TITLE_MAX, "content");
 	if (json_object_get(c, "description") != NULL) {
 		FUZZ_CHECK(e->fmt != NULL, "a description without template");
-		check_str(c, "description", MESSAGE_DESCRIPTION_MAX,
-		    "content");
+		check_str(c, "description", MESSAGE_DESCRIPTION_MAX, "content");
 	}
 	FUZZ_CHECK((img == NULL) == (u == NULL), "image_url %s, want %s",
 	    u ? json_string_value(u) : "none", img ? img : "none");
 	if (img != NULL)
 		FUZZ_CHECK(json_is_string(u) &&
-		    strcmp(json_string_value(u), img) == 0, "image_url");
+			       strcmp(json_string_value(u), img) == 0,
+		    "image_url");
 }
 
 /* a feed: one item with a picture */
@@ -256,7 +256,8 @@ check_feed(json_t *root, const struct item *it, const struct expect *e)
 	/* the header always, so the description is never empty */
 	check_str(c, "description", MESSAGE_TEXT_MAX, "feed.content");
 	FUZZ_CHECK(strcmp(json_string_value(json_object_get(c, "image_url")),
-	    expected_image(it)) == 0, "feed image_url");
+		       expected_image(it)) == 0,
+	    "feed image_url");
 	check_link(json_object_get(c, "link"), expected_link(it, e->page),
 	    "feed.content.link");
 	check_str(root, "button_title", MESSAGE_BUTTON_MAX, "feed");
@@ -273,8 +274,9 @@ check_list(json_t *root, struct expect *e, bool last)
 	size_t i, n;
 
 	check_keys(root, keys, "list");
-	check_header(check_str(root, "header_title", MESSAGE_HEADER_MAX,
-	    "list"), e, last);
+	check_header(
+	    check_str(root, "header_title", MESSAGE_HEADER_MAX, "list"), e,
+	    last);
 	check_link(json_object_get(root, "header_link"), page,
 	    "list.header_link");
 	contents = json_object_get(root, "contents");
@@ -292,7 +294,8 @@ check_list(json_t *root, struct expect *e, bool last)
 	e->shown += n;
 	buttons = json_object_get(root, "buttons");
 	FUZZ_CHECK(json_is_array(buttons) && json_array_size(buttons) >= 1 &&
-	    json_array_size(buttons) <= 2, "buttons");
+		       json_array_size(buttons) <= 2,
+	    "buttons");
 	for (i = 0; i < json_array_size(buttons); i++) {
 		c = json_array_get(buttons, i);
 		check_keys(c, bkeys, "button");
@@ -320,8 +323,7 @@ parse_template(const char *json)
 	json_error_t jerr;
 	json_t *root;
 
-	FUZZ_CHECK(fuzz_utf8_valid(json, strlen(json)), "not UTF-8: %s",
-	    json);
+	FUZZ_CHECK(fuzz_utf8_valid(json, strlen(json)), "not UTF-8: %s", json);
 	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
 	FUZZ_CHECK(json_is_object(root), "not a JSON object (%s): %s",
 	    jerr.text, json);
@@ -342,11 +344,11 @@ check_changes(const struct message_format *fmt, const char *name,
 
 	if (fmt == NULL)
 		FUZZ_CHECK(message_build_changes(name, page, kind, items,
-		    max_messages, &v, &n, &err) == 0,
+			       max_messages, &v, &n, &err) == 0,
 		    "message_build_changes: %s", err.msg);
 	else
 		FUZZ_CHECK(message_build_format(fmt, name, page, kind, items,
-		    max_messages, &v, &n, &err) == 0,
+			       max_messages, &v, &n, &err) == 0,
 		    "message_build_format: %s", err.msg);
 	e.fmt = fmt;
 	e.page = page;
@@ -356,8 +358,8 @@ check_changes(const struct message_format *fmt, const char *name,
 	e.kind = kind;
 	FUZZ_CHECK(n <= (size_t)max_messages, "%zu messages > %d", n,
 	    max_messages);
-	FUZZ_CHECK((items->n == 0) == (n == 0), "%zu messages for %zu items",
-	    n, items->n);
+	FUZZ_CHECK((items->n == 0) == (n == 0), "%zu messages for %zu items", n,
+	    items->n);
 	for (i = 0; i < n; i++) {
 		root = parse_template(v[i]);
 		type = json_string_value(json_object_get(root, "object_type"));
@@ -428,8 +430,8 @@ check_template(const char *t, const struct item_list *items)
 		cps += ((unsigned char)*p & 0xC0) != 0x80;
 	for (i = 0; i < 3; i++) {
 		memset(&err, 0, sizeof(err));
-		if (message_template_check(t, parts[i], fields, 2, &at,
-			&err) != 0) {
+		if (message_template_check(t, parts[i], fields, 2, &at, &err) !=
+		    0) {
 			FUZZ_CHECK(err.set, "refused without a message");
 			FUZZ_CHECK(at < cps, "refused at %zu of %zu", at, cps);
 		}
@@ -471,7 +473,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kind = data[0] & 8 ? MESSAGE_REMOVED : MESSAGE_ADDED;
 	copy = fuzz_strndup(data + 1, size - 1);
 	for (off = 0; off <= size - 1 && nf < sizeof(fields) / sizeof(*fields);
-	    off += strlen(copy + off) + 1)
+	     off += strlen(copy + off) + 1)
 		fields[nf++] = copy + off;
 	k = 0;
 	name = k < nf ? fields[k++] : "";
@@ -481,7 +483,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	item_list_init(&items);
 	for (i = k; i < nf && items.n < MAX_ITEMS; i += 2) {
 		const char *link = i + 1 < nf && fields[i + 1][0] != '\0' ?
-		    fields[i + 1] : NULL;
+				       fields[i + 1] :
+				       NULL;
 
 		if (item_list_add(&items, fields[i], link) != 0)
 			abort();

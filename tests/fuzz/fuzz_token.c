@@ -78,10 +78,12 @@ check_roundtrip(const struct token *t, int64_t now_s)
 	FUZZ_CHECK(str_same(back.scope, t->scope), "scope");
 	if (t->access_token_expires_at > 0)
 		FUZZ_CHECK(back.access_token_expires_at ==
-		    t->access_token_expires_at, "access expiry changed");
+			       t->access_token_expires_at,
+		    "access expiry changed");
 	if (t->refresh_token_expires_at > 0)
 		FUZZ_CHECK(back.refresh_token_expires_at ==
-		    t->refresh_token_expires_at, "refresh expiry changed");
+			       t->refresh_token_expires_at,
+		    "refresh expiry changed");
 	(void)token_refresh_due(&back, now_s, 300);
 	token_release(&back);
 	unlink(path);
@@ -115,7 +117,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(printable_token(t.refresh_token),
 		    "unusable refresh token accepted");
 		FUZZ_CHECK(t.access_token == NULL ||
-		    printable_token(t.access_token), "bad access token");
+			       printable_token(t.access_token),
+		    "bad access token");
 		FUZZ_CHECK(t.expires_in >= 0 && t.refresh_token_expires_in >= 0,
 		    "negative lifetime");
 		(void)token_refresh_due(&t, now_s, 0);
@@ -125,7 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(r == -1 && err.set, "failure without a message");
 		FUZZ_CHECK(t.access_token == NULL && t.refresh_token == NULL &&
-		    t.extra == NULL, "failure left tokens behind");
+			       t.extra == NULL,
+		    "failure left tokens behind");
 	}
 	token_release(&t);
 	log_redact_clear();

@@ -27,15 +27,16 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond, ...)                                              \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s: ",   \
-			    __FILE__, __LINE__, #cond);                    \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-			abort();                                           \
-		}                                                          \
+#define FUZZ_CHECK(cond, ...)                                          \
+	do {                                                           \
+		if (!(cond)) {                                         \
+			fprintf(stderr,                                \
+			    "%s:%d: invariant failed: %s: ", __FILE__, \
+			    __LINE__, #cond);                          \
+			fprintf(stderr, __VA_ARGS__);                  \
+			fputc('\n', stderr);                           \
+			abort();                                       \
+		}                                                      \
 	} while (0)
 
 /* fuzz_strndup: a NUL-terminated heap copy of data[0..size) (aborts on
@@ -151,8 +152,7 @@ fuzz_temp_path(int slot, const char *name)
 
 /* fuzz_write_file replaces `path` with data[0..size), mode `mode`. */
 static inline void
-fuzz_write_file(const char *path, const uint8_t *data, size_t size,
-    mode_t mode)
+fuzz_write_file(const char *path, const uint8_t *data, size_t size, mode_t mode)
 {
 	size_t off = 0;
 	ssize_t n;
