@@ -2018,11 +2018,18 @@ fail:
 	return -1;
 }
 
-int
-store_outbox_hold(struct store *st, const int64_t *ids, const int64_t *until,
+/*
+ * outbox_each runs statement `id` once per message of `ids` (n of them), all
+ * in one transaction, bound by `types` (see stmt_vbind) to: the message's
+ * id, at[i] (or `at_all` when `at` is NULL), `why` (bound only when `types`
+ * has a third letter). Returns 0 (also for n == 0), or -1 with `err` naming
+ * `what` and nothing changed.
+ */
+static int
+outbox_each(struct store *st, enum stmt_id id, const char *what,
+    const char *types, const int64_t *ids, const int64_t *at, int64_t at_all,
     size_t n, const char *why, struct kw_err *err)
 {
-	const char *what = "hold messages for quiet hours";
 	size_t i;
 
 	if (n == 0)
@@ -2030,8 +2037,8 @@ store_outbox_hold(struct store *st, const int64_t *ids, const int64_t *until,
 	if (tx_begin(st, err) != 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (stmt_run(st, STMT_OUTBOX_HOLD, err, what, "llt", ids[i],
-			until[i], why) != 0)
+		if (stmt_run(st, id, err, what, types, ids[i],
+			at != NULL ? at[i] : at_all, why) != 0)
 			goto fail;
 	return tx_commit(st, err);
 fail:
@@ -2040,24 +2047,20 @@ fail:
 }
 
 int
+store_outbox_hold(struct store *st, const int64_t *ids, const int64_t *until,
+    size_t n, const char *why, struct kw_err *err)
+{
+	return outbox_each(st, STMT_OUTBOX_HOLD,
+	    "hold messages for quiet hours", "llt", ids, until, 0, n, why, err);
+}
+
+int
 store_outbox_release(struct store *st, const int64_t *ids, size_t n,
     int64_t now_ms, struct kw_err *err)
 {
-	const char *what = "release messages held for quiet hours";
-	size_t i;
-
-	if (n == 0)
-		return 0;
-	if (tx_begin(st, err) != 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (stmt_run(st, STMT_OUTBOX_RELEASE, err, what, "ll", ids[i],
-			now_ms) != 0)
-			goto fail;
-	return tx_commit(st, err);
-fail:
-	tx_rollback(st);
-	return -1;
+	return outbox_each(st, STMT_OUTBOX_RELEASE,
+	    "release messages held for quiet hours", "ll", ids, NULL, now_ms, n,
+	    NULL, err);
 }
 
 int

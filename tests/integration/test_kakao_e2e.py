@@ -22,11 +22,7 @@ import kwtest  # noqa: E402
 CLIENT_ID = "test-rest-api-key-0123"
 SECRET = "client-secret-4567-abcdef"
 
-
-def page(titles):
-    return "<html><body><ul>%s</ul></body></html>" % "".join(
-        '<li><a href="/p/%s">%s</a></li>' % (t.replace(" ", "-"), t)
-        for t in titles)
+page = kwtest.page
 
 
 class KakaoE2E(kwtest.KwTestCase):
