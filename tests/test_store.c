@@ -411,9 +411,9 @@ test_store_records_baseline_then_change(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(h[0].at, 2000);
 	assert_true((h[0].removed && strcmp(h[0].text, "Article A") == 0) ||
-	    (h[1].removed && strcmp(h[1].text, "Article A") == 0));
+		    (h[1].removed && strcmp(h[1].text, "Article A") == 0));
 	assert_true((!h[0].removed && strcmp(h[0].text, "Article C") == 0) ||
-	    (!h[1].removed && strcmp(h[1].text, "Article C") == 0));
+		    (!h[1].removed && strcmp(h[1].text, "Article C") == 0));
 	history_free(h, n);
 
 	assert_int_equal(store_outbox_due(st, 2000, 0, &m, &n, &err), 0);
@@ -463,8 +463,7 @@ test_store_clamp_brings_times_set_ahead_of_the_clock_back(void **state)
 	baseline(st);
 	record_ok(st, &c);
 	/* a check recorded in the past is left alone */
-	assert_int_equal(store_watch_clamp(st, ahead + 1, &changed, &err),
-	    0);
+	assert_int_equal(store_watch_clamp(st, ahead + 1, &changed, &err), 0);
 	assert_int_equal(changed, 0);
 	assert_int_equal(store_watch_clamp(st, now, &changed, &err), 0);
 	assert_int_equal(changed, 1);
@@ -474,63 +473,53 @@ test_store_clamp_brings_times_set_ahead_of_the_clock_back(void **state)
 	assert_int_equal(ws.next_check_at, now + 60000);
 	watch_state_release(&ws);
 	/* once is enough: no wait creeps on */
-	assert_int_equal(store_watch_clamp(st, now + 5000, &changed, &err),
-	    0);
+	assert_int_equal(store_watch_clamp(st, now + 5000, &changed, &err), 0);
 	assert_int_equal(changed, 0);
 
 	/* the outbox: a message deferred 5 s ahead of the clock, one held
 	 * until a midnight 10 h ahead, one never tried made ahead */
-	assert_int_equal(store_outbox_add(st, "news", "{\"text\":\"a\"}",
-			     ahead, &err),
-	    0);
-	assert_int_equal(store_outbox_add(st, "news", "{\"text\":\"b\"}",
-			     ahead, &err),
-	    0);
-	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
-	    0);
+	assert_int_equal(
+	    store_outbox_add(st, "news", "{\"text\":\"a\"}", ahead, &err), 0);
+	assert_int_equal(
+	    store_outbox_add(st, "news", "{\"text\":\"b\"}", ahead, &err), 0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(store_outbox_defer(st, m[0].id, ahead, ahead + 5000,
 			     "HTTP 500", &err),
 	    0);
 	outbox_msgs_free(m, n);
-	assert_int_equal(store_outbox_defer_all(st,
-			     ahead + 10 * 3600 * 1000LL, "quota", &err),
+	assert_int_equal(store_outbox_defer_all(st, ahead + 10 * 3600 * 1000LL,
+			     "quota", &err),
 	    0);
 	/* a hold until a time of day within `latest` stays as it is */
 	assert_int_equal(store_outbox_clamp(st, INT64_MAX, now, &err), 0);
-	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
-	    0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(m[0].next_attempt_at, ahead + 10 * 3600 * 1000LL);
 	assert_int_equal(m[1].next_attempt_at, ahead + 10 * 3600 * 1000LL);
 	outbox_msgs_free(m, n);
 	/* a hold beyond `latest` ends now */
-	assert_int_equal(store_outbox_clamp(st, now + 3600 * 1000LL, now,
-			     &err),
+	assert_int_equal(store_outbox_clamp(st, now + 3600 * 1000LL, now, &err),
 	    0);
 	assert_int_equal(store_outbox_due(st, now, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 2);
 	outbox_msgs_free(m, n);
 	/* a backoff set ahead of the clock ends its length after now */
-	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
-	    0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err), 0);
 	assert_int_equal(store_outbox_defer(st, m[0].id, ahead, ahead + 5000,
 			     "HTTP 500", &err),
 	    0);
 	outbox_msgs_free(m, n);
 	assert_int_equal(store_outbox_clamp(st, INT64_MAX, now, &err), 0);
-	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
-	    0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(m[0].next_attempt_at, now + 5000);
 	assert_int_equal(m[0].attempts, 2);
 	outbox_msgs_free(m, n);
 	/* without a step nothing moves */
-	assert_int_equal(store_outbox_clamp(st, INT64_MAX, now + 1000,
-			     &err),
+	assert_int_equal(store_outbox_clamp(st, INT64_MAX, now + 1000, &err),
 	    0);
-	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err),
-	    0);
+	assert_int_equal(store_outbox_due(st, INT64_MAX, 0, &m, &n, &err), 0);
 	assert_int_equal(m[0].next_attempt_at, now + 5000);
 	outbox_msgs_free(m, n);
 	store_close(st);
@@ -839,9 +828,8 @@ test_store_outbox_is_fifo_with_defer_and_delete(void **state)
 	outbox_msgs_free(m, n);
 
 	/* the first fails: it waits, the others go on */
-	assert_int_equal(store_outbox_defer(st, ids[0], 1000, 5000, "HTTP 502",
-	    &err),
-	    0);
+	assert_int_equal(
+	    store_outbox_defer(st, ids[0], 1000, 5000, "HTTP 502", &err), 0);
 	assert_int_equal(store_outbox_due(st, 1000, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(m[0].id, ids[1]);
@@ -879,9 +867,8 @@ test_store_outbox_is_fifo_with_defer_and_delete(void **state)
 	outbox_msgs_free(m, n);
 
 	/* a later hold is not shortened by an earlier defer_all */
-	assert_int_equal(store_outbox_defer(st, ids[2], 1000, 99000000, NULL,
-	    &err),
-	    0);
+	assert_int_equal(
+	    store_outbox_defer(st, ids[2], 1000, 99000000, NULL, &err), 0);
 	assert_int_equal(store_outbox_defer_all(st, 90000000, "quota", &err),
 	    0);
 	assert_int_equal(store_outbox_due(st, 95000000, 0, &m, &n, &err), 0);
@@ -933,15 +920,12 @@ test_store_counts_sent_messages_per_day(void **state)
 		assert_int_equal(store_outbox_add(st, "w", "{}", 1, &err), 0);
 	assert_int_equal(store_outbox_due(st, 1, 0, &m, &n, &err), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(store_outbox_delete_sent(st, m[0].id, "2026-11-23",
-			     &err),
-	    0);
-	assert_int_equal(store_outbox_delete_sent(st, m[1].id, "2026-11-23",
-			     &err),
-	    0);
-	assert_int_equal(store_outbox_delete_sent(st, m[2].id, "2026-11-24",
-			     &err),
-	    0);
+	assert_int_equal(
+	    store_outbox_delete_sent(st, m[0].id, "2026-11-23", &err), 0);
+	assert_int_equal(
+	    store_outbox_delete_sent(st, m[1].id, "2026-11-23", &err), 0);
+	assert_int_equal(
+	    store_outbox_delete_sent(st, m[2].id, "2026-11-24", &err), 0);
 	outbox_msgs_free(m, n);
 
 	assert_int_equal(outbox_count(st), 0);
@@ -961,7 +945,8 @@ test_store_trims_old_history(void **state)
 	struct kw_err err = { 0 };
 	struct item_list items, added;
 	struct history_entry *h;
-	struct store_check c = { .name = "news", .items = &items,
+	struct store_check c = { .name = "news",
+		.items = &items,
 		.added = &added };
 	struct store *st = open_ok(f);
 	char day[16];
@@ -987,9 +972,8 @@ test_store_trims_old_history(void **state)
 		snprintf(day, sizeof(day), "2026-%02d-%02d", 1 + (i - 1) / 28,
 		    1 + (i - 1) % 28);
 		/* counted even when the message row is gone already */
-		assert_int_equal(store_outbox_delete_sent(st, 1000 + i, day,
-				     &err),
-		    0);
+		assert_int_equal(
+		    store_outbox_delete_sent(st, 1000 + i, day, &err), 0);
 	}
 
 	assert_int_equal(store_history_trim(st, 3000, &err), 0);
@@ -1020,7 +1004,9 @@ test_store_reopen_keeps_everything(void **state)
 	struct kw_err err = { 0 };
 	struct item_list items, snap;
 	struct watch_state ws;
-	struct store_check c = { .name = "big", .at = 42, .items = &items,
+	struct store_check c = { .name = "big",
+		.at = 42,
+		.items = &items,
 		.etag = "e" };
 	struct store *st = open_ok(f);
 	char text[64];
@@ -1068,8 +1054,7 @@ test_store_keeps_meta_values(void **state)
 	char *v;
 	int64_t hb;
 
-	assert_int_equal(store_meta_get(st, "token.last_refresh", &v, &err),
-	    0);
+	assert_int_equal(store_meta_get(st, "token.last_refresh", &v, &err), 0);
 	assert_null(v);
 	assert_int_equal(store_heartbeat_get(st, &hb, &err), 0);
 	assert_int_equal(hb, 0);
@@ -1077,14 +1062,12 @@ test_store_keeps_meta_values(void **state)
 	    0);
 	assert_int_equal(store_meta_set(st, "token.last_refresh", "18", &err),
 	    0);
-	assert_int_equal(store_meta_get(st, "token.last_refresh", &v, &err),
-	    0);
+	assert_int_equal(store_meta_get(st, "token.last_refresh", &v, &err), 0);
 	assert_string_equal(v, "18");
 	free(v);
 	assert_int_equal(store_meta_set(st, "token.last_refresh", NULL, &err),
 	    0);
-	assert_int_equal(store_meta_get(st, "token.last_refresh", &v, &err),
-	    0);
+	assert_int_equal(store_meta_get(st, "token.last_refresh", &v, &err), 0);
 	assert_null(v);
 	store_close(st);
 }
@@ -1097,7 +1080,9 @@ test_store_forgets_watches_gone_from_the_config(void **state)
 	struct item_list items, added, snap;
 	struct history_entry *h;
 	struct watch_state ws;
-	struct store_check c = { .name = "news", .at = 1, .items = &items,
+	struct store_check c = { .name = "news",
+		.at = 1,
+		.items = &items,
 		.added = &added };
 	const char *keep[] = { "alpha", "never" };
 	struct store *st = open_ok(f);
@@ -1252,8 +1237,8 @@ test_store_refuses_a_newer_schema(void **state)
 	store_close(st);
 	assert_int_equal(sqlite3_open(in_state(f, "kakaowatch.db"), &db),
 	    SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
-			     NULL, NULL),
+	assert_int_equal(
+	    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 
@@ -1320,8 +1305,7 @@ test_store_remembers_seen_keys_with_the_snapshot(void **state)
 	c.changed = &edited;
 	c.key_spec = NULL; /* leaves it */
 	record_ok(st, &c);
-	assert_int_equal(store_seen_lookup(st, "board", &items, &got, &err),
-	    0);
+	assert_int_equal(store_seen_lookup(st, "board", &items, &got, &err), 0);
 	assert_int_equal(got.n, 2);
 	assert_string_equal(got.v[0].key, "link:1");
 	assert_string_equal(got.v[0].text, "특가 (마감) [4]");
@@ -1353,8 +1337,7 @@ test_store_remembers_seen_keys_with_the_snapshot(void **state)
 	item_list_init(&items);
 	add_keyed(&items, "new", "https://b.example/?no=9", "link:9");
 	add(&items, "unkeyed", NULL);
-	assert_int_equal(store_seen_lookup(st, "board", &items, &got, &err),
-	    0);
+	assert_int_equal(store_seen_lookup(st, "board", &items, &got, &err), 0);
 	assert_int_equal(got.n, 0);
 	item_list_release(&got);
 	assert_int_equal(store_seen_count(st, "board", &n, &err), 0);
@@ -1408,12 +1391,21 @@ test_store_rekey_merges_and_the_cap_keeps_the_newest(void **state)
 	/* two old keys of one post ("[3]" and "[4]" under text+link) become
 	 * one key: earliest first_seen, latest last_seen and its text */
 	memset(re, 0, sizeof(re));
-	re[0] = (struct seen_entry){ .key = "link:1", .text = "a [3]",
-		.link = "https://b/1", .first_seen = 10, .last_seen = 20 };
-	re[1] = (struct seen_entry){ .key = "link:1", .text = "a [4]",
-		.link = "https://b/1", .first_seen = 15, .last_seen = 30 };
-	re[2] = (struct seen_entry){ .key = "link:2", .text = "b",
-		.link = "https://b/2", .first_seen = 5, .last_seen = 6 };
+	re[0] = (struct seen_entry){ .key = "link:1",
+		.text = "a [3]",
+		.link = "https://b/1",
+		.first_seen = 10,
+		.last_seen = 20 };
+	re[1] = (struct seen_entry){ .key = "link:1",
+		.text = "a [4]",
+		.link = "https://b/1",
+		.first_seen = 15,
+		.last_seen = 30 };
+	re[2] = (struct seen_entry){ .key = "link:2",
+		.text = "b",
+		.link = "https://b/2",
+		.first_seen = 5,
+		.last_seen = 6 };
 	item_list_init(&items);
 	c.name = "w";
 	c.at = 100;
@@ -1471,9 +1463,10 @@ test_store_rejects_a_file_that_is_not_a_database(void **state)
 	assert_int_equal(mkdir(f->state_dir, 0700), 0);
 	fd = open(in_state(f, "kakaowatch.db"), O_CREAT | O_WRONLY, 0600);
 	assert_true(fd >= 0);
-	assert_true(write(fd, "this is not sqlite, just some text ......."
-			      "...............................................",
-			  90) == 90);
+	assert_true(write(fd,
+			"this is not sqlite, just some text ......."
+			"...............................................",
+			90) == 90);
 	close(fd);
 	assert_null(store_open(f->state_dir, &err));
 	assert_non_null(strstr(err.msg, "kakaowatch.db"));
@@ -1552,7 +1545,7 @@ main(void)
 		T(test_store_unknown_watch_has_no_state),
 		T(test_store_records_baseline_then_change),
 		T(test_store_clamp_brings_times_set_ahead_of_the_clock_back),
-	T(test_store_failed_check_keeps_snapshot_and_validators),
+		T(test_store_failed_check_keeps_snapshot_and_validators),
 		T(test_store_not_modified_keeps_snapshot),
 		T(test_store_snapshot_follows_every_new_item_list),
 		T(test_store_empty_snapshot_is_a_baseline),

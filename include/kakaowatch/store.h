@@ -103,23 +103,23 @@ void store_close(struct store *st);
 /* ---- watches' fetch state and snapshots ---- */
 
 struct watch_state {
-	bool known;         /* a row exists for this watch */
-	char *url;          /* url of the last successful check, or NULL */
-	char *xpath;        /* xpath of the last successful check, or NULL */
-	char *etag;         /* validator for If-None-Match, or NULL */
-	char *last_modified; /* validator for If-Modified-Since, or NULL */
-	char *last_error;   /* error of the current failure run, or NULL */
-	int64_t last_check_at;     /* last check, success or failure */
+	bool known;            /* a row exists for this watch */
+	char *url;             /* url of the last successful check, or NULL */
+	char *xpath;           /* xpath of the last successful check, or NULL */
+	char *etag;            /* validator for If-None-Match, or NULL */
+	char *last_modified;   /* validator for If-Modified-Since, or NULL */
+	char *last_error;      /* error of the current failure run, or NULL */
+	int64_t last_check_at; /* last check, success or failure */
 	int64_t last_success_at;
 	int64_t last_change_at;    /* last check that added or removed items */
 	int64_t retry_after_until; /* server asked us to wait until then */
 	/* the url that asked it (store_check's url), or NULL */
 	char *retry_after_url;
-	int64_t next_check_at;     /* as last given in store_check */
-	int failures;              /* consecutive failed checks */
-	bool failing_notified;     /* a "watch is failing" message was queued */
-	bool baselined;            /* a snapshot (possibly empty) exists */
-	int64_t item_count;        /* items in the snapshot */
+	int64_t next_check_at; /* as last given in store_check */
+	int failures;          /* consecutive failed checks */
+	bool failing_notified; /* a "watch is failing" message was queued */
+	bool baselined;        /* a snapshot (possibly empty) exists */
+	int64_t item_count;    /* items in the snapshot */
 	/* how the seen keys were made (key_spec_string in key.h), or NULL:
 	 * not yet, e.g. just upgraded from 0.1 (keys "legacy:...") */
 	char *key_spec;
@@ -172,8 +172,7 @@ int store_seen_all(struct store *st, const char *name, size_t limit,
  * (also after -1, which leaves it empty). Returns 0 or -1.
  */
 int store_seen_lookup(struct store *st, const char *name,
-    const struct item_list *items, struct item_list *out,
-    struct kw_err *err);
+    const struct item_list *items, struct item_list *out, struct kw_err *err);
 
 /* store_seen_count sets *n to the keys watch `name` remembers. 0 or -1. */
 int store_seen_count(struct store *st, const char *name, int64_t *n,
@@ -188,7 +187,7 @@ struct store_check {
 	const char *url;   /* stored on success (describe the snapshot) */
 	const char *xpath; /* stored on success */
 	int64_t at;        /* when the check finished, Unix ms */
-	const char *etag;          /* new validators on success; NULL clears */
+	const char *etag;  /* new validators on success; NULL clears */
 	const char *last_modified;
 	int64_t retry_after_until; /* 0 = none; stored in both cases */
 	/* the new snapshot on success; NULL = unchanged (HTTP 304): kept */
@@ -215,8 +214,8 @@ struct store_check {
 	 * in order, due at `at`; queued in both cases */
 	const char *const *messages;
 	size_t nmessages;
-	bool failed;       /* the check failed (see store_record_check) */
-	const char *error; /* what failed, when failed */
+	bool failed;           /* the check failed (see store_record_check) */
+	const char *error;     /* what failed, when failed */
 	bool failing_notified; /* new value of the flag, stored in both cases */
 	int64_t next_check_at; /* next planned check; 0 = unknown */
 };
@@ -272,8 +271,8 @@ int store_watch_set_next_check(struct store *st, const char *name,
  * rows forever. *forgot (may be NULL) is how many went. Returns 0 or -1
  * with `err`.
  */
-int store_forget_gone(struct store *st, const char *const *keep,
-    size_t nkeep, int64_t before_ms, size_t *forgot, struct kw_err *err);
+int store_forget_gone(struct store *st, const char *const *keep, size_t nkeep,
+    int64_t before_ms, size_t *forgot, struct kw_err *err);
 
 /* ---- history ---- */
 
@@ -287,8 +286,7 @@ int store_forget_gone(struct store *st, const char *const *keep,
  * page new again), and daily sent counters
  * beyond the newest 62 days, in one transaction. Returns 0 or -1.
  */
-int store_history_trim(struct store *st, int64_t before_ms,
-    struct kw_err *err);
+int store_history_trim(struct store *st, int64_t before_ms, struct kw_err *err);
 
 /* ---- outbox (docs/design.md §2.6: at-least-once delivery) ---- */
 
@@ -299,7 +297,7 @@ struct outbox_msg {
 	int attempts;        /* failed send attempts so far */
 	int64_t created_at;
 	int64_t next_attempt_at;
-	char *last_error;    /* why the last attempt failed, or NULL */
+	char *last_error; /* why the last attempt failed, or NULL */
 };
 
 /*
@@ -317,8 +315,8 @@ int store_outbox_add(struct store *st, const char *watch,
  * (deliver_notice_add) use it. Returns 0 or -1.
  */
 int store_outbox_put(struct store *st, int64_t replace_id, const char *watch,
-    const char *template_json, int64_t created_at, int64_t due_at,
-    int64_t *id, struct kw_err *err);
+    const char *template_json, int64_t created_at, int64_t due_at, int64_t *id,
+    struct kw_err *err);
 
 /*
  * store_outbox_due returns up to `limit` (0 = all) messages with
@@ -342,15 +340,14 @@ int store_outbox_delete(struct store *st, int64_t id, struct kw_err *err);
  * counter of `day_key` (a caller-computed day such as "2026-11-23", Korea
  * time, for max_messages_per_day), in one transaction. Returns 0 or -1.
  */
-int store_outbox_delete_sent(struct store *st, int64_t id,
-    const char *day_key, struct kw_err *err);
+int store_outbox_delete_sent(struct store *st, int64_t id, const char *day_key,
+    struct kw_err *err);
 
 /*
  * store_sent_add adds one to the sent counter of `day_key` for a message
  * that went out without the outbox (`kakaowatch send`). Returns 0 or -1.
  */
-int store_sent_add(struct store *st, const char *day_key,
-    struct kw_err *err);
+int store_sent_add(struct store *st, const char *day_key, struct kw_err *err);
 
 /*
  * store_sent_count sets *n to the messages counted for `day_key` (0 when
@@ -416,8 +413,8 @@ int store_outbox_release(struct store *st, const int64_t *ids, size_t n,
  * store_outbox_release_why does so for every message due after now_ms
  * whose last_error starts with `why` (non-empty). Returns 0 or -1.
  */
-int store_outbox_release_why(struct store *st, const char *why,
-    int64_t now_ms, struct kw_err *err);
+int store_outbox_release_why(struct store *st, const char *why, int64_t now_ms,
+    struct kw_err *err);
 
 /*
  * store_outbox_fold turns message `keep_id` into `template_json` queued
@@ -427,8 +424,7 @@ int store_outbox_release_why(struct store *st, const char *why,
  * (nothing changed; also when keep_id is gone).
  */
 int store_outbox_fold(struct store *st, int64_t keep_id, const int64_t *drop,
-    size_t n, const char *watch, const char *template_json,
-    struct kw_err *err);
+    size_t n, const char *watch, const char *template_json, struct kw_err *err);
 
 /*
  * store_outbox_stats sets *count to the queued messages and
@@ -486,8 +482,7 @@ int store_heartbeat(struct store *st, int64_t now_ms, struct kw_err *err);
  * store_heartbeat_get sets *at_ms to the last heartbeat (0 = never).
  * Returns 0 or -1.
  */
-int store_heartbeat_get(struct store *st, int64_t *at_ms,
-    struct kw_err *err);
+int store_heartbeat_get(struct store *st, int64_t *at_ms, struct kw_err *err);
 
 /*
  * store_outbox_replace deletes the outbox messages `ids` (n of them) and
