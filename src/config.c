@@ -1272,35 +1272,51 @@ key_url(struct loader *ld, yaml_node_t *n, const char *label,
 	return parse_url(ld, n, label, k->info.name, KEY_FIELD(conf, k));
 }
 
+/*
+ * proxy_userinfo: the user[:password] of proxy URL `s` (what stands before
+ * an '@' in its authority): *at its start and *len its length in bytes;
+ * false when it names none
+ */
+static bool
+proxy_userinfo(const char *s, const char **at, size_t *len)
+{
+	const char *auth = strstr(s, "://"), *end;
+
+	if (auth == NULL)
+		return false;
+	auth += 3;
+	end = memchr(auth, '@', strcspn(auth, "/?#"));
+	if (end == NULL)
+		return false;
+	*at = auth;
+	*len = (size_t)(end - auth);
+	return true;
+}
+
 /* proxy: http_proxy_check; a password in it is registered as a secret */
 static int
 key_proxy(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
 	char **out = KEY_FIELD(conf, k);
-	char why[160], *s, *auth, *end, *colon;
+	const char *ui, *colon;
+	char why[160], *s;
+	size_t uilen;
 
 	if (parse_str(ld, n, label, k->info.name, false, &s) != 0)
 		return -1;
-	auth = strstr(s, "://");
-	if (auth != NULL) {
-		auth += 3;
-		end = auth + strcspn(auth, "/?#");
-		colon = memchr(auth, ':', (size_t)(end - auth));
-		if (memchr(auth, '@', (size_t)(end - auth)) != NULL &&
-		    colon != NULL && colon < strchr(auth, '@')) {
-			char *pw = strndup(colon + 1,
-			    (size_t)(strchr(auth, '@') - colon - 1));
+	if (proxy_userinfo(s, &ui, &uilen) &&
+	    (colon = memchr(ui, ':', uilen)) != NULL) {
+		char *pw = strndup(colon + 1, (size_t)(ui + uilen - colon - 1));
 
-			if (pw == NULL) {
-				free(s);
-				ld->oom = true;
-				return -1;
-			}
-			log_redact_add(pw);
-			explicit_bzero(pw, strlen(pw));
-			free(pw);
+		if (pw == NULL) {
+			free(s);
+			ld->oom = true;
+			return -1;
 		}
+		log_redact_add(pw);
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
 	}
 	if (http_proxy_check(s, why, sizeof(why)) != 0) {
 		/* not quoted: it may hold a password */
@@ -3280,18 +3296,6 @@ browser_only(struct loader *ld, const struct watch_src *defs,
 	*result = -1;
 }
 
-/* proxy_has_userinfo: does proxy URL `s` name a user (user[:pw]@host) */
-static bool
-proxy_has_userinfo(const char *s)
-{
-	const char *auth = strstr(s, "://");
-
-	if (auth == NULL)
-		return false;
-	auth += 3;
-	return memchr(auth, '@', strcspn(auth, "/?#")) != NULL;
-}
-
 /*
  * browser_proxy_refused: a rendered watch's proxy names a user: Chromium
  * takes no proxy credentials on its command line (it ignores them there)
@@ -3320,7 +3324,8 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
     struct watch_config *out)
 {
 	const struct watch_src *from, *mfrom;
-	size_t k, sel;
+	const char *ui;
+	size_t k, sel, uilen;
 	int result = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -3376,7 +3381,7 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		result = -1;
 	}
 	if (out->render == CONFIG_RENDER_BROWSER && out->proxy != NULL &&
-	    proxy_has_userinfo(out->proxy))
+	    proxy_userinfo(out->proxy, &ui, &uilen))
 		browser_proxy_refused(ld, defs, src, &result);
 	if (out->render != CONFIG_RENDER_BROWSER &&
 	    (out->wait_for != NULL ||
