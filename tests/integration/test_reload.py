@@ -134,8 +134,12 @@ watches:
             # half-written for longer than any settle time
             time.sleep(1.5)
             f.write(whole[len(half):])
-        self.wait_log(r"reload: watch 'd' added")
+        # the "in force" line is the reload's last: the "added" lines
+        # come before it, so waiting for one of those and then reading
+        # the log could read it between the two
+        self.wait_log(r"reload: configuration .* in force, 4 watches")
         log = self.log()
+        self.assertIn("reload: watch 'd' added", log)
         # a load of the half would have come before the whole one
         self.assertNotIn("in force, 3 watches", log,
                          "the half-written file was loaded")
