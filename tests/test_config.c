@@ -1218,12 +1218,14 @@ test_config_headers_errors(void **state)
 	clean_env();
 	snprintf(dup1, sizeof(dup1),
 	    "11:7: watch 'a': headers: duplicate header 'x-dup' (first at "
-	    "%s:10:7)", fixture("bad_headers.yaml"));
+	    "%s:10:7)",
+	    fixture("bad_headers.yaml"));
 	snprintf(dup2, sizeof(dup2),
 	    "13:7: watch 'a': headers: duplicate header 'x-list' (first at "
-	    "%s:12:7)", fixture("bad_headers.yaml"));
-	load_fail_with("bad_headers.yaml", NULL,
-	    sizeof(want) / sizeof(want[0]), want);
+	    "%s:12:7)",
+	    fixture("bad_headers.yaml"));
+	load_fail_with("bad_headers.yaml", NULL, sizeof(want) / sizeof(want[0]),
+	    want);
 }
 
 /*
