@@ -24,7 +24,8 @@ struct check_job {
 	const struct extract_xpath *xp;
 	char *spec; /* extraction_spec(wc): what the snapshot is of */
 	struct watch_state st;
-	struct regex *key_re; /* wc->key_pattern compiled, or NULL */
+	struct regex *key_re; /* wc->key_pattern compiled (borrowed from
+				 env.compiled), or NULL */
 	int64_t started_at;
 	check_done_fn done;
 	void *user;
@@ -287,7 +288,6 @@ finish(struct check_job *job, struct check_outcome *o)
 {
 	job->done(job->user, job->wc, o);
 	watch_state_release(&job->st);
-	regex_free(job->key_re);
 	free(job->spec);
 	free(job);
 }
@@ -911,9 +911,15 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 	job->user = user;
 	if (store_watch_state_get(env->store, wc->name, &job->st, err) != 0)
 		goto fail;
-	/* checked at config load: only out-of-memory fails here */
+	/* compiled once per configuration load, into the generation's set
+	 * (checked at config load: only out-of-memory fails here) */
 	if (wc->key_pattern != NULL) {
-		job->key_re = regex_compile(wc->key_pattern, 0, NULL, err);
+		if (env->compiled == NULL) {
+			kw_err_set(err, "key_pattern: no compiled set");
+			goto fail;
+		}
+		job->key_re = extract_xpath_set_regex(env->compiled,
+		    wc->key_pattern, 0, err);
 		if (job->key_re == NULL)
 			goto fail;
 	}
@@ -953,7 +959,6 @@ check_start(const struct check_env *env, const struct watch_config *wc,
 fail:
 	free(jar);
 	watch_state_release(&job->st);
-	regex_free(job->key_re);
 	free(job->spec);
 	free(job);
 	return -1;

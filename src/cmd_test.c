@@ -338,9 +338,15 @@ cmd_test(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	printf("parser: %s\n", extract_parser_name(used));
 	if (wc != NULL && wc->key_pattern != NULL) {
-		spec.pattern = regex_compile(wc->key_pattern, 0, NULL, &err);
-		if (spec.pattern == NULL)
+		spec.pattern = cmd_xpaths() == NULL ?
+				   NULL :
+				   extract_xpath_set_regex(cmd_xpaths(),
+				       wc->key_pattern, 0, &err);
+		if (spec.pattern == NULL) {
+			if (!err.set)
+				kw_err_set(&err, "out of memory");
 			goto fail;
+		}
 	}
 	spec.mode = wc != NULL ? (enum key_mode)wc->key_mode : KEY_AUTO;
 	if (key_assign(&items, &spec, page_url, &resolved, &err) != 0)
@@ -392,7 +398,6 @@ out:
 	message_list_free(msgs, nmsgs);
 	free(css_xpath);
 	item_list_release(&items);
-	regex_free(spec.pattern);
 	http_response_release(&resp);
 	free(body);
 	config_free(cfg);

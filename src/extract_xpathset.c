@@ -1,21 +1,31 @@
-/* extract: a set of compiled XPaths keyed by expression (see extract.h). */
+/*
+ * extract: a set of compiled XPaths keyed by expression, and the watches'
+ * key_pattern: regexes beside them (see extract.h).
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kakaowatch/buf.h"
 #include "kakaowatch/extract.h"
+#include "kakaowatch/regex.h"
 
+/*
+ * key: an XPath's expr, then "\x1f" + each allowed prefix; a regex's
+ * "\x1e", its flags in decimal, "\x1f", its pattern (no XPath starts with
+ * 0x1e: it does not compile); NULL: a free slot
+ */
 struct xpath_entry {
-	char *key; /* expr, then "\x1f" + each allowed prefix; NULL: free */
+	char *key;
 	uint64_t hash;
-	struct extract_xpath *xp;
+	struct extract_xpath *xp; /* or */
+	struct regex *re;
 };
 
 /* open addressing, linear probing; cap is a power of two, <= 70% used */
 struct extract_xpath_set {
 	struct xpath_entry *v;
-	size_t cap, n;
+	size_t cap, n, nre; /* n entries, nre of them regexes */
 };
 
 static struct extract_xpath_set *checking;
@@ -61,6 +71,7 @@ extract_xpath_set_free(struct extract_xpath_set *set)
 	for (i = 0; i < set->cap; i++) {
 		free(set->v[i].key);
 		extract_xpath_free(set->v[i].xp);
+		regex_free(set->v[i].re);
 	}
 	free(set->v);
 	free(set);
@@ -69,7 +80,13 @@ extract_xpath_set_free(struct extract_xpath_set *set)
 size_t
 extract_xpath_set_count(const struct extract_xpath_set *set)
 {
-	return set != NULL ? set->n : 0;
+	return set != NULL ? set->n - set->nre : 0;
+}
+
+size_t
+extract_xpath_set_regex_count(const struct extract_xpath_set *set)
+{
+	return set != NULL ? set->nre : 0;
 }
 
 /* the slot of `key`: its entry, or the free slot where it would go */
@@ -107,6 +124,50 @@ grow(struct extract_xpath_set *set)
 	return 0;
 }
 
+/*
+ * find returns the entry under `key` (the buffer then released), or NULL
+ * with the key's hash in *h for put
+ */
+static struct xpath_entry *
+find(const struct extract_xpath_set *set, struct buf *key, uint64_t *h)
+{
+	struct xpath_entry *e;
+
+	*h = hash_str(key->data);
+	e = slot(set, key->data, *h);
+	if (e->key == NULL)
+		return NULL;
+	buf_release(key);
+	return e;
+}
+
+/*
+ * put enters xp or re under `key` (its contents taken: the buffer is left
+ * empty) with hash h, which is not in the set yet. 0, or -1 on
+ * out-of-memory (nothing entered, the key kept, xp and re still the
+ * caller's).
+ */
+static int
+put(struct extract_xpath_set *set, struct buf *key, uint64_t h,
+    struct extract_xpath *xp, struct regex *re)
+{
+	struct xpath_entry *e;
+	char *k;
+
+	if ((set->n + 1) * 10 > set->cap * 7 && grow(set) != 0)
+		return -1;
+	k = buf_detach(key, NULL);
+	if (k == NULL)
+		return -1;
+	e = slot(set, k, h);
+	e->key = k;
+	e->hash = h;
+	e->xp = xp;
+	e->re = re;
+	set->n++;
+	return 0;
+}
+
 const struct extract_xpath *
 extract_xpath_set_get(struct extract_xpath_set *set, const char *expr,
     const char *const *ns, size_t nns, struct kw_err *err)
@@ -127,32 +188,51 @@ extract_xpath_set_get(struct extract_xpath_set *set, const char *expr,
 	for (i = 0; i < nns; i++)
 		if (buf_printf(&key, "\x1f%s", ns[2 * i]) != 0)
 			goto oom;
-	h = hash_str(key.data);
-	e = slot(set, key.data, h);
-	if (e->key != NULL) {
-		buf_release(&key);
+	e = find(set, &key, &h);
+	if (e != NULL)
 		return e->xp;
-	}
 	xp = extract_xpath_compile_ns(expr, ns, nns, err);
 	if (xp == NULL) {
 		buf_release(&key);
 		return NULL;
 	}
-	if ((set->n + 1) * 10 > set->cap * 7) {
-		if (grow(set) != 0) {
-			extract_xpath_free(xp);
-			goto oom;
-		}
-		e = slot(set, key.data, h);
-	}
-	e->hash = h;
-	e->xp = xp;
-	e->key = buf_detach(&key, NULL);
-	set->n++;
-	return xp;
+	if (put(set, &key, h, xp, NULL) == 0)
+		return xp;
+	extract_xpath_free(xp);
 oom:
 	buf_release(&key);
 	kw_err_set(err, "out of memory compiling xpath");
+	return NULL;
+}
+
+struct regex *
+extract_xpath_set_regex(struct extract_xpath_set *set, const char *pattern,
+    unsigned flags, struct kw_err *err)
+{
+	struct xpath_entry *e;
+	struct regex *re;
+	struct buf key;
+	uint64_t h;
+
+	buf_init(&key, 0);
+	if (buf_printf(&key, "\x1e%u\x1f%s", flags, pattern) != 0)
+		goto oom;
+	e = find(set, &key, &h);
+	if (e != NULL)
+		return e->re;
+	re = regex_compile(pattern, flags, NULL, err);
+	if (re == NULL) {
+		buf_release(&key);
+		return NULL;
+	}
+	if (put(set, &key, h, NULL, re) == 0) {
+		set->nre++;
+		return re;
+	}
+	regex_free(re);
+oom:
+	buf_release(&key);
+	kw_err_set(err, "out of memory compiling a regular expression");
 	return NULL;
 }
 

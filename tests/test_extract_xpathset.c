@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "kakaowatch/extract.h"
+#include "kakaowatch/regex.h"
 
 static void
 test_xpath_set_compiles_each_expression_once(void **state)
@@ -136,6 +137,70 @@ test_xpath_set_check_hook_keeps_what_it_compiled(void **state)
 	extract_xpath_set_free(set);
 }
 
+/*
+ * key_pattern: regexes live in the set beside the XPaths: each pattern
+ * (with its flags) is compiled once per set, that is once per
+ * configuration load, however many watches and checks use it; a bad one
+ * fails each time with PCRE2's message and is not kept
+ */
+static void
+test_xpath_set_compiles_each_key_pattern_once(void **state)
+{
+	static const char *const pats[] = { "wr_id=(\\d+)", "/read/(\\d+)" };
+	struct regex *first[2], *re, *caseless;
+	const struct extract_xpath *xp;
+	struct extract_xpath_set *set;
+	static const char link[] = "/bbs?wr_id=1234&page=2";
+	struct regex_groups g;
+	struct kw_err err = { 0 };
+	char *key;
+	size_t i;
+
+	(void)state;
+	set = extract_xpath_set_new();
+	assert_non_null(set);
+	xp = extract_xpath_set_get(set, "//h2/a", NULL, 0, &err);
+	assert_non_null(xp);
+	for (i = 0; i < 2; i++) {
+		first[i] = extract_xpath_set_regex(set, pats[i], 0, &err);
+		assert_non_null(first[i]);
+		assert_string_equal(regex_pattern(first[i]), pats[i]);
+	}
+	assert_ptr_not_equal(first[0], first[1]);
+	/* 10,000 watches' checks over 2 patterns: still 2 compiled */
+	for (i = 0; i < 10000; i++) {
+		re = extract_xpath_set_regex(set, pats[i % 2], 0, &err);
+		assert_ptr_equal(re, first[i % 2]);
+	}
+	assert_int_equal(extract_xpath_set_regex_count(set), 2);
+	assert_int_equal(extract_xpath_set_count(set), 1);
+	/* what a check does with it: the first group of the link */
+	assert_int_equal(regex_match(first[0], link, strlen(link), 0, &g, &err),
+	    1);
+	key = regex_group_dup(&g, link, 1, NULL);
+	assert_string_equal(key, "1234");
+	free(key);
+	/* other flags, or a pattern spelled like an XPath: other entries */
+	caseless = extract_xpath_set_regex(set, pats[0], REGEX_CASELESS, &err);
+	assert_non_null(caseless);
+	assert_ptr_not_equal(caseless, first[0]);
+	assert_non_null(extract_xpath_set_regex(set, "//h2/(a)", 0, &err));
+	assert_ptr_equal(extract_xpath_set_get(set, "//h2/a", NULL, 0, &err),
+	    xp);
+	assert_int_equal(extract_xpath_set_regex_count(set), 4);
+	assert_int_equal(extract_xpath_set_count(set), 1);
+	/* a bad pattern: regex_compile's message, each time, nothing kept */
+	kw_err_clear(&err);
+	assert_null(extract_xpath_set_regex(set, "wr_id=(\\d+", 0, &err));
+	assert_non_null(strstr(err.msg, "missing closing parenthesis"));
+	kw_err_clear(&err);
+	assert_null(extract_xpath_set_regex(set, "wr_id=(\\d+", 0, &err));
+	assert_true(err.set);
+	assert_int_equal(extract_xpath_set_regex_count(set), 4);
+	extract_xpath_set_free(set);
+	assert_int_equal(extract_xpath_set_regex_count(NULL), 0);
+}
+
 int
 main(void)
 {
@@ -146,6 +211,7 @@ main(void)
 		    test_xpath_set_keys_by_namespace_prefixes_and_forgets_failures),
 		cmocka_unit_test(
 		    test_xpath_set_check_hook_keeps_what_it_compiled),
+		cmocka_unit_test(test_xpath_set_compiles_each_key_pattern_once),
 	};
 
 	extract_global_init();

@@ -65,6 +65,11 @@ struct check_env {
 	/* borrowed: the browsers of render: browser watches run in its
 	 * loop (render.h); NULL: such a check fails at once */
 	struct render_pool *render;
+	/* borrowed: the compiled set of cfg's generation (extract.h), where
+	 * check_start finds a watch's key_pattern: compiled
+	 * (extract_xpath_set_regex: a look-up; the first use compiles it);
+	 * NULL: a watch with a key_pattern: fails to start */
+	struct extract_xpath_set *compiled;
 };
 
 /*
@@ -171,8 +176,9 @@ char *check_browser_profile(const struct config *cfg,
  * otherwise submits the fetch to env->http; `done` runs from http_poll when
  * the check has finished. A watch with render: browser is submitted to
  * env->render instead (render.h; at most browser_max browsers at once, the
- * rest queued) and `done` runs from render_step. `env`, `wc` and `xp` must
- * stay valid until then.
+ * rest queued) and `done` runs from render_step. `env` (with what it
+ * points to: the compiled set too), `wc` and `xp` must stay valid until
+ * then.
  * now_ms: Unix ms. Returns 0, or -1 with `err` (nothing started, `done` not
  * called).
  */

@@ -97,7 +97,9 @@ int extract_xpath_check(const char *xpath, char *msg, size_t msgsize);
  * once, run (one set per configuration generation), test and check take
  * their compiled XPaths from one; CSS selectors, which compile to XPath,
  * share the XPath's entry. A compiled XPath only reads the expression, so
- * sharing one between watches and documents is safe (one thread).
+ * sharing one between watches and documents is safe (one thread). The
+ * watches' key_pattern: regexes are kept in the same set, once each
+ * (extract_xpath_set_regex).
  */
 struct extract_xpath_set;
 
@@ -120,6 +122,26 @@ const struct extract_xpath *extract_xpath_set_get(struct extract_xpath_set *set,
 
 /* extract_xpath_set_count: how many distinct XPaths the set holds */
 size_t extract_xpath_set_count(const struct extract_xpath_set *set);
+
+struct regex;
+
+/*
+ * extract_xpath_set_regex returns `pattern` (UTF-8, borrowed) compiled by
+ * regex_compile with REGEX_* `flags` (regex.h), compiling it on the first
+ * call with that pattern and those flags: the watches' key_pattern:
+ * regexes live in their generation's set beside its XPaths, so a check
+ * looks its pattern up instead of compiling it, and watches sharing a
+ * pattern share one compiled regex (one thread, one match at a time: see
+ * regex.h). The pointer is borrowed from the set and lives as long as it
+ * does. Returns NULL with regex_compile's message in `err` (a failure is
+ * not remembered; config_load has already reported a bad key_pattern at
+ * its FILE:LINE:COL, so here it is out of memory).
+ */
+struct regex *extract_xpath_set_regex(struct extract_xpath_set *set,
+    const char *pattern, unsigned flags, struct kw_err *err);
+
+/* extract_xpath_set_regex_count: how many distinct regexes the set holds */
+size_t extract_xpath_set_regex_count(const struct extract_xpath_set *set);
 
 /*
  * extract_xpath_set_check is config_load's XPath hook (as
