@@ -554,8 +554,9 @@ node_is_null(const yaml_node_t *n)
 static size_t
 seq_len(const yaml_node_t *n)
 {
-	return (size_t)(n->data.sequence.items.top -
-	    n->data.sequence.items.start);
+	const yaml_node_item_t *start = n->data.sequence.items.start;
+
+	return (size_t)(n->data.sequence.items.top - start);
 }
 
 static int
@@ -631,27 +632,28 @@ enum map_next { MAP_TAKE, MAP_REFUSE, MAP_DROP, MAP_STOP };
 
 /* one walk over a mapping: the wording of its errors, its rules */
 struct map_walk {
-	const char *label, *key; /* its errors start "LABEL: KEY: " (NULL:
-				    leave out) */
-	const char *expected;	/* "a mapping of ... (e.g. ...)": a YAML null
-				   is an empty mapping, anything else not a
-				   mapping the error "expected EXPECTED, not
-				   KIND"; NULL: the caller checked */
-	const char *keys;	/* "header names": a key that is not a string
-				   is the error "KEYS[ WHERE] must be strings,
-				   not KIND"; NULL: `pair` gets it, named "" */
-	const char *noun;	/* "header": a repeated key is the error
-				   "duplicate NOUN 'K'[ WHERE] (first at
-				   FILE:LINE:COL)"; NULL: repeats go to `pair` */
-	const char *where;	/* "in watch 'a'" for those two, or NULL */
-	bool twice;		/* say "NOUN 'K' given twice" instead */
-	bool anycase;		/* keys equal in any ASCII case repeat */
-	bool stop;		/* the walk's own first error ends it */
+	/* its errors start "LABEL: KEY: " (NULL: leave out) */
+	const char *label, *key;
+	/* "a mapping of ... (e.g. ...)": a YAML null is an empty mapping,
+	   anything else not a mapping the error "expected EXPECTED, not
+	   KIND"; NULL: the caller checked */
+	const char *expected;
+	/* "header names": a key that is not a string is the error
+	   "KEYS[ WHERE] must be strings, not KIND"; NULL: `pair` gets it,
+	   named "" */
+	const char *keys;
+	/* "header": a repeated key is the error "duplicate NOUN 'K'[ WHERE]
+	   (first at FILE:LINE:COL)"; NULL: repeats go to `pair` */
+	const char *noun;
+	const char *where; /* "in watch 'a'" for those two, or NULL */
+	bool twice;        /* say "NOUN 'K' given twice" instead */
+	bool anycase;      /* keys equal in any ASCII case repeat */
+	bool stop;         /* the walk's own first error ends it */
 	/* one pair, in file order; k and v place its errors, which start
 	   with the walk's label and key */
 	enum map_next (*pair)(struct loader *ld, const struct map_walk *w,
 	    const char *name, yaml_node_t *k, yaml_node_t *v);
-	void *arg;		/* what the pairs go into */
+	void *arg; /* what the pairs go into */
 };
 
 /*
@@ -668,7 +670,7 @@ map_walk(struct loader *ld, yaml_node_t *map, const struct map_walk *w)
 	yaml_node_t *k, *v, **seen, *first;
 	char tmp[SHOW_MAX + 4];
 	const char *name;
-	size_t nseen = 0, i;
+	size_t npairs, nseen = 0, i;
 	enum map_next next;
 	int result = 0;
 
@@ -680,8 +682,9 @@ map_walk(struct loader *ld, yaml_node_t *map, const struct map_walk *w)
 		return -1;
 	}
 	/* the keys taken or refused so far: what a repeat is a repeat of */
-	seen = calloc((size_t)(map->data.mapping.pairs.top -
-	    map->data.mapping.pairs.start) + 1, sizeof(*seen));
+	npairs = (size_t)(map->data.mapping.pairs.top -
+	    map->data.mapping.pairs.start);
+	seen = calloc(npairs + 1, sizeof(*seen));
 	if (seen == NULL) {
 		ld->oom = true;
 		return -1;
@@ -705,8 +708,8 @@ map_walk(struct loader *ld, yaml_node_t *map, const struct map_walk *w)
 		}
 		first = NULL;
 		for (i = 0; name != NULL && w->noun != NULL && i < nseen; i++)
-			if ((w->anycase ? strcasecmp(node_str(seen[i]), name) :
-			    strcmp(node_str(seen[i]), name)) == 0) {
+			if (w->anycase ? strcasecmp(node_str(seen[i]), name) == 0 :
+					 strcmp(node_str(seen[i]), name) == 0) {
 				first = seen[i];
 				break;
 			}
