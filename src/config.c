@@ -27,11 +27,11 @@
 #include "kakaowatch/utf8.h"
 #include "kakaowatch/util.h"
 
-#define MSG_MAX 1024               /* one error message, before FILE:L:C */
-#define VALUE_MAX (1024 * 1024)    /* a scalar after ${VAR} expansion */
-#define EXPAND_DEPTH_MAX 8         /* nested ${A:-${B:-...}} */
+#define MSG_MAX 1024            /* one error message, before FILE:L:C */
+#define VALUE_MAX (1024 * 1024) /* a scalar after ${VAR} expansion */
+#define EXPAND_DEPTH_MAX 8      /* nested ${A:-${B:-...}} */
 #define VAR_NAME_MAX 128
-#define SHOW_MAX 80                /* bytes of a value quoted in a message */
+#define SHOW_MAX 80 /* bytes of a value quoted in a message */
 #define LABEL_MAX (CONFIG_NAME_MAX_CHARS * 4 + 16)
 
 #define DEFAULT_USER_AGENT "kakaowatch/" KW_VERSION
@@ -85,23 +85,23 @@ typedef int (*key_parse_fn)(struct loader *ld, yaml_node_t *n,
 
 /* how a key's field is held: drives copy, release and compare */
 enum key_store {
-	KS_NONE,  /* nothing generic (held by code of its own) */
-	KS_STR,   /* char *, NULL when not set */
-	KS_STRV,  /* char ** with a size_t count at count_off */
-	KS_INT,   /* int (also bit sets) */
-	KS_I64,   /* int64_t (durations in ms, sizes in bytes) */
-	KS_DBL,   /* double */
-	KS_BOOL   /* bool */
+	KS_NONE, /* nothing generic (held by code of its own) */
+	KS_STR,  /* char *, NULL when not set */
+	KS_STRV, /* char ** with a size_t count at count_off */
+	KS_INT,  /* int (also bit sets) */
+	KS_I64,  /* int64_t (durations in ms, sizes in bytes) */
+	KS_DBL,  /* double */
+	KS_BOOL  /* bool */
 };
 
 struct key {
 	struct config_key_info info; /* name, default, doc, example */
 	enum key_store store;
-	size_t off;           /* the field in its struct */
-	size_t count_off;     /* KS_STRV: the field's count */
-	key_parse_fn parse;   /* NULL: parsed by code of its own */
-	int64_t min, max;     /* bounds, for the parse functions using them */
-	const char *range;    /* the bounds in words, where a message needs it */
+	size_t off;         /* the field in its struct */
+	size_t count_off;   /* KS_STRV: the field's count */
+	key_parse_fn parse; /* NULL: parsed by code of its own */
+	int64_t min, max;   /* bounds, for the parse functions using them */
+	const char *range;  /* the bounds in words, where a message needs it */
 	/* key_word: the words the key takes (any case), NULL-terminated; the
 	   int field holds the index of the one given */
 	const char *const *words;
@@ -157,8 +157,8 @@ oom:
 }
 
 static void
-errorv(struct loader *ld, yaml_mark_t mark, const char *label,
-    const char *key, const char *fmt, va_list ap)
+errorv(struct loader *ld, yaml_mark_t mark, const char *label, const char *key,
+    const char *fmt, va_list ap)
 {
 	char msg[MSG_MAX];
 	size_t off = 0;
@@ -176,8 +176,7 @@ errorv(struct loader *ld, yaml_mark_t mark, const char *label,
 }
 
 /* an error at `mark`: "message" */
-static void
-errorf(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
+static void errorf(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -191,8 +190,7 @@ errorf(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
 }
 
 /* an error about a key's value: "LABEL: KEY: message" (either may be NULL) */
-static void
-key_errorf(struct loader *ld, yaml_mark_t mark, const char *label,
+static void key_errorf(struct loader *ld, yaml_mark_t mark, const char *label,
     const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
@@ -312,8 +310,11 @@ fmt_duration(int64_t ms, char *out, size_t size)
 		int64_t ms;
 		const char *unit;
 	} units[] = {
-		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" },
-		{ 1000, "s" }, { 1, "ms" },
+		{ 86400000, "d" },
+		{ 3600000, "h" },
+		{ 60000, "m" },
+		{ 1000, "s" },
+		{ 1, "ms" },
 	};
 	size_t i;
 
@@ -344,7 +345,7 @@ edit_distance(const char *a, const char *b)
 		for (j = 1; j <= lb; j++) {
 			tmp = row[j];
 			best = prev + (tolower((unsigned char)a[i - 1]) !=
-			    tolower((unsigned char)b[j - 1]));
+					  tolower((unsigned char)b[j - 1]));
 			if (row[j] + 1 < best)
 				best = row[j] + 1;
 			if (row[j - 1] + 1 < best)
@@ -440,10 +441,12 @@ expand_into(struct buf *out, const char *s, size_t len, int depth,
 			if (q == end)
 				return kw_err_set(err,
 				    "unterminated '${%s' (write '$${' for a "
-				    "literal '${')", vname);
+				    "literal '${')",
+				    vname);
 			return kw_err_set(err,
 			    "bad variable reference '${%s%c...': use ${%s} or "
-			    "${%s:-default}", vname, *q, vname, vname);
+			    "${%s:-default}",
+			    vname, *q, vname, vname);
 		}
 		/* ${VAR:-default}: find the matching '}' */
 		nest = 0;
@@ -463,12 +466,13 @@ expand_into(struct buf *out, const char *s, size_t len, int depth,
 		if (d == end)
 			return kw_err_set(err,
 			    "unterminated '${%s:-' (write '$${' for a literal "
-			    "'${')", vname);
+			    "'${')",
+			    vname);
 		if (val != NULL && val[0] != '\0') {
 			if (buf_puts(out, val) != 0)
 				goto too_long;
 		} else if (expand_into(out, q + 2, (size_t)(d - (q + 2)),
-		    depth + 1, err) != 0) {
+			       depth + 1, err) != 0) {
 			return -1;
 		}
 		p = d + 1;
@@ -548,7 +552,7 @@ node_is_null(const yaml_node_t *n)
 		return false;
 	s = node_str(n);
 	return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+	       strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
 }
 
 static size_t
@@ -584,7 +588,8 @@ unknown_key(struct loader *ld, const yaml_node_t *k, const char *where,
 	if (strcmp(name, "<<") == 0) {
 		errorf(ld, k->start_mark,
 		    "YAML merge keys ('<<') are not supported %s: put shared "
-		    "watch settings in defaults:", where);
+		    "watch settings in defaults:",
+		    where);
 		return;
 	}
 	for (i = 0; i < nkeys; i++) {
@@ -683,14 +688,14 @@ map_walk(struct loader *ld, yaml_node_t *map, const struct map_walk *w)
 	}
 	/* the keys taken or refused so far: what a repeat is a repeat of */
 	npairs = (size_t)(map->data.mapping.pairs.top -
-	    map->data.mapping.pairs.start);
+			  map->data.mapping.pairs.start);
 	seen = calloc(npairs + 1, sizeof(*seen));
 	if (seen == NULL) {
 		ld->oom = true;
 		return -1;
 	}
 	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
+	     pair < map->data.mapping.pairs.top; pair++) {
 		k = node_get(ld, pair->key);
 		v = node_get(ld, pair->value);
 		if (k == NULL || v == NULL)
@@ -708,8 +713,9 @@ map_walk(struct loader *ld, yaml_node_t *map, const struct map_walk *w)
 		}
 		first = NULL;
 		for (i = 0; name != NULL && w->noun != NULL && i < nseen; i++)
-			if (w->anycase ? strcasecmp(node_str(seen[i]), name) == 0 :
-					 strcmp(node_str(seen[i]), name) == 0) {
+			if (w->anycase ?
+				strcasecmp(node_str(seen[i]), name) == 0 :
+				strcmp(node_str(seen[i]), name) == 0) {
 				first = seen[i];
 				break;
 			}
@@ -757,7 +763,7 @@ map_find(struct loader *ld, yaml_node_t *map, const char *name)
 	if (map == NULL || map->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
+	     pair < map->data.mapping.pairs.top; pair++) {
 		k = node_get(ld, pair->key);
 		if (k != NULL && k->type == YAML_SCALAR_NODE &&
 		    strcmp(node_str(k), name) == 0)
@@ -776,8 +782,8 @@ struct collect {
 };
 
 static enum map_next
-collect_pair(struct loader *ld, const struct map_walk *w,
-    const char *name, yaml_node_t *k, yaml_node_t *v)
+collect_pair(struct loader *ld, const struct map_walk *w, const char *name,
+    yaml_node_t *k, yaml_node_t *v)
 {
 	struct collect *c = w->arg;
 	int idx = key_index(c->keys, c->nkeys, name);
@@ -912,8 +918,8 @@ scalar_get(struct loader *ld, yaml_node_t *n, const char *label,
  * Required: null or "" is an error.
  */
 static int
-parse_str(struct loader *ld, yaml_node_t *n, const char *label,
-    const char *key, bool optional, char **out)
+parse_str(struct loader *ld, yaml_node_t *n, const char *label, const char *key,
+    bool optional, char **out)
 {
 	bool was_null;
 	char *s;
@@ -968,8 +974,7 @@ parse_duration(struct loader *ld, yaml_node_t *n, const char *label,
 
 static int
 parse_size(struct loader *ld, yaml_node_t *n, const char *label,
-    const char *key, int64_t min, int64_t max, const char *range,
-    int64_t *out)
+    const char *key, int64_t min, int64_t max, const char *range, int64_t *out)
 {
 	struct kw_err err = { 0 };
 	char tmp[SHOW_MAX + 4];
@@ -983,8 +988,8 @@ parse_size(struct loader *ld, yaml_node_t *n, const char *label,
 		key_errorf(ld, n->start_mark, label, key, "%s", err.msg);
 	} else if (v < min || v > max) {
 		key_errorf(ld, n->start_mark, label, key,
-		    "'%s' is out of range: use %s",
-		    show(s, tmp, sizeof(tmp)), range);
+		    "'%s' is out of range: use %s", show(s, tmp, sizeof(tmp)),
+		    range);
 	} else {
 		*out = v;
 		result = 0;
@@ -1020,8 +1025,8 @@ parse_percent(struct loader *ld, yaml_node_t *n, const char *label,
 }
 
 static int
-parse_int(struct loader *ld, yaml_node_t *n, const char *label,
-    const char *key, int min, int max, int *out)
+parse_int(struct loader *ld, yaml_node_t *n, const char *label, const char *key,
+    int min, int max, int *out)
 {
 	char tmp[SHOW_MAX + 4];
 	int64_t v;
@@ -1032,8 +1037,8 @@ parse_int(struct loader *ld, yaml_node_t *n, const char *label,
 		return -1;
 	if (util_parse_int(s, min, max, &v) != 0) {
 		key_errorf(ld, n->start_mark, label, key,
-		    "must be a whole number from %d to %d, not '%s'", min,
-		    max, show(s, tmp, sizeof(tmp)));
+		    "must be a whole number from %d to %d, not '%s'", min, max,
+		    show(s, tmp, sizeof(tmp)));
 	} else {
 		*out = (int)v;
 		result = 0;
@@ -1070,8 +1075,8 @@ parse_bool(struct loader *ld, yaml_node_t *n, const char *label,
 #define URL_MAX_BYTES 2000
 
 static int
-parse_url(struct loader *ld, yaml_node_t *n, const char *label,
-    const char *key, char **out)
+parse_url(struct loader *ld, yaml_node_t *n, const char *label, const char *key,
+    char **out)
 {
 	char tmp[SHOW_MAX + 4], why[160];
 	char *s;
@@ -1081,8 +1086,10 @@ parse_url(struct loader *ld, yaml_node_t *n, const char *label,
 	why[0] = '\0';
 	if (http_url_check(s, why, sizeof(why)) == 0 &&
 	    strlen(s) > URL_MAX_BYTES)
-		snprintf(why, sizeof(why), "is longer than %d bytes (the limit "
-		    "of a KakaoTalk link)", URL_MAX_BYTES);
+		snprintf(why, sizeof(why),
+		    "is longer than %d bytes (the limit "
+		    "of a KakaoTalk link)",
+		    URL_MAX_BYTES);
 	if (why[0] != '\0') {
 		key_errorf(ld, n->start_mark, label, key, "'%s' %s",
 		    show(s, tmp, sizeof(tmp)), why);
@@ -1122,7 +1129,7 @@ static bool
 is_hangul(unsigned long cp)
 {
 	return (cp >= 0xAC00 && cp <= 0xD7A3) ||
-	    (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F);
+	       (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F);
 }
 
 /* why `s` is not a valid watch name (see config.h), or NULL */
@@ -1140,13 +1147,15 @@ name_problem(const char *s, char *why, size_t whysize)
 	if (*p == '.' || *p == '_' || *p == '-')
 		return "must start with a letter, a digit or Hangul";
 	while (*p != '\0') {
-		ilen = utf8_decode((const char *)p, strlen((const char *)p), &u);
+		ilen =
+		    utf8_decode((const char *)p, strlen((const char *)p), &u);
 		if (ilen < 0)
 			return "is not valid UTF-8";
 		len = (size_t)ilen;
 		cp = u;
 		if (!(cp < 0x80 && (isalnum((int)cp) || cp == '.' ||
-		    cp == '_' || cp == '-')) && !is_hangul(cp)) {
+				       cp == '_' || cp == '-')) &&
+		    !is_hangul(cp)) {
 			if (cp == ' ')
 				snprintf(why, whysize, "%s, not spaces",
 				    allowed);
@@ -1199,7 +1208,7 @@ parse_strlist(struct loader *ld, yaml_node_t *n, const char *label,
 		return -1;
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	    it++) {
+	     it++) {
 		item = node_get(ld, *it);
 		if (item == NULL)
 			continue;
@@ -1235,8 +1244,8 @@ is_tchar(int c)
 
 /* one headers: pair -> "Name: value" */
 static enum map_next
-header_pair(struct loader *ld, const struct map_walk *w,
-    const char *name, yaml_node_t *k, yaml_node_t *v)
+header_pair(struct loader *ld, const struct map_walk *w, const char *name,
+    yaml_node_t *k, yaml_node_t *v)
 {
 	struct map_out *o = w->arg;
 	char tmp[SHOW_MAX + 4];
@@ -1282,8 +1291,8 @@ header_pair(struct loader *ld, const struct map_walk *w,
  * twice (in any case) is an error
  */
 static int
-parse_headers(struct loader *ld, yaml_node_t *n, const char *label,
-    char ***out, size_t *nout)
+parse_headers(struct loader *ld, yaml_node_t *n, const char *label, char ***out,
+    size_t *nout)
 {
 	struct map_out o = { NULL, 0 };
 	const struct map_walk w = {
@@ -1357,7 +1366,7 @@ parse_notify(struct loader *ld, yaml_node_t *n, const char *label, int *out)
 		return -1;
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	    it++) {
+	     it++) {
 		item = node_get(ld, *it);
 		if (item == NULL)
 			continue;
@@ -1394,11 +1403,13 @@ parse_encoding(struct loader *ld, yaml_node_t *n, const char *label,
 		*out = NULL;
 		return 0;
 	}
-	if (!is_single_line(s) || (encoding_check_fn != NULL &&
-	    encoding_check_fn(s, msg, sizeof(msg)) != 0)) {
+	if (!is_single_line(s) ||
+	    (encoding_check_fn != NULL &&
+		encoding_check_fn(s, msg, sizeof(msg)) != 0)) {
 		key_errorf(ld, n->start_mark, label, key,
 		    "unknown character encoding '%s' (e.g. euc-kr, cp949, "
-		    "utf-8)", show(s, tmp, sizeof(tmp)));
+		    "utf-8)",
+		    show(s, tmp, sizeof(tmp)));
 		free(s);
 		return -1;
 	}
@@ -1412,8 +1423,7 @@ static int
 key_str(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
-	return parse_str(ld, n, label, k->info.name, false,
-	    KEY_FIELD(conf, k));
+	return parse_str(ld, n, label, k->info.name, false, KEY_FIELD(conf, k));
 }
 
 /* an optional string: null or "" leaves it NULL */
@@ -1501,8 +1511,7 @@ key_proxy(struct loader *ld, yaml_node_t *n, const char *label,
 	return 0;
 }
 
-static char *path_resolve(const char *s, const char *base,
-    struct kw_err *err);
+static char *path_resolve(const char *s, const char *base, struct kw_err *err);
 static char *config_dir(const char *path);
 
 /* a file path, resolved against the config file's directory */
@@ -1552,8 +1561,8 @@ static int
 key_size(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
-	return parse_size(ld, n, label, k->info.name, k->min, k->max,
-	    k->range, KEY_FIELD(conf, k));
+	return parse_size(ld, n, label, k->info.name, k->min, k->max, k->range,
+	    KEY_FIELD(conf, k));
 }
 
 static int
@@ -1715,10 +1724,9 @@ key_when(struct loader *ld, yaml_node_t *n, const char *label,
 
 	if (key_strlist(ld, n, label, k, conf) != 0)
 		return -1;
-	for (it = n->type == YAML_SEQUENCE_NODE ?
-		     n->data.sequence.items.start :
-		     NULL;
-	    j < *nout; it = it != NULL ? it + 1 : NULL) {
+	for (it = n->type == YAML_SEQUENCE_NODE ? n->data.sequence.items.start :
+						  NULL;
+	     j < *nout; it = it != NULL ? it + 1 : NULL) {
 		struct kw_err err = { 0 };
 		struct cond *c;
 		yaml_mark_t mark;
@@ -1741,6 +1749,7 @@ key_when(struct loader *ld, yaml_node_t *n, const char *label,
 }
 
 /* the parts of message:, in the order of enum message_part */
+/* clang-format off */
 static const struct key message_keys[] = {
 	{ .info = { .name = "title",
 	    .doc = "each item's title (default '" MESSAGE_DEFAULT_TITLE
@@ -1751,6 +1760,7 @@ static const struct key message_keys[] = {
 	    .doc = "the list's header (default '" MESSAGE_DEFAULT_HEADER
 	    "')" } },
 };
+/* clang-format on */
 #define MK_COUNT (sizeof(message_keys) / sizeof(message_keys[0]))
 
 /*
@@ -1777,7 +1787,8 @@ key_message(struct loader *ld, yaml_node_t *n, const char *label,
 	if (n->type != YAML_MAPPING_NODE) {
 		key_errorf(ld, n->start_mark, label, k->info.name,
 		    "expected a mapping of templates (e.g. { title: "
-		    "'{title} · {price}' }), not %s", node_kind(n));
+		    "'{title} · {price}' }), not %s",
+		    node_kind(n));
 		return -1;
 	}
 	snprintf(where, sizeof(where), "in message: of %s",
@@ -1823,8 +1834,7 @@ key_method(struct loader *ld, yaml_node_t *n, const char *label,
 		return -1;
 	if (strcasecmp(s, "GET") != 0 && strcasecmp(s, "POST") != 0) {
 		key_errorf(ld, n->start_mark, label, k->info.name,
-		    "must be GET or POST, not '%s'",
-		    show(s, tmp, sizeof(tmp)));
+		    "must be GET or POST, not '%s'", show(s, tmp, sizeof(tmp)));
 		free(s);
 		return -1;
 	}
@@ -1958,10 +1968,9 @@ css_mark(const struct loader *ld, const yaml_node_t *n, size_t at)
 	const char *p, *end;
 	size_t i;
 
-	if (ld->text == NULL ||
-	    (style != YAML_PLAIN_SCALAR_STYLE &&
-		style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
-		style != YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+	if (ld->text == NULL || (style != YAML_PLAIN_SCALAR_STYLE &&
+				    style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
+				    style != YAML_DOUBLE_QUOTED_SCALAR_STYLE))
 		return n->start_mark;
 	/* libyaml counts index in characters: find the byte from line, col */
 	p = ld->text;
@@ -2086,8 +2095,8 @@ struct field_parts {
 };
 
 static enum map_next
-field_expr_part(struct loader *ld, const struct map_walk *w,
-    const char *name, yaml_node_t *k, yaml_node_t *v)
+field_expr_part(struct loader *ld, const struct map_walk *w, const char *name,
+    yaml_node_t *k, yaml_node_t *v)
 {
 	struct field_parts *fp = w->arg;
 
@@ -2200,8 +2209,9 @@ field_expr(struct loader *ld, yaml_node_t *v, const char *label,
 		msg[0] = '\0';
 		if (ld->xpath_check(x, msg, sizeof(msg)) != 0) {
 			msg[sizeof(msg) - 1] = '\0';
-			key_errorf(ld, (xpath != NULL ? xpath : css)->start_mark,
-			    label, key, "bad %s '%s': %s",
+			key_errorf(ld,
+			    (xpath != NULL ? xpath : css)->start_mark, label,
+			    key, "bad %s '%s': %s",
 			    xpath != NULL ? "xpath" : "css",
 			    show(node_str(xpath != NULL ? xpath : css), tmp,
 				sizeof(tmp)),
@@ -2217,8 +2227,8 @@ field_expr(struct loader *ld, yaml_node_t *v, const char *label,
 
 /* one fields: pair -> name, XPath */
 static enum map_next
-field_pair(struct loader *ld, const struct map_walk *w,
-    const char *name, yaml_node_t *k, yaml_node_t *v)
+field_pair(struct loader *ld, const struct map_walk *w, const char *name,
+    yaml_node_t *k, yaml_node_t *v)
 {
 	struct map_out *o = w->arg;
 	char tmp[SHOW_MAX + 4], *x;
@@ -2291,7 +2301,9 @@ key_word(struct loader *ld, yaml_node_t *n, const char *label,
 	list[0] = '\0';
 	for (i = 0; k->words[i] != NULL && off < sizeof(list); i++)
 		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
-		    i == 0 ? "" : k->words[i + 1] == NULL ? " or " : ", ",
+		    i == 0                  ? "" :
+		    k->words[i + 1] == NULL ? " or " :
+					      ", ",
 		    k->words[i]);
 	key_errorf(ld, n->start_mark, label, k->info.name,
 	    "must be %s, not '%s'", list, show(s, tmp, sizeof(tmp)));
@@ -2343,8 +2355,8 @@ key_wait_for(struct loader *ld, yaml_node_t *n, const char *label,
 
 /* one namespaces: pair -> prefix, URI */
 static enum map_next
-namespace_pair(struct loader *ld, const struct map_walk *w,
-    const char *name, yaml_node_t *k, yaml_node_t *v)
+namespace_pair(struct loader *ld, const struct map_walk *w, const char *name,
+    yaml_node_t *k, yaml_node_t *v)
 {
 	struct map_out *o = w->arg;
 	char tmp[SHOW_MAX + 4], *uri;
@@ -2485,6 +2497,7 @@ key_timezone(struct loader *ld, yaml_node_t *n, const char *label,
 #define WOFF(f) offsetof(struct watch_config, f)
 
 /* the top level of the file */
+/* clang-format off */
 static const struct key top_keys[] = {
 	[TK_STATE_DIR] = { .info = { .name = "state_dir",
 	    .def = "$XDG_STATE_HOME/kakaowatch, else "
@@ -2547,9 +2560,11 @@ static const struct key top_keys[] = {
 	    .store = KS_INT, .off = TOFF(browser_max), .parse = key_int,
 	    .min = 1, .max = 8 },
 };
+/* clang-format on */
 #define TK_COUNT (sizeof(top_keys) / sizeof(top_keys[0]))
 
 /* kakao: */
+/* clang-format off */
 static const struct key kakao_keys[] = {
 	[KK_REST_API_KEY] = { .info = { .name = "rest_api_key",
 	    .doc = "the app's REST API key (client_id); needed to send" },
@@ -2590,6 +2605,7 @@ static const struct key kakao_keys[] = {
 	    .store = KS_STRV, .off = KOFF(web_domains),
 	    .count_off = KOFF(nweb_domains), .parse = key_strlist },
 };
+/* clang-format on */
 #define KK_COUNT (sizeof(kakao_keys) / sizeof(kakao_keys[0]))
 
 /*
@@ -2598,6 +2614,7 @@ static const struct key kakao_keys[] = {
  * that differs from the default (tests load every row with it; needs:
  * other "key: value" lines the example requires).
  */
+/* clang-format off */
 static const struct key watch_keys[] = {
 	[WK_NAME] = { .info = { .name = "name", .required = true,
 	    .example = "other-name",
@@ -2766,6 +2783,7 @@ static const struct key watch_keys[] = {
 	    "it" },
 	    .store = KS_BOOL, .off = WOFF(enabled), .parse = key_bool },
 };
+/* clang-format on */
 #define WK_COUNT (sizeof(watch_keys) / sizeof(watch_keys[0]))
 
 /* --- generic key operations -------------------------------------------- */
@@ -2801,8 +2819,8 @@ key_release(const struct key *k, void *conf)
 static int
 key_copy(const struct key *k, void *to, const void *from)
 {
-	const size_t *nfrom = (const size_t *)((const char *)from +
-	    k->count_off);
+	const size_t *nfrom =
+	    (const size_t *)((const char *)from + k->count_off);
 
 	switch (k->store) {
 	case KS_STR:
@@ -2853,16 +2871,16 @@ key_equal(const struct key *k, const void *a, const void *b)
 		return true;
 	case KS_INT:
 		return *(const int *)KEY_CFIELD(a, k) ==
-		    *(const int *)KEY_CFIELD(b, k);
+		       *(const int *)KEY_CFIELD(b, k);
 	case KS_I64:
 		return *(const int64_t *)KEY_CFIELD(a, k) ==
-		    *(const int64_t *)KEY_CFIELD(b, k);
+		       *(const int64_t *)KEY_CFIELD(b, k);
 	case KS_DBL:
 		return *(const double *)KEY_CFIELD(a, k) ==
-		    *(const double *)KEY_CFIELD(b, k);
+		       *(const double *)KEY_CFIELD(b, k);
 	case KS_BOOL:
 		return *(const bool *)KEY_CFIELD(a, k) ==
-		    *(const bool *)KEY_CFIELD(b, k);
+		       *(const bool *)KEY_CFIELD(b, k);
 	default:
 		return true;
 	}
@@ -2898,8 +2916,8 @@ keys_defaults(struct loader *ld, const struct key *table, size_t n,
 			continue;
 		memset(&node, 0, sizeof(node));
 		node.type = YAML_SCALAR_NODE;
-		node.data.scalar.value = (yaml_char_t *)(uintptr_t)
-		    table[i].info.def;
+		node.data.scalar.value =
+		    (yaml_char_t *)(uintptr_t)table[i].info.def;
 		node.data.scalar.length = strlen(table[i].info.def);
 		node.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
 		if (key_parse(ld, &table[i], &node, label, conf) == 0 &&
@@ -2952,8 +2970,8 @@ watch_parse_name(struct loader *ld, yaml_node_t *map, size_t index,
 		return;
 	problem = name_problem(s, why, sizeof(why));
 	if (problem != NULL) {
-		key_errorf(ld, v->start_mark, src->label, "name",
-		    "'%s' %s", show(s, tmp, sizeof(tmp)), problem);
+		key_errorf(ld, v->start_mark, src->label, "name", "'%s' %s",
+		    show(s, tmp, sizeof(tmp)), problem);
 		free(s);
 		return;
 	}
@@ -3035,8 +3053,8 @@ wmark(const struct watch_src *defs, const struct watch_src *src,
 /* check one XPath-valued key with the watch's namespaces */
 static int
 check_field(struct loader *ld, const struct watch_src *defs,
-    const struct watch_src *src, const struct watch_config *w,
-    const char *key, const char *expr)
+    const struct watch_src *src, const struct watch_config *w, const char *key,
+    const char *expr)
 {
 	char tmp[SHOW_MAX + 4], msg[MSG_MAX];
 
@@ -3044,7 +3062,7 @@ check_field(struct loader *ld, const struct watch_src *defs,
 		return 0;
 	msg[0] = '\0';
 	if (field_check_fn(expr, (const char *const *)w->namespaces,
-	        w->nnamespaces / 2, msg, sizeof(msg)) == 0)
+		w->nnamespaces / 2, msg, sizeof(msg)) == 0)
 		return 0;
 	msg[sizeof(msg) - 1] = '\0';
 	key_errorf(ld, wmark(defs, src, key), src->label, NULL,
@@ -3059,8 +3077,7 @@ check_field(struct loader *ld, const struct watch_src *defs,
  * from `w`; message.h knows the feed built-ins itself). Returns how many.
  */
 static size_t
-watch_field_names(const struct watch_config *w, const char **out,
-    size_t max)
+watch_field_names(const struct watch_config *w, const char **out, size_t max)
 {
 	size_t i, n = 0;
 
@@ -3087,8 +3104,8 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
 	if (from == NULL || w->nmessage == 0)
 		return 0;
 	map = from->node[wk("message")];
-	nfields = watch_field_names(w, fields,
-	    sizeof(fields) / sizeof(fields[0]));
+	nfields =
+	    watch_field_names(w, fields, sizeof(fields) / sizeof(fields[0]));
 	if (w->jq != NULL) /* a jq program's object keys are its fields */
 		nfields = MESSAGE_FIELDS_ANY;
 	for (i = 0; i + 1 < w->nmessage; i += 2) {
@@ -3097,16 +3114,19 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
 		char key[32];
 
 		part = strcmp(w->message[i], "title") == 0 ?
-		    MESSAGE_PART_TITLE :
-		    strcmp(w->message[i], "description") == 0 ?
-		    MESSAGE_PART_DESCRIPTION : MESSAGE_PART_HEADER;
+			   MESSAGE_PART_TITLE :
+		       strcmp(w->message[i], "description") == 0 ?
+			   MESSAGE_PART_DESCRIPTION :
+			   MESSAGE_PART_HEADER;
 		if (message_template_check(w->message[i + 1], part, fields,
 			nfields, &at, &err) == 0)
 			continue;
 		pv = map_find(ld, map, w->message[i]);
 		snprintf(key, sizeof(key), "message.%s", w->message[i]);
-		key_errorf(ld, pv != NULL ? css_mark(ld, pv, at) :
-		    from->mark[wk("message")], src->label, key, "%s", err.msg);
+		key_errorf(ld,
+		    pv != NULL ? css_mark(ld, pv, at) :
+				 from->mark[wk("message")],
+		    src->label, key, "%s", err.msg);
 		result = -1;
 	}
 	return result;
@@ -3163,15 +3183,19 @@ watch_check_source(struct loader *ld, const struct watch_src *defs,
 	int result = 0;
 
 	if (w->xpath == NULL && (w->parser == CONFIG_PARSER_HTML ||
-	    w->parser == CONFIG_PARSER_XML)) {
-		errorf(ld, src->pos, "%s: missing required key 'xpath' (or "
-		    "'css'; parser: %s reads items by XPath)", src->label,
+				    w->parser == CONFIG_PARSER_XML)) {
+		errorf(ld, src->pos,
+		    "%s: missing required key 'xpath' (or "
+		    "'css'; parser: %s reads items by XPath)",
+		    src->label,
 		    w->parser == CONFIG_PARSER_HTML ? "html" : "xml");
 		result = -1;
 	}
 	if (w->jq == NULL && w->parser == CONFIG_PARSER_JSON) {
-		errorf(ld, src->pos, "%s: missing required key 'jq' (parser: "
-		    "json reads items with a jq program)", src->label);
+		errorf(ld, src->pos,
+		    "%s: missing required key 'jq' (parser: "
+		    "json reads items with a jq program)",
+		    src->label);
 		result = -1;
 	}
 	if (w->xpath != NULL && w->parser == CONFIG_PARSER_JSON) {
@@ -3286,9 +3310,10 @@ known_fields(const struct watch_config *w, char *buf, size_t size)
 	n = (size_t)snprintf(buf, size, "title, link");
 	for (i = 0; i + 1 < w->nfields && n < size; i += 2)
 		n += (size_t)snprintf(buf + n, size - n, ", %s", w->fields[i]);
-	if (n < size &&
-	    (w->parser == CONFIG_PARSER_AUTO || w->parser == CONFIG_PARSER_FEED))
-		snprintf(buf + n, size - n, ", and for feeds date, summary, "
+	if (n < size && (w->parser == CONFIG_PARSER_AUTO ||
+			    w->parser == CONFIG_PARSER_FEED))
+		snprintf(buf + n, size - n,
+		    ", and for feeds date, summary, "
 		    "author, image");
 }
 
@@ -3318,8 +3343,8 @@ when_cond_compile(struct watch_config *w)
 	if ((w->when_cond = calloc(w->nwhen, sizeof(*w->when_cond))) == NULL)
 		return -1;
 	for (j = 0; j < w->nwhen; j++)
-		if ((w->when_cond[j] = cond_parse(w->when[j],
-			 COND_FREE_IS_ZERO, NULL, &err)) == NULL) {
+		if ((w->when_cond[j] = cond_parse(w->when[j], COND_FREE_IS_ZERO,
+			 NULL, &err)) == NULL) {
 			when_cond_free(w);
 			return -1;
 		}
@@ -3467,7 +3492,7 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		if (k == WK_XPATH && watch_source(defs, src, WK_CSS) != NULL)
 			continue;
 		if (k == WK_NAME ? src->present[k] :
-		    watch_source(defs, src, k) != NULL)
+				   watch_source(defs, src, k) != NULL)
 			continue;
 		errorf(ld, src->pos, "%s: missing required key '%s'%s",
 		    src->label, watch_keys[k].info.name,
@@ -3494,9 +3519,10 @@ watch_build(struct loader *ld, const struct watch_src *builtin,
 		browser_proxy_refused(ld, defs, src, &result);
 	if (out->render != CONFIG_RENDER_BROWSER &&
 	    (out->wait_for != NULL ||
-	    out->browser_profile != CONFIG_PROFILE_FRESH))
-		browser_only(ld, defs, src, out->wait_for != NULL ?
-		    "wait_for" : "browser_profile", &result);
+		out->browser_profile != CONFIG_PROFILE_FRESH))
+		browser_only(ld, defs, src,
+		    out->wait_for != NULL ? "wait_for" : "browser_profile",
+		    &result);
 	return result;
 oom:
 	ld->oom = true;
@@ -3531,11 +3557,11 @@ kakao_parse(struct loader *ld, yaml_node_t *n, struct kakao_config *kc,
 			sink = i;
 		if (vals[i] != NULL && kakao_keys[i].parse != NULL)
 			ok[i] = key_parse(ld, &kakao_keys[i], vals[i], "kakao",
-			    kc) == 0;
+				    kc) == 0;
 	}
 	if (vals[KK_TOKEN_FILE] != NULL &&
 	    parse_str(ld, vals[KK_TOKEN_FILE], "kakao", "token_file", false,
-	    &s) == 0) {
+		&s) == 0) {
 		free(*token_file);
 		*token_file = s;
 		*token_mark = vals[KK_TOKEN_FILE]->start_mark;
@@ -3594,13 +3620,13 @@ path_resolve(const char *s, const char *base, struct kw_err *err)
 	if (s[0] == '~') {
 		if (s[1] != '\0' && s[1] != '/') {
 			kw_err_set(err, "'~user' paths are not supported; "
-			    "use '~/' or an absolute path");
+					"use '~/' or an absolute path");
 			return NULL;
 		}
 		home = getenv("HOME");
 		if (home == NULL || home[0] != '/') {
 			kw_err_set(err, "'~' needs HOME set to an absolute "
-			    "path");
+					"path");
 			return NULL;
 		}
 		tilde = malloc(strlen(home) + strlen(s) + 1);
@@ -3796,8 +3822,8 @@ config_build(struct loader *ld, struct config *cfg)
 		kakao_parse(ld, vals[TK_KAKAO], &cfg->kakao, &token_file,
 		    &token_mark);
 	if (cfg->state_dir != NULL) {
-		cfg->kakao.token_file = path_resolve(token_file,
-		    cfg->state_dir, &err);
+		cfg->kakao.token_file =
+		    path_resolve(token_file, cfg->state_dir, &err);
 		if (cfg->kakao.token_file == NULL)
 			key_errorf(ld, token_mark, "kakao", "token_file", "%s",
 			    err.msg);
@@ -3844,7 +3870,7 @@ config_build(struct loader *ld, struct config *cfg)
 		goto out;
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	    it++) {
+	     it++) {
 		item = node_get(ld, *it);
 		if (item == NULL)
 			continue;
@@ -3852,7 +3878,8 @@ config_build(struct loader *ld, struct config *cfg)
 		if (item->type != YAML_MAPPING_NODE) {
 			errorf(ld, item->start_mark,
 			    "watch #%zu: expected a mapping (name:, url:, "
-			    "xpath:, ...), not %s", i + 1, node_kind(item));
+			    "xpath:, ...), not %s",
+			    i + 1, node_kind(item));
 			continue;
 		}
 		watch_src_parse(ld, item, i + 1, &srcs[nsrcs]);
@@ -3939,7 +3966,7 @@ yaml_failure(struct loader *ld, const yaml_parser_t *p)
 				mark.line++;
 				mark.column = 0;
 			} else if (((unsigned char)ld->text[i] & 0xC0) !=
-			    0x80) {
+				   0x80) {
 				mark.column++;
 			}
 		}
