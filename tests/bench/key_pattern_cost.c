@@ -62,7 +62,7 @@ main(int argc, char **argv)
 	static const char *const patterns[] = {
 		"[?&]wr_id=(\\d+)",
 		"/board\\.php\\?(?:.*&)?wr_id=(\\d+)",
-		"[?&](?:no|idx|wr_id|articleid)=(\\d+)",
+		"(?:\\?|&)(?:no|idx|wr_id|articleid)=(\\d+)",
 	};
 	struct extract_xpath_set *set;
 	struct item_list items;
@@ -101,7 +101,7 @@ main(int argc, char **argv)
 			t = round_ms(set, patterns[p], &items);
 			after = t < after ? t : after;
 		}
-		printf("  %-38s compiled each check %6.1f us, from the set "
+		printf("  %-42s compiled each check %6.1f us, from the set "
 		       "%6.1f us, saved %6.1f us\n",
 		    patterns[p], before * 1e3 / NCHECKS, after * 1e3 / NCHECKS,
 		    (before - after) * 1e3 / NCHECKS);
