@@ -127,8 +127,8 @@ build(const char *name, const char *page, enum message_kind kind,
 {
 	struct kw_err err = { 0 };
 
-	assert_int_equal(message_build_changes(name, page, kind, items, max,
-	    out, nout, &err), 0);
+	assert_int_equal(message_build_format(NULL, name, page, kind, items,
+	    max, out, nout, &err), 0);
 	assert_false(err.set);
 }
 
@@ -774,7 +774,7 @@ test_message_plan_never_makes_a_list_of_one(void **state)
 	}
 }
 
-/* ---- message_build_changes ---- */
+/* ---- message_build_format with the default templates ---- */
 
 static void
 test_message_one_item_is_a_text_template(void **state)
