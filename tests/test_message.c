@@ -286,7 +286,8 @@ add_item(struct item_list *l, const char *text, const char *link, ...)
 	va_start(ap, link);
 	while ((name = va_arg(ap, const char *)) != NULL) {
 		value = va_arg(ap, const char *);
-		assert_int_equal(item_field_set(&l->v[l->n - 1], name, value),
+		assert_int_equal(item_field_set_take(&l->v[l->n - 1], name,
+				     value != NULL ? strdup(value) : NULL),
 		    0);
 	}
 	va_end(ap);
