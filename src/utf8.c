@@ -229,25 +229,6 @@ utf8_contains_folded(const char *folded_text, const char *folded_needle)
 	return strstr(folded_text, folded_needle) != NULL;
 }
 
-bool
-utf8_contains_casefold(const char *text, const char *needle)
-{
-	char *ft, *fn;
-	bool r;
-
-	if (text == NULL || needle == NULL || needle[0] == '\0')
-		return false;
-	ft = utf8_casefold_nfkc(text);
-	fn = utf8_casefold_nfkc(needle);
-	if (ft == NULL || fn == NULL)
-		r = strstr(text, needle) != NULL;
-	else
-		r = utf8_contains_folded(ft, fn);
-	free(ft);
-	free(fn);
-	return r;
-}
-
 static utf8proc_int32_t
 as_cp(uint32_t c)
 {

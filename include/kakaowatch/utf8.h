@@ -84,14 +84,6 @@ char *utf8_casefold_nfkc(const char *s);
 bool utf8_contains_folded(const char *folded_text, const char *folded_needle);
 
 /*
- * utf8_contains_casefold: utf8_contains_folded after folding both `text`
- * and `needle` with utf8_casefold_nfkc (for one-off tests; fold once and
- * use utf8_contains_folded when matching many texts). On out-of-memory it
- * falls back to an exact byte comparison (strstr).
- */
-bool utf8_contains_casefold(const char *text, const char *needle);
-
-/*
  * utf8_grapheme_breaks fills brk[0..n) for the code points cps[0..n):
  * brk[k] is true when a grapheme cluster boundary lies before cps[k]
  * (brk[0] is true when n > 0). Code points outside Unicode count as
