@@ -42,8 +42,8 @@ changes(const struct item_list *old, const struct item_list *cur,
 {
 	struct item_list changed;
 
-	assert_int_equal(
-	    diff_changes(old, cur, old, added, &changed, removed), 0);
+	assert_int_equal(diff_changes(old, cur, old, added, &changed, removed),
+	    0);
 	assert_int_equal(changed.n, 0);
 	item_list_release(&changed);
 }

@@ -1135,7 +1135,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_kakao_send_without_talk_message_consent, setup,
 		    teardown),
-		cmocka_unit_test(test_kakao_refresh_result_classifies_auth_errors_by_code),
+		cmocka_unit_test(
+		    test_kakao_refresh_result_classifies_auth_errors_by_code),
 		cmocka_unit_test(test_kakao_classify_api_error_by_code),
 	};
 	int result;
