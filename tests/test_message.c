@@ -128,7 +128,8 @@ build(const char *name, const char *page, enum message_kind kind,
 	struct kw_err err = { 0 };
 
 	assert_int_equal(message_build_format(NULL, name, page, kind, items,
-	    max, out, nout, &err), 0);
+			     max, out, nout, &err),
+	    0);
 	assert_false(err.set);
 }
 

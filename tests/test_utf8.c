@@ -200,7 +200,8 @@ test_utf8_contains_matches_nfd_keywords(void **state)
 	assert_true(contains("Le CAFÉ du coin", "cafe\xcc\x81"));
 	assert_true(contains(
 	    "[공지] \xe1\x84\x87\xe1\x85\xa9\xe1\x84\x8b\xe1\x85\xa1\xe1\x86\xab"
-	    " 업데이트", "보안"));
+	    " 업데이트",
+	    "보안"));
 	assert_true(contains("ＲＥＬＥＡＳＥ notes", "release"));
 	/* folding is not accent stripping, and a syllable is not its prefix */
 	assert_false(contains("résumé", "resume"));
