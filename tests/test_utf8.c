@@ -77,6 +77,7 @@ static void
 test_utf8_valid_and_repair_agree(void **state)
 {
 	char *r;
+	size_t len;
 
 	(void)state;
 	assert_true(utf8_valid("", 0));
@@ -86,21 +87,31 @@ test_utf8_valid_and_repair_agree(void **state)
 	assert_false(utf8_valid("abc\xc3", 4));
 	assert_false(utf8_valid("\xed\xa0\x80", 3));
 
-	r = utf8_repair("\xff\xfe" "abc\xe2\x82");
+	/* clang-format off */
+	r = utf8_repair("\xff\xfe" "abc\xe2\x82", 7, &len);
 	assert_string_equal(r, FFFD FFFD "abc" FFFD);
+	assert_int_equal(len, 12);
 	free(r);
-	r = utf8_repair("\xed\xa0\x80");
+	r = utf8_repair("\xed\xa0\x80", 3, NULL);
 	assert_string_equal(r, FFFD FFFD FFFD);
 	free(r);
-	r = utf8_repair("\xf0\x9f\x98" "x");
+	r = utf8_repair("\xf0\x9f\x98" "x", 4, NULL);
 	assert_string_equal(r, FFFD "x");
 	free(r);
-	r = utf8_repair(NULL);
+	r = utf8_repair(NULL, 0, &len);
 	assert_string_equal(r, "");
+	assert_int_equal(len, 0);
 	free(r);
-	r = utf8_repair("카카오 " FFFD);
+	r = utf8_repair("카카오 " FFFD, strlen("카카오 " FFFD), NULL);
 	assert_string_equal(r, "카카오 " FFFD);
 	free(r);
+	/* only the n bytes given; NUL bytes are dropped, a cut sequence at
+	 * the end is one U+FFFD */
+	r = utf8_repair("a\0b\0\xe2\x82" "cd", 6, &len);
+	assert_string_equal(r, "ab" FFFD);
+	assert_int_equal(len, 5);
+	free(r);
+	/* clang-format on */
 }
 
 static void
