@@ -142,7 +142,9 @@ struct regex;
 struct regex *extract_xpath_set_regex(struct extract_xpath_set *set,
     const char *pattern, unsigned flags, struct kw_err *err);
 
-/* extract_xpath_set_regex_count: how many distinct regexes the set holds */
+/* extract_xpath_set_regex_count: how many distinct regexes the set holds
+ * (only tests call it: the one sign that a pattern was compiled once per
+ * set, that is per configuration load, and that a failure was not kept) */
 size_t extract_xpath_set_regex_count(const struct extract_xpath_set *set);
 
 /*
