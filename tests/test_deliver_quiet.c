@@ -457,24 +457,41 @@ text_tmpl(const char *text, const char *link)
 	return s;
 }
 
+/* the digest of n text messages, message i made by watches[i] for one new
+ * item titles[i]; as a one-element array for header_of and content_title
+ * (caller decrefs) */
+static json_t *
+digest_of_texts(const char *const *watches, const char *const *titles, size_t n)
+{
+	struct message_digest_part p[8];
+	char *t[8], buf[128];
+	json_t *a = json_array();
+	size_t i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s: 1 new\n%s", watches[i],
+		    titles[i]);
+		t[i] = text_tmpl(buf, "https://x.example/i");
+		p[i] = (struct message_digest_part){ watches[i],
+			"https://x.example/", false, t[i] };
+	}
+	json_array_append_new(a, digest(p, n));
+	for (i = 0; i < n; i++)
+		free(t[i]);
+	return a;
+}
+
 static void
 test_digest_of_one_source_names_two_and_counts_the_rest(void **state)
 {
-	struct message_digest_part p[5];
-	char *t[5], buf[64];
-	json_t *d, *a;
-	size_t i;
+	static const char *const watches[] = { "deals", "deals", "deals",
+		"deals", "deals" };
+	static const char *const titles[] = { "특가 1", "특가 2", "특가 3",
+		"특가 4", "특가 5" };
+	json_t *a = digest_of_texts(watches, titles, 5);
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
-		snprintf(buf, sizeof(buf), "deals: 1 new\n특가 %zu", i + 1);
-		t[i] = text_tmpl(buf, "https://deal.example/1");
-		p[i] = (struct message_digest_part){ "deals",
-			"https://deal.example/", false, t[i] };
-	}
-	d = digest(p, 5);
-	a = json_array();
-	json_array_append(a, d);
 	assert_string_equal(header_of(a, 0),
 	    "Quiet hours 23:00-07:00: 5 items from deals");
 	assert_string_equal(content_title(a, 0, 0), "특가 1");
@@ -482,30 +499,17 @@ test_digest_of_one_source_names_two_and_counts_the_rest(void **state)
 	assert_string_equal(content_title(a, 0, 2),
 	    "+3 more: 특가 3 · 특가 4 · 특가 5");
 	json_decref(a);
-	json_decref(d);
-	for (i = 0; i < 5; i++)
-		free(t[i]);
 }
 
 static void
 test_digest_of_many_sources_counts_every_one(void **state)
 {
-	static const char *names[] = { "a", "b", "c", "d", "b" };
-	struct message_digest_part p[5];
-	char *t[5], buf[64];
-	json_t *d, *a;
-	size_t i;
+	static const char *const watches[] = { "a", "b", "c", "d", "b" };
+	static const char *const titles[] = { "item 0", "item 1", "item 2",
+		"item 3", "item 4" };
+	json_t *a = digest_of_texts(watches, titles, 5);
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
-		snprintf(buf, sizeof(buf), "%s: 1 new\nitem %zu", names[i], i);
-		t[i] = text_tmpl(buf, "https://x.example/i");
-		p[i] = (struct message_digest_part){ names[i],
-			"https://x.example/", false, t[i] };
-	}
-	d = digest(p, 5);
-	a = json_array();
-	json_array_append(a, d);
 	assert_string_equal(header_of(a, 0),
 	    "Quiet hours 23:00-07:00: 5 items from 4 sources");
 	assert_string_equal(content_title(a, 0, 0), "a (1): item 0");
@@ -513,9 +517,6 @@ test_digest_of_many_sources_counts_every_one(void **state)
 	assert_string_equal(content_title(a, 0, 2),
 	    "+2 more sources: c (1), d (1)");
 	json_decref(a);
-	json_decref(d);
-	for (i = 0; i < 5; i++)
-		free(t[i]);
 }
 
 static void
