@@ -230,6 +230,17 @@ fetch('/items.json').then(r => r.json()).then(items => {
 </script></body></html>""" % (head, before, list_id, list_id))
 
 
+def write_cookies_txt(path, sid):
+    """Writes to `path` what a browser extension exports ("Get
+    cookies.txt") after a login to tests/fakes/sessionserver.py: Netscape
+    format, tab separated, the HttpOnly session cookie sid=SID (prefixed
+    #HttpOnly_) and one more, theme=dark."""
+    with open(path, "w") as f:
+        f.write("# Netscape HTTP Cookie File\n"
+                "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\t%s\n"
+                "127.0.0.1\tFALSE\t/\tFALSE\t0\ttheme\tdark\n" % sid)
+
+
 # ---- the daemon against fake Kakao (test_daemon, test_delivery, ...) ----
 
 CLIENT_ID = "daemon-test-rest-key-42"
@@ -293,15 +304,19 @@ class Daemon:
         self.wait_log(r"check: '?%s'?: " % re.escape(name), timeout,
                       count=start + more)
 
+    def matches(self, pattern):
+        """How often `pattern` (a regex, re.M) matches the log so far;
+        fails the test when the daemon has exited."""
+        if self.proc.poll() is not None:
+            raise AssertionError("the daemon exited (%s):\n%s" % (
+                self.proc.returncode, self.log()))
+        return len(re.findall(pattern, self.log(), re.M))
+
     def wait_log(self, pattern, timeout=15, count=1):
         """Waits until `pattern` (a regex) matched `count` log lines."""
-        def seen():
-            if self.proc.poll() is not None:
-                raise AssertionError("the daemon exited (%s):\n%s" % (
-                    self.proc.returncode, self.log()))
-            return len(re.findall(pattern, self.log(), re.M)) >= count
-        wait_until(seen, timeout, "/%s/ x%d in the log:\n%s" % (
-            pattern, count, self.log()[-3000:]))
+        wait_until(lambda: self.matches(pattern) >= count, timeout,
+                   "/%s/ x%d in the log:\n%s" % (
+                       pattern, count, self.log()[-3000:]))
 
     def stop(self, sig=signal.SIGTERM):
         """Sends `sig`; returns (exit status, seconds until it exited)."""
@@ -378,6 +393,28 @@ watches:
         for m in self.messages():
             out += items_of(m)
         return out
+
+    def sent_raw(self):
+        """The template objects the fake Kakao accepted, each the JSON
+        text exactly as it was sent."""
+        return [m["raw"] for m in
+                self.kakao.get_json("/_control/messages")["messages"]]
+
+    def preview(self, name):
+        """`kakaowatch test NAME --messages`: (the template objects it
+        would send, one JSON text a line after its 'messages: N' line; its
+        whole stdout). Fails the test unless it exits 0 and prints one
+        'messages: N' line followed by N objects."""
+        p = self.tc.kw("test", name, "--messages", env=self.env,
+                       config=self.config)
+        self.tc.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        lines = p.stdout.splitlines()
+        at = [i for i, l in enumerate(lines) if l.startswith("messages: ")]
+        self.tc.assertEqual(len(at), 1, p.stdout)
+        n = int(lines[at[0]].split()[1])
+        raw = lines[at[0] + 1:]
+        self.tc.assertEqual(len(raw), n, p.stdout)
+        return raw, p.stdout
 
     def send_requests(self):
         """How many memo sends reached the fake Kakao (answered or not:

@@ -82,10 +82,6 @@ class HotDealEndToEnd(kwtest.FakeClockCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         return json.loads(p.stdout)["outbox"]["pending"]
 
-    def sent_raw(self, e):
-        return [m["raw"] for m in
-                e.kakao.get_json("/_control/messages")["messages"]]
-
     def rejected(self, e):
         return e.kakao.get_json("/_control/tokens")["rejected_sends"]
 
@@ -113,17 +109,12 @@ class HotDealEndToEnd(kwtest.FakeClockCase):
         self.assertEqual(msg["contents"], self.expect(cheap))
         self.assertEqual(self.rejected(e), 0)
         # the preview shows the very template object that was sent
-        p = self.kw("test", "hot", "--messages", env=e.env, config=e.config)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        lines = p.stdout.splitlines()
-        at = [i for i, l in enumerate(lines) if l.startswith("messages: ")]
-        self.assertEqual(len(at), 1, p.stdout)
-        at = at[0]
-        self.assertTrue(lines[at].startswith("messages: 1 "), p.stdout)
-        self.assertEqual(lines[at + 1:], self.sent_raw(e), p.stdout)
+        raw, out = e.preview("hot")
+        self.assertEqual(len(raw), 1, out)
+        self.assertEqual(raw, e.sent_raw(), out)
         # and says why the others do not match
-        self.assertIn("price '가격문의' is not a number", p.stdout)
-        self.assertIn("price <= 100000 is false", p.stdout)
+        self.assertIn("price '가격문의' is not a number", out)
+        self.assertIn("price <= 100000 is false", out)
 
         # 23:30 and 02:00: checks go on, nothing arrives
         self.clock.set_kst("2026-12-01 23:30:00")
