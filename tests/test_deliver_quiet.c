@@ -61,6 +61,22 @@ teardown(void **state)
 	return 0;
 }
 
+/* for load's `more`: a watch whose messages are never held */
+#define LOUD_WATCH                                                   \
+	"  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, " \
+	"quiet_hours: 'off'}\n"
+
+/* a night with LOUD_WATCH: deals n1 at 23:30, loud l1 at 00:30 and deals
+ * n2 at 01:30 are queued, nothing is delivered yet */
+static void
+loud_night(struct deliver_fixture *f)
+{
+	load(f, "quiet_hours: 23:00-07:00", LOUD_WATCH);
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
+	deliver_fixture_queue(f, "loud", "loud: 1 new\nl1", KST(24, 30));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn2", KST(25, 30));
+}
+
 /* queue a watch's list message of n items "<prefix> 1".."<prefix> n" */
 static void
 queue_list(struct deliver_fixture *f, const char *watch, const char *prefix,
@@ -229,12 +245,7 @@ test_a_loud_watch_delivers_at_night_the_rest_is_one_digest(void **state)
 	struct deliver_report rep;
 	json_t *a;
 
-	load(f, "quiet_hours: 23:00-07:00",
-	    "  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, "
-	    "quiet_hours: 'off'}\n");
-	deliver_fixture_queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
-	deliver_fixture_queue(f, "loud", "loud: 1 new\nl1", KST(24, 30));
-	deliver_fixture_queue(f, "deals", "deals: 1 new\nn2", KST(25, 30));
+	loud_night(f);
 	deliver_fixture_queue(f, "deals", "deals: 1 new\nn3", KST(26, 30));
 	/* at night the loud watch's message goes, the others wait */
 	assert_int_equal(deliver(f, KST(26, 31), &rep), 1);
@@ -256,12 +267,7 @@ test_an_unsent_message_between_night_ones_is_not_overtaken(void **state)
 	struct deliver_report rep;
 	json_t *a;
 
-	load(f, "quiet_hours: 23:00-07:00",
-	    "  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, "
-	    "quiet_hours: 'off'}\n");
-	deliver_fixture_queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
-	deliver_fixture_queue(f, "loud", "loud: 1 new\nl1", KST(24, 30));
-	deliver_fixture_queue(f, "deals", "deals: 1 new\nn2", KST(25, 30));
+	loud_night(f);
 	/* not delivered at night (the daemon was down): in the morning the
 	 * loud message stays between them, so no digest reorders them */
 	assert_int_equal(deliver(f, KST(31, 5), &rep), 3);
@@ -409,9 +415,7 @@ test_notices_are_held_by_the_top_level_window(void **state)
 	struct kw_err err = { 0 };
 	json_t *a;
 
-	load(f, "quiet_hours: 23:00-07:00\nnotice_window: 0",
-	    "  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, "
-	    "quiet_hours: 'off'}\n");
+	load(f, "quiet_hours: 23:00-07:00\nnotice_window: 0", LOUD_WATCH);
 	assert_int_equal(deliver_notice_add(f->st, f->cfg, true, "loud", 5,
 			     "http://127.0.0.1:9/l", "HTTP 503", KST(24, 0),
 			     &err),
