@@ -6,6 +6,7 @@ writes a config into a temporary directory and runs the real binary
 """
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -163,8 +164,37 @@ class KwTestCase(unittest.TestCase):
                     self.assertNotIn(s, log, "a secret leaked into output")
 
 
+def ephemeral_ports():
+    """The kernel's range for ports it picks itself (bind to port 0, the
+    local end of a connection): ip_local_port_range."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port free on 127.0.0.1 now (the kernel's pick)."""
+    """A TCP port free on 127.0.0.1 now, for a listener the program under
+    test opens later itself (the auth listener of a redirect URI fixed in
+    the config). Picked below the kernel's ephemeral range: a port from
+    that range, free now, can be handed out again before the program
+    binds it, to a fake server of a test running beside (they bind port
+    0) or as the local port of any connection, and the bind then fails
+    with "Address already in use"."""
+    low, _ = ephemeral_ports()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]

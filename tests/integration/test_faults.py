@@ -36,12 +36,15 @@ def page(titles):
         '<li><a href="/p/%s">%s</a></li>' % (t, t) for t in titles)
 
 
-def closed_port():
+def closed_port(tc):
+    """A loopback port that refuses connections for the whole test: bound
+    and not listening, held until the test ends (a port closed again at
+    once may be taken meanwhile, by a fake server of a test running beside
+    this one or as the local port of a connection, and then answer)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    tc.addCleanup(s.close)
+    return s.getsockname()[1]
 
 
 def db_rows(state, sql, *args):
@@ -93,7 +96,7 @@ watches:
         p = self.pages
         # name -> (the broken URL, what its log line must say)
         faults = {
-            "refused": ("http://127.0.0.1:%d/" % closed_port(),
+            "refused": ("http://127.0.0.1:%d/" % closed_port(self),
                         "connect"),
             "dns": ("http://nonexistent.invalid/", "resolv"),
             "tls": ("https://127.0.0.1:%d/healthy.html" % p.port, "TLS"),
@@ -209,7 +212,7 @@ watches:
   - {name: hang3, url: '%s', xpath: //li/a}
   - {name: refused, url: 'http://127.0.0.1:%d/', xpath: //li/a}
 """ % (self.state, p.url("/healthy.html"), p.url("/hang?1"),
-            p.url("/hang?2"), p.url("/hang?3"), closed_port()))
+            p.url("/hang?2"), p.url("/hang?3"), closed_port(self)))
         proc = subprocess.Popen([kwtest.BINARY, "-c", self.config, "run"],
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
