@@ -331,11 +331,14 @@ watches:
         d.wait_log("tickets: 1 new, 0 removed")
 
         # a browser killed mid-check fails that check only
+        # (counted from here: tickets was "unchanged" before the change
+        # too, and a count from the start proves no check after it)
+        t = d.count("tickets: unchanged")
         os.kill(pid, signal.SIGKILL)
         d.wait_log("hang: failed: the browser crashed (signal 9)")
         n = d.count("plain: unchanged")
         d.wait_log("plain: unchanged", count=n + 1)
-        d.wait_log("tickets: unchanged")
+        d.wait_log("tickets: unchanged", count=t + 1)
         msgs = kwtest.json_lines(d.stdout())
         self.assertEqual(len(msgs), 1, msgs)
         self.assertIn("임영웅 전국투어", str(msgs[0]))
