@@ -314,7 +314,7 @@ class Daemon:
         return len(re.findall(r"^.*check: '?%s'?: " % re.escape(name),
                               self.log(), re.M))
 
-    def wait_checks(self, name, more=2, timeout=15):
+    def wait_checks(self, name, more=2, timeout=30):
         """Waits until `more` checks of `name` ended after this call (the
         first may already be under way, so `more` >= 2 means at least one
         whole check ran). Needs the daemon run with -v."""
@@ -322,8 +322,10 @@ class Daemon:
         self.wait_log(r"check: '?%s'?: " % re.escape(name), timeout,
                       count=start + more)
 
-    def wait_log(self, pattern, timeout=15, count=1):
-        """Waits until `pattern` (a regex) matched `count` log lines."""
+    def wait_log(self, pattern, timeout=30, count=1):
+        """Waits until `pattern` (a regex) matched `count` log lines. The
+        deadline is generous (ASan on a loaded 2-core machine): a wait
+        ends as soon as the line is there."""
         def seen():
             if self.proc.poll() is not None:
                 raise AssertionError("the daemon exited (%s):\n%s" % (
