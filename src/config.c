@@ -621,6 +621,174 @@ unknown_key(struct loader *ld, const yaml_node_t *k, const char *where,
 }
 
 /*
+ * What a map_walk callback made of one pair: taken (a later equal key is
+ * a repeat); refused, with an error written (its key still counts, so a
+ * later equal key is a repeat too); dropped, with an error written (as if
+ * the pair were not there); stop, with an error written or ld->oom set
+ * (the walk ends there).
+ */
+enum map_next { MAP_TAKE, MAP_REFUSE, MAP_DROP, MAP_STOP };
+
+/* one walk over a mapping: the wording of its errors, its rules */
+struct map_walk {
+	const char *label, *key; /* its errors start "LABEL: KEY: " (NULL:
+				    leave out) */
+	const char *expected;	/* "a mapping of ... (e.g. ...)": a YAML null
+				   is an empty mapping, anything else not a
+				   mapping the error "expected EXPECTED, not
+				   KIND"; NULL: the caller checked */
+	const char *keys;	/* "header names": a key that is not a string
+				   is the error "KEYS[ WHERE] must be strings,
+				   not KIND"; NULL: `pair` gets it, named "" */
+	const char *noun;	/* "header": a repeated key is the error
+				   "duplicate NOUN 'K'[ WHERE] (first at
+				   FILE:LINE:COL)"; NULL: repeats go to `pair` */
+	const char *where;	/* "in watch 'a'" for those two, or NULL */
+	bool twice;		/* say "NOUN 'K' given twice" instead */
+	bool anycase;		/* keys equal in any ASCII case repeat */
+	bool stop;		/* the walk's own first error ends it */
+	/* one pair, in file order; k and v place its errors, which start
+	   with the walk's label and key */
+	enum map_next (*pair)(struct loader *ld, const struct map_walk *w,
+	    const char *name, yaml_node_t *k, yaml_node_t *v);
+	void *arg;		/* what the pairs go into */
+};
+
+/*
+ * map_walk hands each key: value pair of the mapping `map` to w->pair in
+ * file order, once its key passed the walk's own checks (a string key, not
+ * a repeat of one taken or refused before). 0 when every pair was taken
+ * (or `map` is null where w->expected allows it), -1 when an error was
+ * written, by the walk or by w->pair, or memory ran out (ld->oom).
+ */
+static int
+map_walk(struct loader *ld, yaml_node_t *map, const struct map_walk *w)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v, **seen, *first;
+	char tmp[SHOW_MAX + 4];
+	const char *name;
+	size_t nseen = 0, i;
+	enum map_next next;
+	int result = 0;
+
+	if (w->expected != NULL && node_is_null(map))
+		return 0;
+	if (w->expected != NULL && map->type != YAML_MAPPING_NODE) {
+		key_errorf(ld, map->start_mark, w->label, w->key,
+		    "expected %s, not %s", w->expected, node_kind(map));
+		return -1;
+	}
+	/* the keys taken or refused so far: what a repeat is a repeat of */
+	seen = calloc((size_t)(map->data.mapping.pairs.top -
+	    map->data.mapping.pairs.start) + 1, sizeof(*seen));
+	if (seen == NULL) {
+		ld->oom = true;
+		return -1;
+	}
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = node_get(ld, pair->key);
+		v = node_get(ld, pair->value);
+		if (k == NULL || v == NULL)
+			continue;
+		name = k->type == YAML_SCALAR_NODE ? node_str(k) : NULL;
+		if (name == NULL && w->keys != NULL) {
+			key_errorf(ld, k->start_mark, w->label, w->key,
+			    "%s%s%s must be strings, not %s", w->keys,
+			    w->where != NULL ? " " : "",
+			    w->where != NULL ? w->where : "", node_kind(k));
+			result = -1;
+			if (w->stop)
+				break;
+			continue;
+		}
+		first = NULL;
+		for (i = 0; name != NULL && w->noun != NULL && i < nseen; i++)
+			if ((w->anycase ? strcasecmp(node_str(seen[i]), name) :
+			    strcmp(node_str(seen[i]), name)) == 0) {
+				first = seen[i];
+				break;
+			}
+		if (first != NULL && w->twice) {
+			key_errorf(ld, k->start_mark, w->label, w->key,
+			    "%s '%s' given twice", w->noun,
+			    show(name, tmp, sizeof(tmp)));
+		} else if (first != NULL) {
+			key_errorf(ld, k->start_mark, w->label, w->key,
+			    "duplicate %s '%s'%s%s (first at %s:%u:%u)",
+			    w->noun, show(name, tmp, sizeof(tmp)),
+			    w->where != NULL ? " " : "",
+			    w->where != NULL ? w->where : "", ld->path,
+			    (unsigned)first->start_mark.line + 1,
+			    (unsigned)first->start_mark.column + 1);
+		}
+		if (first != NULL) {
+			result = -1;
+			if (w->stop)
+				break;
+			continue;
+		}
+		next = w->pair(ld, w, name != NULL ? name : "", k, v);
+		if (next != MAP_TAKE)
+			result = -1;
+		if (name != NULL && (next == MAP_TAKE || next == MAP_REFUSE))
+			seen[nseen++] = k;
+		if (next == MAP_STOP)
+			break;
+	}
+	free(seen);
+	return result;
+}
+
+/*
+ * map_find returns the value node of the first pair of `map` whose key is
+ * the string `name`, or NULL (none, or `map` is NULL or not a mapping)
+ */
+static yaml_node_t *
+map_find(struct loader *ld, yaml_node_t *map, const char *name)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = node_get(ld, pair->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    strcmp(node_str(k), name) == 0)
+			return node_get(ld, pair->value);
+	}
+	return NULL;
+}
+
+/* what map_collect's pairs go into */
+struct collect {
+	const struct key *keys;
+	size_t nkeys;
+	const char *where;
+	yaml_node_t **vals;
+	yaml_mark_t *keymarks;
+};
+
+static enum map_next
+collect_pair(struct loader *ld, const struct map_walk *w,
+    const char *name, yaml_node_t *k, yaml_node_t *v)
+{
+	struct collect *c = w->arg;
+	int idx = key_index(c->keys, c->nkeys, name);
+
+	if (idx < 0) {
+		unknown_key(ld, k, c->where, c->keys, c->nkeys);
+		return MAP_DROP;
+	}
+	c->vals[idx] = v;
+	c->keymarks[idx] = k->start_mark;
+	return MAP_TAKE;
+}
+
+/*
  * map_collect walks a mapping node: vals[i] = value node of keys[i] (or
  * NULL), keymarks[i] its key's position. Non-string keys, unknown keys and
  * repeated keys are errors; the first occurrence of a key wins.
@@ -630,42 +798,73 @@ map_collect(struct loader *ld, yaml_node_t *map, const char *where,
     const struct key *keys, size_t nkeys, yaml_node_t **vals,
     yaml_mark_t *keymarks)
 {
-	yaml_node_pair_t *pair;
-	yaml_node_t *k, *v;
-	char tmp[SHOW_MAX + 4];
+	struct collect c = { keys, nkeys, where, vals, keymarks };
+	const struct map_walk w = {
+		.keys = "keys",
+		.noun = "key",
+		.where = where,
+		.pair = collect_pair,
+		.arg = &c,
+	};
 	size_t i;
-	int idx;
 
 	for (i = 0; i < nkeys; i++)
 		vals[i] = NULL;
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = node_get(ld, pair->key);
-		v = node_get(ld, pair->value);
-		if (k == NULL || v == NULL)
-			continue;
-		if (k->type != YAML_SCALAR_NODE) {
-			errorf(ld, k->start_mark,
-			    "keys %s must be strings, not %s", where,
-			    node_kind(k));
-			continue;
-		}
-		idx = key_index(keys, nkeys, node_str(k));
-		if (idx < 0) {
-			unknown_key(ld, k, where, keys, nkeys);
-			continue;
-		}
-		if (vals[idx] != NULL) {
-			errorf(ld, k->start_mark,
-			    "duplicate key '%s' %s (first at %s:%u:%u)",
-			    show(node_str(k), tmp, sizeof(tmp)), where,
-			    ld->path, (unsigned)keymarks[idx].line + 1,
-			    (unsigned)keymarks[idx].column + 1);
-			continue;
-		}
-		vals[idx] = v;
-		keymarks[idx] = k->start_mark;
+	(void)map_walk(ld, map, &w);
+}
+
+/* what the pairs of headers:, fields: and namespaces: go into */
+struct map_out {
+	char **v;
+	size_t nv;
+};
+
+/*
+ * map_walk_strv walks `n` with `w`, whose arg is a struct map_out, and
+ * hands its strings over in *out, *nout (NULL, 0 for a null or on an
+ * error). 0, or -1 with the errors written.
+ */
+static int
+map_walk_strv(struct loader *ld, yaml_node_t *n, const struct map_walk *w,
+    char ***out, size_t *nout)
+{
+	struct map_out *o = w->arg;
+
+	*out = NULL;
+	*nout = 0;
+	if (map_walk(ld, n, w) != 0) {
+		strv_free(o->v, o->nv);
+		o->v = NULL;
+		o->nv = 0;
+		return -1;
 	}
+	*out = o->v;
+	*nout = o->nv;
+	return 0;
+}
+
+/*
+ * map_out_pair appends `name` (copied) and `value` (heap, taken: freed on
+ * failure) to o; 0, or -1 with ld->oom set
+ */
+static int
+map_out_pair(struct loader *ld, struct map_out *o, const char *name,
+    char *value)
+{
+	char **nv = realloc(o->v, (o->nv + 2) * sizeof(*o->v));
+
+	if (nv != NULL) {
+		o->v = nv;
+		nv[o->nv] = strdup(name);
+	}
+	if (nv == NULL || nv[o->nv] == NULL) {
+		free(value);
+		ld->oom = true;
+		return -1;
+	}
+	nv[o->nv + 1] = value;
+	o->nv += 2;
+	return 0;
 }
 
 /* --- scalar values ----------------------------------------------------- */
@@ -1031,101 +1230,72 @@ is_tchar(int c)
 	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* headers: mapping of RFC 9110 token -> single-line string */
+/* one headers: pair -> "Name: value" */
+static enum map_next
+header_pair(struct loader *ld, const struct map_walk *w,
+    const char *name, yaml_node_t *k, yaml_node_t *v)
+{
+	struct map_out *o = w->arg;
+	char tmp[SHOW_MAX + 4];
+	const char *p;
+	struct buf b;
+	char *value;
+	bool bad;
+
+	bad = name[0] == '\0';
+	for (p = name; *p != '\0'; p++)
+		if (!is_tchar((unsigned char)*p))
+			bad = true;
+	if (bad) {
+		key_errorf(ld, k->start_mark, w->label, w->key,
+		    "'%s' is not a valid header name",
+		    show(name, tmp, sizeof(tmp)));
+		return MAP_DROP;
+	}
+	if (parse_str(ld, v, w->label, w->key, false, &value) != 0)
+		return MAP_REFUSE;
+	if (!is_single_line(value)) {
+		key_errorf(ld, v->start_mark, w->label, w->key,
+		    "the value of '%s' must not contain line breaks "
+		    "or control characters",
+		    show(name, tmp, sizeof(tmp)));
+		free(value);
+		return MAP_REFUSE;
+	}
+	buf_init(&b, 0);
+	if (buf_printf(&b, "%s: %s", name, value) != 0 ||
+	    strv_push(&o->v, &o->nv, buf_detach(&b, NULL)) != 0) {
+		buf_release(&b);
+		ld->oom = true;
+		free(value);
+		return MAP_REFUSE;
+	}
+	free(value);
+	return MAP_TAKE;
+}
+
+/*
+ * headers: mapping of RFC 9110 token -> single-line string; a name given
+ * twice (in any case) is an error
+ */
 static int
 parse_headers(struct loader *ld, yaml_node_t *n, const char *label,
     char ***out, size_t *nout)
 {
-	yaml_node_pair_t *pair;
-	yaml_node_t *k, *v, *seen;
-	yaml_node_pair_t *prev;
-	char tmp[SHOW_MAX + 4];
-	const char *p, *name;
-	struct buf b;
-	char *value;
-	int result = 0;
-	bool bad;
+	struct map_out o = { NULL, 0 };
+	const struct map_walk w = {
+		.label = label,
+		.key = "headers",
+		.expected = "a mapping of header names to values "
+			    "(e.g. { Accept-Language: ko-KR })",
+		.keys = "header names",
+		.noun = "header",
+		.anycase = true,
+		.pair = header_pair,
+		.arg = &o,
+	};
 
-	*out = NULL;
-	*nout = 0;
-	if (node_is_null(n))
-		return 0;
-	if (n->type != YAML_MAPPING_NODE) {
-		key_errorf(ld, n->start_mark, label, "headers",
-		    "expected a mapping of header names to values "
-		    "(e.g. { Accept-Language: ko-KR }), not %s", node_kind(n));
-		return -1;
-	}
-	for (pair = n->data.mapping.pairs.start;
-	    pair < n->data.mapping.pairs.top; pair++) {
-		k = node_get(ld, pair->key);
-		v = node_get(ld, pair->value);
-		if (k == NULL || v == NULL)
-			continue;
-		if (k->type != YAML_SCALAR_NODE) {
-			key_errorf(ld, k->start_mark, label, "headers",
-			    "header names must be strings, not %s",
-			    node_kind(k));
-			result = -1;
-			continue;
-		}
-		name = node_str(k);
-		bad = name[0] == '\0';
-		for (p = name; *p != '\0'; p++)
-			if (!is_tchar((unsigned char)*p))
-				bad = true;
-		if (bad) {
-			key_errorf(ld, k->start_mark, label, "headers",
-			    "'%s' is not a valid header name",
-			    show(name, tmp, sizeof(tmp)));
-			result = -1;
-			continue;
-		}
-		seen = NULL;
-		for (prev = n->data.mapping.pairs.start; prev < pair; prev++) {
-			seen = node_get(ld, prev->key);
-			if (seen != NULL && seen->type == YAML_SCALAR_NODE &&
-			    strcasecmp(node_str(seen), name) == 0)
-				break;
-			seen = NULL;
-		}
-		if (seen != NULL) {
-			key_errorf(ld, k->start_mark, label, "headers",
-			    "duplicate header '%s' (first at %s:%u:%u)",
-			    show(name, tmp, sizeof(tmp)), ld->path,
-			    (unsigned)seen->start_mark.line + 1,
-			    (unsigned)seen->start_mark.column + 1);
-			result = -1;
-			continue;
-		}
-		if (parse_str(ld, v, label, "headers", false, &value) != 0) {
-			result = -1;
-			continue;
-		}
-		if (!is_single_line(value)) {
-			key_errorf(ld, v->start_mark, label, "headers",
-			    "the value of '%s' must not contain line breaks "
-			    "or control characters",
-			    show(name, tmp, sizeof(tmp)));
-			free(value);
-			result = -1;
-			continue;
-		}
-		buf_init(&b, 0);
-		if (buf_printf(&b, "%s: %s", name, value) != 0 ||
-		    strv_push(out, nout, buf_detach(&b, NULL)) != 0) {
-			buf_release(&b);
-			ld->oom = true;
-			result = -1;
-		}
-		free(value);
-	}
-	if (result != 0) {
-		strv_free(*out, *nout);
-		*out = NULL;
-		*nout = 0;
-	}
-	return result;
+	return map_walk_strv(ld, n, &w, out, nout);
 }
 
 static int
@@ -1907,6 +2077,35 @@ attr_name_ok(const char *a)
 	return true;
 }
 
+/* the parts of a fields: { css:, attr:, xpath: } value, the last of each */
+struct field_parts {
+	yaml_node_t *css, *xpath, *attr;
+};
+
+static enum map_next
+field_expr_part(struct loader *ld, const struct map_walk *w,
+    const char *name, yaml_node_t *k, yaml_node_t *v)
+{
+	struct field_parts *fp = w->arg;
+
+	if (v->type == YAML_SCALAR_NODE && node_str(v)[0] != '\0') {
+		if (strcmp(name, "css") == 0)
+			fp->css = v;
+		else if (strcmp(name, "xpath") == 0)
+			fp->xpath = v;
+		else if (strcmp(name, "attr") == 0)
+			fp->attr = v;
+		else
+			goto bad;
+		return MAP_TAKE;
+	}
+bad:
+	key_errorf(ld, k->start_mark, w->label, w->key,
+	    "expected css: SELECTOR, attr: NAME or xpath: XPATH (each a "
+	    "non-empty string)");
+	return MAP_STOP;
+}
+
 /*
  * one fields: value -> its XPath (heap) in *xp: a string is an XPath; a
  * mapping { css: SELECTOR [, attr: NAME] } or { xpath: XPATH }. 0, or -1
@@ -1917,8 +2116,14 @@ field_expr(struct loader *ld, yaml_node_t *v, const char *label,
     const char *name, char **xp)
 {
 	char tmp[SHOW_MAX + 4], key[64], msg[MSG_MAX];
-	yaml_node_t *css = NULL, *xpath = NULL, *attr = NULL, *pk, *pv;
-	yaml_node_pair_t *pair;
+	struct field_parts fp = { NULL, NULL, NULL };
+	const struct map_walk w = {
+		.label = label,
+		.key = key,
+		.pair = field_expr_part,
+		.arg = &fp,
+	};
+	yaml_node_t *css, *xpath = NULL, *attr;
 	struct kw_err err = { 0 };
 	size_t at = 0;
 	char *x, *y;
@@ -1932,32 +2137,13 @@ field_expr(struct loader *ld, yaml_node_t *v, const char *label,
 			return -1;
 		}
 		xpath = v;
+		css = attr = NULL;
 	} else if (v->type == YAML_MAPPING_NODE) {
-		for (pair = v->data.mapping.pairs.start;
-		    pair < v->data.mapping.pairs.top; pair++) {
-			pk = node_get(ld, pair->key);
-			pv = node_get(ld, pair->value);
-			if (pk == NULL || pv == NULL)
-				continue;
-			if (pk->type == YAML_SCALAR_NODE &&
-			    pv->type == YAML_SCALAR_NODE &&
-			    node_str(pv)[0] != '\0' &&
-			    (strcmp(node_str(pk), "css") == 0 ||
-				strcmp(node_str(pk), "xpath") == 0 ||
-				strcmp(node_str(pk), "attr") == 0)) {
-				if (node_str(pk)[0] == 'c')
-					css = pv;
-				else if (node_str(pk)[0] == 'x')
-					xpath = pv;
-				else
-					attr = pv;
-				continue;
-			}
-			key_errorf(ld, pk->start_mark, label, key,
-			    "expected css: SELECTOR, attr: NAME or xpath: "
-			    "XPATH (each a non-empty string)");
+		if (map_walk(ld, v, &w) != 0)
 			return -1;
-		}
+		css = fp.css;
+		xpath = fp.xpath;
+		attr = fp.attr;
 		if ((css == NULL) == (xpath == NULL)) {
 			key_errorf(ld, v->start_mark, label, key,
 			    "give either css: or xpath:");
@@ -2026,6 +2212,32 @@ field_expr(struct loader *ld, yaml_node_t *v, const char *label,
 	return 0;
 }
 
+/* one fields: pair -> name, XPath */
+static enum map_next
+field_pair(struct loader *ld, const struct map_walk *w,
+    const char *name, yaml_node_t *k, yaml_node_t *v)
+{
+	struct map_out *o = w->arg;
+	char tmp[SHOW_MAX + 4], *x;
+	const char *why;
+
+	why = field_name_problem(name);
+	if (why != NULL) {
+		key_errorf(ld, k->start_mark, w->label, w->key, "'%s' %s",
+		    show(name, tmp, sizeof(tmp)), why);
+		return MAP_DROP;
+	}
+	if (o->nv / 2 >= CONFIG_FIELDS_MAX) {
+		key_errorf(ld, k->start_mark, w->label, w->key,
+		    "more than %d fields", CONFIG_FIELDS_MAX);
+		return MAP_STOP;
+	}
+	/* a field whose expression failed is not there for a later repeat */
+	if (field_expr(ld, v, w->label, name, &x) != 0)
+		return MAP_DROP;
+	return map_out_pair(ld, o, name, x) == 0 ? MAP_TAKE : MAP_STOP;
+}
+
 /*
  * fields: a mapping of field names to XPath (or { css: ... }) expressions
  * relative to the item; stored as name, xpath pairs
@@ -2036,84 +2248,20 @@ key_fields(struct loader *ld, yaml_node_t *n, const char *label,
 {
 	char ***out = KEY_FIELD(conf, k);
 	size_t *nout = (size_t *)((char *)conf + k->count_off);
-	char tmp[SHOW_MAX + 4], **v = NULL, *x;
-	yaml_node_pair_t *pair;
-	yaml_node_t *pk, *pv;
-	const char *name, *why;
-	size_t nv = 0, i;
-	int result = 0;
+	struct map_out o = { NULL, 0 };
+	const struct map_walk w = {
+		.label = label,
+		.key = k->info.name,
+		.expected = "a mapping of field names to XPath or "
+			    "{ css: SELECTOR } (e.g. { price: { css: "
+			    "span.price } })",
+		.noun = "field",
+		.twice = true,
+		.pair = field_pair,
+		.arg = &o,
+	};
 
-	*out = NULL;
-	*nout = 0;
-	if (node_is_null(n))
-		return 0;
-	if (n->type != YAML_MAPPING_NODE) {
-		key_errorf(ld, n->start_mark, label, k->info.name,
-		    "expected a mapping of field names to XPath or "
-		    "{ css: SELECTOR } (e.g. { price: { css: span.price } }), "
-		    "not %s", node_kind(n));
-		return -1;
-	}
-	for (pair = n->data.mapping.pairs.start;
-	    pair < n->data.mapping.pairs.top; pair++) {
-		pk = node_get(ld, pair->key);
-		pv = node_get(ld, pair->value);
-		if (pk == NULL || pv == NULL)
-			continue;
-		name = pk->type == YAML_SCALAR_NODE ? node_str(pk) : "";
-		if ((why = field_name_problem(name)) != NULL) {
-			key_errorf(ld, pk->start_mark, label, k->info.name,
-			    "'%s' %s", show(name, tmp, sizeof(tmp)), why);
-			result = -1;
-			continue;
-		}
-		for (i = 0; i < nv; i += 2)
-			if (strcmp(v[i], name) == 0)
-				break;
-		if (i < nv) {
-			key_errorf(ld, pk->start_mark, label, k->info.name,
-			    "field '%s' given twice", name);
-			result = -1;
-			continue;
-		}
-		if (nv / 2 >= CONFIG_FIELDS_MAX) {
-			key_errorf(ld, pk->start_mark, label, k->info.name,
-			    "more than %d fields", CONFIG_FIELDS_MAX);
-			result = -1;
-			break;
-		}
-		if (field_expr(ld, pv, label, name, &x) != 0) {
-			result = -1;
-			continue;
-		}
-		{
-			char **nvv = realloc(v, (nv + 2) * sizeof(*v));
-
-			if (nvv == NULL) {
-				free(x);
-				goto oom;
-			}
-			v = nvv;
-		}
-		v[nv] = strdup(name);
-		v[nv + 1] = x;
-		if (v[nv] == NULL) {
-			free(x);
-			goto oom;
-		}
-		nv += 2;
-	}
-	if (result != 0) {
-		strv_free(v, nv);
-		return -1;
-	}
-	*out = v;
-	*nout = nv;
-	return 0;
-oom:
-	ld->oom = true;
-	strv_free(v, nv);
-	return -1;
+	return map_walk_strv(ld, n, &w, out, nout);
 }
 
 /*
@@ -2190,86 +2338,66 @@ key_wait_for(struct loader *ld, yaml_node_t *n, const char *label,
 	return 0;
 }
 
-/* namespaces: { prefix: URI, ... } -> prefix, URI, prefix, URI ... */
+/* one namespaces: pair -> prefix, URI */
+static enum map_next
+namespace_pair(struct loader *ld, const struct map_walk *w,
+    const char *name, yaml_node_t *k, yaml_node_t *v)
+{
+	struct map_out *o = w->arg;
+	char tmp[SHOW_MAX + 4], *uri;
+	const char *p;
+	bool bad;
+
+	/* an XML NCName, ASCII: letters, digits, - _ . */
+	bad = !isalpha((unsigned char)name[0]) && name[0] != '_';
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != '.')
+			bad = true;
+	if (bad || strcmp(name, "xml") == 0 || strcmp(name, "xmlns") == 0) {
+		key_errorf(ld, k->start_mark, w->label, w->key,
+		    "'%s' is not a usable namespace prefix",
+		    show(name, tmp, sizeof(tmp)));
+		return MAP_STOP;
+	}
+	if (v->type != YAML_SCALAR_NODE || node_str(v)[0] == '\0') {
+		key_errorf(ld, v->start_mark, w->label, w->key,
+		    "prefix '%s' needs a namespace URI",
+		    show(name, tmp, sizeof(tmp)));
+		return MAP_STOP;
+	}
+	uri = strdup(node_str(v));
+	if (uri == NULL) {
+		ld->oom = true;
+		return MAP_STOP;
+	}
+	return map_out_pair(ld, o, name, uri) == 0 ? MAP_TAKE : MAP_STOP;
+}
+
+/*
+ * namespaces: { prefix: URI, ... } -> prefix, URI, prefix, URI ...; the
+ * first error ends the mapping
+ */
 static int
 key_namespaces(struct loader *ld, yaml_node_t *n, const char *label,
     const struct key *k, void *conf)
 {
 	char ***out = KEY_FIELD(conf, k);
 	size_t *nout = (size_t *)((char *)conf + k->count_off);
-	char tmp[SHOW_MAX + 4], **v = NULL;
-	yaml_node_pair_t *pair;
-	yaml_node_t *pk, *pv;
-	const char *name, *p;
-	size_t nv = 0, i;
-	bool bad;
+	struct map_out o = { NULL, 0 };
+	const struct map_walk w = {
+		.label = label,
+		.key = k->info.name,
+		.expected = "a mapping of prefixes to namespace URIs "
+			    "(e.g. { n: \"urn:example\" })",
+		.noun = "prefix",
+		.twice = true,
+		.stop = true,
+		.pair = namespace_pair,
+		.arg = &o,
+	};
 
-	*out = NULL;
-	*nout = 0;
-	if (node_is_null(n))
-		return 0;
-	if (n->type != YAML_MAPPING_NODE) {
-		key_errorf(ld, n->start_mark, label, k->info.name,
-		    "expected a mapping of prefixes to namespace URIs "
-		    "(e.g. { n: \"urn:example\" }), not %s", node_kind(n));
-		return -1;
-	}
-	for (pair = n->data.mapping.pairs.start;
-	    pair < n->data.mapping.pairs.top; pair++) {
-		pk = node_get(ld, pair->key);
-		pv = node_get(ld, pair->value);
-		if (pk == NULL || pv == NULL)
-			continue;
-		name = pk->type == YAML_SCALAR_NODE ? node_str(pk) : "";
-		/* an XML NCName, ASCII: letters, digits, - _ . */
-		bad = !isalpha((unsigned char)name[0]) && name[0] != '_';
-		for (p = name; *p != '\0'; p++)
-			if (!isalnum((unsigned char)*p) && *p != '-' &&
-			    *p != '_' && *p != '.')
-				bad = true;
-		if (bad || strcmp(name, "xml") == 0 ||
-		    strcmp(name, "xmlns") == 0) {
-			key_errorf(ld, pk->start_mark, label, k->info.name,
-			    "'%s' is not a usable namespace prefix",
-			    show(name, tmp, sizeof(tmp)));
-			goto fail;
-		}
-		for (i = 0; i < nv; i += 2)
-			if (strcmp(v[i], name) == 0) {
-				key_errorf(ld, pk->start_mark, label,
-				    k->info.name, "prefix '%s' given twice",
-				    show(name, tmp, sizeof(tmp)));
-				goto fail;
-			}
-		if (pv->type != YAML_SCALAR_NODE || node_str(pv)[0] == '\0') {
-			key_errorf(ld, pv->start_mark, label, k->info.name,
-			    "prefix '%s' needs a namespace URI",
-			    show(name, tmp, sizeof(tmp)));
-			goto fail;
-		}
-		{
-			char **nvv = realloc(v, (nv + 2) * sizeof(*v));
-
-			if (nvv == NULL)
-				goto oom;
-			v = nvv;
-		}
-		v[nv] = strdup(name);
-		v[nv + 1] = v[nv] != NULL ? strdup(node_str(pv)) : NULL;
-		if (v[nv] == NULL || v[nv + 1] == NULL) {
-			free(v[nv]);
-			goto oom;
-		}
-		nv += 2;
-	}
-	*out = v;
-	*nout = nv;
-	return 0;
-oom:
-	ld->oom = true;
-fail:
-	strv_free(v, nv);
-	return -1;
+	return map_walk_strv(ld, n, &w, out, nout);
 }
 
 /* sink: auto | kakao | stdout */
@@ -2806,22 +2934,13 @@ static void
 watch_parse_name(struct loader *ld, yaml_node_t *map, size_t index,
     struct watch_src *src)
 {
-	yaml_node_pair_t *pair;
-	yaml_node_t *k, *v = NULL;
 	char why[128], tmp[SHOW_MAX + 4];
 	const char *problem;
+	yaml_node_t *v;
 	char *s;
 
 	snprintf(src->label, sizeof(src->label), "watch #%zu", index);
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = node_get(ld, pair->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp(node_str(k), "name") == 0) {
-			v = node_get(ld, pair->value);
-			break;
-		}
-	}
+	v = map_find(ld, map, "name");
 	if (v == NULL)
 		return;
 	src->present[WK_NAME] = true;
@@ -2958,8 +3077,7 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
 {
 	const struct watch_src *from = watch_source(defs, src, wk("message"));
 	const char *fields[CONFIG_FIELDS_MAX];
-	yaml_node_pair_t *pair;
-	yaml_node_t *map, *pk, *pv;
+	yaml_node_t *map, *pv;
 	size_t nfields, i, at;
 	int result = 0;
 
@@ -2982,19 +3100,7 @@ watch_check_message(struct loader *ld, const struct watch_src *defs,
 		if (message_template_check(w->message[i + 1], part, fields,
 			nfields, &at, &err) == 0)
 			continue;
-		pv = NULL;
-		for (pair = map != NULL && map->type == YAML_MAPPING_NODE ?
-			     map->data.mapping.pairs.start :
-			     NULL;
-		    pair != NULL && pair < map->data.mapping.pairs.top;
-		    pair++) {
-			pk = node_get(ld, pair->key);
-			if (pk != NULL && pk->type == YAML_SCALAR_NODE &&
-			    strcmp(node_str(pk), w->message[i]) == 0) {
-				pv = node_get(ld, pair->value);
-				break;
-			}
-		}
+		pv = map_find(ld, map, w->message[i]);
 		snprintf(key, sizeof(key), "message.%s", w->message[i]);
 		key_errorf(ld, pv != NULL ? css_mark(ld, pv, at) :
 		    from->mark[wk("message")], src->label, key, "%s", err.msg);

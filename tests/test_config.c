@@ -1194,6 +1194,122 @@ test_config_fields_errors(void **state)
 	    sizeof(want) / sizeof(want[0]), want);
 }
 
+/*
+ * headers: every error of the mapping walk, in file order; a header whose
+ * value was refused still makes a later equal name (any case) a duplicate
+ */
+static void
+test_config_headers_errors(void **state)
+{
+	char dup1[PATH_MAX + 128], dup2[PATH_MAX + 128];
+	const char *want[] = {
+		"7:7: watch 'a': headers: header names must be strings, not a "
+		"list",
+		"8:7: watch 'a': headers: 'a b' is not a valid header name",
+		"9:7: watch 'a': headers: '' is not a valid header name",
+		dup1,
+		"12:15: watch 'a': headers: expected a string, not a list",
+		dup2,
+		"14:16: watch 'a': headers: the value of 'X-Break' must not "
+		"contain line breaks or control characters",
+	};
+
+	(void)state;
+	clean_env();
+	snprintf(dup1, sizeof(dup1),
+	    "11:7: watch 'a': headers: duplicate header 'x-dup' (first at "
+	    "%s:10:7)",
+	    fixture("bad_headers.yaml"));
+	snprintf(dup2, sizeof(dup2),
+	    "13:7: watch 'a': headers: duplicate header 'x-list' (first at "
+	    "%s:12:7)",
+	    fixture("bad_headers.yaml"));
+	load_fail_with("bad_headers.yaml", NULL, sizeof(want) / sizeof(want[0]),
+	    want);
+}
+
+/*
+ * fields: a key that is not a string, a repeated name, the limit (which
+ * ends the walk: the reserved 'link' after it goes unreported); a field
+ * whose expression failed does not make a later equal name a duplicate
+ */
+static void
+test_config_fields_mapping_errors(void **state)
+{
+	static const char *const want[] = {
+		"7:7: watch 'a': fields: '' is not a field name (ASCII letters, "
+		"digits and _, not starting with a digit, up to 32)",
+		"9:7: watch 'a': fields: field 'price' given twice",
+		"10:13: watch 'a': fields: shop: bad xpath './/b[': Invalid "
+		"expression",
+		"42:7: watch 'a': fields: more than 32 fields",
+		"47:13: watch 'b': fields: expected a mapping of field names to "
+		"XPath or { css: SELECTOR } (e.g. { price: { css: span.price } "
+		"}), not a list",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_fields_map.yaml", libxml_xpath_check,
+	    sizeof(want) / sizeof(want[0]), want);
+}
+
+/* namespaces: each error; the first one ends that watch's mapping */
+static void
+test_config_namespaces_errors(void **state)
+{
+	static const char *const want[] = {
+		"6:31: watch 'a': namespaces: prefix 'n' given twice",
+		"9:19: watch 'b': namespaces: '' is not a usable namespace "
+		"prefix",
+		"12:19: watch 'c': namespaces: 'xml' is not a usable namespace "
+		"prefix",
+		"15:22: watch 'd': namespaces: prefix 'n' needs a namespace URI",
+		"18:22: watch 'e': namespaces: prefix 'n' needs a namespace URI",
+		"21:17: watch 'f': namespaces: expected a mapping of prefixes to "
+		"namespace URIs (e.g. { n: \"urn:example\" }), not a list",
+	};
+
+	(void)state;
+	clean_env();
+	load_fail_with("bad_namespaces.yaml", NULL,
+	    sizeof(want) / sizeof(want[0]), want);
+}
+
+/*
+ * the key tables' mappings: keys that are not strings, an unknown key
+ * given twice (two unknown-key errors, not a duplicate), a known one
+ * given twice; a fields: { css:, xpath: } mapping takes the last of a
+ * repeated key and stops at its first stray key
+ */
+static void
+test_config_mapping_key_errors(void **state)
+{
+	char dup[PATH_MAX + 128];
+	const char *want[] = {
+		"1:24: keys in kakao must be strings, not a list",
+		"6:5: unknown key 'intervall' in watch 'a' (did you mean "
+		"'interval'?)",
+		"7:5: unknown key 'intervall' in watch 'a' (did you mean "
+		"'interval'?)",
+		dup,
+		"10:5: keys in watch 'a' must be strings, not a mapping",
+		"12:14: watch 'a': fields: price: give either css: or xpath:",
+		"13:15: watch 'a': fields: shop: expected css: SELECTOR, attr: "
+		"NAME or xpath: XPATH (each a non-empty string)",
+		"14:22: watch 'a': fields: tag: expected css: SELECTOR, attr: "
+		"NAME or xpath: XPATH (each a non-empty string)",
+	};
+
+	(void)state;
+	clean_env();
+	snprintf(dup, sizeof(dup),
+	    "9:5: duplicate key 'interval' in watch 'a' (first at %s:8:5)",
+	    fixture("bad_map_keys.yaml"));
+	load_fail_with("bad_map_keys.yaml", NULL,
+	    sizeof(want) / sizeof(want[0]), want);
+}
+
 static void
 test_config_key_tables_are_complete(void **state)
 {
@@ -1527,6 +1643,10 @@ main(void)
 		cmocka_unit_test(test_config_quiet_hours),
 		cmocka_unit_test(test_config_fields),
 		cmocka_unit_test(test_config_fields_errors),
+		cmocka_unit_test(test_config_headers_errors),
+		cmocka_unit_test(test_config_fields_mapping_errors),
+		cmocka_unit_test(test_config_namespaces_errors),
+		cmocka_unit_test(test_config_mapping_key_errors),
 		cmocka_unit_test(test_config_rejects_second_document),
 		cmocka_unit_test(test_config_kakao_sink_needs_rest_api_key),
 		cmocka_unit_test(test_config_checks_integer_limits),
