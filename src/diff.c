@@ -283,37 +283,6 @@ only_in(const struct item_set *a, const struct item_set *b,
 	return 0;
 }
 
-int
-diff_items(const struct item_list *old, const struct item_list *cur,
-    struct item_list *added, struct item_list *removed)
-{
-	struct item_set sold, scur;
-	int result = -1;
-
-	item_list_init(added);
-	item_list_init(removed);
-	if (item_set_init(&sold, old) != 0)
-		return -1;
-	if (item_set_init(&scur, cur) != 0) {
-		item_set_release(&sold);
-		return -1;
-	}
-	item_set_fill(&sold);
-	item_set_fill(&scur);
-	if (only_in(&scur, &sold, added) != 0 ||
-	    only_in(&sold, &scur, removed) != 0)
-		goto fail;
-	result = 0;
-	goto out;
-fail:
-	item_list_release(added);
-	item_list_release(removed);
-out:
-	item_set_release(&sold);
-	item_set_release(&scur);
-	return result;
-}
-
 /* trailing_counter_start: where a trailing "[12]", "(12)", "[+3]" (with
  * the blanks before it) starts in s[0..n), or n when there is none */
 static size_t

@@ -685,43 +685,6 @@ utf8_clean(const unsigned char *s, size_t n)
 	return true;
 }
 
-/*
- * utf8_sanitize: a heap copy of s[0..n) with ill-formed sequences replaced
- * by U+FFFD and NUL bytes dropped (the HTML tree builder ignores them in
- * text). NULL on out-of-memory.
- */
-static char *
-utf8_sanitize(const unsigned char *s, size_t n, size_t *outlen)
-{
-	size_t i = 0, o = 0, l, bad;
-	char *out;
-
-	if (n > (SIZE_MAX - 1) / 3)
-		return NULL;
-	out = malloc(n * 3 + 1); /* each bad byte may grow to 3 */
-	if (out == NULL)
-		return NULL;
-	while (i < n) {
-		if (s[i] == 0) {
-			i++;
-			continue;
-		}
-		l = utf8_check(s + i, n - i, &bad);
-		if (l == 0) {
-			memcpy(out + o, utf8_replacement, 3);
-			o += 3;
-			i += bad;
-			continue;
-		}
-		memcpy(out + o, s + i, l);
-		o += l;
-		i += l;
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-}
-
 static int
 grow_out(char **out, size_t *cap, char **op, size_t *ol, size_t need)
 {
@@ -864,7 +827,9 @@ decode_body(const char *body, size_t len, const char *cs, const char **text,
 			*textlen = len;
 			return 0;
 		}
-		*owned = utf8_sanitize(b, len, textlen);
+		/* ill-formed sequences become U+FFFD, NUL bytes go (the
+		 * HTML tree builder ignores them in text) */
+		*owned = utf8_repair((const char *)b, len, textlen);
 		if (*owned == NULL)
 			return kw_err_set(err, "out of memory decoding page");
 		*text = *owned;
@@ -875,7 +840,7 @@ decode_body(const char *body, size_t len, const char *cs, const char **text,
 		return -1;
 	if (!utf8_clean((const unsigned char *)conv, n)) {
 		/* NUL bytes decoded from the page (iconv emits valid UTF-8) */
-		clean = utf8_sanitize((const unsigned char *)conv, n, &m);
+		clean = utf8_repair(conv, n, &m);
 		free(conv);
 		if (clean == NULL)
 			return kw_err_set(err, "out of memory decoding page");

@@ -1154,11 +1154,21 @@ transfer_finish(struct http_transfer *t, CURLcode rc,
 		resp->error = HTTP_ERR_OTHER;
 		errmsg_set(resp, "out of memory");
 	} else if (rc != CURLE_OK) {
+		long proxy_verify = 0;
+
 		resp->error = error_from_curl(rc);
 		/* OpenSSL's text ("wrong version number") does not say that
-		 * it is about TLS */
+		 * it is about TLS, nor whose certificate was refused: an
+		 * https:// proxy's own shows in CURLINFO_PROXY_SSL_VERIFYRESULT
+		 * (https://curl.se/libcurl/c/CURLINFO_PROXY_SSL_VERIFYRESULT.html) */
+		if (resp->error == HTTP_ERR_TLS &&
+		    curl_easy_getinfo(t->easy, CURLINFO_PROXY_SSL_VERIFYRESULT,
+			&proxy_verify) != CURLE_OK)
+			proxy_verify = 0;
 		errmsg_set(resp, "%s%s",
-		    resp->error == HTTP_ERR_TLS ? "TLS failed: " : "",
+		    resp->error != HTTP_ERR_TLS ? "" :
+		    proxy_verify != 0           ? "TLS to the proxy failed: " :
+						  "TLS failed: ",
 		    t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(rc));
 	}
 	if (resp->error != HTTP_OK) {

@@ -261,16 +261,6 @@ fail:
 	return -1;
 }
 
-int
-item_field_set(struct item *it, const char *name, const char *value)
-{
-	char *v = NULL;
-
-	if (value != NULL && *value != '\0' && (v = strdup(value)) == NULL)
-		return -1;
-	return item_field_set_take(it, name, v);
-}
-
 const char *
 item_field(const struct item *it, const char *name)
 {
@@ -305,20 +295,4 @@ item_same(const struct item *a, const struct item *b)
 	if (a->key != NULL && b->key != NULL)
 		return strcmp(a->key, b->key) == 0;
 	return item_equal(a, b);
-}
-
-int
-item_fields_equal(const struct item *a, const struct item *b)
-{
-	size_t i;
-	const char *v;
-
-	if (a->nfields != b->nfields)
-		return 0;
-	for (i = 0; i < a->nfields; i++) {
-		v = item_field(b, a->fields[i].name);
-		if (v == NULL || strcmp(v, a->fields[i].value) != 0)
-			return 0;
-	}
-	return 1;
 }

@@ -267,6 +267,12 @@ member_string(json_t *root, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/*
+ * classify_auth maps a kauth error response (HTTP status and body
+ * {"error":..,"error_code":"KOExxx"}; docs/kakao.md §6.1, §6.3) to a status
+ * with an actionable message in `err` (see kakao_refresh_result in
+ * kakao.h); `redirect_uri` (may be NULL) is quoted for KOE006/KOE303. Pure.
+ */
 static enum kakao_status
 classify_auth(long http_status, const char *body, const char *redirect_uri,
     struct kw_err *err)
@@ -342,13 +348,6 @@ classify_auth(long http_status, const char *body, const char *redirect_uri,
 out:
 	json_decref(root);
 	return st;
-}
-
-enum kakao_status
-kakao_classify_auth_error(long http_status, const char *body,
-    struct kw_err *err)
-{
-	return classify_auth(http_status, body, NULL, err);
 }
 
 struct api_error {

@@ -892,15 +892,6 @@ fail:
 	return kw_err_set(err, "message: out of memory");
 }
 
-int
-message_build_changes(const char *watch_name, const char *page_url,
-    enum message_kind kind, const struct item_list *items, int max_messages,
-    char ***out, size_t *nout, struct kw_err *err)
-{
-	return message_build_format(NULL, watch_name, page_url, kind, items,
-	    max_messages, out, nout, err);
-}
-
 char *
 message_build_text(const char *text, const char *link_url,
     const char *button_title, struct kw_err *err)

@@ -1,4 +1,5 @@
 /* utf8: UTF-8 decoding and Unicode text rules on utf8proc (see utf8.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,9 +101,8 @@ utf8_valid(const char *s, size_t n)
 	return true;
 }
 
-/* repair s[0..n) into a heap string; NULL on out-of-memory */
-static char *
-repair_n(const char *s, size_t n)
+char *
+utf8_repair(const char *s, size_t n, size_t *outlen)
 {
 	size_t off = 0, o = 0;
 	uint32_t cp;
@@ -115,6 +115,10 @@ repair_n(const char *s, size_t n)
 	if (out == NULL)
 		return NULL;
 	while (off < n) {
+		if (s[off] == '\0') {
+			off++; /* a C string cannot hold it */
+			continue;
+		}
 		len = utf8_decode(s + off, n - off, &cp);
 		if (len > 0) {
 			memcpy(out + o, s + off, (size_t)len);
@@ -126,15 +130,9 @@ repair_n(const char *s, size_t n)
 		}
 	}
 	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
 	return out;
-}
-
-char *
-utf8_repair(const char *s)
-{
-	if (s == NULL)
-		s = "";
-	return repair_n(s, strlen(s));
 }
 
 /* the one change to utf8proc's case folding: İ -> i (see utf8.h) */
@@ -203,7 +201,7 @@ utf8_casefold_nfkc(const char *s)
 		return out;
 	}
 	valid = utf8_valid(s, n);
-	tmp = valid ? NULL : repair_n(s, n);
+	tmp = valid ? NULL : utf8_repair(s, n, NULL);
 	if (!valid && tmp == NULL)
 		return NULL;
 	r = utf8proc_map_custom((const utf8proc_uint8_t *)(tmp ? tmp : s), 0,
@@ -227,25 +225,6 @@ utf8_contains_folded(const char *folded_text, const char *folded_needle)
 	    folded_needle[0] == '\0')
 		return false;
 	return strstr(folded_text, folded_needle) != NULL;
-}
-
-bool
-utf8_contains_casefold(const char *text, const char *needle)
-{
-	char *ft, *fn;
-	bool r;
-
-	if (text == NULL || needle == NULL || needle[0] == '\0')
-		return false;
-	ft = utf8_casefold_nfkc(text);
-	fn = utf8_casefold_nfkc(needle);
-	if (ft == NULL || fn == NULL)
-		r = strstr(text, needle) != NULL;
-	else
-		r = utf8_contains_folded(ft, fn);
-	free(ft);
-	free(fn);
-	return r;
 }
 
 static utf8proc_int32_t

@@ -133,8 +133,9 @@ queue_list(struct fixture *f, const char *watch, const char *prefix, size_t n,
 		    i + 1);
 		assert_int_equal(item_list_add(&items, t, l), 0);
 	}
-	assert_int_equal(message_build_changes(watch, "http://127.0.0.1:9/p",
-			     MESSAGE_ADDED, &items, 1, &v, &nv, &err),
+	assert_int_equal(message_build_format(NULL, watch,
+			     "http://127.0.0.1:9/p", MESSAGE_ADDED, &items, 1,
+			     &v, &nv, &err),
 	    0);
 	assert_int_equal(nv, 1);
 	assert_int_equal(store_outbox_add(f->st, watch, v[0], at, &err), 0);

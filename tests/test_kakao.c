@@ -923,7 +923,7 @@ test_kakao_send_without_talk_message_consent(void **state)
 /* ---- pure classifiers ---- */
 
 static void
-test_kakao_classify_auth_error_by_code(void **state)
+test_kakao_refresh_result_classifies_auth_errors_by_code(void **state)
 {
 	static const struct {
 		long status;
@@ -993,16 +993,30 @@ test_kakao_classify_auth_error_by_code(void **state)
 		    KAKAO_FATAL, "KOE888" },
 		{ 400, "", KAKAO_FATAL, "HTTP 400" },
 	};
+	/* kauth answers as the token endpoint gives them to a refresh (and
+	 * to the code exchange: the same classification) */
+	const struct kakao_client c = { 0 };
+	struct http_response resp;
+	struct token t;
 	struct kw_err err;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&resp, 0, sizeof(resp));
+		resp.error = HTTP_OK;
+		resp.status = cases[i].status;
+		resp.body = (char *)cases[i].body;
+		resp.len = strlen(cases[i].body);
+		memset(&t, 0, sizeof(t));
 		kw_err_clear(&err);
-		if (kakao_classify_auth_error(cases[i].status, cases[i].body,
-			&err) != cases[i].want)
+		if (kakao_refresh_result(&c, &t, &resp, 1700000000, &err) !=
+		    cases[i].want)
 			fail_msg("case %zu: got '%s'", i, err.msg);
 		assert_contains(err.msg, cases[i].says);
+		/* an error answer leaves the tokens alone */
+		assert_null(t.access_token);
+		assert_null(t.refresh_token);
 	}
 }
 
@@ -1122,7 +1136,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_kakao_send_without_talk_message_consent, setup,
 		    teardown),
-		cmocka_unit_test(test_kakao_classify_auth_error_by_code),
+		cmocka_unit_test(
+		    test_kakao_refresh_result_classifies_auth_errors_by_code),
 		cmocka_unit_test(test_kakao_classify_api_error_by_code),
 	};
 	int result;

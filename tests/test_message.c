@@ -135,8 +135,8 @@ build(const char *name, const char *page, enum message_kind kind,
 {
 	struct kw_err err = { 0 };
 
-	assert_int_equal(message_build_changes(name, page, kind, items, max,
-			     out, nout, &err),
+	assert_int_equal(message_build_format(NULL, name, page, kind, items,
+			     max, out, nout, &err),
 	    0);
 	assert_false(err.set);
 }
@@ -299,7 +299,8 @@ add_item(struct item_list *l, const char *text, const char *link, ...)
 	va_start(ap, link);
 	while ((name = va_arg(ap, const char *)) != NULL) {
 		value = va_arg(ap, const char *);
-		assert_int_equal(item_field_set(&l->v[l->n - 1], name, value),
+		assert_int_equal(item_field_set_take(&l->v[l->n - 1], name,
+				     value != NULL ? strdup(value) : NULL),
 		    0);
 	}
 	va_end(ap);
@@ -796,7 +797,7 @@ test_message_plan_never_makes_a_list_of_one(void **state)
 	}
 }
 
-/* ---- message_build_changes ---- */
+/* ---- message_build_format with the default templates ---- */
 
 static void
 test_message_one_item_is_a_text_template(void **state)

@@ -84,6 +84,7 @@ static void
 test_utf8_valid_and_repair_agree(void **state)
 {
 	char *r;
+	size_t len;
 
 	(void)state;
 	assert_true(utf8_valid("", 0));
@@ -94,21 +95,31 @@ test_utf8_valid_and_repair_agree(void **state)
 	assert_false(utf8_valid("\xed\xa0\x80", 3));
 
 	/* clang-format off */
-	r = utf8_repair("\xff\xfe" "abc\xe2\x82");
+	r = utf8_repair("\xff\xfe" "abc\xe2\x82", 7, &len);
 	assert_string_equal(r, FFFD FFFD "abc" FFFD);
+	assert_int_equal(len, 12);
 	free(r);
-	r = utf8_repair("\xed\xa0\x80");
+	r = utf8_repair("\xed\xa0\x80", 3, NULL);
 	assert_string_equal(r, FFFD FFFD FFFD);
 	free(r);
-	r = utf8_repair("\xf0\x9f\x98" "x");
+	r = utf8_repair("\xf0\x9f\x98" "x", 4, NULL);
 	/* clang-format on */
 	assert_string_equal(r, FFFD "x");
 	free(r);
-	r = utf8_repair(NULL);
+	r = utf8_repair(NULL, 0, &len);
 	assert_string_equal(r, "");
+	assert_int_equal(len, 0);
 	free(r);
-	r = utf8_repair("카카오 " FFFD);
+	r = utf8_repair("카카오 " FFFD, strlen("카카오 " FFFD), NULL);
 	assert_string_equal(r, "카카오 " FFFD);
+	free(r);
+	/* only the n bytes given; NUL bytes are dropped, a cut sequence at
+	 * the end is one U+FFFD */
+	/* clang-format off */
+	r = utf8_repair("a\0b\0\xe2\x82" "cd", 6, &len);
+	/* clang-format on */
+	assert_string_equal(r, "ab" FFFD);
+	assert_int_equal(len, 5);
 	free(r);
 }
 
@@ -184,26 +195,44 @@ test_utf8_casefold_fast_path_agrees_with_full_folding(void **state)
 	}
 }
 
+/*
+ * contains: does `text` contain `needle` the way keywords match (diff.c):
+ * both in utf8_casefold_nfkc form, then utf8_contains_folded
+ */
+static bool
+contains(const char *text, const char *needle)
+{
+	char *ft = utf8_casefold_nfkc(text), *fn = utf8_casefold_nfkc(needle);
+	bool r;
+
+	assert_non_null(ft);
+	assert_non_null(fn);
+	r = utf8_contains_folded(ft, fn);
+	free(ft);
+	free(fn);
+	return r;
+}
+
 static void
 test_utf8_contains_matches_nfd_keywords(void **state)
 {
 	(void)state;
 	/* the text decomposed, the keyword precomposed, and the other way */
-	assert_true(utf8_contains_casefold("Le cafe\xcc\x81 du coin", "café"));
-	assert_true(utf8_contains_casefold("Le CAFÉ du coin", "cafe\xcc\x81"));
-	assert_true(utf8_contains_casefold(
+	assert_true(contains("Le cafe\xcc\x81 du coin", "café"));
+	assert_true(contains("Le CAFÉ du coin", "cafe\xcc\x81"));
+	assert_true(contains(
 	    "[공지] \xe1\x84\x87\xe1\x85\xa9\xe1\x84\x8b\xe1\x85\xa1\xe1\x86\xab"
 	    " 업데이트",
 	    "보안"));
-	assert_true(utf8_contains_casefold("ＲＥＬＥＡＳＥ notes", "release"));
+	assert_true(contains("ＲＥＬＥＡＳＥ notes", "release"));
 	/* folding is not accent stripping, and a syllable is not its prefix */
-	assert_false(utf8_contains_casefold("résumé", "resume"));
-	assert_false(utf8_contains_casefold("café", "cafe "));
-	assert_false(utf8_contains_casefold("복지", "보"));
+	assert_false(contains("résumé", "resume"));
+	assert_false(contains("café", "cafe "));
+	assert_false(contains("복지", "보"));
 	/* empty and NULL never match */
-	assert_false(utf8_contains_casefold("text", ""));
-	assert_false(utf8_contains_casefold("text", NULL));
-	assert_false(utf8_contains_casefold(NULL, "t"));
+	assert_false(contains("text", ""));
+	assert_false(utf8_contains_folded("text", NULL));
+	assert_false(utf8_contains_folded(NULL, "t"));
 	assert_false(utf8_contains_folded("abc", ""));
 	assert_true(utf8_contains_folded("abc", "bc"));
 }

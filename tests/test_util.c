@@ -925,6 +925,36 @@ test_item_list_copies_and_grows(void **state)
 	assert_null(l.v);
 }
 
+/* field_set: item_field_set_take with a heap copy of `value` (NULL: none) */
+static int
+field_set(struct item *it, const char *name, const char *value)
+{
+	char *v = NULL;
+
+	if (value != NULL) {
+		v = strdup(value);
+		assert_non_null(v);
+	}
+	return item_field_set_take(it, name, v);
+}
+
+/* same_fields: the same field names with byte-equal values, in any order */
+static bool
+same_fields(const struct item *a, const struct item *b)
+{
+	const char *v;
+	size_t i;
+
+	if (a->nfields != b->nfields)
+		return false;
+	for (i = 0; i < a->nfields; i++) {
+		v = item_field(b, a->fields[i].name);
+		if (v == NULL || strcmp(v, a->fields[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* fields: set, replace, remove, cut, copy, compare, release */
 static void
 test_item_fields(void **state)
@@ -941,28 +971,28 @@ test_item_fields(void **state)
 	it = &l.v[0];
 	assert_int_equal(it->nfields, 0);
 	assert_null(item_field(it, "price"));
-	assert_int_equal(item_field_set(it, "price", "12,900원"), 0);
-	assert_int_equal(item_field_set(it, "shop", "G마켓"), 0);
+	assert_int_equal(field_set(it, "price", "12,900원"), 0);
+	assert_int_equal(field_set(it, "shop", "G마켓"), 0);
 	assert_string_equal(item_field(it, "price"), "12,900원");
 	assert_string_equal(item_get(it, "title"), "특가 SSD");
 	assert_string_equal(item_get(it, "link"), "https://x/1");
 	assert_string_equal(item_get(it, "shop"), "G마켓");
 	/* replace keeps the order; empty removes */
-	assert_int_equal(item_field_set(it, "price", "9,900원"), 0);
+	assert_int_equal(field_set(it, "price", "9,900원"), 0);
 	assert_int_equal(it->nfields, 2);
 	assert_string_equal(it->fields[0].name, "price");
 	assert_string_equal(it->fields[0].value, "9,900원");
-	assert_int_equal(item_field_set(it, "price", ""), 0);
+	assert_int_equal(field_set(it, "price", ""), 0);
 	assert_int_equal(it->nfields, 1);
 	assert_string_equal(it->fields[0].name, "shop");
-	assert_int_equal(item_field_set(it, "price", "9,900원"), 0);
+	assert_int_equal(field_set(it, "price", "9,900원"), 0);
 	/* names: the rule, and title/link/and/or/not are not fields */
-	assert_int_equal(item_field_set(it, "title", "x"), -1);
-	assert_int_equal(item_field_set(it, "link", "x"), -1);
-	assert_int_equal(item_field_set(it, "or", "x"), -1);
-	assert_int_equal(item_field_set(it, "9lives", "x"), -1);
-	assert_int_equal(item_field_set(it, "a-b", "x"), -1);
-	assert_int_equal(item_field_set(it, "", "x"), -1);
+	assert_int_equal(field_set(it, "title", "x"), -1);
+	assert_int_equal(field_set(it, "link", "x"), -1);
+	assert_int_equal(field_set(it, "or", "x"), -1);
+	assert_int_equal(field_set(it, "9lives", "x"), -1);
+	assert_int_equal(field_set(it, "a-b", "x"), -1);
+	assert_int_equal(field_set(it, "", "x"), -1);
 	assert_true(item_field_name_valid("_comments2"));
 	assert_false(item_field_name_valid(
 	    "a23456789012345678901234567890123")); /* 33 bytes */
@@ -971,37 +1001,37 @@ test_item_fields(void **state)
 	for (i = 0; i + 3 <= sizeof(big) - 1; i += 3)
 		memcpy(big + i, "가", 3);
 	big[i] = '\0';
-	assert_int_equal(item_field_set(it, "note", big), 0);
+	assert_int_equal(field_set(it, "note", big), 0);
 	assert_int_equal(strlen(item_field(it, "note")),
 	    ITEM_FIELD_MAX / 3 * 3);
 	/* a URL too long for the limit is not cut but dropped */
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(item_field_set(it, "image", big), 0);
+	assert_int_equal(field_set(it, "image", big), 0);
 	assert_null(item_field(it, "image"));
-	assert_int_equal(item_field_set(it, "image", "https://x/i.jpg"), 0);
+	assert_int_equal(field_set(it, "image", "https://x/i.jpg"), 0);
 	/* deep copy, equal in any order */
 	assert_int_equal(item_list_add_copy(&c, it), 0);
 	assert_int_equal(c.v[0].nfields, 4);
 	assert_ptr_not_equal(c.v[0].fields[0].value, it->fields[0].value);
-	assert_true(item_fields_equal(&c.v[0], it));
-	assert_int_equal(item_field_set(&c.v[0], "shop", ""), 0);
-	assert_int_equal(item_field_set(&c.v[0], "shop", "G마켓"), 0);
+	assert_true(same_fields(&c.v[0], it));
+	assert_int_equal(field_set(&c.v[0], "shop", ""), 0);
+	assert_int_equal(field_set(&c.v[0], "shop", "G마켓"), 0);
 	assert_string_equal(c.v[0].fields[3].name, "shop");
-	assert_true(item_fields_equal(&c.v[0], it));
-	assert_int_equal(item_field_set(&c.v[0], "shop", "11번가"), 0);
-	assert_false(item_fields_equal(&c.v[0], it));
+	assert_true(same_fields(&c.v[0], it));
+	assert_int_equal(field_set(&c.v[0], "shop", "11번가"), 0);
+	assert_false(same_fields(&c.v[0], it));
 	assert_true(item_equal(&c.v[0], it)); /* fields are not identity */
 	/* the cap on fields per item */
 	for (i = 4; i < ITEM_FIELDS_MAX; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "f%zu", i);
-		assert_int_equal(item_field_set(&c.v[0], name, "v"), 0);
+		assert_int_equal(field_set(&c.v[0], name, "v"), 0);
 	}
-	assert_int_equal(item_field_set(&c.v[0], "one_more", "v"), -1);
+	assert_int_equal(field_set(&c.v[0], "one_more", "v"), -1);
 	assert_int_equal(c.v[0].nfields, ITEM_FIELDS_MAX);
-	assert_int_equal(item_field_set(&c.v[0], "shop", "v"), 0);
+	assert_int_equal(field_set(&c.v[0], "shop", "v"), 0);
 	item_list_truncate(&c, 0);
 	assert_int_equal(c.n, 0);
 	item_list_release(&c);

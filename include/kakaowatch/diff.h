@@ -26,22 +26,6 @@
 #include "kakaowatch/item.h"
 
 /*
- * diff_items compares the previous snapshot `old` with the new one `cur`
- * (either may be NULL, meaning empty). `added` receives copies of the items
- * of `cur` not in `old`, in `cur` order; `removed` the items of `old` not in
- * `cur`, in `old` order; each distinct item at most once. O(n) expected
- * time with hash sets (10,000 items are fine). The changes against the
- * previous snapshot only; a check uses diff_changes.
- *
- * `added` and `removed` are initialised here (pass fresh or released
- * lists; old contents are not freed); the caller releases them with
- * item_list_release. Returns 0, or -1 on out-of-memory (both lists are
- * then empty).
- */
-int diff_items(const struct item_list *old, const struct item_list *cur,
-    struct item_list *added, struct item_list *removed);
-
-/*
  * diff_changes compares a check's items `cur` with what the watch has seen
  * (the memory, see store.h): `seen` holds, for the keys of `cur` that were
  * seen before, one item each with that key and the text last seen (other
@@ -51,8 +35,11 @@ int diff_items(const struct item_list *old, const struct item_list *cur,
  *   changed: items of `cur` whose key is in `seen` with a text that
  *            diff_text_edited calls an edit (the new text is given);
  *   removed: items of `old` whose key is not in `cur`, in `old` order.
- * Each key at most once per list. The three lists are initialised here and
- * released by the caller. Returns 0, or -1 on out-of-memory (all empty).
+ * Each key at most once per list (its first occurrence). O(n) expected
+ * time with hash sets (10,000 items are fine). The three lists are
+ * initialised here (pass fresh or released lists; old contents are not
+ * freed) and released by the caller with item_list_release. Returns 0, or
+ * -1 on out-of-memory (all empty).
  */
 int diff_changes(const struct item_list *old, const struct item_list *cur,
     const struct item_list *seen, struct item_list *added,

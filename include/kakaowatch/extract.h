@@ -118,7 +118,9 @@ void extract_xpath_set_free(struct extract_xpath_set *set);
 const struct extract_xpath *extract_xpath_set_get(struct extract_xpath_set *set,
     const char *expr, const char *const *ns, size_t nns, struct kw_err *err);
 
-/* extract_xpath_set_count: how many distinct XPaths the set holds */
+/* extract_xpath_set_count: how many distinct XPaths the set holds (only
+ * tests call it: the one sign that extract_xpath_set_check compiled into
+ * the set and that a failure was not kept) */
 size_t extract_xpath_set_count(const struct extract_xpath_set *set);
 
 /*
@@ -253,7 +255,9 @@ const char *extract_detect_charset(const char *body, size_t len,
  * itself), and sets *declared (may be NULL) to false when nothing declared
  * it (step 5: UTF-8 or the default), else true. Arguments as for
  * extract_items. Returns NULL with a message in `err` when the page cannot
- * be parsed (it is empty, out of memory).
+ * be parsed (it is empty, out of memory). Only tests call it (the
+ * html5lib sniffing suite: its mostly ASCII pages show the charset in no
+ * item text); production decodes through extract_items / extract_doc_parse.
  */
 const char *extract_page_charset(const char *body, size_t len,
     const char *content_type, const char *encoding, bool *declared,

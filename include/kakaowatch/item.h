@@ -29,7 +29,7 @@ struct item_field {
  * entries, the built-in `date`, `summary`, `author` and `image` the entry
  * has: `fields[0..nfields)`, distinct names, in the order they were set
  * (the order of `fields:` after the built-ins), NULL when nfields is 0.
- * Set them with item_field_set*, read them with item_get / item_field.
+ * Set them with item_field_set_take, read them with item_get / item_field.
  * A field named `image` holds an absolute URL (resolved like `link`).
  */
 struct item {
@@ -79,7 +79,7 @@ int item_list_add_take(struct item_list *l, char *text, char *link);
 /*
  * item_list_add_full appends one item taking ownership of every heap
  * string (text required; link and key may be NULL), with no fields (add
- * them to the new last item, l->v[l->n - 1], with item_field_set*); all
+ * them to the new last item, l->v[l->n - 1], with item_field_set_take); all
  * are freed on failure too. Returns 0 or -1 (out of memory, text NULL).
  */
 int item_list_add_full(struct item_list *l, char *text, char *link, char *key);
@@ -101,20 +101,14 @@ void item_list_truncate(struct item_list *l, size_t n);
 void item_release(struct item *it);
 
 /*
- * item_field_set sets field `name` of `it` to a copy of `value`: an
- * existing field of that name is replaced, an empty `value` (or NULL)
- * removes it. The value is cut to ITEM_FIELD_MAX bytes at a UTF-8
- * boundary, except that an `image` value longer than that is not set (a
- * cut URL is no URL). `name` is copied and must pass
- * item_field_name_valid. Returns 0, or -1 on out-of-memory, a bad name,
- * or when the item already has ITEM_FIELDS_MAX other fields; the
- * item is then unchanged.
- */
-int item_field_set(struct item *it, const char *name, const char *value);
-
-/*
- * item_field_set_take is item_field_set taking ownership of heap string
- * `value` (freed in every case; NULL removes the field). Same returns.
+ * item_field_set_take sets field `name` of `it` to heap string `value`,
+ * taking ownership of it (freed in every case when not kept): an existing
+ * field of that name is replaced, an empty `value` (or NULL) removes it.
+ * The value is cut to ITEM_FIELD_MAX bytes at a UTF-8 boundary, except
+ * that an `image` value longer than that is not set (a cut URL is no
+ * URL). `name` is copied and must pass item_field_name_valid. Returns 0,
+ * or -1 on out-of-memory, a bad name, or when the item already has
+ * ITEM_FIELDS_MAX other fields; the item is then unchanged.
  */
 int item_field_set_take(struct item *it, const char *name, char *value);
 
@@ -154,11 +148,5 @@ int item_equal(const struct item *a, const struct item *b);
  * else item_equal. Returns 1 when the same item, else 0.
  */
 int item_same(const struct item *a, const struct item *b);
-
-/*
- * item_fields_equal: the same set of field names with byte-equal values,
- * in any order. Returns 1 when equal, else 0.
- */
-int item_fields_equal(const struct item *a, const struct item *b);
 
 #endif

@@ -154,22 +154,18 @@ enum kakao_status kakao_memo_result(const struct http_response *resp,
  * until it is submitted); the result merges a 200 into `t`
  * (token_apply_response), else classifies the error (KOE322 ->
  * KAKAO_REAUTH, ...). Neither saves nor locks: see kakao_refresh_begin.
+ * A kauth error answer (any status but 200, body {"error":..,
+ * "error_code":"KOExxx"}; docs/kakao.md §6.1, §6.3) is classified as
+ * kakao_exchange_code and kakao_refresh classify it, with an actionable
+ * message in `err` and `t` unchanged: error_code first, then the status
+ * (5xx -> KAKAO_RETRY), then the OAuth `error` class; never
+ * error_description.
  */
 enum kakao_status kakao_refresh_request(const struct kakao_client *c,
     const struct token *t, struct kakao_call *call, struct http_request *req,
     struct kw_err *err);
 enum kakao_status kakao_refresh_result(const struct kakao_client *c,
     struct token *t, const struct http_response *resp, int64_t now_s,
-    struct kw_err *err);
-
-/*
- * kakao_classify_auth_error maps a kauth error response (HTTP status and
- * body {"error":..,"error_code":"KOExxx"}; docs/kakao.md §6.1, §6.3) to a
- * status and writes an actionable message into `err`. Pure. Looks at
- * error_code first, then the status (5xx -> retry), then the OAuth `error`
- * class; never at error_description.
- */
-enum kakao_status kakao_classify_auth_error(long http_status, const char *body,
     struct kw_err *err);
 
 /*

@@ -111,23 +111,6 @@ void message_plan(size_t nitems, int max_messages, size_t *chunk_sizes,
     size_t *nchunks, size_t *more);
 
 /*
- * message_build_changes builds the messages for one check's changes.
- * watch_name: the watch's name (header). page_url: the watched page
- * (header link, button, fallback for item links). kind: added, removed or
- * changed (the header's word). items: the changed items, already filtered (NULL
- * counts as empty); shown in their order. max_messages: at most this many
- * messages (< 1 counts as 1), split by message_plan.
- * On success *out is a heap array of *nout heap strings, each one
- * template_object JSON text ready to be form-encoded; the caller frees them
- * with message_list_free. Zero items: *out = NULL, *nout = 0.
- * All arguments are borrowed. Returns 0, or -1 with a message in `err` on
- * out-of-memory only (*out = NULL, *nout = 0).
- */
-int message_build_changes(const char *watch_name, const char *page_url,
-    enum message_kind kind, const struct item_list *items, int max_messages,
-    char ***out, size_t *nout, struct kw_err *err);
-
-/*
  * message_build_text builds a text template (docs/kakao.md §5.1) for `send`
  * and notices ("watch is failing", "recovered"): text (line breaks kept, cut
  * to MESSAGE_TEXT_MAX), link = link_url when message_url_ok, else
@@ -272,10 +255,20 @@ char *message_template_expand(const char *tmpl, message_value_fn value,
 const char *message_item_value(const struct item *it, const char *name);
 
 /*
- * message_build_format is message_build_changes with the templates of
- * `fmt` (NULL: every part its default, which gives exactly the messages
- * message_build_changes describes). A template with a `{title}`-like
- * placeholder in the header gets "" for it.
+ * message_build_format builds the messages for one check's changes with
+ * the templates of `fmt` (NULL: every part its default, which gives the
+ * messages the top of this file describes). A template with a `{title}`-like placeholder in the header gets
+ * "" for it.
+ * watch_name: the watch's name (header). page_url: the watched page
+ * (header link, button, fallback for item links). kind: added, removed or
+ * changed (the header's word). items: the changed items, already filtered
+ * (NULL counts as empty); shown in their order. max_messages: at most this
+ * many messages (< 1 counts as 1), split by message_plan.
+ * On success *out is a heap array of *nout heap strings, each one
+ * template_object JSON text ready to be form-encoded; the caller frees them
+ * with message_list_free. Zero items: *out = NULL, *nout = 0.
+ * All arguments are borrowed. Returns 0, or -1 with a message in `err` on
+ * out-of-memory only (*out = NULL, *nout = 0).
  */
 int message_build_format(const struct message_format *fmt,
     const char *watch_name, const char *page_url, enum message_kind kind,

@@ -49,11 +49,14 @@ size_t utf8_encode(uint32_t cp, char *out);
 bool utf8_valid(const char *s, size_t n);
 
 /*
- * utf8_repair returns a heap copy of NUL-terminated `s` (caller frees)
- * with every maximal ill-formed subpart replaced by U+FFFD; NULL only on
- * out-of-memory. NULL s counts as "".
+ * utf8_repair returns a heap copy of the bytes s[0..n) (caller frees; they
+ * need not be NUL-terminated; s may be NULL when n is 0) as a well-formed
+ * UTF-8 C string: every maximal ill-formed subpart (Unicode 15 §3.9, as
+ * utf8_decode finds it; the WHATWG decoder's rule) becomes one U+FFFD and
+ * NUL bytes are dropped. *outlen (may be NULL) gets its length in bytes,
+ * without the NUL. NULL only on out-of-memory.
  */
-char *utf8_repair(const char *s);
+char *utf8_repair(const char *s, size_t n, size_t *outlen);
 
 /*
  * utf8_casefold_nfkc returns the matching form of NUL-terminated `s` (heap,
@@ -82,14 +85,6 @@ char *utf8_casefold_nfkc(const char *s);
  * never matches; a NULL text never matches.
  */
 bool utf8_contains_folded(const char *folded_text, const char *folded_needle);
-
-/*
- * utf8_contains_casefold: utf8_contains_folded after folding both `text`
- * and `needle` with utf8_casefold_nfkc (for one-off tests; fold once and
- * use utf8_contains_folded when matching many texts). On out-of-memory it
- * falls back to an exact byte comparison (strstr).
- */
-bool utf8_contains_casefold(const char *text, const char *needle);
 
 /*
  * utf8_grapheme_breaks fills brk[0..n) for the code points cps[0..n):

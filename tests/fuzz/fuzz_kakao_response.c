@@ -1,6 +1,7 @@
 /*
  * fuzz_kakao_response: what Kakao answers, parsed (token_apply_response,
- * kakao_classify_auth_error, kakao_classify_api_error; token.h, kakao.h).
+ * kakao_refresh_result on an error status, kakao_classify_api_error;
+ * token.h, kakao.h).
  *
  * Input layout: byte 0 picks the parser (modulo 3), bytes 1-2 the HTTP
  * status (big-endian, modulo 600), bytes 3-10 the clock (its low 34 bits:
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kakaowatch/http.h"
 #include "kakaowatch/kakao.h"
 #include "kakaowatch/log.h"
 #include "kakaowatch/token.h"
@@ -150,7 +152,10 @@ check_status(enum kakao_status s, const struct kw_err *err)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const struct kakao_client client = { 0 };
+	struct http_response resp;
 	struct kw_err err = { 0 };
+	struct token t = { 0 };
 	enum kakao_status s;
 	int64_t now_s = 0;
 	long status;
@@ -164,6 +169,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		now_s = (int64_t)((uint64_t)now_s << 8 | data[i]);
 	now_s &= 0x3FFFFFFFFLL; /* a clock up to the year 2514 */
 	body = fuzz_strndup(data + 11, size - 11);
+	memset(&resp, 0, sizeof(resp));
+	resp.error = HTTP_OK;
+	resp.status = status;
+	resp.body = body;
+	resp.len = size - 11;
 	log_redact_add(OLD_ACCESS);
 	log_redact_add(OLD_REFRESH);
 	log_redact_add(SECRET);
@@ -172,8 +182,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_apply(body, now_s);
 		break;
 	case 1:
-		s = kakao_classify_auth_error(status, body, &err);
+		if (status == 200)
+			break; /* a merge: case 0 */
+		s = kakao_refresh_result(&client, &t, &resp, now_s, &err);
 		check_status(s, &err);
+		FUZZ_CHECK(t.access_token == NULL && t.refresh_token == NULL,
+		    "an auth error changed the token");
 		if (status >= 500 &&
 		    !has_member(body, "error_code", JSON_STRING))
 			FUZZ_CHECK(s == KAKAO_RETRY, "auth 5xx is %s",

@@ -1,6 +1,6 @@
 /*
  * fuzz_message: changed items -> KakaoTalk template objects
- * (message_build_changes, message_build_text, message_cut; message.h).
+ * (message_build_format, message_build_text, message_cut; message.h).
  *
  * Input layout: byte 0: bits 0-2 max_messages - 1 (1..8), bit 3 removed
  * instead of added, bit 4 the page URL comes from the input (else a fixed
@@ -341,14 +341,9 @@ check_changes(const struct message_format *fmt, const char *name,
 	const char *type;
 	json_t *root;
 
-	if (fmt == NULL)
-		FUZZ_CHECK(message_build_changes(name, page, kind, items,
-			       max_messages, &v, &n, &err) == 0,
-		    "message_build_changes: %s", err.msg);
-	else
-		FUZZ_CHECK(message_build_format(fmt, name, page, kind, items,
-			       max_messages, &v, &n, &err) == 0,
-		    "message_build_format: %s", err.msg);
+	FUZZ_CHECK(message_build_format(fmt, name, page, kind, items,
+		       max_messages, &v, &n, &err) == 0,
+	    "message_build_format: %s", err.msg);
 	e.fmt = fmt;
 	e.page = page;
 	e.items = items;

@@ -396,6 +396,8 @@ watches:
         out = p.stdout + p.stderr
         self.assertEqual(p.returncode, 1, out)
         self.assertIn("certificate", out)
+        # and it says whose certificate it was
+        self.assertIn("TLS to the proxy failed", out)
         # kakaowatch spoke TLS to the proxy (a handshake the proxy saw end
         # in kakaowatch's refusal of its certificate: an alert, not plain
         # HTTP bytes) and sent nothing through it
