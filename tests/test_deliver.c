@@ -35,7 +35,7 @@
 #include "kakaowatch/token.h"
 #include "kakaowatch/util.h"
 
-#include "fake_server.h"
+#include "deliver_fixture.h"
 
 #define CLIENT_ID "deliverTestKey0123"
 #define REDIRECT_URI "http://localhost:5000/oauth"
@@ -140,30 +140,8 @@ test_next_kst_midnight_is_strictly_after_now(void **state)
 
 /* ---- against the fake Kakao ---- */
 
-struct fixture {
-	struct fake_server fake;
-	char base[64];
-	char dir[64];
-	char path[256];
-	char token_file[128];
-	struct config *cfg;
-	struct store *st;
-	FILE *out; /* the stdout sink's file */
-};
-
-static void
-fake_start(struct fixture *f)
-{
-	static const char *const args[] = { "--client-id", CLIENT_ID,
-		"--redirect-uri", REDIRECT_URI, NULL };
-
-	if (fake_server_start(&f->fake, "fake_kakao.py", args) != 0)
-		fail_msg("fake_kakao.py did not start");
-	snprintf(f->base, sizeof(f->base), "%s", f->fake.base);
-}
-
 static json_t *
-control(struct fixture *f, const char *method, const char *what,
+control(struct deliver_fixture *f, const char *method, const char *what,
     const char *body)
 {
 	struct http_request req;
@@ -171,7 +149,7 @@ control(struct fixture *f, const char *method, const char *what,
 	char url[256];
 	json_t *out;
 
-	snprintf(url, sizeof(url), "%s/_control/%s", f->base, what);
+	snprintf(url, sizeof(url), "%s/_control/%s", f->kakao.base, what);
 	memset(&req, 0, sizeof(req));
 	req.url = url;
 	req.method = method;
@@ -189,7 +167,7 @@ control(struct fixture *f, const char *method, const char *what,
 }
 
 static void
-control_void(struct fixture *f, const char *method, const char *what,
+control_void(struct deliver_fixture *f, const char *method, const char *what,
     const char *body)
 {
 	json_decref(control(f, method, what, body));
@@ -197,7 +175,7 @@ control_void(struct fixture *f, const char *method, const char *what,
 
 /* the template objects the fake accepted, in order (caller decrefs) */
 static json_t *
-received(struct fixture *f)
+received(struct deliver_fixture *f)
 {
 	json_t *j = control(f, "GET", "messages", NULL);
 	json_t *m = json_incref(json_object_get(j, "messages"));
@@ -207,7 +185,7 @@ received(struct fixture *f)
 }
 
 static size_t
-nreceived(struct fixture *f)
+nreceived(struct deliver_fixture *f)
 {
 	json_t *m = received(f);
 	size_t n = json_array_size(m);
@@ -218,7 +196,7 @@ nreceived(struct fixture *f)
 
 /* the text (text template) of received message i */
 static char *
-received_text(struct fixture *f, size_t i)
+received_text(struct deliver_fixture *f, size_t i)
 {
 	json_t *m = received(f);
 	const char *t = json_string_value(json_object_get(
@@ -232,7 +210,7 @@ received_text(struct fixture *f, size_t i)
 
 /* assert_text checks the text of received message i */
 static void
-assert_text(struct fixture *f, size_t i, const char *want)
+assert_text(struct deliver_fixture *f, size_t i, const char *want)
 {
 	char *text = received_text(f, i);
 
@@ -241,16 +219,10 @@ assert_text(struct fixture *f, size_t i, const char *want)
 }
 
 static void
-write_config(struct fixture *f, int max_per_day)
+write_config(struct deliver_fixture *f, int max_per_day)
 {
-	struct config_errors errs = { 0 };
-	FILE *fp;
-
-	snprintf(f->path, sizeof(f->path), "%s/kw.yaml", f->dir);
-	fp = fopen(f->path, "w");
-	assert_non_null(fp);
-	fprintf(fp,
-	    "state_dir: %s/state\n"
+	deliver_fixture_config(f,
+	    "state_dir: %s\n"
 	    "kakao:\n"
 	    "  rest_api_key: %s\n"
 	    "  redirect_uri: %s\n"
@@ -266,18 +238,13 @@ write_config(struct fixture *f, int max_per_day)
 	    "  - name: beta\n"
 	    "    url: http://127.0.0.1:9/beta\n"
 	    "    xpath: //a\n",
-	    f->dir, CLIENT_ID, REDIRECT_URI, f->base, f->base, f->token_file,
-	    max_per_day);
-	fclose(fp);
-	config_free(f->cfg);
-	f->cfg = NULL;
-	if (config_load(f->path, NULL, &f->cfg, &errs) != 0)
-		fail_msg("config: %s", errs.n ? errs.v[0] : "?");
+	    f->state_dir, CLIENT_ID, REDIRECT_URI, f->kakao.base, f->kakao.base,
+	    f->token_file, max_per_day);
 }
 
 /* authorize as `kakaowatch auth --code` does; now_s is the real time */
 static void
-authorize(struct fixture *f)
+authorize(struct deliver_fixture *f)
 {
 	struct kakao_client kc;
 	struct token t = { 0 };
@@ -298,21 +265,10 @@ authorize(struct fixture *f)
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct kw_err err = { 0 };
-	char sdir[128];
+	struct deliver_fixture *f = deliver_fixture_new("deliver");
 
-	assert_non_null(f);
-	fake_start(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kw-deliver-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->token_file, sizeof(f->token_file), "%s/token.json", f->dir);
+	deliver_fixture_kakao(f, CLIENT_ID, REDIRECT_URI);
 	write_config(f, 3);
-	snprintf(sdir, sizeof(sdir), "%s/state", f->dir);
-	f->st = store_open(sdir, &err);
-	assert_non_null(f->st);
-	f->out = tmpfile();
-	assert_non_null(f->out);
 	authorize(f);
 	*state = f;
 	return 0;
@@ -321,45 +277,12 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[200];
-
-	deliver_set_abort_flag(NULL);
-	fake_server_stop(&f->fake);
-	store_close(f->st);
-	config_free(f->cfg);
-	fclose(f->out);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		print_message("could not remove %s\n", f->dir);
-	free(f);
+	deliver_fixture_free(*state);
 	return 0;
 }
 
-static void
-queue(struct fixture *f, const char *watch, const char *text, int64_t at)
-{
-	struct kw_err err = { 0 };
-	char *tmpl =
-	    message_build_text(text, "http://127.0.0.1:9/x", NULL, &err);
-
-	assert_non_null(tmpl);
-	assert_int_equal(store_outbox_add(f->st, watch, tmpl, at, &err), 0);
-	free(tmpl);
-}
-
 static int64_t
-pending(struct fixture *f)
-{
-	struct kw_err err = { 0 };
-	int64_t n = -1;
-
-	assert_int_equal(store_outbox_stats(f->st, &n, NULL, &err), 0);
-	return n;
-}
-
-static int64_t
-due(struct fixture *f, int64_t at)
+due(struct deliver_fixture *f, int64_t at)
 {
 	struct outbox_msg *v = NULL;
 	struct kw_err err = { 0 };
@@ -370,23 +293,18 @@ due(struct fixture *f, int64_t at)
 	return (int64_t)n;
 }
 
+/* daily delivers to the fake Kakao at `at` (deliver_fixture_run) */
 static int
-daily(struct fixture *f, int64_t at, struct deliver_report *rep)
+daily(struct deliver_fixture *f, int64_t at, struct deliver_report *rep)
 {
-	struct kw_err err = { 0 };
-	int r;
-
-	r = deliver_daily(f->st, f->cfg, DELIVER_KAKAO, at, 100, f->out, rep,
-	    &err);
-	if (r < 0)
-		fail_msg("deliver_daily: %s", err.msg);
-	return r;
+	return deliver_fixture_run(f, DELIVER_KAKAO, at, rep);
 }
 
 /* drained runs deliver_daily at `at`, which must leave nothing due in the
  * outbox, having sent `sent` messages (rep says the rest) */
 static void
-drained(struct fixture *f, int64_t at, struct deliver_report *rep, int sent)
+drained(struct deliver_fixture *f, int64_t at, struct deliver_report *rep,
+    int sent)
 {
 	assert_int_equal(daily(f, at, rep), 0);
 	assert_int_equal(rep->sent, sent);
@@ -395,7 +313,7 @@ drained(struct fixture *f, int64_t at, struct deliver_report *rep, int sent)
 static void
 test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
@@ -403,11 +321,11 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 	char day[16], want[300];
 
 	deliver_kst_day(t, day, sizeof(day));
-	queue(f, "alpha", "a1", t);
-	queue(f, "beta", "b1", t);
-	queue(f, "alpha", "a2", t);
-	queue(f, "beta", "b2", t);
-	queue(f, "beta", "b3", t);
+	deliver_fixture_queue(f, "alpha", "a1", t);
+	deliver_fixture_queue(f, "beta", "b1", t);
+	deliver_fixture_queue(f, "alpha", "a2", t);
+	deliver_fixture_queue(f, "beta", "b2", t);
+	deliver_fixture_queue(f, "beta", "b3", t);
 	/* max_messages_per_day: 3 */
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.sent, 3);
@@ -415,18 +333,18 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 	assert_int_equal(nreceived(f), 3);
 	assert_text(f, 2, "a2");
 	/* the rest waits for 00:00 KST, and so does what comes later */
-	assert_int_equal(pending(f), 2);
+	assert_int_equal(deliver_fixture_pending(f), 2);
 	assert_int_equal(due(f, midnight - 1), 0);
 	assert_int_equal(store_outbox_next_at(f->st, &next, &err), 0);
 	assert_int_equal(next, midnight);
-	queue(f, "alpha", "a3", t + 60 * SEC);
+	deliver_fixture_queue(f, "alpha", "a3", t + 60 * SEC);
 	assert_int_equal(daily(f, t + 61 * SEC, &rep), 1);
 	assert_int_equal(rep.sent, 0);
 	assert_int_equal(nreceived(f), 3);
 	assert_int_equal(due(f, midnight - 1), 0);
 	/* the next day: one digest stands for the three held messages */
 	drained(f, midnight + 1, &rep, 1);
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 	assert_int_equal(nreceived(f), 4);
 	snprintf(want, sizeof(want),
 	    "kakaowatch: 3 messages were held on %s by the daily limit "
@@ -438,15 +356,10 @@ test_budget_holds_the_rest_for_one_digest_next_day(void **state)
 	assert_int_equal(sent, 1);
 }
 
-/* 2026-12-01 00:00 KST; KST_AT(h, m): Korea time that day (h >= 24: the
- * next) */
-#define DEC1_KST_MS 1796050800000LL
-#define KST_AT(h, m) (DEC1_KST_MS + (h)*3600 * SEC + (m)*60 * SEC)
-
 static void
 test_quiet_hours_and_the_daily_budget(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	char *cfgtext = NULL, day[16];
@@ -460,43 +373,32 @@ test_quiet_hours_and_the_daily_budget(void **state)
 	assert_non_null(fp);
 	assert_true(getdelim(&cfgtext, &len, '\0', fp) > 0);
 	fclose(fp);
-	fp = fopen(f->path, "w");
-	assert_non_null(fp);
-	fprintf(fp, "quiet_hours: 23:00-07:00\n%s", cfgtext);
-	fclose(fp);
+	deliver_fixture_config(f, "quiet_hours: 23:00-07:00\n%s", cfgtext);
 	free(cfgtext);
-	{
-		struct config_errors errs = { 0 };
-
-		config_free(f->cfg);
-		f->cfg = NULL;
-		if (config_load(f->path, NULL, &f->cfg, &errs) != 0)
-			fail_msg("config: %s", errs.n ? errs.v[0] : "?");
-	}
 	/* 22:00 KST: 3 go, 2 wait for 00:00 */
-	queue(f, "alpha", "alpha: 1 new\na1", KST_AT(22, 0));
-	queue(f, "alpha", "alpha: 1 new\na2", KST_AT(22, 0));
-	queue(f, "alpha", "alpha: 1 new\na3", KST_AT(22, 0));
-	queue(f, "alpha", "alpha: 1 new\na4", KST_AT(22, 0));
-	queue(f, "alpha", "alpha: 1 new\na5", KST_AT(22, 0));
-	assert_int_equal(daily(f, KST_AT(22, 0), &rep), 1);
+	deliver_fixture_queue(f, "alpha", "alpha: 1 new\na1", KST(22, 0));
+	deliver_fixture_queue(f, "alpha", "alpha: 1 new\na2", KST(22, 0));
+	deliver_fixture_queue(f, "alpha", "alpha: 1 new\na3", KST(22, 0));
+	deliver_fixture_queue(f, "alpha", "alpha: 1 new\na4", KST(22, 0));
+	deliver_fixture_queue(f, "alpha", "alpha: 1 new\na5", KST(22, 0));
+	assert_int_equal(daily(f, KST(22, 0), &rep), 1);
 	assert_int_equal(nreceived(f), 3);
 	/* 23:30: quiet hours hold everything, also the two */
-	queue(f, "beta", "beta: 1 new\nb1", KST_AT(23, 30));
-	assert_int_equal(daily(f, KST_AT(23, 30), &rep), 0);
+	deliver_fixture_queue(f, "beta", "beta: 1 new\nb1", KST(23, 30));
+	assert_int_equal(daily(f, KST(23, 30), &rep), 0);
 	assert_int_equal(rep.quiet_held, 3);
 	/* 00:05 KST, a new day and budget, inside the window: the daily
 	 * digest is made, and waits with the rest */
-	assert_int_equal(daily(f, KST_AT(24, 5), &rep), 0);
+	assert_int_equal(daily(f, KST(24, 5), &rep), 0);
 	assert_int_equal(rep.sent, 0);
 	assert_int_equal(rep.quiet_held, 1);
-	queue(f, "beta", "beta: 1 new\nb2", KST_AT(26, 0));
-	assert_int_equal(daily(f, KST_AT(26, 0), &rep), 0);
+	deliver_fixture_queue(f, "beta", "beta: 1 new\nb2", KST(26, 0));
+	assert_int_equal(daily(f, KST(26, 0), &rep), 0);
 	assert_int_equal(nreceived(f), 3);
 	/* 07:00: ONE message, counted once */
-	assert_int_equal(daily(f, KST_AT(31, 0), &rep), 0);
+	assert_int_equal(daily(f, KST(31, 0), &rep), 0);
 	assert_int_equal(rep.sent, 1);
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 	m = received(f);
 	assert_int_equal(json_array_size(m), 4);
 	t = json_object_get(json_array_get(m, 3), "template_object");
@@ -512,7 +414,7 @@ test_quiet_hours_and_the_daily_budget(void **state)
 		json_array_get(json_object_get(t, "contents"), 1), "title")),
 	    "beta: b2");
 	json_decref(m);
-	deliver_kst_day(KST_AT(31, 0), day, sizeof(day));
+	deliver_kst_day(KST(31, 0), day, sizeof(day));
 	assert_int_equal(store_sent_count(f->st, day, &sent, &err), 0);
 	assert_int_equal(sent, 1);
 }
@@ -520,21 +422,21 @@ test_quiet_hours_and_the_daily_budget(void **state)
 static void
 test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
 
-	queue(f, "alpha", "a1", t);
-	queue(f, "alpha", "a2", t);
-	queue(f, "alpha", "a3", t);
-	queue(f, "beta", "b1", t);
+	deliver_fixture_queue(f, "alpha", "a1", t);
+	deliver_fixture_queue(f, "alpha", "a2", t);
+	deliver_fixture_queue(f, "alpha", "a3", t);
+	deliver_fixture_queue(f, "beta", "b1", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(nreceived(f), 3);
 	drained(f, midnight + 5 * SEC, &rep, 1);
 	assert_text(f, 3, "b1");
 	/* and a later day with nothing held makes no digest either */
-	queue(f, "alpha", "a4", midnight + 60 * SEC);
-	queue(f, "alpha", "a5", midnight + 60 * SEC);
+	deliver_fixture_queue(f, "alpha", "a4", midnight + 60 * SEC);
+	deliver_fixture_queue(f, "alpha", "a5", midnight + 60 * SEC);
 	drained(f, midnight + DAY_MS + 5 * SEC, &rep, 2);
 	assert_text(f, 5, "a5");
 }
@@ -542,7 +444,7 @@ test_one_held_message_is_sent_as_it_is_the_next_day(void **state)
 static void
 test_notices_in_the_window_are_one_message_outside_the_budget(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms(), sent = -1;
@@ -556,7 +458,7 @@ test_notices_in_the_window_are_one_message_outside_the_budget(void **state)
 			     "http://127.0.0.1:9/beta", "timed out",
 			     t + 10 * SEC, &err),
 	    0);
-	assert_int_equal(pending(f), 1);
+	assert_int_equal(deliver_fixture_pending(f), 1);
 	assert_int_equal(due(f, t + 59 * SEC), 0);
 	assert_int_equal(daily(f, t + 59 * SEC, &rep), 0);
 	assert_int_equal(nreceived(f), 0);
@@ -577,13 +479,13 @@ test_notices_in_the_window_are_one_message_outside_the_budget(void **state)
 	assert_int_equal(daily(f, t + 131 * SEC, &rep), 0);
 	assert_int_equal(nreceived(f), 2);
 	assert_text(f, 1, "alpha: recovered after 3 failed checks");
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 }
 
 static void
 test_quota_error_holds_every_message_until_kst_midnight(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms(), midnight = deliver_next_kst_midnight_ms(t);
@@ -591,8 +493,8 @@ test_quota_error_holds_every_message_until_kst_midnight(void **state)
 
 	write_config(f, 100);
 	control_void(f, "POST", "fail", "{\"endpoint\":\"send\",\"code\":-10}");
-	queue(f, "alpha", "q1", t);
-	queue(f, "beta", "q2", t);
+	deliver_fixture_queue(f, "alpha", "q1", t);
+	deliver_fixture_queue(f, "beta", "q2", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_QUOTA);
 	assert_int_equal(rep.sent, 0);
@@ -603,12 +505,12 @@ test_quota_error_holds_every_message_until_kst_midnight(void **state)
 	free(hold);
 	/* checks go on and queue more; nothing is even tried until then
 	 * (the fake would accept it now: no failure is queued any more) */
-	queue(f, "alpha", "q3", t + 5 * SEC);
+	deliver_fixture_queue(f, "alpha", "q3", t + 5 * SEC);
 	assert_int_equal(daily(f, t + 6 * SEC, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_QUOTA);
 	assert_int_equal(nreceived(f), 0);
 	assert_int_equal(due(f, midnight - 1), 0);
-	assert_int_equal(pending(f), 3);
+	assert_int_equal(deliver_fixture_pending(f), 3);
 	/* the next Korean day: all of them, in order, once */
 	drained(f, midnight + 1, &rep, 3);
 	assert_int_equal(nreceived(f), 3);
@@ -623,7 +525,7 @@ test_quota_error_holds_every_message_until_kst_midnight(void **state)
 static void
 test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct outbox_msg *v = NULL;
 	struct kw_err err = { 0 };
@@ -633,9 +535,9 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
 	    "{\"endpoint\":\"send\",\"status\":500}");
-	queue(f, "alpha", "m1", t);
-	queue(f, "beta", "m2", t);
-	queue(f, "alpha", "m3", t);
+	deliver_fixture_queue(f, "alpha", "m1", t);
+	deliver_fixture_queue(f, "beta", "m2", t);
+	deliver_fixture_queue(f, "alpha", "m3", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_RETRY);
 	assert_true(rep.retry_in_ms >= 5 * SEC && rep.retry_in_ms < 6 * SEC);
@@ -649,7 +551,7 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 	assert_non_null(v[0].last_error);
 	outbox_msgs_free(v, n);
 	/* a message queued during the hold waits behind the head too */
-	queue(f, "beta", "m4", t + 1 * SEC);
+	deliver_fixture_queue(f, "beta", "m4", t + 1 * SEC);
 	assert_int_equal(daily(f, t + 2 * SEC, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_RETRY);
 	assert_int_equal(rep.sent, 0);
@@ -662,23 +564,23 @@ test_transient_failure_backs_off_and_keeps_fifo_order(void **state)
 	assert_text(f, 0, "m1");
 	assert_text(f, 2, "m3");
 	assert_text(f, 3, "m4");
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 }
 
 static void
 test_a_message_made_before_a_step_back_is_sent_at_once(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	int64_t t = util_now_ms();
 
 	write_config(f, 100);
 	/* made while the clock read 4 h ahead, then the clock stepped back */
-	queue(f, "alpha", "ahead", t + 4 * 3600 * SEC);
+	deliver_fixture_queue(f, "alpha", "ahead", t + 4 * 3600 * SEC);
 	drained(f, t, &rep, 1);
 	assert_int_equal(nreceived(f), 1);
 	assert_text(f, 0, "ahead");
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 }
 
 /*
@@ -689,7 +591,7 @@ test_a_message_made_before_a_step_back_is_sent_at_once(void **state)
 static void
 test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct outbox_msg *v = NULL;
 	struct kw_err err = { 0 };
@@ -699,13 +601,13 @@ test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(void **state)
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
 	    "{\"endpoint\":\"send\",\"status\":500}");
-	queue(f, "alpha", "tried", ahead);
+	deliver_fixture_queue(f, "alpha", "tried", ahead);
 	assert_int_equal(daily(f, ahead, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_RETRY);
 	backoff = rep.retry_in_ms;
 	assert_true(backoff >= 5 * SEC && backoff < 6 * SEC);
 	/* the clock steps back 4 h: a new message queues behind the head */
-	queue(f, "beta", "after", t);
+	deliver_fixture_queue(f, "beta", "after", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_RETRY);
 	assert_true(rep.retry_in_ms > 0 && rep.retry_in_ms <= backoff);
@@ -721,20 +623,20 @@ test_a_message_tried_before_a_step_back_waits_its_backoff_from_now(void **state)
 	assert_int_equal(nreceived(f), 2);
 	assert_text(f, 0, "tried");
 	assert_text(f, 1, "after");
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 }
 
 static void
 test_second_failure_doubles_the_backoff(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	int64_t t = util_now_ms();
 
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
 	    "{\"endpoint\":\"send\",\"status\":503,\"count\":2}");
-	queue(f, "alpha", "m1", t);
+	deliver_fixture_queue(f, "alpha", "m1", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	t += rep.retry_in_ms;
 	assert_int_equal(daily(f, t, &rep), 1);
@@ -747,7 +649,7 @@ test_second_failure_doubles_the_backoff(void **state)
 static void
 test_dead_refresh_token_keeps_every_message_as_it_was(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct outbox_msg *v = NULL;
 	struct kw_err err = { 0 };
@@ -757,8 +659,8 @@ test_dead_refresh_token_keeps_every_message_as_it_was(void **state)
 
 	write_config(f, 100);
 	control_void(f, "POST", "revoke", "{\"access\":true}");
-	queue(f, "alpha", "m1", t);
-	queue(f, "beta", "m2", t);
+	deliver_fixture_queue(f, "alpha", "m1", t);
+	deliver_fixture_queue(f, "beta", "m2", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_REAUTH);
 	assert_int_equal(store_outbox_due(f->st, t, 0, &v, &n, &err), 0);
@@ -774,7 +676,7 @@ test_dead_refresh_token_keeps_every_message_as_it_was(void **state)
 static void
 test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms();
@@ -786,7 +688,7 @@ test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(void **state)
 			     "{\"object_type\":\"text\",\"text\":\"no link\"}",
 			     t, &err),
 	    0);
-	queue(f, "beta", "fine", t);
+	deliver_fixture_queue(f, "beta", "fine", t);
 	assert_int_equal(daily(f, t, &rep), 0);
 	assert_int_equal(rep.dropped, 0);
 	assert_int_equal(rep.sent, 2);
@@ -797,13 +699,13 @@ test_invalid_template_is_sent_as_plain_text_and_the_rest_goes_on(void **state)
 	assert_non_null(
 	    json_object_get(json_object_get(first, "link"), "web_url"));
 	json_decref(got);
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 }
 
 static void
 test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct dead_letter *d = NULL;
 	struct kw_err err = { 0 };
@@ -813,12 +715,12 @@ test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(void **state)
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
 	    "{\"endpoint\":\"send\",\"code\":-2,\"count\":2}");
-	queue(f, "alpha", "refused", t);
-	queue(f, "beta", "fine", t);
+	deliver_fixture_queue(f, "alpha", "refused", t);
+	deliver_fixture_queue(f, "beta", "fine", t);
 	assert_int_equal(daily(f, t, &rep), 0);
 	assert_int_equal(rep.dropped, 1);
 	assert_int_equal(rep.sent, 1);
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 	assert_int_equal(deliver_dead_list(f->st, &d, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(d[0].watch, "alpha");
@@ -839,7 +741,7 @@ test_refused_twice_goes_to_the_dead_letters_and_can_be_retried(void **state)
 static void
 test_consecutive_refusals_hold_the_queue_instead_of_emptying_it(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct dead_letter *d = NULL;
 	struct kw_err err = { 0 };
@@ -849,17 +751,17 @@ test_consecutive_refusals_hold_the_queue_instead_of_emptying_it(void **state)
 	write_config(f, 100);
 	control_void(f, "POST", "fail",
 	    "{\"endpoint\":\"send\",\"code\":-2,\"count\":6}");
-	queue(f, "alpha", "m1", t);
-	queue(f, "alpha", "m2", t);
-	queue(f, "alpha", "m3", t);
+	deliver_fixture_queue(f, "alpha", "m1", t);
+	deliver_fixture_queue(f, "alpha", "m2", t);
+	deliver_fixture_queue(f, "alpha", "m3", t);
 	assert_int_equal(daily(f, t, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_BAD_TEMPLATE);
 	assert_int_equal(rep.dropped, 1);
-	assert_int_equal(pending(f), 2);
+	assert_int_equal(deliver_fixture_pending(f), 2);
 	/* and again later: the head stays, nothing more is dead */
 	assert_int_equal(daily(f, t + SEC, &rep), 1);
 	assert_int_equal(rep.status, KAKAO_BAD_TEMPLATE);
-	assert_int_equal(pending(f), 2);
+	assert_int_equal(deliver_fixture_pending(f), 2);
 	assert_int_equal(deliver_dead_list(f->st, &d, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(deliver_dead_drop(f->st, d[0].id, &err), 0);
@@ -873,7 +775,7 @@ test_consecutive_refusals_hold_the_queue_instead_of_emptying_it(void **state)
 static void
 test_stop_flag_ends_the_batch_without_counting_an_attempt(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct outbox_msg *v = NULL;
 	struct kw_err err = { 0 };
@@ -882,7 +784,7 @@ test_stop_flag_ends_the_batch_without_counting_an_attempt(void **state)
 	size_t n = 0;
 
 	write_config(f, 100);
-	queue(f, "alpha", "m1", t);
+	deliver_fixture_queue(f, "alpha", "m1", t);
 	deliver_set_abort_flag(&stop);
 	assert_int_equal(daily(f, t, &rep), 1);
 	deliver_set_abort_flag(NULL);
@@ -897,7 +799,7 @@ test_stop_flag_ends_the_batch_without_counting_an_attempt(void **state)
 
 /* set_refresh_expiry rewrites the token file's refresh token expiry */
 static void
-set_expiry(struct fixture *f, int64_t refresh_at, int64_t access_age_s)
+set_expiry(struct deliver_fixture *f, int64_t refresh_at, int64_t access_age_s)
 {
 	struct token t = { 0 };
 	struct kw_err err = { 0 };
@@ -913,7 +815,7 @@ set_expiry(struct fixture *f, int64_t refresh_at, int64_t access_age_s)
 static void
 test_reminder_is_queued_once_per_refresh_token(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t t = util_now_ms();
@@ -936,7 +838,7 @@ test_reminder_is_queued_once_per_refresh_token(void **state)
 	assert_non_null(strstr(text, "kakaowatch auth"));
 	assert_non_null(strstr(text, "in 3 days"));
 	free(text);
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 	/* 8 days left: no reminder for a token that is not near its end */
 	set_expiry(f, t / 1000 + 8 * 86400, 0);
 	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t, &queued, &err),
@@ -947,13 +849,13 @@ test_reminder_is_queued_once_per_refresh_token(void **state)
 	assert_int_equal(deliver_token_upkeep(f->st, f->cfg, t, &queued, &err),
 	    KAKAO_OK);
 	assert_true(queued);
-	assert_int_equal(pending(f), 1);
+	assert_int_equal(deliver_fixture_pending(f), 1);
 }
 
 static void
 test_upkeep_refreshes_inside_the_rotation_window(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct token t = { 0 }, before = { 0 };
 	struct kw_err err = { 0 };
 	int64_t now = util_now_ms();
@@ -995,23 +897,23 @@ test_upkeep_refreshes_inside_the_rotation_window(void **state)
 static void
 test_stdout_sink_has_no_daily_budget(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
-	struct kw_err err = { 0 };
 	int64_t t = util_now_ms();
-	char line[512];
-	int i, lines = 0;
+	json_t *a;
+	int i;
 
 	for (i = 0; i < 5; i++)
-		queue(f, "alpha", "s", t);
-	assert_int_equal(deliver_daily(f->st, f->cfg, DELIVER_STDOUT, t, 100,
-			     f->out, &rep, &err),
-	    0);
+		deliver_fixture_queue(f, "alpha", "s", t);
+	assert_int_equal(deliver_fixture_run(f, DELIVER_STDOUT, t, &rep), 0);
 	assert_int_equal(rep.sent, 5);
-	rewind(f->out);
-	while (fgets(line, sizeof(line), f->out) != NULL)
-		lines += line[0] == '{';
-	assert_int_equal(lines, 5);
+	/* five template objects, one a line, past max_messages_per_day: 3 */
+	a = deliver_fixture_printed(f);
+	assert_int_equal(json_array_size(a), 5);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(a, 4), "text")),
+	    "s");
+	json_decref(a);
 	assert_int_equal(nreceived(f), 0);
 }
 

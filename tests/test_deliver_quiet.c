@@ -28,62 +28,28 @@
 #include "kakaowatch/store.h"
 #include "kakaowatch/util.h"
 
-#define MIN_MS (60LL * 1000)
-#define HOUR_MS (60 * MIN_MS)
-/* 2026-12-01 00:00 KST = 2026-11-30 15:00 UTC */
-#define DEC1_KST_MS 1796050800000LL
-/* Korea time on Dec 1 (h >= 24: Dec 2) */
-#define KST(h, m) (DEC1_KST_MS + (h)*HOUR_MS + (m)*MIN_MS)
-
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct config *cfg;
-	struct store *st;
-	FILE *out;
-};
+#include "deliver_fixture.h"
 
 static void
-load(struct fixture *f, const char *top, const char *more)
+load(struct deliver_fixture *f, const char *top, const char *more)
 {
-	struct config_errors errs = { 0 };
-	FILE *fp;
-
-	fp = fopen(f->path, "w");
-	assert_non_null(fp);
-	fprintf(fp,
-	    "state_dir: %s/state\n"
+	deliver_fixture_config(f,
+	    "state_dir: %s\n"
 	    "kakao: {sink: stdout}\n"
 	    "%s\n"
 	    "watches:\n"
 	    "  - {name: deals, url: 'http://127.0.0.1:9/deals', xpath: //a}\n"
 	    "  - {name: news, url: 'http://127.0.0.1:9/news', xpath: //a}\n"
 	    "%s",
-	    f->dir, top, more);
-	fclose(fp);
-	config_free(f->cfg);
-	f->cfg = NULL;
-	if (config_load(f->path, NULL, &f->cfg, &errs) != 0)
-		fail_msg("config: %s", errs.n ? errs.v[0] : "?");
+	    f->state_dir, top, more);
 }
 
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct kw_err err = { 0 };
-	char sdir[96];
+	struct deliver_fixture *f = deliver_fixture_new("quiet");
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kw-quiet-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/kw.yaml", f->dir);
 	load(f, "quiet_hours: 23:00-07:00", "");
-	snprintf(sdir, sizeof(sdir), "%s/state", f->dir);
-	f->st = store_open(sdir, &err);
-	assert_non_null(f->st);
-	f->out = tmpfile();
-	assert_non_null(f->out);
 	*state = f;
 	return 0;
 }
@@ -91,35 +57,30 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[120];
-
-	store_close(f->st);
-	config_free(f->cfg);
-	fclose(f->out);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		print_message("could not remove %s\n", f->dir);
-	free(f);
+	deliver_fixture_free(*state);
 	return 0;
 }
 
-static void
-queue(struct fixture *f, const char *watch, const char *text, int64_t at)
-{
-	struct kw_err err = { 0 };
-	char *tmpl =
-	    message_build_text(text, "http://127.0.0.1:9/item", NULL, &err);
+/* for load's `more`: a watch whose messages are never held */
+#define LOUD_WATCH                                                   \
+	"  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, " \
+	"quiet_hours: 'off'}\n"
 
-	assert_non_null(tmpl);
-	assert_int_equal(store_outbox_add(f->st, watch, tmpl, at, &err), 0);
-	free(tmpl);
+/* a night with LOUD_WATCH: deals n1 at 23:30, loud l1 at 00:30 and deals
+ * n2 at 01:30 are queued, nothing is delivered yet */
+static void
+loud_night(struct deliver_fixture *f)
+{
+	load(f, "quiet_hours: 23:00-07:00", LOUD_WATCH);
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
+	deliver_fixture_queue(f, "loud", "loud: 1 new\nl1", KST(24, 30));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn2", KST(25, 30));
 }
 
 /* queue a watch's list message of n items "<prefix> 1".."<prefix> n" */
 static void
-queue_list(struct fixture *f, const char *watch, const char *prefix, size_t n,
-    int64_t at)
+queue_list(struct deliver_fixture *f, const char *watch, const char *prefix,
+    size_t n, int64_t at)
 {
 	struct item_list items;
 	struct kw_err err = { 0 };
@@ -143,44 +104,12 @@ queue_list(struct fixture *f, const char *watch, const char *prefix, size_t n,
 	item_list_release(&items);
 }
 
-static int64_t
-pending(struct fixture *f)
-{
-	struct kw_err err = { 0 };
-	int64_t n = -1;
-
-	assert_int_equal(store_outbox_stats(f->st, &n, NULL, &err), 0);
-	return n;
-}
-
+/* deliver to the stdout sink at `at`; the number of messages sent */
 static size_t
-deliver(struct fixture *f, int64_t at, struct deliver_report *rep)
+deliver(struct deliver_fixture *f, int64_t at, struct deliver_report *rep)
 {
-	struct kw_err err = { 0 };
-	int r;
-
-	r = deliver_daily(f->st, f->cfg, DELIVER_STDOUT, at, 100, f->out, rep,
-	    &err);
-	if (r < 0)
-		fail_msg("deliver_daily: %s", err.msg);
+	deliver_fixture_run(f, DELIVER_STDOUT, at, rep);
 	return rep->sent;
-}
-
-/* the template objects printed so far, as a JSON array (caller decrefs) */
-static json_t *
-printed(struct fixture *f)
-{
-	json_t *a = json_array(), *o;
-	char line[16384];
-
-	fflush(f->out);
-	rewind(f->out);
-	while (fgets(line, sizeof(line), f->out) != NULL) {
-		o = json_loads(line, 0, NULL);
-		assert_non_null(o);
-		json_array_append_new(a, o);
-	}
-	return a;
 }
 
 /* Kakao's rules, as the strict fake checks them */
@@ -249,13 +178,14 @@ content_title(json_t *a, size_t i, size_t k)
 static void
 test_night_messages_wait_and_go_as_one_digest_at_0700(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	int64_t next = 0;
 	json_t *a;
 
-	queue(f, "deals", "deals: 1 new\nnight deal 1", KST(23, 30));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nnight deal 1",
+	    KST(23, 30));
 	assert_int_equal(deliver(f, KST(23, 30), &rep), 0);
 	assert_int_equal(rep.quiet_held, 1);
 	assert_int_equal(rep.quiet_until_ms, KST(31, 0));
@@ -265,11 +195,11 @@ test_night_messages_wait_and_go_as_one_digest_at_0700(void **state)
 	queue_list(f, "deals", "deal", 2, KST(26, 0));
 	assert_int_equal(deliver(f, KST(26, 0), &rep), 0);
 	assert_int_equal(deliver(f, KST(30, 59) + 59999, &rep), 0);
-	assert_int_equal(pending(f), 2);
+	assert_int_equal(deliver_fixture_pending(f), 2);
 	/* 07:00:00 KST: one message stands for both */
 	assert_int_equal(deliver(f, KST(31, 0), &rep), 1);
-	assert_int_equal(pending(f), 0);
-	a = printed(f);
+	assert_int_equal(deliver_fixture_pending(f), 0);
+	a = deliver_fixture_printed(f);
 	assert_int_equal(json_array_size(a), 1);
 	assert_kakao_valid(json_array_get(a, 0));
 	assert_string_equal(header_of(a, 0),
@@ -283,20 +213,21 @@ test_night_messages_wait_and_go_as_one_digest_at_0700(void **state)
 static void
 test_digest_keeps_its_place_in_the_queue(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	json_t *a;
 
 	/* made before the window, not sent yet (e.g. a Kakao outage) */
-	queue(f, "news", "news: 1 new\nevening", KST(22, 50));
-	queue(f, "deals", "deals: 1 new\nnight 1", KST(23, 10));
-	queue(f, "news", "news: 1 new\nnight 2", KST(27, 0));
+	deliver_fixture_queue(f, "news", "news: 1 new\nevening", KST(22, 50));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nnight 1", KST(23, 10));
+	deliver_fixture_queue(f, "news", "news: 1 new\nnight 2", KST(27, 0));
 	assert_int_equal(deliver(f, KST(27, 0), &rep), 0);
 	assert_int_equal(rep.quiet_held, 3); /* held: nothing at night */
 	/* made after the window, before the first send of the morning */
-	queue(f, "deals", "deals: 1 new\nmorning", KST(31, 0) + 500);
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nmorning",
+	    KST(31, 0) + 500);
 	assert_int_equal(deliver(f, KST(31, 1), &rep), 3);
-	a = printed(f);
+	a = deliver_fixture_printed(f);
 	assert_int_equal(json_array_size(a), 3);
 	assert_string_equal(text_of(a, 0), "news: 1 new\nevening");
 	assert_string_equal(header_of(a, 1),
@@ -310,23 +241,18 @@ test_digest_keeps_its_place_in_the_queue(void **state)
 static void
 test_a_loud_watch_delivers_at_night_the_rest_is_one_digest(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	json_t *a;
 
-	load(f, "quiet_hours: 23:00-07:00",
-	    "  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, "
-	    "quiet_hours: 'off'}\n");
-	queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
-	queue(f, "loud", "loud: 1 new\nl1", KST(24, 30));
-	queue(f, "deals", "deals: 1 new\nn2", KST(25, 30));
-	queue(f, "deals", "deals: 1 new\nn3", KST(26, 30));
+	loud_night(f);
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn3", KST(26, 30));
 	/* at night the loud watch's message goes, the others wait */
 	assert_int_equal(deliver(f, KST(26, 31), &rep), 1);
 	assert_int_equal(rep.quiet_held, 3);
 	/* n1, n2 and n3 are consecutive among what may go: one digest */
 	assert_int_equal(deliver(f, KST(31, 0), &rep), 1);
-	a = printed(f);
+	a = deliver_fixture_printed(f);
 	assert_int_equal(json_array_size(a), 2);
 	assert_string_equal(text_of(a, 0), "loud: 1 new\nl1");
 	assert_string_equal(header_of(a, 1),
@@ -337,20 +263,15 @@ test_a_loud_watch_delivers_at_night_the_rest_is_one_digest(void **state)
 static void
 test_an_unsent_message_between_night_ones_is_not_overtaken(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	json_t *a;
 
-	load(f, "quiet_hours: 23:00-07:00",
-	    "  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, "
-	    "quiet_hours: 'off'}\n");
-	queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
-	queue(f, "loud", "loud: 1 new\nl1", KST(24, 30));
-	queue(f, "deals", "deals: 1 new\nn2", KST(25, 30));
+	loud_night(f);
 	/* not delivered at night (the daemon was down): in the morning the
 	 * loud message stays between them, so no digest reorders them */
 	assert_int_equal(deliver(f, KST(31, 5), &rep), 3);
-	a = printed(f);
+	a = deliver_fixture_printed(f);
 	assert_string_equal(text_of(a, 0), "deals: 1 new\nn1");
 	assert_string_equal(text_of(a, 1), "loud: 1 new\nl1");
 	assert_string_equal(text_of(a, 2), "deals: 1 new\nn2");
@@ -360,15 +281,15 @@ test_an_unsent_message_between_night_ones_is_not_overtaken(void **state)
 static void
 test_a_watch_window_beats_the_top_level_one(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	json_t *a;
 
 	load(f, "quiet_hours: 23:00-07:00",
 	    "  - {name: early, url: 'http://127.0.0.1:9/e', xpath: //a, "
 	    "quiet_hours: '22:00-23:00'}\n");
-	queue(f, "early", "early: 1 new\ne1", KST(22, 10));
-	queue(f, "deals", "deals: 1 new\nd1", KST(22, 10));
+	deliver_fixture_queue(f, "early", "early: 1 new\ne1", KST(22, 10));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nd1", KST(22, 10));
 	assert_int_equal(deliver(f, KST(22, 10), &rep), 1); /* deals */
 	assert_int_equal(rep.quiet_held, 1);
 	assert_int_equal(rep.quiet_until_ms, KST(23, 0));
@@ -379,7 +300,7 @@ test_a_watch_window_beats_the_top_level_one(void **state)
 	    KST(31, 0));
 	/* at 23:00 its window is over (the top level's is on, not its) */
 	assert_int_equal(deliver(f, KST(23, 0), &rep), 1);
-	a = printed(f);
+	a = deliver_fixture_printed(f);
 	assert_string_equal(text_of(a, 0), "deals: 1 new\nd1");
 	assert_string_equal(text_of(a, 1), "early: 1 new\ne1");
 	json_decref(a);
@@ -388,45 +309,40 @@ test_a_watch_window_beats_the_top_level_one(void **state)
 static void
 test_held_messages_survive_a_restart(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
-	struct kw_err err = { 0 };
-	char sdir[96];
 	json_t *a;
 
-	queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
-	queue(f, "news", "news: 1 new\nn2", KST(23, 40));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn1", KST(23, 30));
+	deliver_fixture_queue(f, "news", "news: 1 new\nn2", KST(23, 40));
 	assert_int_equal(deliver(f, KST(23, 45), &rep), 0);
-	store_close(f->st);
-	snprintf(sdir, sizeof(sdir), "%s/state", f->dir);
-	f->st = store_open(sdir, &err);
-	assert_non_null(f->st);
+	deliver_fixture_restart(f);
 	load(f, "quiet_hours: 23:00-07:00", "");
 	assert_int_equal(deliver(f, KST(26, 0), &rep), 0);
 	assert_int_equal(deliver(f, KST(31, 30), &rep), 1);
-	a = printed(f);
+	a = deliver_fixture_printed(f);
 	assert_int_equal(json_array_size(a), 1);
 	assert_string_equal(header_of(a, 0),
 	    "Quiet hours 23:00-07:00: 2 items from 2 sources");
 	json_decref(a);
 	/* the digest is a message like any other: not folded again */
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 }
 
 static void
 test_after_a_clock_step_back_nothing_waits_for_a_window(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	json_t *a;
 
 	/* made while the clock read 23:30 and 01:00; it is 20:00 in truth */
-	queue(f, "deals", "deals: 1 new\nahead 1", KST(23, 30));
-	queue(f, "deals", "deals: 1 new\nahead 2", KST(25, 0));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nahead 1", KST(23, 30));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nahead 2", KST(25, 0));
 	assert_int_equal(deliver(f, KST(20, 0), &rep), 1);
 	assert_int_equal(rep.quiet_held, 0);
-	assert_int_equal(pending(f), 0);
-	a = printed(f);
+	assert_int_equal(deliver_fixture_pending(f), 0);
+	a = deliver_fixture_printed(f);
 	assert_string_equal(header_of(a, 0),
 	    "Quiet hours 23:00-07:00: 2 items from deals");
 	json_decref(a);
@@ -435,14 +351,14 @@ test_after_a_clock_step_back_nothing_waits_for_a_window(void **state)
 static void
 test_turning_quiet_hours_off_releases_what_they_hold(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 
 	load(f, "quiet_hours: 23:00-07:00",
 	    "  - {name: own, url: 'http://127.0.0.1:9/o', xpath: //a, "
 	    "quiet_hours: '22:00-06:00'}\n");
-	queue(f, "deals", "deals: 1 new\nd1", KST(23, 30));
-	queue(f, "own", "own: 1 new\no1", KST(23, 30));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nd1", KST(23, 30));
+	deliver_fixture_queue(f, "own", "own: 1 new\no1", KST(23, 30));
 	assert_int_equal(deliver(f, KST(23, 30), &rep), 0);
 	assert_int_equal(rep.quiet_held, 2);
 	/* one watch's turned off: its message goes at once */
@@ -454,20 +370,20 @@ test_turning_quiet_hours_off_releases_what_they_hold(void **state)
 	/* all turned off: the rest goes at once */
 	load(f, "quiet_hours: 'off'", "");
 	assert_int_equal(deliver(f, KST(24, 30), &rep), 1);
-	assert_int_equal(pending(f), 0);
+	assert_int_equal(deliver_fixture_pending(f), 0);
 }
 
 static void
 test_one_night_message_goes_as_it_is(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	json_t *a;
 
-	queue(f, "deals", "deals: 1 new\nonly", KST(23, 30));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nonly", KST(23, 30));
 	assert_int_equal(deliver(f, KST(24, 0), &rep), 0);
 	assert_int_equal(deliver(f, KST(31, 0), &rep), 1);
-	a = printed(f);
+	a = deliver_fixture_printed(f);
 	assert_string_equal(text_of(a, 0), "deals: 1 new\nonly");
 	json_decref(a);
 }
@@ -475,7 +391,7 @@ test_one_night_message_goes_as_it_is(void **state)
 static void
 test_quiet_hours_follow_dst_in_the_configured_zone(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	/* 2026-03-29 01:30 UTC = 03:30 CEST; the window ends 07:00 CEST =
 	 * 05:00 UTC (the clocks went forward at 01:00 UTC) */
@@ -484,7 +400,7 @@ test_quiet_hours_follow_dst_in_the_configured_zone(void **state)
 	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0)
 		skip();
 	load(f, "quiet_hours: 23:00-07:00\ntimezone: Europe/Berlin", "");
-	queue(f, "deals", "deals: 1 new\nn1", t);
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn1", t);
 	assert_int_equal(deliver(f, t, &rep), 0);
 	assert_int_equal(rep.quiet_until_ms, end);
 	assert_int_equal(deliver(f, end - 1, &rep), 0);
@@ -494,23 +410,21 @@ test_quiet_hours_follow_dst_in_the_configured_zone(void **state)
 static void
 test_notices_are_held_by_the_top_level_window(void **state)
 {
-	struct fixture *f = *state;
+	struct deliver_fixture *f = *state;
 	struct deliver_report rep;
 	struct kw_err err = { 0 };
 	json_t *a;
 
-	load(f, "quiet_hours: 23:00-07:00\nnotice_window: 0",
-	    "  - {name: loud, url: 'http://127.0.0.1:9/l', xpath: //a, "
-	    "quiet_hours: 'off'}\n");
+	load(f, "quiet_hours: 23:00-07:00\nnotice_window: 0", LOUD_WATCH);
 	assert_int_equal(deliver_notice_add(f->st, f->cfg, true, "loud", 5,
 			     "http://127.0.0.1:9/l", "HTTP 503", KST(24, 0),
 			     &err),
 	    0);
-	queue(f, "deals", "deals: 1 new\nn1", KST(24, 10));
+	deliver_fixture_queue(f, "deals", "deals: 1 new\nn1", KST(24, 10));
 	assert_int_equal(deliver(f, KST(24, 10), &rep), 0);
 	assert_int_equal(rep.quiet_held, 2);
 	assert_int_equal(deliver(f, KST(31, 0), &rep), 1);
-	a = printed(f);
+	a = deliver_fixture_printed(f);
 	assert_string_equal(header_of(a, 0),
 	    "Quiet hours 23:00-07:00: 2 items from 2 sources");
 	assert_non_null(
@@ -547,24 +461,41 @@ text_tmpl(const char *text, const char *link)
 	return s;
 }
 
+/* the digest of n text messages, message i made by watches[i] for one new
+ * item titles[i]; as a one-element array for header_of and content_title
+ * (caller decrefs) */
+static json_t *
+digest_of_texts(const char *const *watches, const char *const *titles, size_t n)
+{
+	struct message_digest_part p[8];
+	char *t[8], buf[128];
+	json_t *a = json_array();
+	size_t i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s: 1 new\n%s", watches[i],
+		    titles[i]);
+		t[i] = text_tmpl(buf, "https://x.example/i");
+		p[i] = (struct message_digest_part){ watches[i],
+			"https://x.example/", false, t[i] };
+	}
+	json_array_append_new(a, digest(p, n));
+	for (i = 0; i < n; i++)
+		free(t[i]);
+	return a;
+}
+
 static void
 test_digest_of_one_source_names_two_and_counts_the_rest(void **state)
 {
-	struct message_digest_part p[5];
-	char *t[5], buf[64];
-	json_t *d, *a;
-	size_t i;
+	static const char *const watches[] = { "deals", "deals", "deals",
+		"deals", "deals" };
+	static const char *const titles[] = { "특가 1", "특가 2", "특가 3",
+		"특가 4", "특가 5" };
+	json_t *a = digest_of_texts(watches, titles, 5);
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
-		snprintf(buf, sizeof(buf), "deals: 1 new\n특가 %zu", i + 1);
-		t[i] = text_tmpl(buf, "https://deal.example/1");
-		p[i] = (struct message_digest_part){ "deals",
-			"https://deal.example/", false, t[i] };
-	}
-	d = digest(p, 5);
-	a = json_array();
-	json_array_append(a, d);
 	assert_string_equal(header_of(a, 0),
 	    "Quiet hours 23:00-07:00: 5 items from deals");
 	assert_string_equal(content_title(a, 0, 0), "특가 1");
@@ -572,30 +503,17 @@ test_digest_of_one_source_names_two_and_counts_the_rest(void **state)
 	assert_string_equal(content_title(a, 0, 2),
 	    "+3 more: 특가 3 · 특가 4 · 특가 5");
 	json_decref(a);
-	json_decref(d);
-	for (i = 0; i < 5; i++)
-		free(t[i]);
 }
 
 static void
 test_digest_of_many_sources_counts_every_one(void **state)
 {
-	static const char *names[] = { "a", "b", "c", "d", "b" };
-	struct message_digest_part p[5];
-	char *t[5], buf[64];
-	json_t *d, *a;
-	size_t i;
+	static const char *const watches[] = { "a", "b", "c", "d", "b" };
+	static const char *const titles[] = { "item 0", "item 1", "item 2",
+		"item 3", "item 4" };
+	json_t *a = digest_of_texts(watches, titles, 5);
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
-		snprintf(buf, sizeof(buf), "%s: 1 new\nitem %zu", names[i], i);
-		t[i] = text_tmpl(buf, "https://x.example/i");
-		p[i] = (struct message_digest_part){ names[i],
-			"https://x.example/", false, t[i] };
-	}
-	d = digest(p, 5);
-	a = json_array();
-	json_array_append(a, d);
 	assert_string_equal(header_of(a, 0),
 	    "Quiet hours 23:00-07:00: 5 items from 4 sources");
 	assert_string_equal(content_title(a, 0, 0), "a (1): item 0");
@@ -603,9 +521,6 @@ test_digest_of_many_sources_counts_every_one(void **state)
 	assert_string_equal(content_title(a, 0, 2),
 	    "+2 more sources: c (1), d (1)");
 	json_decref(a);
-	json_decref(d);
-	for (i = 0; i < 5; i++)
-		free(t[i]);
 }
 
 static void

@@ -4,6 +4,7 @@ Each test starts its own loopback servers from tests/fakes/ on free ports,
 writes a config into a temporary directory and runs the real binary
 ($KW_BINARY). Nothing here reaches beyond 127.0.0.1.
 """
+import calendar
 import json
 import os
 import re
@@ -229,6 +230,17 @@ fetch('/items.json').then(r => r.json()).then(items => {
 </script></body></html>""" % (head, before, list_id, list_id))
 
 
+def write_cookies_txt(path, sid):
+    """Writes to `path` what a browser extension exports ("Get
+    cookies.txt") after a login to tests/fakes/sessionserver.py: Netscape
+    format, tab separated, the HttpOnly session cookie sid=SID (prefixed
+    #HttpOnly_) and one more, theme=dark."""
+    with open(path, "w") as f:
+        f.write("# Netscape HTTP Cookie File\n"
+                "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\t%s\n"
+                "127.0.0.1\tFALSE\t/\tFALSE\t0\ttheme\tdark\n" % sid)
+
+
 # ---- the daemon against fake Kakao (test_daemon, test_delivery, ...) ----
 
 CLIENT_ID = "daemon-test-rest-key-42"
@@ -292,15 +304,19 @@ class Daemon:
         self.wait_log(r"check: '?%s'?: " % re.escape(name), timeout,
                       count=start + more)
 
+    def matches(self, pattern):
+        """How often `pattern` (a regex, re.M) matches the log so far;
+        fails the test when the daemon has exited."""
+        if self.proc.poll() is not None:
+            raise AssertionError("the daemon exited (%s):\n%s" % (
+                self.proc.returncode, self.log()))
+        return len(re.findall(pattern, self.log(), re.M))
+
     def wait_log(self, pattern, timeout=15, count=1):
         """Waits until `pattern` (a regex) matched `count` log lines."""
-        def seen():
-            if self.proc.poll() is not None:
-                raise AssertionError("the daemon exited (%s):\n%s" % (
-                    self.proc.returncode, self.log()))
-            return len(re.findall(pattern, self.log(), re.M)) >= count
-        wait_until(seen, timeout, "/%s/ x%d in the log:\n%s" % (
-            pattern, count, self.log()[-3000:]))
+        wait_until(lambda: self.matches(pattern) >= count, timeout,
+                   "/%s/ x%d in the log:\n%s" % (
+                       pattern, count, self.log()[-3000:]))
 
     def stop(self, sig=signal.SIGTERM):
         """Sends `sig`; returns (exit status, seconds until it exited)."""
@@ -378,6 +394,28 @@ watches:
             out += items_of(m)
         return out
 
+    def sent_raw(self):
+        """The template objects the fake Kakao accepted, each the JSON
+        text exactly as it was sent."""
+        return [m["raw"] for m in
+                self.kakao.get_json("/_control/messages")["messages"]]
+
+    def preview(self, name):
+        """`kakaowatch test NAME --messages`: (the template objects it
+        would send, one JSON text a line after its 'messages: N' line; its
+        whole stdout). Fails the test unless it exits 0 and prints one
+        'messages: N' line followed by N objects."""
+        p = self.tc.kw("test", name, "--messages", env=self.env,
+                       config=self.config)
+        self.tc.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        lines = p.stdout.splitlines()
+        at = [i for i, l in enumerate(lines) if l.startswith("messages: ")]
+        self.tc.assertEqual(len(at), 1, p.stdout)
+        n = int(lines[at[0]].split()[1])
+        raw = lines[at[0] + 1:]
+        self.tc.assertEqual(len(raw), n, p.stdout)
+        return raw, p.stdout
+
     def send_requests(self):
         """How many memo sends reached the fake Kakao (answered or not:
         counted when the request arrives)."""
@@ -444,6 +482,94 @@ class DaemonCase(KwTestCase):
         self.assertLess(took, 2.0, "SIGTERM took %.2fs" % took)
         self.assertIn("run: stopping", d.log())
         return took
+
+
+# ---- libfaketime: kakaowatch under a wall clock the test sets
+# (test_quiet, test_hotdeal_e2e, test_clock, test_bounded, soak/week.py) ----
+
+FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/faketime/libfaketime.so.1")
+FAKETIME_MISSING = "libfaketime is not installed (Debian package libfaketime)"
+
+
+def faketime_lib():
+    """The path of Debian's libfaketime.so.1, or None where it is not
+    installed (the tests that need it then skip, saying FAKETIME_MISSING)."""
+    return next((x for x in FAKETIME_LIBS if os.path.exists(x)), None)
+
+
+def faketime_env(**faketime):
+    """The environment variables that run a program under libfaketime, with
+    FAKETIME_* = `faketime` (FAKETIME="+1d", or FAKETIME_TIMESTAMP_FILE=
+    path and FAKETIME_NO_CACHE="1"), or None where libfaketime is not
+    installed. Only the wall clock is faked: the monotonic clock (the
+    daemon's deadlines) is left alone and not reset, and an ASan build is
+    told to accept the preloaded library (ASAN_OPTIONS from the
+    environment, plus verify_asan_link_order=0)."""
+    lib = faketime_lib()
+    if lib is None:
+        return None
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return dict({"LD_PRELOAD": lib, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                 "FAKETIME_DONT_RESET": "1",
+                 "ASAN_OPTIONS": (asan + ":" if asan else "") +
+                 "verify_asan_link_order=0"}, **faketime)
+
+
+def kst_to_faketime(kst):
+    """'2026-12-01 23:30:00' Korea time -> that instant as libfaketime's
+    absolute '@YYYY-MM-DD HH:MM:SS' (UTC)."""
+    s = calendar.timegm(time.strptime(kst, "%Y-%m-%d %H:%M:%S")) - 9 * 3600
+    return "@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s))
+
+
+class FakeClock:
+    """A wall clock in a file (FAKETIME_TIMESTAMP_FILE) that a test moves
+    while kakaowatch runs under libfaketime: every clock read of the
+    program reads the file again (FAKETIME_NO_CACHE). Needs libfaketime
+    (faketime_lib() not None)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def env(self):
+        """The variables that run a program on this clock."""
+        e = faketime_env(FAKETIME_TIMESTAMP_FILE=self.path,
+                         FAKETIME_NO_CACHE="1")
+        if e is None:
+            raise RuntimeError(FAKETIME_MISSING)
+        return e
+
+    def set(self, spec):
+        """Sets the clock to libfaketime's `spec` ('@2026-12-01 14:30:00'
+        UTC, or an offset such as '+4h'); written whole (temp + rename),
+        so a program never reads half of it."""
+        with open(self.path + ".tmp", "w") as f:
+            f.write(spec + "\n")
+        os.replace(self.path + ".tmp", self.path)
+
+    def set_kst(self, kst):
+        """Sets the clock to `kst` ('2026-12-01 23:30:00'), Korea time."""
+        self.set(kst_to_faketime(kst))
+
+
+class FakeClockCase(DaemonCase):
+    """A DaemonCase whose kakaowatch runs see a wall clock the test sets,
+    self.clock (a FakeClock in the temp dir); the whole test is skipped,
+    before anything starts, where libfaketime is not installed."""
+
+    def setUp(self):
+        if faketime_lib() is None:
+            self.skipTest(FAKETIME_MISSING)
+        super().setUp()
+        self.clock = FakeClock(os.path.join(self.tmp, "faketime"))
+
+    def on_fake_clock(self, e):
+        """From now on Env e's runs (e.run, e.once, self.kw(env=e.env),
+        Daemon(self, e.config, e.env)) are on self.clock."""
+        e.env = dict(e.env, **self.clock.env())
+        return e
 
 
 def main():

@@ -44,7 +44,7 @@ class Bounded(kwtest.KwTestCase):
     def setUp(self):
         super().setUp()
         if faketime_env("+1d") is None:
-            self.skipTest("libfaketime is not installed")
+            self.skipTest(kwtest.FAKETIME_MISSING)
         self.pages = self.start_pages()
 
     def config_for(self, name):

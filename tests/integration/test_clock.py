@@ -24,24 +24,14 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
 
-FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-                 "/usr/lib/faketime/libfaketime.so.1")
 CLIENT_ID = "clock-rest-api-key-0123"
 SECRET = "clock-client-secret-4567-zz"
 
 
 def faketime_env(offset):
-    for lib in FAKETIME_LIBS:
-        if os.path.exists(lib):
-            # an ASan build must accept a library preloaded before it
-            asan = os.environ.get("ASAN_OPTIONS", "")
-            return {"LD_PRELOAD": lib, "FAKETIME": offset,
-                    "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-                    "FAKETIME_DONT_RESET": "1",
-                    "ASAN_OPTIONS": (asan + ":" if asan else "") +
-                    "verify_asan_link_order=0"}
-    return None
+    """kakaowatch with the wall clock `offset` (FAKETIME) away, or None
+    where libfaketime is not installed (kwtest.faketime_env)."""
+    return kwtest.faketime_env(FAKETIME=offset)
 
 
 def page(items):
@@ -101,7 +91,7 @@ watches:
                 # two minutes later the server is asked again
                 env = faketime_env("+2m")
                 if env is None:
-                    self.skipTest("libfaketime is not installed")
+                    self.skipTest(kwtest.FAKETIME_MISSING)
                 p = self.kw("once", env=env)
                 self.assertNotIn("skipped", p.stdout)
                 self.assertIn("failed: HTTP 429", p.stdout)
@@ -121,7 +111,7 @@ watches:
             self):
         env = faketime_env("+365d")
         if env is None:
-            self.skipTest("libfaketime is not installed")
+            self.skipTest(kwtest.FAKETIME_MISSING)
         self.use(self.pages.url("/retry-after?status=429&after=600"))
         p = self.kw("once", env=env)
         self.assertIn("failed: HTTP 429", p.stdout, p.stderr)
@@ -146,7 +136,7 @@ class KakaoClock(kwtest.KwTestCase):
     def setUp(self):
         super().setUp()
         if faketime_env("+1d") is None:
-            self.skipTest("libfaketime is not installed")
+            self.skipTest(kwtest.FAKETIME_MISSING)
         self.kakao = self.start_kakao("--client-id", CLIENT_ID,
                                       "--client-secret", SECRET,
                                       "--redirect-uri",
@@ -240,28 +230,19 @@ class StepBack(KakaoClock):
     backoff from now, not the hours of the step."""
 
     def test_a_tried_message_waits_its_backoff_not_the_step(self):
-        lib = next((x for x in FAKETIME_LIBS if os.path.exists(x)), None)
-        tsfile = os.path.join(self.tmp, "faketime")
-        with open(tsfile, "w") as f:
-            f.write("+4h\n")
-        env = {"LD_PRELOAD": lib, "FAKETIME_TIMESTAMP_FILE": tsfile,
-               "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-               "FAKETIME_DONT_RESET": "1",
-               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
-               ":verify_asan_link_order=0"}
+        clock = kwtest.FakeClock(os.path.join(self.tmp, "faketime"))
+        clock.set("+4h")
         before = len(self.sent())
         self.kakao.post_json("/_control/fail", {"endpoint": "send",
                                                 "status": 500})
         self.write_page("news.html", page(["one", "two"]))
-        proc = self.daemon(env)
+        proc = self.daemon(clock.env())
         try:
             kwtest.wait_until(lambda: db_rows(
                 self.state, "SELECT count(*) FROM outbox WHERE attempts > 0"
                 )[0][0] > 0, 60, "the first send failed and was deferred")
             # the clock steps back 4 h: the 5 s backoff counts from now
-            with open(tsfile + ".tmp", "w") as f:
-                f.write("+0\n")
-            os.replace(tsfile + ".tmp", tsfile)
+            clock.set("+0")
             kwtest.wait_until(lambda: len(self.sent()) > before, 90,
                               "the message sent after its backoff (it "
                               "must not wait the 4 h of the step)")

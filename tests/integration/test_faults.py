@@ -17,7 +17,6 @@ Timeouts are 2 s so the file runs in well under a minute.
 """
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,14 +33,6 @@ SECRET = "fault-client-secret-4567"
 def page(titles):
     return "<html><body><ul>%s</ul></body></html>" % "".join(
         '<li><a href="/p/%s">%s</a></li>' % (t, t) for t in titles)
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def db_rows(state, sql, *args):
@@ -93,7 +84,7 @@ watches:
         p = self.pages
         # name -> (the broken URL, what its log line must say)
         faults = {
-            "refused": ("http://127.0.0.1:%d/" % closed_port(),
+            "refused": ("http://127.0.0.1:%d/" % kwtest.free_port(),
                         "connect"),
             "dns": ("http://nonexistent.invalid/", "resolv"),
             "tls": ("https://127.0.0.1:%d/healthy.html" % p.port,
@@ -210,7 +201,7 @@ watches:
   - {name: hang3, url: '%s', xpath: //li/a}
   - {name: refused, url: 'http://127.0.0.1:%d/', xpath: //li/a}
 """ % (self.state, p.url("/healthy.html"), p.url("/hang?1"),
-            p.url("/hang?2"), p.url("/hang?3"), closed_port()))
+            p.url("/hang?2"), p.url("/hang?3"), kwtest.free_port()))
         proc = subprocess.Popen([kwtest.BINARY, "-c", self.config, "run"],
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

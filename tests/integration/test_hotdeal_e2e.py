@@ -4,7 +4,7 @@ One hot-deal watch on a loopback board with Korean prices (`12,900원`,
 `1.2만원`, `₩99,000`, `가격문의`), shops and pictures, read with `fields:`,
 filtered by `when: price <= 100000`, written with a `message:` template
 whose description is `{price} · {shop}`, under `quiet_hours: 23:00-07:00`
-Korea time; `kakaowatch run` under libfaketime (as test_quiet does) against
+Korea time; `kakaowatch run` under libfaketime (kwtest.FakeClockCase) against
 the strict fake Kakao:
 
 - at noon a change delivers ONE list with only the cheap deals, each
@@ -24,8 +24,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
-from test_clock import FAKETIME_LIBS  # noqa: E402
-from test_quiet import utc  # noqa: E402
 
 wait_until = kwtest.wait_until
 
@@ -66,29 +64,7 @@ NIGHT2 = [("9", "고속 충전기 65W", "2.5만원", "네이버", "9.jpg"),
           ("11", "멀티탭 6구", "3,500원", "다이소", "11.jpg")]
 
 
-class HotDealEndToEnd(kwtest.DaemonCase):
-
-    def setUp(self):
-        self.lib = next((x for x in FAKETIME_LIBS if os.path.exists(x)),
-                        None)
-        if self.lib is None:
-            self.skipTest("libfaketime is not installed")
-        super().setUp()
-        self.clock = os.path.join(self.tmp, "faketime")
-
-    def set_clock(self, kst):
-        with open(self.clock + ".tmp", "w") as f:
-            f.write(utc(kst) + "\n")
-        os.replace(self.clock + ".tmp", self.clock)
-
-    def fake_env(self, e):
-        asan = os.environ.get("ASAN_OPTIONS", "")
-        return dict(e.env, LD_PRELOAD=self.lib,
-                    FAKETIME_TIMESTAMP_FILE=self.clock,
-                    FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1",
-                    FAKETIME_DONT_RESET="1",
-                    ASAN_OPTIONS=(asan + ":" if asan else "") +
-                    "verify_asan_link_order=0")
+class HotDealEndToEnd(kwtest.FakeClockCase):
 
     def expect(self, deals):
         """The list contents Kakao must get for these deals."""
@@ -106,10 +82,6 @@ class HotDealEndToEnd(kwtest.DaemonCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         return json.loads(p.stdout)["outbox"]["pending"]
 
-    def sent_raw(self, e):
-        return [m["raw"] for m in
-                e.kakao.get_json("/_control/messages")["messages"]]
-
     def rejected(self, e):
         return e.kakao.get_json("/_control/tokens")["rejected_sends"]
 
@@ -122,10 +94,10 @@ class HotDealEndToEnd(kwtest.DaemonCase):
         p = self.kw("check", env=e.env, config=e.config)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         e.auth()
-        e.env = self.fake_env(e)
+        self.on_fake_clock(e)
 
         # noon: only the cheap deals, each with price · shop and picture
-        self.set_clock("2026-12-01 12:00:00")
+        self.clock.set_kst("2026-12-01 12:00:00")
         d = e.run("-v")
         d.wait_log(r"check: hot: baseline stored", timeout=60)
         self.write_page("hot.html", board(DAY + OLD))
@@ -137,24 +109,19 @@ class HotDealEndToEnd(kwtest.DaemonCase):
         self.assertEqual(msg["contents"], self.expect(cheap))
         self.assertEqual(self.rejected(e), 0)
         # the preview shows the very template object that was sent
-        p = self.kw("test", "hot", "--messages", env=e.env, config=e.config)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        lines = p.stdout.splitlines()
-        at = [i for i, l in enumerate(lines) if l.startswith("messages: ")]
-        self.assertEqual(len(at), 1, p.stdout)
-        at = at[0]
-        self.assertTrue(lines[at].startswith("messages: 1 "), p.stdout)
-        self.assertEqual(lines[at + 1:], self.sent_raw(e), p.stdout)
+        raw, out = e.preview("hot")
+        self.assertEqual(len(raw), 1, out)
+        self.assertEqual(raw, e.sent_raw(), out)
         # and says why the others do not match
-        self.assertIn("price '가격문의' is not a number", p.stdout)
-        self.assertIn("price <= 100000 is false", p.stdout)
+        self.assertIn("price '가격문의' is not a number", out)
+        self.assertIn("price <= 100000 is false", out)
 
         # 23:30 and 02:00: checks go on, nothing arrives
-        self.set_clock("2026-12-01 23:30:00")
+        self.clock.set_kst("2026-12-01 23:30:00")
         self.write_page("hot.html", board(NIGHT1 + DAY + OLD))
         d.wait_log(r"outbox: 1 message held for quiet hours until 07:00 "
                    r"\(Asia/Seoul\)", timeout=60)
-        self.set_clock("2026-12-02 02:00:00")
+        self.clock.set_kst("2026-12-02 02:00:00")
         self.write_page("hot.html", board(NIGHT2 + NIGHT1 + DAY + OLD))
         wait_until(lambda: self.pending(e) == 2, 60, "two held messages")
         d.wait_checks("hot", 2, timeout=60)
@@ -162,7 +129,7 @@ class HotDealEndToEnd(kwtest.DaemonCase):
         self.assertEqual(self.pending(e), 2)
 
         # 07:00: one digest with exactly the cheap night deals
-        self.set_clock("2026-12-02 07:00:01")
+        self.clock.set_kst("2026-12-02 07:00:01")
         wait_until(lambda: len(e.messages()) >= 2, 90, "the digest")
         wait_until(lambda: self.pending(e) == 0, 60, "an empty outbox")
         d.wait_log(r"outbox: 2 messages made in quiet hours 23:00-07:00 "

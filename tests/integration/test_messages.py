@@ -22,29 +22,7 @@ def board(rows):
         for title, href in rows)
 
 
-class MessagesTest(kwtest.KwTestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.pages = self.start_pages()
-
-    def env(self, name="e"):
-        return kwtest.Env(self, name, self.pages)
-
-    def preview(self, e, name):
-        p = self.kw("test", name, "--messages", env=e.env, config=e.config)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        lines = p.stdout.splitlines()
-        at = [i for i, l in enumerate(lines) if l.startswith("messages: ")]
-        self.assertEqual(len(at), 1, p.stdout)
-        n = int(lines[at[0]].split()[1])
-        raw = lines[at[0] + 1:]
-        self.assertEqual(len(raw), n, p.stdout)
-        return raw
-
-    def sent_raw(self, e):
-        return [m["raw"] for m in
-                e.kakao.get_json("/_control/messages")["messages"]]
+class MessagesTest(kwtest.DaemonCase):
 
     def test_templates_preview_equals_what_kakao_receives(self):
         e = self.env()
@@ -61,12 +39,12 @@ class MessagesTest(kwtest.KwTestCase):
         rows = [("삼성 990 PRO 2TB", "/d/1"), ("WD SN850X", "/d/2"),
                 ("seed", "/seed")]
         self.write_page("deals.html", board(rows))
-        preview = self.preview(e, "deals")
+        preview, _ = e.preview("deals")
         self.assertEqual(e.messages(), [], "the preview sends nothing")
         # the preview changed no state: once still sees the two as new
         p = self.kw("once", env=e.env, config=e.config)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.sent_raw(e), preview)
+        self.assertEqual(e.sent_raw(), preview)
         (msg,) = e.messages()
         self.assertEqual(msg["object_type"], "list")
         self.assertEqual(msg["header_title"], "[deals] 2개 new")
@@ -106,10 +84,10 @@ class MessagesTest(kwtest.KwTestCase):
         self.write_page("deals.html", board([("seed", "/seed"),
                                              ("A", "/a"), ("B", "/b"),
                                              ("C", "/c")]))
-        preview = self.preview(e, "deals")
+        preview, _ = e.preview("deals")
         e.fail(status=500, count=1000)
         p = self.kw("once", env=e.env, config=e.config)
-        self.assertEqual(self.sent_raw(e), [], p.stderr)
+        self.assertEqual(e.sent_raw(), [], p.stderr)
         self.assertEqual(e.status_json()["outbox"]["pending"], 1)
         # the templates change meanwhile; the queued message does not
         with open(e.config) as f:
@@ -120,7 +98,7 @@ class MessagesTest(kwtest.KwTestCase):
             e.kakao.url("/_control/fail"), method="DELETE"), timeout=10)
         p = self.kw("once", "--force", env=e.env, config=e.config)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.sent_raw(e), preview)
+        self.assertEqual(e.sent_raw(), preview)
         self.assertEqual([c["title"] for c in e.messages()[0]["contents"]],
                          ["특가 A", "특가 B", "특가 C"])
 
@@ -175,10 +153,10 @@ class MessagesTest(kwtest.KwTestCase):
                 seed]
         self.write_page("hot.html", "<html><body><ul>%s</ul></body></html>"
                         % "".join(rows))
-        preview = self.preview(e, "hot")
+        preview, _ = e.preview("hot")
         p = self.kw("once", env=e.env, config=e.config)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.sent_raw(e), preview)
+        self.assertEqual(e.sent_raw(), preview)
         counts = e.kakao.get_json("/_control/tokens")
         self.assertEqual(counts["rejected_sends"], 0)
         (msg,) = e.messages()
@@ -241,10 +219,10 @@ class MessagesTest(kwtest.KwTestCase):
         self.write_page("feed.xml", rss([
             ("새 글", "/p/1", "김철수", self.pages.url("/i/1.jpg")),
             ("둘째 글", "/p/2", "이영희", "/i/2.png"), old]))
-        preview = self.preview(e, "blog")
+        preview, _ = e.preview("blog")
         p = self.kw("once", env=e.env, config=e.config)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.sent_raw(e), preview)
+        self.assertEqual(e.sent_raw(), preview)
         (msg,) = e.messages()
         got = [(c["title"], c.get("description"), c.get("image_url"))
                for c in msg["contents"]]

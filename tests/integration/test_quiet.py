@@ -10,50 +10,18 @@ quiet hours until 07:00. `once` during the window keeps the messages and
 says why, `once --force` sends them. Every wait polls with a deadline.
 Skips cleanly when libfaketime is not installed.
 """
-import calendar
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
-from test_clock import FAKETIME_LIBS  # noqa: E402
 
 page = kwtest.page
 wait_until = kwtest.wait_until
 
 
-def utc(kst):
-    """'2026-12-01 23:30:00' Korea time -> the same instant as '@UTC'."""
-    s = calendar.timegm(time.strptime(kst, "%Y-%m-%d %H:%M:%S")) - 9 * 3600
-    return "@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s))
-
-
-class QuietHoursTest(kwtest.DaemonCase):
-
-    def setUp(self):
-        self.lib = next((x for x in FAKETIME_LIBS if os.path.exists(x)),
-                        None)
-        if self.lib is None:
-            self.skipTest("libfaketime is not installed")
-        super().setUp()
-        self.clock = os.path.join(self.tmp, "faketime")
-
-    def set_clock(self, kst):
-        with open(self.clock + ".tmp", "w") as f:
-            f.write(utc(kst) + "\n")
-        os.replace(self.clock + ".tmp", self.clock)
-
-    def fake_env(self, e):
-        asan = os.environ.get("ASAN_OPTIONS", "")
-        env = dict(e.env, LD_PRELOAD=self.lib,
-                   FAKETIME_TIMESTAMP_FILE=self.clock,
-                   FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1",
-                   FAKETIME_DONT_RESET="1",
-                   ASAN_OPTIONS=(asan + ":" if asan else "") +
-                   "verify_asan_link_order=0")
-        return env
+class QuietHoursTest(kwtest.FakeClockCase):
 
     def setup_env(self):
         e = self.env()
@@ -64,8 +32,7 @@ class QuietHoursTest(kwtest.DaemonCase):
                        extra="quiet_hours: '23:00-07:00'\n"
                              "timezone: Asia/Seoul")
         e.auth()
-        e.env = self.fake_env(e)
-        return e
+        return self.on_fake_clock(e)
 
     def status(self, e):
         p = self.kw("status", env=e.env, config=e.config)
@@ -74,7 +41,7 @@ class QuietHoursTest(kwtest.DaemonCase):
 
     def test_night_changes_arrive_as_one_digest_after_0700(self):
         e = self.setup_env()
-        self.set_clock("2026-12-01 22:50:00")
+        self.clock.set_kst("2026-12-01 22:50:00")
         d = kwtest.Daemon(self, e.config, e.env)
         d.wait_log(r"check: deals: baseline stored")
         d.wait_log(r"check: news: baseline stored")
@@ -86,7 +53,7 @@ class QuietHoursTest(kwtest.DaemonCase):
                       self.status(e))
 
         # 23:30: held
-        self.set_clock("2026-12-01 23:30:00")
+        self.clock.set_kst("2026-12-01 23:30:00")
         self.write_page("deals.html", page(["night deal 1", "evening deal",
                                             "old deal"]))
         d.wait_log(r"outbox: 1 message held for quiet hours until 07:00 "
@@ -96,7 +63,7 @@ class QuietHoursTest(kwtest.DaemonCase):
         self.assertIn("1 message waiting", out)
         # a restart in the night keeps it held (state in the database)
         d.kill9()
-        self.set_clock("2026-12-02 02:00:00")
+        self.clock.set_kst("2026-12-02 02:00:00")
         d = kwtest.Daemon(self, e.config, e.env)
         self.write_page("deals.html", page([
             "night deal 2 ₩12,900", "night deal 3", "night deal 1",
@@ -120,7 +87,7 @@ class QuietHoursTest(kwtest.DaemonCase):
         self.assertIsNotNone(st["outbox"]["quiet_until"])
 
         # 07:00: one digest with every night item, nothing else
-        self.set_clock("2026-12-02 07:00:01")
+        self.clock.set_kst("2026-12-02 07:00:01")
         wait_until(lambda: len(e.messages()) >= 3, 60, "the digest")
         msgs = e.messages()
         self.assertEqual(len(msgs), 3, msgs)
@@ -149,7 +116,7 @@ class QuietHoursTest(kwtest.DaemonCase):
 
     def test_once_holds_in_the_window_and_force_sends(self):
         e = self.setup_env()
-        self.set_clock("2026-12-02 00:30:00")
+        self.clock.set_kst("2026-12-02 00:30:00")
         p = self.kw("once", env=e.env, config=e.config)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.write_page("deals.html", page(["late deal", "old deal"]))

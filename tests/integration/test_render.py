@@ -105,52 +105,11 @@ def any_browser_process(state):
     return [l for l in out.splitlines() if state in l and "chrom" in l]
 
 
-class Daemon:
-    """One `kakaowatch -v run`, its output in files."""
-
-    def __init__(self, tc, config):
-        self.err_path = os.path.join(tc.tmp, "run.err")
-        self.out_path = os.path.join(tc.tmp, "run.out")
-        e = dict(os.environ)
-        e.pop("KAKAOWATCH_CONFIG", None)
-        with open(self.out_path, "w") as out, \
-                open(self.err_path, "w") as err:
-            self.proc = subprocess.Popen(
-                [kwtest.BINARY, "-c", config, "-v", "run"], stdout=out,
-                stderr=err, env=e)
-        tc.addCleanup(self.kill)
-
-    def log(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
-
-    def stdout(self):
-        with open(self.out_path, errors="replace") as f:
-            return f.read()
-
-    def count(self, text):
-        if self.proc.poll() is not None:
-            raise AssertionError("the daemon exited (%s):\n%s" % (
-                self.proc.returncode, self.log()))
-        return self.log().count(text)
-
-    def wait_log(self, text, timeout=60, count=1):
-        kwtest.wait_until(lambda: self.count(text) >= count, timeout,
-                          "%r x%d in the log:\n%s" % (
-                              text, count, self.log()[-3000:]))
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @unittest.skipIf(BROWSER is None, "chromium-headless-shell not installed")
-class RenderTest(kwtest.KwTestCase):
+class RenderTest(kwtest.DaemonCase):
 
     def setUp(self):
         super().setUp()
-        self.pages = self.start_pages()
         self.write_page("list.html", SCRIPT_PAGE)
         self.write_items(2)
 
@@ -307,8 +266,8 @@ watches:
     timeout: 60s
 """ % (self.state, self.pages.url("/pending.html"),
        self.pages.url("/plain.html"), self.pages.url("/list.html")))
-        d = Daemon(self, self.config)
-        d.wait_log("tickets: baseline stored (2 items)")
+        d = kwtest.Daemon(self, self.config, args=("-v",))
+        d.wait_log(r"tickets: baseline stored \(2 items\)", timeout=60)
 
         def hang_browser():
             for pid, args in browsers(self.state).items():
@@ -317,8 +276,8 @@ watches:
             return None
         pid = kwtest.wait_until(hang_browser, 60, "the browser of 'hang'")
         # the loop goes on while that browser runs: other checks finish
-        n = d.count("plain: unchanged")
-        d.wait_log("plain: unchanged", count=n + 3)
+        n = d.matches("plain: unchanged")
+        d.wait_log("plain: unchanged", timeout=60, count=n + 3)
         self.assertEqual(hang_browser(), pid)
         self.assertNotIn("hang: ", d.log())
         # SIGUSR1's summary counts the browsers
@@ -328,14 +287,15 @@ watches:
             r"\(browser_max 2\)", d.log()), 20, "the status lines")
 
         self.write_items(3)
-        d.wait_log("tickets: 1 new, 0 removed")
+        d.wait_log("tickets: 1 new, 0 removed", timeout=60)
 
         # a browser killed mid-check fails that check only
         os.kill(pid, signal.SIGKILL)
-        d.wait_log("hang: failed: the browser crashed (signal 9)")
-        n = d.count("plain: unchanged")
-        d.wait_log("plain: unchanged", count=n + 1)
-        d.wait_log("tickets: unchanged")
+        d.wait_log(r"hang: failed: the browser crashed \(signal 9\)",
+                   timeout=60)
+        n = d.matches("plain: unchanged")
+        d.wait_log("plain: unchanged", timeout=60, count=n + 1)
+        d.wait_log("tickets: unchanged", timeout=60)
         msgs = kwtest.json_lines(d.stdout())
         self.assertEqual(len(msgs), 1, msgs)
         self.assertIn("임영웅 전국투어", str(msgs[0]))
@@ -352,11 +312,7 @@ watches:
         board = kwtest.Server("sessionserver.py", "--sid", FIRST_SID)
         self.servers.append(board)
         cookies = os.path.join(self.tmp, "cookies.txt")
-        with open(cookies, "w") as f:
-            f.write("# Netscape HTTP Cookie File\n"
-                    "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\t%s\n"
-                    "127.0.0.1\tFALSE\t/\tFALSE\t0\ttheme\tdark\n"
-                    % FIRST_SID)
+        kwtest.write_cookies_txt(cookies, FIRST_SID)
         self.write_config("""
 state_dir: %s
 kakao:

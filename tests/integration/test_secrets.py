@@ -29,14 +29,6 @@ SECRET = "secrets-client-secret-4567-zz"
 WRONG_SECRET = "secrets-wrong-secret-8901-yy"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def listening_on(port):
     """Local addresses (hex, as in /proc/net/tcp*) listening on `port`."""
     found = []
@@ -79,7 +71,7 @@ class Secrets(kwtest.KwTestCase):
 
     def setUp(self):
         super().setUp()
-        self.port = free_port()
+        self.port = kwtest.free_port()
         self.redirect = "http://127.0.0.1:%d/oauth" % self.port
         self.kakao = self.start_kakao("--client-id", CLIENT_ID,
                                       "--client-secret", SECRET,

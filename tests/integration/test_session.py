@@ -72,10 +72,7 @@ class SessionTest(kwtest.KwTestCase):
     def export_cookies(self, sid):
         # what a browser extension exports ("Get cookies.txt"): Netscape
         # format, tab separated, HttpOnly cookies prefixed
-        with open(self.cookies, "w") as f:
-            f.write("# Netscape HTTP Cookie File\n"
-                    "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\t%s\n"
-                    "127.0.0.1\tFALSE\t/\tFALSE\t0\ttheme\tdark\n" % sid)
+        kwtest.write_cookies_txt(self.cookies, sid)
 
     def setup_config(self, extra=""):
         return self.write_config("""

@@ -48,10 +48,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from soakcommon import REDIRECT, Rig, main  # noqa: E402
+import kwtest  # noqa: E402  (on the path soakcommon sets)
 
-LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-        "/usr/lib/faketime/libfaketime.so.1")
 CLIENT_ID = "week-rest-api-key-7f3a"
 SECRET = "week-client-secret-9c2e-QQ"
 START = 1767225600  # 2026-01-01 00:00 UTC
@@ -68,23 +66,16 @@ class Week(Rig):
     name = "week"
 
     def __init__(self, args):
-        lib = next((x for x in LIBS if os.path.exists(x)), None)
-        if lib is None:
-            print("SKIP: libfaketime is not installed")
+        if kwtest.faketime_lib() is None:
+            print("SKIP: " + kwtest.FAKETIME_MISSING)
             sys.exit(77)
-        asan = os.environ.get("ASAN_OPTIONS", "")
         super().__init__(args, KAKAO_REST_API_KEY=CLIENT_ID,
-                         KAKAO_CLIENT_SECRET=SECRET,
-                         LD_PRELOAD=lib, FAKETIME_NO_CACHE="1",
-                         FAKETIME_DONT_FAKE_MONOTONIC="1",
-                         FAKETIME_DONT_RESET="1",
-                         ASAN_OPTIONS=(asan + ":" if asan else "") +
-                         "verify_asan_link_order=0")
+                         KAKAO_CLIENT_SECRET=SECRET)
         self.a = args
         # periods (reloads, faults, samples) scale with a short run
         self.scale = min(1.0, args.minutes)
-        self.tsfile = os.path.join(self.tmp, "faketime")
-        self.env["FAKETIME_TIMESTAMP_FILE"] = self.tsfile
+        self.wall = kwtest.FakeClock(os.path.join(self.tmp, "faketime"))
+        self.env.update(self.wall.env())
         self.fake_now = START
         self.series = []
         self.secrets = {SECRET}
@@ -95,10 +86,7 @@ class Week(Rig):
 
     def set_clock(self, t):
         self.fake_now = t
-        s = time.strftime("@%Y-%m-%d %H:%M:%S", time.gmtime(t))
-        with open(self.tsfile + ".tmp", "w") as f:
-            f.write(s + "\n")
-        os.replace(self.tsfile + ".tmp", self.tsfile)
+        self.wall.set(time.strftime("@%Y-%m-%d %H:%M:%S", time.gmtime(t)))
 
     # ---- setup ----
     def start(self):
