@@ -7,6 +7,7 @@ writes a config into a temporary directory and runs the real binary
 import calendar
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -164,8 +165,37 @@ class KwTestCase(unittest.TestCase):
                     self.assertNotIn(s, log, "a secret leaked into output")
 
 
+def ephemeral_ports():
+    """The kernel's range for ports it picks itself (bind to port 0, the
+    local end of a connection): ip_local_port_range."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port free on 127.0.0.1 now (the kernel's pick)."""
+    """A TCP port free on 127.0.0.1 now, for a listener the program under
+    test opens later itself (the auth listener of a redirect URI fixed in
+    the config). Picked below the kernel's ephemeral range: a port from
+    that range, free now, can be handed out again before the program
+    binds it, to a fake server of a test running beside (they bind port
+    0) or as the local port of any connection, and the bind then fails
+    with "Address already in use"."""
+    low, _ = ephemeral_ports()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -296,7 +326,7 @@ class Daemon:
         return len(re.findall(r"^.*check: '?%s'?: " % re.escape(name),
                               self.log(), re.M))
 
-    def wait_checks(self, name, more=2, timeout=15):
+    def wait_checks(self, name, more=2, timeout=30):
         """Waits until `more` checks of `name` ended after this call (the
         first may already be under way, so `more` >= 2 means at least one
         whole check ran). Needs the daemon run with -v."""
@@ -312,8 +342,10 @@ class Daemon:
                 self.proc.returncode, self.log()))
         return len(re.findall(pattern, self.log(), re.M))
 
-    def wait_log(self, pattern, timeout=15, count=1):
-        """Waits until `pattern` (a regex) matched `count` log lines."""
+    def wait_log(self, pattern, timeout=30, count=1):
+        """Waits until `pattern` (a regex) matched `count` log lines. The
+        deadline is generous (ASan on a loaded 2-core machine): a wait
+        ends as soon as the line is there."""
         wait_until(lambda: self.matches(pattern) >= count, timeout,
                    "/%s/ x%d in the log:\n%s" % (
                        pattern, count, self.log()[-3000:]))

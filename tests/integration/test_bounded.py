@@ -10,12 +10,10 @@ cycles. Also: the daemon forgets long-gone watches on reload, and one
 change of 50 long items costs kilobytes of history, not megabytes.
 """
 import os
-import re
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import kwtest  # noqa: E402
@@ -114,17 +112,19 @@ watches:
             proc = subprocess.Popen([kwtest.BINARY, "-c", old, "run"],
                                     stdout=subprocess.DEVNULL, stderr=err,
                                     env=env)
+        def log():
+            with open(err_path) as f:
+                return f.read()
         try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and \
-                    "started" not in open(err_path).read():
-                time.sleep(0.1)
+            # SIGHUP before the daemon caught it would kill it: "started"
+            # comes after its handlers are set (a start under ASan on a
+            # loaded machine can take many seconds)
+            kwtest.wait_until(lambda: "started" in log(), 60,
+                              "the daemon's start")
             self.config_for("new-name")
             proc.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and \
-                    not re.search(r"forgot 1 watch", open(err_path).read()):
-                time.sleep(0.1)
+            kwtest.wait_until(lambda: "forgot 1 watch" in log(), 60,
+                              "the reload's upkeep")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(20)

@@ -47,19 +47,25 @@ class DaemonTest(kwtest.DaemonCase):
         self.assertTrue(any(t.startswith("broken: watch is failing")
                             and "HTTP 404" in t for t in texts), texts)
 
-        now = time.time()
+        # the times status shows are checked against the moments around
+        # its run (under ASan on a loaded machine `status` alone can take
+        # seconds): the last check is the one before (or during) it, the
+        # next is the planned one, 1 s after the last
+        before = time.time()
         st = e.status_json()
+        after = time.time()
         self.assertTrue(st["daemon_alive"])
         board = [w for w in st["watches"] if w["name"] == "board"][0]
         broken = [w for w in st["watches"] if w["name"] == "broken"][0]
         self.assertEqual(board["items"], 3)
         self.assertEqual(board["failures"], 0)
         self.assertIsNone(board["last_error"])
-        self.assertLessEqual(abs(board["last_check"] - now), 3)
-        self.assertLessEqual(abs(board["last_change"] - now), 10)
+        self.assertGreaterEqual(board["last_check"], int(before) - 3)
+        self.assertLessEqual(board["last_check"], after + 1)
+        self.assertLessEqual(abs(board["last_change"] - before), 10)
         # the next check is the one the daemon planned: about 1 s ahead
-        self.assertGreaterEqual(board["next_check"], int(now) - 2)
-        self.assertLessEqual(board["next_check"], now + 3)
+        self.assertGreaterEqual(board["next_check"], int(before) - 2)
+        self.assertLessEqual(board["next_check"], after + 3)
         self.assertGreaterEqual(broken["failures"], 2)
         self.assertTrue(broken["failing"])
         self.assertIn("HTTP 404", broken["last_error"])
@@ -69,7 +75,7 @@ class DaemonTest(kwtest.DaemonCase):
         self.assertEqual(st["today_kst"]["sent"], 1)
         self.assertTrue(st["token"]["present"])
         self.assertGreater(st["token"]["refresh_token_expires_at"],
-                           now + 59 * 86400)
+                           before + 59 * 86400)
         human = e.status()
         self.assertEqual(human.returncode, 0, human.stderr)
         self.assertIn("daemon: running", human.stdout)
@@ -79,10 +85,10 @@ class DaemonTest(kwtest.DaemonCase):
         self.assertEqual(e.status("--health").returncode, 1)
         # ... until it recovers (and says so once)
         self.write_page("broken.html", page(["x", "y"]))
-        wait_until(lambda: e.status("--health").returncode == 0, 10,
+        wait_until(lambda: e.status("--health").returncode == 0, 30,
                    "healthy again")
         wait_until(lambda: any("broken: recovered" in m.get("text", "")
-                               for m in e.messages()), 10, "recovered")
+                               for m in e.messages()), 30, "recovered")
 
         self.assert_stops_cleanly(d)
         self.assertEqual(e.status("--health").returncode, 1,
@@ -120,7 +126,7 @@ class DaemonTest(kwtest.DaemonCase):
         # would a duplicate follow? the sent row is gone, and checks and
         # outbox turns go on
         for e, d in zip(envs, daemons):
-            wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 10,
+            wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 30,
                        "an empty outbox")
             d.wait_checks("w")
         for e, d in zip(envs, daemons):
@@ -158,9 +164,9 @@ class DaemonTest(kwtest.DaemonCase):
             d.kill9()
         # a final clean run delivers everything that is left
         d = e.run()
-        wait_until(lambda: set(added) <= set(e.items()), 30,
+        wait_until(lambda: set(added) <= set(e.items()), 60,
                    "every added item at Kakao")
-        wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 10,
+        wait_until(lambda: e.status_json()["outbox"]["pending"] == 0, 30,
                    "an empty outbox")
         self.assert_stops_cleanly(d)
         got = e.items()
@@ -191,7 +197,7 @@ class DaemonTest(kwtest.DaemonCase):
         # an editor that writes a temp file and renames it over the config
         e.write_config([("a", "/a.html", ""), ("b", "/b.html", "")],
                        sink="stdout")
-        d.wait_log(r"reload: watch 'b' added", timeout=5)
+        d.wait_log(r"reload: watch 'b' added")
         t0 = time.monotonic()
         d.wait_log(r"check: b: baseline stored \(2 items\)", timeout=8)
         self.assertLess(time.monotonic() - t0, 6.5,
@@ -209,7 +215,7 @@ class DaemonTest(kwtest.DaemonCase):
         self.write_page("b.html", page(["b1", "b2", "lunch menu",
                                         "URGENT: server down"]))
         d.wait_log(r"check: b: 2 new")
-        wait_until(lambda: "URGENT" in d.stdout(), 5, "b's message")
+        wait_until(lambda: "URGENT" in d.stdout(), 15, "b's message")
         msgs = kwtest.json_lines(d.stdout())
         self.assertEqual([items_of(m) for m in msgs],
                          [["URGENT: server down"]],
@@ -226,7 +232,7 @@ class DaemonTest(kwtest.DaemonCase):
         # a check in flight at the swap may still finish: once b has been
         # fetched again, a's count is final; b goes on, a stays
         b0 = count("/b.html")
-        wait_until(lambda: count("/b.html") >= b0 + 1, 10, "b's next check")
+        wait_until(lambda: count("/b.html") >= b0 + 1, 30, "b's next check")
         n = count("/a.html")
         wait_until(lambda: count("/b.html") >= b0 + 3, 15,
                    "two more checks of b")
@@ -250,7 +256,7 @@ class DaemonTest(kwtest.DaemonCase):
         d = e.run("-v")
         d.wait_log(r"check: slow: baseline stored")
         wait_until(lambda: self.pages.get_json("/count?path=/slow")["count"]
-                   >= 2, 5, "slow's second check in flight")
+                   >= 2, 15, "slow's second check in flight")
         # removed while its check runs: the check ends on the old config
         e.write_config([("a", "/a.html", "")], sink="stdout")
         d.wait_log(r"reload: watch 'slow' removed")
@@ -261,7 +267,9 @@ class DaemonTest(kwtest.DaemonCase):
         d.wait_log(r"reload: watch 'slow' added")
         n = self.pages.get_json("/count?path=/slow")["count"]
         self.write_page("s.html", page(["s1", "s2", "s3"]))
-        d.wait_log(r"check: slow: 1 new", timeout=10)
+        # the old check ends (1.5 s), the new watch's first may have
+        # begun before the write (1.5 s), its next 2 s later (1.5 s)
+        d.wait_log(r"check: slow: 1 new", timeout=30)
         self.assertLessEqual(
             self.pages.get_json("/count?path=/slow")["count"], n + 3)
         self.assertEqual(len(re.findall(r"check: slow: baseline",
@@ -290,7 +298,7 @@ class DaemonTest(kwtest.DaemonCase):
         d.wait_log(r"previous configuration stays in force")
         # the old configuration still works: a change is still reported
         self.write_page("a.html", page(["a1", "a2", "a3"]))
-        wait_until(lambda: "a: 1 new" in d.stdout(), 5, "a's change")
+        wait_until(lambda: "a: 1 new" in d.stdout(), 15, "a's change")
         self.assertEqual(len(re.findall(r"error reload: .*duration",
                                         d.log())), 1,
                          "the same broken file is reported once")
@@ -330,7 +338,7 @@ class DaemonTest(kwtest.DaemonCase):
         sends = e.send_requests()
         self.write_page("ok.html", page(["a", "b", "c"]))
         d.wait_log(r"check: ok: 1 new")
-        wait_until(lambda: e.send_requests() > sends, 10,
+        wait_until(lambda: e.send_requests() > sends, 30,
                    "the send at Kakao")
         rc, took2 = d.stop()
         self.assertEqual(rc, 0, d.log()[-2000:])
@@ -368,8 +376,8 @@ class DaemonTest(kwtest.DaemonCase):
         self.assertIn("kakaowatch auth", e.status().stdout)
         # the user authorizes again while the daemon runs
         e.auth()
-        d.wait_log(r"the token file changed, sending again", timeout=5)
-        wait_until(lambda: e.items() == ["three", "four"], 10,
+        d.wait_log(r"the token file changed, sending again")
+        wait_until(lambda: e.items() == ["three", "four"], 30,
                    "the held messages, in order")
         self.assertIsNone(e.status_json()["send_hold"])
         self.assert_stops_cleanly(d)
@@ -407,7 +415,7 @@ class DaemonTest(kwtest.DaemonCase):
         os.chmod(e.token_file + ".new", 0o600)
         os.replace(e.token_file + ".new", e.token_file)
         d = e.run()
-        wait_until(lambda: e.messages(), 10, "the reminder")
+        wait_until(lambda: e.messages(), 30, "the reminder")
         self.assertRegex(d.log(), r"warn kakao: the refresh token expires "
                                   r"in 3 days")
         self.assert_stops_cleanly(d)

@@ -17,6 +17,7 @@ Timeouts are 2 s so the file runs in well under a minute.
 """
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +34,17 @@ SECRET = "fault-client-secret-4567"
 def page(titles):
     return "<html><body><ul>%s</ul></body></html>" % "".join(
         '<li><a href="/p/%s">%s</a></li>' % (t, t) for t in titles)
+
+
+def closed_port(tc):
+    """A loopback port that refuses connections for the whole test: bound
+    and not listening, held until the test ends (a port closed again at
+    once may be taken meanwhile, by a fake server of a test running beside
+    this one or as the local port of a connection, and then answer)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    tc.addCleanup(s.close)
+    return s.getsockname()[1]
 
 
 def db_rows(state, sql, *args):
@@ -84,7 +96,7 @@ watches:
         p = self.pages
         # name -> (the broken URL, what its log line must say)
         faults = {
-            "refused": ("http://127.0.0.1:%d/" % kwtest.free_port(),
+            "refused": ("http://127.0.0.1:%d/" % closed_port(self),
                         "connect"),
             "dns": ("http://nonexistent.invalid/", "resolv"),
             "tls": ("https://127.0.0.1:%d/healthy.html" % p.port,
@@ -201,7 +213,7 @@ watches:
   - {name: hang3, url: '%s', xpath: //li/a}
   - {name: refused, url: 'http://127.0.0.1:%d/', xpath: //li/a}
 """ % (self.state, p.url("/healthy.html"), p.url("/hang?1"),
-            p.url("/hang?2"), p.url("/hang?3"), kwtest.free_port()))
+            p.url("/hang?2"), p.url("/hang?3"), closed_port(self)))
         proc = subprocess.Popen([kwtest.BINARY, "-c", self.config, "run"],
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

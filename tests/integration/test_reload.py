@@ -72,7 +72,7 @@ watches:
         with open(self.err_path, errors="replace") as f:
             return f.read()
 
-    def wait_log(self, pattern, timeout=10, count=1):
+    def wait_log(self, pattern, timeout=30, count=1):
         def seen():
             if self.proc.poll() is not None:
                 self.fail("the daemon exited:\n" + self.log())

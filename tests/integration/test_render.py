@@ -290,12 +290,15 @@ watches:
         d.wait_log("tickets: 1 new, 0 removed", timeout=60)
 
         # a browser killed mid-check fails that check only
+        # (counted from here: tickets was "unchanged" before the change
+        # too, and a count from the start proves no check after it)
+        t = d.matches("tickets: unchanged")
         os.kill(pid, signal.SIGKILL)
         d.wait_log(r"hang: failed: the browser crashed \(signal 9\)",
                    timeout=60)
         n = d.matches("plain: unchanged")
         d.wait_log("plain: unchanged", timeout=60, count=n + 1)
-        d.wait_log("tickets: unchanged", timeout=60)
+        d.wait_log("tickets: unchanged", timeout=60, count=t + 1)
         msgs = kwtest.json_lines(d.stdout())
         self.assertEqual(len(msgs), 1, msgs)
         self.assertIn("임영웅 전국투어", str(msgs[0]))

@@ -161,9 +161,14 @@ class UpgradeTest(kwtest.DaemonCase):
                                "the old outbox delivered")
         self.board.post("신상 특가 D")
         self.serve()
-        kwtest.wait_until(lambda: len(self.env.messages()) >= 4, 15,
+        kwtest.wait_until(lambda: len(self.env.messages()) >= 4, 30,
                                "the new post delivered")
-        d.wait_log(r"check: deals: ", count=4)
+        # a whole check after that delivery: a second copy would be sent
+        # by now (a count from the start can be reached already)
+        d.wait_checks("deals")
+        kwtest.wait_until(
+            lambda: self.env.status_json()["outbox"]["pending"] == 0, 15,
+            "an empty outbox")
         d.stop()
         msgs = self.env.messages()
         self.assertEqual(msgs[:3], self.old_outbox)
