@@ -87,7 +87,10 @@ domain_listed(const struct config *cfg, const char *host)
 static void
 print_web_domains(const struct config *cfg)
 {
+	/* clang-format 14 would write char(*hosts)[256] */
+	/* clang-format off */
 	char (*hosts)[256];
+	/* clang-format on */
 	size_t n = 0, i, j, missing = 0;
 
 	hosts = calloc(cfg->nwatches ? cfg->nwatches : 1, sizeof(*hosts));
@@ -117,10 +120,10 @@ print_web_domains(const struct config *cfg)
 		for (i = 0; i < n; i++) {
 			if (domain_listed(cfg, hosts[i]))
 				continue;
-			printf("%s%s", missing ? ", " : "warning: not in "
-							"kakao.web_domains "
-							"(register them): ",
-			    hosts[i]);
+			if (missing == 0)
+				printf("warning: not in kakao.web_domains "
+				       "(register them):");
+			printf("%s%s", missing ? ", " : " ", hosts[i]);
 			missing++;
 		}
 		if (missing > 0)
@@ -155,8 +158,9 @@ cmd_check(int argc, char **argv, struct cmd_ctx *ctx)
 		    !cfg->watches[i].enabled)
 			continue;
 		if (render_find_browser(cfg->browser, &path, &err) != 0) {
-			fprintf(stderr, "%s: watch '%s' has render: browser: "
-			    "%s\n", cfg->path, cfg->watches[i].name, err.msg);
+			fprintf(stderr,
+			    "%s: watch '%s' has render: browser: %s\n",
+			    cfg->path, cfg->watches[i].name, err.msg);
 			config_free(cfg);
 			return KW_EXIT_USAGE;
 		}
@@ -177,16 +181,15 @@ cmd_check(int argc, char **argv, struct cmd_ctx *ctx)
 			printf("  %s: %s every %s, css %s", wc->name, wc->url,
 			    every, wc->css);
 		else if (wc->xpath != NULL)
-			printf("  %s: %s every %s, xpath %s", wc->name,
-			    wc->url, every, wc->xpath);
+			printf("  %s: %s every %s, xpath %s", wc->name, wc->url,
+			    every, wc->xpath);
 		else
 			printf("  %s: %s every %s, entries of the feed",
 			    wc->name, wc->url, every);
 		if (wc->nkeywords > 0) {
 			printf(", keywords");
 			for (k = 0; k < wc->nkeywords; k++)
-				printf("%s%s", k ? ", " : " ",
-				    wc->keywords[k]);
+				printf("%s%s", k ? ", " : " ", wc->keywords[k]);
 		}
 		if (!wc->enabled)
 			printf(" (disabled)");

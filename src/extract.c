@@ -39,7 +39,8 @@ struct extract_xpath {
  * which iconv calls CP949. The replacement encoding's labels and
  * x-user-defined are left out (unknown labels are skipped); iso-2022-kr and
  * a few labels seen on Korean sites in the wild (cp949, uhc, x-windows-949,
- * ks_c_5601) are added.
+ * ks_c_5601) are added. One encoding's labels share a row (clang-format
+ * would put one label a line).
  */
 /* clang-format off */
 static const struct {
@@ -1528,7 +1529,10 @@ xpath_error_cb(void *data, xmlErrorPtr e)
 	xe->pos = e->int1;
 }
 
-/* what libxml2's XPath error codes mean (xpath.c, xmlXPathErrorMessages) */
+/*
+ * what libxml2's XPath error codes mean (xpath.c, xmlXPathErrorMessages);
+ * one code a line (clang-format would put each return under its case)
+ */
 /* clang-format off */
 static const char *
 xpath_error_text(int code)

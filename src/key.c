@@ -47,7 +47,8 @@ key_mode_name(enum key_mode mode)
 
 /* ---- link normalisation ---- */
 
-/* see key.h for where these come from */
+/* see key.h for where these come from; one kind of parameter a row
+ * (clang-format would put one name a line) */
 /* clang-format off */
 static const char *const ignored_params[] = {
 	/* paging */

@@ -940,8 +940,7 @@ first_url(json_t *o)
 	size_t i;
 
 	if (json_is_array(o)) {
-		json_array_foreach(o, i, v)
-		{
+		json_array_foreach(o, i, v) {
 			u = first_url(v);
 			if (u != NULL)
 				return u;
@@ -953,8 +952,7 @@ first_url(json_t *o)
 	v = json_object_get(o, "web_url");
 	if (json_is_string(v) && message_url_ok(json_string_value(v)))
 		return json_string_value(v);
-	json_object_foreach(o, key, v)
-	{
+	json_object_foreach(o, key, v) {
 		u = first_url(v);
 		if (u != NULL)
 			return u;

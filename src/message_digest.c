@@ -145,8 +145,7 @@ read_part(struct digest *d, size_t group, const struct message_digest_part *p)
 		r = add_item(d, group, text, link_of(root, "link"), NULL, NULL);
 	} else if (type != NULL && strcmp(type, "list") == 0 &&
 		   json_is_array(v = json_object_get(root, "contents"))) {
-		json_array_foreach(v, i, c)
-		{
+		json_array_foreach(v, i, c) {
 			r = add_item(d, group, str_of(c, "title"),
 			    link_of(c, "link"), str_of(c, "image_url"),
 			    str_of(c, "description"));

@@ -543,8 +543,7 @@ cookies_save(const char *jar, json_t *cookies, struct kw_err *err)
 		"# Netscape HTTP Cookie File\n"
 		"# kept by kakaowatch: the cookies of one watch\n") != 0)
 		goto oom;
-	json_array_foreach(cookies, i, c)
-	{
+	json_array_foreach(cookies, i, c) {
 		domain = json_string_value(json_object_get(c, "domain"));
 		path = json_string_value(json_object_get(c, "path"));
 		name = json_string_value(json_object_get(c, "name"));
@@ -587,9 +586,11 @@ wipe_json_strings(json_t *v)
 	if (json_is_string(v)) {
 		util_wipe((char *)json_string_value(v), json_string_length(v));
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, k, x) wipe_json_strings(x);
+		json_object_foreach(v, k, x)
+			wipe_json_strings(x);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x) wipe_json_strings(x);
+		json_array_foreach(v, i, x)
+			wipe_json_strings(x);
 	}
 }
 

@@ -198,6 +198,13 @@ enum stmt_id {
 	STMT_COUNT
 };
 
+/*
+ * The SQL of each statement, one [STMT_X] = line and its text below it.
+ * clang-format 14 would pull the text up beside the '=' wherever its first
+ * piece fits there and line the rest up under it, so the table is laid out
+ * by hand.
+ */
+/* clang-format off */
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
@@ -366,11 +373,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	    "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1"
 	    " ORDER BY key",
 };
+/* clang-format on */
 
 struct store {
 	sqlite3 *db;
-	char *path;    /* STATE_DIR/kakaowatch.db */
-	int lock_fd;   /* flock'd STATE_DIR/kakaowatch.lock, -1 if readonly */
+	char *path;  /* STATE_DIR/kakaowatch.db */
+	int lock_fd; /* flock'd STATE_DIR/kakaowatch.lock, -1 if readonly */
 	bool readonly;
 	sqlite3_stmt *stmts[STMT_COUNT];
 };
@@ -577,8 +585,9 @@ read_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
-			nv = cap <= SIZE_MAX / size ? realloc(v, cap * size) :
-			    NULL;
+			if (cap > SIZE_MAX / size)
+				goto oom;
+			nv = realloc(v, cap * size);
 			if (nv == NULL)
 				goto oom;
 			*out = v = nv;
@@ -615,7 +624,8 @@ static int
 nofollow_error(const char *path, const char *what, struct kw_err *err)
 {
 	if (errno == ELOOP)
-		return kw_err_set(err, "%s '%s' is a symbolic link: kakaowatch "
+		return kw_err_set(err,
+		    "%s '%s' is a symbolic link: kakaowatch "
 		    "does not follow links in its state directory; remove it",
 		    what, path);
 	return kw_err_set(err, "cannot open %s '%s': %s", what, path,
@@ -635,7 +645,8 @@ own_regular_file(int fd, const char *path, struct kw_err *err)
 		return kw_err_set(err, "'%s' is not a regular file: remove it",
 		    path);
 	if (sb.st_uid != geteuid())
-		return kw_err_set(err, "'%s' belongs to uid %ld, not to you "
+		return kw_err_set(err,
+		    "'%s' belongs to uid %ld, not to you "
 		    "(uid %ld): remove it, or run kakaowatch as its owner",
 		    path, (long)sb.st_uid, (long)geteuid());
 	return 0;
@@ -658,16 +669,18 @@ state_dir_check(const char *state_dir, struct kw_err *err)
 		return kw_err_set(err, "cannot open state directory '%s': %s",
 		    state_dir, strerror(errno));
 	if (fstat(fd, &sb) != 0)
-		result = kw_err_set(err, "cannot stat state directory '%s': "
-		    "%s", state_dir, strerror(errno));
+		result = kw_err_set(err, "cannot stat state directory '%s': %s",
+		    state_dir, strerror(errno));
 	else if (sb.st_uid != geteuid())
-		result = kw_err_set(err, "state directory '%s' belongs to uid "
+		result = kw_err_set(err,
+		    "state directory '%s' belongs to uid "
 		    "%ld, not to you (uid %ld): use a directory of your own "
 		    "(set state_dir, or run: chown %ld '%s')",
 		    state_dir, (long)sb.st_uid, (long)geteuid(),
 		    (long)geteuid(), state_dir);
 	else if ((sb.st_mode & 022) != 0)
-		result = kw_err_set(err, "state directory '%s' is writable by "
+		result = kw_err_set(err,
+		    "state directory '%s' is writable by "
 		    "%s (mode %04o): run: chmod 700 '%s'",
 		    state_dir, (sb.st_mode & 002) ? "others" : "its group",
 		    (unsigned)(sb.st_mode & 07777), state_dir);
@@ -746,8 +759,8 @@ tighten_mode(const char *path, bool create, struct kw_err *err)
 	int fd;
 
 	/* never through a link: fchmod on what we opened, not chmod(path) */
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
-	    0600);
+	fd = open(path,
+	    O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
 	if (fd < 0) {
 		if (!create && errno == ENOENT)
 			return 0;
@@ -759,9 +772,10 @@ tighten_mode(const char *path, bool create, struct kw_err *err)
 	}
 	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0) {
 		if (fchmod(fd, 0600) != 0) {
-			kw_err_set(err, "'%s' is readable by others and "
-			    "cannot be made private: %s", path,
-			    strerror(errno));
+			kw_err_set(err,
+			    "'%s' is readable by others and "
+			    "cannot be made private: %s",
+			    path, strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -843,9 +857,9 @@ schema_version(struct store *st, int64_t *version, struct kw_err *err)
 	    0)
 		return -1;
 	if (util_parse_int(text, 0, INT32_MAX, version) != 0)
-		return kw_err_set(err, "state database '%s': bad user_version "
-				       "'%s'",
-		    st->path, text);
+		return kw_err_set(err,
+		    "state database '%s': bad user_version '%s'", st->path,
+		    text);
 	return 0;
 }
 
@@ -905,8 +919,9 @@ migrate(struct store *st, struct kw_err *err)
 	if (from == 0)
 		log_info("store: created state database '%s'", st->path);
 	else if (from != v)
-		log_info("store: upgraded state database '%s' from schema %"
-			 PRId64 " to %d",
+		log_info(
+		    "store: upgraded state database '%s' from schema %" PRId64
+		    " to %d",
 		    st->path, from, STORE_SCHEMA_VERSION);
 	return 0;
 fail:
@@ -933,9 +948,10 @@ db_configure(struct store *st, struct kw_err *err)
 		    st->path, mode);
 	/* see store.h for why NORMAL with WAL; without WAL, NORMAL could
 	 * corrupt the database on power loss, so FULL there */
-	return exec_sql(st, strcmp(mode, "wal") == 0 ?
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;" :
-	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	return exec_sql(st,
+	    strcmp(mode, "wal") == 0 ?
+		"PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;" :
+		"PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
 	    "configure it", err);
 }
 
@@ -980,8 +996,8 @@ store_open(const char *state_dir, struct kw_err *err)
 	if (db_files_prepare(st->path, err) != 0)
 		goto fail;
 	if (sqlite3_open_v2(st->path, &st->db,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
-	    SQLITE_OK) {
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+		NULL) != SQLITE_OK) {
 		store_fail(st, err, "open it");
 		goto fail;
 	}
@@ -1006,9 +1022,10 @@ store_open_readonly(const char *state_dir, struct kw_err *err)
 		return NULL;
 	st->readonly = true;
 	if (lstat(st->path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
-		kw_err_set(err, "state database '%s' is a symbolic link: "
-		    "kakaowatch does not follow links in its state directory; "
-		    "remove it", st->path);
+		kw_err_set(err,
+		    "state database '%s' is a symbolic link: kakaowatch "
+		    "does not follow links in its state directory; remove it",
+		    st->path);
 		goto fail;
 	}
 	if (stat(st->path, &sb) != 0) {
@@ -1023,7 +1040,8 @@ store_open_readonly(const char *state_dir, struct kw_err *err)
 		goto fail;
 	}
 	if (sqlite3_open_v2(st->path, &st->db,
-		SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
+		NULL) != SQLITE_OK) {
 		store_fail(st, err, "open it");
 		goto fail;
 	}
@@ -1041,9 +1059,9 @@ store_open_readonly(const char *state_dir, struct kw_err *err)
 		    "state database '%s' has schema version %" PRId64
 		    ", this kakaowatch reads version %d%s",
 		    st->path, v, STORE_SCHEMA_VERSION,
-		    v < STORE_SCHEMA_VERSION
-			? ": run the daemon once to upgrade it"
-			: ": upgrade kakaowatch");
+		    v < STORE_SCHEMA_VERSION ?
+			": run the daemon once to upgrade it" :
+			": upgrade kakaowatch");
 		goto fail;
 	}
 	return st;
@@ -1100,8 +1118,7 @@ store_watch_state_get(struct store *st, const char *name,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	s = stmt_query(st, STMT_WATCH_GET, err, "read watch state", "t",
-	    name);
+	s = stmt_query(st, STMT_WATCH_GET, err, "read watch state", "t", name);
 	if (s == NULL)
 		return -1;
 	rc = sqlite3_step(s);
@@ -1257,8 +1274,7 @@ snapshot_replace(struct store *st, const char *name,
 {
 	size_t i, nstored = 0, nsame = 0;
 
-	if (snapshot_compare(st, name, items, &nstored, &nsame, what,
-		err) != 0)
+	if (snapshot_compare(st, name, items, &nstored, &nsame, what, err) != 0)
 		return -1;
 	for (i = nsame; i < items->n; i++) {
 		if (stmt_run(st, STMT_SNAPSHOT_ADD, err, what, "tlttt", name,
@@ -1266,9 +1282,8 @@ snapshot_replace(struct store *st, const char *name,
 			items->v[i].key) != 0)
 			return -1;
 	}
-	if (nstored > items->n &&
-	    stmt_run(st, STMT_SNAPSHOT_CLEAR, err, what, "tl", name,
-		(int64_t)items->n) != 0)
+	if (nstored > items->n && stmt_run(st, STMT_SNAPSHOT_CLEAR, err, what,
+				      "tl", name, (int64_t)items->n) != 0)
 		return -1;
 	return stmt_run(st, STMT_WATCH_SNAPSHOT, err, what, "tl", name,
 	    (int64_t)items->n);
@@ -1302,10 +1317,11 @@ item_hash(const char *text, const char *link, char out[17])
  */
 static int
 history_add(struct store *st, const char *name, int64_t at,
-    const struct item_list *items, bool removed, bool edited,
-    const char *what, struct kw_err *err)
+    const struct item_list *items, bool removed, bool edited, const char *what,
+    struct kw_err *err)
 {
 	char text[STORE_HISTORY_TEXT_MAX + 1], hash[17];
+	const unsigned char *t;
 	const char *link;
 	size_t i, len;
 
@@ -1315,9 +1331,8 @@ history_add(struct store *st, const char *name, int64_t at,
 		if (len > STORE_HISTORY_TEXT_MAX) {
 			len = STORE_HISTORY_TEXT_MAX;
 			/* never inside a UTF-8 character */
-			while (len > 0 &&
-			    ((unsigned char)items->v[i].text[len] & 0xC0) ==
-				0x80)
+			t = (const unsigned char *)items->v[i].text;
+			while (len > 0 && (t[len] & 0xC0) == 0x80)
 				len--;
 		}
 		memcpy(text, items->v[i].text, len);
@@ -1381,9 +1396,8 @@ seen_update(struct store *st, const struct store_check *c, const char *what,
 	if (grew && stmt_run(st, STMT_SEEN_CAP, err, what, "tl", c->name,
 			(int64_t)STORE_SEEN_MAX_PER_WATCH) != 0)
 		return -1;
-	if (c->key_spec != NULL &&
-	    stmt_run(st, STMT_WATCH_KEY_SPEC, err, what, "tt", c->name,
-		c->key_spec) != 0)
+	if (c->key_spec != NULL && stmt_run(st, STMT_WATCH_KEY_SPEC, err, what,
+				       "tt", c->name, c->key_spec) != 0)
 		return -1;
 	return 0;
 }
@@ -1397,15 +1411,14 @@ store_record_check(struct store *st, const struct store_check *c,
 	size_t i;
 
 	if (c == NULL || c->name == NULL)
-		return kw_err_set(err, "state database '%s': a check without a "
-				       "watch name",
+		return kw_err_set(err,
+		    "state database '%s': a check without a watch name",
 		    st->path);
 	if (c->nmessages > 0 && c->messages == NULL)
-		return kw_err_set(err, "state database '%s': watch '%s': "
-				       "messages missing",
+		return kw_err_set(err,
+		    "state database '%s': watch '%s': messages missing",
 		    st->path, c->name);
-	snprintf(what, sizeof(what), "record the check of watch '%s'",
-	    c->name);
+	snprintf(what, sizeof(what), "record the check of watch '%s'", c->name);
 	if (tx_begin(st, err) != 0)
 		return -1;
 	if (stmt_run(st, STMT_WATCH_ENSURE, err, what, "t", c->name) != 0)
@@ -1418,8 +1431,8 @@ store_record_check(struct store *st, const struct store_check *c,
 			goto fail;
 	} else {
 		changed = (c->added != NULL && c->added->n > 0) ||
-		    (c->removed != NULL && c->removed->n > 0) ||
-		    (c->changed != NULL && c->changed->n > 0);
+			  (c->removed != NULL && c->removed->n > 0) ||
+			  (c->changed != NULL && c->changed->n > 0);
 		if (stmt_run(st, STMT_WATCH_SUCCESS, err, what, "tttttlilli",
 			c->name, c->url, c->xpath, c->etag, c->last_modified,
 			c->at, (int)changed, c->retry_after_until,
@@ -1495,8 +1508,8 @@ watch_names(struct store *st, char ***names, size_t *n, struct kw_err *err)
 	void *v;
 	int r;
 
-	r = read_rows(st, stmt_query(st, STMT_WATCH_NAMES, err,
-			      "list watches", ""),
+	r = read_rows(st,
+	    stmt_query(st, STMT_WATCH_NAMES, err, "list watches", ""),
 	    "list watches", sizeof(**names), name_row, &v, n, err);
 	*names = v;
 	if (r != 0) {
@@ -1605,8 +1618,9 @@ store_seen_all(struct store *st, const char *name, size_t limit,
 	void *v;
 	int r;
 
-	r = read_rows(st, stmt_query(st, STMT_SEEN_ALL, err, what, "tl", name,
-			      sql_limit(limit)),
+	r = read_rows(st,
+	    stmt_query(st, STMT_SEEN_ALL, err, what, "tl", name,
+		sql_limit(limit)),
 	    what, sizeof(**out), seen_row, &v, n, err);
 	*out = v;
 	if (r != 0) {
@@ -1703,8 +1717,8 @@ outbox_msgs_free(struct outbox_msg *v, size_t n)
 }
 
 int
-store_outbox_add(struct store *st, const char *watch,
-    const char *template_json, int64_t now_ms, struct kw_err *err)
+store_outbox_add(struct store *st, const char *watch, const char *template_json,
+    int64_t now_ms, struct kw_err *err)
 {
 	return stmt_run(st, STMT_OUTBOX_ADD, err, "queue a message", "ttl",
 	    watch, template_json, now_ms);
@@ -1720,8 +1734,8 @@ outbox_row(sqlite3_stmt *s, void *elem)
 	m->created_at = sqlite3_column_int64(s, 4);
 	m->next_attempt_at = sqlite3_column_int64(s, 5);
 	if (col_dup(s, 1, &m->watch) != 0 ||
-	    col_dup(s, 2, &m->template_json) != 0 ||
-	    m->template_json == NULL || col_dup(s, 6, &m->last_error) != 0)
+	    col_dup(s, 2, &m->template_json) != 0 || m->template_json == NULL ||
+	    col_dup(s, 6, &m->last_error) != 0)
 		return -1;
 	return 0;
 }
@@ -1734,8 +1748,9 @@ store_outbox_due(struct store *st, int64_t now_ms, size_t limit,
 	void *v;
 	int r;
 
-	r = read_rows(st, stmt_query(st, STMT_OUTBOX_DUE, err, what, "ll",
-			      now_ms, sql_limit(limit)),
+	r = read_rows(st,
+	    stmt_query(st, STMT_OUTBOX_DUE, err, what, "ll", now_ms,
+		sql_limit(limit)),
 	    what, sizeof(**out), outbox_row, &v, n, err);
 	*out = v;
 	if (r != 0) {
@@ -1815,8 +1830,8 @@ int
 store_outbox_defer_all(struct store *st, int64_t next_attempt_at,
     const char *error, struct kw_err *err)
 {
-	return stmt_run(st, STMT_OUTBOX_DEFER_ALL, err,
-	    "postpone the outbox", "lt", next_attempt_at, error);
+	return stmt_run(st, STMT_OUTBOX_DEFER_ALL, err, "postpone the outbox",
+	    "lt", next_attempt_at, error);
 }
 
 int
@@ -1831,8 +1846,8 @@ int
 store_watch_clamp(struct store *st, int64_t now_ms, int *changed,
     struct kw_err *err)
 {
-	if (stmt_run(st, STMT_WATCH_CLAMP, err,
-		"bring the watches' times back", "l", now_ms) != 0)
+	if (stmt_run(st, STMT_WATCH_CLAMP, err, "bring the watches' times back",
+		"l", now_ms) != 0)
 		return -1;
 	if (changed != NULL)
 		*changed = sqlite3_changes(st->db);
@@ -1861,8 +1876,8 @@ outbox_numbers(struct store *st, int64_t v[3], struct kw_err *err)
 }
 
 int
-store_outbox_stats(struct store *st, int64_t *count,
-    int64_t *oldest_created_at, struct kw_err *err)
+store_outbox_stats(struct store *st, int64_t *count, int64_t *oldest_created_at,
+    struct kw_err *err)
 {
 	int64_t v[3];
 
@@ -1931,8 +1946,9 @@ meta_row(sqlite3_stmt *s, void *elem)
 {
 	struct meta_entry *e = elem;
 
-	return col_dup(s, 0, &e->key) != 0 || col_dup(s, 1, &e->value) != 0 ?
-	    -1 : 0;
+	if (col_dup(s, 0, &e->key) != 0 || col_dup(s, 1, &e->value) != 0)
+		return -1;
+	return 0;
 }
 
 int
@@ -1943,9 +1959,9 @@ store_meta_list(struct store *st, const char *prefix, struct meta_entry **out,
 	void *v;
 	int r;
 
-	r = read_rows(st, stmt_query(st, STMT_META_LIST, err, what, "t",
-			      prefix),
-	    what, sizeof(**out), meta_row, &v, n, err);
+	r = read_rows(st,
+	    stmt_query(st, STMT_META_LIST, err, what, "t", prefix), what,
+	    sizeof(**out), meta_row, &v, n, err);
 	*out = v;
 	if (r != 0) {
 		meta_entries_free(*out, *n);
@@ -1988,9 +2004,8 @@ store_heartbeat_get(struct store *st, int64_t *at_ms, struct kw_err *err)
 	if (store_meta_get(st, STORE_META_HEARTBEAT, &text, err) != 0)
 		return -1;
 	if (text != NULL && util_parse_int(text, 0, INT64_MAX, at_ms) != 0)
-		result = kw_err_set(err, "state database '%s': bad heartbeat "
-					 "'%s'",
-		    st->path, text);
+		result = kw_err_set(err,
+		    "state database '%s': bad heartbeat '%s'", st->path, text);
 	free(text);
 	return result;
 }
@@ -2006,8 +2021,8 @@ store_outbox_replace(struct store *st, const int64_t *ids, size_t n,
 	if (tx_begin(st, err) != 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (stmt_run(st, STMT_OUTBOX_DELETE, err, what, "l",
-			ids[i]) != 0)
+		if (stmt_run(st, STMT_OUTBOX_DELETE, err, what, "l", ids[i]) !=
+		    0)
 			goto fail;
 	if (stmt_run(st, STMT_OUTBOX_ADD, err, what, "ttl", watch,
 		template_json, now_ms) != 0)
@@ -2073,8 +2088,7 @@ store_outbox_release_why(struct store *st, const char *why, int64_t now_ms,
 
 int
 store_outbox_fold(struct store *st, int64_t keep_id, const int64_t *drop,
-    size_t n, const char *watch, const char *template_json,
-    struct kw_err *err)
+    size_t n, const char *watch, const char *template_json, struct kw_err *err)
 {
 	const char *what = "fold held messages into a digest";
 	size_t i;

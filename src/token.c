@@ -115,8 +115,7 @@ collect_extra(json_t *obj)
 	extra = json_object();
 	if (extra == NULL)
 		return NULL;
-	json_object_foreach(obj, key, v)
-	{
+	json_object_foreach(obj, key, v) {
 		if (is_known_field(key))
 			continue;
 		if (json_object_set(extra, key, v) != 0) {
@@ -639,8 +638,7 @@ token_apply_response(struct token *t, const char *json, int64_t now_s,
 	extra = t->extra ? json_deep_copy(t->extra) : json_object();
 	if (extra == NULL)
 		goto fail;
-	json_object_foreach(root, key, v)
-	{
+	json_object_foreach(root, key, v) {
 		if (is_known_field(key))
 			continue;
 		if (json_object_set(extra, key, v) != 0)

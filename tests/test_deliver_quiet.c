@@ -139,8 +139,7 @@ assert_kakao_valid(json_t *t)
 	    json_object_get(json_object_get(t, "header_link"), "web_url"))));
 	v = json_object_get(t, "contents");
 	assert_true(json_array_size(v) >= 2 && json_array_size(v) <= 3);
-	json_array_foreach(v, i, c)
-	{
+	json_array_foreach(v, i, c) {
 		const char *title =
 		    json_string_value(json_object_get(c, "title"));
 

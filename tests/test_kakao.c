@@ -415,6 +415,7 @@ test_kakao_exchange_code_with_other_redirect_uri_is_config(void **state)
 	    kakao_exchange_code(&f->client, code, &t, now_s(f), &err),
 	    KAKAO_CONFIG);
 	assert_contains(err.msg, "KOE303");
+	/* the macro inside the message (clang-format 14 runs it past 80 columns) */
 	/* clang-format off */
 	assert_contains(err.msg, "the redirect URI must be registered in "
 	    "Kakao Developers > [앱] > [플랫폼 키] > [REST API 키] > "

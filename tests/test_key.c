@@ -413,8 +413,7 @@ test_key_real_boards_one_key_per_post_and_stable_between_moments(void **state)
 	boards = json_object_get(root, "boards");
 	nboards = json_array_size(boards);
 	assert_true(nboards >= 15);
-	json_array_foreach(boards, bi, b)
-	{
+	json_array_foreach(boards, bi, b) {
 		const char *file =
 		    json_string_value(json_object_get(b, "file"));
 		const char *url = json_string_value(json_object_get(b, "url"));

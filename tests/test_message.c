@@ -18,6 +18,14 @@
 #define ELLIPSIS "\xe2\x80\xa6"
 #define GA "\xea\xb0\x80" /* 가 */
 
+/*
+ * In "\xff" "abc" the split ends the \x escape (else it is \xffabc) or
+ * shows where a byte sequence ends; clang-format 14 puts each piece of a
+ * concatenation on a line of its own, so the few statements with them are
+ * in clang-format off blocks (as is random_bytes' table of pieces, one
+ * group a row).
+ */
+
 /* ---- helpers, independent of message.c ---- */
 
 /* utf16_units counts UTF-16 code units of valid UTF-8 `s`. */
@@ -164,7 +172,6 @@ check_list(const char *json, const char *header, size_t first, size_t n,
 	return root;
 }
 
-
 /* ---- templates (message:) ---- */
 
 struct check_case {
@@ -183,8 +190,8 @@ test_message_template_check_table(void **state)
 		{ "{name}: {count} {change}", MESSAGE_PART_HEADER, 1, 0 },
 		{ "{{literal}} }} {{", MESSAGE_PART_DESCRIPTION, 1, 0 },
 		{ "", MESSAGE_PART_TITLE, 1, 0 },
-		{ "{shop} {date} {summary} {link}", MESSAGE_PART_DESCRIPTION,
-		    1, 0 },
+		{ "{shop} {date} {summary} {link}", MESSAGE_PART_DESCRIPTION, 1,
+		    0 },
 		{ "가격 {prise}", MESSAGE_PART_TITLE, 0, 3 },
 		{ "{title}", MESSAGE_PART_HEADER, 0, 0 },
 		{ "핫딜 {count}개 {price}", MESSAGE_PART_HEADER, 0, 12 },
@@ -202,8 +209,8 @@ test_message_template_check_table(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&err, 0, sizeof(err));
 		at = 999;
-		r = message_template_check(cases[i].tmpl, cases[i].part,
-		    fields, 3, &at, &err);
+		r = message_template_check(cases[i].tmpl, cases[i].part, fields,
+		    3, &at, &err);
 		if (cases[i].ok) {
 			if (r != 0)
 				fail_msg("'%s' refused: %s", cases[i].tmpl,
@@ -220,16 +227,21 @@ test_message_template_check_table(void **state)
 	/* without fields: only the item's own values are known */
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(message_template_check("{price}", MESSAGE_PART_TITLE,
-	    NULL, 0, &at, &err), -1);
+			     NULL, 0, &at, &err),
+	    -1);
 	assert_non_null(strstr(err.msg, "unknown placeholder '{price}'"));
 	/* a jq watch: any name may be a field; the header still knows its
 	   own three only, and braces must still pair */
 	assert_int_equal(message_template_check("{price} {x_1}",
-	    MESSAGE_PART_TITLE, NULL, MESSAGE_FIELDS_ANY, &at, NULL), 0);
+			     MESSAGE_PART_TITLE, NULL, MESSAGE_FIELDS_ANY, &at,
+			     NULL),
+	    0);
 	assert_int_equal(message_template_check("{price}", MESSAGE_PART_HEADER,
-	    NULL, MESSAGE_FIELDS_ANY, &at, NULL), -1);
+			     NULL, MESSAGE_FIELDS_ANY, &at, NULL),
+	    -1);
 	assert_int_equal(message_template_check("{price", MESSAGE_PART_TITLE,
-	    NULL, MESSAGE_FIELDS_ANY, &at, NULL), -1);
+			     NULL, MESSAGE_FIELDS_ANY, &at, NULL),
+	    -1);
 }
 
 struct vals {
@@ -251,8 +263,8 @@ vals_get(void *ctx, const char *name)
 static void
 test_message_template_expand_fills_and_escapes(void **state)
 {
-	static const char *const kv[] = { "title", "SSD", "price",
-		"12,900원", NULL };
+	static const char *const kv[] = { "title", "SSD", "price", "12,900원",
+		NULL };
 	struct vals v = { kv };
 	char *s;
 
@@ -297,13 +309,14 @@ add_item(struct item_list *l, const char *text, const char *link, ...)
 /* build_fmt: message_build_format that must succeed */
 static void
 build_fmt(const struct message_format *fmt, const char *name,
-    enum message_kind kind, const struct item_list *items, int max,
-    char ***out, size_t *nout)
+    enum message_kind kind, const struct item_list *items, int max, char ***out,
+    size_t *nout)
 {
 	struct kw_err err = { 0 };
 
-	assert_int_equal(message_build_format(fmt, name, PAGE, kind, items,
-	    max, out, nout, &err), 0);
+	assert_int_equal(message_build_format(fmt, name, PAGE, kind, items, max,
+			     out, nout, &err),
+	    0);
 	assert_false(err.set);
 }
 
@@ -341,19 +354,18 @@ test_message_default_templates_give_todays_messages(void **state)
 			snprintf(want, sizeof(want), "rust-blog: %zu %s",
 			    sizes[i], words[k]);
 			if (sizes[i] == 1)
-				assert_true(strncmp(str_at(root, "text"),
-				    want, strlen(want)) == 0);
+				assert_true(strncmp(str_at(root, "text"), want,
+						strlen(want)) == 0);
 			else
-				assert_string_equal(str_at(root,
-				    "header_title"), want);
+				assert_string_equal(
+				    str_at(root, "header_title"), want);
 			json_decref(root);
 			message_list_free(a, na);
 			message_list_free(b, nb);
 			message_list_free(c, nc);
 			/* a name too long: cut the same way */
 			build(longname, PAGE, kinds[k], &l, 3, &a, &na);
-			build_fmt(&written, longname, kinds[k], &l, 3, &c,
-			    &nc);
+			build_fmt(&written, longname, kinds[k], &l, 3, &c, &nc);
 			for (j = 0; j < na; j++)
 				assert_string_equal(a[j], c[j]);
 			message_list_free(a, na);
@@ -376,8 +388,8 @@ test_message_templates_fill_list_contents(void **state)
 
 	(void)state;
 	item_list_init(&l);
-	add_item(&l, "삼성 990 PRO", "https://deal.example/1", "date",
-	    "12/01", "summary", "11번가  \n 무료배송", NULL);
+	add_item(&l, "삼성 990 PRO", "https://deal.example/1", "date", "12/01",
+	    "summary", "11번가  \n 무료배송", NULL);
 	/* no date, no summary: filled in empty, no description */
 	add_item(&l, "WD SN850X", "https://deal.example/2", NULL);
 	build_fmt(&fmt, "핫딜", MESSAGE_ADDED, &l, 3, &out, &n);
@@ -421,7 +433,8 @@ test_message_template_one_item_text_has_description(void **state)
 	assert_int_equal(n, 1);
 	root = parse(out[0]);
 	assert_string_equal(str_at(root, "object_type"), "text");
-	assert_string_equal(str_at(root, "text"), "board 새 글\n공지\n요약입니다");
+	assert_string_equal(str_at(root, "text"),
+	    "board 새 글\n공지\n요약입니다");
 	assert_link(root, "link", "https://deal.example/9");
 	json_decref(root);
 	message_list_free(out, n);
@@ -454,7 +467,8 @@ two_titles(const struct message_format *fmt, const char *t0,
 	c = json_array_get(json_object_get(root, "contents"), 0);
 	*c0 = strdup(str_at(c, "title"));
 	*d0 = json_object_get(c, "description") ?
-	    strdup(str_at(c, "description")) : NULL;
+		  strdup(str_at(c, "description")) :
+		  NULL;
 	json_decref(root);
 	message_list_free(out, n);
 	item_list_release(&l);
@@ -542,7 +556,6 @@ test_message_template_header_cuts_the_name_first(void **state)
 	free(name);
 }
 
-
 static void
 test_message_items_with_pictures_show_them(void **state)
 {
@@ -568,7 +581,8 @@ test_message_items_with_pictures_show_them(void **state)
 	assert_int_equal(json_array_size(contents), 3);
 	c = json_array_get(contents, 0);
 	assert_string_equal(str_at(c, "title"), "SSD 1TB");
-	assert_string_equal(str_at(c, "image_url"), "https://img.example/1.jpg");
+	assert_string_equal(str_at(c, "image_url"),
+	    "https://img.example/1.jpg");
 	assert_link(c, "link", "https://deal.example/1");
 	assert_null(json_object_get(json_array_get(contents, 1), "image_url"));
 	assert_null(json_object_get(json_array_get(contents, 2), "image_url"));
@@ -616,8 +630,7 @@ test_message_one_item_with_a_picture_is_a_feed(void **state)
 	item_list_release(&l);
 	/* without a usable picture: the text template of before */
 	item_list_init(&l);
-	add_item(&l, "x", "https://deal.example/8", "image", "/rel.png",
-	    NULL);
+	add_item(&l, "x", "https://deal.example/8", "image", "/rel.png", NULL);
 	build_fmt(NULL, "hotdeal", MESSAGE_ADDED, &l, 3, &out, &n);
 	root = parse(out[0]);
 	assert_string_equal(str_at(root, "object_type"), "text");
@@ -626,7 +639,6 @@ test_message_one_item_with_a_picture_is_a_feed(void **state)
 	message_list_free(out, n);
 	item_list_release(&l);
 }
-
 
 static void
 test_message_minimal_retry_of_a_feed_keeps_its_title_and_link(void **state)
@@ -643,8 +655,7 @@ test_message_minimal_retry_of_a_feed_keeps_its_title_and_link(void **state)
 	add_item(&l, "RAM 32GB", "https://deal.example/5", "image",
 	    "https://img.example/5.jpg", NULL);
 	build_fmt(NULL, "hot", MESSAGE_ADDED, &l, 3, &out, &n);
-	min = message_build_minimal(out[0], "https://fallback.example/",
-	    &err);
+	min = message_build_minimal(out[0], "https://fallback.example/", &err);
 	assert_non_null(min);
 	root = parse(min);
 	assert_string_equal(str_at(root, "object_type"), "text");
@@ -691,8 +702,10 @@ test_message_template_header_without_name_keeps_more(void **state)
 	root = parse(out[0]);
 	assert_string_equal(str_at(root, "header_title"),
 	    "{새 글} 10개 (+7 more)");
-	assert_string_equal(str_at(json_array_get(json_object_get(root,
-	    "buttons"), 0), "title"), "전체 보기");
+	assert_string_equal(
+	    str_at(json_array_get(json_object_get(root, "buttons"), 0),
+		"title"),
+	    "전체 보기");
 	json_decref(root);
 	message_list_free(out, n);
 	item_list_release(&l);
@@ -713,24 +726,32 @@ test_message_plan_table(void **state)
 {
 	static const struct plan_case cases[] = {
 		{ 0, 3, 0, { 0 }, 0 },
-		{ 1, 1, 1, { 1 }, 0 }, { 1, 2, 1, { 1 }, 0 },
+		{ 1, 1, 1, { 1 }, 0 },
+		{ 1, 2, 1, { 1 }, 0 },
 		{ 1, 3, 1, { 1 }, 0 },
-		{ 2, 1, 1, { 2 }, 0 }, { 2, 2, 1, { 2 }, 0 },
+		{ 2, 1, 1, { 2 }, 0 },
+		{ 2, 2, 1, { 2 }, 0 },
 		{ 2, 3, 1, { 2 }, 0 },
-		{ 3, 1, 1, { 3 }, 0 }, { 3, 2, 1, { 3 }, 0 },
+		{ 3, 1, 1, { 3 }, 0 },
+		{ 3, 2, 1, { 3 }, 0 },
 		{ 3, 3, 1, { 3 }, 0 },
-		{ 4, 1, 1, { 3 }, 1 }, { 4, 2, 2, { 2, 2 }, 0 },
+		{ 4, 1, 1, { 3 }, 1 },
+		{ 4, 2, 2, { 2, 2 }, 0 },
 		{ 4, 3, 2, { 2, 2 }, 0 },
-		{ 5, 1, 1, { 3 }, 2 }, { 5, 2, 2, { 3, 2 }, 0 },
+		{ 5, 1, 1, { 3 }, 2 },
+		{ 5, 2, 2, { 3, 2 }, 0 },
 		{ 5, 3, 2, { 3, 2 }, 0 },
-		{ 6, 1, 1, { 3 }, 3 }, { 6, 2, 2, { 3, 3 }, 0 },
+		{ 6, 1, 1, { 3 }, 3 },
+		{ 6, 2, 2, { 3, 3 }, 0 },
 		{ 6, 3, 2, { 3, 3 }, 0 },
-		{ 7, 1, 1, { 3 }, 4 }, { 7, 2, 2, { 3, 3 }, 1 },
+		{ 7, 1, 1, { 3 }, 4 },
+		{ 7, 2, 2, { 3, 3 }, 1 },
 		{ 7, 3, 3, { 3, 2, 2 }, 0 },
-		{ 50, 1, 1, { 3 }, 47 }, { 50, 2, 2, { 3, 3 }, 44 },
+		{ 50, 1, 1, { 3 }, 47 },
+		{ 50, 2, 2, { 3, 3 }, 44 },
 		{ 50, 3, 3, { 3, 3, 3 }, 41 },
 		{ 10, 4, 4, { 3, 3, 2, 2 }, 0 },
-		{ 5, 0, 1, { 3 }, 2 },  /* max < 1 counts as 1 */
+		{ 5, 0, 1, { 3 }, 2 }, /* max < 1 counts as 1 */
 		{ 5, -7, 1, { 3 }, 2 },
 	};
 	size_t i, j, sizes[8], nchunks, more;
@@ -860,10 +881,10 @@ test_message_four_items_make_two_lists_of_two(void **state)
 	items_numbered(&l, 4);
 	build("rust-blog", PAGE, MESSAGE_ADDED, &l, 3, &out, &n);
 	assert_int_equal(n, 2);
-	json_decref(check_list(out[0], "rust-blog: 4 new", 0, 2,
-	    "페이지 열기"));
-	json_decref(check_list(out[1], "rust-blog: 4 new", 2, 2,
-	    "페이지 열기"));
+	json_decref(
+	    check_list(out[0], "rust-blog: 4 new", 0, 2, "페이지 열기"));
+	json_decref(
+	    check_list(out[1], "rust-blog: 4 new", 2, 2, "페이지 열기"));
 	message_list_free(out, n);
 	item_list_release(&l);
 }
@@ -897,10 +918,10 @@ test_message_fifty_items_last_message_says_how_many_more(void **state)
 	items_numbered(&l, 50);
 	build("rust-blog", PAGE, MESSAGE_ADDED, &l, 3, &out, &n);
 	assert_int_equal(n, 3);
-	json_decref(check_list(out[0], "rust-blog: 50 new", 0, 3,
-	    "페이지 열기"));
-	json_decref(check_list(out[1], "rust-blog: 50 new", 3, 3,
-	    "페이지 열기"));
+	json_decref(
+	    check_list(out[0], "rust-blog: 50 new", 0, 3, "페이지 열기"));
+	json_decref(
+	    check_list(out[1], "rust-blog: 50 new", 3, 3, "페이지 열기"));
 	json_decref(check_list(out[2], "rust-blog: 50 new (+41 more)", 6, 3,
 	    "전체 보기"));
 	message_list_free(out, n);
@@ -918,8 +939,8 @@ test_message_max_one_message_with_four_removed_items(void **state)
 	items_numbered(&l, 4);
 	build("w", PAGE, MESSAGE_REMOVED, &l, 1, &out, &n);
 	assert_int_equal(n, 1);
-	json_decref(check_list(out[0], "w: 4 removed (+1 more)", 0, 3,
-	    "전체 보기"));
+	json_decref(
+	    check_list(out[0], "w: 4 removed (+1 more)", 0, 3, "전체 보기"));
 	message_list_free(out, n);
 	item_list_release(&l);
 }
@@ -945,11 +966,16 @@ static void
 test_message_unusable_item_links_fall_back_to_the_page(void **state)
 {
 	static const char *const bad[] = {
-		"/2024/relative.html", "javascript:alert(1)",
+		"/2024/relative.html",
+		"javascript:alert(1)",
 		"ftp://example.com/",
-		"data:text/html,hi", "https://", "http:///path",
-		"https://exa mple.com/", "https://example.com/\x01",
-		"https://example.com/\xff", "mailto:a@example.com",
+		"data:text/html,hi",
+		"https://",
+		"http:///path",
+		"https://exa mple.com/",
+		"https://example.com/\x01",
+		"https://example.com/\xff",
+		"mailto:a@example.com",
 		"//example.com/x",
 	};
 	struct item_list l;
@@ -1010,17 +1036,22 @@ static void
 test_message_url_ok_table(void **state)
 {
 	static const char *const good[] = {
-		"http://a", "https://example.com",
+		"http://a",
+		"https://example.com",
 		"https://example.com/a?b=c#d",
-		"HTTP://EXAMPLE.COM/", "https://한국.kr/경로",
-		"https://example.com/%20x", "https://x/\xef\xbf\xbd",
+		"HTTP://EXAMPLE.COM/",
+		"https://한국.kr/경로",
+		"https://example.com/%20x",
+		"https://x/\xef\xbf\xbd",
 	};
 	static const char *const bad[] = {
 		"", "http:", "http://", "https:///x", "http://?q", "http://#f",
 		"ftp://x", "javascript:alert(1)", " https://x", "https://x y",
 		"https://x\n", "https://x\\y", "https://x/\xc0\xaf",
 		"httpx://x", "file:///etc/passwd",
+		/* clang-format off */
 		"https://x/\xf0\x9f\x98" "x", /* ill-formed, 3 bytes */
+		/* clang-format on */
 	};
 	char *longurl;
 	size_t i;
@@ -1115,7 +1146,9 @@ test_message_titles_are_one_line(void **state)
 
 	(void)state;
 	item_list_init(&l);
+	/* clang-format off */
 	item_list_add(&l, "  a\tb\r\n\n c\x01" "d \x7f", NULL);
+	/* clang-format on */
 	item_list_add(&l, "", "https://example.com/only-link");
 	item_list_add(&l, " \n ", NULL);
 	build(" my\nwatch ", PAGE, MESSAGE_ADDED, &l, 3, &out, &n);
@@ -1150,8 +1183,10 @@ test_message_json_special_characters_round_trip(void **state)
 	build("a\"b", PAGE, MESSAGE_ADDED, &l, 3, &out, &n);
 	root = parse(out[0]);
 	assert_string_equal(str_at(root, "header_title"), "a\"b: 2 new");
-	assert_string_equal(str_at(json_array_get(json_object_get(root,
-	    "contents"), 0), "title"), text);
+	assert_string_equal(
+	    str_at(json_array_get(json_object_get(root, "contents"), 0),
+		"title"),
+	    text);
 	json_decref(root);
 	message_list_free(out, n);
 	item_list_release(&l);
@@ -1246,12 +1281,18 @@ lcg(uint32_t *seed)
 static char *
 random_bytes(uint32_t *seed, size_t len)
 {
+	/* clang-format off */
 	static const char *const pieces[] = {
+		/* 가, 😀, 하 as jamo, a combining acute, ZWJ, half a flag */
 		GA, "\xf0\x9f\x98\x80", "\xe1\x84\x92\xe1\x85\xa1", "\xcc\x81",
-		"\xe2\x80\x8d", "\xf0\x9f\x87\xb0", "\n", "\r", "\t", " ",
-		"\"", "\\", "https://", "a", "\xed\xa0\x80", "\xc0\xaf",
-		"\xff", "\xe2\x82",
+		"\xe2\x80\x8d", "\xf0\x9f\x87\xb0",
+		/* what JSON escapes, and ASCII */
+		"\n", "\r", "\t", " ", "\"", "\\", "https://", "a",
+		/* ill-formed: a surrogate, an overlong '/', a stray byte, a
+		   truncated sequence */
+		"\xed\xa0\x80", "\xc0\xaf", "\xff", "\xe2\x82",
 	};
+	/* clang-format on */
 	char *s = malloc(len * 8 + 1); /* no piece is over 8 bytes */
 	size_t o = 0, i;
 	const char *p;
@@ -1260,8 +1301,8 @@ random_bytes(uint32_t *seed, size_t len)
 	assert_non_null(s);
 	for (i = 0; i < len; i++) {
 		if (lcg(seed) % 2 == 0) {
-			p = pieces[lcg(seed) % (sizeof(pieces) /
-			    sizeof(pieces[0]))];
+			p = pieces[lcg(seed) %
+				   (sizeof(pieces) / sizeof(pieces[0]))];
 			memcpy(s + o, p, strlen(p));
 			o += strlen(p);
 		} else {
@@ -1427,13 +1468,16 @@ test_message_cut_ascii(void **state)
 	check_cut("hello world", 0, "");
 	check_cut("", 5, "");
 	check_cut(NULL, 5, "");
+	/* clang-format off */
 	check_cut("a\x01" "b", 5, "a\x01" "b"); /* controls kept */
+	/* clang-format on */
 }
 
 static void
 test_message_cut_replaces_invalid_utf8(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	check_cut("\xff\xfe" "abc\xe2\x82", 20,
 	    "\xef\xbf\xbd\xef\xbf\xbd" "abc\xef\xbf\xbd");
 	/* surrogate: one U+FFFD per byte (maximal subparts) */
@@ -1442,6 +1486,7 @@ test_message_cut_replaces_invalid_utf8(void **state)
 	check_cut("\xc0\xaf", 20, "\xef\xbf\xbd\xef\xbf\xbd");
 	/* truncated emoji then ASCII: one U+FFFD */
 	check_cut("\xf0\x9f\x98" "x", 20, "\xef\xbf\xbd" "x");
+	/* clang-format on */
 	/* above U+10FFFF */
 	check_cut("\xf4\x90\x80\x80", 20,
 	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
@@ -1513,7 +1558,8 @@ test_message_cut_keeps_conjoining_jamo_together(void **state)
 {
 	/* "한" as L V T jamo (NFD), and "하" as L V */
 	char *s = repeat("\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab"
-	    "\xe1\x84\x92\xe1\x85\xa1", 10);
+			 "\xe1\x84\x92\xe1\x85\xa1",
+	    10);
 	size_t kept[60], max;
 
 	(void)state;
@@ -1577,7 +1623,8 @@ test_message_cut_keeps_thai_and_indic_clusters_whole(void **state)
 	 */
 	static const struct {
 		const char *word;
-		size_t bounds[6]; /* cumulative, 0 first, the word's length last */
+		/* cumulative, 0 first, the word's length last */
+		size_t bounds[6];
 		size_t nbounds;
 	} words[] = {
 		{ "น้ำ", { 0, 9 }, 2 },
@@ -1604,8 +1651,8 @@ test_message_cut_keeps_thai_and_indic_clusters_whole(void **state)
 				ok = ok || at == words[i].bounds[j];
 			if (!ok)
 				fail_msg("'%s' cut to %zu: kept %zu bytes, "
-					 "inside a cluster", words[i].word,
-				    max, kept[max]);
+					 "inside a cluster",
+				    words[i].word, max, kept[max]);
 		}
 		free(s);
 	}
@@ -1618,7 +1665,9 @@ test_message_count_chars_counts_utf16_units(void **state)
 	assert_int_equal(message_count_chars("abc"), 3);
 	assert_int_equal(message_count_chars("가나"), 2);
 	assert_int_equal(message_count_chars("😀"), 2);
+	/* clang-format off */
 	assert_int_equal(message_count_chars("\xff" "a"), 2);
+	/* clang-format on */
 	assert_int_equal(message_count_chars(""), 0);
 	assert_int_equal(message_count_chars(NULL), 0);
 }
@@ -1670,16 +1719,20 @@ main(void)
 		    test_message_cut_keeps_thai_and_indic_clusters_whole),
 		cmocka_unit_test(test_message_count_chars_counts_utf16_units),
 		cmocka_unit_test(test_message_template_check_table),
-		cmocka_unit_test(test_message_template_expand_fills_and_escapes),
+		cmocka_unit_test(
+		    test_message_template_expand_fills_and_escapes),
 		cmocka_unit_test(
 		    test_message_default_templates_give_todays_messages),
 		cmocka_unit_test(test_message_templates_fill_list_contents),
 		cmocka_unit_test(
 		    test_message_template_one_item_text_has_description),
-		cmocka_unit_test(test_message_templates_cut_hangul_at_the_limit),
-		cmocka_unit_test(test_message_template_header_cuts_the_name_first),
+		cmocka_unit_test(
+		    test_message_templates_cut_hangul_at_the_limit),
+		cmocka_unit_test(
+		    test_message_template_header_cuts_the_name_first),
 		cmocka_unit_test(test_message_items_with_pictures_show_them),
-		cmocka_unit_test(test_message_one_item_with_a_picture_is_a_feed),
+		cmocka_unit_test(
+		    test_message_one_item_with_a_picture_is_a_feed),
 		cmocka_unit_test(
 		    test_message_minimal_retry_of_a_feed_keeps_its_title_and_link),
 		cmocka_unit_test(

@@ -17,6 +17,13 @@
 
 #define FFFD "\xef\xbf\xbd"
 
+/*
+ * In "\xff" "abc" the split ends the \x escape (else it is \xffabc) or
+ * shows where a byte sequence ends; clang-format 14 puts each piece of a
+ * concatenation on a line of its own, so the few statements with them are
+ * in clang-format off blocks.
+ */
+
 static void
 check_decode(const char *s, size_t n, int want_len, uint32_t want_cp)
 {
@@ -96,6 +103,7 @@ test_utf8_valid_and_repair_agree(void **state)
 	assert_string_equal(r, FFFD FFFD FFFD);
 	free(r);
 	r = utf8_repair("\xf0\x9f\x98" "x", 4, NULL);
+	/* clang-format on */
 	assert_string_equal(r, FFFD "x");
 	free(r);
 	r = utf8_repair(NULL, 0, &len);
@@ -107,11 +115,12 @@ test_utf8_valid_and_repair_agree(void **state)
 	free(r);
 	/* only the n bytes given; NUL bytes are dropped, a cut sequence at
 	 * the end is one U+FFFD */
+	/* clang-format off */
 	r = utf8_repair("a\0b\0\xe2\x82" "cd", 6, &len);
+	/* clang-format on */
 	assert_string_equal(r, "ab" FFFD);
 	assert_int_equal(len, 5);
 	free(r);
-	/* clang-format on */
 }
 
 static void
@@ -139,6 +148,7 @@ test_utf8_casefold_nfkc_forms(void **state)
 	check_fold("ΛΌΓΟΣ λόγος", "λόγοσ λόγοσ");
 	check_fold("①②", "12");
 	check_fold("İstanbul", "istanbul");
+	/* clang-format off */
 	check_fold("re\xc2\xad" "lease", "release"); /* soft hyphen ignored */
 	/* "보안" as conjoining jamo (NFD) composes into syllables */
 	check_fold("\xe1\x84\x87\xe1\x85\xa9\xe1\x84\x8b\xe1\x85\xa1"
@@ -146,6 +156,7 @@ test_utf8_casefold_nfkc_forms(void **state)
 	check_fold("보안 업데이트", "보안 업데이트");
 	/* invalid bytes become U+FFFD, the rest still folds */
 	check_fold("\xff" "ABC \xc3", FFFD "abc " FFFD);
+	/* clang-format on */
 }
 
 static void
@@ -278,15 +289,15 @@ test_utf8_grapheme_clusters_of_thai_bengali_tamil_hangul(void **state)
 	static const size_t thai_hello[] = { 3, 6, 3, 6, 0 }; /* สวัสดี */
 	static const size_t thai_am[] = { 6, 0 };             /* กำ */
 	/* Bengali vowel signs and anusvara; a virama stays with its letter */
-	static const size_t bangla[] = { 9, 6, 0 };          /* বাংলা */
-	static const size_t bhasha[] = { 6, 6, 0 };          /* ভাষা */
-	static const size_t ko_virama[] = { 6, 0 };          /* ক্ */
+	static const size_t bangla[] = { 9, 6, 0 }; /* বাংলা */
+	static const size_t bhasha[] = { 6, 6, 0 }; /* ভাষা */
+	static const size_t ko_virama[] = { 6, 0 }; /* ক্ */
 	/* Tamil: vowel signs and pulli (virama) */
-	static const size_t tamil[] = { 3, 6, 6, 0 };        /* தமிழ் */
-	static const size_t tamil_ko[] = { 6, 0 };           /* கொ */
+	static const size_t tamil[] = { 3, 6, 6, 0 }; /* தமிழ் */
+	static const size_t tamil_ko[] = { 6, 0 };    /* கொ */
 	/* Hangul: syllables, and L V T jamo as one cluster */
-	static const size_t hangul[] = { 3, 3, 3, 0 };       /* 한국어 */
-	static const size_t jamo[] = { 9, 6, 0 };            /* 한 하 (NFD) */
+	static const size_t hangul[] = { 3, 3, 3, 0 }; /* 한국어 */
+	static const size_t jamo[] = { 9, 6, 0 };      /* 한 하 (NFD) */
 	/* emoji: ZWJ family, skin tone, flag pair; e + acute */
 	static const size_t family[] = { 18, 0 };
 	static const size_t flags[] = { 8, 8, 0 };
@@ -303,10 +314,12 @@ test_utf8_grapheme_clusters_of_thai_bengali_tamil_hangul(void **state)
 	check_clusters("கொ", tamil_ko);
 	check_clusters("한국어", hangul);
 	check_clusters("\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab"
-		       "\xe1\x84\x92\xe1\x85\xa1", jamo);
+		       "\xe1\x84\x92\xe1\x85\xa1",
+	    jamo);
 	check_clusters("👨\xe2\x80\x8d👩\xe2\x80\x8d👧", family);
 	check_clusters("\xf0\x9f\x87\xb0\xf0\x9f\x87\xb7"
-		       "\xf0\x9f\x87\xaf\xf0\x9f\x87\xb5", flags);
+		       "\xf0\x9f\x87\xaf\xf0\x9f\x87\xb5",
+	    flags);
 	check_clusters("\r\nx", crlf);
 }
 
@@ -317,12 +330,14 @@ test_utf8_display_width_counts_hangul_as_two(void **state)
 	assert_int_equal(utf8_display_width("rust-blog"), 9);
 	assert_int_equal(utf8_display_width("학과공지"), 8);
 	assert_int_equal(utf8_display_width("공지-notice"), 11);
-	assert_int_equal(utf8_display_width("ＡＢ"), 4);       /* fullwidth */
+	assert_int_equal(utf8_display_width("ＡＢ"), 4);      /* fullwidth */
 	assert_int_equal(utf8_display_width("e\xcc\x81"), 1); /* e + acute */
 	assert_int_equal(utf8_display_width("😀"), 2);
+	/* clang-format off */
 	assert_int_equal(utf8_display_width("\xe1\x84\x92\xe1\x85\xa1"
 					    "\xe1\x86\xab"), 2); /* 한, NFD */
 	assert_int_equal(utf8_display_width("\xff" "a"), 2);
+	/* clang-format on */
 	assert_int_equal(utf8_display_width(""), 0);
 	assert_int_equal(utf8_display_width(NULL), 0);
 }

@@ -122,8 +122,7 @@ check_keys(json_t *o, const char *const *allowed, const char *where)
 	size_t i;
 
 	FUZZ_CHECK(json_is_object(o), "%s is no object", where);
-	json_object_foreach(o, key, v)
-	{
+	json_object_foreach(o, key, v) {
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
