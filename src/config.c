@@ -1748,7 +1748,11 @@ key_when(struct loader *ld, yaml_node_t *n, const char *label,
 	return result;
 }
 
-/* the parts of message:, in the order of enum message_part */
+/*
+ * the parts of message:, in the order of enum message_part. The key tables
+ * are laid out by hand, a row a key: clang-format would put one field a
+ * line and push the .doc strings past 80 columns.
+ */
 /* clang-format off */
 static const struct key message_keys[] = {
 	{ .info = { .name = "title",
@@ -2491,6 +2495,8 @@ key_timezone(struct loader *ld, yaml_node_t *n, const char *label,
 }
 
 /* --- the key tables ---------------------------------------------------- */
+
+/* (laid out by hand in clang-format off blocks: see message_keys) */
 
 #define TOFF(f) offsetof(struct config, f)
 #define KOFF(f) offsetof(struct kakao_config, f)
