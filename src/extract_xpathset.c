@@ -11,9 +11,9 @@
 #include "kakaowatch/regex.h"
 
 /*
- * key: an XPath's expr, then "\x1f" + each allowed prefix; a regex's
- * "\x1e", its flags in decimal, "\x1f", its pattern (no XPath starts with
- * 0x1e: it does not compile); NULL: a free slot
+ * key: an XPath's "x", its expr, then "\x1f" + each allowed prefix; a
+ * regex's "r", its flags in decimal, "\x1f", its pattern (the first byte
+ * keeps the two kinds apart whatever the text); NULL: a free slot
  */
 struct xpath_entry {
 	char *key;
@@ -183,7 +183,7 @@ extract_xpath_set_get(struct extract_xpath_set *set, const char *expr,
 		return NULL;
 	}
 	buf_init(&key, 0);
-	if (buf_append(&key, expr, strlen(expr)) != 0)
+	if (buf_printf(&key, "x%s", expr) != 0)
 		goto oom;
 	for (i = 0; i < nns; i++)
 		if (buf_printf(&key, "\x1f%s", ns[2 * i]) != 0)
@@ -215,7 +215,7 @@ extract_xpath_set_regex(struct extract_xpath_set *set, const char *pattern,
 	uint64_t h;
 
 	buf_init(&key, 0);
-	if (buf_printf(&key, "\x1e%u\x1f%s", flags, pattern) != 0)
+	if (buf_printf(&key, "r%u\x1f%s", flags, pattern) != 0)
 		goto oom;
 	e = find(set, &key, &h);
 	if (e != NULL)

@@ -189,6 +189,20 @@ test_xpath_set_compiles_each_key_pattern_once(void **state)
 	    xp);
 	assert_int_equal(extract_xpath_set_regex_count(set), 4);
 	assert_int_equal(extract_xpath_set_count(set), 1);
+	/* an XPath spelled like a regex entry's key is an XPath: it fails to
+	 * compile with a message, it is never handed a regex entry (NULL
+	 * with no error, as when the two kinds shared their keys) */
+	kw_err_clear(&err);
+	assert_null(extract_xpath_set_get(set,
+	    "\x1e"
+	    "0\x1fwr_id=(\\d+)",
+	    NULL, 0, &err));
+	assert_true(err.set);
+	kw_err_clear(&err);
+	assert_null(
+	    extract_xpath_set_get(set, "r0\x1fwr_id=(\\d+)", NULL, 0, &err));
+	assert_true(err.set);
+	assert_int_equal(extract_xpath_set_count(set), 1);
 	/* a bad pattern: regex_compile's message, each time, nothing kept */
 	kw_err_clear(&err);
 	assert_null(extract_xpath_set_regex(set, "wr_id=(\\d+", 0, &err));
