@@ -257,8 +257,8 @@ const char *message_item_value(const struct item *it, const char *name);
 /*
  * message_build_format builds the messages for one check's changes with
  * the templates of `fmt` (NULL: every part its default, which gives the
- * messages the top of this file describes). A template with a `{title}`-like placeholder in the header gets
- * "" for it.
+ * messages the top of this file describes). A template with a
+ * `{title}`-like placeholder in the header gets "" for it.
  * watch_name: the watch's name (header). page_url: the watched page
  * (header link, button, fallback for item links). kind: added, removed or
  * changed (the header's word). items: the changed items, already filtered
