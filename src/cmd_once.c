@@ -87,8 +87,7 @@ once_done(void *user, const struct watch_config *wc,
 /*
  * compile_xpaths sets xps[i] to the compiled XPath of every watch i with
  * run[i], from the command's set (cmd_xpaths: what the load's check
- * compiled, each distinct expression once), and compiles its key_pattern:
- * into the same set (each check looks it up). Returns 0, or -1 with `err`.
+ * compiled, each distinct expression once). Returns 0, or -1 with `err`.
  */
 static int
 compile_xpaths(const struct config *cfg, const bool *run,
@@ -100,14 +99,7 @@ compile_xpaths(const struct config *cfg, const bool *run,
 	if (set == NULL)
 		return kw_err_set(err, "out of memory");
 	for (i = 0; i < cfg->nwatches; i++) {
-		if (!run[i])
-			continue;
-		/* key_pattern: compiled here once, looked up by each check */
-		if (cfg->watches[i].key_pattern != NULL &&
-		    extract_xpath_set_regex(set, cfg->watches[i].key_pattern, 0,
-			err) == NULL)
-			return -1;
-		if (cfg->watches[i].xpath == NULL)
+		if (!run[i] || cfg->watches[i].xpath == NULL)
 			continue; /* a feed or a jq program needs none */
 		/* the namespaces only decide which prefixes are valid */
 		xps[i] = extract_xpath_set_get(set, cfg->watches[i].xpath,

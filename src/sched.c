@@ -315,19 +315,9 @@ gen_load(const char *path, bool initial)
 		goto fail;
 	}
 	for (i = 0; i < g->cfg->nwatches; i++) {
-		if (!g->cfg->watches[i].enabled)
-			continue;
-		/* key_pattern: once per generation, beside the XPaths */
-		if (g->cfg->watches[i].key_pattern != NULL &&
-		    extract_xpath_set_regex(g->xpaths,
-			g->cfg->watches[i].key_pattern, 0, &err) == NULL) {
-			log_errorx("%swatch '%s': key_pattern: %s",
-			    initial ? "" : "reload: ", g->cfg->watches[i].name,
-			    err.msg);
-			goto fail;
-		}
-		if (g->cfg->watches[i].xpath == NULL)
-			continue; /* a feed / jq watch */
+		if (!g->cfg->watches[i].enabled ||
+		    g->cfg->watches[i].xpath == NULL)
+			continue; /* disabled, or a feed / jq watch */
 		g->xp[i] =
 		    extract_xpath_set_get(g->xpaths, g->cfg->watches[i].xpath,
 			(const char *const *)g->cfg->watches[i].namespaces,
