@@ -1897,6 +1897,26 @@ xpath_passed(struct loader *ld, const char *xpath)
 }
 
 /*
+ * xpath_ok runs the caller's XPath hook on `xpath` once per distinct text:
+ * 0 when it passes (remembered), was seen to pass before, or there is no
+ * hook; -1 when the hook refused it, with its message in msg[0..msgsize)
+ * (NUL-terminated, "" when the hook gave none)
+ */
+static int
+xpath_ok(struct loader *ld, const char *xpath, char *msg, size_t msgsize)
+{
+	msg[0] = '\0';
+	if (ld->xpath_check == NULL || xpath_checked(ld, xpath))
+		return 0;
+	if (ld->xpath_check(xpath, msg, msgsize) != 0) {
+		msg[msgsize - 1] = '\0';
+		return -1;
+	}
+	xpath_passed(ld, xpath);
+	return 0;
+}
+
+/*
  * has_prefix: does the expression hold a "p:name" (not "::") outside its
  * string literals ('...' or "...", XPath 1.0 §3.7)?
  */
@@ -1944,18 +1964,14 @@ key_xpath(struct loader *ld, yaml_node_t *n, const char *label,
 
 	if (key_str(ld, n, label, k, conf) != 0)
 		return -1;
-	msg[0] = '\0';
-	if (ld->xpath_check == NULL || xpath_checked(ld, *out) ||
-	    has_prefix(*out))
+	if (has_prefix(*out))
 		return 0; /* a prefix: checked with the watch's namespaces */
-	if (ld->xpath_check(*out, msg, sizeof(msg)) != 0) {
-		msg[sizeof(msg) - 1] = '\0';
+	if (xpath_ok(ld, *out, msg, sizeof(msg)) != 0) {
 		key_errorf(ld, n->start_mark, label, NULL, "bad xpath '%s': %s",
 		    show(*out, tmp, sizeof(tmp)),
 		    msg[0] ? msg : "does not compile");
 		return -1;
 	}
-	xpath_passed(ld, *out);
 	return 0;
 }
 
@@ -2040,16 +2056,12 @@ key_css(struct loader *ld, yaml_node_t *n, const char *label,
 	}
 	w->xpath = x;
 	/* what the translation promises, checked as any xpath is */
-	if (ld->xpath_check == NULL || xpath_checked(ld, x))
-		return 0;
-	if (ld->xpath_check(x, msg, sizeof(msg)) != 0) {
-		msg[sizeof(msg) - 1] = '\0';
+	if (xpath_ok(ld, x, msg, sizeof(msg)) != 0) {
 		key_errorf(ld, n->start_mark, label, NULL,
 		    "css '%s' gives an xpath that does not compile: %s",
 		    show(w->css, tmp, sizeof(tmp)), msg);
 		return -1;
 	}
-	xpath_passed(ld, x);
 	return 0;
 }
 
@@ -2208,22 +2220,14 @@ field_expr(struct loader *ld, yaml_node_t *v, const char *label,
 		return -1;
 	}
 	/* namespace prefixes are checked with the watch's namespaces */
-	if (!has_prefix(x) && ld->xpath_check != NULL &&
-	    !xpath_checked(ld, x)) {
-		msg[0] = '\0';
-		if (ld->xpath_check(x, msg, sizeof(msg)) != 0) {
-			msg[sizeof(msg) - 1] = '\0';
-			key_errorf(ld,
-			    (xpath != NULL ? xpath : css)->start_mark, label,
-			    key, "bad %s '%s': %s",
-			    xpath != NULL ? "xpath" : "css",
-			    show(node_str(xpath != NULL ? xpath : css), tmp,
-				sizeof(tmp)),
-			    msg[0] ? msg : "does not compile");
-			free(x);
-			return -1;
-		}
-		xpath_passed(ld, x);
+	if (!has_prefix(x) && xpath_ok(ld, x, msg, sizeof(msg)) != 0) {
+		key_errorf(ld, (xpath != NULL ? xpath : css)->start_mark, label,
+		    key, "bad %s '%s': %s", xpath != NULL ? "xpath" : "css",
+		    show(node_str(xpath != NULL ? xpath : css), tmp,
+			sizeof(tmp)),
+		    msg[0] ? msg : "does not compile");
+		free(x);
+		return -1;
 	}
 	*xp = x;
 	return 0;
@@ -2343,17 +2347,12 @@ key_wait_for(struct loader *ld, yaml_node_t *n, const char *label,
 		free(*out);
 		*out = x;
 	}
-	msg[0] = '\0';
-	if (ld->xpath_check == NULL || xpath_checked(ld, *out))
-		return 0;
-	if (ld->xpath_check(*out, msg, sizeof(msg)) != 0) {
-		msg[sizeof(msg) - 1] = '\0';
+	if (xpath_ok(ld, *out, msg, sizeof(msg)) != 0) {
 		key_errorf(ld, n->start_mark, label, k->info.name,
 		    "bad xpath '%s': %s", show(*out, tmp, sizeof(tmp)),
 		    msg[0] ? msg : "does not compile");
 		return -1;
 	}
-	xpath_passed(ld, *out);
 	return 0;
 }
 
